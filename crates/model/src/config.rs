@@ -1,0 +1,462 @@
+//! The configuration file, parsed and validated in one place.
+//!
+//! `glasshouse.toml` is the single source of truth for what the installation
+//! collects and for whom. A bad file is refused as a whole, with a message
+//! naming the file, the line and the field, so an operator never runs with a
+//! half-understood configuration.
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Why a configuration was refused. Every variant says where, so the fix is obvious.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or a field has the wrong type.
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    /// The TOML is well formed but says something impossible.
+    #[error("{file}:{line}: {field}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        field: String,
+        message: String,
+    },
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Where the database, salts and other state live.
+    pub data_dir: PathBuf,
+    /// The address under which browsers reach this server, used in the tracker snippet.
+    pub public_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed. Anyone else could forge it.
+    pub trusted_proxies: Vec<IpNet>,
+    /// A MaxMind-format country database; without one, countries are unknown.
+    pub geoip_database: Option<PathBuf>,
+    /// The organisations that run sites here.
+    pub organisations: Vec<Organisation>,
+    /// The sites whose traffic is counted.
+    pub sites: Vec<Site>,
+    /// Tokens for the Stats API, stored as hashes so the file itself is not a secret.
+    pub api_tokens: Vec<ApiToken>,
+    /// Dashboard accounts.
+    pub users: Vec<User>,
+}
+
+/// An organisation that runs one or more sites and answers for their data.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    /// A short stable slug, e.g. `cabinet-office`.
+    pub id: String,
+    /// The name people know it by.
+    pub name: String,
+}
+
+/// A site whose traffic is counted, with the rules that apply to its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// Host name as the browser sees it; also the `site_id` of the Stats API.
+    pub host: String,
+    /// Slug of the owning organisation.
+    pub organisation: String,
+    /// Query parameters kept in stored URLs; all others are dropped (utm_* are always kept).
+    pub query_params: Vec<String>,
+    /// Event property keys that are kept; `None` keeps any key (values are still scrubbed).
+    pub props: Option<Vec<String>>,
+    /// Days that raw events (with daily visitor ids) are kept before deletion.
+    pub raw_retention_days: u32,
+}
+
+/// A Stats API token. Only its SHA-256 is configured; the token is shown once when made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// A label for people reading the configuration.
+    pub name: String,
+    /// Slug of the organisation whose sites the token may query.
+    pub organisation: String,
+    /// Lower-case hex SHA-256 of the token.
+    pub sha256: String,
+}
+
+/// A dashboard account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The name typed at sign-in.
+    pub username: String,
+    /// Slug of the account's organisation.
+    pub organisation: String,
+    /// What the account may do in its organisation: viewer, analyst or admin.
+    pub role: String,
+    /// Argon2 hash in PHC string form.
+    pub password_hash: String,
+}
+
+/// Roles an account can hold in its organisation, weakest first.
+pub const ROLES: [&str; 3] = ["viewer", "analyst", "admin"];
+
+/// Retention used when a site does not set one: long enough for monthly reporting.
+pub const DEFAULT_RAW_RETENTION_DAYS: u32 = 30;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    public_url: Option<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<Spanned<String>>,
+    geoip_database: Option<PathBuf>,
+    #[serde(default)]
+    organisations: Vec<Spanned<Organisation>>,
+    #[serde(default)]
+    sites: Vec<Spanned<RawSite>>,
+    #[serde(default)]
+    api_tokens: Vec<Spanned<RawToken>>,
+    #[serde(default)]
+    users: Vec<Spanned<RawUser>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    host: String,
+    organisation: String,
+    #[serde(default)]
+    query_params: Vec<String>,
+    props: Option<Vec<String>>,
+    raw_retention_days: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    name: String,
+    organisation: String,
+    sha256: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    username: String,
+    organisation: String,
+    role: String,
+    password_hash: String,
+}
+
+impl Config {
+    /// Reads and validates a configuration file. Relative `data_dir` and
+    /// `geoip_database` are taken relative to the file's directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.display().to_string(),
+            source,
+        })?;
+        let mut config = Config::parse(&text, &path.display().to_string())?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if config.data_dir.is_relative() {
+            config.data_dir = base.join(&config.data_dir);
+        }
+        if let Some(geo) = &config.geoip_database {
+            if geo.is_relative() {
+                config.geoip_database = Some(base.join(geo));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates configuration text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            file: file.to_string(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
+            message: e.message().to_string(),
+        })?;
+        let invalid = |offset: usize, field: String, message: String| ConfigError::Invalid {
+            file: file.to_string(),
+            line: line_of(text, offset),
+            field,
+            message,
+        };
+
+        let listen = match raw.listen.as_deref() {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(s) => s.parse().map_err(|_| {
+                invalid(
+                    text.find("listen").unwrap_or(0),
+                    "listen".into(),
+                    format!("{s:?} is not an address like 127.0.0.1:8080"),
+                )
+            })?,
+        };
+
+        let mut trusted_proxies = Vec::new();
+        for (i, p) in raw.trusted_proxies.iter().enumerate() {
+            let s = p.get_ref();
+            let net = s
+                .parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        p.span().start,
+                        format!("trusted_proxies[{i}]"),
+                        format!("{s:?} is not an IP address or CIDR range"),
+                    )
+                })?;
+            trusted_proxies.push(net);
+        }
+
+        let mut org_ids = HashSet::new();
+        let mut organisations = Vec::new();
+        for (i, o) in raw.organisations.into_iter().enumerate() {
+            let start = o.span().start;
+            let o = o.into_inner();
+            if !is_slug(&o.id) {
+                return Err(invalid(
+                    start,
+                    format!("organisations[{i}].id"),
+                    format!("{:?} must be a slug: lower-case letters, digits and '-'", o.id),
+                ));
+            }
+            if !org_ids.insert(o.id.clone()) {
+                return Err(invalid(
+                    start,
+                    format!("organisations[{i}].id"),
+                    format!("{:?} is declared twice", o.id),
+                ));
+            }
+            organisations.push(o);
+        }
+
+        let known_org = |org: &str, offset: usize, field: String| {
+            if org_ids.contains(org) {
+                Ok(())
+            } else {
+                Err(invalid(
+                    offset,
+                    field,
+                    format!("unknown organisation {org:?}; declare it under [[organisations]]"),
+                ))
+            }
+        };
+
+        let mut hosts = HashSet::new();
+        let mut sites = Vec::new();
+        for (i, s) in raw.sites.into_iter().enumerate() {
+            let span = s.span();
+            let s = s.into_inner();
+            let host = s.host.to_ascii_lowercase();
+            if !is_host(&host) {
+                return Err(invalid(
+                    key_offset(text, span.clone(), "host"),
+                    format!("sites[{i}].host"),
+                    format!("{:?} is not a host name like www.gov.uk", s.host),
+                ));
+            }
+            if !hosts.insert(host.clone()) {
+                return Err(invalid(
+                    key_offset(text, span.clone(), "host"),
+                    format!("sites[{i}].host"),
+                    format!("{host:?} is declared twice"),
+                ));
+            }
+            known_org(&s.organisation, key_offset(text, span.clone(), "organisation"), format!("sites[{i}].organisation"))?;
+            let days = s.raw_retention_days.unwrap_or(DEFAULT_RAW_RETENTION_DAYS);
+            if days == 0 {
+                return Err(invalid(
+                    key_offset(text, span.clone(), "raw_retention_days"),
+                    format!("sites[{i}].raw_retention_days"),
+                    "must be at least 1".into(),
+                ));
+            }
+            sites.push(Site {
+                host,
+                organisation: s.organisation,
+                query_params: s.query_params,
+                props: s.props,
+                raw_retention_days: days,
+            });
+        }
+
+        let mut api_tokens = Vec::new();
+        for (i, t) in raw.api_tokens.into_iter().enumerate() {
+            let span = t.span();
+            let t = t.into_inner();
+            known_org(&t.organisation, key_offset(text, span.clone(), "organisation"), format!("api_tokens[{i}].organisation"))?;
+            let hex = t.sha256.to_ascii_lowercase();
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    key_offset(text, span.clone(), "sha256"),
+                    format!("api_tokens[{i}].sha256"),
+                    "must be 64 hex digits (the SHA-256 of the token)".into(),
+                ));
+            }
+            api_tokens.push(ApiToken {
+                name: t.name,
+                organisation: t.organisation,
+                sha256: hex,
+            });
+        }
+
+        let mut users = Vec::new();
+        let mut usernames = HashSet::new();
+        for (i, u) in raw.users.into_iter().enumerate() {
+            let span = u.span();
+            let u = u.into_inner();
+            known_org(&u.organisation, key_offset(text, span.clone(), "organisation"), format!("users[{i}].organisation"))?;
+            if !ROLES.contains(&u.role.as_str()) {
+                return Err(invalid(
+                    key_offset(text, span.clone(), "role"),
+                    format!("users[{i}].role"),
+                    format!("{:?} is not one of viewer, analyst, admin", u.role),
+                ));
+            }
+            if !u.password_hash.starts_with("$argon2") {
+                return Err(invalid(
+                    key_offset(text, span.clone(), "password_hash"),
+                    format!("users[{i}].password_hash"),
+                    "must be an argon2 hash (make one with `glasshouse user add`)".into(),
+                ));
+            }
+            if !usernames.insert(u.username.clone()) {
+                return Err(invalid(
+                    key_offset(text, span.clone(), "username"),
+                    format!("users[{i}].username"),
+                    format!("{:?} is declared twice", u.username),
+                ));
+            }
+            users.push(User {
+                username: u.username,
+                organisation: u.organisation,
+                role: u.role,
+                password_hash: u.password_hash,
+            });
+        }
+
+        Ok(Config {
+            listen,
+            data_dir: raw
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from("glasshouse-data")),
+            public_url: raw.public_url.map(|u| u.trim_end_matches('/').to_string()),
+            trusted_proxies,
+            geoip_database: raw.geoip_database,
+            organisations,
+            sites,
+            api_tokens,
+            users,
+        })
+    }
+
+    /// The site with this host, if it is configured.
+    pub fn site(&self, host: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.host.eq_ignore_ascii_case(host))
+    }
+
+    /// The organisation with this slug, if it is configured.
+    pub fn organisation(&self, id: &str) -> Option<&Organisation> {
+        self.organisations.iter().find(|o| o.id == id)
+    }
+}
+
+/// The offset of `key = ...` inside the table spanning `span`, or the table's start.
+fn key_offset(text: &str, span: std::ops::Range<usize>, key: &str) -> usize {
+    let table = &text[span.start.min(text.len())..span.end.min(text.len())];
+    table
+        .match_indices(key)
+        .find(|(i, _)| {
+            let before_ok = *i == 0 || table.as_bytes()[i - 1] == b'\n' || table.as_bytes()[i - 1] == b' ';
+            let after = table[i + key.len()..].trim_start();
+            before_ok && after.starts_with('=')
+        })
+        .map(|(i, _)| span.start + i)
+        .unwrap_or(span.start)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_host(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+listen = "127.0.0.1:9000"
+trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
+
+[[organisations]]
+id = "cabinet-office"
+name = "Cabinet Office"
+
+[[sites]]
+host = "www.gov.uk"
+organisation = "cabinet-office"
+query_params = ["q"]
+"#;
+
+    #[test]
+    fn a_good_file_parses_with_defaults() {
+        let c = Config::parse(GOOD, "g.toml").unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.site("WWW.GOV.UK").unwrap().raw_retention_days, 30);
+    }
+
+    fn error_of(text: &str) -> String {
+        Config::parse(text, "g.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn mistakes_are_named_with_file_line_and_field() {
+        let e = error_of(&GOOD.replace("organisation = \"cabinet-office\"", "organisation = \"nobody\""));
+        assert!(e.starts_with("g.toml:11: sites[0].organisation: unknown organisation \"nobody\""), "{e}");
+        let e = error_of(&GOOD.replace("\"10.0.0.0/8\"", "\"ten\""));
+        assert!(e.contains("trusted_proxies[1]") && e.contains("g.toml:3"), "{e}");
+        let e = error_of(&GOOD.replace("www.gov.uk", "https://www.gov.uk/"));
+        assert!(e.contains("sites[0].host"), "{e}");
+        let e = error_of(&format!("{GOOD}\ncolour = \"blue\"\n"));
+        assert!(e.contains("g.toml:14") && e.contains("unknown field `colour`"), "{e}");
+        let e = error_of(&format!("{GOOD}\n[[sites]]\nhost = \"www.gov.uk\"\norganisation = \"cabinet-office\"\n"));
+        assert!(e.contains("declared twice"), "{e}");
+        let e = error_of(&GOOD.replace("127.0.0.1:9000", "localhost"));
+        assert!(e.contains("listen"), "{e}");
+    }
+}

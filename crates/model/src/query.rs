@@ -1,0 +1,577 @@
+//! The query model: one value that says exactly what is being asked.
+//!
+//! Every Stats API request is parsed once into a [`Query`]; the store builds
+//! its SQL from that value and nothing else. The parsing follows Plausible's
+//! Stats API v1 (`period`, `date`, `metrics`, `property`, `filters`,
+//! `interval`) so existing Plausible clients keep working.
+//!
+//! Dates are UTC days. A period is a half-open range of instants
+//! `[from, to)`; the store never sees the text the caller sent.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use std::fmt;
+
+/// Why a query was refused; the message is shown to the API caller as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct QueryError {
+    /// The request parameter at fault.
+    pub field: &'static str,
+    /// What is wrong with it, in words a caller can act on.
+    pub message: String,
+}
+
+fn err(field: &'static str, message: impl Into<String>) -> QueryError {
+    QueryError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A number the dashboard and API report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    /// Distinct daily visitor ids: people, as well as a privacy-first tool can count them.
+    Visitors,
+    /// Sessions: a visitor's events with gaps under 30 minutes.
+    Visits,
+    /// Page views.
+    Pageviews,
+    /// Page views per visit.
+    ViewsPerVisit,
+    /// Share of visits, in percent, with at most one interactive event.
+    BounceRate,
+    /// Mean visit length in seconds (last event minus first).
+    VisitDuration,
+    /// All events, page views included (as Plausible counts them).
+    Events,
+}
+
+impl Metric {
+    /// Every metric, in the order they are usually shown.
+    pub const ALL: [Metric; 7] = [
+        Metric::Visitors,
+        Metric::Visits,
+        Metric::Pageviews,
+        Metric::ViewsPerVisit,
+        Metric::BounceRate,
+        Metric::VisitDuration,
+        Metric::Events,
+    ];
+
+    /// The name used in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Visitors => "visitors",
+            Metric::Visits => "visits",
+            Metric::Pageviews => "pageviews",
+            Metric::ViewsPerVisit => "views_per_visit",
+            Metric::BounceRate => "bounce_rate",
+            Metric::VisitDuration => "visit_duration",
+            Metric::Events => "events",
+        }
+    }
+
+    /// Parses an API metric name.
+    pub fn parse(s: &str) -> Result<Metric, QueryError> {
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                err(
+                    "metrics",
+                    format!(
+                        "unknown metric {s:?}; use one of {}",
+                        Metric::ALL.map(Metric::name).join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// Parses a comma-separated list, defaulting to visitors as Plausible does.
+    pub fn parse_list(s: Option<&str>) -> Result<Vec<Metric>, QueryError> {
+        let Some(s) = s.filter(|s| !s.trim().is_empty()) else {
+            return Ok(vec![Metric::Visitors]);
+        };
+        let mut out = Vec::new();
+        for part in s.split(',') {
+            let m = Metric::parse(part.trim())?;
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Something results can be broken down or filtered by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    /// Path of the page an event happened on.
+    Page,
+    /// First page of the visit.
+    EntryPage,
+    /// Last page of the visit.
+    ExitPage,
+    /// Host the event happened on.
+    Hostname,
+    /// Where the visit came from: a named source or a referring host.
+    Source,
+    /// Referring host and path.
+    Referrer,
+    /// `utm_source` of the visit's landing URL.
+    UtmSource,
+    /// `utm_medium`.
+    UtmMedium,
+    /// `utm_campaign`.
+    UtmCampaign,
+    /// `utm_content`.
+    UtmContent,
+    /// `utm_term`.
+    UtmTerm,
+    /// Browser family.
+    Browser,
+    /// Browser major.minor version.
+    BrowserVersion,
+    /// Operating system family.
+    Os,
+    /// Operating system version.
+    OsVersion,
+    /// Desktop, Mobile or Tablet.
+    Device,
+    /// ISO 3166-1 alpha-2 country code.
+    Country,
+    /// Event name (`pageview` or a custom one).
+    EventName,
+    /// A custom event property, by key.
+    EventProp(String),
+}
+
+impl Dimension {
+    /// Parses a Plausible property such as `event:page` or `visit:source`.
+    pub fn parse(s: &str) -> Result<Dimension, QueryError> {
+        if let Some(key) = s.strip_prefix("event:props:") {
+            if key.is_empty() || key.len() > 300 {
+                return Err(err("property", "event:props: needs a property key"));
+            }
+            return Ok(Dimension::EventProp(key.to_string()));
+        }
+        Ok(match s {
+            "event:page" => Dimension::Page,
+            "event:hostname" => Dimension::Hostname,
+            "event:name" => Dimension::EventName,
+            "visit:entry_page" => Dimension::EntryPage,
+            "visit:exit_page" => Dimension::ExitPage,
+            "visit:source" => Dimension::Source,
+            "visit:referrer" => Dimension::Referrer,
+            "visit:utm_source" => Dimension::UtmSource,
+            "visit:utm_medium" => Dimension::UtmMedium,
+            "visit:utm_campaign" => Dimension::UtmCampaign,
+            "visit:utm_content" => Dimension::UtmContent,
+            "visit:utm_term" => Dimension::UtmTerm,
+            "visit:browser" => Dimension::Browser,
+            "visit:browser_version" => Dimension::BrowserVersion,
+            "visit:os" => Dimension::Os,
+            "visit:os_version" => Dimension::OsVersion,
+            "visit:device" => Dimension::Device,
+            "visit:country" => Dimension::Country,
+            _ => {
+                return Err(err(
+                    "property",
+                    format!("unknown property {s:?}; use e.g. event:page, visit:source, event:props:KEY"),
+                ))
+            }
+        })
+    }
+
+    /// The key of this dimension in breakdown rows, as Plausible names it.
+    pub fn result_key(&self) -> &str {
+        match self {
+            Dimension::Page => "page",
+            Dimension::EntryPage => "entry_page",
+            Dimension::ExitPage => "exit_page",
+            Dimension::Hostname => "hostname",
+            Dimension::Source => "source",
+            Dimension::Referrer => "referrer",
+            Dimension::UtmSource => "utm_source",
+            Dimension::UtmMedium => "utm_medium",
+            Dimension::UtmCampaign => "utm_campaign",
+            Dimension::UtmContent => "utm_content",
+            Dimension::UtmTerm => "utm_term",
+            Dimension::Browser => "browser",
+            Dimension::BrowserVersion => "browser_version",
+            Dimension::Os => "os",
+            Dimension::OsVersion => "os_version",
+            Dimension::Device => "device",
+            Dimension::Country => "country",
+            Dimension::EventName => "name",
+            Dimension::EventProp(key) => key,
+        }
+    }
+
+    /// True when the value belongs to one event rather than to the whole visit.
+    /// Event dimensions are filtered per event; visit dimensions per visit.
+    pub fn is_event_level(&self) -> bool {
+        matches!(
+            self,
+            Dimension::Page | Dimension::Hostname | Dimension::EventName | Dimension::EventProp(_)
+        )
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dimension::EventProp(k) => write!(f, "event:props:{k}"),
+            Dimension::Page | Dimension::Hostname | Dimension::EventName => {
+                write!(f, "event:{}", self.result_key())
+            }
+            _ => write!(f, "visit:{}", self.result_key()),
+        }
+    }
+}
+
+/// How a filter compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FilterOp {
+    /// Equal to one of the values (`*` and `**` wildcards allowed for pages).
+    Is,
+    /// Equal to none of the values.
+    IsNot,
+    /// Contains one of the values as a substring (case-insensitive).
+    Contains,
+    /// Contains none of the values.
+    DoesNotContain,
+}
+
+/// One condition on a dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Filter {
+    /// What is compared.
+    pub dimension: Dimension,
+    /// How.
+    pub op: FilterOp,
+    /// With what; several values mean "any of these".
+    pub values: Vec<String>,
+}
+
+impl Filter {
+    /// Parses Plausible v1 filters: `event:page==/a|/b;visit:country!=GB;event:page~blog`.
+    /// `==` is, `!=` is not, `~` contains, `!~` does not contain; `|` separates
+    /// alternatives (write `\|` for a literal bar).
+    pub fn parse_list(s: Option<&str>) -> Result<Vec<Filter>, QueryError> {
+        let Some(s) = s.filter(|s| !s.trim().is_empty()) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (prop, op, rest) = if let Some(i) = part.find("!=") {
+                (&part[..i], FilterOp::IsNot, &part[i + 2..])
+            } else if let Some(i) = part.find("==") {
+                (&part[..i], FilterOp::Is, &part[i + 2..])
+            } else if let Some(i) = part.find("!~") {
+                (&part[..i], FilterOp::DoesNotContain, &part[i + 2..])
+            } else if let Some(i) = part.find('~') {
+                (&part[..i], FilterOp::Contains, &part[i + 1..])
+            } else {
+                return Err(err(
+                    "filters",
+                    format!("{part:?} has no operator; use ==, !=, ~ or !~"),
+                ));
+            };
+            let dimension = Dimension::parse(prop.trim()).map_err(|e| err("filters", e.message))?;
+            let values = split_alternatives(rest);
+            if values.iter().any(|v| v.len() > 2000) || values.len() > 100 {
+                return Err(err("filters", "filter values are too long or too many"));
+            }
+            out.push(Filter {
+                dimension,
+                op,
+                values,
+            });
+        }
+        if out.len() > 20 {
+            return Err(err("filters", "at most 20 filters"));
+        }
+        Ok(out)
+    }
+}
+
+fn split_alternatives(s: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                chars.next();
+                out.last_mut().expect("never empty").push('|');
+            }
+            '|' => out.push(String::new()),
+            c => out.last_mut().expect("never empty").push(c),
+        }
+    }
+    out
+}
+
+/// Width of a timeseries bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Interval {
+    /// One hour.
+    Hour,
+    /// One UTC day.
+    Day,
+    /// An ISO week, starting Monday.
+    Week,
+    /// A calendar month.
+    Month,
+}
+
+impl Interval {
+    /// Parses `hour`, `day` (or Plausible's `date`), `week`, `month`.
+    pub fn parse(s: &str) -> Result<Interval, QueryError> {
+        match s {
+            "hour" => Ok(Interval::Hour),
+            "day" | "date" => Ok(Interval::Day),
+            "week" => Ok(Interval::Week),
+            "month" => Ok(Interval::Month),
+            _ => Err(err(
+                "interval",
+                format!("unknown interval {s:?}; use hour, day, week or month"),
+            )),
+        }
+    }
+
+    /// The start of the bucket that holds `t`.
+    pub fn bucket_start(self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let d = t.date_naive();
+        match self {
+            Interval::Hour => midnight(d) + Duration::hours(t.hour() as i64),
+            Interval::Day => midnight(d),
+            Interval::Week => midnight(d - Duration::days(d.weekday().num_days_from_monday() as i64)),
+            Interval::Month => midnight(d.with_day(1).expect("day 1 exists")),
+        }
+    }
+
+    /// The start of the bucket after the one starting at `start`.
+    pub fn next(self, start: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Interval::Hour => start + Duration::hours(1),
+            Interval::Day => start + Duration::days(1),
+            Interval::Week => start + Duration::weeks(1),
+            Interval::Month => {
+                let d = start.date_naive();
+                let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+                midnight(NaiveDate::from_ymd_opt(y, m, 1).expect("valid month"))
+            }
+        }
+    }
+
+    /// How a bucket is labelled in API answers (Plausible's formats).
+    pub fn label(self, start: DateTime<Utc>) -> String {
+        match self {
+            Interval::Hour => start.format("%Y-%m-%d %H:%M:%S").to_string(),
+            _ => start.format("%Y-%m-%d").to_string(),
+        }
+    }
+}
+
+/// Midnight UTC at the start of `d`.
+pub fn midnight(d: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
+}
+
+/// A span of whole UTC days, inclusive at both ends, as callers name periods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DateRange {
+    /// First day.
+    pub first: NaiveDate,
+    /// Last day (inclusive).
+    pub last: NaiveDate,
+}
+
+impl DateRange {
+    /// Resolves Plausible's `period` and `date` against today.
+    /// `day` is the given date (today by default); `7d`/`30d`/`6mo`/`12mo` end
+    /// on it; `month` and `year` are the calendar ones holding it; `custom`
+    /// takes `date=YYYY-MM-DD,YYYY-MM-DD`.
+    pub fn parse(period: Option<&str>, date: Option<&str>, today: NaiveDate) -> Result<DateRange, QueryError> {
+        let period = period.unwrap_or("30d");
+        let anchor = |date: Option<&str>| -> Result<NaiveDate, QueryError> {
+            match date {
+                None | Some("") | Some("today") => Ok(today),
+                Some(s) => parse_date(s, "date"),
+            }
+        };
+        let range = match period {
+            "day" => {
+                let d = anchor(date)?;
+                DateRange { first: d, last: d }
+            }
+            "7d" | "30d" | "6mo" | "12mo" => {
+                let last = anchor(date)?;
+                let first = match period {
+                    "7d" => last - Duration::days(6),
+                    "30d" => last - Duration::days(29),
+                    "6mo" => months_back(last.with_day(1).expect("day 1"), 5),
+                    _ => months_back(last.with_day(1).expect("day 1"), 11),
+                };
+                DateRange { first, last }
+            }
+            "month" => {
+                let d = anchor(date)?;
+                let first = d.with_day(1).expect("day 1");
+                let last = months_back(first, -1) - Duration::days(1);
+                DateRange { first, last }
+            }
+            "year" => {
+                let d = anchor(date)?;
+                DateRange {
+                    first: NaiveDate::from_ymd_opt(d.year(), 1, 1).expect("jan 1"),
+                    last: NaiveDate::from_ymd_opt(d.year(), 12, 31).expect("dec 31"),
+                }
+            }
+            "custom" => {
+                let s = date.ok_or_else(|| err("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD"))?;
+                let (a, b) = s
+                    .split_once(',')
+                    .ok_or_else(|| err("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD"))?;
+                let (first, last) = (parse_date(a.trim(), "date")?, parse_date(b.trim(), "date")?);
+                if first > last {
+                    return Err(err("date", "the first date is after the last"));
+                }
+                DateRange { first, last }
+            }
+            other => {
+                return Err(err(
+                    "period",
+                    format!("unknown period {other:?}; use day, 7d, 30d, month, 6mo, 12mo, year or custom"),
+                ))
+            }
+        };
+        if (range.last - range.first).num_days() > 3660 {
+            return Err(err("date", "a period may span at most ten years"));
+        }
+        Ok(range)
+    }
+
+    /// The first instant of the range.
+    pub fn from(&self) -> DateTime<Utc> {
+        midnight(self.first)
+    }
+
+    /// The instant just after the range.
+    pub fn until(&self) -> DateTime<Utc> {
+        midnight(self.last) + Duration::days(1)
+    }
+
+    /// Number of days covered.
+    pub fn days(&self) -> i64 {
+        (self.last - self.first).num_days() + 1
+    }
+
+    /// The range of the same length that ends the day before this one starts.
+    pub fn previous(&self) -> DateRange {
+        let last = self.first - Duration::days(1);
+        DateRange {
+            first: last - Duration::days(self.days() - 1),
+            last,
+        }
+    }
+
+    /// The interval Plausible would pick for this range.
+    pub fn default_interval(&self) -> Interval {
+        match self.days() {
+            1 => Interval::Hour,
+            d if d <= 92 => Interval::Day,
+            _ => Interval::Month,
+        }
+    }
+}
+
+fn months_back(first_of_month: NaiveDate, n: i32) -> NaiveDate {
+    let total = first_of_month.year() * 12 + first_of_month.month0() as i32 - n;
+    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("valid month")
+}
+
+fn parse_date(s: &str, field: &'static str) -> Result<NaiveDate, QueryError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| err(field, format!("{s:?} is not a date like 2024-01-31")))
+}
+
+/// A question about one site's traffic, exactly as it will be executed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// Host of the site, the Stats API's `site_id`.
+    pub site: String,
+    /// Instants covered, `[from, until)`.
+    pub from: DateTime<Utc>,
+    /// End of the range (exclusive).
+    pub until: DateTime<Utc>,
+    /// Numbers wanted.
+    pub metrics: Vec<Metric>,
+    /// Conditions every counted event or visit must meet.
+    pub filters: Vec<Filter>,
+}
+
+impl Query {
+    /// A query over whole days.
+    pub fn for_range(site: &str, range: DateRange, metrics: Vec<Metric>, filters: Vec<Filter>) -> Query {
+        Query {
+            site: site.to_string(),
+            from: range.from(),
+            until: range.until(),
+            metrics,
+            filters,
+        }
+    }
+}
+
+/// Limits breakdown pages so one request cannot ask for everything at once.
+pub const MAX_BREAKDOWN_LIMIT: usize = 1000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn periods_resolve_like_plausible() {
+        let today = d("2026-11-23");
+        let r = DateRange::parse(Some("7d"), None, today).unwrap();
+        assert_eq!((r.first, r.last), (d("2026-11-17"), d("2026-11-23")));
+        let r = DateRange::parse(Some("month"), Some("2024-02-10"), today).unwrap();
+        assert_eq!((r.first, r.last), (d("2024-02-01"), d("2024-02-29")));
+        let r = DateRange::parse(Some("12mo"), None, today).unwrap();
+        assert_eq!((r.first, r.last), (d("2025-12-01"), d("2026-11-23")));
+        let r = DateRange::parse(Some("custom"), Some("2026-01-01,2026-01-31"), today).unwrap();
+        assert_eq!(r.days(), 31);
+        assert_eq!(r.previous().last, d("2025-12-31"));
+        assert_eq!(r.previous().days(), 31);
+        assert!(DateRange::parse(Some("fortnight"), None, today).is_err());
+        assert!(DateRange::parse(Some("custom"), Some("2026-02-01,2026-01-01"), today).is_err());
+    }
+
+    #[test]
+    fn filters_parse_with_alternatives_and_operators() {
+        let f = Filter::parse_list(Some("event:page==/a|/b\\|c;visit:country!=GB;event:page~tax;event:props:form!~visa")).unwrap();
+        assert_eq!(f.len(), 4);
+        assert_eq!(f[0].values, vec!["/a", "/b|c"]);
+        assert_eq!(f[1].op, FilterOp::IsNot);
+        assert_eq!(f[2].op, FilterOp::Contains);
+        assert_eq!(f[3].dimension, Dimension::EventProp("form".into()));
+        assert_eq!(f[3].op, FilterOp::DoesNotContain);
+        assert!(Filter::parse_list(Some("event:page")).is_err());
+        assert!(Filter::parse_list(Some("visit:shoe==9")).is_err());
+    }
+
+    #[test]
+    fn buckets_start_and_step() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 25, 13, 45, 0).unwrap();
+        assert_eq!(Interval::Hour.label(Interval::Hour.bucket_start(t)), "2026-11-25 13:00:00");
+        assert_eq!(Interval::Week.label(Interval::Week.bucket_start(t)), "2026-11-23");
+        let m = Interval::Month.bucket_start(Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap());
+        assert_eq!(Interval::Month.label(Interval::Month.next(m)), "2027-01-01");
+    }
+}
