@@ -95,6 +95,9 @@ pub struct ApiToken {
     pub organisation: String,
     /// Lower-case hex SHA-256 of the token.
     pub sha256: String,
+    /// An operator token that may query every site of the installation
+    /// (its organisation runs the installation). Off by default.
+    pub all_sites: bool,
 }
 
 /// A dashboard account.
@@ -152,6 +155,8 @@ struct RawToken {
     name: String,
     organisation: String,
     sha256: String,
+    #[serde(default)]
+    all_sites: bool,
 }
 
 #[derive(Deserialize)]
@@ -314,6 +319,7 @@ impl Config {
                 name: t.name,
                 organisation: t.organisation,
                 sha256: hex,
+                all_sites: t.all_sites,
             });
         }
 

@@ -1,1 +1,86 @@
+//! Where anonymous events live, and how aggregates are computed from them.
+//!
+//! In the data path (DESIGN.md) this crate is the *ingest queue* and the
+//! *store*: it accepts only [`glasshouse_privacy::AnonymousEvent`]s — a type
+//! only the privacy crate can build — so no raw IP, User-Agent or unscrubbed
+//! URL can ever reach a table.
+//!
+//! - `sessions`: the in-memory session table. A visitor's events with gaps
+//!   under 30 minutes form one visit; each stored event carries its visit's
+//!   id, entry page and acquisition (source, referrer, UTM), so visit filters
+//!   are plain `WHERE` clauses.
+//! - `ingest`: the group-commit queue. Events are batched for a few
+//!   milliseconds, written in one transaction, and only then acknowledged, so
+//!   an HTTP 202 means "durably stored".
+//! - `sql`: SQL generated from the one `Query` value, per dialect.
+//! - `duck`: the embedded DuckDB back end, the zero-set-up default.
+//!
+//! The store decides nothing about who may see what: that belongs to the
+//! server and, later, the governance gate.
 
+pub mod duck;
+pub mod ingest;
+pub mod sessions;
+pub mod sql;
+mod totals;
+
+pub use duck::DuckStore;
+pub use ingest::{IngestError, Ingestor};
+pub use sessions::{SessionState, Sessionizer, StoredEvent};
+pub use totals::Totals;
+
+use chrono::{DateTime, Utc};
+use glasshouse_model::query::{Dimension, Interval, Query};
+
+/// What went wrong inside a back end. Messages never contain event data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The data directory could not be used.
+    #[error("storage error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A store of anonymous events. Both back ends implement it and both must pass
+/// the same conformance suite (`tests/conformance.rs`).
+pub trait Store: Send + Sync + 'static {
+    /// Appends a batch in one transaction; returns only once it is durable.
+    fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError>;
+
+    /// Totals over the whole query range.
+    fn aggregate(&self, query: &Query) -> Result<Totals, StoreError>;
+
+    /// Totals per time bucket; buckets without traffic are absent.
+    fn timeseries(
+        &self,
+        query: &Query,
+        interval: Interval,
+    ) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError>;
+
+    /// Totals per value of `by`, ordered by the query's first metric (largest
+    /// first) and then by value, `limit` rows from `offset`.
+    fn breakdown(
+        &self,
+        query: &Query,
+        by: &Dimension,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<(String, Totals)>, StoreError>;
+
+    /// Distinct visitors of `site` with an event since `since` ("current visitors").
+    fn current_visitors(&self, site: &str, since: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Visits with an event since `since`, so the session table survives a restart.
+    fn recent_sessions(&self, since: DateTime<Utc>) -> Result<Vec<SessionState>, StoreError>;
+
+    /// Deletes `site`'s raw events older than `cutoff`; returns how many went.
+    fn delete_before(&self, site: &str, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Number of stored events, all sites.
+    fn count(&self) -> Result<u64, StoreError>;
+
+    /// Makes stored data durable in its main files (a checkpoint), e.g. before a backup.
+    fn checkpoint(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,143 @@
+//! `glasshouse demo`: a working installation in one command.
+//!
+//! On first run it writes a demo configuration (three organisations, one
+//! site each) and its secrets into the data directory, generates realistic
+//! traffic and sends it through the real ingestion path (the anonymiser, with
+//! ephemeral salts for past days, then the ingest queue), and serves it.
+//! On later runs with the same directory it serves what is there, unchanged.
+
+mod sites;
+mod traffic;
+
+use crate::runtime;
+use crate::token;
+use anyhow::Context;
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+use glasshouse_model::Config;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Demo secrets, kept beside the demo's data so a restart prints the same logins.
+/// A real installation never stores tokens or passwords in clear.
+#[derive(Serialize, Deserialize)]
+struct Secrets {
+    username: String,
+    password: String,
+    api_token: String,
+    organisation_tokens: Vec<(String, String)>,
+}
+
+const SECRETS_FILE: &str = "demo-secrets.toml";
+const CONFIG_FILE: &str = "glasshouse.toml";
+
+/// Runs the demo.
+pub fn run(data: &Path, listen: SocketAddr, days: u32, events: u64) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let data = data.canonicalize()?;
+    let config_path = data.join(CONFIG_FILE);
+    let secrets_path = data.join(SECRETS_FILE);
+    let fresh = !config_path.exists();
+    if fresh {
+        let secrets = new_secrets();
+        write_private(&secrets_path, &toml::to_string(&secrets)?)?;
+        std::fs::write(&config_path, demo_config(&secrets, listen, &data)?)?;
+    }
+    let secrets: Secrets = toml::from_str(&std::fs::read_to_string(&secrets_path).with_context(|| {
+        format!("reading {}; delete {} to start the demo afresh", secrets_path.display(), data.display())
+    })?)?;
+    let mut config = Config::load(&config_path)?;
+    config.listen = listen;
+    if fresh {
+        let started = std::time::Instant::now();
+        let n = traffic::load(&config, days, events)?;
+        eprintln!(
+            "loaded {n} demo events for {} sites over {days} days in {:.1} s",
+            config.sites.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    runtime::serve(config, move |config| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "dashboard: http://{}/", config.listen);
+        let _ = writeln!(out, "login: {} {}", secrets.username, secrets.password);
+        let _ = writeln!(out, "api token: {}", secrets.api_token);
+        for (org, token) in &secrets.organisation_tokens {
+            let _ = writeln!(out, "token {org}: {token}");
+        }
+        let _ = writeln!(out, "tracker: <script defer data-site=\"www.gov.uk\" src=\"http://{}/js/glasshouse.js\"></script>", config.listen);
+        let _ = out.flush();
+    })
+}
+
+fn random_string(n: usize) -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(n).map(char::from).collect()
+}
+
+fn new_secrets() -> Secrets {
+    Secrets {
+        username: "analyst".into(),
+        password: random_string(20),
+        api_token: token::new_token(),
+        organisation_tokens: sites::ORGANISATIONS
+            .iter()
+            .map(|(id, _)| (id.to_string(), token::new_token()))
+            .collect(),
+    }
+}
+
+fn write_private(path: &PathBuf, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+fn demo_config(secrets: &Secrets, listen: SocketAddr, data: &Path) -> anyhow::Result<String> {
+    let hash = argon2::Argon2::default()
+        .hash_password(secrets.password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?
+        .to_string();
+    let geo = sites::find_geoip();
+    let mut c = String::new();
+    c.push_str("# The glasshouse demo configuration, written by `glasshouse demo`.\n");
+    c.push_str("# See glasshouse.example.toml in the repository for every option.\n\n");
+    c.push_str(&format!("listen = \"{listen}\"\n"));
+    c.push_str(&format!("data_dir = {:?}\n", data.display().to_string()));
+    c.push_str("# The demo runs behind no proxy but trusts loopback, so tests can send X-Forwarded-For.\n");
+    c.push_str("trusted_proxies = [\"127.0.0.1/32\", \"::1/128\"]\n");
+    match &geo {
+        Some(p) => c.push_str(&format!("# Country data: DB-IP Lite (CC BY 4.0), https://db-ip.com\ngeoip_database = {:?}\n", p.display().to_string())),
+        None => c.push_str("# No country database was found, so countries are unknown.\n# geoip_database = \"dbip-country.mmdb\"\n"),
+    }
+    for (id, name) in sites::ORGANISATIONS {
+        c.push_str(&format!("\n[[organisations]]\nid = \"{id}\"\nname = \"{name}\"\n"));
+    }
+    for site in sites::SITES {
+        c.push_str(&format!(
+            "\n[[sites]]\nhost = \"{}\"\norganisation = \"{}\"\nquery_params = [\"q\", \"page\"]\nraw_retention_days = 400\n",
+            site.host, site.organisation
+        ));
+    }
+    c.push_str(&format!(
+        "\n[[users]]\nusername = \"{}\"\norganisation = \"cabinet-office\"\nrole = \"admin\"\npassword_hash = \"{hash}\"\n",
+        secrets.username
+    ));
+    c.push_str(&format!(
+        "\n# The installation operator's token: every site.\n[[api_tokens]]\nname = \"demo operator\"\norganisation = \"cabinet-office\"\nall_sites = true\nsha256 = \"{}\"\n",
+        token::sha256_hex(&secrets.api_token)
+    ));
+    for (org, t) in &secrets.organisation_tokens {
+        c.push_str(&format!(
+            "\n[[api_tokens]]\nname = \"{org} analyst\"\norganisation = \"{org}\"\nsha256 = \"{}\"\n",
+            token::sha256_hex(t)
+        ));
+    }
+    Ok(c)
+}

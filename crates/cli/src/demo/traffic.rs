@@ -1,0 +1,226 @@
+//! Realistic demo traffic, sent through the real ingestion path.
+//!
+//! Visits follow a daily and weekly rhythm (busy weekday late mornings,
+//! quiet nights and weekends), arrive from search engines, other public
+//! sites, social media, e-mail campaigns or directly, walk the page tree of
+//! their site for a few pages, sometimes fire a custom event, and sometimes
+//! follow a link on to a partner organisation's site. Some visitors come back
+//! later the same day. A small share is bots, which the anonymiser drops.
+//! Site searches occasionally contain a postcode or an e-mail address, which
+//! the anonymiser scrubs, as it would in real life.
+
+use super::sites::{DemoSite, Page, AGENTS, ARRIVALS, NETWORKS, SITES};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use glasshouse_model::{Clock, Config, SystemClock};
+use glasshouse_privacy::{Anonymiser, RawEvent, Salts};
+use glasshouse_store::ingest::IngestOptions;
+use glasshouse_store::{Ingestor, Sessionizer};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+const HOURLY: [f64; 24] = [
+    1.0, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4.0, 5.2, 5.8, 5.9, 5.7, 5.8, 5.8, 5.5, 5.0, 4.6, 4.2,
+    4.2, 4.0, 3.5, 2.6, 1.6,
+];
+const WEEKDAY: [f64; 7] = [1.0, 1.0, 0.97, 0.95, 0.85, 0.6, 0.65];
+const EVENTS_PER_VISIT: f64 = 3.1;
+const SEARCHES: [&str; 8] = [
+    "universal credit", "council tax", "passport renewal", "vehicle tax", "bank holidays 2026",
+    "SW1A 2AA council tax band", "contact jane.doe@example.com about my claim", "state pension age",
+];
+
+fn pick<'a, T>(rng: &mut StdRng, items: &'a [T], weight: impl Fn(&T) -> u32) -> &'a T {
+    let total: u32 = items.iter().map(&weight).sum();
+    let mut x = rng.gen_range(0..total.max(1));
+    for item in items {
+        let w = weight(item);
+        if x < w {
+            return item;
+        }
+        x -= w;
+    }
+    &items[items.len() - 1]
+}
+
+#[derive(Clone)]
+struct Person {
+    ip: IpAddr,
+    agent: &'static str,
+}
+
+fn new_person(rng: &mut StdRng) -> Person {
+    let net = pick(rng, NETWORKS, |n| n.1).0;
+    Person {
+        ip: IpAddr::V4(Ipv4Addr::new(net[0], net[1], rng.gen_range(0..=255), rng.gen_range(1..=254))),
+        agent: pick(rng, AGENTS, |a| a.1).0,
+    }
+}
+
+fn page<'a>(site: &'a DemoSite, path: &str) -> Option<&'a Page> {
+    site.pages.iter().find(|p| p.path == path)
+}
+
+struct Visit<'a> {
+    rng: &'a mut StdRng,
+    person: Person,
+    out: &'a mut Vec<RawEvent>,
+}
+
+impl Visit<'_> {
+    fn event(&mut self, name: &str, url: String, referrer: Option<String>, props: Vec<(String, String)>, at: DateTime<Utc>) {
+        self.out.push(RawEvent {
+            ip: self.person.ip,
+            user_agent: self.person.agent.to_string(),
+            name: name.to_string(),
+            url,
+            referrer,
+            title: None,
+            props,
+            interactive: true,
+            revenue: None,
+            timestamp: at,
+        });
+    }
+
+    /// Walks `site` from `landing`; returns when the visitor leaves.
+    fn walk(&mut self, site: &DemoSite, landing: &str, mut referrer: Option<String>, utm: &str, mut at: DateTime<Utc>, max_steps: usize, now: DateTime<Utc>) {
+        let mut path = landing.to_string();
+        for step in 0..max_steps {
+            if at > now {
+                return;
+            }
+            let mut url = format!("https://{}{}", site.host, path);
+            if step == 0 && !utm.is_empty() {
+                url = format!("{url}?{utm}");
+            }
+            if path == "/search/all" {
+                let q = SEARCHES[self.rng.gen_range(0..SEARCHES.len())];
+                url = format!("{url}?q={}&order=relevance", q.replace(' ', "+"));
+            }
+            self.event("pageview", url.clone(), referrer.take(), vec![], at);
+            let Some(p) = page(site, &path) else { return };
+            if let Some((name, key, value, chance)) = p.event {
+                if self.rng.gen_range(0..100) < chance {
+                    at += Duration::seconds(self.rng.gen_range(5..90));
+                    self.event(name, url.clone(), None, vec![(key.to_string(), value.to_string())], at);
+                }
+            }
+            for (from, host, to, chance) in site.onward {
+                if *from == path && self.rng.gen_range(0..100) < *chance {
+                    let target = format!("https://{host}{to}");
+                    at += Duration::seconds(self.rng.gen_range(5..60));
+                    self.event("Outbound Link: Click", url.clone(), None, vec![("url".into(), target)], at);
+                    if let Some(partner) = SITES.iter().find(|s| s.host == *host) {
+                        let then = at + Duration::seconds(self.rng.gen_range(2..20));
+                        let steps = self.rng.gen_range(1..4);
+                        self.walk(partner, to, Some(url.clone()), "", then, steps, now);
+                    }
+                    return;
+                }
+            }
+            let onward: u32 = p.next.iter().map(|n| n.1).sum();
+            if p.next.is_empty() || self.rng.gen_range(0..100) >= onward.min(85) {
+                return;
+            }
+            path = pick(self.rng, p.next, |n| n.1).0.to_string();
+            // Reading time: mostly under a minute, sometimes several.
+            let secs = (10.0 * (self.rng.gen::<f64>() * 3.2).exp()) as i64;
+            at += Duration::seconds(secs.clamp(4, 600));
+            referrer = Some(url);
+        }
+    }
+}
+
+/// Generates one day's raw events for all sites, in time order.
+fn day(rng: &mut StdRng, date: chrono::NaiveDate, visits: usize, now: DateTime<Utc>) -> Vec<RawEvent> {
+    let mut out = Vec::with_capacity((visits as f64 * EVENTS_PER_VISIT) as usize);
+    let mut people: Vec<Person> = Vec::new();
+    let hour_total: f64 = HOURLY.iter().sum();
+    let midnight = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"));
+    for _ in 0..visits {
+        let mut x = rng.gen::<f64>() * hour_total;
+        let mut hour = 0;
+        while hour < 23 && x >= HOURLY[hour] {
+            x -= HOURLY[hour];
+            hour += 1;
+        }
+        let at = midnight + Duration::hours(hour as i64) + Duration::seconds(rng.gen_range(0..3600));
+        if at > now {
+            continue;
+        }
+        let person = if !people.is_empty() && rng.gen_range(0..100) < 18 {
+            people[rng.gen_range(0..people.len())].clone()
+        } else {
+            let p = new_person(rng);
+            people.push(p.clone());
+            p
+        };
+        let site = pick(rng, &SITES, |s| s.share);
+        let (referrer, utm, _) = *pick(rng, ARRIVALS, |a| a.2);
+        let landing = if referrer.is_empty() && utm.is_empty() && rng.gen_range(0..2) == 0 {
+            "/"
+        } else {
+            pick(rng, site.landings, |l| l.1).0
+        };
+        let referrer = (!referrer.is_empty()).then(|| referrer.to_string());
+        let mut visit = Visit { rng, person, out: &mut out };
+        visit.walk(site, landing, referrer, utm, at, 8, now);
+    }
+    out.sort_by_key(|e| e.timestamp);
+    out
+}
+
+/// Generates `days` days of traffic (about `events` events) ending now, and
+/// stores it through the anonymiser and the ingest queue. Returns events stored.
+pub fn load(config: &Config, days: u32, events: u64) -> anyhow::Result<u64> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let now = clock.now();
+    let store = crate::runtime::open_store(config)?;
+    // Ephemeral salts: one per past day, made for this load and never written.
+    let anonymiser = Anonymiser::new(Salts::ephemeral(clock.clone()), crate::runtime::open_geo(config)?);
+    let ingestor = Ingestor::start(store.clone(), Sessionizer::default(), IngestOptions { max_batch: 100_000, capacity: 16 });
+    let mut rng = StdRng::seed_from_u64(0x91a55 ^ u64::from(days) ^ events);
+    let today = now.date_naive();
+    let dates: Vec<_> = (0..days as i64).rev().map(|d| today - Duration::days(d)).collect();
+    let weights: Vec<f64> = dates
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let trend = 0.9 + 0.2 * i as f64 / dates.len().max(1) as f64;
+            let full_day = if *d == today {
+                let elapsed = now.signed_duration_since(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")));
+                elapsed.num_seconds() as f64 / 86_400.0
+            } else {
+                1.0
+            };
+            WEEKDAY[d.weekday().num_days_from_monday() as usize] * trend * full_day.max(0.05)
+        })
+        .collect();
+    let total_weight: f64 = weights.iter().sum();
+    let mut stored = 0u64;
+    for (date, w) in dates.iter().zip(&weights) {
+        let noise = 0.92 + rng.gen::<f64>() * 0.16;
+        let visits = (events as f64 / EVENTS_PER_VISIT * w / total_weight * noise) as usize;
+        let raws = day(&mut rng, *date, visits, now);
+        let mut batch = Vec::with_capacity(raws.len());
+        for raw in raws {
+            let host = url_host(&raw.url);
+            let Some(site) = config.site(host) else { continue };
+            // Bots are dropped here, as at the collector.
+            if let Ok(e) = anonymiser.anonymise(raw, site, &site.host) {
+                batch.push(e);
+            }
+        }
+        stored += batch.len() as u64;
+        ingestor.ingest_blocking(batch)?;
+    }
+    ingestor.shutdown();
+    store.checkpoint()?;
+    Ok(stored)
+}
+
+fn url_host(url: &str) -> &str {
+    url.trim_start_matches("https://").split(['/', '?']).next().unwrap_or("")
+}

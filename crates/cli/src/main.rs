@@ -1,0 +1,91 @@
+//! `glasshouse`: the one binary. It owns argument handling and output
+//! policy only; everything it does is a call into the libraries.
+
+mod demo;
+mod import;
+mod runtime;
+mod token;
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Privacy-preserving web analytics for public services run by several organisations.
+#[derive(Parser)]
+#[command(name = "glasshouse", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the collector, the tracker and the Stats API from a configuration file.
+    Serve {
+        /// The configuration file (see glasshouse.example.toml).
+        #[arg(long, default_value = "glasshouse.toml")]
+        config: PathBuf,
+    },
+    /// Load realistic demo traffic for three sites (first run only) and serve it.
+    Demo {
+        /// Data directory; an existing one is served as it is.
+        #[arg(long, default_value = "glasshouse-data")]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Days of history to generate, ending today.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Approximate number of events to generate, all sites together.
+        #[arg(long, default_value_t = 300_000)]
+        events: u64,
+    },
+    /// Import events from an NDJSON file through the same anonymisation as live traffic.
+    Import {
+        /// The configuration file naming the sites and the data directory.
+        #[arg(long, default_value = "glasshouse.toml")]
+        config: PathBuf,
+        /// NDJSON file: one event per line (see docs/import.md).
+        file: PathBuf,
+        /// Skip invalid lines (reported) instead of refusing the whole file.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Make a new Stats API token and print the line to put in the configuration.
+    Token {
+        /// Slug of the organisation the token belongs to.
+        #[arg(long)]
+        organisation: String,
+        /// A label for people reading the configuration.
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GLASSHOUSE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => runtime::serve_config(&config),
+        Command::Demo { data, listen, days, events } => demo::run(&data, listen, days, events),
+        Command::Import { config, file, skip_invalid } => import::run(&config, &file, skip_invalid),
+        Command::Token { organisation, name } => {
+            token::print_new(&organisation, &name);
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Assembling the data path from a configuration and serving it.
+
+use anyhow::Context;
+use glasshouse_model::{Clock, Config, SystemClock};
+use glasshouse_privacy::{Anonymiser, GeoDb, Salts};
+use glasshouse_server::App;
+use glasshouse_store::ingest::IngestOptions;
+use glasshouse_store::{sessions, DuckStore, Ingestor, Sessionizer, Store};
+use std::path::Path;
+use std::sync::Arc;
+
+/// `glasshouse serve --config FILE`.
+pub fn serve_config(path: &Path) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    serve(config, |_| {})
+}
+
+/// Opens the store in the configured data directory.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = DuckStore::open(&config.data_dir)
+        .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Opens the country database, if one is configured.
+pub fn open_geo(config: &Config) -> anyhow::Result<Option<GeoDb>> {
+    config
+        .geoip_database
+        .as_ref()
+        .map(|p| GeoDb::open(p).with_context(|| format!("opening the country database {}", p.display())))
+        .transpose()
+}
+
+/// Serves until Ctrl-C or SIGTERM, then writes what is queued and stops.
+/// `ready` is called once the server listens (the demo prints its logins then).
+pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = open_store(&config)?;
+        let salts = Salts::open(&config.data_dir, clock.clone())
+            .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
+        let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));
+        let open = store.recent_sessions(sessions::open_since(clock.now()))?;
+        let ingestor = Arc::new(Ingestor::start(store.clone(), Sessionizer::restore(open), IngestOptions::default()));
+        let config = Arc::new(config);
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let app = App {
+            config: config.clone(),
+            anonymiser,
+            ingestor: ingestor.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+        };
+        let retention = glasshouse_server::retention::spawn(config.clone(), store.clone(), clock);
+        tracing::info!(listen = %config.listen, data = %config.data_dir.display(), "glasshouse is serving");
+        ready(&config);
+        glasshouse_server::serve(listener, app, shutdown_signal()).await?;
+        retention.abort();
+        // Everything acknowledged is already durable; this writes what was
+        // still queued and folds the log into the database file.
+        if let Ok(ingestor) = Arc::try_unwrap(ingestor) {
+            ingestor.shutdown();
+        }
+        store.checkpoint()?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

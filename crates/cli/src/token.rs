@@ -1,0 +1,28 @@
+//! API tokens: made here, shown once, configured as a hash.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// A new random token (URL-safe, 256 bits).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("gh_{}", hex::encode(bytes))
+}
+
+/// The hash the configuration stores.
+pub fn sha256_hex(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Prints a token and the configuration block that admits it.
+pub fn print_new(organisation: &str, name: &str) {
+    let token = new_token();
+    println!("token: {token}");
+    println!();
+    println!("# add to glasshouse.toml (only the hash is stored):");
+    println!("[[api_tokens]]");
+    println!("name = {name:?}");
+    println!("organisation = {organisation:?}");
+    println!("sha256 = \"{}\"", sha256_hex(&token));
+}

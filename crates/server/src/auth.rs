@@ -1,0 +1,71 @@
+//! API tokens.
+//!
+//! The configuration holds only each token's SHA-256, so the file can be
+//! read by auditors without handing out access. A request's bearer token is
+//! hashed and looked up; the match names the organisation whose sites the
+//! token may query.
+
+use crate::{ApiError, App};
+use axum::http::{header, HeaderMap};
+use glasshouse_model::{ApiToken, Site};
+use sha2::{Digest, Sha256};
+
+/// Who is asking, once their token checked out.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Slug of the caller's organisation.
+    pub organisation: String,
+    /// An operator token: every site of the installation.
+    pub all_sites: bool,
+}
+
+/// Lower-case hex SHA-256 of a token, as the configuration stores it.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The caller behind the request's `Authorization: Bearer` token.
+pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized("missing API token: send Authorization: Bearer YOUR_TOKEN")
+        })?;
+    let hash = token_hash(token);
+    let found: Option<&ApiToken> = app
+        .config
+        .api_tokens
+        .iter()
+        .find(|t| constant_time_eq(t.sha256.as_bytes(), hash.as_bytes()));
+    found
+        .map(|t| Caller {
+            organisation: t.organisation.clone(),
+            all_sites: t.all_sites,
+        })
+        .ok_or_else(|| ApiError::unauthorized("invalid API token"))
+}
+
+/// The site `site_id` names, if the caller may query it.
+pub fn site<'a>(app: &'a App, caller: &Caller, site_id: Option<&str>) -> Result<&'a Site, ApiError> {
+    let id = site_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_request("site_id: required"))?;
+    let site = app
+        .config
+        .site(id)
+        .ok_or_else(|| ApiError::not_found(format!("site_id: no site {id:?} here")))?;
+    if !caller.all_sites && site.organisation != caller.organisation {
+        return Err(ApiError::forbidden(format!(
+            "site_id: this token's organisation may not query {id:?}"
+        )));
+    }
+    Ok(site)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

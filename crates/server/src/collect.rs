@@ -1,0 +1,247 @@
+//! `POST /api/event`: the collector.
+//!
+//! The body follows Plausible's Events API (`name`, `url`, `domain`,
+//! `referrer`, `props`, `interactive`, `revenue`, or the tracker's short keys
+//! `n u d r p i $`), so existing integrations work by changing the host.
+//! The User-Agent and the client IP come from the request, are used by the
+//! anonymiser in memory, and are gone when this handler returns.
+//!
+//! Answers: 202 once the event is durable; 202 with `x-glasshouse-dropped:
+//! REASON` when it is deliberately not recorded (bot, Do Not Track, Global
+//! Privacy Control, the visitor objected); 4xx with a JSON reason for bad
+//! input; 503 when the ingest queue is full.
+
+use crate::client_ip::client_ip;
+use crate::{ApiError, App};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use glasshouse_privacy::{RawEvent, Rejection, Revenue};
+use glasshouse_store::IngestError;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Largest accepted body, as the issue sets it: an event is small.
+pub const MAX_BODY: usize = 8 * 1024;
+/// Most custom properties per event.
+pub const MAX_PROPS: usize = 30;
+/// Longest property key.
+pub const MAX_PROP_KEY: usize = 300;
+/// Longest property value.
+pub const MAX_PROP_VALUE: usize = 2000;
+/// Longest event name.
+pub const MAX_NAME: usize = 120;
+/// Longest URL or referrer.
+pub const MAX_URL: usize = 2000;
+
+pub fn routes() -> Router<App> {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_credentials(true)
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
+    Router::new()
+        .route("/api/event", post(collect))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(cors)
+}
+
+#[derive(Deserialize)]
+struct EventBody {
+    #[serde(alias = "n")]
+    name: Option<String>,
+    #[serde(alias = "u")]
+    url: Option<String>,
+    #[serde(alias = "d")]
+    domain: Option<String>,
+    #[serde(alias = "r")]
+    referrer: Option<String>,
+    #[serde(alias = "p", alias = "m", alias = "meta")]
+    props: Option<serde_json::Value>,
+    #[serde(alias = "i")]
+    interactive: Option<bool>,
+    #[serde(alias = "$")]
+    revenue: Option<RevenueBody>,
+}
+
+#[derive(Deserialize)]
+struct RevenueBody {
+    amount: serde_json::Value,
+    currency: String,
+}
+
+fn dropped(reason: &'static str) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        [("x-glasshouse-dropped", HeaderValue::from_static(reason))],
+        "ok",
+    )
+        .into_response()
+}
+
+async fn collect(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: format!("the body is larger than {MAX_BODY} bytes"),
+        },
+        _ => ApiError::bad_request("the body could not be read"),
+    })?;
+    let body: EventBody = serde_json::from_slice(&body).map_err(|e| {
+        if std::str::from_utf8(&body).is_err() {
+            ApiError::bad_request("the body is not UTF-8")
+        } else {
+            ApiError::bad_request(format!("the body is not a valid event: {e}"))
+        }
+    })?;
+    let name = required(body.name, "name")?;
+    let url = required(body.url, "url")?;
+    let domain = required(body.domain, "domain")?;
+    if name.chars().count() > MAX_NAME {
+        return Err(ApiError::bad_request(format!("name: longer than {MAX_NAME} characters")));
+    }
+    if url.len() > MAX_URL || body.referrer.as_ref().is_some_and(|r| r.len() > MAX_URL) {
+        return Err(ApiError::bad_request(format!("url or referrer: longer than {MAX_URL} bytes")));
+    }
+    let props = props(body.props)?;
+    let revenue = body.revenue.map(revenue).transpose()?;
+
+    // Every named site must be one we count; a typo should be loud.
+    let mut sites = Vec::new();
+    for host in domain.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        let site = app
+            .config
+            .site(host)
+            .ok_or_else(|| ApiError::bad_request(format!("domain: unknown site {host:?}")))?;
+        sites.push(site);
+    }
+    if sites.is_empty() {
+        return Err(ApiError::bad_request("domain: no site named"));
+    }
+
+    if header_is(&headers, "dnt", "1") || header_is(&headers, "sec-gpc", "1") {
+        return Ok(dropped("do-not-track"));
+    }
+    if objected(&headers) {
+        return Ok(dropped("opted-out"));
+    }
+
+    let ip = client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let timestamp = app.clock.now();
+    let mut events = Vec::with_capacity(sites.len());
+    for site in sites {
+        let raw = RawEvent {
+            ip,
+            user_agent: user_agent.clone(),
+            name: name.clone(),
+            url: url.clone(),
+            referrer: body.referrer.clone(),
+            title: None,
+            props: props.clone(),
+            interactive: body.interactive.unwrap_or(true),
+            revenue: revenue.clone(),
+            timestamp,
+        };
+        match app.anonymiser.anonymise(raw, site, &site.host) {
+            Ok(event) => events.push(event),
+            Err(Rejection::Bot) => return Ok(dropped("bot")),
+            Err(Rejection::InvalidUrl(why)) => return Err(ApiError::bad_request(format!("url: {why}"))),
+            Err(other) => return Err(ApiError::bad_request(other.to_string())),
+        }
+    }
+    match app.ingestor.ingest(events).await {
+        Ok(()) => Ok((StatusCode::ACCEPTED, "ok").into_response()),
+        Err(IngestError::Full) => Err(ApiError::unavailable("too many events at once; try again shortly")),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+fn required(v: Option<String>, field: &str) -> Result<String, ApiError> {
+    match v {
+        Some(s) if !s.trim().is_empty() => Ok(s),
+        _ => Err(ApiError::bad_request(format!("{field}: required"))),
+    }
+}
+
+fn header_is(headers: &HeaderMap, name: &str, value: &str) -> bool {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == value)
+}
+
+/// True when the browser carries the opt-out cookie set by `/optout`.
+fn objected(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| c.trim() == "glasshouse_optout=1")
+}
+
+/// Props arrive as an object, or (older trackers) as a JSON string of one.
+/// Values must be scalars; they are kept as text.
+fn props(value: Option<serde_json::Value>) -> Result<Vec<(String, String)>, ApiError> {
+    use serde_json::Value;
+    let object = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+            Ok(Value::Object(o)) => o,
+            _ => return Err(ApiError::bad_request("props: must be an object")),
+        },
+        Some(Value::Object(o)) => o,
+        Some(_) => return Err(ApiError::bad_request("props: must be an object")),
+    };
+    if object.len() > MAX_PROPS {
+        return Err(ApiError::bad_request(format!("props: more than {MAX_PROPS} properties")));
+    }
+    let mut out = Vec::with_capacity(object.len());
+    for (k, v) in object {
+        if k.is_empty() || k.chars().count() > MAX_PROP_KEY {
+            return Err(ApiError::bad_request(format!("props: keys must be 1 to {MAX_PROP_KEY} characters")));
+        }
+        let v = match v {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => continue,
+            _ => return Err(ApiError::bad_request(format!("props: {k:?} must be a string, number or boolean"))),
+        };
+        if v.chars().count() > MAX_PROP_VALUE {
+            return Err(ApiError::bad_request(format!("props: {k:?} is longer than {MAX_PROP_VALUE} characters")));
+        }
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+fn revenue(r: RevenueBody) -> Result<Revenue, ApiError> {
+    let amount = match &r.amount {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|a| a.is_finite())
+    .ok_or_else(|| ApiError::bad_request("revenue.amount: must be a number"))?;
+    let currency = r.currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::bad_request("revenue.currency: must be an ISO 4217 code like GBP"));
+    }
+    Ok(Revenue { amount, currency })
+}

@@ -1,0 +1,61 @@
+//! Every failure a caller can see, mapped to an HTTP answer in one place.
+//! The body is always `{"error": "..."}`, as Plausible's API answers.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// A reason the caller can act on. Never contains visitor data.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400: the request itself is wrong.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+    /// 401: no valid credentials.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::UNAUTHORIZED, message: message.into() }
+    }
+    /// 403: valid credentials, but not for this.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::FORBIDDEN, message: message.into() }
+    }
+    /// 404: no such thing.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::NOT_FOUND, message: message.into() }
+    }
+    /// 503: try again later.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::SERVICE_UNAVAILABLE, message: message.into() }
+    }
+    /// 500: our fault. The detail goes to the log, not to the caller.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%detail, "request failed");
+        ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, message: "internal error".into() }
+    }
+}
+
+impl From<glasshouse_model::query::QueryError> for ApiError {
+    fn from(e: glasshouse_model::query::QueryError) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
+}
+
+impl From<glasshouse_store::StoreError> for ApiError {
+    fn from(e: glasshouse_store::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({"error": self.message}))).into_response()
+    }
+}

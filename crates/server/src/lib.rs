@@ -1,0 +1,79 @@
+//! HTTP for glasshouse: the edge of the data path, and nothing more.
+//!
+//! - `collect`: `POST /api/event`, the collector. It reads the raw request
+//!   (IP, User-Agent, URL) into a `RawEvent`, hands it straight to the
+//!   privacy crate's anonymiser, and answers 202 only once the ingest queue
+//!   says the event is durable. Nothing raw is logged or kept.
+//! - `client_ip`: which address is the visitor's (`X-Forwarded-For` only
+//!   from configured proxies).
+//! - `stats`: the Stats API, path- and shape-compatible with Plausible's v1.
+//! - `auth`: API tokens, checked by hash.
+//! - `assets`: the tracker script, the opt-out page and its stylesheet.
+//! - `openapi`: the API description served at `/api/openapi.json`.
+//! - `retention`: the background job that deletes raw events past their time.
+//!
+//! Errors become HTTP answers in one place (`error`), always with a JSON
+//! reason.
+
+mod assets;
+mod auth;
+mod client_ip;
+mod collect;
+mod error;
+mod openapi;
+pub mod retention;
+mod stats;
+
+pub use error::ApiError;
+
+use axum::routing::get;
+use axum::Router;
+use glasshouse_model::{Clock, Config};
+use glasshouse_privacy::Anonymiser;
+use glasshouse_store::{Ingestor, Store};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Everything a request handler may use. Cloned per request (it is all `Arc`s).
+#[derive(Clone)]
+pub struct App {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Turns raw requests into anonymous events.
+    pub anonymiser: Arc<Anonymiser>,
+    /// The group-commit queue in front of the store.
+    pub ingestor: Arc<Ingestor>,
+    /// Where aggregates are read from.
+    pub store: Arc<dyn Store>,
+    /// The one source of "now".
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The whole HTTP surface.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/openapi.json", get(openapi::document))
+        .merge(collect::routes())
+        .merge(stats::routes())
+        .merge(assets::routes())
+        .with_state(app)
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,121 @@
+//! The OpenAPI 3.1 description of the public HTTP API, served at
+//! `/api/openapi.json`. It is written out here rather than derived, because
+//! the API's shape is a compatibility contract (Plausible's) that must not
+//! drift when handlers are refactored; a test checks that every route the
+//! router serves is described.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+fn param(name: &str, required: bool, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": required, "schema": {"type": "string"}, "description": description})
+}
+
+fn stats_params(extra: Vec<Value>) -> Vec<Value> {
+    let mut p = vec![
+        param("site_id", true, "Host of the site, e.g. www.gov.uk."),
+        param("period", false, "day, 7d, 30d (default), month, 6mo, 12mo, year or custom."),
+        param("date", false, "Anchor date YYYY-MM-DD (default today, UTC); for custom: YYYY-MM-DD,YYYY-MM-DD."),
+        param("filters", false, "Plausible v1 filters: event:page==/a|/b;visit:country!=GB;event:page~tax. == is, != is not, ~ contains, !~ does not contain; * and ** are wildcards in page filters."),
+    ];
+    p.extend(extra);
+    p
+}
+
+fn metrics_param() -> Value {
+    param("metrics", false, "Comma-separated: visitors (default), visits, pageviews, views_per_visit, bounce_rate, visit_duration, events.")
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({
+        "200": {"description": description, "content": {"application/json": {"schema": schema}}},
+        "400": {"$ref": "#/components/responses/BadRequest"},
+        "401": {"$ref": "#/components/responses/Unauthorized"},
+        "403": {"$ref": "#/components/responses/Forbidden"},
+        "404": {"$ref": "#/components/responses/NotFound"}
+    })
+}
+
+/// The document.
+pub fn spec() -> Value {
+    let secured = json!([{"bearer": []}]);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "glasshouse",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Privacy-preserving web analytics for public services. The Events and Stats APIs keep the paths, parameters and answers of Plausible's, so existing clients work by changing the host."
+        },
+        "paths": {
+            "/api/event": {"post": {
+                "summary": "Record a page view or custom event",
+                "description": "Plausible-compatible Events API. The User-Agent and client IP are taken from the request and used only in memory. 202 means the event is durably stored; a 202 with x-glasshouse-dropped means it was deliberately not recorded (bot, do-not-track, opted-out).",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}, "text/plain": {"schema": {"$ref": "#/components/schemas/Event"}}}},
+                "responses": {
+                    "202": {"description": "Stored (or deliberately dropped, see x-glasshouse-dropped)", "headers": {"x-glasshouse-dropped": {"schema": {"type": "string", "enum": ["bot", "do-not-track", "opted-out"]}}}},
+                    "400": {"$ref": "#/components/responses/BadRequest"},
+                    "413": {"$ref": "#/components/responses/BadRequest"},
+                    "503": {"description": "The ingest queue is full; retry shortly", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                }
+            }},
+            "/api/v1/stats/aggregate": {"get": {
+                "summary": "Totals over a period",
+                "security": secured,
+                "parameters": stats_params(vec![metrics_param(), param("compare", false, "previous_period adds a change (percent; points for bounce_rate) against the period before.")]),
+                "responses": ok("Totals", json!({"type": "object", "properties": {"results": {"type": "object", "additionalProperties": {"type": "object", "properties": {"value": {"type": "number"}, "change": {"type": "number"}}}}}}))
+            }},
+            "/api/v1/stats/timeseries": {"get": {
+                "summary": "Metrics per time bucket",
+                "security": secured,
+                "parameters": stats_params(vec![metrics_param(), param("interval", false, "hour, day (or date), week or month; defaults to hour for one day, day up to 92 days, month beyond.")]),
+                "responses": ok("One row per bucket, empty buckets included", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {"date": {"type": "string"}}, "additionalProperties": {"type": "number"}}}}}))
+            }},
+            "/api/v1/stats/breakdown": {"get": {
+                "summary": "Metrics per value of a property",
+                "security": secured,
+                "parameters": stats_params(vec![
+                    param("property", true, "event:page, event:name, event:hostname, event:props:KEY, visit:entry_page, visit:exit_page, visit:source, visit:referrer, visit:utm_source, visit:utm_medium, visit:utm_campaign, visit:utm_content, visit:utm_term, visit:browser, visit:browser_version, visit:os, visit:os_version, visit:device, visit:country."),
+                    metrics_param(),
+                    param("limit", false, "Rows per page, 1 to 1000 (default 100)."),
+                    param("page", false, "Page number from 1."),
+                ]),
+                "responses": ok("Rows, largest first by the first metric", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object"}}}}))
+            }},
+            "/api/v1/stats/realtime/visitors": {"get": {
+                "summary": "Visitors in the last 5 minutes",
+                "security": secured,
+                "parameters": [param("site_id", true, "Host of the site.")],
+                "responses": ok("A number", json!({"type": "integer"}))
+            }},
+            "/js/glasshouse.js": {"get": {"summary": "The tracker script", "responses": {"200": {"description": "JavaScript"}}}},
+            "/optout": {"get": {"summary": "The page where a visitor objects to being counted", "responses": {"200": {"description": "HTML"}}}},
+            "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "{\"status\":\"ok\"}"}}}},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token; the configuration holds its SHA-256."}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                "Event": {"type": "object", "required": ["name", "url", "domain"], "properties": {
+                    "name": {"type": "string", "maxLength": 120, "description": "pageview or a custom event name (short key n)"},
+                    "url": {"type": "string", "maxLength": 2000, "description": "Full URL of the page (u)"},
+                    "domain": {"type": "string", "description": "Configured site host, or several separated by commas (d)"},
+                    "referrer": {"type": ["string", "null"], "maxLength": 2000, "description": "(r)"},
+                    "props": {"description": "Custom properties: an object of scalars, at most 30 (p)", "oneOf": [{"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}, {"type": "string"}]},
+                    "interactive": {"type": "boolean", "default": true, "description": "false for events that should not affect bounce rate (i)"},
+                    "revenue": {"type": "object", "required": ["amount", "currency"], "properties": {"amount": {"type": ["number", "string"]}, "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}, "description": "($)"}
+                }}
+            },
+            "responses": {
+                "BadRequest": {"description": "The request is wrong; the reason says how", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "Unauthorized": {"description": "Missing or invalid API token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "Forbidden": {"description": "The token may not query this site", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "NotFound": {"description": "No such site", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

@@ -1,0 +1,44 @@
+//! DuckDB's spelling of the SQL the query model needs.
+
+use crate::sql::Dialect;
+use glasshouse_model::query::Interval;
+
+/// DuckDB SQL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DuckDialect;
+
+impl Dialect for DuckDialect {
+    fn count_if(&self, cond: &str) -> String {
+        format!("count(*) FILTER (WHERE {cond})")
+    }
+    fn count_distinct(&self, expr: &str) -> String {
+        format!("count(DISTINCT {expr})")
+    }
+    fn any(&self, expr: &str) -> String {
+        format!("any_value({expr})")
+    }
+    fn arg_max_if(&self, value: &str, by: &str, cond: &str) -> String {
+        format!("arg_max({value}, {by}) FILTER (WHERE {cond})")
+    }
+    fn seconds_between(&self, earlier: &str, later: &str) -> String {
+        format!("date_diff('second', {earlier}, {later})")
+    }
+    fn prop_value(&self, key: &str) -> String {
+        format!("prop_values[list_position(prop_keys, {key})]")
+    }
+    fn contains_ci(&self, hay: &str, needle: &str) -> String {
+        format!("contains(lower({hay}), lower({needle}))")
+    }
+    fn full_match(&self, hay: &str, pattern: &str) -> String {
+        format!("regexp_full_match({hay}, {pattern})")
+    }
+    fn bucket_micros(&self, interval: Interval) -> String {
+        let unit = match interval {
+            Interval::Hour => "hour",
+            Interval::Day => "day",
+            Interval::Week => "week",
+            Interval::Month => "month",
+        };
+        format!("epoch_us(date_trunc('{unit}', ts))")
+    }
+}

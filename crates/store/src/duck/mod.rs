@@ -1,0 +1,253 @@
+//! The embedded back end: one DuckDB file in the data directory.
+//!
+//! Zero set-up is the point: `glasshouse demo` and small installations need
+//! nothing but this binary. One writer connection takes the ingest queue's
+//! batches (appended as Arrow record batches, the fastest path into DuckDB);
+//! readers take a connection from a small pool, so dashboards do not wait
+//! behind a commit. Extension auto-install and auto-load are off: the server
+//! runs offline and loads no code it did not ship with.
+
+mod append;
+mod dialect;
+mod schema;
+
+pub use dialect::DuckDialect;
+
+use crate::sessions::{Acquisition, SessionState};
+use crate::sql::{self, Group, Param, Sql};
+use crate::{Store, StoreError, StoredEvent, Totals};
+use chrono::{DateTime, Utc};
+use duckdb::types::{TimeUnit, Value};
+use duckdb::{Config, Connection};
+use glasshouse_model::query::{Dimension, Interval, Query};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Name of the database file inside the data directory.
+pub const DATABASE_FILE: &str = "glasshouse.duckdb";
+
+/// Readers kept open; two cores rarely profit from more.
+const READERS: usize = 4;
+
+/// The DuckDB store.
+pub struct DuckStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for DuckStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DuckStore").field("path", &self.path).finish()
+    }
+}
+
+fn db_err(e: duckdb::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+impl DuckStore {
+    /// Opens (creating if needed) the database in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<DuckStore, StoreError> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(DATABASE_FILE);
+        let config = Config::default()
+            .enable_autoload_extension(false)
+            .and_then(|c| c.with("autoinstall_known_extensions", "false"))
+            .and_then(|c| c.with("autoload_known_extensions", "false"))
+            .and_then(|c| c.enable_external_access(false))
+            .map_err(db_err)?;
+        let writer = Connection::open_with_flags(&path, config).map_err(db_err)?;
+        writer.execute_batch(schema::CREATE).map_err(db_err)?;
+        let readers = (0..READERS)
+            .map(|_| writer.try_clone())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        Ok(DuckStore {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(readers),
+        })
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.readers.lock().expect("reader pool").pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => self.writer.lock().expect("writer").try_clone().map_err(db_err)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().expect("reader pool");
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        out
+    }
+
+    fn grouped(&self, sql: Sql) -> Result<Vec<(Value, Totals)>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare(&sql.text).map_err(db_err)?;
+            let params: Vec<Value> = sql.params.iter().map(to_value).collect();
+            let has_dim = stmt.column_count() == 7;
+            let mut rows = stmt
+                .query(duckdb::params_from_iter(params))
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(db_err)? {
+                let o = usize::from(has_dim);
+                let key: Value = if has_dim { row.get(0).map_err(db_err)? } else { Value::Null };
+                let int = |i: usize| -> Result<u64, StoreError> {
+                    Ok(row.get::<_, Option<i64>>(i + o).map_err(db_err)?.unwrap_or(0).max(0) as u64)
+                };
+                let float = |i: usize| -> Result<f64, StoreError> {
+                    Ok(row.get::<_, Option<f64>>(i + o).map_err(db_err)?.unwrap_or(0.0))
+                };
+                out.push((
+                    key,
+                    Totals {
+                        visitors: int(0)?,
+                        visits: int(1)?,
+                        pageviews: int(2)?,
+                        events: int(3)?,
+                        bounce_rate: float(4)?,
+                        visit_duration: float(5)?,
+                    },
+                ));
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn to_value(p: &Param) -> Value {
+    match p {
+        Param::Text(s) => Value::Text(s.clone()),
+        Param::Time(t) => Value::Timestamp(TimeUnit::Microsecond, t.timestamp_micros()),
+        Param::Int(i) => Value::BigInt(*i),
+    }
+}
+
+fn micros(t: DateTime<Utc>) -> Value {
+    Value::Timestamp(TimeUnit::Microsecond, t.timestamp_micros())
+}
+
+impl Store for DuckStore {
+    fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let batch = append::record_batch(events).map_err(|e| StoreError::Database(e.to_string()))?;
+        let mut conn = self.writer.lock().expect("writer");
+        let tx = conn.transaction().map_err(db_err)?;
+        {
+            let mut app = tx.appender("events").map_err(db_err)?;
+            app.append_record_batch(batch).map_err(db_err)?;
+            app.flush().map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    fn aggregate(&self, q: &Query) -> Result<Totals, StoreError> {
+        let rows = self.grouped(sql::grouped(&DuckDialect, q, &Group::Total, 1, 0))?;
+        Ok(rows.into_iter().next().map(|(_, t)| t).unwrap_or_default())
+    }
+
+    fn timeseries(&self, q: &Query, interval: Interval) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
+        let rows = self.grouped(sql::grouped(&DuckDialect, q, &Group::Bucket(interval), 0, 0))?;
+        let mut out: Vec<(DateTime<Utc>, Totals)> = rows
+            .into_iter()
+            .filter_map(|(k, t)| match k {
+                Value::BigInt(us) => DateTime::from_timestamp_micros(us).map(|d| (d, t)),
+                _ => None,
+            })
+            .collect();
+        out.sort_by_key(|(d, _)| *d);
+        Ok(out)
+    }
+
+    fn breakdown(&self, q: &Query, by: &Dimension, limit: usize, offset: usize) -> Result<Vec<(String, Totals)>, StoreError> {
+        let rows = self.grouped(sql::grouped(&DuckDialect, q, &Group::By(by), limit, offset))?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, t)| {
+                let key = match k {
+                    Value::Text(s) => s,
+                    Value::Null => String::new(),
+                    other => format!("{other:?}"),
+                };
+                (key, t)
+            })
+            .collect())
+    }
+
+    fn current_visitors(&self, site: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.with_reader(|conn| {
+            conn.query_row(
+                "SELECT count(DISTINCT visitor_id) FROM events WHERE site = $1 AND ts >= $2",
+                duckdb::params![site, micros(since)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(db_err)
+        })
+    }
+
+    fn recent_sessions(&self, since: DateTime<Utc>) -> Result<Vec<SessionState>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT session_id, any_value(visitor_id), epoch_us(max(ts)), any_value(entry_page), any_value(source), \
+                     any_value(referrer), any_value(utm_source), any_value(utm_medium), any_value(utm_campaign), \
+                     any_value(utm_content), any_value(utm_term) FROM events WHERE ts >= $1 GROUP BY session_id",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(duckdb::params![micros(since)], |r| {
+                    Ok(SessionState {
+                        session_id: r.get(0)?,
+                        visitor_id: r.get(1)?,
+                        last_seen: r.get(2)?,
+                        acquisition: Arc::new(Acquisition {
+                            entry_page: r.get(3)?,
+                            source: r.get(4)?,
+                            referrer: r.get(5)?,
+                            utm: [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
+                        }),
+                    })
+                })
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
+    }
+
+    fn delete_before(&self, site: &str, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let conn = self.writer.lock().expect("writer");
+        conn.execute(
+            "DELETE FROM events WHERE site = $1 AND ts < $2",
+            duckdb::params![site, micros(cutoff)],
+        )
+        .map(|n| n as u64)
+        .map_err(db_err)
+    }
+
+    fn count(&self) -> Result<u64, StoreError> {
+        self.with_reader(|conn| {
+            conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(db_err)
+        })
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        self.writer
+            .lock()
+            .expect("writer")
+            .execute_batch("CHECKPOINT")
+            .map_err(db_err)
+    }
+}

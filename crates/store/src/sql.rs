@@ -1,0 +1,349 @@
+//! SQL generated from the one query model, for each dialect.
+//!
+//! Every stats question is answered by one statement built here from a
+//! [`Query`]; the back ends only run it. Values that came from a caller are
+//! always bound as numbered parameters (`$1`, `$2`, …), never spliced into
+//! the text.
+//!
+//! How the metrics are defined (documented in docs/api.md too):
+//! - *visitors*: distinct visitor ids among matching events;
+//! - *visits*: distinct visits that hold at least one matching event;
+//! - *pageviews*, *events*: matching events (events counts page views too);
+//! - *bounce rate*: percent of those visits with at most one interactive event;
+//! - *visit duration*: mean seconds from a visit's first to its last event;
+//! - *views per visit*: pageviews / visits.
+//!
+//! Filters on visit properties (source, UTM, browser, country, entry page…)
+//! keep or drop whole visits: every event of a visit carries the same value.
+//! Filters on event properties (page, event name, props, hostname) pick the
+//! matching events; a visit counts when it has any. The exit page is only
+//! known once a visit is over, so its filter is a sub-query over visits.
+
+use chrono::{DateTime, Utc};
+use glasshouse_model::query::{Dimension, Filter, FilterOp, Interval, Metric, Query};
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// Text, compared or matched.
+    Text(String),
+    /// An instant, bound as a timestamp.
+    Time(DateTime<Utc>),
+    /// A whole number (limits, offsets).
+    Int(i64),
+}
+
+/// A statement and its parameters, `$1` being `params[0]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sql {
+    /// Statement text with `$n` placeholders.
+    pub text: String,
+    /// Values for the placeholders.
+    pub params: Vec<Param>,
+}
+
+/// What differs between the SQL of the back ends.
+pub trait Dialect {
+    /// Number of rows where `cond` holds.
+    fn count_if(&self, cond: &str) -> String;
+    /// Number of distinct values of `expr`.
+    fn count_distinct(&self, expr: &str) -> String;
+    /// Any one value of `expr` in the group (all are equal where it is used).
+    fn any(&self, expr: &str) -> String;
+    /// `value` of the row with the largest `by` among rows where `cond` holds.
+    fn arg_max_if(&self, value: &str, by: &str, cond: &str) -> String;
+    /// Whole seconds from `earlier` to `later` (timestamps).
+    fn seconds_between(&self, earlier: &str, later: &str) -> String;
+    /// The value of the custom property whose key is bound at `key`, or NULL/''.
+    fn prop_value(&self, key: &str) -> String;
+    /// True when `hay` contains `needle`, ignoring case.
+    fn contains_ci(&self, hay: &str, needle: &str) -> String;
+    /// True when `hay` matches the whole regular expression `pattern`.
+    fn full_match(&self, hay: &str, pattern: &str) -> String;
+    /// Start of `interval`'s bucket holding `ts`, in microseconds since the epoch.
+    fn bucket_micros(&self, interval: Interval) -> String;
+}
+
+/// What rows are grouped by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Group<'a> {
+    /// One row for the whole range.
+    Total,
+    /// One row per value of a dimension.
+    By(&'a Dimension),
+    /// One row per time bucket (the key is microseconds since the epoch).
+    Bucket(Interval),
+}
+
+/// The label Plausible uses for visits without a source.
+pub const DIRECT: &str = "Direct / None";
+/// The label for events that lack the property broken down by.
+pub const NONE: &str = "(none)";
+
+struct Builder<'d> {
+    d: &'d dyn Dialect,
+    params: Vec<Param>,
+}
+
+impl Builder<'_> {
+    fn bind(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
+
+    fn column(&mut self, dim: &Dimension) -> String {
+        match dim {
+            Dimension::Page => "pathname".into(),
+            Dimension::EntryPage => "entry_page".into(),
+            Dimension::ExitPage => self.d.arg_max_if("pathname", "ts", "name = 'pageview'"),
+            Dimension::Hostname => "hostname".into(),
+            Dimension::Source => "source".into(),
+            Dimension::Referrer => "referrer".into(),
+            Dimension::UtmSource => "utm_source".into(),
+            Dimension::UtmMedium => "utm_medium".into(),
+            Dimension::UtmCampaign => "utm_campaign".into(),
+            Dimension::UtmContent => "utm_content".into(),
+            Dimension::UtmTerm => "utm_term".into(),
+            Dimension::Browser => "browser".into(),
+            Dimension::BrowserVersion => "browser_version".into(),
+            Dimension::Os => "os".into(),
+            Dimension::OsVersion => "os_version".into(),
+            Dimension::Device => "device".into(),
+            Dimension::Country => "country".into(),
+            Dimension::EventName => "name".into(),
+            Dimension::EventProp(key) => {
+                let k = self.bind(Param::Text(key.clone()));
+                format!("coalesce({}, '')", self.d.prop_value(&k))
+            }
+        }
+    }
+
+    /// The condition one filter puts on `column`.
+    fn condition(&mut self, column: &str, f: &Filter) -> String {
+        let wildcards = matches!(
+            f.dimension,
+            Dimension::Page | Dimension::EntryPage | Dimension::ExitPage
+        );
+        let mut alternatives = Vec::new();
+        for v in &f.values {
+            let v = stored_value(&f.dimension, v);
+            alternatives.push(match f.op {
+                FilterOp::Is | FilterOp::IsNot if wildcards && v.contains('*') => {
+                    let p = self.bind(Param::Text(wildcard_regex(&v)));
+                    self.d.full_match(column, &p)
+                }
+                FilterOp::Is | FilterOp::IsNot => {
+                    let p = self.bind(Param::Text(v));
+                    format!("{column} = {p}")
+                }
+                FilterOp::Contains | FilterOp::DoesNotContain => {
+                    let p = self.bind(Param::Text(v));
+                    self.d.contains_ci(column, &p)
+                }
+            });
+        }
+        let any = format!("({})", alternatives.join(" OR "));
+        match f.op {
+            FilterOp::Is | FilterOp::Contains => any,
+            FilterOp::IsNot | FilterOp::DoesNotContain => format!("(NOT {any})"),
+        }
+    }
+}
+
+/// Maps a label shown to callers back to the stored value.
+fn stored_value(dim: &Dimension, shown: &str) -> String {
+    match (dim, shown) {
+        (Dimension::Source, DIRECT) => String::new(),
+        (Dimension::EventProp(_), NONE) => String::new(),
+        _ => shown.to_string(),
+    }
+}
+
+/// Turns a page pattern into a regular expression: `**` matches anything,
+/// `*` anything but `/`, everything else literally.
+pub fn wildcard_regex(pattern: &str) -> String {
+    let mut out = String::from("^");
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '*' {
+            if chars.peek() == Some(&'*') {
+                chars.next();
+                out.push_str(".*");
+            } else {
+                out.push_str("[^/]*");
+            }
+        } else if c.is_ascii_alphanumeric() || c == '/' || c == '-' || c == '_' {
+            out.push(c);
+        } else {
+            out.push('\\');
+            out.push(c);
+        }
+    }
+    out.push('$');
+    out
+}
+
+fn needs_sessions(q: &Query, group: &Group) -> bool {
+    q.metrics.iter().any(|m| {
+        matches!(
+            m,
+            Metric::Visits | Metric::ViewsPerVisit | Metric::BounceRate | Metric::VisitDuration
+        )
+    }) || matches!(group, Group::By(Dimension::ExitPage))
+}
+
+fn order_column(q: &Query) -> &'static str {
+    match q.metrics.first().copied().unwrap_or(Metric::Visitors) {
+        Metric::Visitors => "visitors",
+        Metric::Visits => "visits",
+        Metric::Pageviews | Metric::ViewsPerVisit => "pageviews",
+        Metric::Events => "events",
+        Metric::BounceRate => "bounce_rate",
+        Metric::VisitDuration => "visit_duration",
+    }
+}
+
+/// The statement answering `q` grouped by `group`.
+///
+/// Columns: `dim` (absent for `Group::Total`), `visitors`, `visits`,
+/// `pageviews`, `events`, `bounce_rate`, `visit_duration`.
+pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: usize) -> Sql {
+    let mut b = Builder { d, params: Vec::new() };
+    let site = b.bind(Param::Text(q.site.clone()));
+    let from = b.bind(Param::Time(q.from));
+    let until = b.bind(Param::Time(q.until));
+    let base = format!("site = {site} AND ts >= {from} AND ts < {until}");
+
+    let mut visit_conditions = Vec::new();
+    let mut event_conditions = Vec::new();
+    let mut exit_conditions = Vec::new();
+    for f in &q.filters {
+        match &f.dimension {
+            Dimension::ExitPage => {
+                let col = b.column(&Dimension::ExitPage);
+                exit_conditions.push(b.condition(&col, f));
+            }
+            dim if dim.is_event_level() => {
+                let col = b.column(dim);
+                event_conditions.push(b.condition(&col, f));
+            }
+            dim => {
+                let col = b.column(dim);
+                visit_conditions.push(b.condition(&col, f));
+            }
+        }
+    }
+    let mut where_ = base.clone();
+    for c in &visit_conditions {
+        where_.push_str(" AND ");
+        where_.push_str(c);
+    }
+    if !exit_conditions.is_empty() {
+        where_.push_str(&format!(
+            " AND session_id IN (SELECT session_id FROM events WHERE {base} GROUP BY session_id HAVING {})",
+            exit_conditions.join(" AND ")
+        ));
+    }
+    let matched = if event_conditions.is_empty() {
+        "TRUE".to_string()
+    } else {
+        event_conditions.join(" AND ")
+    };
+
+    let (dim_expr, dim_is_visit_level) = match group {
+        Group::Total => (None, false),
+        Group::Bucket(i) => (Some(d.bucket_micros(*i)), false),
+        Group::By(dim) => {
+            let col = b.column(dim);
+            let shown = match dim {
+                Dimension::Source => format!("CASE WHEN {col} = '' THEN '{DIRECT}' ELSE {col} END"),
+                Dimension::EventProp(_) => format!("CASE WHEN {col} = '' THEN '{NONE}' ELSE {col} END"),
+                _ => col,
+            };
+            (Some(shown), !dim.is_event_level())
+        }
+    };
+    // Empty values of most dimensions mean "not known" and are not listed.
+    let keep_dim = match group {
+        Group::By(Dimension::Source | Dimension::EventProp(_)) | Group::Total | Group::Bucket(_) => "TRUE",
+        Group::By(_) => "dim IS NOT NULL AND dim <> ''",
+    };
+    let page = match group {
+        Group::Total | Group::Bucket(_) => String::new(),
+        Group::By(_) => {
+            let l = b.bind(Param::Int(limit as i64));
+            let o = b.bind(Param::Int(offset as i64));
+            format!(" ORDER BY {} DESC, dim LIMIT {l} OFFSET {o}", order_column(q))
+        }
+    };
+    let group_by = if dim_expr.is_some() { " GROUP BY dim" } else { "" };
+    let dim_select = if dim_expr.is_some() { "dim, " } else { "" };
+    let bounce = "avg(CASE WHEN inter <= 1 THEN 100.0 ELSE 0.0 END)";
+
+    let e = format!(
+        "e AS (SELECT session_id, visitor_id, ts, name, pathname, interactive, {dim} AS dim, {matched} AS m FROM events WHERE {where_})",
+        dim = match group {
+            // The exit page is a property of the whole visit, computed below.
+            Group::By(Dimension::ExitPage) | Group::Total => "NULL".to_string(),
+            _ => dim_expr.clone().unwrap_or_else(|| "NULL".into()),
+        },
+    );
+    let text = if !needs_sessions(q, group) {
+        // Cheap path: only event counts are wanted, no visit needs assembling.
+        format!(
+            "WITH {e} SELECT {dim_select}{visitors} AS visitors, {visits} AS visits, {pv} AS pageviews, count(*) AS events, 0.0 AS bounce_rate, 0.0 AS visit_duration FROM e WHERE m AND {keep_dim}{group_by}{page}",
+            visitors = d.count_distinct("visitor_id"),
+            visits = d.count_distinct("session_id"),
+            pv = d.count_if("name = 'pageview'"),
+        )
+    } else if dim_expr.is_none() || dim_is_visit_level {
+        // One row per visit, then totals over visits.
+        let dim_of_visit = match group {
+            Group::By(Dimension::ExitPage) => format!(", {} AS dim", d.arg_max_if("pathname", "ts", "name = 'pageview'")),
+            Group::By(_) => format!(", {} AS dim", d.any("dim")),
+            _ => String::new(),
+        };
+        format!(
+            "WITH {e}, s AS (SELECT session_id, {any_v} AS visitor_id, {pv} AS pv, {ev} AS ev, {inter} AS inter, {dur} AS dur, max(CASE WHEN m THEN 1 ELSE 0 END) AS matched{dim_of_visit} FROM e GROUP BY session_id) \
+             SELECT {dim_select}{visitors} AS visitors, count(*) AS visits, sum(pv) AS pageviews, sum(ev) AS events, {bounce} AS bounce_rate, avg(dur) AS visit_duration FROM s WHERE matched = 1 AND {keep_dim}{group_by}{page}",
+            any_v = d.any("visitor_id"),
+            pv = d.count_if("m AND name = 'pageview'"),
+            ev = d.count_if("m"),
+            inter = d.count_if("interactive"),
+            dur = d.seconds_between("min(ts)", "max(ts)"),
+            visitors = d.count_distinct("visitor_id"),
+        )
+    } else {
+        // Event-level groups: counts per value, then visit metrics of the
+        // visits holding each value.
+        format!(
+            "WITH {e}, s AS (SELECT session_id, {inter} AS inter, {dur} AS dur FROM e GROUP BY session_id), \
+             g AS (SELECT dim, {visitors} AS visitors, {visits} AS visits, {pv} AS pageviews, count(*) AS events FROM e WHERE m AND {keep_dim} GROUP BY dim{page}), \
+             sd AS (SELECT DISTINCT dim, session_id FROM e WHERE m AND dim IN (SELECT dim FROM g)), \
+             b AS (SELECT sd.dim AS dim, {bounce} AS bounce_rate, avg(s.dur) AS visit_duration FROM sd JOIN s ON sd.session_id = s.session_id GROUP BY sd.dim) \
+             SELECT g.dim AS dim, g.visitors AS visitors, g.visits AS visits, g.pageviews AS pageviews, g.events AS events, coalesce(b.bounce_rate, 0) AS bounce_rate, coalesce(b.visit_duration, 0) AS visit_duration \
+             FROM g LEFT JOIN b ON g.dim = b.dim ORDER BY {order} DESC, dim",
+            inter = d.count_if("interactive"),
+            dur = d.seconds_between("min(ts)", "max(ts)"),
+            visitors = d.count_distinct("visitor_id"),
+            visits = d.count_distinct("session_id"),
+            pv = d.count_if("name = 'pageview'"),
+            order = order_column(q),
+        )
+    };
+    Sql {
+        text,
+        params: b.params,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_become_anchored_regexes() {
+        assert_eq!(wildcard_regex("/blog/**"), "^/blog/.*$");
+        assert_eq!(wildcard_regex("/a/*/b.html"), "^/a/[^/]*/b\\.html$");
+    }
+}

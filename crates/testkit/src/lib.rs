@@ -1,0 +1,11 @@
+//! Test support shared by the store's conformance suite and the server's
+//! end-to-end tests.
+//!
+//! - `traffic`: reproducible traffic with known people, pages, sources and
+//!   timing, including visits split by 30-minute gaps and returning visitors.
+//! - `truth`: the aggregates that traffic must produce, computed here by
+//!   plain loops over what was sent — never by SQL — so a test compares the
+//!   store against an independent answer.
+
+pub mod traffic;
+pub mod truth;

@@ -1,0 +1,173 @@
+//! Reproducible traffic with a known ground truth.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use glasshouse_privacy::RawEvent;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::net::IpAddr;
+
+/// User-Agents of real browsers, with the browser family the parser names.
+pub const AGENTS: [(&str, &str, &str); 4] = [
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36", "Chrome", "Desktop"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "Mobile Safari", "Mobile"),
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0", "Firefox", "Desktop"),
+    ("Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "Mobile Safari", "Tablet"),
+];
+
+/// Referrers, with the source they must be reported as ("" = Direct / None).
+pub const REFERRERS: [(&str, &str); 4] = [
+    ("", ""),
+    ("https://www.google.com/", "Google"),
+    ("https://news.example.org/story/1", "news.example.org"),
+    ("https://www.bing.com/", "Bing"),
+];
+
+/// Pages of the test site.
+pub const PAGES: [&str; 6] = ["/", "/vat-rates", "/universal-credit", "/universal-credit/how-to-claim", "/apply", "/contact"];
+
+/// A person: what the server sees of them.
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// Client address.
+    pub ip: IpAddr,
+    /// Index into `AGENTS`.
+    pub agent: usize,
+}
+
+impl Person {
+    /// The User-Agent string.
+    pub fn user_agent(&self) -> &'static str {
+        AGENTS[self.agent].0
+    }
+}
+
+/// One event as sent.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// Index into the people.
+    pub person: usize,
+    /// When it happened (whole seconds).
+    pub ts: DateTime<Utc>,
+    /// `pageview` or a custom name.
+    pub name: String,
+    /// Path of the page.
+    pub path: String,
+    /// Index into `REFERRERS` (only the first event of a visit has one).
+    pub referrer: usize,
+    /// Custom properties.
+    pub props: Vec<(String, String)>,
+    /// Whether it counts against bouncing.
+    pub interactive: bool,
+}
+
+impl Sent {
+    /// The full URL of the page on `host`.
+    pub fn url(&self, host: &str) -> String {
+        format!("https://{host}{}", self.path)
+    }
+
+    /// The referrer URL, if any.
+    pub fn referrer_url(&self) -> Option<String> {
+        let r = REFERRERS[self.referrer].0;
+        (!r.is_empty()).then(|| r.to_string())
+    }
+
+    /// As the collector would build it.
+    pub fn raw(&self, people: &[Person], host: &str) -> RawEvent {
+        let p = &people[self.person];
+        RawEvent {
+            ip: p.ip,
+            user_agent: p.user_agent().to_string(),
+            name: self.name.clone(),
+            url: self.url(host),
+            referrer: self.referrer_url(),
+            title: None,
+            props: self.props.clone(),
+            interactive: self.interactive,
+            revenue: None,
+            timestamp: self.ts,
+        }
+    }
+
+    /// The Events API body for it.
+    pub fn body(&self, host: &str) -> serde_json::Value {
+        let props: serde_json::Map<String, serde_json::Value> = self
+            .props
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::json!({
+            "name": self.name, "url": self.url(host), "domain": host,
+            "referrer": self.referrer_url(), "props": props, "interactive": self.interactive,
+        })
+    }
+}
+
+/// Traffic for `days` days from `first`, about `visits` visits a day, between
+/// 01:00 and 22:00 UTC so no visit crosses midnight. Sorted by time.
+pub fn generate(seed: u64, first: NaiveDate, days: u32, visits: usize) -> (Vec<Person>, Vec<Sent>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let people: Vec<Person> = (0..visits.max(4) / 2)
+        .map(|i| Person {
+            ip: if i % 5 == 0 {
+                format!("2001:db8:{:x}::{:x}", i / 256 + 1, i % 256 + 1).parse().unwrap()
+            } else {
+                format!("198.51.{}.{}", 100 + i / 250, i % 250 + 1).parse().unwrap()
+            },
+            agent: i % AGENTS.len(),
+        })
+        .collect();
+    let mut sent = Vec::new();
+    for d in 0..days {
+        let day = Utc.from_utc_datetime(&(first + Duration::days(d as i64)).and_hms_opt(1, 0, 0).unwrap());
+        for _ in 0..visits {
+            // Some people come back: a second visit more than 30 minutes later.
+            let person = rng.gen_range(0..people.len());
+            let mut at = day + Duration::seconds(rng.gen_range(0..(20 * 3600)));
+            let referrer = rng.gen_range(0..REFERRERS.len());
+            let pages = rng.gen_range(1..5);
+            let mut path = PAGES[rng.gen_range(0..PAGES.len())].to_string();
+            for step in 0..pages {
+                sent.push(Sent {
+                    person,
+                    ts: at,
+                    name: "pageview".into(),
+                    path: path.clone(),
+                    referrer: if step == 0 { referrer } else { 0 },
+                    props: vec![],
+                    interactive: true,
+                });
+                if path == "/apply" && rng.gen_bool(0.5) {
+                    at += Duration::seconds(rng.gen_range(5..60));
+                    let form = if rng.gen_bool(0.7) { "visa" } else { "passport" };
+                    sent.push(Sent {
+                        person,
+                        ts: at,
+                        name: "Form submitted".into(),
+                        path: path.clone(),
+                        referrer: 0,
+                        props: vec![("form".into(), form.into())],
+                        interactive: true,
+                    });
+                }
+                if rng.gen_bool(0.1) {
+                    sent.push(Sent {
+                        person,
+                        ts: at + Duration::seconds(1),
+                        name: "Scrolled".into(),
+                        path: path.clone(),
+                        referrer: 0,
+                        props: vec![],
+                        interactive: false,
+                    });
+                }
+                at += Duration::seconds(rng.gen_range(10..600));
+                path = PAGES[rng.gen_range(0..PAGES.len())].to_string();
+            }
+        }
+    }
+    sent.sort_by_key(|s| s.ts);
+    // Events must not cross midnight (the visitor id changes there).
+    sent.retain(|s| s.ts.format("%H").to_string().as_str() < "23");
+    (people, sent)
+}

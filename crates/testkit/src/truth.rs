@@ -1,0 +1,135 @@
+//! Expected aggregates, computed from what was sent with plain loops.
+//!
+//! The definitions are the ones documented for the API: a visit is one
+//! person's run of events on one day with gaps under 30 minutes; visitors are
+//! distinct person-days; visit properties (source, entry and exit page) come
+//! from the visit's first and last events.
+
+use crate::traffic::{Sent, AGENTS, REFERRERS};
+use chrono::{Duration, NaiveDate};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One visit of the ground truth.
+#[derive(Debug, Clone)]
+pub struct Visit<'a> {
+    /// The person and the UTC day: the unit counted as a visitor.
+    pub visitor: (usize, NaiveDate),
+    /// Its events in time order.
+    pub events: Vec<&'a Sent>,
+}
+
+impl Visit<'_> {
+    /// Where the visit came from ("" = direct).
+    pub fn source(&self) -> &'static str {
+        REFERRERS[self.events[0].referrer].1
+    }
+    /// First page.
+    pub fn entry_page(&self) -> &str {
+        &self.events[0].path
+    }
+    /// Last page viewed.
+    pub fn exit_page(&self) -> Option<&str> {
+        self.events.iter().rev().find(|e| e.name == "pageview").map(|e| e.path.as_str())
+    }
+    /// Browser family.
+    pub fn browser(&self, people: &[crate::traffic::Person]) -> &'static str {
+        AGENTS[people[self.events[0].person].agent].1
+    }
+    fn bounced(&self) -> bool {
+        self.events.iter().filter(|e| e.interactive).count() <= 1
+    }
+    fn seconds(&self) -> i64 {
+        (self.events[self.events.len() - 1].ts - self.events[0].ts).num_seconds()
+    }
+}
+
+/// Splits sent events into visits.
+pub fn visits(sent: &[Sent]) -> Vec<Visit<'_>> {
+    let mut by_visitor: BTreeMap<(usize, NaiveDate), Vec<&Sent>> = BTreeMap::new();
+    for s in sent {
+        by_visitor.entry((s.person, s.ts.date_naive())).or_default().push(s);
+    }
+    let mut out = Vec::new();
+    for (visitor, mut events) in by_visitor {
+        events.sort_by_key(|e| e.ts);
+        let mut current: Vec<&Sent> = Vec::new();
+        for e in events {
+            if let Some(last) = current.last() {
+                if e.ts - last.ts >= Duration::minutes(30) {
+                    out.push(Visit { visitor, events: std::mem::take(&mut current) });
+                }
+            }
+            current.push(e);
+        }
+        if !current.is_empty() {
+            out.push(Visit { visitor, events: current });
+        }
+    }
+    out
+}
+
+/// Expected numbers for one row.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Expected {
+    pub visitors: u64,
+    pub visits: u64,
+    pub pageviews: u64,
+    pub events: u64,
+    /// Percent, unrounded.
+    pub bounce_rate: f64,
+    /// Seconds, unrounded.
+    pub visit_duration: f64,
+}
+
+/// Totals over the visits that `keep_visit` keeps, counting the events that
+/// `keep_event` keeps; a visit counts when it has at least one kept event.
+pub fn totals<'a>(
+    visits: &[Visit<'a>],
+    keep_visit: impl Fn(&Visit<'a>) -> bool,
+    keep_event: impl Fn(&Sent) -> bool,
+) -> Expected {
+    let mut visitors = BTreeSet::new();
+    let (mut n, mut pageviews, mut events, mut bounces, mut seconds) = (0u64, 0u64, 0u64, 0u64, 0i64);
+    for v in visits.iter().filter(|v| keep_visit(v)) {
+        let kept: Vec<_> = v.events.iter().filter(|e| keep_event(e)).collect();
+        if kept.is_empty() {
+            continue;
+        }
+        visitors.insert(v.visitor);
+        n += 1;
+        pageviews += kept.iter().filter(|e| e.name == "pageview").count() as u64;
+        events += kept.len() as u64;
+        bounces += u64::from(v.bounced());
+        seconds += v.seconds();
+    }
+    Expected {
+        visitors: visitors.len() as u64,
+        visits: n,
+        pageviews,
+        events,
+        bounce_rate: if n == 0 { 0.0 } else { bounces as f64 * 100.0 / n as f64 },
+        visit_duration: if n == 0 { 0.0 } else { seconds as f64 / n as f64 },
+    }
+}
+
+/// Expected rows of a breakdown by a visit property (`key` of each visit).
+pub fn by_visit<'a>(visits: &[Visit<'a>], key: impl Fn(&Visit<'a>) -> Option<String>) -> BTreeMap<String, Expected> {
+    let keys: BTreeSet<String> = visits.iter().filter_map(&key).collect();
+    keys.into_iter()
+        .map(|k| {
+            let t = totals(visits, |v| key(v).as_deref() == Some(k.as_str()), |_| true);
+            (k, t)
+        })
+        .collect()
+}
+
+/// Expected rows of a breakdown by an event property (`key` of each event).
+pub fn by_event<'a>(visits: &[Visit<'a>], key: impl Fn(&Sent) -> Option<String>) -> BTreeMap<String, Expected> {
+    let keys: BTreeSet<String> = visits.iter().flat_map(|v| v.events.iter().filter_map(|e| key(e))).collect();
+    keys.into_iter()
+        .map(|k| {
+            let t = totals(visits, |_| true, |e| key(e).as_deref() == Some(k.as_str()));
+            (k, t)
+        })
+        .collect()
+}
