@@ -58,9 +58,11 @@ async function eventsNamed(name) {
   return rows.find((row) => row.name === name)?.events ?? 0;
 }
 
+/** Events whose prop equals `value` (a string) or passes `value` (a function). */
 async function propCount(prop, value) {
   const rows = await breakdown(`event:props:${prop}`, 'events');
-  return rows.find((row) => row[prop] === value)?.events ?? 0;
+  const match = typeof value === 'function' ? value : (v) => v === value;
+  return rows.filter((row) => match(row[prop])).reduce((n, row) => n + row.events, 0);
 }
 
 /** Waits until the Stats API shows `expected` pageviews for `path`. */
@@ -185,6 +187,16 @@ test('non-interactive events and revenue use the short keys', async () => {
   await ctx.close();
 });
 
+test('data-api sends events to the given endpoint instead', async () => {
+  const { ctx, events } = await visit('/custom-api?api=1');
+  await waitFor(() => site.collected.length === 1, { message: 'event at data-api' });
+  assert.equal(events.length, 1);
+  assert.equal(events[0].request.url(), `${site.url}/collect`);
+  assert.match(site.collected[0].contentType, /^text\/plain/);
+  assert.equal(site.collected[0].body.n, 'pageview');
+  await ctx.close();
+});
+
 test('calls queued before the script loads are sent', async () => {
   const { ctx, events } = await visit('/queued?queue=1');
   await waitFor(() => events.length === 2, { message: 'queued event and pageview' });
@@ -200,6 +212,9 @@ test('an outbound link click is counted with its url, and the link still works',
   await Promise.all([page.waitForURL(/\/elsewhere$/), page.click('#outbound')]);
   assert.equal(await page.textContent('#elsewhere'), 'Another site');
   const url = `http://localhost:${site.port}/elsewhere`;
+  await waitFor(() => events.length === 2, { message: 'outbound click sent' });
+  assert.equal(events[1].body.n, 'Outbound Link: Click');
+  assert.deepEqual(events[1].body.p, { url });
   await waitFor(async () => (await propCount('url', url)) === 1, { message: 'outbound click counted' });
   assert.equal(await eventsNamed('Outbound Link: Click'), 1);
   await ctx.close();
@@ -210,7 +225,10 @@ test('a file download click is counted with its url, and the download still happ
   await waitFor(() => events.length === 1);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   assert.equal(download.suggestedFilename(), 'report.pdf');
-  const url = `${site.url}/files/report.pdf`;
+  await waitFor(() => events.length === 2, { message: 'download click sent' });
+  assert.equal(events[1].body.p.url, `${site.url}/files/report.pdf`);
+  // The server scrubs IP addresses from props, so 127.0.0.1 may come back as [ip].
+  const url = (v) => typeof v === 'string' && v.endsWith(`:${site.port}/files/report.pdf`);
   await waitFor(async () => (await propCount('url', url)) === 1, { message: 'download counted' });
   assert.equal(await eventsNamed('File Download'), 1);
   // An internal link to a page is neither outbound nor a download.

@@ -208,14 +208,26 @@ const esc = (s) =>
  * Starts the customer site. Every HTML page embeds the tracker; the query
  * string tweaks it: ?consent=required adds data-consent, ?queue=1 adds the
  * pre-load queue stub with a queued event, ?allowlocal=0 leaves out
- * data-allow-local. The page body offers buttons and
+ * data-allow-local, ?api=1 points data-api at the site's own /collect. The page body offers buttons and
  * links for the scenarios. /files/* answers as a download, /elsewhere is a
  * plain page without the tracker.
  */
 export async function startSite(glasshouseUrl) {
   const port = await freePort();
+  const collected = [];
   const server = createServer((req, res) => {
     const u = new URL(req.url, `http://127.0.0.1:${port}`);
+    if (u.pathname === '/collect' && req.method === 'POST') {
+      // A stand-in collector for data-api: keeps the bodies it is sent.
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        collected.push({ contentType: req.headers['content-type'], body: JSON.parse(body) });
+        res.writeHead(202, { 'access-control-allow-origin': req.headers.origin || '*', 'access-control-allow-credentials': 'true' });
+        res.end();
+      });
+      return;
+    }
     if (u.pathname.startsWith('/files/')) {
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
@@ -240,6 +252,7 @@ export async function startSite(glasshouseUrl) {
       u.searchParams.get('allowlocal') === '0' ? '' : 'data-allow-local',
       'data-track="outbound,downloads"',
       u.searchParams.get('consent') ? `data-consent="${esc(u.searchParams.get('consent'))}"` : '',
+      u.searchParams.has('api') ? `data-api="http://127.0.0.1:${port}/collect"` : '',
       `src="${esc(glasshouseUrl)}/js/glasshouse.js"`,
     ]
       .filter(Boolean)
@@ -270,15 +283,17 @@ ${queue}
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    collected,
     stop: () => new Promise((res) => server.close(res)),
   };
 }
 
-/** Records every request the page makes to the collector, with its answer. */
+/** Records every request the page makes to a collector (/api/event, or the site's /collect), with its answer. */
 export function watchEvents(page) {
   const seen = [];
   page.on('request', (req) => {
-    if (new URL(req.url()).pathname === '/api/event') {
+    const path = new URL(req.url()).pathname;
+    if (req.method() === 'POST' && (path === '/api/event' || path === '/collect')) {
       const entry = { request: req, body: JSON.parse(req.postData() || 'null'), response: null };
       seen.push(entry);
       req
