@@ -161,6 +161,7 @@ async fn collect(
             Ok(event) => events.push(event),
             Err(Rejection::Bot) => return Ok(dropped("bot")),
             Err(Rejection::InvalidUrl(why)) => return Err(ApiError::bad_request(format!("url: {why}"))),
+            Err(other) if !other.is_bad_input() => return Err(ApiError::internal(other)),
             Err(other) => return Err(ApiError::bad_request(other.to_string())),
         }
     }

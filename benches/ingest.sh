@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Ingest over HTTP on loopback: wrk posts page views to a running glasshouse;
+# every 202 means the event is durable (group commit). Reports throughput,
+# latency percentiles and the server's peak RSS, then checks that the number
+# of stored events equals the number of 202s.
+#
+#   benches/ingest.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-20}"
+conns="${2:-64}"
+target="${CARGO_TARGET_DIR:-target}"
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || sudo apt-get install -y -qq wrk; }
+cargo build --release -q -p glasshouse -p glasshouse-bench
+bin="$target/release/glasshouse"
+dir="$(mktemp -d)"
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+token="bench-$(date +%s%N)"
+sha=$(printf %s "$token" | sha256sum | cut -d' ' -f1)
+cat > "$dir/glasshouse.toml" <<TOML
+listen = "127.0.0.1:$port"
+data_dir = "data"
+trusted_proxies = ["127.0.0.1/32"]
+[[organisations]]
+id = "bench"
+name = "Bench"
+[[sites]]
+host = "www.gov.uk"
+organisation = "bench"
+[[api_tokens]]
+name = "bench"
+organisation = "bench"
+sha256 = "$sha"
+TOML
+GLASSHOUSE_LOG=warn "$bin" serve --config "$dir/glasshouse.toml" & pid=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+peak=0
+( while kill -0 "$pid" 2>/dev/null; do awk '/VmRSS/ {print $2}' /proc/$pid/status; sleep 0.2; done ) > "$dir/rss" &
+sampler=$!
+echo "glasshouse ingest benchmark: $(nproc) cores, ${seconds}s, $conns connections"
+wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)'
+sleep 0.5
+stored=$(curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/stats/aggregate?site_id=www.gov.uk&period=day&metrics=pageviews" | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"]["pageviews"]["value"])')
+kill -TERM "$pid"; wait "$pid" || true
+kill "$sampler" 2>/dev/null || true
+peak=$(sort -n "$dir/rss" | tail -1)
+echo "stored_pageviews=$stored peak_rss_mib=$((peak / 1024))"

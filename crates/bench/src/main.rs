@@ -1,0 +1,182 @@
+//! `glasshouse-bench`: the benchmark harness (docs/benchmarks.md has the
+//! figures and the commands).
+//!
+//! - `load`: fills a data directory with N events over D days for three
+//!   sites, through the anonymiser and the ingest queue (the real path).
+//! - `ndjson`: writes N events as an import file, for timing `glasshouse import`.
+//! - `queries`: times the dashboard's overview queries on a data directory.
+
+mod gen;
+
+use anyhow::Context;
+use chrono::Duration;
+use clap::{Parser, Subcommand};
+use glasshouse_model::query::{DateRange, Dimension, Filter, Interval, Metric, Query};
+use glasshouse_model::{Clock, Site, SystemClock};
+use glasshouse_privacy::{Anonymiser, Salts};
+use glasshouse_store::ingest::IngestOptions;
+use glasshouse_store::{DuckStore, Ingestor, Sessionizer, Store};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fill DIR with generated events through the anonymiser and ingest queue.
+    Load {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 10_000_000)]
+        events: u64,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Write generated events as NDJSON for `glasshouse import`.
+    Ndjson {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 2_000_000)]
+        events: u64,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Time the overview queries (aggregate, timeseries, top pages, top sources).
+    Queries {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value = "www.gov.uk")]
+        site: String,
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Load { data, events, days } => load(data, events, days),
+        Command::Ndjson { out, events, days } => ndjson(out, events, days),
+        Command::Queries { data, site, runs } => queries(data, &site, runs),
+    }
+}
+
+fn site(host: &str) -> Site {
+    Site { host: host.into(), organisation: "bench".into(), query_params: vec!["q".into()], props: None, raw_retention_days: 400 }
+}
+
+fn load(data: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn Store> = Arc::new(DuckStore::open(&data).context("opening the store")?);
+    let anonymiser = Arc::new(Anonymiser::new(Salts::ephemeral(clock.clone()), None));
+    let ingestor = Ingestor::start(store.clone(), Sessionizer::default(), IngestOptions { max_batch: 200_000, capacity: 4 });
+    let sites = [site("www.gov.uk"), site("www.mygov.scot"), site("gov.wales")];
+    let started = Instant::now();
+    let mut stored = 0u64;
+    let now = clock.now();
+    for day in (0..days).rev() {
+        let date = (now - Duration::days(day as i64)).date_naive();
+        let raws = gen::day(date, events / days as u64, day as u64);
+        // Anonymise on every core; order is kept so visits assemble correctly.
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let chunk = raws.len().div_ceil(threads).max(1);
+        let mut rest = raws.into_iter();
+        let mut chunks = Vec::new();
+        loop {
+            let part: Vec<_> = rest.by_ref().take(chunk).collect();
+            if part.is_empty() {
+                break;
+            }
+            chunks.push(part);
+        }
+        let parts: Vec<Vec<_>> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|part| {
+                    let (anonymiser, sites) = (anonymiser.clone(), &sites);
+                    s.spawn(move || {
+                        part.into_iter()
+                            .filter_map(|(i, raw)| anonymiser.anonymise(raw, &sites[i], &sites[i].host).ok())
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("worker")).collect()
+        });
+        for part in parts {
+            stored += part.len() as u64;
+            ingestor.ingest_blocking(part)?;
+        }
+        eprint!("\rloaded {stored} events");
+    }
+    ingestor.shutdown();
+    store.checkpoint()?;
+    let secs = started.elapsed().as_secs_f64();
+    println!("\nloaded {stored} events in {secs:.1} s ({:.0} events/s, generation included)", stored as f64 / secs);
+    Ok(())
+}
+
+fn ndjson(out: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&out)?);
+    let now = SystemClock.now();
+    let hosts = ["www.gov.uk", "www.mygov.scot", "gov.wales"];
+    let mut n = 0u64;
+    for day in (0..days).rev() {
+        let date = (now - Duration::days(day as i64 + 1)).date_naive();
+        for (i, raw) in gen::day(date, events / days as u64, day as u64) {
+            let props: serde_json::Map<String, serde_json::Value> =
+                raw.props.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+            let line = serde_json::json!({
+                "timestamp": raw.timestamp.to_rfc3339(), "ip": raw.ip.to_string(), "user_agent": raw.user_agent,
+                "name": raw.name, "url": raw.url, "domain": hosts[i], "referrer": raw.referrer, "props": props,
+            });
+            serde_json::to_writer(&mut w, &line)?;
+            w.write_all(b"\n")?;
+            n += 1;
+        }
+    }
+    w.flush()?;
+    println!("wrote {n} events to {}", out.display());
+    Ok(())
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<(f64, f64)> {
+    let mut ms = Vec::with_capacity(runs);
+    f()?; // warm the cache, as a dashboard that is in use has it
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    Ok((ms[ms.len() / 2], ms[ms.len() - 1]))
+}
+
+fn queries(data: PathBuf, site: &str, runs: usize) -> anyhow::Result<()> {
+    let store = DuckStore::open(&data)?;
+    let today = SystemClock.now().date_naive();
+    let range = DateRange::parse(Some("30d"), None, today)?;
+    let all = Metric::ALL.to_vec();
+    let q = Query::for_range(site, range, all.clone(), vec![]);
+    let filtered = Query::for_range(site, range, all, Filter::parse_list(Some("visit:source==Google"))?);
+    println!("{} events stored; site {site}; 30 days; {runs} runs after one warm-up", store.count()?);
+    println!("{:<44} {:>10} {:>10}", "query", "median ms", "max ms");
+    let cases: Vec<(&str, Box<dyn Fn() -> anyhow::Result<()>>)> = vec![
+        ("aggregate (all metrics)", Box::new(|| Ok(drop(store.aggregate(&q)?)))),
+        ("timeseries by day (all metrics)", Box::new(|| Ok(drop(store.timeseries(&q, Interval::Day)?)))),
+        ("top pages (all metrics, 10)", Box::new(|| Ok(drop(store.breakdown(&q, &Dimension::Page, 10, 0)?)))),
+        ("top sources (all metrics, 10)", Box::new(|| Ok(drop(store.breakdown(&q, &Dimension::Source, 10, 0)?)))),
+        ("aggregate, filtered by source", Box::new(|| Ok(drop(store.aggregate(&filtered)?)))),
+        ("top pages, filtered by source", Box::new(|| Ok(drop(store.breakdown(&filtered, &Dimension::Page, 10, 0)?)))),
+    ];
+    for (name, f) in cases {
+        let (median, max) = time(runs, f)?;
+        println!("{name:<44} {median:>10.1} {max:>10.1}");
+    }
+    Ok(())
+}

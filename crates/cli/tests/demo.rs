@@ -1,0 +1,118 @@
+//! The README's first command: `glasshouse demo` loads realistic traffic for
+//! three sites, prints its logins, serves the Stats API, and on a second run
+//! with the same directory serves the same data without loading again.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Demo {
+    child: Child,
+    lines: Vec<String>,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Demo {
+    fn value(&self, prefix: &str) -> String {
+        self.lines
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in {:?}", self.lines))
+            .trim()
+            .to_string()
+    }
+}
+
+fn start(data: &std::path::Path, port: u16) -> Demo {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
+        .args(["demo", "--days", "7", "--events", "20000", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            lines.push(line);
+            if lines.iter().any(|l| l.starts_with("tracker: ")) {
+                return Demo { child, lines };
+            }
+        }
+    }
+    panic!("the demo did not print its logins in time: {lines:?}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn stat(base: &str, token: &str, q: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::blocking::Client::new().get(format!("{base}{q}")).bearer_auth(token).send().unwrap();
+    (r.status().as_u16(), r.json().unwrap())
+}
+
+#[test]
+fn demo_prints_logins_serves_three_sites_and_restarts_without_reloading() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo-data");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let totals;
+    {
+        let demo = start(&data, port);
+        assert_eq!(demo.value("dashboard: "), format!("{base}/"));
+        let login = demo.value("login: ");
+        assert_eq!(login.split(' ').count(), 2, "login: USER PASSWORD");
+        let token = demo.value("api token: ");
+        let mut all = Vec::new();
+        for site in ["www.gov.uk", "www.mygov.scot", "gov.wales"] {
+            let (status, body) = stat(&base, &token, &format!("/api/v1/stats/aggregate?site_id={site}&period=7d&metrics=visitors,visits,pageviews,bounce_rate,visit_duration"));
+            assert_eq!(status, 200, "{body}");
+            let visitors = body["results"]["visitors"]["value"].as_u64().unwrap();
+            assert!(visitors > 50, "{site} has traffic: {body}");
+            assert!(body["results"]["visits"]["value"].as_u64().unwrap() >= visitors);
+            all.push(body);
+        }
+        // Realistic: several sources, pages and devices, and a weekly rhythm.
+        let (_, sources) = stat(&base, &token, "/api/v1/stats/breakdown?site_id=www.gov.uk&period=7d&property=visit:source");
+        let names: Vec<&str> = sources["results"].as_array().unwrap().iter().map(|r| r["source"].as_str().unwrap()).collect();
+        assert!(names.contains(&"Google") && names.contains(&"Direct / None"), "{names:?}");
+        let (_, devices) = stat(&base, &token, "/api/v1/stats/breakdown?site_id=www.gov.uk&period=7d&property=visit:device");
+        assert!(devices["results"].as_array().unwrap().len() >= 3, "{devices}");
+        // Searches that carried a postcode were scrubbed before storage.
+        let (_, pages) = stat(&base, &token, "/api/v1/stats/breakdown?site_id=www.gov.uk&period=7d&property=event:page&limit=1000");
+        assert!(pages["results"].as_array().unwrap().len() > 10);
+        // Organisation tokens see only their own site.
+        let scot = demo.value("token scottish-government: ");
+        assert_eq!(stat(&base, &scot, "/api/v1/stats/aggregate?site_id=www.mygov.scot&period=7d").0, 200);
+        assert_eq!(stat(&base, &scot, "/api/v1/stats/aggregate?site_id=www.gov.uk&period=7d").0, 403);
+        assert!(data.join("glasshouse.toml").is_file());
+        totals = all;
+    }
+    // Second run: same directory, nothing loaded again, the same numbers.
+    let demo = start(&data, port);
+    let token = demo.value("api token: ");
+    for (i, site) in ["www.gov.uk", "www.mygov.scot", "gov.wales"].iter().enumerate() {
+        let (_, body) = stat(&base, &token, &format!("/api/v1/stats/aggregate?site_id={site}&period=7d&metrics=visitors,visits,pageviews,bounce_rate,visit_duration"));
+        assert_eq!(body, totals[i], "{site} unchanged after restart");
+    }
+}

@@ -1,0 +1,135 @@
+//! A real server on a free loopback port, in this process, with a clock the
+//! test moves.
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use glasshouse_model::{Clock, Config, ManualClock};
+use glasshouse_privacy::{Anonymiser, Salts};
+use glasshouse_server::App;
+use glasshouse_store::ingest::IngestOptions;
+use glasshouse_store::{DuckStore, Ingestor, Sessionizer, Store};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+pub const HOST: &str = "test.example";
+pub const TOKEN: &str = "test-token-of-test-org";
+pub const OTHER_TOKEN: &str = "token-of-another-org";
+
+pub struct TestServer {
+    pub url: String,
+    pub clock: ManualClock,
+    pub store: Arc<dyn Store>,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn config_text(dir: &std::path::Path) -> String {
+    let hash = |t: &str| hex::encode(Sha256::digest(t.as_bytes()));
+    format!(
+        r#"
+data_dir = {dir:?}
+trusted_proxies = ["127.0.0.1/32"]
+
+[[organisations]]
+id = "test-org"
+name = "Test Organisation"
+
+[[organisations]]
+id = "other-org"
+name = "Other Organisation"
+
+[[sites]]
+host = "{HOST}"
+organisation = "test-org"
+query_params = ["q"]
+
+[[sites]]
+host = "other.example"
+organisation = "other-org"
+
+[[api_tokens]]
+name = "tests"
+organisation = "test-org"
+sha256 = "{}"
+
+[[api_tokens]]
+name = "other"
+organisation = "other-org"
+sha256 = "{}"
+"#,
+        hash(TOKEN),
+        hash(OTHER_TOKEN),
+    )
+}
+
+impl TestServer {
+    pub async fn start(at: DateTime<Utc>) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(&config_text(dir.path()), "test.toml").unwrap();
+        let clock = ManualClock::new(at);
+        let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        let store: Arc<dyn Store> = Arc::new(DuckStore::open(dir.path()).unwrap());
+        let anonymiser = Anonymiser::new(Salts::open(dir.path(), shared.clone()).unwrap(), None);
+        let ingestor = Ingestor::start(store.clone(), Sessionizer::default(), IngestOptions::default());
+        let app = App {
+            config: Arc::new(config),
+            anonymiser: Arc::new(anonymiser),
+            ingestor: Arc::new(ingestor),
+            store: store.clone(),
+            clock: shared,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            glasshouse_server::serve(listener, app, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer { url, clock, store, dir, http: reqwest::Client::new(), stop: Some(stop), task: Some(task) }
+    }
+
+    /// Stops serving and waits until everything queued is written.
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+    }
+
+    pub async fn post_event(&self, ip: &str, ua: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/event", self.url))
+            .header("user-agent", ua)
+            .header("x-forwarded-for", ip)
+            .header("content-type", "text/plain")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stats(&self, path_and_query: &str) -> (u16, serde_json::Value) {
+        self.stats_as(TOKEN, path_and_query).await
+    }
+
+    pub async fn stats_as(&self, token: &str, path_and_query: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.url, path_and_query))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+}
+
+pub const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36";

