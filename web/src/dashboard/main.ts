@@ -1,0 +1,459 @@
+// The glasshouse dashboard. The server puts the context (site, sites the user
+// may see, user, CSRF token) in a JSON script element; every figure comes from
+// the Stats API with the session cookie. The URL holds the view.
+import { stats } from './api';
+import { BreakdownCard } from './cards';
+import { CountriesCard } from './countries';
+import { type Cell, downloadCsv, slug } from './csv';
+import { h, hidden, replace } from './dom';
+import { countryName, formatDate, formatNumber } from './format';
+import { EventsCard } from './events';
+import {
+  OP_LABELS,
+  PERIODS,
+  type Filter,
+  type Metric,
+  type Period,
+  type State,
+  filtersToApi,
+  parseState,
+  periodLabel,
+  propertyLabel,
+  rangeOf,
+  stateToSearch,
+  todayUtc,
+  withFilter,
+} from './state';
+import { Tiles } from './tiles';
+import { TimeseriesCard } from './timeseries';
+import type { Context, Host, Section, View } from './view';
+
+// Start fetching the chart code at once, in parallel with the data.
+const chartModule = import('./chart');
+
+function readContext(): Context | null {
+  const el = document.getElementById('glasshouse-context');
+  if (!el?.textContent) return null;
+  try {
+    return JSON.parse(el.textContent) as Context;
+  } catch {
+    return null;
+  }
+}
+
+function filterText(f: Filter): string {
+  const values = f.prop === 'visit:country' ? f.values.map(countryName) : f.values;
+  return `${propertyLabel(f.prop)} ${OP_LABELS[f.op]} ${values.join(' or ')}`;
+}
+
+class Dashboard implements Host {
+  private state: State;
+  private readonly status = h('div', { class: 'govuk-visually-hidden', 'aria-live': 'polite', 'aria-atomic': 'true', id: 'gh-status' });
+  private readonly tiles: Tiles;
+  private readonly timeseries: TimeseriesCard;
+  private readonly cards: Section[];
+  private readonly filterBar = h('div', { class: 'gh-filters', id: 'filters' });
+  private readonly rangeText = h('p', { class: 'gh-range', id: 'range' });
+  private readonly live = h('p', { class: 'gh-live', id: 'live', hidden: true });
+  private readonly periodSelect: HTMLSelectElement;
+  private readonly compareBox: HTMLInputElement;
+  private readonly customFields: HTMLElement;
+  private readonly fromInput: HTMLInputElement;
+  private readonly toInput: HTMLInputElement;
+  private readonly customError = h('p', { class: 'govuk-error-message', id: 'custom-error', hidden: true });
+  private allController: AbortController | null = null;
+  private chartController: AbortController | null = null;
+
+  constructor(private readonly ctx: Context) {
+    this.state = parseState(location.search);
+    this.tiles = new Tiles((m) => this.setMetric(m));
+    this.timeseries = new TimeseriesCard(chartModule, (i) => this.update({ interval: i }, 'chart'));
+    this.cards = [
+      new BreakdownCard(this, 'pages', 'Pages', [
+        { label: 'Top pages', property: 'event:page', column: 'Page', noun: 'page', metrics: ['visitors', 'pageviews'] },
+        { label: 'Entry pages', property: 'visit:entry_page', column: 'Entry page', noun: 'entry page', metrics: ['visitors', 'visits'] },
+        { label: 'Exit pages', property: 'visit:exit_page', column: 'Exit page', noun: 'exit page', metrics: ['visitors', 'visits'] },
+      ]),
+      new BreakdownCard(this, 'sources', 'Sources', [
+        { label: 'Sources', property: 'visit:source', column: 'Source', noun: 'source', metrics: ['visitors'] },
+        { label: 'Referrers', property: 'visit:referrer', column: 'Referrer', noun: 'referrer', metrics: ['visitors'] },
+        { label: 'UTM source', property: 'visit:utm_source', column: 'UTM source', noun: 'UTM source', metrics: ['visitors'] },
+        { label: 'UTM medium', property: 'visit:utm_medium', column: 'UTM medium', noun: 'UTM medium', metrics: ['visitors'] },
+        { label: 'UTM campaign', property: 'visit:utm_campaign', column: 'UTM campaign', noun: 'UTM campaign', metrics: ['visitors'] },
+      ]),
+      new BreakdownCard(this, 'devices', 'Devices', [
+        { label: 'Browsers', property: 'visit:browser', column: 'Browser', noun: 'browser', metrics: ['visitors'] },
+        { label: 'Operating systems', property: 'visit:os', column: 'Operating system', noun: 'operating system', metrics: ['visitors'] },
+        { label: 'Device types', property: 'visit:device', column: 'Device type', noun: 'device type', metrics: ['visitors'] },
+      ]),
+      new CountriesCard(this),
+      new EventsCard(this),
+    ];
+
+    this.periodSelect = h(
+      'select',
+      { class: 'govuk-select', id: 'period', name: 'period', onchange: () => this.onPeriod() },
+      PERIODS.map(([value, label]) => h('option', { value }, label)),
+    );
+    this.fromInput = h('input', { class: 'govuk-input gh-input--date', id: 'from', name: 'from', type: 'date', required: true });
+    this.toInput = h('input', { class: 'govuk-input gh-input--date', id: 'to', name: 'to', type: 'date', required: true });
+    this.customFields = h(
+      'form',
+      {
+        class: 'gh-custom',
+        id: 'custom-dates',
+        hidden: true,
+        novalidate: true,
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          this.applyCustom();
+        },
+      },
+      h(
+        'fieldset',
+        { class: 'govuk-fieldset', 'aria-describedby': 'custom-error' },
+        h('legend', { class: 'govuk-visually-hidden' }, 'Custom dates'),
+        this.customError,
+        h(
+          'div',
+          { class: 'gh-custom__fields' },
+          h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'from' }, 'From'), this.fromInput),
+          h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'to' }, 'To'), this.toInput),
+          h('button', { type: 'submit', class: 'govuk-button govuk-button--secondary gh-toolbar__button' }, 'Apply dates'),
+        ),
+      ),
+    );
+    this.compareBox = h('input', {
+      class: 'govuk-checkboxes__input',
+      id: 'compare',
+      name: 'compare',
+      type: 'checkbox',
+      onchange: () => this.update({ compare: this.compareBox.checked }),
+    });
+  }
+
+  // --- Host ---------------------------------------------------------------
+
+  view(): View {
+    return { site: this.ctx.site, state: this.state, range: rangeOf(this.state) };
+  }
+
+  addFilter(prop: string, value: string): void {
+    this.update({ filters: withFilter(this.state.filters, prop, value) });
+    const f = this.state.filters[this.state.filters.length - 1];
+    this.announce(`Filtered by ${filterText(f)}`);
+    document.getElementById('filters-heading')?.focus();
+  }
+
+  announce(message: string): void {
+    // Clear first so that the same message is read again.
+    this.status.textContent = '';
+    window.setTimeout(() => (this.status.textContent = message), 50);
+  }
+
+  // --- state --------------------------------------------------------------
+
+  private update(patch: Partial<State>, scope: 'all' | 'chart' = 'all'): void {
+    this.state = { ...this.state, ...patch };
+    history.pushState(null, '', stateToSearch(this.state));
+    this.sync();
+    void this.load(scope);
+  }
+
+  private setMetric(metric: Metric): void {
+    if (metric === this.state.metric) return;
+    this.update({ metric }, 'chart');
+    this.announce(`Charting ${metric.replace(/_/g, ' ')}`);
+  }
+
+  private onPeriod(): void {
+    const period = this.periodSelect.value as Period;
+    if (period === 'custom') {
+      const r = rangeOf(this.state);
+      this.fromInput.value = this.state.from || r.first;
+      this.toInput.value = this.state.to || r.last;
+      this.customFields.hidden = false;
+      return;
+    }
+    this.customFields.hidden = true;
+    this.update({ period, from: '', to: '', interval: '' });
+    this.announce(`Showing ${periodLabel(this.state).toLowerCase()}`);
+  }
+
+  private applyCustom(): void {
+    const from = this.fromInput.value;
+    const to = this.toInput.value;
+    let error = '';
+    if (!from || !to) error = 'Enter both dates';
+    else if (from > to) error = 'The ‘From’ date must be on or before the ‘To’ date';
+    replace(this.customError, error ? [hidden('Error: '), error] : '');
+    this.customError.hidden = !error;
+    this.customFields.classList.toggle('gh-custom--error', !!error);
+    this.fromInput.classList.toggle('govuk-input--error', !!error);
+    this.toInput.classList.toggle('govuk-input--error', !!error);
+    if (error) {
+      (from ? this.toInput : this.fromInput).focus();
+      return;
+    }
+    this.update({ period: 'custom', from, to, interval: '' });
+    this.announce(`Showing ${formatDate(from)} to ${formatDate(to)}`);
+  }
+
+  /** Makes the controls show the state. */
+  private sync(): void {
+    const s = this.state;
+    this.periodSelect.value = s.period;
+    this.customFields.hidden = s.period !== 'custom';
+    if (s.period === 'custom') {
+      this.fromInput.value = s.from;
+      this.toInput.value = s.to;
+    }
+    this.fromInput.max = todayUtc();
+    this.toInput.max = todayUtc();
+    this.compareBox.checked = s.compare;
+    this.tiles.select(s.metric);
+    const r = rangeOf(s);
+    replace(this.rangeText, r.first === r.last ? formatDate(r.first) : `${formatDate(r.first)} to ${formatDate(r.last)}`);
+    document.title = `${this.ctx.site} – ${periodLabel(s)} – glasshouse`;
+    for (const a of document.querySelectorAll<HTMLAnchorElement>('a[data-site-link]')) {
+      a.href = `/sites/${encodeURIComponent(a.dataset.siteLink!)}${stateToSearch({ ...s, filters: [] })}`;
+    }
+    this.renderFilters();
+  }
+
+  private renderFilters(): void {
+    const fs = this.state.filters;
+    this.filterBar.hidden = fs.length === 0;
+    if (!fs.length) {
+      replace(this.filterBar);
+      return;
+    }
+    replace(
+      this.filterBar,
+      h('h2', { class: 'gh-filters__heading', id: 'filters-heading', tabindex: '-1' }, 'Filtered by'),
+      h(
+        'ul',
+        { class: 'gh-filters__list' },
+        fs.map((f, i) =>
+          h(
+            'li',
+            null,
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'gh-chip',
+                'data-filter': filtersToApi([f]),
+                onclick: () => this.removeFilter(i),
+              },
+              h('span', { class: 'gh-chip__text' }, `${propertyLabel(f.prop)} ${OP_LABELS[f.op]} `, h('strong', null, f.prop === 'visit:country' ? f.values.map(countryName).join(' or ') : f.values.join(' or '))),
+              h('span', { class: 'gh-chip__remove', 'aria-hidden': 'true' }, '×'),
+              hidden(' – remove this filter'),
+            ),
+          ),
+        ),
+        fs.length > 1
+          ? h('li', null, h('button', { type: 'button', class: 'gh-link-button', onclick: () => this.clearFilters() }, 'Clear all filters'))
+          : null,
+      ),
+    );
+  }
+
+  private removeFilter(i: number): void {
+    const f = this.state.filters[i];
+    this.update({ filters: this.state.filters.filter((_, j) => j !== i) });
+    this.announce(`Removed filter ${filterText(f)}`);
+    const chips = this.filterBar.querySelectorAll<HTMLButtonElement>('.gh-chip');
+    (chips[Math.min(i, chips.length - 1)] ?? this.periodSelect).focus();
+  }
+
+  private clearFilters(): void {
+    this.update({ filters: [] });
+    this.announce('Removed all filters');
+    this.periodSelect.focus();
+  }
+
+  // --- loading ------------------------------------------------------------
+
+  async load(scope: 'all' | 'chart' = 'all'): Promise<void> {
+    this.chartController?.abort();
+    const chart = (this.chartController = new AbortController());
+    const view = this.view();
+    if (scope === 'chart') {
+      await this.timeseries.load(view, chart.signal);
+      return;
+    }
+    this.allController?.abort();
+    const all = (this.allController = new AbortController());
+    await Promise.all([
+      this.timeseries.load(view, chart.signal),
+      ...[this.tiles, ...this.cards].map((s) => s.load(view, all.signal)),
+    ]);
+  }
+
+  private async pollLive(): Promise<void> {
+    if (document.hidden) return;
+    try {
+      const n = await stats<number>('realtime/visitors', { site_id: this.ctx.site });
+      this.live.hidden = false;
+      this.live.dataset.value = String(n);
+      replace(
+        this.live,
+        h('span', { class: 'gh-live__dot', 'aria-hidden': 'true' }),
+        h('strong', { class: 'gh-live__count' }, formatNumber(n)),
+        ` current visitor${n === 1 ? '' : 's'}`,
+        hidden(' (in the last 5 minutes)'),
+      );
+    } catch {
+      this.live.hidden = true;
+    }
+  }
+
+  private exportAll(): void {
+    const view = this.view();
+    const rows: Cell[][] = [
+      ['section', 'item', 'metric', 'value'],
+      ['View', 'site', '', view.site],
+      ['View', 'from', '', view.range.first],
+      ['View', 'to', '', view.range.last],
+      ...view.state.filters.map((f): Cell[] => ['View', 'filter', '', filterText(f)]),
+      ...[this.tiles, this.timeseries, ...this.cards].flatMap((s) => s.exportRows()),
+    ];
+    downloadCsv(`${slug(view.site)}-dashboard-${view.range.first}-to-${view.range.last}.csv`, rows);
+  }
+
+  // --- page ---------------------------------------------------------------
+
+  mount(app: HTMLElement): void {
+    const ctx = this.ctx;
+    const account = document.getElementById('account');
+    if (account) {
+      replace(document.getElementById('account-user')!, hidden('Signed in as '), ctx.user.username, h('span', { class: 'gh-header__org' }, ` · ${ctx.user.organisation}`));
+      (document.getElementById('logout-csrf') as HTMLInputElement).value = ctx.csrf;
+      account.hidden = false;
+    }
+    const here = ctx.sites.find((s) => s.host === ctx.site);
+    const others = ctx.sites.filter((s) => s.host !== ctx.site);
+    const byOrg = new Map<string, string[]>();
+    for (const s of ctx.sites) byOrg.set(s.organisation, [...(byOrg.get(s.organisation) ?? []), s.host]);
+    const picker = others.length
+      ? h(
+          'details',
+          { class: 'gh-sitepicker' },
+          h('summary', { class: 'gh-sitepicker__summary' }, 'Change site'),
+          h(
+            'nav',
+            { class: 'gh-sitepicker__menu', 'aria-label': 'Sites' },
+            [...byOrg].flatMap(([org, hosts]) => [
+              h('h2', { class: 'gh-sitepicker__org' }, org),
+              h(
+                'ul',
+                { class: 'gh-sitepicker__list' },
+                hosts.map((host) =>
+                  h(
+                    'li',
+                    null,
+                    h(
+                      'a',
+                      { class: 'govuk-link', 'data-site-link': host, href: `/sites/${encodeURIComponent(host)}`, 'aria-current': host === ctx.site ? 'page' : null },
+                      host,
+                    ),
+                  ),
+                ),
+              ),
+            ]),
+          ),
+        )
+      : null;
+
+    if (picker) {
+      // Close the menu with Escape or a click elsewhere, like a menu.
+      picker.addEventListener('keydown', (e) => {
+        if (e.key === 'Escape' && picker.open) {
+          picker.open = false;
+          picker.querySelector('summary')?.focus();
+        }
+      });
+      document.addEventListener('click', (e) => {
+        if (picker.open && !picker.contains(e.target as Node)) picker.open = false;
+      });
+    }
+
+    replace(
+      app,
+      this.status,
+      h(
+        'div',
+        { class: 'gh-titlebar' },
+        h(
+          'div',
+          { class: 'gh-titlebar__site' },
+          h('span', { class: 'govuk-caption-m' }, here?.organisation ?? ctx.user.organisation),
+          h('h1', { class: 'govuk-heading-l gh-title' }, ctx.site),
+          picker,
+        ),
+        this.live,
+      ),
+      h(
+        'div',
+        { class: 'gh-toolbar', role: 'group', 'aria-label': 'What to show' },
+        h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'period' }, 'Period'), this.periodSelect),
+        this.customFields,
+        h(
+          'div',
+          { class: 'govuk-checkboxes govuk-checkboxes--small gh-toolbar__compare' },
+          h(
+            'div',
+            { class: 'govuk-checkboxes__item' },
+            this.compareBox,
+            h('label', { class: 'govuk-label govuk-checkboxes__label', for: 'compare' }, 'Compare with previous period'),
+          ),
+        ),
+        h(
+          'div',
+          { class: 'gh-toolbar__end' },
+          this.rangeText,
+          h(
+            'button',
+            { type: 'button', class: 'govuk-button govuk-button--secondary gh-toolbar__button', id: 'download-all', onclick: () => this.exportAll() },
+            'Download all as CSV',
+          ),
+        ),
+      ),
+      this.filterBar,
+      this.tiles.el,
+      this.timeseries.el,
+      h('div', { class: 'gh-cards' }, this.cards.map((c) => c.el)),
+    );
+    app.removeAttribute('aria-busy');
+
+    // The URL always says what is shown.
+    history.replaceState(null, '', stateToSearch(this.state));
+    this.sync();
+    void this.load();
+    window.addEventListener('popstate', () => {
+      this.state = parseState(location.search);
+      this.sync();
+      void this.load();
+    });
+    void this.pollLive();
+    window.setInterval(() => void this.pollLive(), 15_000);
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) void this.pollLive();
+    });
+  }
+}
+
+
+const app = document.getElementById('app');
+const ctx = readContext();
+if (app && ctx) {
+  new Dashboard(ctx).mount(app);
+} else if (app) {
+  app.removeAttribute('aria-busy');
+  replace(
+    app,
+    h('h1', { class: 'govuk-heading-l' }, 'Sorry, the dashboard could not start'),
+    h('p', { class: 'govuk-body' }, 'The page arrived without its settings. ', h('a', { class: 'govuk-link', href: '/' }, 'Try again'), '.'),
+  );
+}

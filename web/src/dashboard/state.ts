@@ -1,0 +1,242 @@
+// What the dashboard shows, and how that is written in the URL so a view can
+// be bookmarked and shared: ?period=7d&filters=event:page==/a&metric=visitors&compare=1
+
+export const METRICS = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate', 'visit_duration'] as const;
+export type Metric = (typeof METRICS)[number] | 'events';
+
+export const METRIC_LABELS: Record<Metric, string> = {
+  visitors: 'Unique visitors',
+  visits: 'Total visits',
+  pageviews: 'Total page views',
+  views_per_visit: 'Views per visit',
+  bounce_rate: 'Bounce rate',
+  visit_duration: 'Visit duration',
+  events: 'Events',
+};
+
+/** Whether a rise in the metric is good news (bounce rate: no). */
+export const HIGHER_IS_BETTER: Record<Metric, boolean> = {
+  visitors: true,
+  visits: true,
+  pageviews: true,
+  views_per_visit: true,
+  bounce_rate: false,
+  visit_duration: true,
+  events: true,
+};
+
+export const PERIODS = [
+  ['day', 'Today'],
+  ['7d', 'Last 7 days'],
+  ['30d', 'Last 30 days'],
+  ['month', 'This month'],
+  ['12mo', 'Last 12 months'],
+  ['custom', 'Custom dates'],
+] as const;
+export type Period = (typeof PERIODS)[number][0];
+
+export type Interval = 'hour' | 'day' | 'week' | 'month';
+export const INTERVAL_LABELS: Record<Interval, string> = { hour: 'Hours', day: 'Days', week: 'Weeks', month: 'Months' };
+
+export type FilterOp = '==' | '!=' | '~' | '!~';
+export interface Filter {
+  prop: string;
+  op: FilterOp;
+  values: string[];
+}
+
+export interface State {
+  period: Period;
+  /** For `custom`: first and last day, YYYY-MM-DD. */
+  from: string;
+  to: string;
+  filters: Filter[];
+  metric: Metric;
+  compare: boolean;
+  /** Empty: the API's default for the period. */
+  interval: Interval | '';
+}
+
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+export function todayUtc(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+export function parseState(search: string): State {
+  const q = new URLSearchParams(search);
+  const periodParam = q.get('period') ?? '';
+  let period: Period = PERIODS.some(([p]) => p === periodParam) ? (periodParam as Period) : '30d';
+  let from = '';
+  let to = '';
+  if (period === 'custom') {
+    const [a = '', b = ''] = (q.get('date') ?? '').split(',');
+    if (ISO_DAY.test(a) && ISO_DAY.test(b) && a <= b) {
+      from = a;
+      to = b;
+    } else {
+      period = '30d';
+    }
+  }
+  const metricParam = q.get('metric') ?? '';
+  const metric: Metric = (METRICS as readonly string[]).includes(metricParam) ? (metricParam as Metric) : 'visitors';
+  const intervalParam = q.get('interval') ?? '';
+  const interval = (['hour', 'day', 'week', 'month'] as const).find((i) => i === intervalParam) ?? '';
+  return {
+    period,
+    from,
+    to,
+    filters: parseFilters(q.get('filters') ?? ''),
+    metric,
+    compare: q.get('compare') === '1',
+    interval,
+  };
+}
+
+export function stateToSearch(s: State): string {
+  const q = new URLSearchParams();
+  q.set('period', s.period);
+  if (s.period === 'custom') q.set('date', `${s.from},${s.to}`);
+  if (s.filters.length) q.set('filters', filtersToApi(s.filters));
+  q.set('metric', s.metric);
+  if (s.compare) q.set('compare', '1');
+  if (s.interval) q.set('interval', s.interval);
+  // Keep the separators readable in the address bar.
+  return `?${q.toString().replace(/%3A/gi, ':').replace(/%2F/gi, '/').replace(/%3D/gi, '=').replace(/%2C/gi, ',')}`;
+}
+
+/** The period parameters of a Stats API call. */
+export function periodParams(s: State): Record<string, string> {
+  return s.period === 'custom' ? { period: 'custom', date: `${s.from},${s.to}` } : { period: s.period };
+}
+
+// --- filters --------------------------------------------------------------
+
+/** A value can be written in a filter unless it holds the API's separators (see model::query::Filter). */
+export function filterable(value: string): boolean {
+  return !/;|!=/.test(value) && value.trim() === value && value !== '' && value.length <= 2000;
+}
+
+export function filtersToApi(filters: Filter[]): string {
+  return filters.map((f) => `${f.prop}${f.op}${f.values.map((v) => v.replace(/\|/g, '\\|')).join('|')}`).join(';');
+}
+
+export function parseFilters(s: string): Filter[] {
+  const out: Filter[] = [];
+  for (const part of s.split(';')) {
+    if (!part.trim()) continue;
+    const m = /^(event:props:[^=!~]+|[a-z_]+:[a-z_]+)(==|!=|!~|~)(.*)$/s.exec(part.trim());
+    if (!m) continue;
+    const values: string[] = [''];
+    for (let i = 0; i < m[3].length; i++) {
+      const c = m[3][i];
+      if (c === '\\' && m[3][i + 1] === '|') {
+        values[values.length - 1] += '|';
+        i++;
+      } else if (c === '|') values.push('');
+      else values[values.length - 1] += c;
+    }
+    out.push({ prop: m[1], op: m[2] as FilterOp, values });
+  }
+  return out.slice(0, 20);
+}
+
+/** Sets `prop == value`, replacing any other filter on the same property. */
+export function withFilter(filters: Filter[], prop: string, value: string): Filter[] {
+  return [...filters.filter((f) => f.prop !== prop), { prop, op: '==', values: [value] }];
+}
+
+export const PROPERTY_LABELS: Record<string, string> = {
+  'event:page': 'Page',
+  'event:name': 'Event',
+  'event:hostname': 'Hostname',
+  'visit:entry_page': 'Entry page',
+  'visit:exit_page': 'Exit page',
+  'visit:source': 'Source',
+  'visit:referrer': 'Referrer',
+  'visit:utm_source': 'UTM source',
+  'visit:utm_medium': 'UTM medium',
+  'visit:utm_campaign': 'UTM campaign',
+  'visit:utm_content': 'UTM content',
+  'visit:utm_term': 'UTM term',
+  'visit:browser': 'Browser',
+  'visit:browser_version': 'Browser version',
+  'visit:os': 'Operating system',
+  'visit:os_version': 'Operating system version',
+  'visit:device': 'Device',
+  'visit:country': 'Country',
+};
+
+export function propertyLabel(prop: string): string {
+  if (prop.startsWith('event:props:')) return `Property ‘${prop.slice('event:props:'.length)}’`;
+  return PROPERTY_LABELS[prop] ?? prop;
+}
+
+export const OP_LABELS: Record<FilterOp, string> = { '==': 'is', '!=': 'is not', '~': 'contains', '!~': 'does not contain' };
+
+// --- dates ----------------------------------------------------------------
+
+export interface DateRange {
+  first: string;
+  last: string;
+}
+
+function addDays(day: string, n: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+function monthsBack(firstOfMonth: string, n: number): string {
+  const d = new Date(`${firstOfMonth}T00:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() - n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The days a period covers, as the server resolves it (model::query::DateRange). */
+export function rangeOf(s: State, today = todayUtc()): DateRange {
+  switch (s.period) {
+    case 'day':
+      return { first: today, last: today };
+    case '7d':
+      return { first: addDays(today, -6), last: today };
+    case '30d':
+      return { first: addDays(today, -29), last: today };
+    case '12mo':
+      return { first: monthsBack(`${today.slice(0, 7)}-01`, 11), last: today };
+    case 'month': {
+      const first = `${today.slice(0, 7)}-01`;
+      return { first, last: addDays(monthsBack(first, -1), -1) };
+    }
+    case 'custom':
+      return { first: s.from, last: s.to };
+  }
+}
+
+export function daysIn(r: DateRange): number {
+  return Math.round((Date.parse(`${r.last}T00:00:00Z`) - Date.parse(`${r.first}T00:00:00Z`)) / 86_400_000) + 1;
+}
+
+/** The range of the same length just before (the server's `previous_period`). */
+export function previousRange(r: DateRange): DateRange {
+  const last = addDays(r.first, -1);
+  return { first: addDays(last, -(daysIn(r) - 1)), last };
+}
+
+export function defaultInterval(r: DateRange): Interval {
+  const days = daysIn(r);
+  return days === 1 ? 'hour' : days <= 92 ? 'day' : 'month';
+}
+
+/** Intervals worth offering for a range. */
+export function intervalsFor(r: DateRange): Interval[] {
+  const days = daysIn(r);
+  if (days === 1) return ['hour'];
+  if (days <= 7) return ['hour', 'day'];
+  if (days <= 92) return ['day', 'week'];
+  return ['week', 'month'];
+}
+
+export function periodLabel(s: State): string {
+  return PERIODS.find(([p]) => p === s.period)?.[1] ?? s.period;
+}

@@ -1,0 +1,47 @@
+// The view every card draws: the site, the state from the URL and the days
+// it covers, plus what cards may ask of the dashboard.
+import type { Cell } from './csv';
+import { type DateRange, type Filter, type State, filtersToApi, periodParams } from './state';
+
+export interface SiteRef {
+  host: string;
+  organisation: string;
+}
+
+export interface Context {
+  site: string;
+  sites: SiteRef[];
+  user: { username: string; role: string; organisation: string };
+  csrf: string;
+}
+
+export interface View {
+  site: string;
+  state: State;
+  range: DateRange;
+}
+
+/** The common Stats API parameters of a view, with `extra` filters added. */
+export function baseParams(view: View, extra: Filter[] = []): Record<string, string> {
+  const p: Record<string, string> = { site_id: view.site, ...periodParams(view.state) };
+  const filters = filtersToApi([...view.state.filters, ...extra]);
+  if (filters) p.filters = filters;
+  return p;
+}
+
+/** What a card may ask of the dashboard. */
+export interface Host {
+  view(): View;
+  /** Filters the whole dashboard by `prop == value`. */
+  addFilter(prop: string, value: string): void;
+  /** Announces a change to screen reader users. */
+  announce(message: string): void;
+}
+
+/** A part of the dashboard that loads with the view and can be exported. */
+export interface Section {
+  readonly el: HTMLElement;
+  load(view: View, signal: AbortSignal): Promise<void>;
+  /** Rows for the whole-view CSV: [section, item, metric, value]. */
+  exportRows(): Cell[][];
+}
