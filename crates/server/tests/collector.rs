@@ -8,8 +8,9 @@ use serde_json::json;
 use support::{TestServer, CHROME, HOST};
 
 async fn raw_post(server: &TestServer, body: Vec<u8>, headers: &[(&str, &str)]) -> (u16, Option<String>, serde_json::Value) {
-    let mut req = server.http.post(format!("{}/api/event", server.url)).header("user-agent", CHROME).body(body);
-    for (k, v) in headers {
+    let ua = headers.iter().find(|(k, _)| *k == "user-agent").map_or(CHROME, |(_, v)| *v);
+    let mut req = server.http.post(format!("{}/api/event", server.url)).header("user-agent", ua).body(body);
+    for (k, v) in headers.iter().filter(|(k, _)| *k != "user-agent") {
         req = req.header(*k, *v);
     }
     let r = req.send().await.unwrap();
