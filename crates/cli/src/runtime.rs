@@ -53,6 +53,7 @@ pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> 
             ingestor: ingestor.clone(),
             store: store.clone(),
             clock: clock.clone(),
+            sessions: Default::default(),
         };
         let retention = glasshouse_server::retention::spawn(config.clone(), store.clone(), clock);
         tracing::info!(listen = %config.listen, data = %config.data_dir.display(), "glasshouse is serving");

@@ -26,6 +26,15 @@ pub fn token_hash(token: &str) -> String {
 
 /// The caller behind the request's `Authorization: Bearer` token.
 pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    if headers.get(header::AUTHORIZATION).is_none() {
+        // The dashboard reads the same API with its sign-in cookie.
+        if let Some(s) = crate::pages::session(app, headers) {
+            return Ok(Caller {
+                organisation: s.organisation,
+                all_sites: false,
+            });
+        }
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -33,7 +42,7 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            ApiError::unauthorized("missing API token: send Authorization: Bearer YOUR_TOKEN")
+            ApiError::unauthorized("missing API token: send Authorization: Bearer YOUR_TOKEN (or sign in)")
         })?;
     let hash = token_hash(token);
     let found: Option<&ApiToken> = app

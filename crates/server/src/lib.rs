@@ -10,6 +10,9 @@
 //! - `auth`: API tokens, checked by hash.
 //! - `assets`: the tracker script, the opt-out page and its stylesheet.
 //! - `openapi`: the API description served at `/api/openapi.json`.
+//! - `sessions`, `pages`: dashboard sign-in (argon2, HttpOnly SameSite
+//!   cookies, CSRF tokens, rate-limited) and the dashboard's pages.
+//! - `web_assets`: the dashboard front end built from `web/`, embedded.
 //! - `retention`: the background job that deletes raw events past their time.
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
@@ -21,8 +24,11 @@ mod client_ip;
 mod collect;
 mod error;
 mod openapi;
+mod pages;
 pub mod retention;
+pub mod sessions;
 mod stats;
+mod web_assets;
 
 pub use error::ApiError;
 
@@ -47,6 +53,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// The one source of "now".
     pub clock: Arc<dyn Clock>,
+    /// Signed-in dashboard accounts.
+    pub sessions: Arc<sessions::Sessions>,
 }
 
 /// The whole HTTP surface.
@@ -57,6 +65,8 @@ pub fn router(app: App) -> Router {
         .merge(collect::routes())
         .merge(stats::routes())
         .merge(assets::routes())
+        .merge(pages::routes())
+        .merge(web_assets::routes())
         .with_state(app)
 }
 

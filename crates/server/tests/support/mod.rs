@@ -26,6 +26,16 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+pub const PASSWORD: &str = "correct horse battery staple";
+
+static PASSWORD_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    argon2::Argon2::default()
+        .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string()
+});
+
 pub fn config_text(dir: &std::path::Path) -> String {
     let hash = |t: &str| hex::encode(Sha256::digest(t.as_bytes()));
     format!(
@@ -59,9 +69,16 @@ sha256 = "{}"
 name = "other"
 organisation = "other-org"
 sha256 = "{}"
+
+[[users]]
+username = "ana"
+organisation = "test-org"
+role = "analyst"
+password_hash = "{}"
 "#,
         hash(TOKEN),
         hash(OTHER_TOKEN),
+        *PASSWORD_HASH,
     )
 }
 
@@ -80,6 +97,7 @@ impl TestServer {
             ingestor: Arc::new(ingestor),
             store: store.clone(),
             clock: shared,
+            sessions: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
