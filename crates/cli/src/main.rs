@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod runtime;
 mod token;
+mod user;
 
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -52,6 +53,11 @@ enum Command {
         #[arg(long)]
         skip_invalid: bool,
     },
+    /// Dashboard accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Make a new Stats API token and print the line to put in the configuration.
     Token {
         /// Slug of the organisation the token belongs to.
@@ -60,6 +66,21 @@ enum Command {
         /// A label for people reading the configuration.
         #[arg(long, default_value = "api")]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Hash a password (asked for, or read from standard input) and print the account's configuration block.
+    Add {
+        /// The name typed at sign-in.
+        username: String,
+        /// Slug of the account's organisation.
+        #[arg(long)]
+        organisation: String,
+        /// viewer, analyst or admin.
+        #[arg(long, default_value = "viewer")]
+        role: String,
     },
 }
 
@@ -76,6 +97,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve { config } => runtime::serve_config(&config),
         Command::Demo { data, listen, days, events } => demo::run(&data, listen, days, events),
         Command::Import { config, file, skip_invalid } => import::run(&config, &file, skip_invalid),
+        Command::User { command: UserCommand::Add { username, organisation, role } } => user::add(&username, &organisation, &role),
         Command::Token { organisation, name } => {
             token::print_new(&organisation, &name);
             Ok(())
