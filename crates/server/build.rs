@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let web = manifest.join("../../web");
     let web = web.canonicalize().unwrap_or(web);
 
@@ -60,7 +61,10 @@ fn main() {
     }
     npm(&web, &["run", "build"]);
     if !dist.join("dashboard.html").is_file() {
-        fail(&format!("`npm run build` did not produce {}", dist.join("dashboard.html").display()));
+        fail(&format!(
+            "`npm run build` did not produce {}",
+            dist.join("dashboard.html").display()
+        ));
     }
 }
 

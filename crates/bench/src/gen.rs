@@ -15,9 +15,25 @@ const AGENTS: [&str; 6] = [
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:126.0) Gecko/20100101 Firefox/126.0",
 ];
-const REFERRERS: [&str; 6] = ["", "https://www.google.com/", "https://www.google.co.uk/", "https://www.bing.com/", "https://www.bbc.co.uk/news", "https://www.facebook.com/"];
+const REFERRERS: [&str; 6] = [
+    "",
+    "https://www.google.com/",
+    "https://www.google.co.uk/",
+    "https://www.bing.com/",
+    "https://www.bbc.co.uk/news",
+    "https://www.facebook.com/",
+];
 const HOSTS: [&str; 3] = ["www.gov.uk", "www.mygov.scot", "gov.wales"];
-const SECTIONS: [&str; 8] = ["/guidance", "/government/publications", "/browse/benefits", "/universal-credit", "/vehicle-tax", "/council-tax", "/apply", "/foreign-travel-advice"];
+const SECTIONS: [&str; 8] = [
+    "/guidance",
+    "/government/publications",
+    "/browse/benefits",
+    "/universal-credit",
+    "/vehicle-tax",
+    "/council-tax",
+    "/apply",
+    "/foreign-travel-advice",
+];
 
 /// One day of events, about `events` of them, as (site index, raw event), in time order.
 pub fn day(date: NaiveDate, events: u64, seed: u64) -> Vec<(usize, RawEvent)> {
@@ -30,24 +46,55 @@ pub fn day(date: NaiveDate, events: u64, seed: u64) -> Vec<(usize, RawEvent)> {
             64..=81 => 1,
             _ => 2,
         };
-        let ip = IpAddr::V4(Ipv4Addr::new(86, rng.gen_range(128..192), rng.gen(), rng.gen_range(1..255)));
+        let ip = IpAddr::V4(Ipv4Addr::new(
+            86,
+            rng.gen_range(128..192),
+            rng.gen(),
+            rng.gen_range(1..255),
+        ));
         let agent = AGENTS[rng.gen_range(0..AGENTS.len())];
         let mut at = start + Duration::seconds(rng.gen_range(0..86_000));
-        let mut referrer = Some(REFERRERS[rng.gen_range(0..REFERRERS.len())].to_string()).filter(|r| !r.is_empty());
+        let mut referrer = Some(REFERRERS[rng.gen_range(0..REFERRERS.len())].to_string())
+            .filter(|r| !r.is_empty());
         for _ in 0..rng.gen_range(1..6) {
-            let path = format!("{}/page-{}", SECTIONS[rng.gen_range(0..SECTIONS.len())], (rng.gen::<f64>().powi(3) * 2000.0) as u32);
+            let path = format!(
+                "{}/page-{}",
+                SECTIONS[rng.gen_range(0..SECTIONS.len())],
+                (rng.gen::<f64>().powi(3) * 2000.0) as u32
+            );
             let url = format!("https://{}{path}", HOSTS[site]);
             let custom = rng.gen_range(0..10) == 0;
-            out.push((site, RawEvent {
-                ip, user_agent: agent.to_string(), name: "pageview".into(), url: url.clone(),
-                referrer: referrer.take(), title: None, props: vec![], interactive: true, revenue: None, timestamp: at,
-            }));
+            out.push((
+                site,
+                RawEvent {
+                    ip,
+                    user_agent: agent.to_string(),
+                    name: "pageview".into(),
+                    url: url.clone(),
+                    referrer: referrer.take(),
+                    title: None,
+                    props: vec![],
+                    interactive: true,
+                    revenue: None,
+                    timestamp: at,
+                },
+            ));
             if custom {
-                out.push((site, RawEvent {
-                    ip, user_agent: agent.to_string(), name: "Form submitted".into(), url,
-                    referrer: None, title: None, props: vec![("form".into(), format!("form-{}", rng.gen_range(0..20)))],
-                    interactive: true, revenue: None, timestamp: at + Duration::seconds(20),
-                }));
+                out.push((
+                    site,
+                    RawEvent {
+                        ip,
+                        user_agent: agent.to_string(),
+                        name: "Form submitted".into(),
+                        url,
+                        referrer: None,
+                        title: None,
+                        props: vec![("form".into(), format!("form-{}", rng.gen_range(0..20)))],
+                        interactive: true,
+                        revenue: None,
+                        timestamp: at + Duration::seconds(20),
+                    },
+                ));
             }
             at += Duration::seconds(rng.gen_range(10..300));
         }

@@ -67,15 +67,32 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn site(host: &str) -> Site {
-    Site { host: host.into(), organisation: "bench".into(), query_params: vec!["q".into()], props: None, raw_retention_days: 400 }
+    Site {
+        host: host.into(),
+        organisation: "bench".into(),
+        query_params: vec!["q".into()],
+        props: None,
+        raw_retention_days: 400,
+    }
 }
 
 fn load(data: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store: Arc<dyn Store> = Arc::new(DuckStore::open(&data).context("opening the store")?);
     let anonymiser = Arc::new(Anonymiser::new(Salts::ephemeral(clock.clone()), None));
-    let ingestor = Ingestor::start(store.clone(), Sessionizer::default(), IngestOptions { max_batch: 200_000, capacity: 4 });
-    let sites = [site("www.gov.uk"), site("www.mygov.scot"), site("gov.wales")];
+    let ingestor = Ingestor::start(
+        store.clone(),
+        Sessionizer::default(),
+        IngestOptions {
+            max_batch: 200_000,
+            capacity: 4,
+        },
+    );
+    let sites = [
+        site("www.gov.uk"),
+        site("www.mygov.scot"),
+        site("gov.wales"),
+    ];
     let started = Instant::now();
     let mut stored = 0u64;
     let now = clock.now();
@@ -83,7 +100,9 @@ fn load(data: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
         let date = (now - Duration::days(day as i64)).date_naive();
         let raws = gen::day(date, events / days as u64, day as u64);
         // Anonymise on every core; order is kept so visits assemble correctly.
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let chunk = raws.len().div_ceil(threads).max(1);
         let mut rest = raws.into_iter();
         let mut chunks = Vec::new();
@@ -101,12 +120,17 @@ fn load(data: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
                     let (anonymiser, sites) = (anonymiser.clone(), &sites);
                     s.spawn(move || {
                         part.into_iter()
-                            .filter_map(|(i, raw)| anonymiser.anonymise(raw, &sites[i], &sites[i].host).ok())
+                            .filter_map(|(i, raw)| {
+                                anonymiser.anonymise(raw, &sites[i], &sites[i].host).ok()
+                            })
                             .collect::<Vec<_>>()
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("worker")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("worker"))
+                .collect()
         });
         for part in parts {
             stored += part.len() as u64;
@@ -117,7 +141,10 @@ fn load(data: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
     ingestor.shutdown();
     store.checkpoint()?;
     let secs = started.elapsed().as_secs_f64();
-    println!("\nloaded {stored} events in {secs:.1} s ({:.0} events/s, generation included)", stored as f64 / secs);
+    println!(
+        "\nloaded {stored} events in {secs:.1} s ({:.0} events/s, generation included)",
+        stored as f64 / secs
+    );
     Ok(())
 }
 
@@ -129,8 +156,11 @@ fn ndjson(out: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
     for day in (0..days).rev() {
         let date = (now - Duration::days(day as i64 + 1)).date_naive();
         for (i, raw) in gen::day(date, events / days as u64, day as u64) {
-            let props: serde_json::Map<String, serde_json::Value> =
-                raw.props.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+            let props: serde_json::Map<String, serde_json::Value> = raw
+                .props
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
             let line = serde_json::json!({
                 "timestamp": raw.timestamp.to_rfc3339(), "ip": raw.ip.to_string(), "user_agent": raw.user_agent,
                 "name": raw.name, "url": raw.url, "domain": hosts[i], "referrer": raw.referrer, "props": props,
@@ -163,16 +193,42 @@ fn queries(data: PathBuf, site: &str, runs: usize) -> anyhow::Result<()> {
     let range = DateRange::parse(Some("30d"), None, today)?;
     let all = Metric::ALL.to_vec();
     let q = Query::for_range(site, range, all.clone(), vec![]);
-    let filtered = Query::for_range(site, range, all, Filter::parse_list(Some("visit:source==Google"))?);
-    println!("{} events stored; site {site}; 30 days; {runs} runs after one warm-up", store.count()?);
+    let filtered = Query::for_range(
+        site,
+        range,
+        all,
+        Filter::parse_list(Some("visit:source==Google"))?,
+    );
+    println!(
+        "{} events stored; site {site}; 30 days; {runs} runs after one warm-up",
+        store.count()?
+    );
     println!("{:<44} {:>10} {:>10}", "query", "median ms", "max ms");
     let cases: Vec<(&str, Box<dyn Fn() -> anyhow::Result<()>>)> = vec![
-        ("aggregate (all metrics)", Box::new(|| Ok(drop(store.aggregate(&q)?)))),
-        ("timeseries by day (all metrics)", Box::new(|| Ok(drop(store.timeseries(&q, Interval::Day)?)))),
-        ("top pages (all metrics, 10)", Box::new(|| Ok(drop(store.breakdown(&q, &Dimension::Page, 10, 0)?)))),
-        ("top sources (all metrics, 10)", Box::new(|| Ok(drop(store.breakdown(&q, &Dimension::Source, 10, 0)?)))),
-        ("aggregate, filtered by source", Box::new(|| Ok(drop(store.aggregate(&filtered)?)))),
-        ("top pages, filtered by source", Box::new(|| Ok(drop(store.breakdown(&filtered, &Dimension::Page, 10, 0)?)))),
+        (
+            "aggregate (all metrics)",
+            Box::new(|| Ok(drop(store.aggregate(&q)?))),
+        ),
+        (
+            "timeseries by day (all metrics)",
+            Box::new(|| Ok(drop(store.timeseries(&q, Interval::Day)?))),
+        ),
+        (
+            "top pages (all metrics, 10)",
+            Box::new(|| Ok(drop(store.breakdown(&q, &Dimension::Page, 10, 0)?))),
+        ),
+        (
+            "top sources (all metrics, 10)",
+            Box::new(|| Ok(drop(store.breakdown(&q, &Dimension::Source, 10, 0)?))),
+        ),
+        (
+            "aggregate, filtered by source",
+            Box::new(|| Ok(drop(store.aggregate(&filtered)?))),
+        ),
+        (
+            "top pages, filtered by source",
+            Box::new(|| Ok(drop(store.breakdown(&filtered, &Dimension::Page, 10, 0)?))),
+        ),
     ];
     for (name, f) in cases {
         let (median, max) = time(runs, f)?;

@@ -69,7 +69,11 @@ pub struct Outcome {
 const CHUNK: usize = 16_384;
 
 /// Parses and checks one line; the error names the field.
-fn parse_line(line: &str, config: &Config, now: DateTime<Utc>) -> Result<(RawEvent, usize), String> {
+fn parse_line(
+    line: &str,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<(RawEvent, usize), String> {
     let l: ImportLine = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let site = config
         .sites
@@ -110,7 +114,10 @@ fn parse_line(line: &str, config: &Config, now: DateTime<Utc>) -> Result<(RawEve
             title: None,
             props,
             interactive: l.interactive,
-            revenue: l.revenue.map(|r| Revenue { amount: r.amount, currency: r.currency }),
+            revenue: l.revenue.map(|r| Revenue {
+                amount: r.amount,
+                currency: r.currency,
+            }),
             timestamp: l.timestamp,
         },
         site,
@@ -140,13 +147,19 @@ fn lines(file: &Path) -> anyhow::Result<impl Iterator<Item = std::io::Result<Str
 }
 
 /// Imports `file` into the configured store.
-pub fn import_file(config: &Config, file: &Path, skip_invalid: bool, progress: bool) -> anyhow::Result<Outcome> {
+pub fn import_file(
+    config: &Config,
+    file: &Path,
+    skip_invalid: bool,
+    progress: bool,
+) -> anyhow::Result<Outcome> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
     let mut total = 0u64;
     if !skip_invalid {
         for (i, line) in lines(file)?.enumerate() {
-            let line = line.with_context(|| format!("{}:{}: cannot read", file.display(), i + 1))?;
+            let line =
+                line.with_context(|| format!("{}:{}: cannot read", file.display(), i + 1))?;
             if line.trim().is_empty() {
                 continue;
             }
@@ -157,8 +170,18 @@ pub fn import_file(config: &Config, file: &Path, skip_invalid: bool, progress: b
         }
     }
     let store = crate::runtime::open_store(config)?;
-    let anonymiser = Arc::new(Anonymiser::new(Salts::ephemeral(clock.clone()), crate::runtime::open_geo(config)?));
-    let ingestor = Ingestor::start(store.clone(), Sessionizer::default(), IngestOptions { max_batch: 100_000, capacity: 8 });
+    let anonymiser = Arc::new(Anonymiser::new(
+        Salts::ephemeral(clock.clone()),
+        crate::runtime::open_geo(config)?,
+    ));
+    let ingestor = Ingestor::start(
+        store.clone(),
+        Sessionizer::default(),
+        IngestOptions {
+            max_batch: 100_000,
+            capacity: 8,
+        },
+    );
     let bar = if progress && total > 0 {
         ProgressBar::new(total)
     } else if progress {
@@ -172,16 +195,22 @@ pub fn import_file(config: &Config, file: &Path, skip_invalid: bool, progress: b
     );
 
     let mut outcome = Outcome::default();
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(1);
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let (work_tx, work_rx) = mpsc::sync_channel::<(usize, usize, Vec<String>)>(workers * 2);
         let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
         let (done_tx, done_rx) = mpsc::sync_channel(workers * 2);
         for _ in 0..workers {
-            let (work_rx, done_tx, anonymiser) = (work_rx.clone(), done_tx.clone(), anonymiser.clone());
+            let (work_rx, done_tx, anonymiser) =
+                (work_rx.clone(), done_tx.clone(), anonymiser.clone());
             scope.spawn(move || loop {
                 let job = work_rx.lock().expect("work queue").recv();
-                let Ok((seq, first_line, chunk)) = job else { break };
+                let Ok((seq, first_line, chunk)) = job else {
+                    break;
+                };
                 let mut events = Vec::with_capacity(chunk.len());
                 let (mut bots, mut invalid) = (0u64, Vec::new());
                 for (j, line) in chunk.iter().enumerate() {
@@ -213,9 +242,15 @@ pub fn import_file(config: &Config, file: &Path, skip_invalid: bool, progress: b
             let mut chunk = Vec::with_capacity(CHUNK);
             let (mut seq, mut first) = (0, 1);
             for (i, line) in lines(file)?.enumerate() {
-                chunk.push(line.with_context(|| format!("{}:{}: cannot read", file.display(), i + 1))?);
+                chunk.push(
+                    line.with_context(|| format!("{}:{}: cannot read", file.display(), i + 1))?,
+                );
                 if chunk.len() == CHUNK {
-                    work_tx.send((seq, first, std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))?;
+                    work_tx.send((
+                        seq,
+                        first,
+                        std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
+                    ))?;
                     seq += 1;
                     first = i + 2;
                 }

@@ -95,9 +95,25 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config } => runtime::serve_config(&config),
-        Command::Demo { data, listen, days, events } => demo::run(&data, listen, days, events),
-        Command::Import { config, file, skip_invalid } => import::run(&config, &file, skip_invalid),
-        Command::User { command: UserCommand::Add { username, organisation, role } } => user::add(&username, &organisation, &role),
+        Command::Demo {
+            data,
+            listen,
+            days,
+            events,
+        } => demo::run(&data, listen, days, events),
+        Command::Import {
+            config,
+            file,
+            skip_invalid,
+        } => import::run(&config, &file, skip_invalid),
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    organisation,
+                    role,
+                },
+        } => user::add(&username, &organisation, &role),
         Command::Token { organisation, name } => {
             token::print_new(&organisation, &name);
             Ok(())

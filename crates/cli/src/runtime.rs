@@ -27,14 +27,18 @@ pub fn open_geo(config: &Config) -> anyhow::Result<Option<GeoDb>> {
     config
         .geoip_database
         .as_ref()
-        .map(|p| GeoDb::open(p).with_context(|| format!("opening the country database {}", p.display())))
+        .map(|p| {
+            GeoDb::open(p).with_context(|| format!("opening the country database {}", p.display()))
+        })
         .transpose()
 }
 
 /// Serves until Ctrl-C or SIGTERM, then writes what is queued and stops.
 /// `ready` is called once the server listens (the demo prints its logins then).
 pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store = open_store(&config)?;
@@ -77,7 +81,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -26,7 +26,10 @@ pub fn add(username: &str, organisation: &str, role: &str) -> anyhow::Result<()>
         first
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
         line.trim_end_matches(['\r', '\n']).to_string()
     };
     if password.chars().count() < MIN_PASSWORD {

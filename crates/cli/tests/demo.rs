@@ -13,7 +13,10 @@ struct Demo {
 
 impl Drop for Demo {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -62,11 +65,19 @@ fn start(data: &std::path::Path, port: u16) -> Demo {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn stat(base: &str, token: &str, q: &str) -> (u16, serde_json::Value) {
-    let r = reqwest::blocking::Client::new().get(format!("{base}{q}")).bearer_auth(token).send().unwrap();
+    let r = reqwest::blocking::Client::new()
+        .get(format!("{base}{q}"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
     (r.status().as_u16(), r.json().unwrap())
 }
 
@@ -93,25 +104,67 @@ fn demo_prints_logins_serves_three_sites_and_restarts_without_reloading() {
             all.push(body);
         }
         // Realistic: several sources, pages and devices, and a weekly rhythm.
-        let (_, sources) = stat(&base, &token, "/api/v1/stats/breakdown?site_id=www.gov.uk&period=7d&property=visit:source");
-        let names: Vec<&str> = sources["results"].as_array().unwrap().iter().map(|r| r["source"].as_str().unwrap()).collect();
-        assert!(names.contains(&"Google") && names.contains(&"Direct / None"), "{names:?}");
-        let (_, devices) = stat(&base, &token, "/api/v1/stats/breakdown?site_id=www.gov.uk&period=7d&property=visit:device");
-        assert!(devices["results"].as_array().unwrap().len() >= 3, "{devices}");
+        let (_, sources) = stat(
+            &base,
+            &token,
+            "/api/v1/stats/breakdown?site_id=www.gov.uk&period=7d&property=visit:source",
+        );
+        let names: Vec<&str> = sources["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["source"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"Google") && names.contains(&"Direct / None"),
+            "{names:?}"
+        );
+        let (_, devices) = stat(
+            &base,
+            &token,
+            "/api/v1/stats/breakdown?site_id=www.gov.uk&period=7d&property=visit:device",
+        );
+        assert!(
+            devices["results"].as_array().unwrap().len() >= 3,
+            "{devices}"
+        );
         // Searches that carried a postcode were scrubbed before storage.
-        let (_, pages) = stat(&base, &token, "/api/v1/stats/breakdown?site_id=www.gov.uk&period=7d&property=event:page&limit=1000");
+        let (_, pages) = stat(
+            &base,
+            &token,
+            "/api/v1/stats/breakdown?site_id=www.gov.uk&period=7d&property=event:page&limit=1000",
+        );
         assert!(pages["results"].as_array().unwrap().len() > 10);
         // Organisation tokens see only their own site.
         let scot = demo.value("token scottish-government: ");
-        assert_eq!(stat(&base, &scot, "/api/v1/stats/aggregate?site_id=www.mygov.scot&period=7d").0, 200);
-        assert_eq!(stat(&base, &scot, "/api/v1/stats/aggregate?site_id=www.gov.uk&period=7d").0, 403);
+        assert_eq!(
+            stat(
+                &base,
+                &scot,
+                "/api/v1/stats/aggregate?site_id=www.mygov.scot&period=7d"
+            )
+            .0,
+            200
+        );
+        assert_eq!(
+            stat(
+                &base,
+                &scot,
+                "/api/v1/stats/aggregate?site_id=www.gov.uk&period=7d"
+            )
+            .0,
+            403
+        );
         assert!(data.join("glasshouse.toml").is_file());
         totals = all;
     }
     // Second run: same directory, nothing loaded again, the same numbers.
     let demo = start(&data, port);
     let token = demo.value("api token: ");
-    for (i, site) in ["www.gov.uk", "www.mygov.scot", "gov.wales"].iter().enumerate() {
+    for (i, site) in ["www.gov.uk", "www.mygov.scot", "gov.wales"]
+        .iter()
+        .enumerate()
+    {
         let (_, body) = stat(&base, &token, &format!("/api/v1/stats/aggregate?site_id={site}&period=7d&metrics=visitors,visits,pageviews,bounce_rate,visit_duration"));
         assert_eq!(body, totals[i], "{site} unchanged after restart");
     }

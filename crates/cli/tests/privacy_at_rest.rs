@@ -24,7 +24,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(dir: &Path) -> Server {
@@ -65,7 +69,10 @@ sha256 = "{}"
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("the server did not become healthy: {}", std::fs::read_to_string(dir.join("server.log")).unwrap_or_default());
+    panic!(
+        "the server did not become healthy: {}",
+        std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+    );
 }
 
 /// Every byte form in which an address could have been written.
@@ -80,14 +87,30 @@ fn forms_of_ip(ip: IpAddr) -> Vec<Vec<u8>> {
         }
         IpAddr::V6(v6) => {
             forms.push(v6.octets().to_vec());
-            forms.push(format!("{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}", v6.segments()[0], v6.segments()[1], v6.segments()[2], v6.segments()[3], v6.segments()[4], v6.segments()[5], v6.segments()[6], v6.segments()[7]).into_bytes());
+            forms.push(
+                format!(
+                    "{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}",
+                    v6.segments()[0],
+                    v6.segments()[1],
+                    v6.segments()[2],
+                    v6.segments()[3],
+                    v6.segments()[4],
+                    v6.segments()[5],
+                    v6.segments()[6],
+                    v6.segments()[7]
+                )
+                .into_bytes(),
+            );
         }
     }
     forms
 }
 
 fn forms_of_text(s: &str) -> Vec<Vec<u8>> {
-    vec![s.as_bytes().to_vec(), s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()]
+    vec![
+        s.as_bytes().to_vec(),
+        s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect(),
+    ]
 }
 
 fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -104,7 +127,10 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn assert_nothing_personal(dir: &Path, needles: &[(String, Vec<u8>)], when: &str) {
     let mut all = Vec::new();
     files(dir, &mut all);
-    assert!(all.iter().any(|p| p.to_string_lossy().ends_with(".duckdb")), "the database exists");
+    assert!(
+        all.iter().any(|p| p.to_string_lossy().ends_with(".duckdb")),
+        "the database exists"
+    );
     let mut scanned = 0;
     for path in all {
         let bytes = std::fs::read(&path).unwrap();
@@ -129,7 +155,11 @@ fn no_ip_address_or_user_agent_is_ever_stored_or_logged() {
     // cannot turn up in the database by chance.
     let ips: Vec<IpAddr> = (0..8)
         .map(|i| format!("203.0.113.{}", 17 + i * 29).parse().unwrap())
-        .chain((0..4).map(|i| format!("2001:db8:4a7f:{:x}::be{i}", 0x100 + i).parse().unwrap()))
+        .chain((0..4).map(|i| {
+            format!("2001:db8:4a7f:{:x}::be{i}", 0x100 + i)
+                .parse()
+                .unwrap()
+        }))
         .collect();
     let agents: Vec<String> = (0..4)
         .map(|i| format!("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.{i}.0 Safari/537.36 Edg/125.0.{i}.77 Zqxmarker{i}"))
@@ -138,25 +168,56 @@ fn no_ip_address_or_user_agent_is_ever_stored_or_logged() {
     for (i, ip) in ips.iter().enumerate() {
         for (j, ua) in agents.iter().enumerate() {
             let body = serde_json::json!({"name": "pageview", "url": format!("https://test.example/page-{i}-{j}"), "domain": "test.example", "referrer": "https://www.google.com/"});
-            let r = client.post(format!("{}/api/event", server.url)).header("user-agent", ua).header("x-forwarded-for", ip.to_string()).body(body.to_string()).send().unwrap();
+            let r = client
+                .post(format!("{}/api/event", server.url))
+                .header("user-agent", ua)
+                .header("x-forwarded-for", ip.to_string())
+                .body(body.to_string())
+                .send()
+                .unwrap();
             assert_eq!(r.status().as_u16(), 202);
             stored += 1;
         }
         // Dropped requests carry personal data too; it must not linger either.
-        let bot = client.post(format!("{}/api/event", server.url)).header("user-agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)").header("x-forwarded-for", ip.to_string()).body(r#"{"n":"pageview","u":"https://test.example/","d":"test.example"}"#).send().unwrap();
+        let bot = client
+            .post(format!("{}/api/event", server.url))
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            )
+            .header("x-forwarded-for", ip.to_string())
+            .body(r#"{"n":"pageview","u":"https://test.example/","d":"test.example"}"#)
+            .send()
+            .unwrap();
         assert_eq!(bot.headers()["x-glasshouse-dropped"], "bot");
-        let bad = client.post(format!("{}/api/event", server.url)).header("user-agent", &agents[0]).header("x-forwarded-for", ip.to_string()).body(r#"{"n":"pageview","u":"not a url","d":"test.example"}"#).send().unwrap();
+        let bad = client
+            .post(format!("{}/api/event", server.url))
+            .header("user-agent", &agents[0])
+            .header("x-forwarded-for", ip.to_string())
+            .body(r#"{"n":"pageview","u":"not a url","d":"test.example"}"#)
+            .send()
+            .unwrap();
         assert_eq!(bad.status().as_u16(), 400);
     }
     let count: serde_json::Value = client
-        .get(format!("{}/api/v1/stats/aggregate?site_id=test.example&period=day&metrics=pageviews,visitors", server.url))
+        .get(format!(
+            "{}/api/v1/stats/aggregate?site_id=test.example&period=day&metrics=pageviews,visitors",
+            server.url
+        ))
         .bearer_auth(TOKEN)
         .send()
         .unwrap()
         .json()
         .unwrap();
-    assert_eq!(count["results"]["pageviews"]["value"], stored, "the events were stored");
-    assert_eq!(count["results"]["visitors"]["value"], ips.len() * agents.len(), "each address and agent is its own visitor");
+    assert_eq!(
+        count["results"]["pageviews"]["value"], stored,
+        "the events were stored"
+    );
+    assert_eq!(
+        count["results"]["visitors"]["value"],
+        ips.len() * agents.len(),
+        "each address and agent is its own visitor"
+    );
 
     let mut needles: Vec<(String, Vec<u8>)> = Vec::new();
     for ip in &ips {
@@ -169,9 +230,15 @@ fn no_ip_address_or_user_agent_is_ever_stored_or_logged() {
             needles.push(("a User-Agent".into(), f));
         }
         let marker = &ua[ua.find("Zqxmarker").unwrap()..];
-        needles.push((format!("the User-Agent fragment {marker}"), marker.as_bytes().to_vec()));
+        needles.push((
+            format!("the User-Agent fragment {marker}"),
+            marker.as_bytes().to_vec(),
+        ));
     }
-    needles.push(("the bot's User-Agent".into(), b"Googlebot/2.1; +http".to_vec()));
+    needles.push((
+        "the bot's User-Agent".into(),
+        b"Googlebot/2.1; +http".to_vec(),
+    ));
 
     // While running: the database and its write-ahead log, and the log so far.
     assert_nothing_personal(dir.path(), &needles, "while running");
@@ -181,7 +248,10 @@ fn no_ip_address_or_user_agent_is_ever_stored_or_logged() {
 }
 
 fn terminate(server: &mut Server) {
-    let _ = Command::new("kill").arg("-TERM").arg(server.child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.child.id().to_string())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if server.child.try_wait().unwrap().is_some() {

@@ -239,7 +239,10 @@ impl Config {
                 return Err(invalid(
                     start,
                     format!("organisations[{i}].id"),
-                    format!("{:?} must be a slug: lower-case letters, digits and '-'", o.id),
+                    format!(
+                        "{:?} must be a slug: lower-case letters, digits and '-'",
+                        o.id
+                    ),
                 ));
             }
             if !org_ids.insert(o.id.clone()) {
@@ -284,7 +287,11 @@ impl Config {
                     format!("{host:?} is declared twice"),
                 ));
             }
-            known_org(&s.organisation, key_offset(text, span.clone(), "organisation"), format!("sites[{i}].organisation"))?;
+            known_org(
+                &s.organisation,
+                key_offset(text, span.clone(), "organisation"),
+                format!("sites[{i}].organisation"),
+            )?;
             let days = s.raw_retention_days.unwrap_or(DEFAULT_RAW_RETENTION_DAYS);
             if days == 0 {
                 return Err(invalid(
@@ -306,7 +313,11 @@ impl Config {
         for (i, t) in raw.api_tokens.into_iter().enumerate() {
             let span = t.span();
             let t = t.into_inner();
-            known_org(&t.organisation, key_offset(text, span.clone(), "organisation"), format!("api_tokens[{i}].organisation"))?;
+            known_org(
+                &t.organisation,
+                key_offset(text, span.clone(), "organisation"),
+                format!("api_tokens[{i}].organisation"),
+            )?;
             let hex = t.sha256.to_ascii_lowercase();
             if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(invalid(
@@ -328,7 +339,11 @@ impl Config {
         for (i, u) in raw.users.into_iter().enumerate() {
             let span = u.span();
             let u = u.into_inner();
-            known_org(&u.organisation, key_offset(text, span.clone(), "organisation"), format!("users[{i}].organisation"))?;
+            known_org(
+                &u.organisation,
+                key_offset(text, span.clone(), "organisation"),
+                format!("users[{i}].organisation"),
+            )?;
             if !ROLES.contains(&u.role.as_str()) {
                 return Err(invalid(
                     key_offset(text, span.clone(), "role"),
@@ -375,7 +390,9 @@ impl Config {
 
     /// The site with this host, if it is configured.
     pub fn site(&self, host: &str) -> Option<&Site> {
-        self.sites.iter().find(|s| s.host.eq_ignore_ascii_case(host))
+        self.sites
+            .iter()
+            .find(|s| s.host.eq_ignore_ascii_case(host))
     }
 
     /// The organisation with this slug, if it is configured.
@@ -390,7 +407,8 @@ fn key_offset(text: &str, span: std::ops::Range<usize>, key: &str) -> usize {
     table
         .match_indices(key)
         .find(|(i, _)| {
-            let before_ok = *i == 0 || table.as_bytes()[i - 1] == b'\n' || table.as_bytes()[i - 1] == b' ';
+            let before_ok =
+                *i == 0 || table.as_bytes()[i - 1] == b'\n' || table.as_bytes()[i - 1] == b' ';
             let after = table[i + key.len()..].trim_start();
             before_ok && after.starts_with('=')
         })
@@ -452,15 +470,29 @@ query_params = ["q"]
 
     #[test]
     fn mistakes_are_named_with_file_line_and_field() {
-        let e = error_of(&GOOD.replace("organisation = \"cabinet-office\"", "organisation = \"nobody\""));
-        assert!(e.starts_with("g.toml:11: sites[0].organisation: unknown organisation \"nobody\""), "{e}");
+        let e = error_of(&GOOD.replace(
+            "organisation = \"cabinet-office\"",
+            "organisation = \"nobody\"",
+        ));
+        assert!(
+            e.starts_with("g.toml:11: sites[0].organisation: unknown organisation \"nobody\""),
+            "{e}"
+        );
         let e = error_of(&GOOD.replace("\"10.0.0.0/8\"", "\"ten\""));
-        assert!(e.contains("trusted_proxies[1]") && e.contains("g.toml:3"), "{e}");
+        assert!(
+            e.contains("trusted_proxies[1]") && e.contains("g.toml:3"),
+            "{e}"
+        );
         let e = error_of(&GOOD.replace("www.gov.uk", "https://www.gov.uk/"));
         assert!(e.contains("sites[0].host"), "{e}");
         let e = error_of(&format!("{GOOD}\ncolour = \"blue\"\n"));
-        assert!(e.contains("g.toml:14") && e.contains("unknown field `colour`"), "{e}");
-        let e = error_of(&format!("{GOOD}\n[[sites]]\nhost = \"www.gov.uk\"\norganisation = \"cabinet-office\"\n"));
+        assert!(
+            e.contains("g.toml:14") && e.contains("unknown field `colour`"),
+            "{e}"
+        );
+        let e = error_of(&format!(
+            "{GOOD}\n[[sites]]\nhost = \"www.gov.uk\"\norganisation = \"cabinet-office\"\n"
+        ));
         assert!(e.contains("declared twice"), "{e}");
         let e = error_of(&GOOD.replace("127.0.0.1:9000", "localhost"));
         assert!(e.contains("listen"), "{e}");

@@ -175,12 +175,12 @@ impl Dimension {
             "visit:os_version" => Dimension::OsVersion,
             "visit:device" => Dimension::Device,
             "visit:country" => Dimension::Country,
-            _ => {
-                return Err(err(
-                    "property",
-                    format!("unknown property {s:?}; use e.g. event:page, visit:source, event:props:KEY"),
-                ))
-            }
+            _ => return Err(err(
+                "property",
+                format!(
+                    "unknown property {s:?}; use e.g. event:page, visit:source, event:props:KEY"
+                ),
+            )),
         })
     }
 
@@ -347,7 +347,9 @@ impl Interval {
         match self {
             Interval::Hour => midnight(d) + Duration::hours(t.hour() as i64),
             Interval::Day => midnight(d),
-            Interval::Week => midnight(d - Duration::days(d.weekday().num_days_from_monday() as i64)),
+            Interval::Week => {
+                midnight(d - Duration::days(d.weekday().num_days_from_monday() as i64))
+            }
             Interval::Month => midnight(d.with_day(1).expect("day 1 exists")),
         }
     }
@@ -360,7 +362,11 @@ impl Interval {
             Interval::Week => start + Duration::weeks(1),
             Interval::Month => {
                 let d = start.date_naive();
-                let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+                let (y, m) = if d.month() == 12 {
+                    (d.year() + 1, 1)
+                } else {
+                    (d.year(), d.month() + 1)
+                };
                 midnight(NaiveDate::from_ymd_opt(y, m, 1).expect("valid month"))
             }
         }
@@ -394,7 +400,11 @@ impl DateRange {
     /// `day` is the given date (today by default); `7d`/`30d`/`6mo`/`12mo` end
     /// on it; `month` and `year` are the calendar ones holding it; `custom`
     /// takes `date=YYYY-MM-DD,YYYY-MM-DD`.
-    pub fn parse(period: Option<&str>, date: Option<&str>, today: NaiveDate) -> Result<DateRange, QueryError> {
+    pub fn parse(
+        period: Option<&str>,
+        date: Option<&str>,
+        today: NaiveDate,
+    ) -> Result<DateRange, QueryError> {
         let period = period.unwrap_or("30d");
         let anchor = |date: Option<&str>| -> Result<NaiveDate, QueryError> {
             match date {
@@ -431,7 +441,8 @@ impl DateRange {
                 }
             }
             "custom" => {
-                let s = date.ok_or_else(|| err("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD"))?;
+                let s = date
+                    .ok_or_else(|| err("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD"))?;
                 let (a, b) = s
                     .split_once(',')
                     .ok_or_else(|| err("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD"))?;
@@ -441,12 +452,12 @@ impl DateRange {
                 }
                 DateRange { first, last }
             }
-            other => {
-                return Err(err(
-                    "period",
-                    format!("unknown period {other:?}; use day, 7d, 30d, month, 6mo, 12mo, year or custom"),
-                ))
-            }
+            other => return Err(err(
+                "period",
+                format!(
+                    "unknown period {other:?}; use day, 7d, 30d, month, 6mo, 12mo, year or custom"
+                ),
+            )),
         };
         if (range.last - range.first).num_days() > 3660 {
             return Err(err("date", "a period may span at most ten years"));
@@ -490,11 +501,13 @@ impl DateRange {
 
 fn months_back(first_of_month: NaiveDate, n: i32) -> NaiveDate {
     let total = first_of_month.year() * 12 + first_of_month.month0() as i32 - n;
-    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("valid month")
+    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1)
+        .expect("valid month")
 }
 
 fn parse_date(s: &str, field: &'static str) -> Result<NaiveDate, QueryError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| err(field, format!("{s:?} is not a date like 2024-01-31")))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| err(field, format!("{s:?} is not a date like 2024-01-31")))
 }
 
 /// A question about one site's traffic, exactly as it will be executed.
@@ -514,7 +527,12 @@ pub struct Query {
 
 impl Query {
     /// A query over whole days.
-    pub fn for_range(site: &str, range: DateRange, metrics: Vec<Metric>, filters: Vec<Filter>) -> Query {
+    pub fn for_range(
+        site: &str,
+        range: DateRange,
+        metrics: Vec<Metric>,
+        filters: Vec<Filter>,
+    ) -> Query {
         Query {
             site: site.to_string(),
             from: range.from(),
@@ -555,7 +573,10 @@ mod tests {
 
     #[test]
     fn filters_parse_with_alternatives_and_operators() {
-        let f = Filter::parse_list(Some("event:page==/a|/b\\|c;visit:country!=GB;event:page~tax;event:props:form!~visa")).unwrap();
+        let f = Filter::parse_list(Some(
+            "event:page==/a|/b\\|c;visit:country!=GB;event:page~tax;event:props:form!~visa",
+        ))
+        .unwrap();
         assert_eq!(f.len(), 4);
         assert_eq!(f[0].values, vec!["/a", "/b|c"]);
         assert_eq!(f[1].op, FilterOp::IsNot);
@@ -569,8 +590,14 @@ mod tests {
     #[test]
     fn buckets_start_and_step() {
         let t = Utc.with_ymd_and_hms(2026, 11, 25, 13, 45, 0).unwrap();
-        assert_eq!(Interval::Hour.label(Interval::Hour.bucket_start(t)), "2026-11-25 13:00:00");
-        assert_eq!(Interval::Week.label(Interval::Week.bucket_start(t)), "2026-11-23");
+        assert_eq!(
+            Interval::Hour.label(Interval::Hour.bucket_start(t)),
+            "2026-11-25 13:00:00"
+        );
+        assert_eq!(
+            Interval::Week.label(Interval::Week.bucket_start(t)),
+            "2026-11-23"
+        );
         let m = Interval::Month.bucket_start(Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap());
         assert_eq!(Interval::Month.label(Interval::Month.next(m)), "2027-01-01");
     }

@@ -20,8 +20,20 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/js/glasshouse.js", get(tracker))
-        .route("/js/optout.js", get(|| async { file("text/javascript; charset=utf-8", OPTOUT_JS, "public, max-age=3600") }))
-        .route("/assets/page.css", get(|| async { file("text/css; charset=utf-8", PAGE_CSS, "public, max-age=3600") }))
+        .route(
+            "/js/optout.js",
+            get(|| async {
+                file(
+                    "text/javascript; charset=utf-8",
+                    OPTOUT_JS,
+                    "public, max-age=3600",
+                )
+            }),
+        )
+        .route(
+            "/assets/page.css",
+            get(|| async { file("text/css; charset=utf-8", PAGE_CSS, "public, max-age=3600") }),
+        )
         .route("/optout", get(optout))
 }
 
@@ -30,7 +42,10 @@ fn file(content_type: &'static str, body: &'static str, cache: &'static str) -> 
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         body,
     )
@@ -38,18 +53,30 @@ fn file(content_type: &'static str, body: &'static str, cache: &'static str) -> 
 }
 
 async fn tracker() -> Response {
-    let mut r = file("text/javascript; charset=utf-8", TRACKER, "public, max-age=3600");
+    let mut r = file(
+        "text/javascript; charset=utf-8",
+        TRACKER,
+        "public, max-age=3600",
+    );
     // Any site may load the tracker.
-    r.headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     r
 }
 
 async fn optout() -> Response {
     let mut r = file("text/html; charset=utf-8", OPTOUT_HTML, "no-cache");
     let h = r.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     r
 }

@@ -42,7 +42,9 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            ApiError::unauthorized("missing API token: send Authorization: Bearer YOUR_TOKEN (or sign in)")
+            ApiError::unauthorized(
+                "missing API token: send Authorization: Bearer YOUR_TOKEN (or sign in)",
+            )
         })?;
     let hash = token_hash(token);
     let found: Option<&ApiToken> = app
@@ -59,7 +61,11 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
 }
 
 /// The site `site_id` names, if the caller may query it.
-pub fn site<'a>(app: &'a App, caller: &Caller, site_id: Option<&str>) -> Result<&'a Site, ApiError> {
+pub fn site<'a>(
+    app: &'a App,
+    caller: &Caller,
+    site_id: Option<&str>,
+) -> Result<&'a Site, ApiError> {
     let id = site_id
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad_request("site_id: required"))?;

@@ -17,7 +17,9 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     }
     let mut client = peer;
     for value in headers.get_all("x-forwarded-for").iter().rev() {
-        let Ok(value) = value.to_str() else { return client };
+        let Ok(value) = value.to_str() else {
+            return client;
+        };
         for part in value.rsplit(',') {
             match part.trim().parse::<IpAddr>() {
                 Ok(ip) => {
@@ -45,12 +47,24 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let trusted: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        let trusted: Vec<IpNet> = vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
         let stranger: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_ip(lo, &headers("198.51.100.7"), &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
-        assert_eq!(client_ip(lo, &headers("1.2.3.4, 198.51.100.7, 10.0.0.3"), &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
-        assert_eq!(client_ip(stranger, &headers("198.51.100.7"), &trusted), stranger);
+        assert_eq!(
+            client_ip(lo, &headers("198.51.100.7"), &trusted),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip(lo, &headers("1.2.3.4, 198.51.100.7, 10.0.0.3"), &trusted),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip(stranger, &headers("198.51.100.7"), &trusted),
+            stranger
+        );
         assert_eq!(client_ip(lo, &headers("not-an-ip"), &trusted), lo);
         assert_eq!(client_ip(lo, &HeaderMap::new(), &trusted), lo);
     }

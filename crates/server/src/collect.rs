@@ -108,10 +108,14 @@ async fn collect(
     let url = required(body.url, "url")?;
     let domain = required(body.domain, "domain")?;
     if name.chars().count() > MAX_NAME {
-        return Err(ApiError::bad_request(format!("name: longer than {MAX_NAME} characters")));
+        return Err(ApiError::bad_request(format!(
+            "name: longer than {MAX_NAME} characters"
+        )));
     }
     if url.len() > MAX_URL || body.referrer.as_ref().is_some_and(|r| r.len() > MAX_URL) {
-        return Err(ApiError::bad_request(format!("url or referrer: longer than {MAX_URL} bytes")));
+        return Err(ApiError::bad_request(format!(
+            "url or referrer: longer than {MAX_URL} bytes"
+        )));
     }
     let props = props(body.props)?;
     let revenue = body.revenue.map(revenue).transpose()?;
@@ -160,14 +164,18 @@ async fn collect(
         match app.anonymiser.anonymise(raw, site, &site.host) {
             Ok(event) => events.push(event),
             Err(Rejection::Bot) => return Ok(dropped("bot")),
-            Err(Rejection::InvalidUrl(why)) => return Err(ApiError::bad_request(format!("url: {why}"))),
+            Err(Rejection::InvalidUrl(why)) => {
+                return Err(ApiError::bad_request(format!("url: {why}")))
+            }
             Err(other) if !other.is_bad_input() => return Err(ApiError::internal(other)),
             Err(other) => return Err(ApiError::bad_request(other.to_string())),
         }
     }
     match app.ingestor.ingest(events).await {
         Ok(()) => Ok((StatusCode::ACCEPTED, "ok").into_response()),
-        Err(IngestError::Full) => Err(ApiError::unavailable("too many events at once; try again shortly")),
+        Err(IngestError::Full) => Err(ApiError::unavailable(
+            "too many events at once; try again shortly",
+        )),
         Err(e) => Err(ApiError::internal(e)),
     }
 }
@@ -210,22 +218,32 @@ fn props(value: Option<serde_json::Value>) -> Result<Vec<(String, String)>, ApiE
         Some(_) => return Err(ApiError::bad_request("props: must be an object")),
     };
     if object.len() > MAX_PROPS {
-        return Err(ApiError::bad_request(format!("props: more than {MAX_PROPS} properties")));
+        return Err(ApiError::bad_request(format!(
+            "props: more than {MAX_PROPS} properties"
+        )));
     }
     let mut out = Vec::with_capacity(object.len());
     for (k, v) in object {
         if k.is_empty() || k.chars().count() > MAX_PROP_KEY {
-            return Err(ApiError::bad_request(format!("props: keys must be 1 to {MAX_PROP_KEY} characters")));
+            return Err(ApiError::bad_request(format!(
+                "props: keys must be 1 to {MAX_PROP_KEY} characters"
+            )));
         }
         let v = match v {
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Null => continue,
-            _ => return Err(ApiError::bad_request(format!("props: {k:?} must be a string, number or boolean"))),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "props: {k:?} must be a string, number or boolean"
+                )))
+            }
         };
         if v.chars().count() > MAX_PROP_VALUE {
-            return Err(ApiError::bad_request(format!("props: {k:?} is longer than {MAX_PROP_VALUE} characters")));
+            return Err(ApiError::bad_request(format!(
+                "props: {k:?} is longer than {MAX_PROP_VALUE} characters"
+            )));
         }
         out.push((k, v));
     }
@@ -242,7 +260,9 @@ fn revenue(r: RevenueBody) -> Result<Revenue, ApiError> {
     .ok_or_else(|| ApiError::bad_request("revenue.amount: must be a number"))?;
     let currency = r.currency.trim().to_ascii_uppercase();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::bad_request("revenue.currency: must be an ISO 4217 code like GBP"));
+        return Err(ApiError::bad_request(
+            "revenue.currency: must be an ISO 4217 code like GBP",
+        ));
     }
     Ok(Revenue { amount, currency })
 }

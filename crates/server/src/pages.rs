@@ -54,12 +54,24 @@ fn json_for_html(v: &serde_json::Value) -> String {
 fn html(status: StatusCode, body: String, cookies: &[String]) -> Response {
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(c) {
             h.append(header::SET_COOKIE, v);
@@ -83,7 +95,11 @@ fn sites_of(app: &App, s: &sessions::Session) -> Vec<serde_json::Value> {
         .iter()
         .filter(|site| site.organisation == s.organisation)
         .map(|site| {
-            let org = app.config.organisation(&site.organisation).map(|o| o.name.clone()).unwrap_or_default();
+            let org = app
+                .config
+                .organisation(&site.organisation)
+                .map(|o| o.name.clone())
+                .unwrap_or_default();
             serde_json::json!({"host": site.host, "organisation": org})
         })
         .collect()
@@ -93,9 +109,21 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
     let Some(s) = session(&app, &headers) else {
         return Redirect::to("/login").into_response();
     };
-    match app.config.sites.iter().find(|site| site.organisation == s.organisation) {
+    match app
+        .config
+        .sites
+        .iter()
+        .find(|site| site.organisation == s.organisation)
+    {
         Some(site) => Redirect::to(&format!("/sites/{}", site.host)).into_response(),
-        None => html(StatusCode::FORBIDDEN, error_page("No sites", "Your organisation has no sites in this installation."), &[]),
+        None => html(
+            StatusCode::FORBIDDEN,
+            error_page(
+                "No sites",
+                "Your organisation has no sites in this installation.",
+            ),
+            &[],
+        ),
     }
 }
 
@@ -108,8 +136,12 @@ fn error_page(title: &str, message: &str) -> String {
 }
 
 fn login_html(csrf: &str, error: Option<&str>) -> Result<String, ApiError> {
-    let page = web_assets::page("login.html").ok_or_else(|| ApiError::internal("login.html is not built"))?;
-    let csrf_input = format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape_html(csrf));
+    let page = web_assets::page("login.html")
+        .ok_or_else(|| ApiError::internal("login.html is not built"))?;
+    let csrf_input = format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape_html(csrf)
+    );
     let error_html = match error {
         None => String::new(),
         Some(e) => format!(
@@ -117,7 +149,9 @@ fn login_html(csrf: &str, error: Option<&str>) -> Result<String, ApiError> {
             escape_html(e)
         ),
     };
-    Ok(page.replace("<!--glasshouse:csrf-->", &csrf_input).replace("<!--glasshouse:error-->", &error_html))
+    Ok(page
+        .replace("<!--glasshouse:csrf-->", &csrf_input)
+        .replace("<!--glasshouse:error-->", &error_html))
 }
 
 async fn login_page(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -144,7 +178,10 @@ struct LoginForm {
 static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
     Argon2::default()
-        .hash_password(sessions::random_token().as_bytes(), &SaltString::generate(&mut OsRng))
+        .hash_password(
+            sessions::random_token().as_bytes(),
+            &SaltString::generate(&mut OsRng),
+        )
         .map(|h| h.to_string())
         .unwrap_or_default()
 });
@@ -158,22 +195,44 @@ async fn login(
     let fresh_csrf = sessions::random_token();
     let again = |status: StatusCode, message: &str| -> Result<Response, ApiError> {
         let cookie = set_cookie(LOGIN_CSRF_COOKIE, &fresh_csrf, "/login", 3600);
-        Ok(html(status, login_html(&fresh_csrf, Some(message))?, &[cookie]))
+        Ok(html(
+            status,
+            login_html(&fresh_csrf, Some(message))?,
+            &[cookie],
+        ))
     };
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !same_secret(expected, &form.csrf) {
-        return again(StatusCode::FORBIDDEN, "Your sign-in form expired. Please try again.");
+        return again(
+            StatusCode::FORBIDDEN,
+            "Your sign-in form expired. Please try again.",
+        );
     }
     let ip = client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
     if app.sessions.locked_out(&form.username, ip) {
-        return again(StatusCode::TOO_MANY_REQUESTS, "Too many failed attempts. Wait 15 minutes and try again.");
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed attempts. Wait 15 minutes and try again.",
+        );
     }
-    let user = app.config.users.iter().find(|u| u.username == form.username).cloned();
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let user = app
+        .config
+        .users
+        .iter()
+        .find(|u| u.username == form.username)
+        .cloned();
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
     let password = form.password.clone();
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -183,7 +242,10 @@ async fn login(
             app.sessions.succeeded(&u.username);
             let token = app.sessions.create(&u.username, &u.organisation, &u.role);
             let mut r = Redirect::to("/").into_response();
-            for c in [set_cookie(SESSION_COOKIE, &token, "/", sessions::IDLE.as_secs()), set_cookie(LOGIN_CSRF_COOKIE, "", "/login", 0)] {
+            for c in [
+                set_cookie(SESSION_COOKIE, &token, "/", sessions::IDLE.as_secs()),
+                set_cookie(LOGIN_CSRF_COOKIE, "", "/login", 0),
+            ] {
                 if let Ok(v) = HeaderValue::from_str(&c) {
                     r.headers_mut().append(header::SET_COOKIE, v);
                 }
@@ -192,7 +254,10 @@ async fn login(
         }
         _ => {
             app.sessions.failed(&form.username, ip);
-            again(StatusCode::UNAUTHORIZED, "The username or password is not right.")
+            again(
+                StatusCode::UNAUTHORIZED,
+                "The username or password is not right.",
+            )
         }
     }
 }
@@ -203,10 +268,21 @@ struct LogoutForm {
     csrf: String,
 }
 
-async fn logout(State(app): State<App>, headers: HeaderMap, Form(form): Form<LogoutForm>) -> Response {
+async fn logout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
     if let (Some(token), Some(s)) = (cookie(&headers, SESSION_COOKIE), session(&app, &headers)) {
         if !same_secret(&s.csrf, &form.csrf) {
-            return html(StatusCode::FORBIDDEN, error_page("Sign out failed", "The form expired. Go back, reload the page and try again."), &[]);
+            return html(
+                StatusCode::FORBIDDEN,
+                error_page(
+                    "Sign out failed",
+                    "The form expired. Go back, reload the page and try again.",
+                ),
+                &[],
+            );
         }
         app.sessions.remove(token);
     }
@@ -217,29 +293,55 @@ async fn logout(State(app): State<App>, headers: HeaderMap, Form(form): Form<Log
     r
 }
 
-async fn dashboard(State(app): State<App>, headers: HeaderMap, Path(host): Path<String>) -> Result<Response, ApiError> {
+async fn dashboard(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(host): Path<String>,
+) -> Result<Response, ApiError> {
     let Some(s) = session(&app, &headers) else {
         return Ok(Redirect::to("/login").into_response());
     };
     let Some(site) = app.config.site(&host) else {
-        return Ok(html(StatusCode::NOT_FOUND, error_page("Site not found", &format!("There is no site called {host} here.")), &[]));
+        return Ok(html(
+            StatusCode::NOT_FOUND,
+            error_page(
+                "Site not found",
+                &format!("There is no site called {host} here."),
+            ),
+            &[],
+        ));
     };
     if site.organisation != s.organisation {
         return Ok(html(StatusCode::FORBIDDEN, error_page("You cannot see this site", &format!("{} belongs to another organisation. Your account can see only your own organisation's sites.", site.host)), &[]));
     }
-    let org = app.config.organisation(&s.organisation).map(|o| o.name.clone()).unwrap_or_default();
+    let org = app
+        .config
+        .organisation(&s.organisation)
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
     let context = serde_json::json!({
         "site": site.host,
         "sites": sites_of(&app, &s),
         "user": {"username": s.username, "role": s.role, "organisation": org},
         "csrf": s.csrf,
     });
-    let page = web_assets::page("dashboard.html").ok_or_else(|| ApiError::internal("dashboard.html is not built"))?;
-    let block = format!("<script type=\"application/json\" id=\"glasshouse-context\">{}</script>", json_for_html(&context));
-    Ok(html(StatusCode::OK, page.replace("<!--glasshouse:context-->", &block), &[]))
+    let page = web_assets::page("dashboard.html")
+        .ok_or_else(|| ApiError::internal("dashboard.html is not built"))?;
+    let block = format!(
+        "<script type=\"application/json\" id=\"glasshouse-context\">{}</script>",
+        json_for_html(&context)
+    );
+    Ok(html(
+        StatusCode::OK,
+        page.replace("<!--glasshouse:context-->", &block),
+        &[],
+    ))
 }
 
-async fn sites(State(app): State<App>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+async fn sites(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let s = session(&app, &headers).ok_or_else(|| ApiError::unauthorized("sign in first"))?;
     Ok(Json(serde_json::json!({"results": sites_of(&app, &s)})))
 }
@@ -250,7 +352,10 @@ mod tests {
 
     #[test]
     fn escaping_leaves_no_markup() {
-        assert_eq!(escape_html("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape_html("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
         let v = serde_json::json!({"s": "</script><script>alert(1)</script>"});
         assert!(!json_for_html(&v).contains("</script>"));
     }

@@ -27,7 +27,11 @@ pub fn enforce(config: &Config, store: &dyn Store, clock: &dyn Clock) -> Result<
 }
 
 /// Runs `enforce` now and then hourly, until the runtime stops.
-pub fn spawn(config: Arc<Config>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -35,7 +39,9 @@ pub fn spawn(config: Arc<Config>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) 
             let (c, s, k) = (config.clone(), store.clone(), clock.clone());
             match tokio::task::spawn_blocking(move || enforce(&c, s.as_ref(), k.as_ref())).await {
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "retention failed; will retry in an hour"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "retention failed; will retry in an hour")
+                }
                 Err(e) => tracing::error!(error = %e, "retention task panicked"),
             }
         }

@@ -99,7 +99,10 @@ impl Sessions {
     }
 
     fn keys(username: &str, ip: IpAddr) -> [String; 2] {
-        [format!("user:{}", username.to_lowercase()), format!("ip:{ip}")]
+        [
+            format!("user:{}", username.to_lowercase()),
+            format!("ip:{ip}"),
+        ]
     }
 
     /// True when this name or address has failed too often recently.
@@ -144,8 +147,7 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
 /// Compares secrets without leaking where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0

@@ -11,7 +11,9 @@ use axum::extract::{Query as Params, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
-use glasshouse_model::query::{DateRange, Dimension, Filter, Interval, Metric, Query, MAX_BREAKDOWN_LIMIT};
+use glasshouse_model::query::{
+    DateRange, Dimension, Filter, Interval, Metric, Query, MAX_BREAKDOWN_LIMIT,
+};
 use glasshouse_model::Site;
 use glasshouse_store::Totals;
 use serde::Deserialize;
@@ -56,8 +58,12 @@ fn parse<'a>(app: &'a App, caller: &Caller, p: &StatsParams) -> Result<Parsed<'a
     Ok(Parsed { site, range, query })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
 }
 
 /// A metric's value as Plausible writes it: whole numbers as integers.
@@ -85,20 +91,37 @@ fn change(metric: Metric, now: &Totals, before: &Totals) -> Value {
     }
 }
 
-async fn aggregate(State(app): State<App>, headers: HeaderMap, Params(p): Params<StatsParams>) -> Result<Json<Value>, ApiError> {
+async fn aggregate(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(p): Params<StatsParams>,
+) -> Result<Json<Value>, ApiError> {
     let caller = auth::caller(&app, &headers)?;
     let parsed = parse(&app, &caller, &p)?;
     let compare = match p.compare.as_deref() {
         None | Some("") => false,
         Some("previous_period") => true,
-        Some(other) => return Err(ApiError::bad_request(format!("compare: unknown value {other:?}; use previous_period"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "compare: unknown value {other:?}; use previous_period"
+            )))
+        }
     };
-    let previous = Query::for_range(&parsed.site.host, parsed.range.previous(), parsed.query.metrics.clone(), parsed.query.filters.clone());
+    let previous = Query::for_range(
+        &parsed.site.host,
+        parsed.range.previous(),
+        parsed.query.metrics.clone(),
+        parsed.query.filters.clone(),
+    );
     let store = app.store.clone();
     let query = parsed.query.clone();
     let (now, before) = blocking(move || {
         let now = store.aggregate(&query)?;
-        let before = if compare { Some(store.aggregate(&previous)?) } else { None };
+        let before = if compare {
+            Some(store.aggregate(&previous)?)
+        } else {
+            None
+        };
         Ok((now, before))
     })
     .await?;
@@ -114,7 +137,11 @@ async fn aggregate(State(app): State<App>, headers: HeaderMap, Params(p): Params
     Ok(Json(json!({ "results": results })))
 }
 
-async fn timeseries(State(app): State<App>, headers: HeaderMap, Params(p): Params<StatsParams>) -> Result<Json<Value>, ApiError> {
+async fn timeseries(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(p): Params<StatsParams>,
+) -> Result<Json<Value>, ApiError> {
     let caller = auth::caller(&app, &headers)?;
     let parsed = parse(&app, &caller, &p)?;
     let interval = match p.interval.as_deref() {
@@ -122,7 +149,9 @@ async fn timeseries(State(app): State<App>, headers: HeaderMap, Params(p): Param
         Some(s) => Interval::parse(s)?,
     };
     if interval == Interval::Hour && parsed.range.days() > 31 {
-        return Err(ApiError::bad_request("interval: hour is allowed for periods up to 31 days"));
+        return Err(ApiError::bad_request(
+            "interval: hour is allowed for periods up to 31 days",
+        ));
     }
     let store = app.store.clone();
     let query = parsed.query.clone();
@@ -157,27 +186,36 @@ async fn timeseries(State(app): State<App>, headers: HeaderMap, Params(p): Param
 fn positive(value: Option<&str>, field: &'static str, default: usize) -> Result<usize, ApiError> {
     match value {
         None | Some("") => Ok(default),
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| ApiError::bad_request(format!("{field}: must be a whole number of at least 1"))),
+        Some(s) => s.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+            ApiError::bad_request(format!("{field}: must be a whole number of at least 1"))
+        }),
     }
 }
 
-async fn breakdown(State(app): State<App>, headers: HeaderMap, Params(p): Params<StatsParams>) -> Result<Json<Value>, ApiError> {
+async fn breakdown(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(p): Params<StatsParams>,
+) -> Result<Json<Value>, ApiError> {
     let caller = auth::caller(&app, &headers)?;
     let parsed = parse(&app, &caller, &p)?;
-    let by = Dimension::parse(p.property.as_deref().ok_or_else(|| ApiError::bad_request("property: required, e.g. event:page"))?)?;
+    let by = Dimension::parse(
+        p.property
+            .as_deref()
+            .ok_or_else(|| ApiError::bad_request("property: required, e.g. event:page"))?,
+    )?;
     let limit = positive(p.limit.as_deref(), "limit", 100)?;
     if limit > MAX_BREAKDOWN_LIMIT {
-        return Err(ApiError::bad_request(format!("limit: at most {MAX_BREAKDOWN_LIMIT}")));
+        return Err(ApiError::bad_request(format!(
+            "limit: at most {MAX_BREAKDOWN_LIMIT}"
+        )));
     }
     let page = positive(p.page.as_deref(), "page", 1)?;
     let store = app.store.clone();
     let query = parsed.query.clone();
     let key_dim = by.clone();
-    let rows = blocking(move || Ok(store.breakdown(&query, &by, limit, (page - 1) * limit)?)).await?;
+    let rows =
+        blocking(move || Ok(store.breakdown(&query, &by, limit, (page - 1) * limit)?)).await?;
     let results: Vec<Value> = rows
         .into_iter()
         .map(|(key, totals)| {
@@ -192,9 +230,15 @@ async fn breakdown(State(app): State<App>, headers: HeaderMap, Params(p): Params
     Ok(Json(json!({ "results": results })))
 }
 
-async fn realtime_visitors(State(app): State<App>, headers: HeaderMap, Params(p): Params<StatsParams>) -> Result<Json<Value>, ApiError> {
+async fn realtime_visitors(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Params(p): Params<StatsParams>,
+) -> Result<Json<Value>, ApiError> {
     let caller = auth::caller(&app, &headers)?;
-    let site = auth::site(&app, &caller, p.site_id.as_deref())?.host.clone();
+    let site = auth::site(&app, &caller, p.site_id.as_deref())?
+        .host
+        .clone();
     let since = app.clock.now() - chrono::Duration::minutes(5);
     let store = app.store.clone();
     let n = blocking(move || Ok(store.current_visitors(&site, since)?)).await?;

@@ -41,7 +41,10 @@ pub fn routes() -> Router<App> {
 }
 
 async fn asset(Path(path): Path<String>) -> Response {
-    let file = if path.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+    let file = if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
         None
     } else {
         Dist::get(&format!("static/{path}"))
@@ -50,8 +53,14 @@ async fn asset(Path(path): Path<String>) -> Response {
         return (
             StatusCode::NOT_FOUND,
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
-                (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                ),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             ],
             "not found\n",
@@ -60,9 +69,18 @@ async fn asset(Path(path): Path<String>) -> Response {
     };
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path))),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(&path)),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         file.data,
     )
@@ -105,7 +123,10 @@ mod tests {
             let html = page(name).unwrap();
             for part in html.split("/static/").skip(1) {
                 let file = part.split('"').next().unwrap();
-                assert!(Dist::get(&format!("static/{file}")).is_some(), "{name} names static/{file}");
+                assert!(
+                    Dist::get(&format!("static/{file}")).is_some(),
+                    "{name} names static/{file}"
+                );
             }
         }
     }

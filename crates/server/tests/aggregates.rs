@@ -14,15 +14,34 @@ fn day() -> NaiveDate {
 }
 
 fn check(row: &Value, e: &Expected, what: &str) {
-    let int = |k: &str| row[k].as_i64().unwrap_or_else(|| panic!("{what}: {k} missing in {row}"));
+    let int = |k: &str| {
+        row[k]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{what}: {k} missing in {row}"))
+    };
     assert_eq!(int("visitors"), e.visitors as i64, "{what}: visitors");
     assert_eq!(int("visits"), e.visits as i64, "{what}: visits");
     assert_eq!(int("pageviews"), e.pageviews as i64, "{what}: pageviews");
     assert_eq!(int("events"), e.events as i64, "{what}: events");
-    assert_eq!(int("bounce_rate"), e.bounce_rate.round() as i64, "{what}: bounce_rate");
-    assert_eq!(int("visit_duration"), e.visit_duration.round() as i64, "{what}: visit_duration");
-    let vpv = if e.visits == 0 { 0.0 } else { (e.pageviews as f64 / e.visits as f64 * 100.0).round() / 100.0 };
-    assert!((row["views_per_visit"].as_f64().unwrap() - vpv).abs() < 1e-9, "{what}: views_per_visit");
+    assert_eq!(
+        int("bounce_rate"),
+        e.bounce_rate.round() as i64,
+        "{what}: bounce_rate"
+    );
+    assert_eq!(
+        int("visit_duration"),
+        e.visit_duration.round() as i64,
+        "{what}: visit_duration"
+    );
+    let vpv = if e.visits == 0 {
+        0.0
+    } else {
+        (e.pageviews as f64 / e.visits as f64 * 100.0).round() / 100.0
+    };
+    assert!(
+        (row["views_per_visit"].as_f64().unwrap() - vpv).abs() < 1e-9,
+        "{what}: views_per_visit"
+    );
 }
 
 const METRICS: &str = "visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration,events";
@@ -30,26 +49,59 @@ const METRICS: &str = "visitors,visits,pageviews,views_per_visit,bounce_rate,vis
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_api_answers_equal_the_truth() {
     let (people, sent) = traffic::generate(11, day(), 2, 60);
-    let mut server = TestServer::start(Utc.from_utc_datetime(&day().and_hms_opt(0, 0, 0).unwrap())).await;
+    let mut server =
+        TestServer::start(Utc.from_utc_datetime(&day().and_hms_opt(0, 0, 0).unwrap())).await;
     for s in &sent {
         server.clock.set(s.ts);
-        let r = server.post_event(&people[s.person].ip.to_string(), people[s.person].user_agent(), &s.body(HOST)).await;
+        let r = server
+            .post_event(
+                &people[s.person].ip.to_string(),
+                people[s.person].user_agent(),
+                &s.body(HOST),
+            )
+            .await;
         assert_eq!(r.status().as_u16(), 202, "{:?}", r.text().await);
     }
     let visits = truth::visits(&sent);
     let range = "period=custom&date=2026-05-04,2026-05-05";
 
-    let (status, body) = server.stats(&format!("/api/v1/stats/aggregate?site_id={HOST}&{range}&metrics={METRICS}")).await;
+    let (status, body) = server
+        .stats(&format!(
+            "/api/v1/stats/aggregate?site_id={HOST}&{range}&metrics={METRICS}"
+        ))
+        .await;
     assert_eq!(status, 200, "{body}");
-    let flat: serde_json::Map<String, Value> = body["results"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v["value"].clone())).collect();
-    check(&Value::Object(flat), &truth::totals(&visits, |_| true, |_| true), "aggregate");
+    let flat: serde_json::Map<String, Value> = body["results"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v["value"].clone()))
+        .collect();
+    check(
+        &Value::Object(flat),
+        &truth::totals(&visits, |_| true, |_| true),
+        "aggregate",
+    );
 
     // A filter, URL-encoded as clients send it.
     let (_, body) = server.stats(&format!("/api/v1/stats/aggregate?site_id={HOST}&{range}&metrics={METRICS}&filters=event%3Apage%3D%3D%2Fapply")).await;
-    let flat: serde_json::Map<String, Value> = body["results"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v["value"].clone())).collect();
-    check(&Value::Object(flat), &truth::totals(&visits, |_| true, |e| e.path == "/apply"), "aggregate, page filter");
+    let flat: serde_json::Map<String, Value> = body["results"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v["value"].clone()))
+        .collect();
+    check(
+        &Value::Object(flat),
+        &truth::totals(&visits, |_| true, |e| e.path == "/apply"),
+        "aggregate, page filter",
+    );
 
-    let (_, body) = server.stats(&format!("/api/v1/stats/breakdown?site_id={HOST}&{range}&metrics={METRICS}&property=event:page")).await;
+    let (_, body) = server
+        .stats(&format!(
+            "/api/v1/stats/breakdown?site_id={HOST}&{range}&metrics={METRICS}&property=event:page"
+        ))
+        .await;
     let expected = truth::by_event(&visits, |e| Some(e.path.clone()));
     let rows = body["results"].as_array().unwrap();
     assert_eq!(rows.len(), expected.len());
@@ -58,35 +110,91 @@ async fn stats_api_answers_equal_the_truth() {
         check(row, &expected[page], page);
     }
 
-    let (_, body) = server.stats(&format!("/api/v1/stats/breakdown?site_id={HOST}&{range}&metrics=visitors&property=visit:source")).await;
-    let expected = truth::by_visit(&visits, |v| Some(if v.source().is_empty() { "Direct / None".into() } else { v.source().to_string() }));
+    let (_, body) = server
+        .stats(&format!(
+            "/api/v1/stats/breakdown?site_id={HOST}&{range}&metrics=visitors&property=visit:source"
+        ))
+        .await;
+    let expected = truth::by_visit(&visits, |v| {
+        Some(if v.source().is_empty() {
+            "Direct / None".into()
+        } else {
+            v.source().to_string()
+        })
+    });
     for row in body["results"].as_array().unwrap() {
         let s = row["source"].as_str().unwrap();
-        assert_eq!(row["visitors"].as_u64().unwrap(), expected[s].visitors, "source {s}");
+        assert_eq!(
+            row["visitors"].as_u64().unwrap(),
+            expected[s].visitors,
+            "source {s}"
+        );
     }
 
-    let (_, body) = server.stats(&format!("/api/v1/stats/timeseries?site_id={HOST}&{range}&metrics={METRICS}&interval=day")).await;
+    let (_, body) = server
+        .stats(&format!(
+            "/api/v1/stats/timeseries?site_id={HOST}&{range}&metrics={METRICS}&interval=day"
+        ))
+        .await;
     let rows = body["results"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     for (i, row) in rows.iter().enumerate() {
         let d = day() + chrono::Duration::days(i as i64);
         assert_eq!(row["date"], d.format("%Y-%m-%d").to_string());
-        let on_day: Vec<_> = visits.iter().filter(|v| v.visitor.1 == d).cloned().collect();
-        check(row, &truth::totals(&on_day, |_| true, |_| true), &format!("day {d}"));
+        let on_day: Vec<_> = visits
+            .iter()
+            .filter(|v| v.visitor.1 == d)
+            .cloned()
+            .collect();
+        check(
+            row,
+            &truth::totals(&on_day, |_| true, |_| true),
+            &format!("day {d}"),
+        );
     }
 
     // Compared with the previous period (which had no traffic).
     let (_, body) = server.stats(&format!("/api/v1/stats/aggregate?site_id={HOST}&period=day&date=2026-05-05&metrics=visitors&compare=previous_period")).await;
-    let expected = truth::totals(&visits.iter().filter(|v| v.visitor.1 == day().succ_opt().unwrap()).cloned().collect::<Vec<_>>(), |_| true, |_| true);
-    let before = truth::totals(&visits.iter().filter(|v| v.visitor.1 == day()).cloned().collect::<Vec<_>>(), |_| true, |_| true);
-    assert_eq!(body["results"]["visitors"]["value"].as_u64().unwrap(), expected.visitors);
-    let change = ((expected.visitors as f64 - before.visitors as f64) / before.visitors as f64 * 100.0).round() as i64;
-    assert_eq!(body["results"]["visitors"]["change"].as_i64().unwrap(), change);
+    let expected = truth::totals(
+        &visits
+            .iter()
+            .filter(|v| v.visitor.1 == day().succ_opt().unwrap())
+            .cloned()
+            .collect::<Vec<_>>(),
+        |_| true,
+        |_| true,
+    );
+    let before = truth::totals(
+        &visits
+            .iter()
+            .filter(|v| v.visitor.1 == day())
+            .cloned()
+            .collect::<Vec<_>>(),
+        |_| true,
+        |_| true,
+    );
+    assert_eq!(
+        body["results"]["visitors"]["value"].as_u64().unwrap(),
+        expected.visitors
+    );
+    let change = ((expected.visitors as f64 - before.visitors as f64) / before.visitors as f64
+        * 100.0)
+        .round() as i64;
+    assert_eq!(
+        body["results"]["visitors"]["change"].as_i64().unwrap(),
+        change
+    );
 
     // Realtime: visitors in the last five minutes of the (test) clock.
     let last = sent.last().unwrap().ts;
-    let recent: std::collections::BTreeSet<_> = sent.iter().filter(|s| s.ts >= last - chrono::Duration::minutes(5)).map(|s| s.person).collect();
-    let (_, body) = server.stats(&format!("/api/v1/stats/realtime/visitors?site_id={HOST}")).await;
+    let recent: std::collections::BTreeSet<_> = sent
+        .iter()
+        .filter(|s| s.ts >= last - chrono::Duration::minutes(5))
+        .map(|s| s.person)
+        .collect();
+    let (_, body) = server
+        .stats(&format!("/api/v1/stats/realtime/visitors?site_id={HOST}"))
+        .await;
     assert_eq!(body.as_u64().unwrap(), recent.len() as u64);
     server.stop().await;
 }

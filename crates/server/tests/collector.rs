@@ -7,17 +7,35 @@ use chrono::{TimeZone, Utc};
 use serde_json::json;
 use support::{TestServer, CHROME, HOST};
 
-async fn raw_post(server: &TestServer, body: Vec<u8>, headers: &[(&str, &str)]) -> (u16, Option<String>, serde_json::Value) {
-    let ua = headers.iter().find(|(k, _)| *k == "user-agent").map_or(CHROME, |(_, v)| *v);
-    let mut req = server.http.post(format!("{}/api/event", server.url)).header("user-agent", ua).body(body);
+async fn raw_post(
+    server: &TestServer,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>, serde_json::Value) {
+    let ua = headers
+        .iter()
+        .find(|(k, _)| *k == "user-agent")
+        .map_or(CHROME, |(_, v)| *v);
+    let mut req = server
+        .http
+        .post(format!("{}/api/event", server.url))
+        .header("user-agent", ua)
+        .body(body);
     for (k, v) in headers.iter().filter(|(k, _)| *k != "user-agent") {
         req = req.header(*k, *v);
     }
     let r = req.send().await.unwrap();
     let status = r.status().as_u16();
-    let dropped = r.headers().get("x-glasshouse-dropped").map(|v| v.to_str().unwrap().to_string());
+    let dropped = r
+        .headers()
+        .get("x-glasshouse-dropped")
+        .map(|v| v.to_str().unwrap().to_string());
     let text = r.text().await.unwrap();
-    (status, dropped, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        status,
+        dropped,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 fn good() -> serde_json::Value {
@@ -63,8 +81,13 @@ async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
     for (what, body, status, reason) in cases {
         let (got, _, answer) = raw_post(&server, body, &[("content-type", "text/plain")]).await;
         assert_eq!(got, status, "{what}: {answer}");
-        let error = answer["error"].as_str().unwrap_or_else(|| panic!("{what}: no JSON reason in {answer}"));
-        assert!(error.contains(reason), "{what}: {error:?} should mention {reason:?}");
+        let error = answer["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: no JSON reason in {answer}"));
+        assert!(
+            error.contains(reason),
+            "{what}: {error:?} should mention {reason:?}"
+        );
     }
     assert_eq!(server.store.count().unwrap(), 0, "nothing stored");
 
@@ -82,8 +105,16 @@ async fn deliberate_drops_answer_202_and_store_nothing() {
     let headless = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/125.0.0.0 Safari/537.36";
     let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
         ("Do Not Track", vec![("dnt", "1")], "do-not-track"),
-        ("Global Privacy Control", vec![("sec-gpc", "1")], "do-not-track"),
-        ("opted out", vec![("cookie", "other=1; glasshouse_optout=1")], "opted-out"),
+        (
+            "Global Privacy Control",
+            vec![("sec-gpc", "1")],
+            "do-not-track",
+        ),
+        (
+            "opted out",
+            vec![("cookie", "other=1; glasshouse_optout=1")],
+            "opted-out",
+        ),
         ("crawler", vec![("user-agent", bot)], "bot"),
         ("headless browser", vec![("user-agent", headless)], "bot"),
     ];
@@ -109,31 +140,72 @@ async fn events_api_accepts_plausible_bodies_and_cors() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 202);
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://test.example");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://test.example"
+    );
     // Plausible's long names, props as a JSON string, revenue.
     let long = json!({"name": "Purchase", "url": "https://test.example/pay", "domain": HOST, "props": "{\"plan\":\"annual\"}", "revenue": {"amount": "12.50", "currency": "gbp"}});
-    assert_eq!(server.post_event("198.51.100.9", CHROME, &long).await.status().as_u16(), 202);
+    assert_eq!(
+        server
+            .post_event("198.51.100.9", CHROME, &long)
+            .await
+            .status()
+            .as_u16(),
+        202
+    );
     let (_, body) = server.stats("/api/v1/stats/breakdown?site_id=test.example&period=day&property=event:props:form&metrics=events&filters=event:name==Form%20submitted").await;
     assert_eq!(body["results"][0]["form"], "visa");
     let (_, body) = server.stats("/api/v1/stats/breakdown?site_id=test.example&period=day&property=event:props:plan&metrics=events&filters=event:name==Purchase").await;
     assert_eq!(body["results"][0]["plan"], "annual");
     // Only allowed query parameters are kept: q is, email is not.
     let (_, body) = server.stats("/api/v1/stats/breakdown?site_id=test.example&period=day&property=event:page&metrics=events").await;
-    let pages: Vec<&str> = body["results"].as_array().unwrap().iter().map(|r| r["page"].as_str().unwrap()).collect();
-    assert!(pages.contains(&"/apply") && pages.contains(&"/pay"), "{pages:?}");
+    let pages: Vec<&str> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["page"].as_str().unwrap())
+        .collect();
+    assert!(
+        pages.contains(&"/apply") && pages.contains(&"/pay"),
+        "{pages:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_api_needs_a_token_of_the_right_organisation() {
     let server = TestServer::start(Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()).await;
     let path = "/api/v1/stats/aggregate?site_id=test.example&period=day";
-    let r = server.http.get(format!("{}{path}", server.url)).send().await.unwrap();
+    let r = server
+        .http
+        .get(format!("{}{path}", server.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 401);
-    assert!(r.json::<serde_json::Value>().await.unwrap()["error"].as_str().unwrap().contains("token"));
+    assert!(r.json::<serde_json::Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .contains("token"));
     assert_eq!(server.stats_as("wrong", path).await.0, 401);
     assert_eq!(server.stats_as(support::OTHER_TOKEN, path).await.0, 403);
-    assert_eq!(server.stats_as(support::OTHER_TOKEN, "/api/v1/stats/aggregate?site_id=other.example&period=day").await.0, 200);
-    assert_eq!(server.stats("/api/v1/stats/aggregate?site_id=nowhere.example&period=day").await.0, 404);
+    assert_eq!(
+        server
+            .stats_as(
+                support::OTHER_TOKEN,
+                "/api/v1/stats/aggregate?site_id=other.example&period=day"
+            )
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        server
+            .stats("/api/v1/stats/aggregate?site_id=nowhere.example&period=day")
+            .await
+            .0,
+        404
+    );
     for (q, reason) in [
         ("period=fortnight", "period"),
         ("period=custom&date=2026-01-01", "date"),
@@ -141,28 +213,76 @@ async fn stats_api_needs_a_token_of_the_right_organisation() {
         ("filters=visit:shoe==9", "filters"),
         ("compare=last_year", "compare"),
     ] {
-        let (status, body) = server.stats(&format!("/api/v1/stats/aggregate?site_id=test.example&{q}")).await;
+        let (status, body) = server
+            .stats(&format!("/api/v1/stats/aggregate?site_id=test.example&{q}"))
+            .await;
         assert_eq!(status, 400, "{q}");
-        assert!(body["error"].as_str().unwrap().starts_with(reason), "{q}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().starts_with(reason),
+            "{q}: {body}"
+        );
     }
-    let (status, body) = server.stats("/api/v1/stats/breakdown?site_id=test.example&property=visit:nothing").await;
-    assert_eq!((status, body["error"].as_str().unwrap().starts_with("property")), (400, true));
-    let (status, _) = server.stats("/api/v1/stats/breakdown?site_id=test.example&property=event:page&limit=0").await;
+    let (status, body) = server
+        .stats("/api/v1/stats/breakdown?site_id=test.example&property=visit:nothing")
+        .await;
+    assert_eq!(
+        (
+            status,
+            body["error"].as_str().unwrap().starts_with("property")
+        ),
+        (400, true)
+    );
+    let (status, _) = server
+        .stats("/api/v1/stats/breakdown?site_id=test.example&property=event:page&limit=0")
+        .await;
     assert_eq!(status, 400);
-    let (status, _) = server.stats("/api/v1/stats/timeseries?site_id=test.example&period=12mo&interval=hour").await;
+    let (status, _) = server
+        .stats("/api/v1/stats/timeseries?site_id=test.example&period=12mo&interval=hour")
+        .await;
     assert_eq!(status, 400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_describes_every_route() {
     let server = TestServer::start(Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()).await;
-    let doc: serde_json::Value = server.http.get(format!("{}/api/openapi.json", server.url)).send().await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = server
+        .http
+        .get(format!("{}/api/openapi.json", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/api/event", "/api/v1/stats/aggregate", "/api/v1/stats/timeseries", "/api/v1/stats/breakdown", "/api/v1/stats/realtime/visitors", "/js/glasshouse.js", "/optout", "/health", "/api/openapi.json"] {
+    for path in [
+        "/api/event",
+        "/api/v1/stats/aggregate",
+        "/api/v1/stats/timeseries",
+        "/api/v1/stats/breakdown",
+        "/api/v1/stats/realtime/visitors",
+        "/js/glasshouse.js",
+        "/optout",
+        "/health",
+        "/api/openapi.json",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} is described");
-        let r = server.http.get(format!("{}{path}", server.url)).send().await.unwrap();
+        let r = server
+            .http
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
         assert_ne!(r.status().as_u16(), 404, "{path} is served");
     }
-    let optout = server.http.get(format!("{}/optout", server.url)).send().await.unwrap();
-    assert!(optout.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    let optout = server
+        .http
+        .get(format!("{}/optout", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(optout.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
 }

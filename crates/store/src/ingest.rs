@@ -120,7 +120,9 @@ impl Ingestor {
 
     /// Stores events and waits until they are durable.
     pub async fn ingest(&self, events: Vec<AnonymousEvent>) -> Result<(), IngestError> {
-        self.submit(events)?.await.unwrap_or(Err(IngestError::Closed))
+        self.submit(events)?
+            .await
+            .unwrap_or(Err(IngestError::Closed))
     }
 
     /// Stores events from a thread that is not async, waiting for room in the
@@ -130,7 +132,8 @@ impl Ingestor {
         let n = events.len();
         let tx = self.tx.as_ref().ok_or(IngestError::Closed)?;
         self.stats.queued.fetch_add(n, Ordering::Relaxed);
-        tx.send(Job { events, ack }).map_err(|_| IngestError::Closed)?;
+        tx.send(Job { events, ack })
+            .map_err(|_| IngestError::Closed)?;
         done.blocking_recv().unwrap_or(Err(IngestError::Closed))
     }
 
@@ -192,7 +195,9 @@ fn write_loop(
             .last_commit_micros
             .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         if result.is_ok() {
-            stats.written.fetch_add(rows.len() as u64, Ordering::Relaxed);
+            stats
+                .written
+                .fetch_add(rows.len() as u64, Ordering::Relaxed);
             stats.batches.fetch_add(1, Ordering::Relaxed);
         } else if let Err(e) = &result {
             tracing::error!(error = %e, rows = rows.len(), "a batch could not be stored");

@@ -208,7 +208,10 @@ fn order_column(q: &Query) -> &'static str {
 /// Columns: `dim` (absent for `Group::Total`), `visitors`, `visits`,
 /// `pageviews`, `events`, `bounce_rate`, `visit_duration`.
 pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: usize) -> Sql {
-    let mut b = Builder { d, params: Vec::new() };
+    let mut b = Builder {
+        d,
+        params: Vec::new(),
+    };
     let site = b.bind(Param::Text(q.site.clone()));
     let from = b.bind(Param::Time(q.from));
     let until = b.bind(Param::Time(q.until));
@@ -257,7 +260,9 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
             let col = b.column(dim);
             let shown = match dim {
                 Dimension::Source => format!("CASE WHEN {col} = '' THEN '{DIRECT}' ELSE {col} END"),
-                Dimension::EventProp(_) => format!("CASE WHEN {col} = '' THEN '{NONE}' ELSE {col} END"),
+                Dimension::EventProp(_) => {
+                    format!("CASE WHEN {col} = '' THEN '{NONE}' ELSE {col} END")
+                }
                 _ => col,
             };
             (Some(shown), !dim.is_event_level())
@@ -265,7 +270,9 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     };
     // Empty values of most dimensions mean "not known" and are not listed.
     let keep_dim = match group {
-        Group::By(Dimension::Source | Dimension::EventProp(_)) | Group::Total | Group::Bucket(_) => "TRUE",
+        Group::By(Dimension::Source | Dimension::EventProp(_))
+        | Group::Total
+        | Group::Bucket(_) => "TRUE",
         Group::By(_) => "dim IS NOT NULL AND dim <> ''",
     };
     let page = match group {
@@ -273,10 +280,17 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
         Group::By(_) => {
             let l = b.bind(Param::Int(limit as i64));
             let o = b.bind(Param::Int(offset as i64));
-            format!(" ORDER BY {} DESC, dim LIMIT {l} OFFSET {o}", order_column(q))
+            format!(
+                " ORDER BY {} DESC, dim LIMIT {l} OFFSET {o}",
+                order_column(q)
+            )
         }
     };
-    let group_by = if dim_expr.is_some() { " GROUP BY dim" } else { "" };
+    let group_by = if dim_expr.is_some() {
+        " GROUP BY dim"
+    } else {
+        ""
+    };
     let dim_select = if dim_expr.is_some() { "dim, " } else { "" };
     let bounce = "avg(CASE WHEN inter <= 1 THEN 100.0 ELSE 0.0 END)";
 
@@ -299,7 +313,10 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     } else if dim_expr.is_none() || dim_is_visit_level {
         // One row per visit, then totals over visits.
         let dim_of_visit = match group {
-            Group::By(Dimension::ExitPage) => format!(", {} AS dim", d.arg_max_if("pathname", "ts", "name = 'pageview'")),
+            Group::By(Dimension::ExitPage) => format!(
+                ", {} AS dim",
+                d.arg_max_if("pathname", "ts", "name = 'pageview'")
+            ),
             Group::By(_) => format!(", {} AS dim", d.any("dim")),
             _ => String::new(),
         };

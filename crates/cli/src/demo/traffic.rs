@@ -25,10 +25,17 @@ const HOURLY: [f64; 24] = [
     4.2, 4.0, 3.5, 2.6, 1.6,
 ];
 const WEEKDAY: [f64; 7] = [1.0, 1.0, 0.97, 0.95, 0.85, 0.6, 0.65];
-const EVENTS_PER_VISIT: f64 = 3.1;
+/// Events a generated visit has on average (page views, custom events, onward visits).
+const EVENTS_PER_VISIT: f64 = 1.75;
 const SEARCHES: [&str; 8] = [
-    "universal credit", "council tax", "passport renewal", "vehicle tax", "bank holidays 2026",
-    "SW1A 2AA council tax band", "contact jane.doe@example.com about my claim", "state pension age",
+    "universal credit",
+    "council tax",
+    "passport renewal",
+    "vehicle tax",
+    "bank holidays 2026",
+    "SW1A 2AA council tax band",
+    "contact jane.doe@example.com about my claim",
+    "state pension age",
 ];
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T], weight: impl Fn(&T) -> u32) -> &'a T {
@@ -53,7 +60,12 @@ struct Person {
 fn new_person(rng: &mut StdRng) -> Person {
     let net = pick(rng, NETWORKS, |n| n.1).0;
     Person {
-        ip: IpAddr::V4(Ipv4Addr::new(net[0], net[1], rng.gen_range(0..=255), rng.gen_range(1..=254))),
+        ip: IpAddr::V4(Ipv4Addr::new(
+            net[0],
+            net[1],
+            rng.gen_range(0..=255),
+            rng.gen_range(1..=254),
+        )),
         agent: pick(rng, AGENTS, |a| a.1).0,
     }
 }
@@ -69,7 +81,14 @@ struct Visit<'a> {
 }
 
 impl Visit<'_> {
-    fn event(&mut self, name: &str, url: String, referrer: Option<String>, props: Vec<(String, String)>, at: DateTime<Utc>) {
+    fn event(
+        &mut self,
+        name: &str,
+        url: String,
+        referrer: Option<String>,
+        props: Vec<(String, String)>,
+        at: DateTime<Utc>,
+    ) {
         self.out.push(RawEvent {
             ip: self.person.ip,
             user_agent: self.person.agent.to_string(),
@@ -85,7 +104,16 @@ impl Visit<'_> {
     }
 
     /// Walks `site` from `landing`; returns when the visitor leaves.
-    fn walk(&mut self, site: &DemoSite, landing: &str, mut referrer: Option<String>, utm: &str, mut at: DateTime<Utc>, max_steps: usize, now: DateTime<Utc>) {
+    fn walk(
+        &mut self,
+        site: &DemoSite,
+        landing: &str,
+        mut referrer: Option<String>,
+        utm: &str,
+        mut at: DateTime<Utc>,
+        max_steps: usize,
+        now: DateTime<Utc>,
+    ) {
         let mut path = landing.to_string();
         for step in 0..max_steps {
             if at > now {
@@ -104,14 +132,26 @@ impl Visit<'_> {
             if let Some((name, key, value, chance)) = p.event {
                 if self.rng.gen_range(0..100) < chance {
                     at += Duration::seconds(self.rng.gen_range(5..90));
-                    self.event(name, url.clone(), None, vec![(key.to_string(), value.to_string())], at);
+                    self.event(
+                        name,
+                        url.clone(),
+                        None,
+                        vec![(key.to_string(), value.to_string())],
+                        at,
+                    );
                 }
             }
             for (from, host, to, chance) in site.onward {
                 if *from == path && self.rng.gen_range(0..100) < *chance {
                     let target = format!("https://{host}{to}");
                     at += Duration::seconds(self.rng.gen_range(5..60));
-                    self.event("Outbound Link: Click", url.clone(), None, vec![("url".into(), target)], at);
+                    self.event(
+                        "Outbound Link: Click",
+                        url.clone(),
+                        None,
+                        vec![("url".into(), target)],
+                        at,
+                    );
                     if let Some(partner) = SITES.iter().find(|s| s.host == *host) {
                         let then = at + Duration::seconds(self.rng.gen_range(2..20));
                         let steps = self.rng.gen_range(1..4);
@@ -134,7 +174,12 @@ impl Visit<'_> {
 }
 
 /// Generates one day's raw events for all sites, in time order.
-fn day(rng: &mut StdRng, date: chrono::NaiveDate, visits: usize, now: DateTime<Utc>) -> Vec<RawEvent> {
+fn day(
+    rng: &mut StdRng,
+    date: chrono::NaiveDate,
+    visits: usize,
+    now: DateTime<Utc>,
+) -> Vec<RawEvent> {
     let mut out = Vec::with_capacity((visits as f64 * EVENTS_PER_VISIT) as usize);
     let mut people: Vec<Person> = Vec::new();
     let hour_total: f64 = HOURLY.iter().sum();
@@ -146,7 +191,8 @@ fn day(rng: &mut StdRng, date: chrono::NaiveDate, visits: usize, now: DateTime<U
             x -= HOURLY[hour];
             hour += 1;
         }
-        let at = midnight + Duration::hours(hour as i64) + Duration::seconds(rng.gen_range(0..3600));
+        let at =
+            midnight + Duration::hours(hour as i64) + Duration::seconds(rng.gen_range(0..3600));
         if at > now {
             continue;
         }
@@ -165,7 +211,11 @@ fn day(rng: &mut StdRng, date: chrono::NaiveDate, visits: usize, now: DateTime<U
             pick(rng, site.landings, |l| l.1).0
         };
         let referrer = (!referrer.is_empty()).then(|| referrer.to_string());
-        let mut visit = Visit { rng, person, out: &mut out };
+        let mut visit = Visit {
+            rng,
+            person,
+            out: &mut out,
+        };
         visit.walk(site, landing, referrer, utm, at, 8, now);
     }
     out.sort_by_key(|e| e.timestamp);
@@ -179,18 +229,33 @@ pub fn load(config: &Config, days: u32, events: u64) -> anyhow::Result<u64> {
     let now = clock.now();
     let store = crate::runtime::open_store(config)?;
     // Ephemeral salts: one per past day, made for this load and never written.
-    let anonymiser = Anonymiser::new(Salts::ephemeral(clock.clone()), crate::runtime::open_geo(config)?);
-    let ingestor = Ingestor::start(store.clone(), Sessionizer::default(), IngestOptions { max_batch: 100_000, capacity: 16 });
+    let anonymiser = Anonymiser::new(
+        Salts::ephemeral(clock.clone()),
+        crate::runtime::open_geo(config)?,
+    );
+    let ingestor = Ingestor::start(
+        store.clone(),
+        Sessionizer::default(),
+        IngestOptions {
+            max_batch: 100_000,
+            capacity: 16,
+        },
+    );
     let mut rng = StdRng::seed_from_u64(0x91a55 ^ u64::from(days) ^ events);
     let today = now.date_naive();
-    let dates: Vec<_> = (0..days as i64).rev().map(|d| today - Duration::days(d)).collect();
+    let dates: Vec<_> = (0..days as i64)
+        .rev()
+        .map(|d| today - Duration::days(d))
+        .collect();
     let weights: Vec<f64> = dates
         .iter()
         .enumerate()
         .map(|(i, d)| {
             let trend = 0.9 + 0.2 * i as f64 / dates.len().max(1) as f64;
             let full_day = if *d == today {
-                let elapsed = now.signed_duration_since(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")));
+                let elapsed = now.signed_duration_since(
+                    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")),
+                );
                 elapsed.num_seconds() as f64 / 86_400.0
             } else {
                 1.0
@@ -207,7 +272,9 @@ pub fn load(config: &Config, days: u32, events: u64) -> anyhow::Result<u64> {
         let mut batch = Vec::with_capacity(raws.len());
         for raw in raws {
             let host = url_host(&raw.url);
-            let Some(site) = config.site(host) else { continue };
+            let Some(site) = config.site(host) else {
+                continue;
+            };
             // Bots are dropped here, as at the collector.
             if let Ok(e) = anonymiser.anonymise(raw, site, &site.host) {
                 batch.push(e);
@@ -222,5 +289,8 @@ pub fn load(config: &Config, days: u32, events: u64) -> anyhow::Result<u64> {
 }
 
 fn url_host(url: &str) -> &str {
-    url.trim_start_matches("https://").split(['/', '?']).next().unwrap_or("")
+    url.trim_start_matches("https://")
+        .split(['/', '?'])
+        .next()
+        .unwrap_or("")
 }

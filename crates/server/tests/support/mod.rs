@@ -90,7 +90,11 @@ impl TestServer {
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
         let store: Arc<dyn Store> = Arc::new(DuckStore::open(dir.path()).unwrap());
         let anonymiser = Anonymiser::new(Salts::open(dir.path(), shared.clone()).unwrap(), None);
-        let ingestor = Ingestor::start(store.clone(), Sessionizer::default(), IngestOptions::default());
+        let ingestor = Ingestor::start(
+            store.clone(),
+            Sessionizer::default(),
+            IngestOptions::default(),
+        );
         let app = App {
             config: Arc::new(config),
             anonymiser: Arc::new(anonymiser),
@@ -109,7 +113,15 @@ impl TestServer {
             .await
             .unwrap();
         });
-        TestServer { url, clock, store, dir, http: reqwest::Client::new(), stop: Some(stop), task: Some(task) }
+        TestServer {
+            url,
+            clock,
+            store,
+            dir,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// Stops serving and waits until everything queued is written.
@@ -122,7 +134,12 @@ impl TestServer {
         }
     }
 
-    pub async fn post_event(&self, ip: &str, ua: &str, body: &serde_json::Value) -> reqwest::Response {
+    pub async fn post_event(
+        &self,
+        ip: &str,
+        ua: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
         self.http
             .post(format!("{}/api/event", self.url))
             .header("user-agent", ua)

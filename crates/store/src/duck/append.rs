@@ -4,8 +4,8 @@
 
 use crate::StoredEvent;
 use duckdb::arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt64Builder,
+    ArrayRef, BooleanBuilder, Float64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder, UInt64Builder,
 };
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;

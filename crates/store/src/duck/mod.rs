@@ -38,7 +38,9 @@ pub struct DuckStore {
 
 impl std::fmt::Debug for DuckStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DuckStore").field("path", &self.path).finish()
+        f.debug_struct("DuckStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -75,11 +77,19 @@ impl DuckStore {
         &self.path
     }
 
-    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = self.readers.lock().expect("reader pool").pop();
         let conn = match conn {
             Some(c) => c,
-            None => self.writer.lock().expect("writer").try_clone().map_err(db_err)?,
+            None => self
+                .writer
+                .lock()
+                .expect("writer")
+                .try_clone()
+                .map_err(db_err)?,
         };
         let out = f(&conn);
         let mut pool = self.readers.lock().expect("reader pool");
@@ -100,12 +110,23 @@ impl DuckStore {
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db_err)? {
                 let o = usize::from(has_dim);
-                let key: Value = if has_dim { row.get(0).map_err(db_err)? } else { Value::Null };
+                let key: Value = if has_dim {
+                    row.get(0).map_err(db_err)?
+                } else {
+                    Value::Null
+                };
                 let int = |i: usize| -> Result<u64, StoreError> {
-                    Ok(row.get::<_, Option<i64>>(i + o).map_err(db_err)?.unwrap_or(0).max(0) as u64)
+                    Ok(row
+                        .get::<_, Option<i64>>(i + o)
+                        .map_err(db_err)?
+                        .unwrap_or(0)
+                        .max(0) as u64)
                 };
                 let float = |i: usize| -> Result<f64, StoreError> {
-                    Ok(row.get::<_, Option<f64>>(i + o).map_err(db_err)?.unwrap_or(0.0))
+                    Ok(row
+                        .get::<_, Option<f64>>(i + o)
+                        .map_err(db_err)?
+                        .unwrap_or(0.0))
                 };
                 out.push((
                     key,
@@ -141,7 +162,8 @@ impl Store for DuckStore {
         if events.is_empty() {
             return Ok(());
         }
-        let batch = append::record_batch(events).map_err(|e| StoreError::Database(e.to_string()))?;
+        let batch =
+            append::record_batch(events).map_err(|e| StoreError::Database(e.to_string()))?;
         let mut conn = self.writer.lock().expect("writer");
         let tx = conn.transaction().map_err(db_err)?;
         {
@@ -157,8 +179,18 @@ impl Store for DuckStore {
         Ok(rows.into_iter().next().map(|(_, t)| t).unwrap_or_default())
     }
 
-    fn timeseries(&self, q: &Query, interval: Interval) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
-        let rows = self.grouped(sql::grouped(&DuckDialect, q, &Group::Bucket(interval), 0, 0))?;
+    fn timeseries(
+        &self,
+        q: &Query,
+        interval: Interval,
+    ) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
+        let rows = self.grouped(sql::grouped(
+            &DuckDialect,
+            q,
+            &Group::Bucket(interval),
+            0,
+            0,
+        ))?;
         let mut out: Vec<(DateTime<Utc>, Totals)> = rows
             .into_iter()
             .filter_map(|(k, t)| match k {
@@ -170,7 +202,13 @@ impl Store for DuckStore {
         Ok(out)
     }
 
-    fn breakdown(&self, q: &Query, by: &Dimension, limit: usize, offset: usize) -> Result<Vec<(String, Totals)>, StoreError> {
+    fn breakdown(
+        &self,
+        q: &Query,
+        by: &Dimension,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<(String, Totals)>, StoreError> {
         let rows = self.grouped(sql::grouped(&DuckDialect, q, &Group::By(by), limit, offset))?;
         Ok(rows
             .into_iter()
