@@ -32,6 +32,8 @@ impl Demo {
     }
 }
 
+// The guard's Drop stops and waits for the child, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn start(data: &std::path::Path, port: u16) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
         .args(["demo", "--days", "7", "--events", "20000", "--listen"])
@@ -43,6 +45,11 @@ fn start(data: &std::path::Path, port: u16) -> Demo {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    // Owned by the guard at once, so a failed start still stops the process.
+    let mut demo = Demo {
+        child,
+        lines: Vec::new(),
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -51,17 +58,19 @@ fn start(data: &std::path::Path, port: u16) -> Demo {
             }
         }
     });
-    let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            lines.push(line);
-            if lines.iter().any(|l| l.starts_with("tracker: ")) {
-                return Demo { child, lines };
+            demo.lines.push(line);
+            if demo.lines.iter().any(|l| l.starts_with("tracker: ")) {
+                return demo;
             }
         }
     }
-    panic!("the demo did not print its logins in time: {lines:?}");
+    panic!(
+        "the demo did not print its logins in time: {:?}",
+        demo.lines
+    );
 }
 
 fn free_port() -> u16 {

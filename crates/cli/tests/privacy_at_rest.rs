@@ -31,6 +31,8 @@ fn free_port() -> u16 {
         .port()
 }
 
+// The guard's Drop kills and waits for the child, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn start(dir: &Path) -> Server {
     let port = free_port();
     let data = dir.join("data");
@@ -61,11 +63,17 @@ sha256 = "{}"
         .stderr(Stdio::from(log))
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
+    // Owned by the guard at once, so a failed start still stops the process.
+    let server = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if reqwest::blocking::get(format!("{url}/health")).is_ok_and(|r| r.status().is_success()) {
-            return Server { child, url };
+        if reqwest::blocking::get(format!("{}/health", server.url))
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return server;
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -175,12 +175,14 @@ impl Dimension {
             "visit:os_version" => Dimension::OsVersion,
             "visit:device" => Dimension::Device,
             "visit:country" => Dimension::Country,
-            _ => return Err(err(
-                "property",
-                format!(
+            _ => {
+                return Err(err(
+                    "property",
+                    format!(
                     "unknown property {s:?}; use e.g. event:page, visit:source, event:props:KEY"
                 ),
-            )),
+                ))
+            }
         })
     }
 
@@ -452,12 +454,14 @@ impl DateRange {
                 }
                 DateRange { first, last }
             }
-            other => return Err(err(
-                "period",
-                format!(
+            other => {
+                return Err(err(
+                    "period",
+                    format!(
                     "unknown period {other:?}; use day, 7d, 30d, month, 6mo, 12mo, year or custom"
                 ),
-            )),
+                ))
+            }
         };
         if (range.last - range.first).num_days() > 3660 {
             return Err(err("date", "a period may span at most ten years"));

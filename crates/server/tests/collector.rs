@@ -103,7 +103,9 @@ async fn deliberate_drops_answer_202_and_store_nothing() {
     let body = serde_json::to_vec(&good()).unwrap();
     let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
     let headless = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/125.0.0.0 Safari/537.36";
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    // (what, extra request headers, the drop reason answered)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         ("Do Not Track", vec![("dnt", "1")], "do-not-track"),
         (
             "Global Privacy Control",

@@ -118,6 +118,11 @@ fn on_days<'a>(visits: &[Visit<'a>], days: (u32, u32)) -> Vec<Visit<'a>> {
         .collect()
 }
 
+/// Which sent events a filter should pick.
+type EventTest<'a> = Box<dyn Fn(&Sent) -> bool + 'a>;
+/// Which visits a filter should keep.
+type VisitTest<'a> = Box<dyn Fn(&Visit) -> bool + 'a>;
+
 /// The whole suite, against any back end.
 fn conformance(store: Arc<dyn Store>) {
     let (people, sent) = load(store.clone());
@@ -148,7 +153,7 @@ fn conformance(store: Arc<dyn Store>) {
     );
 
     // Event filters pick events; a visit counts when it has one.
-    let cases: Vec<(&str, Box<dyn Fn(&Sent) -> bool>)> = vec![
+    let cases: Vec<(&str, EventTest)> = vec![
         ("event:page==/apply", Box::new(|e| e.path == "/apply")),
         ("event:page!=/", Box::new(|e| e.path != "/")),
         (
@@ -183,7 +188,7 @@ fn conformance(store: Arc<dyn Store>) {
     }
 
     // Visit filters keep or drop whole visits.
-    let visit_cases: Vec<(&str, Box<dyn Fn(&Visit) -> bool>)> = vec![
+    let visit_cases: Vec<(&str, VisitTest)> = vec![
         ("visit:source==Google", Box::new(|v| v.source() == "Google")),
         (
             "visit:source==Direct / None",

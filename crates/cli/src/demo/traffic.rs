@@ -78,6 +78,8 @@ struct Visit<'a> {
     rng: &'a mut StdRng,
     person: Person,
     out: &'a mut Vec<RawEvent>,
+    /// Nothing is generated after this instant.
+    now: DateTime<Utc>,
 }
 
 impl Visit<'_> {
@@ -112,11 +114,10 @@ impl Visit<'_> {
         utm: &str,
         mut at: DateTime<Utc>,
         max_steps: usize,
-        now: DateTime<Utc>,
     ) {
         let mut path = landing.to_string();
         for step in 0..max_steps {
-            if at > now {
+            if at > self.now {
                 return;
             }
             let mut url = format!("https://{}{}", site.host, path);
@@ -155,7 +156,7 @@ impl Visit<'_> {
                     if let Some(partner) = SITES.iter().find(|s| s.host == *host) {
                         let then = at + Duration::seconds(self.rng.gen_range(2..20));
                         let steps = self.rng.gen_range(1..4);
-                        self.walk(partner, to, Some(url.clone()), "", then, steps, now);
+                        self.walk(partner, to, Some(url.clone()), "", then, steps);
                     }
                     return;
                 }
@@ -215,8 +216,9 @@ fn day(
             rng,
             person,
             out: &mut out,
+            now,
         };
-        visit.walk(site, landing, referrer, utm, at, 8, now);
+        visit.walk(site, landing, referrer, utm, at, 8);
     }
     out.sort_by_key(|e| e.timestamp);
     out
