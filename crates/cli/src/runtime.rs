@@ -60,10 +60,12 @@ pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> 
             sessions: Default::default(),
         };
         let retention = glasshouse_server::retention::spawn(config.clone(), store.clone(), clock);
+        let rotation = spawn_salt_rotation(app.anonymiser.clone());
         tracing::info!(listen = %config.listen, data = %config.data_dir.display(), "glasshouse is serving");
         ready(&config);
         glasshouse_server::serve(listener, app, shutdown_signal()).await?;
         retention.abort();
+        rotation.abort();
         // Everything acknowledged is already durable; this writes what was
         // still queued and folds the log into the database file.
         if let Ok(ingestor) = Arc::try_unwrap(ingestor) {
@@ -72,6 +74,20 @@ pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> 
         store.checkpoint()?;
         tracing::info!("stopped");
         Ok(())
+    })
+}
+
+/// Checks the salts every minute, so yesterday's-but-one salt is erased soon
+/// after midnight even when no event arrives to trigger the rotation.
+fn spawn_salt_rotation(anonymiser: Arc<Anonymiser>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = anonymiser.check_rotation() {
+                tracing::error!(error = %e, "the daily salts could not be rotated; retrying in a minute");
+            }
+        }
     })
 }
 
