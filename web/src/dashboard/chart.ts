@@ -5,7 +5,7 @@ import { GridComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { SVGRenderer } from 'echarts/renderers';
 import { h } from './dom';
-import { formatBucket, formatMetric, formatMetricShort } from './format';
+import { formatBucket, formatMetric, formatMetricShort, parseApiDate } from './format';
 import { METRIC_LABELS } from './state';
 import type { Series } from './timeseries';
 
@@ -68,7 +68,8 @@ export function drawTimeseries(el: HTMLElement, s: Series): void {
     {
       type: 'line',
       name: s.currentName,
-      data: s.current,
+      // Buckets that have not begun yet are gaps, not zeros.
+      data: s.current.map((v, i) => (parseApiDate(s.labels[i]).getTime() > Date.now() ? null : v)),
       symbol: 'circle',
       symbolSize: 6,
       showSymbol: s.labels.length <= 31,
