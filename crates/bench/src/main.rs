@@ -47,6 +47,13 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         days: u32,
     },
+    /// Time the store's append alone, for several batch sizes.
+    Append {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+    },
     /// Time the overview queries (aggregate, timeseries, top pages, top sources).
     Queries {
         #[arg(long)]
@@ -63,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         Command::Load { data, events, days } => load(data, events, days),
         Command::Ndjson { out, events, days } => ndjson(out, events, days),
         Command::Queries { data, site, runs } => queries(data, &site, runs),
+        Command::Append { data, events } => append(data, events),
     }
 }
 
@@ -145,6 +153,35 @@ fn load(data: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
         "\nloaded {stored} events in {secs:.1} s ({:.0} events/s, generation included)",
         stored as f64 / secs
     );
+    Ok(())
+}
+
+fn append(data: PathBuf, events: usize) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = DuckStore::open(&data)?;
+    let anonymiser = Anonymiser::new(Salts::ephemeral(clock.clone()), None);
+    let sites = [site("www.gov.uk"), site("www.mygov.scot"), site("gov.wales")];
+    let mut sessions = Sessionizer::default();
+    let started = Instant::now();
+    let rows: Vec<_> = gen::day(clock.now().date_naive(), events as u64, 1)
+        .into_iter()
+        .filter_map(|(i, raw)| anonymiser.anonymise(raw, &sites[i], &sites[i].host).ok())
+        .map(|e| sessions.assign(e))
+        .collect();
+    let prep = started.elapsed().as_secs_f64();
+    println!("generated, anonymised and assigned {} events in {prep:.2} s ({:.1} µs each)", rows.len(), prep * 1e6 / rows.len() as f64);
+    println!("{:>8} {:>12} {:>14} {:>12}", "batch", "batches", "µs per batch", "events/s");
+    for batch in [1usize, 16, 64, 256, 1024, 8192, 65536] {
+        let take = rows.len().min(batch * 200).max(batch);
+        let t = Instant::now();
+        let mut n = 0;
+        for chunk in rows[..take].chunks(batch) {
+            store.append(chunk)?;
+            n += 1;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!("{batch:>8} {n:>12} {:>14.0} {:>12.0}", secs * 1e6 / n as f64, take as f64 / secs);
+    }
     Ok(())
 }
 

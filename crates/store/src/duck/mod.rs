@@ -58,6 +58,10 @@ impl DuckStore {
             .and_then(|c| c.with("autoinstall_known_extensions", "false"))
             .and_then(|c| c.with("autoload_known_extensions", "false"))
             .and_then(|c| c.enable_external_access(false))
+            // Checkpoints rewrite and compress the table; with DuckDB's 16 MB
+            // default they happen every few seconds under load and stall the
+            // commit that triggers them. The log is replayed at start either way.
+            .and_then(|c| c.with("checkpoint_threshold", "256MB"))
             .map_err(db_err)?;
         let writer = Connection::open_with_flags(&path, config).map_err(db_err)?;
         writer.execute_batch(schema::CREATE).map_err(db_err)?;
@@ -164,14 +168,11 @@ impl Store for DuckStore {
         }
         let batch =
             append::record_batch(events).map_err(|e| StoreError::Database(e.to_string()))?;
-        let mut conn = self.writer.lock().expect("writer");
-        let tx = conn.transaction().map_err(db_err)?;
-        {
-            let mut app = tx.appender("events").map_err(db_err)?;
-            app.append_record_batch(batch).map_err(db_err)?;
-            app.flush().map_err(db_err)?;
-        }
-        tx.commit().map_err(db_err)
+        // The appender's flush is one transaction: all of the batch or none.
+        let conn = self.writer.lock().expect("writer");
+        let mut app = conn.appender("events").map_err(db_err)?;
+        app.append_record_batch(batch).map_err(db_err)?;
+        app.flush().map_err(db_err)
     }
 
     fn aggregate(&self, q: &Query) -> Result<Totals, StoreError> {
