@@ -160,7 +160,11 @@ fn append(data: PathBuf, events: usize) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = DuckStore::open(&data)?;
     let anonymiser = Anonymiser::new(Salts::ephemeral(clock.clone()), None);
-    let sites = [site("www.gov.uk"), site("www.mygov.scot"), site("gov.wales")];
+    let sites = [
+        site("www.gov.uk"),
+        site("www.mygov.scot"),
+        site("gov.wales"),
+    ];
     let mut sessions = Sessionizer::default();
     let started = Instant::now();
     let rows: Vec<_> = gen::day(clock.now().date_naive(), events as u64, 1)
@@ -169,8 +173,15 @@ fn append(data: PathBuf, events: usize) -> anyhow::Result<()> {
         .map(|e| sessions.assign(e))
         .collect();
     let prep = started.elapsed().as_secs_f64();
-    println!("generated, anonymised and assigned {} events in {prep:.2} s ({:.1} µs each)", rows.len(), prep * 1e6 / rows.len() as f64);
-    println!("{:>8} {:>12} {:>14} {:>12}", "batch", "batches", "µs per batch", "events/s");
+    println!(
+        "generated, anonymised and assigned {} events in {prep:.2} s ({:.1} µs each)",
+        rows.len(),
+        prep * 1e6 / rows.len() as f64
+    );
+    println!(
+        "{:>8} {:>12} {:>14} {:>12}",
+        "batch", "batches", "µs per batch", "events/s"
+    );
     for batch in [1usize, 16, 64, 256, 1024, 8192, 65536] {
         let take = rows.len().min(batch * 200).max(batch);
         let t = Instant::now();
@@ -180,7 +191,11 @@ fn append(data: PathBuf, events: usize) -> anyhow::Result<()> {
             n += 1;
         }
         let secs = t.elapsed().as_secs_f64();
-        println!("{batch:>8} {n:>12} {:>14.0} {:>12.0}", secs * 1e6 / n as f64, take as f64 / secs);
+        println!(
+            "{batch:>8} {n:>12} {:>14.0} {:>12.0}",
+            secs * 1e6 / n as f64,
+            take as f64 / secs
+        );
     }
     Ok(())
 }
@@ -239,6 +254,14 @@ fn queries(data: PathBuf, site: &str, runs: usize) -> anyhow::Result<()> {
         all,
         Filter::parse_list(Some("visit:source==Google"))?,
     );
+    // What the dashboard's cards ask for: visitors (and page views for pages).
+    let visitors = Query::for_range(site, range, vec![Metric::Visitors], vec![]);
+    let pages = Query::for_range(
+        site,
+        range,
+        vec![Metric::Visitors, Metric::Pageviews],
+        vec![],
+    );
     println!(
         "{} events stored; site {site}; 30 days; {runs} runs after one warm-up",
         store.count()?
@@ -261,6 +284,18 @@ fn queries(data: PathBuf, site: &str, runs: usize) -> anyhow::Result<()> {
         (
             "top sources (all metrics, 10)",
             Box::new(|| Ok(store.breakdown(&q, &Dimension::Source, 10, 0)?.len())),
+        ),
+        (
+            "dashboard: timeseries of visitors",
+            Box::new(|| Ok(store.timeseries(&visitors, Interval::Day)?.len())),
+        ),
+        (
+            "dashboard: top pages (visitors, pageviews)",
+            Box::new(|| Ok(store.breakdown(&pages, &Dimension::Page, 10, 0)?.len())),
+        ),
+        (
+            "dashboard: top sources (visitors)",
+            Box::new(|| Ok(store.breakdown(&visitors, &Dimension::Source, 10, 0)?.len())),
         ),
         (
             "aggregate, filtered by source",

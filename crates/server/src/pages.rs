@@ -129,7 +129,7 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
 
 fn error_page(title: &str, message: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t} – glasshouse</title><link rel=\"stylesheet\" href=\"/assets/page.css\"></head><body><header class=\"app-header\"><div class=\"app-width\"><a class=\"app-header__name\" href=\"/\">glasshouse</a></div></header><main class=\"app-width app-main\" id=\"main-content\"><h1 class=\"app-heading-l\">{t}</h1><p class=\"app-body\">{m}</p><p class=\"app-body\"><a href=\"/\">Go to your dashboard</a></p></main></body></html>",
+        "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t} – glasshouse</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/page.css\"></head><body><header class=\"gh-header\"><div class=\"gh-width-container gh-header__inner\"><a class=\"gh-header__service\" href=\"/\">glasshouse</a></div></header><div class=\"gh-width-container\"><main class=\"gh-main\" id=\"main-content\"><h1 class=\"gh-heading-xl\">{t}</h1><p class=\"gh-body-l\">{m}</p><p class=\"gh-body-l\"><a href=\"/\">Go to your dashboard</a></p></main></div></body></html>",
         t = escape_html(title),
         m = escape_html(message)
     )
