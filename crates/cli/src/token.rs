@@ -1,7 +1,6 @@
 //! API tokens: made here, shown once, configured as a hash.
 
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 /// A new random token (URL-safe, 256 bits).
 pub fn new_token() -> String {
@@ -10,10 +9,8 @@ pub fn new_token() -> String {
     format!("gh_{}", hex::encode(bytes))
 }
 
-/// The hash the configuration stores.
-pub fn sha256_hex(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+/// The hash the configuration stores (the server checks tokens the same way).
+pub use glasshouse_server::token_hash as sha256_hex;
 
 /// Prints a token and the configuration block that admits it.
 pub fn print_new(organisation: &str, name: &str) {

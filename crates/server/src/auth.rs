@@ -51,7 +51,7 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
         .config
         .api_tokens
         .iter()
-        .find(|t| constant_time_eq(t.sha256.as_bytes(), hash.as_bytes()));
+        .find(|t| crate::sessions::same_secret(&t.sha256, &hash));
     found
         .map(|t| Caller {
             organisation: t.organisation.clone(),
@@ -79,8 +79,4 @@ pub fn site<'a>(
         )));
     }
     Ok(site)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

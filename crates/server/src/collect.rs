@@ -196,12 +196,7 @@ fn header_is(headers: &HeaderMap, name: &str, value: &str) -> bool {
 
 /// True when the browser carries the opt-out cookie set by `/optout`.
 fn objected(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|c| c.trim() == "glasshouse_optout=1")
+    crate::sessions::cookie(headers, "glasshouse_optout") == Some("1")
 }
 
 /// Props arrive as an object, or (older trackers) as a JSON string of one.

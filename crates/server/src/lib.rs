@@ -30,6 +30,7 @@ pub mod sessions;
 mod stats;
 mod web_assets;
 
+pub use auth::token_hash;
 pub use error::ApiError;
 
 use axum::routing::get;
