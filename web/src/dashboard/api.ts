@@ -1,5 +1,5 @@
-// The Stats API, called with the session cookie. A 401 means the session has
-// ended: go to the sign-in page.
+// The glasshouse APIs, called with the session cookie. A 401 means the session
+// has ended: go to the sign-in page. Changes carry the page's CSRF token.
 
 export class ApiError extends Error {
   constructor(
@@ -12,11 +12,10 @@ export class ApiError extends Error {
 
 export type Row = Record<string, string | number>;
 
-export async function stats<T>(endpoint: string, params: Record<string, string>, signal?: AbortSignal): Promise<T> {
-  const url = `/api/v1/stats/${endpoint}?${new URLSearchParams(params).toString()}`;
+async function request<T>(url: string, init: RequestInit): Promise<T> {
   let r: Response;
   try {
-    r = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' }, signal });
+    r = await fetch(url, { credentials: 'same-origin', ...init, headers: { Accept: 'application/json', ...init.headers } });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError('The server could not be reached. Check your connection and try again.', 0);
@@ -25,6 +24,7 @@ export async function stats<T>(endpoint: string, params: Record<string, string>,
     window.location.assign('/login');
     throw new ApiError('Your session has ended. Sign in again.', 401);
   }
+  if (r.status === 204) return undefined as T;
   let body: unknown;
   try {
     body = await r.json();
@@ -36,6 +36,34 @@ export async function stats<T>(endpoint: string, params: Record<string, string>,
     throw new ApiError(typeof reason === 'string' ? reason : `The server answered ${r.status}.`, r.status);
   }
   return body as T;
+}
+
+/** GET /api/v1/<path>?<params>. */
+export function get<T>(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<T> {
+  return request<T>(`/api/v1/${path}?${new URLSearchParams(params).toString()}`, { signal });
+}
+
+/** A Stats API call: GET /api/v1/stats/<endpoint>. */
+export function stats<T>(endpoint: string, params: Record<string, string>, signal?: AbortSignal): Promise<T> {
+  return get<T>(`stats/${endpoint}`, params, signal);
+}
+
+/** POST, PUT or DELETE with a JSON body (or none) and the CSRF token. */
+export function send<T>(
+  method: 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body: unknown,
+  csrf: string,
+  signal?: AbortSignal,
+): Promise<T> {
+  const headers: Record<string, string> = { 'x-csrf-token': csrf };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  return request<T>(`/api/v1/${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  });
 }
 
 export interface AggregateResult {

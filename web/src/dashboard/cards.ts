@@ -6,7 +6,7 @@ import { type Cell, downloadCsv, slug } from './csv';
 import { type Child, h, hidden, replace } from './dom';
 import { formatMetric, formatMetricShort } from './format';
 import { type Filter, type Metric, METRIC_LABELS, filterable } from './state';
-import { type Host, type Section, type View, baseParams } from './view';
+import { type Host, type Section, type View, baseParams, stateLink } from './view';
 import { type Tabs, tabs } from './tabs';
 
 export const SHORT_METRIC_LABELS: Record<Metric, string> = {
@@ -33,6 +33,8 @@ export interface TabSpec {
   extraFilters?: Filter[];
   /** How a value is shown (e.g. a country code as its name). */
   display?: (value: string) => string;
+  /** Rows are pages: each gets an "Explore paths" link. */
+  explore?: boolean;
 }
 
 /** The key of a property in breakdown rows: event:props:form → form. */
@@ -79,6 +81,7 @@ export function breakdownTable(
   rows: Row[],
   caption: string,
   onPick: ((value: string) => void) | null,
+  action: ((value: string) => HTMLElement | null) | null = null,
 ): HTMLTableElement {
   const key = resultKey(spec.property);
   const first = spec.metrics[0];
@@ -93,6 +96,7 @@ export function breakdownTable(
       spec.metrics.map((m) =>
         h('th', { scope: 'col', class: 'govuk-table__header govuk-table__header--numeric' }, SHORT_METRIC_LABELS[m]),
       ),
+      action ? h('th', { scope: 'col', class: 'govuk-table__header gh-breakdown__action' }, hidden('Paths')) : null,
     ),
   );
   const body = h(
@@ -132,6 +136,7 @@ export function breakdownTable(
             short,
           );
         }),
+        action ? h('td', { class: 'govuk-table__cell gh-breakdown__action' }, action(value)) : null,
       );
     }),
   );
@@ -265,6 +270,18 @@ export class BreakdownCard implements Section {
           this.rows,
           `${spec.label}, by ${SHORT_METRIC_LABELS[spec.metrics[0]].toLowerCase()}. Select a name to filter the dashboard by it.`,
           (value) => this.host.addFilter(spec.property, value),
+          spec.explore
+            ? (value) =>
+                value.startsWith('/')
+                  ? stateLink(
+                      this.host,
+                      { view: 'paths', page: value },
+                      { class: 'govuk-link gh-explore', 'data-explore': value },
+                      'Explore paths',
+                      hidden(` through ${value}`),
+                    )
+                  : null
+            : null,
         ),
       );
     }

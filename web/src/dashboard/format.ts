@@ -96,3 +96,19 @@ export function countryName(code: string): string {
     return code;
   }
 }
+
+/** A time as words people read aloud: 45 s; 2 min 10 s; 1 h 5 min; 2 d 3 h. */
+export function formatDurationLong(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string) =>
+    small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`;
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return two(Math.floor(s / 60), 'min', s % 60, 's');
+  if (s < 86_400) return two(Math.floor(s / 3600), 'h', Math.floor((s % 3600) / 60), 'min');
+  return two(Math.floor(s / 86_400), 'd', Math.floor((s % 86_400) / 3600), 'h');
+}
+
+/** 12.5% (one decimal place at most). */
+export function formatPercent(v: number): string {
+  return `${onePlace.format(v)}%`;
+}

@@ -2,7 +2,7 @@
 // may see, user, CSRF token) in a JSON script element; every figure comes from
 // the Stats API with the session cookie. The URL holds the view.
 import { stats } from './api';
-import { BreakdownCard } from './cards';
+import { BreakdownCard, message } from './cards';
 import { CountriesCard } from './countries';
 import { type Cell, downloadCsv, slug } from './csv';
 import { h, hidden, replace } from './dom';
@@ -11,6 +11,8 @@ import { EventsCard } from './events';
 import {
   OP_LABELS,
   PERIODS,
+  VIEWS,
+  type ViewName,
   type Filter,
   type Metric,
   type Period,
@@ -26,10 +28,12 @@ import {
 } from './state';
 import { Tiles } from './tiles';
 import { TimeseriesCard } from './timeseries';
-import type { Context, Host, Section, View } from './view';
+import { type Context, type Host, type Section, type View, stateLink } from './view';
 
 // Start fetching the chart code at once, in parallel with the data.
 const chartModule = import('./chart');
+
+type JourneyViews = Record<Exclude<ViewName, 'overview'>, Section>;
 
 function readContext(): Context | null {
   const el = document.getElementById('glasshouse-context');
@@ -63,6 +67,13 @@ class Dashboard implements Host {
   private readonly customError = h('p', { class: 'govuk-error-message', id: 'custom-error', hidden: true });
   private allController: AbortController | null = null;
   private chartController: AbortController | null = null;
+  private readonly compareField: HTMLElement;
+  private readonly downloadButton: HTMLButtonElement;
+  private readonly viewLinks: HTMLAnchorElement[];
+  /** One container per view; only the chosen one is shown. */
+  private readonly viewEls: Record<ViewName, HTMLElement>;
+  /** Paths and funnels: their code is fetched when first shown. */
+  private journeys: Promise<JourneyViews> | null = null;
 
   constructor(private readonly ctx: Context) {
     this.state = parseState(location.search);
@@ -70,9 +81,9 @@ class Dashboard implements Host {
     this.timeseries = new TimeseriesCard(chartModule, (i) => this.update({ interval: i }, 'chart'));
     this.cards = [
       new BreakdownCard(this, 'pages', 'Pages', [
-        { label: 'Top pages', property: 'event:page', column: 'Page', noun: 'page', metrics: ['visitors', 'pageviews'] },
-        { label: 'Entry pages', property: 'visit:entry_page', column: 'Entry page', noun: 'entry page', metrics: ['visitors', 'visits'] },
-        { label: 'Exit pages', property: 'visit:exit_page', column: 'Exit page', noun: 'exit page', metrics: ['visitors', 'visits'] },
+        { label: 'Top pages', property: 'event:page', column: 'Page', noun: 'page', metrics: ['visitors', 'pageviews'], explore: true },
+        { label: 'Entry pages', property: 'visit:entry_page', column: 'Entry page', noun: 'entry page', metrics: ['visitors', 'visits'], explore: true },
+        { label: 'Exit pages', property: 'visit:exit_page', column: 'Exit page', noun: 'exit page', metrics: ['visitors', 'visits'], explore: true },
       ]),
       new BreakdownCard(this, 'sources', 'Sources', [
         { label: 'Sources', property: 'visit:source', column: 'Source', noun: 'source', metrics: ['visitors'] },
@@ -130,6 +141,53 @@ class Dashboard implements Host {
       type: 'checkbox',
       onchange: () => this.update({ compare: this.compareBox.checked }),
     });
+    this.compareField = h(
+      'div',
+      { class: 'govuk-checkboxes govuk-checkboxes--small gh-toolbar__compare' },
+      h(
+        'div',
+        { class: 'govuk-checkboxes__item' },
+        this.compareBox,
+        h('label', { class: 'govuk-label govuk-checkboxes__label', for: 'compare' }, 'Compare with previous period'),
+      ),
+    );
+    this.downloadButton = h(
+      'button',
+      { type: 'button', class: 'govuk-button govuk-button--secondary gh-toolbar__button', id: 'download-all', onclick: () => void this.exportAll() },
+      'Download all as CSV',
+    );
+    this.viewLinks = VIEWS.map(([v, label]) => stateLink(this, { view: v }, { class: 'gh-viewnav__link', 'data-view': v }, label));
+    const heading = (v: ViewName, text: string, visible: boolean) =>
+      h('h2', { class: visible ? 'govuk-heading-l gh-view__heading' : 'govuk-visually-hidden', id: `${v}-heading`, tabindex: '-1' }, text);
+    this.viewEls = {
+      overview: h(
+        'div',
+        { class: 'gh-view', id: 'overview' },
+        heading('overview', 'Overview', false),
+        this.tiles.el,
+        this.timeseries.el,
+        h('div', { class: 'gh-cards' }, this.cards.map((c) => c.el)),
+      ),
+      paths: h('div', { class: 'gh-view', id: 'paths', hidden: true }, heading('paths', 'Paths', false)),
+      funnels: h('div', { class: 'gh-view', id: 'funnels', hidden: true }, heading('funnels', 'Funnels', false)),
+    };
+  }
+
+  get context(): Context {
+    return this.ctx;
+  }
+
+  href(patch: Partial<State>): string {
+    return `/sites/${encodeURIComponent(this.ctx.site)}${stateToSearch({ ...this.state, ...patch })}`;
+  }
+
+  go(patch: Partial<State>, options: { replace?: boolean; focus?: boolean } = {}): void {
+    const before = this.state.view;
+    this.update(patch, 'all', options.replace);
+    if (this.state.view !== before) {
+      this.announce(`Showing ${VIEWS.find(([v]) => v === this.state.view)![1].toLowerCase()}`);
+      if (options.focus) document.getElementById(`${this.state.view}-heading`)?.focus();
+    }
   }
 
   // --- Host ---------------------------------------------------------------
@@ -153,9 +211,10 @@ class Dashboard implements Host {
 
   // --- state --------------------------------------------------------------
 
-  private update(patch: Partial<State>, scope: 'all' | 'chart' = 'all'): void {
+  private update(patch: Partial<State>, scope: 'all' | 'chart' = 'all', replace = false): void {
     this.state = { ...this.state, ...patch };
-    history.pushState(null, '', stateToSearch(this.state));
+    if (replace) history.replaceState(null, '', stateToSearch(this.state));
+    else history.pushState(null, '', stateToSearch(this.state));
     this.sync();
     void this.load(scope);
   }
@@ -214,10 +273,23 @@ class Dashboard implements Host {
     this.tiles.select(s.metric);
     const r = rangeOf(s);
     replace(this.rangeText, r.first === r.last ? formatDate(r.first) : `${formatDate(r.first)} to ${formatDate(r.last)}`);
-    document.title = `${this.ctx.site} – ${periodLabel(s)} – glasshouse`;
+    const viewLabel = VIEWS.find(([v]) => v === s.view)![1];
+    document.title = `${this.ctx.site} – ${s.view === 'overview' ? '' : `${viewLabel} – `}${periodLabel(s)} – glasshouse`;
     for (const a of document.querySelectorAll<HTMLAnchorElement>('a[data-site-link]')) {
-      a.href = `/sites/${encodeURIComponent(a.dataset.siteLink!)}${stateToSearch({ ...s, filters: [] })}`;
+      // Another site: the same period, view and depth, not this site's page, funnel or filters.
+      a.href = `/sites/${encodeURIComponent(a.dataset.siteLink!)}${stateToSearch({ ...s, filters: [], page: '', funnel: '' })}`;
     }
+    for (const a of this.viewLinks) {
+      const v = a.dataset.view as ViewName;
+      a.href = this.href({ view: v });
+      if (v === s.view) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+      a.parentElement?.classList.toggle('gh-viewnav__item--active', v === s.view);
+    }
+    for (const [v, el] of Object.entries(this.viewEls)) el.hidden = v !== s.view;
+    // Paths have no previous period to compare with.
+    this.compareField.hidden = s.view === 'paths';
+    this.downloadButton.textContent = s.view === 'overview' ? 'Download all as CSV' : `Download ${viewLabel.toLowerCase()} as CSV`;
     this.renderFilters();
   }
 
@@ -279,6 +351,23 @@ class Dashboard implements Host {
     this.chartController?.abort();
     const chart = (this.chartController = new AbortController());
     const view = this.view();
+    if (view.state.view !== 'overview') {
+      this.allController?.abort();
+      const all = (this.allController = new AbortController());
+      const name = view.state.view;
+      const el = this.viewEls[name];
+      let views: JourneyViews;
+      try {
+        views = await this.journeyViews();
+      } catch {
+        if (!all.signal.aborted) replace(el, el.firstElementChild, message('The page could not load this view. Reload the page to try again.', 'error'));
+        return;
+      }
+      if (all.signal.aborted) return;
+      if (views[name].el.parentElement !== el) el.appendChild(views[name].el);
+      await views[name].load(view, all.signal);
+      return;
+    }
     if (scope === 'chart') {
       await this.timeseries.load(view, chart.signal);
       return;
@@ -309,8 +398,28 @@ class Dashboard implements Host {
     }
   }
 
-  private exportAll(): void {
+  private journeyViews(): Promise<JourneyViews> {
+    this.journeys ??= import('./journeys').then((m) => m.createViews(this));
+    this.journeys.catch(() => (this.journeys = null));
+    return this.journeys;
+  }
+
+  private async exportAll(): Promise<void> {
     const view = this.view();
+    const name = view.state.view;
+    if (name !== 'overview') {
+      const views = await this.journeyViews();
+      const rows = views[name].exportRows();
+      downloadCsv(`${slug(view.site)}-${name}-${view.range.first}-to-${view.range.last}.csv`, [
+        ['section', 'item', 'metric', 'value'],
+        ['View', 'site', '', view.site],
+        ['View', 'from', '', view.range.first],
+        ['View', 'to', '', view.range.last],
+        ...view.state.filters.map((f): Cell[] => ['View', 'filter', '', filterText(f)]),
+        ...rows,
+      ]);
+      return;
+    }
     const rows: Cell[][] = [
       ['section', 'item', 'metric', 'value'],
       ['View', 'site', '', view.site],
@@ -395,35 +504,20 @@ class Dashboard implements Host {
         this.live,
       ),
       h(
+        'nav',
+        { class: 'gh-viewnav', 'aria-label': 'Dashboard views' },
+        h('ul', { class: 'gh-viewnav__list' }, this.viewLinks.map((a) => h('li', { class: 'gh-viewnav__item' }, a))),
+      ),
+      h(
         'div',
         { class: 'gh-toolbar', role: 'group', 'aria-label': 'What to show' },
         h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'period' }, 'Period'), this.periodSelect),
         this.customFields,
-        h(
-          'div',
-          { class: 'govuk-checkboxes govuk-checkboxes--small gh-toolbar__compare' },
-          h(
-            'div',
-            { class: 'govuk-checkboxes__item' },
-            this.compareBox,
-            h('label', { class: 'govuk-label govuk-checkboxes__label', for: 'compare' }, 'Compare with previous period'),
-          ),
-        ),
-        h(
-          'div',
-          { class: 'gh-toolbar__end' },
-          this.rangeText,
-          h(
-            'button',
-            { type: 'button', class: 'govuk-button govuk-button--secondary gh-toolbar__button', id: 'download-all', onclick: () => this.exportAll() },
-            'Download all as CSV',
-          ),
-        ),
+        this.compareField,
+        h('div', { class: 'gh-toolbar__end' }, this.rangeText, this.downloadButton),
       ),
       this.filterBar,
-      this.tiles.el,
-      this.timeseries.el,
-      h('div', { class: 'gh-cards' }, this.cards.map((c) => c.el)),
+      Object.values(this.viewEls),
     );
     app.removeAttribute('aria-busy');
 

@@ -45,7 +45,25 @@ export interface Filter {
   values: string[];
 }
 
+/** The dashboard's views: the overview of figures, paths through a page, funnels. */
+export const VIEWS = [
+  ['overview', 'Overview'],
+  ['paths', 'Paths'],
+  ['funnels', 'Funnels'],
+] as const;
+export type ViewName = (typeof VIEWS)[number][0];
+
+export const DEFAULT_DEPTH = 3;
+export const MAX_DEPTH = 5;
+
 export interface State {
+  view: ViewName;
+  /** Paths: the page explored ('' until one is chosen). */
+  page: string;
+  /** Paths: how many steps before and after the page, 1 to 5. */
+  depth: number;
+  /** Funnels: the id of the funnel shown ('' for the first). */
+  funnel: string;
   period: Period;
   /** For `custom`: first and last day, YYYY-MM-DD. */
   from: string;
@@ -82,7 +100,13 @@ export function parseState(search: string): State {
   const metric: Metric = (METRICS as readonly string[]).includes(metricParam) ? (metricParam as Metric) : 'visitors';
   const intervalParam = q.get('interval') ?? '';
   const interval = (['hour', 'day', 'week', 'month'] as const).find((i) => i === intervalParam) ?? '';
+  const viewParam = q.get('view') ?? '';
+  const depth = Number(q.get('depth'));
   return {
+    view: VIEWS.find(([v]) => v === viewParam)?.[0] ?? 'overview',
+    page: (q.get('page') ?? '').slice(0, 2000),
+    depth: Number.isInteger(depth) && depth >= 1 && depth <= MAX_DEPTH ? depth : DEFAULT_DEPTH,
+    funnel: (q.get('funnel') ?? '').slice(0, 100),
     period,
     from,
     to,
@@ -95,6 +119,15 @@ export function parseState(search: string): State {
 
 export function stateToSearch(s: State): string {
   const q = new URLSearchParams();
+  // Only what the view shown uses.
+  if (s.view === 'paths') {
+    q.set('view', 'paths');
+    if (s.page) q.set('page', s.page);
+    if (s.depth !== DEFAULT_DEPTH) q.set('depth', String(s.depth));
+  } else if (s.view === 'funnels') {
+    q.set('view', 'funnels');
+    if (s.funnel) q.set('funnel', s.funnel);
+  }
   q.set('period', s.period);
   if (s.period === 'custom') q.set('date', `${s.from},${s.to}`);
   if (s.filters.length) q.set('filters', filtersToApi(s.filters));

@@ -1,6 +1,7 @@
 // The view every card draws: the site, the state from the URL and the days
 // it covers, plus what cards may ask of the dashboard.
 import type { Cell } from './csv';
+import { type Attrs, type Child, h } from './dom';
 import { type DateRange, type Filter, type State, filtersToApi, periodParams } from './state';
 
 export interface SiteRef {
@@ -31,7 +32,12 @@ export function baseParams(view: View, extra: Filter[] = []): Record<string, str
 
 /** What a card may ask of the dashboard. */
 export interface Host {
+  readonly context: Context;
   view(): View;
+  /** The dashboard's address with `patch` applied to the state. */
+  href(patch: Partial<State>): string;
+  /** Changes the state as following a link would (or in place, with `replace`). */
+  go(patch: Partial<State>, options?: { replace?: boolean; focus?: boolean }): void;
   /** Filters the whole dashboard by `prop == value`. */
   addFilter(prop: string, value: string): void;
   /** Announces a change to screen reader users. */
@@ -44,4 +50,18 @@ export interface Section {
   load(view: View, signal: AbortSignal): Promise<void>;
   /** Rows for the whole-view CSV: [section, item, metric, value]. */
   exportRows(): Cell[][];
+}
+
+/**
+ * A link within the dashboard: a real address (it can be opened in a new tab
+ * or copied), followed in place when clicked.
+ */
+export function stateLink(host: Host, patch: Partial<State>, attrs: Attrs, ...children: (Child | Child[])[]): HTMLAnchorElement {
+  const a = h('a', { class: 'govuk-link', ...attrs, href: host.href(patch) }, ...children);
+  a.addEventListener('click', (e) => {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    host.go(patch, { focus: true });
+  });
+  return a;
 }
