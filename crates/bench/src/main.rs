@@ -81,6 +81,8 @@ fn site(host: &str) -> Site {
         query_params: vec!["q".into()],
         props: None,
         raw_retention_days: 400,
+        aggregate_retention_days: 761,
+        purposes: vec!["service-improvement".into()],
     }
 }
 

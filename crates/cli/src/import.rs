@@ -225,7 +225,8 @@ pub fn import_file(
                         }
                     };
                     let site = &config.sites[site];
-                    match anonymiser.anonymise(raw, site, &site.host) {
+                    let scope = config.visitor_scope(&site.host, raw.timestamp.date_naive());
+                    match anonymiser.anonymise(raw, site, &scope) {
                         Ok(e) => events.push(e),
                         Err(Rejection::Bot) => bots += 1,
                         Err(why) => invalid.push(format!("line {}: {why}", first_line + j)),

@@ -46,7 +46,7 @@ pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> 
             .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
         let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));
         let open = store.recent_sessions(sessions::open_since(clock.now()))?;
-        let ingestor = Arc::new(Ingestor::start(store.clone(), Sessionizer::restore(open), IngestOptions::default()));
+        let ingestor = Arc::new(Ingestor::start(store.clone(), Sessionizer::restore(open, store.recent_journeys(sessions::open_since(clock.now()))?), IngestOptions::default()));
         let config = Arc::new(config);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

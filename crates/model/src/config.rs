@@ -5,8 +5,10 @@
 //! naming the file, the line and the field, so an operator never runs with a
 //! half-understood configuration.
 
+use crate::governance::{default_purpose, Agreement, Purpose, PurposeCategory, SHAREABLE_METRICS};
+use chrono::NaiveDate;
 use ipnet::IpNet;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -53,8 +55,12 @@ pub struct Config {
     pub geoip_database: Option<PathBuf>,
     /// The organisations that run sites here.
     pub organisations: Vec<Organisation>,
+    /// Why data may be processed; every query names one of these.
+    pub purposes: Vec<Purpose>,
     /// The sites whose traffic is counted.
     pub sites: Vec<Site>,
+    /// Who may see what of whose data, and whether journeys link across sites.
+    pub agreements: Vec<Agreement>,
     /// Tokens for the Stats API, stored as hashes so the file itself is not a secret.
     pub api_tokens: Vec<ApiToken>,
     /// Dashboard accounts.
@@ -62,13 +68,19 @@ pub struct Config {
 }
 
 /// An organisation that runs one or more sites and answers for their data.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Organisation {
     /// A short stable slug, e.g. `cabinet-office`.
     pub id: String,
     /// The name people know it by.
     pub name: String,
+    /// How to reach its data protection officer (an address or a URL).
+    #[serde(default)]
+    pub dpo: Option<String>,
+    /// Where its privacy notice is published.
+    #[serde(default)]
+    pub privacy_notice: Option<String>,
 }
 
 /// A site whose traffic is counted, with the rules that apply to its data.
@@ -84,6 +96,10 @@ pub struct Site {
     pub props: Option<Vec<String>>,
     /// Days that raw events (with daily visitor ids) are kept before deletion.
     pub raw_retention_days: u32,
+    /// Days that aggregates without any visitor id are kept.
+    pub aggregate_retention_days: u32,
+    /// Ids of the purposes this site's data may be queried for; the first is the default.
+    pub purposes: Vec<String>,
 }
 
 /// A Stats API token. Only its SHA-256 is configured; the token is shown once when made.
@@ -119,6 +135,10 @@ pub const ROLES: [&str; 3] = ["viewer", "analyst", "admin"];
 /// Retention used when a site does not set one: long enough for monthly reporting.
 pub const DEFAULT_RAW_RETENTION_DAYS: u32 = 30;
 
+/// Aggregate retention when a site does not set one: 25 months, so a year can
+/// be compared with the year before.
+pub const DEFAULT_AGGREGATE_RETENTION_DAYS: u32 = 761;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -131,7 +151,11 @@ struct RawConfig {
     #[serde(default)]
     organisations: Vec<Spanned<Organisation>>,
     #[serde(default)]
+    purposes: Vec<Spanned<RawPurpose>>,
+    #[serde(default)]
     sites: Vec<Spanned<RawSite>>,
+    #[serde(default)]
+    agreements: Vec<Spanned<RawAgreement>>,
     #[serde(default)]
     api_tokens: Vec<Spanned<RawToken>>,
     #[serde(default)]
@@ -147,6 +171,39 @@ struct RawSite {
     query_params: Vec<String>,
     props: Option<Vec<String>>,
     raw_retention_days: Option<u32>,
+    aggregate_retention_days: Option<u32>,
+    purposes: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPurpose {
+    id: String,
+    description: String,
+    lawful_basis: String,
+    category: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgreement {
+    id: String,
+    title: String,
+    parties: Vec<String>,
+    sites: Vec<String>,
+    purposes: Vec<String>,
+    #[serde(default)]
+    metrics: Vec<String>,
+    #[serde(default)]
+    breakdowns: Vec<String>,
+    #[serde(default)]
+    journeys: bool,
+    k: u32,
+    epsilon_per_month: Option<f64>,
+    start: String,
+    end: Option<String>,
+    #[serde(default)]
+    signatories: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -267,6 +324,68 @@ impl Config {
             }
         };
 
+        let mut purposes: Vec<Purpose> = Vec::new();
+        for (i, p) in raw.purposes.into_iter().enumerate() {
+            let span = p.span();
+            let p = p.into_inner();
+            let at = |key: &str| key_offset(text, span.clone(), key);
+            if !is_slug(&p.id) {
+                return Err(invalid(
+                    at("id"),
+                    format!("purposes[{i}].id"),
+                    format!("{:?} must be a slug: lower-case letters, digits and '-'", p.id),
+                ));
+            }
+            if purposes.iter().any(|q| q.id == p.id) {
+                return Err(invalid(
+                    at("id"),
+                    format!("purposes[{i}].id"),
+                    format!("{:?} is declared twice", p.id),
+                ));
+            }
+            let Some(category) = PurposeCategory::parse(&p.category) else {
+                let allowed: Vec<&str> = PurposeCategory::ALL.iter().map(|c| c.slug()).collect();
+                return Err(invalid(
+                    at("category"),
+                    format!("purposes[{i}].category"),
+                    format!(
+                        "{:?} is not one of the fixed categories: {}",
+                        p.category,
+                        allowed.join(", ")
+                    ),
+                ));
+            };
+            for (key, value) in [("description", &p.description), ("lawful_basis", &p.lawful_basis)] {
+                if value.trim().is_empty() {
+                    return Err(invalid(
+                        at(key),
+                        format!("purposes[{i}].{key}"),
+                        "must not be empty".into(),
+                    ));
+                }
+            }
+            purposes.push(Purpose {
+                id: p.id,
+                description: p.description,
+                lawful_basis: p.lawful_basis,
+                category,
+            });
+        }
+        if purposes.is_empty() {
+            purposes.push(default_purpose());
+        }
+        let known_purpose = |id: &str, offset: usize, field: String| {
+            if purposes.iter().any(|p| p.id == id) {
+                Ok(())
+            } else {
+                Err(invalid(
+                    offset,
+                    field,
+                    format!("unknown purpose {id:?}; declare it under [[purposes]]"),
+                ))
+            }
+        };
+
         let mut hosts = HashSet::new();
         let mut sites = Vec::new();
         for (i, s) in raw.sites.into_iter().enumerate() {
@@ -300,12 +419,184 @@ impl Config {
                     "must be at least 1".into(),
                 ));
             }
+            let aggregate_days = s
+                .aggregate_retention_days
+                .unwrap_or(DEFAULT_AGGREGATE_RETENTION_DAYS.max(days));
+            if aggregate_days < days {
+                return Err(invalid(
+                    key_offset(text, span.clone(), "aggregate_retention_days"),
+                    format!("sites[{i}].aggregate_retention_days"),
+                    format!("must be at least raw_retention_days ({days})"),
+                ));
+            }
+            let site_purposes = match s.purposes {
+                None => purposes.iter().map(|p| p.id.clone()).collect(),
+                Some(list) => {
+                    if list.is_empty() {
+                        return Err(invalid(
+                            key_offset(text, span.clone(), "purposes"),
+                            format!("sites[{i}].purposes"),
+                            "must name at least one purpose".into(),
+                        ));
+                    }
+                    for (j, id) in list.iter().enumerate() {
+                        known_purpose(
+                            id,
+                            key_offset(text, span.clone(), "purposes"),
+                            format!("sites[{i}].purposes[{j}]"),
+                        )?;
+                    }
+                    list
+                }
+            };
             sites.push(Site {
                 host,
                 organisation: s.organisation,
                 query_params: s.query_params,
                 props: s.props,
                 raw_retention_days: days,
+                aggregate_retention_days: aggregate_days,
+                purposes: site_purposes,
+            });
+        }
+
+        let mut agreements: Vec<Agreement> = Vec::new();
+        for (i, a) in raw.agreements.into_iter().enumerate() {
+            let span = a.span();
+            let a = a.into_inner();
+            let at = |key: &str| key_offset(text, span.clone(), key);
+            let field = |key: &str| format!("agreements[{i}].{key}");
+            if !is_slug(&a.id) || agreements.iter().any(|b| b.id == a.id) {
+                return Err(invalid(
+                    at("id"),
+                    field("id"),
+                    format!("{:?} must be a slug that no other agreement uses", a.id),
+                ));
+            }
+            let mut parties: Vec<String> = Vec::new();
+            for p in &a.parties {
+                known_org(p, at("parties"), field("parties"))?;
+                if !parties.contains(p) {
+                    parties.push(p.clone());
+                }
+            }
+            if parties.len() < 2 {
+                return Err(invalid(
+                    at("parties"),
+                    field("parties"),
+                    "an agreement needs at least two different organisations".into(),
+                ));
+            }
+            let mut covered = Vec::new();
+            for h in &a.sites {
+                let h = h.to_ascii_lowercase();
+                let Some(site) = sites.iter().find(|s| s.host == h) else {
+                    return Err(invalid(
+                        at("sites"),
+                        field("sites"),
+                        format!("unknown site {h:?}; declare it under [[sites]]"),
+                    ));
+                };
+                if !parties.contains(&site.organisation) {
+                    return Err(invalid(
+                        at("sites"),
+                        field("sites"),
+                        format!(
+                            "{h:?} belongs to {:?}, which is not a party to the agreement",
+                            site.organisation
+                        ),
+                    ));
+                }
+                covered.push(h);
+            }
+            if covered.is_empty() {
+                return Err(invalid(
+                    at("sites"),
+                    field("sites"),
+                    "must name at least one site".into(),
+                ));
+            }
+            if a.purposes.is_empty() {
+                return Err(invalid(
+                    at("purposes"),
+                    field("purposes"),
+                    "must name at least one purpose".into(),
+                ));
+            }
+            for p in &a.purposes {
+                known_purpose(p, at("purposes"), field("purposes"))?;
+            }
+            for m in &a.metrics {
+                if !SHAREABLE_METRICS.contains(&m.as_str()) {
+                    return Err(invalid(
+                        at("metrics"),
+                        field("metrics"),
+                        format!("{m:?} is not a metric; use {}", SHAREABLE_METRICS.join(", ")),
+                    ));
+                }
+            }
+            for b in &a.breakdowns {
+                if crate::query::Dimension::parse(b).is_err() {
+                    return Err(invalid(
+                        at("breakdowns"),
+                        field("breakdowns"),
+                        format!("{b:?} is not a property like event:page or visit:source"),
+                    ));
+                }
+            }
+            if a.k < 2 {
+                return Err(invalid(
+                    at("k"),
+                    field("k"),
+                    "must be at least 2: a row about one visitor is about a person".into(),
+                ));
+            }
+            if let Some(eps) = a.epsilon_per_month {
+                if !(eps.is_finite() && eps > 0.0 && eps <= 100.0) {
+                    return Err(invalid(
+                        at("epsilon_per_month"),
+                        field("epsilon_per_month"),
+                        format!("{eps} must be a number above 0 and at most 100"),
+                    ));
+                }
+            }
+            let date = |key: &str, s: &str| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                    invalid(at(key), field(key), format!("{s:?} is not a date like 2026-01-31"))
+                })
+            };
+            let start = date("start", &a.start)?;
+            let end = a.end.as_deref().map(|e| date("end", e)).transpose()?;
+            if end.is_some_and(|e| e < start) {
+                return Err(invalid(at("end"), field("end"), "is before start".into()));
+            }
+            if a.journeys {
+                if let Some(h) = covered.iter().find(|h| {
+                    agreements.iter().any(|b| b.journeys && b.covers(h))
+                }) {
+                    return Err(invalid(
+                        at("journeys"),
+                        field("journeys"),
+                        format!(
+                            "{h:?} already links journeys under another agreement; a site can link journeys under one agreement only"
+                        ),
+                    ));
+                }
+            }
+            agreements.push(Agreement {
+                id: a.id,
+                title: a.title,
+                parties,
+                sites: covered,
+                purposes: a.purposes,
+                metrics: a.metrics,
+                breakdowns: a.breakdowns,
+                journeys: a.journeys,
+                k: a.k,
+                epsilon_per_month: a.epsilon_per_month,
+                start,
+                end,
+                signatories: a.signatories,
             });
         }
 
@@ -382,7 +673,9 @@ impl Config {
             trusted_proxies,
             geoip_database: raw.geoip_database,
             organisations,
+            purposes,
             sites,
+            agreements,
             api_tokens,
             users,
         })
@@ -398,6 +691,42 @@ impl Config {
     /// The organisation with this slug, if it is configured.
     pub fn organisation(&self, id: &str) -> Option<&Organisation> {
         self.organisations.iter().find(|o| o.id == id)
+    }
+
+    /// The purpose with this id, if it is declared.
+    pub fn purpose(&self, id: &str) -> Option<&Purpose> {
+        self.purposes.iter().find(|p| p.id == id)
+    }
+
+    /// The agreement in force on `day` that links journeys through `host`, if any.
+    pub fn journey_agreement(&self, host: &str, day: NaiveDate) -> Option<&Agreement> {
+        self.agreements
+            .iter()
+            .find(|a| a.journeys && a.covers(host) && a.in_force(day))
+    }
+
+    /// The scope of the visitor hash for events on `host` on `day`: the site
+    /// alone, or the sorted group of sites whose agreement links journeys.
+    /// Visitors can be linked only inside one scope (DESIGN.md, promise 2).
+    pub fn visitor_scope(&self, host: &str, day: NaiveDate) -> String {
+        match self.journey_agreement(host, day) {
+            None => host.to_ascii_lowercase(),
+            Some(a) => {
+                let mut sites = a.sites.clone();
+                sites.sort();
+                format!("agreement:{}:{}", a.id, sites.join(","))
+            }
+        }
+    }
+
+    /// Sites whose journeys are linked with `host` on `day`, `host` first.
+    pub fn journey_sites(&self, host: &str, day: NaiveDate) -> Vec<String> {
+        let host = host.to_ascii_lowercase();
+        let mut out = vec![host.clone()];
+        if let Some(a) = self.journey_agreement(&host, day) {
+            out.extend(a.sites.iter().filter(|s| **s != host).cloned());
+        }
+        out
     }
 }
 

@@ -3,8 +3,13 @@
 //! This crate sits at the root of the data path (see DESIGN.md): it names the
 //! things the other parts hand to each other and does no I/O of its own.
 //!
-//! - `config`: the configuration file — organisations, sites, API tokens —
+//! - `config`: the configuration file — organisations, purposes, sites,
+//!   agreements, API tokens —
 //!   parsed and validated once, so every other part can trust it.
+//! - `governance`: purposes with their fixed categories and agreements
+//!   between organisations, the rules the gate enforces and publishes.
+//! - `journey`: path and funnel questions over journeys, which may span
+//!   the sites of an agreement.
 //! - `clock`: the one source of "now". Salts rotate at UTC midnight and
 //!   retention counts days, so tests must be able to move time.
 //! - `query`: the query model. A Stats API request is parsed into one `Query`
@@ -13,7 +18,10 @@
 
 pub mod clock;
 pub mod config;
+pub mod governance;
+pub mod journey;
 pub mod query;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ApiToken, Config, ConfigError, Organisation, Site, User};
+pub use governance::{Agreement, Purpose, PurposeCategory};

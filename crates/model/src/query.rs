@@ -21,6 +21,13 @@ pub struct QueryError {
     pub message: String,
 }
 
+impl QueryError {
+    /// A refusal of `field`, with the reason.
+    pub fn new(field: &'static str, message: impl Into<String>) -> QueryError {
+        err(field, message)
+    }
+}
+
 fn err(field: &'static str, message: impl Into<String>) -> QueryError {
     QueryError {
         field,

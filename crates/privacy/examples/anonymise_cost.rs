@@ -45,6 +45,8 @@ fn main() {
         query_params: vec!["keywords".into(), "postcode".into()],
         props: None,
         raw_retention_days: 30,
+        aggregate_retention_days: 761,
+        purposes: vec!["service-improvement".into()],
     };
 
     let raw = |i: usize| RawEvent {

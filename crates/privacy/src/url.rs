@@ -169,6 +169,8 @@ mod tests {
             query_params: params.iter().map(|s| s.to_string()).collect(),
             props: None,
             raw_retention_days: 30,
+            aggregate_retention_days: 761,
+            purposes: vec!["service-improvement".into()],
         }
     }
 

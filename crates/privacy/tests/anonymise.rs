@@ -21,6 +21,8 @@ fn site() -> Site {
         query_params: vec!["keywords".into(), "token".into()],
         props: Some(vec!["step".into(), "email".into()]),
         raw_retention_days: 30,
+        aggregate_retention_days: 761,
+        purposes: vec!["service-improvement".into()],
     }
 }
 

@@ -24,6 +24,8 @@ fn ephemeral_salts_write_nothing_and_cover_any_day() {
         query_params: vec![],
         props: None,
         raw_retention_days: 30,
+        aggregate_retention_days: 761,
+        purposes: vec!["service-improvement".into()],
     };
     let mut ids = Vec::new();
     // A year-old import, across a midnight.

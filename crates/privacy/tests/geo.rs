@@ -67,6 +67,8 @@ fn the_anonymiser_fills_in_the_country() {
         query_params: vec![],
         props: None,
         raw_retention_days: 30,
+        aggregate_retention_days: 761,
+        purposes: vec!["service-improvement".into()],
     };
     let country = |ip: &str| {
         let raw = RawEvent {

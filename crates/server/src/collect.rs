@@ -161,7 +161,8 @@ async fn collect(
             revenue: revenue.clone(),
             timestamp,
         };
-        match app.anonymiser.anonymise(raw, site, &site.host) {
+        let scope = app.config.visitor_scope(&site.host, timestamp.date_naive());
+        match app.anonymiser.anonymise(raw, site, &scope) {
             Ok(event) => events.push(event),
             Err(Rejection::Bot) => return Ok(dropped("bot")),
             Err(Rejection::InvalidUrl(why)) => {

@@ -20,16 +20,19 @@
 
 pub mod duck;
 pub mod ingest;
+pub mod journeys;
 pub mod sessions;
 pub mod sql;
 mod totals;
 
 pub use duck::DuckStore;
 pub use ingest::{IngestError, Ingestor};
-pub use sessions::{SessionState, Sessionizer, StoredEvent};
+pub use sessions::{JourneyState, JourneyStep, SessionState, Sessionizer, StoredEvent};
+pub use journeys::{FunnelRow, PathLink, PathNode, Paths};
 pub use totals::Totals;
 
 use chrono::{DateTime, Utc};
+use glasshouse_model::journey::{FunnelQuery, PathQuery};
 use glasshouse_model::query::{Dimension, Interval, Query};
 
 /// What went wrong inside a back end. Messages never contain event data.
@@ -74,6 +77,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Visits with an event since `since`, so the session table survives a restart.
     fn recent_sessions(&self, since: DateTime<Utc>) -> Result<Vec<SessionState>, StoreError>;
+
+    /// Journeys with an event since `since`, for the same reason.
+    fn recent_journeys(&self, since: DateTime<Utc>) -> Result<Vec<JourneyState>, StoreError>;
+
+    /// Where journeys through one page came from and went (see `journeys.rs`).
+    fn paths(&self, query: &PathQuery) -> Result<Paths, StoreError>;
+
+    /// How many journeys reached each step of a funnel, in order.
+    fn funnel(&self, query: &FunnelQuery) -> Result<Vec<FunnelRow>, StoreError>;
 
     /// Deletes `site`'s raw events older than `cutoff`; returns how many went.
     fn delete_before(&self, site: &str, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;

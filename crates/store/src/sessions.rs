@@ -1,13 +1,23 @@
-//! The in-memory session table: which visit each event belongs to.
+//! The in-memory session table: which visit and which journey each event
+//! belongs to.
 //!
-//! A visit (session) is a visitor's run of events with gaps under 30 minutes.
+//! A visit (session) is a visitor's run of events on one site with gaps under
+//! 30 minutes. A journey is the same run across every site that shares the
+//! visitor's hash scope: one site, or the sites of an agreement that allows
+//! journey linking (DESIGN.md, promise 2). Without such an agreement the
+//! visitor ids of two sites differ, so a journey never leaves its site.
+//!
 //! The table is keyed by the daily visitor id and lives only in memory; after
 //! a restart it is rebuilt from the last 30 minutes of stored events, so a
 //! visit in progress is not split in two.
 //!
 //! Each stored event carries its visit's id, entry page and acquisition
 //! (source, referrer, UTM tags, all taken from the visit's first event). That
-//! makes every visit-level filter a plain per-event `WHERE`.
+//! makes every visit-level filter a plain per-event `WHERE`. Each page view
+//! also carries its journey's id, its place in the journey and the page
+//! viewed before it, so next-page and previous-page questions are plain
+//! `GROUP BY`s and funnels are joins on the journey id, with no window
+//! function over the whole range.
 //!
 //! A visit that is in progress at UTC midnight continues: the visitor's id
 //! changes with the salt, so the event's id under yesterday's salt
@@ -29,10 +39,29 @@ pub struct SessionState {
     pub session_id: u64,
     /// The visitor id the visit started with.
     pub visitor_id: u64,
+    /// Host of the site the visit is on.
+    pub site: String,
     /// Time of the visit's latest event, in microseconds since the epoch.
     pub last_seen: i64,
     /// The visit's acquisition, copied onto each of its events.
     pub acquisition: Arc<Acquisition>,
+}
+
+/// What is remembered about a journey in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JourneyState {
+    /// Random id of the journey.
+    pub journey_id: u64,
+    /// The visitor id the journey started with.
+    pub visitor_id: u64,
+    /// Time of the journey's latest event, in microseconds since the epoch.
+    pub last_seen: i64,
+    /// Number of page views so far.
+    pub seq: u32,
+    /// Host of the latest page view.
+    pub last_site: String,
+    /// Path of the latest page view.
+    pub last_page: String,
 }
 
 /// Where a visit came in and from, fixed by its first event.
@@ -48,6 +77,20 @@ pub struct Acquisition {
     pub utm: [String; 5],
 }
 
+/// An event's place in a journey.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JourneyStep {
+    /// The journey it belongs to.
+    pub journey_id: u64,
+    /// For a page view, its number in the journey (1 for the first); for
+    /// another event, the number of the page view it happened on (0 if none).
+    pub seq: u32,
+    /// For a page view, the host of the page viewed before it ("" at the start).
+    pub prev_site: String,
+    /// For a page view, the path of the page viewed before it ("" at the start).
+    pub prev_page: String,
+}
+
 /// An anonymous event with its place in a visit: the row the store writes.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
@@ -59,83 +102,135 @@ pub struct StoredEvent {
     pub session_id: u64,
     /// The visit's acquisition.
     pub acquisition: Arc<Acquisition>,
+    /// Its place in the journey.
+    pub journey: JourneyStep,
 }
 
-/// Assigns events to visits. One per ingest queue; not shared between threads.
+/// Everything held about one visitor id.
+#[derive(Debug, Default)]
+struct Visitor {
+    journey: Option<JourneyState>,
+    visits: Vec<SessionState>,
+}
+
+/// Assigns events to visits and journeys. One per ingest queue; not shared between threads.
 #[derive(Debug, Default)]
 pub struct Sessionizer {
-    by_visitor: HashMap<u64, SessionState>,
+    by_visitor: HashMap<u64, Visitor>,
     last_sweep: i64,
 }
 
+fn live(last_seen: i64, ts: i64) -> bool {
+    (ts - last_seen).abs() < SESSION_TIMEOUT_MICROS
+}
+
 impl Sessionizer {
-    /// A table restored from visits still in progress.
-    pub fn restore(states: Vec<SessionState>) -> Sessionizer {
+    /// A table restored from the visits and journeys still in progress.
+    pub fn restore(states: Vec<SessionState>, journeys: Vec<JourneyState>) -> Sessionizer {
         let mut s = Sessionizer::default();
         for state in states {
-            s.by_visitor.insert(state.visitor_id, state);
+            s.by_visitor
+                .entry(state.visitor_id)
+                .or_default()
+                .visits
+                .push(state);
+        }
+        for j in journeys {
+            let id = j.visitor_id;
+            s.by_visitor.entry(id).or_default().journey = Some(j);
         }
         s
     }
 
     /// Number of visits currently held in memory.
     pub fn len(&self) -> usize {
-        self.by_visitor.len()
+        self.by_visitor.values().map(|v| v.visits.len()).sum()
     }
 
     /// True when no visit is in progress.
     pub fn is_empty(&self) -> bool {
-        self.by_visitor.is_empty()
+        self.len() == 0
     }
 
-    /// Places `event` in a visit, starting one if needed.
+    /// Places `event` in a visit and a journey, starting them if needed.
     pub fn assign(&mut self, event: AnonymousEvent) -> StoredEvent {
         let ts = event.timestamp().timestamp_micros();
         self.sweep(ts);
+        let site = event.site();
+        // The id under which this person is already known: today's, or
+        // yesterday's for a visit that runs over midnight.
         let key = [Some(event.visitor_id()), event.previous_visitor_id()]
             .into_iter()
             .flatten()
             .find(|id| {
-                self.by_visitor
-                    .get(id)
-                    .is_some_and(|s| (ts - s.last_seen).abs() < SESSION_TIMEOUT_MICROS)
-            });
-        if let Some(key) = key {
-            let state = self.by_visitor.get_mut(&key).expect("found above");
-            state.last_seen = state.last_seen.max(ts);
-            return StoredEvent {
-                visitor_id: state.visitor_id,
-                session_id: state.session_id,
-                acquisition: state.acquisition.clone(),
-                event,
+                self.by_visitor.get(id).is_some_and(|v| {
+                    v.journey.as_ref().is_some_and(|j| live(j.last_seen, ts))
+                        || v.visits.iter().any(|s| live(s.last_seen, ts))
+                })
+            })
+            .unwrap_or(event.visitor_id());
+        let visitor = self.by_visitor.entry(key).or_default();
+
+        let visit = match visitor
+            .visits
+            .iter_mut()
+            .find(|s| s.site == site && live(s.last_seen, ts))
+        {
+            Some(state) => {
+                state.last_seen = state.last_seen.max(ts);
+                state.clone()
+            }
+            None => {
+                visitor.visits.retain(|s| s.site != site);
+                let state = SessionState {
+                    session_id: rand::random::<u64>() >> 1,
+                    visitor_id: key,
+                    site: site.to_string(),
+                    last_seen: ts,
+                    acquisition: Arc::new(acquisition_of(&event)),
+                };
+                visitor.visits.push(state.clone());
+                state
+            }
+        };
+
+        let journey = match visitor.journey.as_mut() {
+            Some(j) if live(j.last_seen, ts) => {
+                j.last_seen = j.last_seen.max(ts);
+                j
+            }
+            _ => visitor.journey.insert(JourneyState {
+                journey_id: rand::random::<u64>() >> 1,
+                visitor_id: key,
+                last_seen: ts,
+                seq: 0,
+                last_site: String::new(),
+                last_page: String::new(),
+            }),
+        };
+        let step = if event.name() == "pageview" {
+            let step = JourneyStep {
+                journey_id: journey.journey_id,
+                seq: journey.seq + 1,
+                prev_site: std::mem::replace(&mut journey.last_site, site.to_string()),
+                prev_page: std::mem::replace(&mut journey.last_page, event.pathname().to_string()),
             };
-        }
-        let acquisition = Arc::new(Acquisition {
-            entry_page: event.pathname().to_string(),
-            source: event.source().to_string(),
-            referrer: event.referrer().to_string(),
-            utm: [
-                event.utm_source().to_string(),
-                event.utm_medium().to_string(),
-                event.utm_campaign().to_string(),
-                event.utm_content().to_string(),
-                event.utm_term().to_string(),
-            ],
-        });
-        let state = SessionState {
-            session_id: rand::random::<u64>() >> 1,
-            visitor_id: event.visitor_id(),
-            last_seen: ts,
-            acquisition: acquisition.clone(),
+            journey.seq += 1;
+            step
+        } else {
+            JourneyStep {
+                journey_id: journey.journey_id,
+                seq: journey.seq,
+                ..JourneyStep::default()
+            }
         };
-        let stored = StoredEvent {
-            visitor_id: state.visitor_id,
-            session_id: state.session_id,
-            acquisition,
+        StoredEvent {
+            visitor_id: visit.visitor_id,
+            session_id: visit.session_id,
+            acquisition: visit.acquisition,
+            journey: step,
             event,
-        };
-        self.by_visitor.insert(state.visitor_id, state);
-        stored
+        }
     }
 
     /// Forgets visits that ended, at most once a minute of event time.
@@ -144,8 +239,31 @@ impl Sessionizer {
             return;
         }
         self.last_sweep = now;
-        self.by_visitor
-            .retain(|_, s| now - s.last_seen < SESSION_TIMEOUT_MICROS);
+        self.by_visitor.retain(|_, v| {
+            v.visits.retain(|s| now - s.last_seen < SESSION_TIMEOUT_MICROS);
+            if v.journey
+                .as_ref()
+                .is_some_and(|j| now - j.last_seen >= SESSION_TIMEOUT_MICROS)
+            {
+                v.journey = None;
+            }
+            !v.visits.is_empty() || v.journey.is_some()
+        });
+    }
+}
+
+fn acquisition_of(event: &AnonymousEvent) -> Acquisition {
+    Acquisition {
+        entry_page: event.pathname().to_string(),
+        source: event.source().to_string(),
+        referrer: event.referrer().to_string(),
+        utm: [
+            event.utm_source().to_string(),
+            event.utm_medium().to_string(),
+            event.utm_campaign().to_string(),
+            event.utm_content().to_string(),
+            event.utm_term().to_string(),
+        ],
     }
 }
 

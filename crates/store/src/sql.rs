@@ -62,6 +62,8 @@ pub trait Dialect {
     fn full_match(&self, hay: &str, pattern: &str) -> String;
     /// Start of `interval`'s bucket holding `ts`, in microseconds since the epoch.
     fn bucket_micros(&self, interval: Interval) -> String;
+    /// The median of `expr` over the group.
+    fn median(&self, expr: &str) -> String;
 }
 
 /// What rows are grouped by.
@@ -80,13 +82,45 @@ pub const DIRECT: &str = "Direct / None";
 /// The label for events that lack the property broken down by.
 pub const NONE: &str = "(none)";
 
-struct Builder<'d> {
-    d: &'d dyn Dialect,
-    params: Vec<Param>,
+/// Collects the parameters of one statement while its text is written.
+pub(crate) struct Builder<'d> {
+    pub(crate) d: &'d dyn Dialect,
+    pub(crate) params: Vec<Param>,
 }
 
-impl Builder<'_> {
-    fn bind(&mut self, p: Param) -> String {
+impl<'d> Builder<'d> {
+    pub(crate) fn new(d: &'d dyn Dialect) -> Builder<'d> {
+        Builder {
+            d,
+            params: Vec::new(),
+        }
+    }
+
+    /// The query's filters as conditions on single rows, joined with AND
+    /// (`TRUE` when there are none). Visit properties are copied onto every
+    /// event, so they are row conditions too; the exit page is a property of
+    /// the finished visit and becomes a sub-query over `base`.
+    pub(crate) fn row_filters(&mut self, q: &Query, base: &str) -> String {
+        let mut out = vec!["TRUE".to_string()];
+        let mut exit_conditions = Vec::new();
+        for f in &q.filters {
+            let col = self.column(&f.dimension);
+            if f.dimension == Dimension::ExitPage {
+                exit_conditions.push(self.condition(&col, f));
+            } else {
+                out.push(self.condition(&col, f));
+            }
+        }
+        if !exit_conditions.is_empty() {
+            out.push(format!(
+                "session_id IN (SELECT session_id FROM events WHERE {base} GROUP BY session_id HAVING {})",
+                exit_conditions.join(" AND ")
+            ));
+        }
+        out.join(" AND ")
+    }
+
+    pub(crate) fn bind(&mut self, p: Param) -> String {
         self.params.push(p);
         format!("${}", self.params.len())
     }
@@ -208,10 +242,7 @@ fn order_column(q: &Query) -> &'static str {
 /// Columns: `dim` (absent for `Group::Total`), `visitors`, `visits`,
 /// `pageviews`, `events`, `bounce_rate`, `visit_duration`.
 pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: usize) -> Sql {
-    let mut b = Builder {
-        d,
-        params: Vec::new(),
-    };
+    let mut b = Builder::new(d);
     let site = b.bind(Param::Text(q.site.clone()));
     let from = b.bind(Param::Time(q.from));
     let until = b.bind(Param::Time(q.until));

@@ -27,6 +27,8 @@ fn site() -> Site {
         query_params: vec![],
         props: None,
         raw_retention_days: 30,
+        aggregate_retention_days: 761,
+        purposes: vec!["service-improvement".into()],
     }
 }
 

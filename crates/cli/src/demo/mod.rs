@@ -6,6 +6,7 @@
 //! ephemeral salts for past days, then the ingest queue), and serves it.
 //! On later runs with the same directory it serves what is there, unchanged.
 
+mod governance;
 mod sites;
 mod traffic;
 
@@ -131,16 +132,22 @@ fn demo_config(secrets: &Secrets, listen: SocketAddr, data: &Path) -> anyhow::Re
         None => c.push_str("# No country database was found, so countries are unknown.\n# geoip_database = \"dbip-country.mmdb\"\n"),
     }
     for (id, name) in sites::ORGANISATIONS {
+        let (_, dpo, notice) = governance::CONTACTS
+            .iter()
+            .find(|(org, _, _)| *org == id)
+            .expect("every demo organisation has contacts");
         c.push_str(&format!(
-            "\n[[organisations]]\nid = \"{id}\"\nname = \"{name}\"\n"
+            "\n[[organisations]]\nid = \"{id}\"\nname = \"{name}\"\ndpo = \"{dpo}\"\nprivacy_notice = \"{notice}\"\n"
         ));
     }
+    c.push_str(governance::PURPOSES);
     for site in sites::SITES {
         c.push_str(&format!(
-            "\n[[sites]]\nhost = \"{}\"\norganisation = \"{}\"\nquery_params = [\"q\", \"page\"]\nraw_retention_days = 400\n",
+            "\n[[sites]]\nhost = \"{}\"\norganisation = \"{}\"\nquery_params = [\"q\", \"page\"]\npurposes = [\"service-improvement\", \"performance-reporting\", \"accessibility\"]\nraw_retention_days = 400\naggregate_retention_days = 761\n",
             site.host, site.organisation
         ));
     }
+    c.push_str(governance::AGREEMENT);
     c.push_str(&format!(
         "\n[[users]]\nusername = \"{}\"\norganisation = \"cabinet-office\"\nrole = \"admin\"\npassword_hash = \"{hash}\"\n",
         secrets.username

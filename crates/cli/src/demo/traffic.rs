@@ -278,7 +278,8 @@ pub fn load(config: &Config, days: u32, events: u64) -> anyhow::Result<u64> {
                 continue;
             };
             // Bots are dropped here, as at the collector.
-            if let Ok(e) = anonymiser.anonymise(raw, site, &site.host) {
+            let scope = config.visitor_scope(&site.host, raw.timestamp.date_naive());
+            if let Ok(e) = anonymiser.anonymise(raw, site, &scope) {
                 batch.push(e);
             }
         }

@@ -5,7 +5,7 @@
 use crate::StoredEvent;
 use duckdb::arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, ListBuilder, StringBuilder,
-    TimestampMicrosecondBuilder, UInt64Builder,
+    TimestampMicrosecondBuilder, UInt32Builder, UInt64Builder,
 };
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
@@ -24,6 +24,8 @@ pub fn record_batch(events: &[StoredEvent]) -> Result<RecordBatch, ArrowError> {
     let mut ts = TimestampMicrosecondBuilder::with_capacity(n);
     let mut visitor = UInt64Builder::with_capacity(n);
     let mut session = UInt64Builder::with_capacity(n);
+    let mut journey = UInt64Builder::with_capacity(n);
+    let mut seq = UInt32Builder::with_capacity(n);
     let mut keys = ListBuilder::new(StringBuilder::new());
     let mut values = ListBuilder::new(StringBuilder::new());
     let mut interactive = BooleanBuilder::with_capacity(n);
@@ -33,6 +35,8 @@ pub fn record_batch(events: &[StoredEvent]) -> Result<RecordBatch, ArrowError> {
         ts.append_value(e.event.timestamp().timestamp_micros());
         visitor.append_value(e.visitor_id);
         session.append_value(e.session_id);
+        journey.append_value(e.journey.journey_id);
+        seq.append_value(e.journey.seq);
         for (k, v) in e.event.props() {
             keys.values().append_value(k);
             values.values().append_value(v);
@@ -80,6 +84,10 @@ pub fn record_batch(events: &[StoredEvent]) -> Result<RecordBatch, ArrowError> {
         ("interactive", Arc::new(interactive.finish())),
         ("revenue_amount", Arc::new(amount.finish())),
         ("revenue_currency", Arc::new(currency.finish())),
+        ("journey_id", Arc::new(journey.finish())),
+        ("seq", Arc::new(seq.finish())),
+        ("prev_site", text(&|e| &e.journey.prev_site)),
+        ("prev_page", text(&|e| &e.journey.prev_page)),
     ];
     RecordBatch::try_from_iter(columns)
 }

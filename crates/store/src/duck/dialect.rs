@@ -41,4 +41,7 @@ impl Dialect for DuckDialect {
         };
         format!("epoch_us(date_trunc('{unit}', ts))")
     }
+    fn median(&self, expr: &str) -> String {
+        format!("median({expr})")
+    }
 }

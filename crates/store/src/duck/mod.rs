@@ -13,12 +13,14 @@ mod schema;
 
 pub use dialect::DuckDialect;
 
-use crate::sessions::{Acquisition, SessionState};
+use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
+use crate::sessions::{Acquisition, JourneyState, SessionState};
 use crate::sql::{self, Group, Param, Sql};
 use crate::{Store, StoreError, StoredEvent, Totals};
 use chrono::{DateTime, Utc};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Config, Connection};
+use glasshouse_model::journey::{FunnelQuery, PathQuery};
 use glasshouse_model::query::{Dimension, Interval, Query};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -65,6 +67,7 @@ impl DuckStore {
             .map_err(db_err)?;
         let writer = Connection::open_with_flags(&path, config).map_err(db_err)?;
         writer.execute_batch(schema::CREATE).map_err(db_err)?;
+        writer.execute_batch(schema::MIGRATE).map_err(db_err)?;
         let readers = (0..READERS)
             .map(|_| writer.try_clone())
             .collect::<Result<Vec<_>, _>>()
@@ -240,9 +243,10 @@ impl Store for DuckStore {
         self.with_reader(|conn| {
             let mut stmt = conn
                 .prepare(
-                    "SELECT session_id, any_value(visitor_id), epoch_us(max(ts)), any_value(entry_page), any_value(source), \
-                     any_value(referrer), any_value(utm_source), any_value(utm_medium), any_value(utm_campaign), \
-                     any_value(utm_content), any_value(utm_term) FROM events WHERE ts >= $1 GROUP BY session_id",
+                    "SELECT session_id, any_value(visitor_id), any_value(site), epoch_us(max(ts)), any_value(entry_page), \
+                     any_value(source), any_value(referrer), any_value(utm_source), any_value(utm_medium), \
+                     any_value(utm_campaign), any_value(utm_content), any_value(utm_term) \
+                     FROM events WHERE ts >= $1 GROUP BY session_id",
                 )
                 .map_err(db_err)?;
             let rows = stmt
@@ -250,18 +254,115 @@ impl Store for DuckStore {
                     Ok(SessionState {
                         session_id: r.get(0)?,
                         visitor_id: r.get(1)?,
-                        last_seen: r.get(2)?,
+                        site: r.get(2)?,
+                        last_seen: r.get(3)?,
                         acquisition: Arc::new(Acquisition {
-                            entry_page: r.get(3)?,
-                            source: r.get(4)?,
-                            referrer: r.get(5)?,
-                            utm: [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
+                            entry_page: r.get(4)?,
+                            source: r.get(5)?,
+                            referrer: r.get(6)?,
+                            utm: [r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?],
                         }),
                     })
                 })
                 .map_err(db_err)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
         })
+    }
+
+    fn recent_journeys(&self, since: DateTime<Utc>) -> Result<Vec<JourneyState>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT journey_id, any_value(visitor_id), epoch_us(max(ts)), coalesce(max(seq), 0), \
+                     coalesce(arg_max(site, seq) FILTER (WHERE name = 'pageview'), ''), \
+                     coalesce(arg_max(pathname, seq) FILTER (WHERE name = 'pageview'), '') \
+                     FROM events WHERE ts >= $1 AND journey_id IS NOT NULL GROUP BY journey_id",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(duckdb::params![micros(since)], |r| {
+                    Ok(JourneyState {
+                        journey_id: r.get(0)?,
+                        visitor_id: r.get(1)?,
+                        last_seen: r.get(2)?,
+                        seq: r.get(3)?,
+                        last_site: r.get(4)?,
+                        last_page: r.get(5)?,
+                    })
+                })
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
+    }
+
+    fn paths(&self, q: &PathQuery) -> Result<Paths, StoreError> {
+        let nodes_sql = journeys::path_nodes_sql(&DuckDialect, q);
+        let links_sql = journeys::path_links_sql(&DuckDialect, q);
+        self.with_reader(|conn| {
+            let count = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+            let mut stmt = conn.prepare(&nodes_sql.text).map_err(db_err)?;
+            let nodes = stmt
+                .query_map(
+                    duckdb::params_from_iter(nodes_sql.params.iter().map(to_value)),
+                    |r| {
+                        Ok(PathNode {
+                            position: r.get::<_, i64>(0)? as i32,
+                            site: r.get(1)?,
+                            page: r.get(2)?,
+                            visits: count(r.get(3)?),
+                            visitors: count(r.get(4)?),
+                            entrances: count(r.get(5)?),
+                            exits: count(r.get(6)?),
+                        })
+                    },
+                )
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            let mut stmt = conn.prepare(&links_sql.text).map_err(db_err)?;
+            let links = stmt
+                .query_map(
+                    duckdb::params_from_iter(links_sql.params.iter().map(to_value)),
+                    |r| {
+                        Ok(PathLink {
+                            position: r.get::<_, i64>(0)? as i32,
+                            from_site: r.get(1)?,
+                            from_page: r.get(2)?,
+                            to_site: r.get(3)?,
+                            to_page: r.get(4)?,
+                            visits: count(r.get(5)?),
+                            visitors: count(r.get(6)?),
+                        })
+                    },
+                )
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            Ok(Paths { nodes, links })
+        })
+    }
+
+    fn funnel(&self, q: &FunnelQuery) -> Result<Vec<FunnelRow>, StoreError> {
+        let sql = journeys::funnel_sql(&DuckDialect, q);
+        let mut rows = self.with_reader(|conn| {
+            let mut stmt = conn.prepare(&sql.text).map_err(db_err)?;
+            let rows = stmt
+                .query_map(
+                    duckdb::params_from_iter(sql.params.iter().map(to_value)),
+                    |r| {
+                        Ok(FunnelRow {
+                            step: r.get::<_, i64>(0)? as u32,
+                            visits: r.get::<_, Option<i64>>(1)?.unwrap_or(0).max(0) as u64,
+                            visitors: r.get::<_, Option<i64>>(2)?.unwrap_or(0).max(0) as u64,
+                            median_seconds: r.get(3)?,
+                        })
+                    },
+                )
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })?;
+        rows.sort_by_key(|r| r.step);
+        Ok(rows)
     }
 
     fn delete_before(&self, site: &str, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {

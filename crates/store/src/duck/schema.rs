@@ -2,6 +2,10 @@
 //! compresses the repeated visit columns to almost nothing, and every query
 //! reads only the columns it names.
 //!
+//! The journey columns (`journey_id`, `seq`, `prev_site`, `prev_page`) are
+//! written at ingest so that path and funnel questions need no window
+//! function over the whole range (see `sessions.rs`).
+//!
 //! Nothing here can hold an IP address or a User-Agent: there is no column
 //! for them, and the rows come only from `AnonymousEvent`s.
 
@@ -35,6 +39,32 @@ CREATE TABLE IF NOT EXISTS events (
     prop_values      VARCHAR[] NOT NULL,
     interactive      BOOLEAN   NOT NULL,
     revenue_amount   DOUBLE,
-    revenue_currency VARCHAR
+    revenue_currency VARCHAR,
+    journey_id       UBIGINT,
+    seq              UINTEGER,
+    prev_site        VARCHAR,
+    prev_page        VARCHAR
 );
+";
+
+/// Brings a file written before journeys were stored up to date: adds the
+/// journey columns and fills them from the visits already stored (each old
+/// visit becomes a journey of one site). Idempotent; a no-op on new files.
+pub const MIGRATE: &str = "
+ALTER TABLE events ADD COLUMN IF NOT EXISTS journey_id UBIGINT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS seq UINTEGER;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS prev_site VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS prev_page VARCHAR;
+UPDATE events SET journey_id = m.session_id, seq = m.seq, prev_site = m.prev_site, prev_page = m.prev_page
+FROM (
+    SELECT rowid AS rid, session_id,
+        (count(*) FILTER (WHERE name = 'pageview')
+            OVER (PARTITION BY session_id ORDER BY ts, rowid ROWS UNBOUNDED PRECEDING))::UINTEGER AS seq,
+        CASE WHEN name = 'pageview' THEN coalesce(lag(site) OVER pv, '') ELSE '' END AS prev_site,
+        CASE WHEN name = 'pageview' THEN coalesce(lag(pathname) OVER pv, '') ELSE '' END AS prev_page
+    FROM events
+    WHERE journey_id IS NULL
+    WINDOW pv AS (PARTITION BY session_id, name = 'pageview' ORDER BY ts, rowid)
+) m
+WHERE events.rowid = m.rid;
 ";
