@@ -113,6 +113,14 @@ impl Tree {
         }
     }
 
+    /// Drops leaves beyond `size`, so an append whose write failed can be
+    /// undone and memory stays in step with the files.
+    pub fn truncate(&mut self, size: u64) {
+        for (k, level) in self.levels.iter_mut().enumerate() {
+            level.truncate((size >> k) as usize);
+        }
+    }
+
     /// Number of leaves, i.e. the size of the log.
     pub fn size(&self) -> u64 {
         self.levels[0].len() as u64
