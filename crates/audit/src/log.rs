@@ -109,9 +109,12 @@ impl AuditError {
 /// A file-backed, append-only transparency log of audited accesses.
 ///
 /// Every append writes the entry, then a checkpoint signed for the new
-/// size, and syncs both before returning, so an acknowledged entry is
-/// durable and committed to by a signature. Thread-safe: all methods take
-/// `&self`.
+/// size, and syncs both before returning (two fsyncs, a few milliseconds
+/// on an ordinary disk), so an acknowledged entry is durable and committed
+/// to by a signature. The entry is synced first: a crash can leave an entry
+/// without its checkpoint (signed on the next open), never a checkpoint
+/// without its entry. Thread-safe: all methods take `&self`. One `AuditLog`
+/// per directory; two writers on the same files would interleave.
 pub struct AuditLog {
     dir: PathBuf,
     origin: String,
@@ -321,9 +324,14 @@ impl AuditLog {
         Ok(index)
     }
 
-    /// Number of entries.
+    /// Number of entries. Still answers after a panic poisoned the lock,
+    /// because the tree is only changed after both writes succeeded.
     pub fn size(&self) -> u64 {
-        self.lock().map(|g| g.tree.size()).unwrap_or(0)
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .tree
+            .size()
     }
 
     /// The origin line of the checkpoints, which is also the key name.

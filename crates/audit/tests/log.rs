@@ -150,9 +150,16 @@ fn proofs_and_json_helpers_agree_with_the_checkpoint() {
 #[test]
 fn entries_are_served_at_most_a_page_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
-    let log = log_with(dir.path(), 3);
-    assert_eq!(log.entries(0, u64::MAX).unwrap().len(), 3);
+    let log = log_with(dir.path(), 1001);
+    assert_eq!(log.entries(0, u64::MAX).unwrap().len(), 1000);
+    assert_eq!(log.entries(1, u64::MAX).unwrap().len(), 1000);
+    assert_eq!(log.entries(2, u64::MAX).unwrap().len(), 999);
     assert_eq!(glasshouse_audit::MAX_PAGE, 1000);
+    drop(log);
+    let t = std::time::Instant::now();
+    let report = verify_dir(dir.path(), None).unwrap();
+    assert_eq!(report.checkpoints, 1002);
+    eprintln!("verified 1001 entries in {:?}", t.elapsed());
 }
 
 #[test]

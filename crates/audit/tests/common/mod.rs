@@ -39,11 +39,13 @@ pub fn log_with(dir: &Path, n: u64) -> AuditLog {
 pub struct Server {
     pub url: String,
     pub log: Arc<Mutex<Arc<AuditLog>>>,
+    /// When set, the server lies about this entry's row count.
+    pub tamper: Arc<Mutex<Option<u64>>>,
 }
 
 impl Server {
-    pub fn swap(&self, log: AuditLog) {
-        *self.log.lock().unwrap() = Arc::new(log);
+    pub fn swap(&self, log: impl Into<Arc<AuditLog>>) {
+        *self.log.lock().unwrap() = log.into();
     }
 }
 
@@ -60,6 +62,8 @@ pub fn serve(log: AuditLog) -> Server {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shared = Arc::new(Mutex::new(Arc::new(log)));
     let state = shared.clone();
+    let tamper = Arc::new(Mutex::new(None::<u64>));
+    let lie = tamper.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -82,7 +86,16 @@ pub fn serve(log: AuditLog) -> Server {
                 "/transparency/log/checkpoint" => (200, "text/plain", log.checkpoint().unwrap()),
                 "/transparency/log/key" => (200, "text/plain", log.verifier_key()),
                 "/transparency/log/entries" => {
-                    json(log.entries_json(query(q, "start"), query(q, "count")))
+                    let mut v = log.entries_json(query(q, "start"), query(q, "count"));
+                    if let (Ok(v), Some(bad)) = (&mut v, *lie.lock().unwrap()) {
+                        for item in v["entries"].as_array_mut().unwrap() {
+                            if item["index"] == bad {
+                                let rows = item["entry"]["rows"].as_u64().unwrap();
+                                item["entry"]["rows"] = (rows + 1).into();
+                            }
+                        }
+                    }
+                    json(v)
                 }
                 "/transparency/log/proof/inclusion" => {
                     json(log.inclusion_json(query(q, "index"), query(q, "size")))
@@ -99,7 +112,11 @@ pub fn serve(log: AuditLog) -> Server {
             );
         }
     });
-    Server { url, log: shared }
+    Server {
+        url,
+        log: shared,
+        tamper,
+    }
 }
 
 fn json(v: Result<serde_json::Value, glasshouse_audit::AuditError>) -> (u16, &'static str, String) {
