@@ -58,6 +58,7 @@ pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> 
             store: store.clone(),
             clock: clock.clone(),
             sessions: Default::default(),
+            funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(&config.data_dir)?),
         };
         let retention = glasshouse_server::retention::spawn(config.clone(), store.clone(), clock);
         let rotation = spawn_salt_rotation(app.anonymiser.clone());

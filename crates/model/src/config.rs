@@ -333,7 +333,10 @@ impl Config {
                 return Err(invalid(
                     at("id"),
                     format!("purposes[{i}].id"),
-                    format!("{:?} must be a slug: lower-case letters, digits and '-'", p.id),
+                    format!(
+                        "{:?} must be a slug: lower-case letters, digits and '-'",
+                        p.id
+                    ),
                 ));
             }
             if purposes.iter().any(|q| q.id == p.id) {
@@ -355,7 +358,10 @@ impl Config {
                     ),
                 ));
             };
-            for (key, value) in [("description", &p.description), ("lawful_basis", &p.lawful_basis)] {
+            for (key, value) in [
+                ("description", &p.description),
+                ("lawful_basis", &p.lawful_basis),
+            ] {
                 if value.trim().is_empty() {
                     return Err(invalid(
                         at(key),
@@ -531,7 +537,10 @@ impl Config {
                     return Err(invalid(
                         at("metrics"),
                         field("metrics"),
-                        format!("{m:?} is not a metric; use {}", SHAREABLE_METRICS.join(", ")),
+                        format!(
+                            "{m:?} is not a metric; use {}",
+                            SHAREABLE_METRICS.join(", ")
+                        ),
                     ));
                 }
             }
@@ -562,7 +571,11 @@ impl Config {
             }
             let date = |key: &str, s: &str| {
                 NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                    invalid(at(key), field(key), format!("{s:?} is not a date like 2026-01-31"))
+                    invalid(
+                        at(key),
+                        field(key),
+                        format!("{s:?} is not a date like 2026-01-31"),
+                    )
                 })
             };
             let start = date("start", &a.start)?;
@@ -571,9 +584,10 @@ impl Config {
                 return Err(invalid(at("end"), field("end"), "is before start".into()));
             }
             if a.journeys {
-                if let Some(h) = covered.iter().find(|h| {
-                    agreements.iter().any(|b| b.journeys && b.covers(h))
-                }) {
+                if let Some(h) = covered
+                    .iter()
+                    .find(|h| agreements.iter().any(|b| b.journeys && b.covers(h)))
+                {
                     return Err(invalid(
                         at("journeys"),
                         field("journeys"),

@@ -125,8 +125,7 @@ impl Agreement {
 pub fn default_purpose() -> Purpose {
     Purpose {
         id: "service-improvement".into(),
-        description: "Understanding how people use the service so that it can be improved."
-            .into(),
+        description: "Understanding how people use the service so that it can be improved.".into(),
         lawful_basis: "Public task (UK GDPR Article 6(1)(e))".into(),
         category: PurposeCategory::ServiceImprovement,
     }

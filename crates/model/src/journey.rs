@@ -91,7 +91,9 @@ pub fn validate_steps(steps: &[FunnelStep]) -> Result<(), QueryError> {
                 if !page.starts_with('/') || page.len() > 2000 {
                     return Err(QueryError::new(
                         "steps",
-                        format!("step {n}: a page pattern starts with / (e.g. /apply/**), got {page:?}"),
+                        format!(
+                            "step {n}: a page pattern starts with / (e.g. /apply/**), got {page:?}"
+                        ),
                     ));
                 }
                 if let Some(site) = site {

@@ -71,7 +71,10 @@ fn day(s: &str) -> NaiveDate {
 fn a_full_governance_file_parses() {
     let c = Config::parse(GOOD, "g.toml").unwrap();
     assert_eq!(c.purposes.len(), 2);
-    assert_eq!(c.purposes[1].category, PurposeCategory::PerformanceReporting);
+    assert_eq!(
+        c.purposes[1].category,
+        PurposeCategory::PerformanceReporting
+    );
     let wales = c.site("gov.wales").unwrap();
     assert_eq!(wales.purposes, vec!["service-improvement", "performance"]);
     assert_eq!(wales.aggregate_retention_days, 761);
@@ -88,12 +91,24 @@ fn a_full_governance_file_parses() {
 fn only_sites_in_a_journey_agreement_share_a_visitor_scope() {
     let c = Config::parse(GOOD, "g.toml").unwrap();
     let d = day("2026-06-01");
-    assert_eq!(c.visitor_scope("www.gov.uk", d), c.visitor_scope("gov.wales", d));
+    assert_eq!(
+        c.visitor_scope("www.gov.uk", d),
+        c.visitor_scope("gov.wales", d)
+    );
     assert_eq!(c.visitor_scope("www.mygov.scot", d), "www.mygov.scot");
-    assert_ne!(c.visitor_scope("www.gov.uk", d), c.visitor_scope("www.mygov.scot", d));
-    assert_eq!(c.journey_sites("www.gov.uk", d), vec!["www.gov.uk", "gov.wales"]);
+    assert_ne!(
+        c.visitor_scope("www.gov.uk", d),
+        c.visitor_scope("www.mygov.scot", d)
+    );
+    assert_eq!(
+        c.journey_sites("www.gov.uk", d),
+        vec!["www.gov.uk", "gov.wales"]
+    );
     // Before the agreement starts and after it ends, nothing is linked.
-    assert_eq!(c.visitor_scope("www.gov.uk", day("2025-12-31")), "www.gov.uk");
+    assert_eq!(
+        c.visitor_scope("www.gov.uk", day("2025-12-31")),
+        "www.gov.uk"
+    );
     assert_eq!(c.visitor_scope("gov.wales", day("2028-01-01")), "gov.wales");
 }
 
@@ -103,7 +118,10 @@ fn a_file_without_purposes_gets_one_narrow_default() {
     let c = Config::parse(text, "g.toml").unwrap();
     assert_eq!(c.purposes.len(), 1);
     assert_eq!(c.purposes[0].category, PurposeCategory::ServiceImprovement);
-    assert_eq!(c.site("a.example").unwrap().purposes, vec!["service-improvement"]);
+    assert_eq!(
+        c.site("a.example").unwrap().purposes,
+        vec!["service-improvement"]
+    );
 }
 
 fn error_of(from: &str, to: &str) -> String {
@@ -173,5 +191,8 @@ start = "2026-01-01"
     let e = Config::parse(&format!("{GOOD}{second}"), "g.toml")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("agreements[1].journeys") && e.contains("under one agreement only"), "{e}");
+    assert!(
+        e.contains("agreements[1].journeys") && e.contains("under one agreement only"),
+        "{e}"
+    );
 }

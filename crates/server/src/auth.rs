@@ -17,6 +17,8 @@ pub struct Caller {
     pub organisation: String,
     /// An operator token: every site of the installation.
     pub all_sites: bool,
+    /// The sign-in session's CSRF token, for a browser; none for an API token.
+    pub csrf: Option<String>,
 }
 
 /// Lower-case hex SHA-256 of a token, as the configuration stores it.
@@ -32,6 +34,7 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
             return Ok(Caller {
                 organisation: s.organisation,
                 all_sites: false,
+                csrf: Some(s.csrf),
             });
         }
     }
@@ -56,6 +59,7 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
         .map(|t| Caller {
             organisation: t.organisation.clone(),
             all_sites: t.all_sites,
+            csrf: None,
         })
         .ok_or_else(|| ApiError::unauthorized("invalid API token"))
 }

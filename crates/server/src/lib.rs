@@ -7,6 +7,8 @@
 //! - `client_ip`: which address is the visitor's (`X-Forwarded-For` only
 //!   from configured proxies).
 //! - `stats`: the Stats API, path- and shape-compatible with Plausible's v1.
+//! - `journeys`, `funnels`: paths, next and previous pages, funnels (across
+//!   the sites of an agreement that links journeys), and saved funnels.
 //! - `auth`: API tokens, checked by hash.
 //! - `assets`: the tracker script, the opt-out page and its stylesheet.
 //! - `openapi`: the API description served at `/api/openapi.json`.
@@ -23,6 +25,8 @@ mod auth;
 mod client_ip;
 mod collect;
 mod error;
+pub mod funnels;
+mod journeys;
 mod openapi;
 mod pages;
 pub mod retention;
@@ -56,6 +60,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Signed-in dashboard accounts.
     pub sessions: Arc<sessions::Sessions>,
+    /// Funnels saved per site.
+    pub funnels: Arc<funnels::SavedFunnels>,
 }
 
 /// The whole HTTP surface.
@@ -65,6 +71,8 @@ pub fn router(app: App) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .merge(collect::routes())
         .merge(stats::routes())
+        .merge(journeys::routes())
+        .merge(funnels::routes())
         .merge(assets::routes())
         .merge(pages::routes())
         .merge(web_assets::routes())

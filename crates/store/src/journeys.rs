@@ -229,11 +229,7 @@ pub fn funnel_sql(d: &dyn Dialect, q: &FunnelQuery) -> Sql {
         ));
     }
     Sql {
-        text: format!(
-            "WITH {} {}",
-            ctes.join(", "),
-            selects.join(" UNION ALL ")
-        ),
+        text: format!("WITH {} {}", ctes.join(", "), selects.join(" UNION ALL ")),
         params: b.params,
     }
 }

@@ -27,8 +27,8 @@ mod totals;
 
 pub use duck::DuckStore;
 pub use ingest::{IngestError, Ingestor};
-pub use sessions::{JourneyState, JourneyStep, SessionState, Sessionizer, StoredEvent};
 pub use journeys::{FunnelRow, PathLink, PathNode, Paths};
+pub use sessions::{JourneyState, JourneyStep, SessionState, Sessionizer, StoredEvent};
 pub use totals::Totals;
 
 use chrono::{DateTime, Utc};

@@ -240,7 +240,8 @@ impl Sessionizer {
         }
         self.last_sweep = now;
         self.by_visitor.retain(|_, v| {
-            v.visits.retain(|s| now - s.last_seen < SESSION_TIMEOUT_MICROS);
+            v.visits
+                .retain(|s| now - s.last_seen < SESSION_TIMEOUT_MICROS);
             if v.journey
                 .as_ref()
                 .is_some_and(|j| now - j.last_seen >= SESSION_TIMEOUT_MICROS)

@@ -69,7 +69,9 @@ fn load(store: Arc<dyn Store>) -> Vec<Hop> {
                     revenue: None,
                     timestamp: h.ts,
                 };
-                anonymiser.anonymise(raw, &site(h.host), scope(h.host)).expect("anonymised")
+                anonymiser
+                    .anonymise(raw, &site(h.host), scope(h.host))
+                    .expect("anonymised")
             })
             .collect();
         ingestor.ingest_blocking(events).expect("stored");
@@ -136,30 +138,72 @@ pub fn journeys_conformance(store: Arc<dyn Store>) {
                 assert!(paths.nodes.iter().all(|n| n.site == C), "C is never linked");
             }
             // Every journey through the page is at position 0, once.
-            let anchor: u64 = paths.nodes.iter().filter(|n| n.position == 0).map(|n| n.visits).sum();
-            let next: u64 = paths.links.iter().filter(|l| l.position == 0).map(|l| l.visits).sum();
-            let exits: u64 = paths.nodes.iter().filter(|n| n.position == 0).map(|n| n.exits).sum();
-            assert!(next + exits <= anchor, "{host}{page}: {next} + {exits} > {anchor}");
+            let anchor: u64 = paths
+                .nodes
+                .iter()
+                .filter(|n| n.position == 0)
+                .map(|n| n.visits)
+                .sum();
+            let next: u64 = paths
+                .links
+                .iter()
+                .filter(|l| l.position == 0)
+                .map(|l| l.visits)
+                .sum();
+            let exits: u64 = paths
+                .nodes
+                .iter()
+                .filter(|n| n.position == 0)
+                .map(|n| n.exits)
+                .sum();
+            assert!(
+                next + exits <= anchor,
+                "{host}{page}: {next} + {exits} > {anchor}"
+            );
         }
     }
     let crossing = all
         .iter()
         .filter(|j| j.iter().any(|h| h.host == A) && j.iter().any(|h| h.host == B))
         .count();
-    assert!(crossing > 20, "the traffic has cross-site journeys ({crossing})");
+    assert!(
+        crossing > 20,
+        "the traffic has cross-site journeys ({crossing})"
+    );
 
     let funnels: Vec<(Vec<FunnelStep>, Vec<journeys::Step>)> = vec![
         (
-            vec![page("/guide", None), page("/apply", Some(B)), page("/apply/done", None)],
+            vec![
+                page("/guide", None),
+                page("/apply", Some(B)),
+                page("/apply/done", None),
+            ],
             vec![(A, "/guide"), (B, "/apply"), (A, "/apply/done")],
         ),
         (
-            vec![page("/apply/**", None), FunnelStep::Event { event: "Submitted".into() }],
+            vec![
+                page("/apply/**", None),
+                FunnelStep::Event {
+                    event: "Submitted".into(),
+                },
+            ],
             vec![(A, "/apply/**"), ("", "Submitted")],
         ),
         (
-            vec![page("/", None), page("/guide", None), page("/apply", None), page("/apply/details", None), page("/apply/done", None)],
-            vec![(A, "/"), (A, "/guide"), (A, "/apply"), (A, "/apply/details"), (A, "/apply/done")],
+            vec![
+                page("/", None),
+                page("/guide", None),
+                page("/apply", None),
+                page("/apply/details", None),
+                page("/apply/done", None),
+            ],
+            vec![
+                (A, "/"),
+                (A, "/guide"),
+                (A, "/apply"),
+                (A, "/apply/details"),
+                (A, "/apply/done"),
+            ],
         ),
     ];
     for (steps, truth_steps) in funnels {
@@ -172,7 +216,12 @@ pub fn journeys_conformance(store: Arc<dyn Store>) {
         let expected = journeys::funnel(&all, &truth_steps, from, until);
         assert_eq!(rows.len(), expected.len());
         for (row, (visits, visitors, median)) in rows.iter().zip(&expected) {
-            assert_eq!((row.visits, row.visitors), (*visits, *visitors), "step {} of {truth_steps:?}", row.step);
+            assert_eq!(
+                (row.visits, row.visitors),
+                (*visits, *visitors),
+                "step {} of {truth_steps:?}",
+                row.step
+            );
             match (row.median_seconds, median) {
                 (Some(a), Some(b)) => assert!((a - b).abs() < 0.01, "median {a} vs {b}"),
                 (a, b) => assert_eq!(a.is_some(), b.is_some(), "median {a:?} vs {b:?}"),

@@ -30,16 +30,30 @@ pub struct Hop {
 }
 
 /// Pages of the generated sites.
-pub const PAGES: [&str; 6] = ["/", "/guide", "/apply", "/apply/details", "/apply/done", "/contact"];
+pub const PAGES: [&str; 6] = [
+    "/",
+    "/guide",
+    "/apply",
+    "/apply/details",
+    "/apply/done",
+    "/contact",
+];
 
 /// Journeys of `people` people around `first`, over `hosts`, including ones
 /// that run over midnight, restart after a 30-minute gap, never reach the
 /// start of a funnel, and send custom events. Sorted by time.
-pub fn generate(seed: u64, first: NaiveDate, hosts: &[&'static str], journeys: usize) -> (Vec<Person>, Vec<Hop>) {
+pub fn generate(
+    seed: u64,
+    first: NaiveDate,
+    hosts: &[&'static str],
+    journeys: usize,
+) -> (Vec<Person>, Vec<Hop>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let people: Vec<Person> = (0..journeys.max(4) / 2)
         .map(|i| Person {
-            ip: format!("203.0.{}.{}", 113 + i / 250 % 3, i % 250 + 1).parse().unwrap(),
+            ip: format!("203.0.{}.{}", 113 + i / 250 % 3, i % 250 + 1)
+                .parse()
+                .unwrap(),
             agent: i % AGENTS.len(),
         })
         .collect();
@@ -58,16 +72,32 @@ pub fn generate(seed: u64, first: NaiveDate, hosts: &[&'static str], journeys: u
         for step in 0..rng.gen_range(1..7) {
             if step > 0 {
                 // One gap in twelve ends the journey.
-                let gap = if rng.gen_range(0..12) == 0 { 40 * 60 } else { rng.gen_range(5..600) };
+                let gap = if rng.gen_range(0..12) == 0 {
+                    40 * 60
+                } else {
+                    rng.gen_range(5..600)
+                };
                 ts += Duration::seconds(gap);
                 if rng.gen_range(0..3) == 0 {
                     host = hosts[rng.gen_range(0..hosts.len())];
                 }
             }
             let path = PAGES[rng.gen_range(0..PAGES.len())];
-            hops.push(Hop { person, host, ts, name: "pageview", path });
+            hops.push(Hop {
+                person,
+                host,
+                ts,
+                name: "pageview",
+                path,
+            });
             if path == "/apply/done" && rng.gen_range(0..2) == 0 {
-                hops.push(Hop { person, host, ts: ts + Duration::seconds(2), name: "Submitted", path });
+                hops.push(Hop {
+                    person,
+                    host,
+                    ts: ts + Duration::seconds(2),
+                    name: "Submitted",
+                    path,
+                });
             }
         }
     }
@@ -109,7 +139,9 @@ fn visitor(j: &[&Hop]) -> (usize, NaiveDate) {
 /// Counts of one row: journeys and visitors.
 pub type Counts = (u64, u64);
 
-fn counted(rows: BTreeMap<(String, String), (u64, BTreeSet<(usize, NaiveDate)>)>) -> BTreeMap<(String, String), Counts> {
+fn counted(
+    rows: BTreeMap<(String, String), (u64, BTreeSet<(usize, NaiveDate)>)>,
+) -> BTreeMap<(String, String), Counts> {
     rows.into_iter()
         .map(|(k, (n, v))| (k, (n, v.len() as u64)))
         .collect()
@@ -143,7 +175,9 @@ pub fn neighbours(
         if !visible.contains(&h.host) {
             continue;
         }
-        let row = rows.entry((h.host.to_string(), h.path.to_string())).or_default();
+        let row = rows
+            .entry((h.host.to_string(), h.path.to_string()))
+            .or_default();
         row.0 += 1;
         row.1.insert(visitor(j));
     }

@@ -15,6 +15,9 @@ use std::sync::Arc;
 pub const HOST: &str = "test.example";
 pub const TOKEN: &str = "test-token-of-test-org";
 pub const OTHER_TOKEN: &str = "token-of-another-org";
+/// A token of the organisation that shares journeys with the test organisation.
+pub const PARTNER_TOKEN: &str = "token-of-the-partner-org";
+pub const PARTNER: &str = "partner.example";
 
 pub struct TestServer {
     pub url: String,
@@ -56,9 +59,29 @@ host = "{HOST}"
 organisation = "test-org"
 query_params = ["q"]
 
+[[organisations]]
+id = "partner-org"
+name = "Partner Organisation"
+
 [[sites]]
 host = "other.example"
 organisation = "other-org"
+
+[[sites]]
+host = "{PARTNER}"
+organisation = "partner-org"
+
+[[agreements]]
+id = "test-partner"
+title = "Journeys between the test and partner sites"
+parties = ["test-org", "partner-org"]
+sites = ["{HOST}", "{PARTNER}"]
+purposes = ["service-improvement"]
+metrics = ["visitors", "visits"]
+breakdowns = ["event:page"]
+journeys = true
+k = 2
+start = "2020-01-01"
 
 [[api_tokens]]
 name = "tests"
@@ -70,6 +93,11 @@ name = "other"
 organisation = "other-org"
 sha256 = "{}"
 
+[[api_tokens]]
+name = "partner"
+organisation = "partner-org"
+sha256 = "{}"
+
 [[users]]
 username = "ana"
 organisation = "test-org"
@@ -78,6 +106,7 @@ password_hash = "{}"
 "#,
         hash(TOKEN),
         hash(OTHER_TOKEN),
+        hash(PARTNER_TOKEN),
         *PASSWORD_HASH,
     )
 }
@@ -102,6 +131,7 @@ impl TestServer {
             store: store.clone(),
             clock: shared,
             sessions: Default::default(),
+            funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(dir.path()).unwrap()),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
