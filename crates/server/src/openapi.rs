@@ -87,6 +87,48 @@ pub fn spec() -> Value {
                 "parameters": [param("site_id", true, "Host of the site.")],
                 "responses": ok("A number", json!({"type": "integer"}))
             }},
+            "/api/v1/stats/next-pages": {"get": {
+                "summary": "Pages viewed right after a page, across the sites of a journey agreement",
+                "security": secured,
+                "parameters": stats_params(vec![param("page", true, "Path of the page, e.g. /apply.")]),
+                "responses": ok("Most visits first", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/PathRow"}}}}))
+            }},
+            "/api/v1/stats/previous-pages": {"get": {
+                "summary": "Pages viewed right before a page, across the sites of a journey agreement",
+                "security": secured,
+                "parameters": stats_params(vec![param("page", true, "Path of the page, e.g. /apply.")]),
+                "responses": ok("Most visits first", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/PathRow"}}}}))
+            }},
+            "/api/v1/stats/paths": {"get": {
+                "summary": "Journeys through a page, several steps both ways, as Sankey nodes and links",
+                "security": secured,
+                "parameters": stats_params(vec![
+                    param("page", true, "Path of the page explored."),
+                    param("depth", false, "Steps either way, 1 to 5 (default 3)."),
+                    param("branches", false, "Pages kept per position, 1 to 20 (default 6); the rest are (other pages)."),
+                ]),
+                "responses": ok("Nodes (position, site, page, kind: page, entrance, exit or other) and links (source, target, visits, visitors)", json!({"type": "object", "properties": {"page": {"$ref": "#/components/schemas/PathRow"}, "nodes": {"type": "array", "items": {"type": "object"}}, "links": {"type": "array", "items": {"type": "object"}}}}))
+            }},
+            "/api/v1/stats/funnel": {"post": {
+                "summary": "Visits reaching each step of a funnel, in order",
+                "security": secured,
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FunnelRequest"}}}},
+                "responses": ok("One row per step; comparison when asked", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/FunnelRow"}}, "comparison": {"type": "object"}}}))
+            }},
+            "/api/v1/funnels": {
+                "get": {"summary": "Saved funnels of a site", "security": secured, "parameters": [param("site_id", true, "Host of the site.")],
+                        "responses": ok("The funnels", json!({"type": "object", "properties": {"funnels": {"type": "array", "items": {"$ref": "#/components/schemas/SavedFunnel"}}}}))},
+                "post": {"summary": "Save a funnel (a signed-in browser sends x-csrf-token)", "security": secured,
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FunnelDefinition"}}}},
+                         "responses": {"201": {"description": "Saved"}, "400": {"$ref": "#/components/responses/BadRequest"}, "403": {"$ref": "#/components/responses/Forbidden"}}}
+            },
+            "/api/v1/funnels/{id}": {
+                "put": {"summary": "Change a saved funnel", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FunnelDefinition"}}}},
+                        "responses": {"200": {"description": "Changed"}, "404": {"$ref": "#/components/responses/NotFound"}}},
+                "delete": {"summary": "Delete a saved funnel", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, param("site_id", true, "Host of the site.")],
+                           "responses": {"204": {"description": "Deleted"}, "404": {"$ref": "#/components/responses/NotFound"}}}
+            },
             "/js/glasshouse.js": {"get": {"summary": "The tracker script", "responses": {"200": {"description": "JavaScript"}}}},
             "/optout": {"get": {"summary": "The page where a visitor objects to being counted", "responses": {"200": {"description": "HTML"}}}},
             "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "{\"status\":\"ok\"}"}}}},
@@ -96,6 +138,18 @@ pub fn spec() -> Value {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token; the configuration holds its SHA-256."}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                "PathRow": {"type": "object", "required": ["site", "page", "visits", "visitors"], "properties": {"site": {"type": "string"}, "page": {"type": "string"}, "visits": {"type": "integer"}, "visitors": {"type": "integer"}}},
+                "FunnelStep": {"oneOf": [
+                    {"type": "object", "required": ["page"], "properties": {"page": {"type": "string", "description": "Path pattern: * within a segment, ** across"}, "site": {"type": "string", "description": "Another site of a journey agreement"}}},
+                    {"type": "object", "required": ["event"], "properties": {"event": {"type": "string"}}}
+                ]},
+                "FunnelRequest": {"type": "object", "required": ["site_id", "steps"], "properties": {
+                    "site_id": {"type": "string"}, "period": {"type": "string"}, "date": {"type": "string"}, "filters": {"type": "string"},
+                    "steps": {"type": "array", "minItems": 2, "maxItems": 8, "items": {"$ref": "#/components/schemas/FunnelStep"}},
+                    "compare": {"type": "string", "enum": ["previous_period"]}}},
+                "FunnelRow": {"type": "object", "properties": {"step": {"type": "integer"}, "label": {"type": "string"}, "visits": {"type": ["integer", "null"]}, "visitors": {"type": ["integer", "null"]}, "conversion_rate": {"type": ["number", "null"]}, "dropoff": {"type": ["integer", "null"]}, "median_seconds": {"type": ["number", "null"]}, "suppressed": {"type": "boolean"}}},
+                "FunnelDefinition": {"type": "object", "required": ["site_id", "name", "steps"], "properties": {"site_id": {"type": "string"}, "name": {"type": "string", "maxLength": 120}, "steps": {"type": "array", "minItems": 2, "maxItems": 8, "items": {"$ref": "#/components/schemas/FunnelStep"}}}},
+                "SavedFunnel": {"type": "object", "properties": {"id": {"type": "string"}, "site": {"type": "string"}, "name": {"type": "string"}, "steps": {"type": "array", "items": {"$ref": "#/components/schemas/FunnelStep"}}, "updated": {"type": "string", "format": "date-time"}}},
                 "Event": {"type": "object", "required": ["name", "url", "domain"], "properties": {
                     "name": {"type": "string", "maxLength": 120, "description": "pageview or a custom event name (short key n)"},
                     "url": {"type": "string", "maxLength": 2000, "description": "Full URL of the page (u)"},
