@@ -51,6 +51,22 @@ export function fitLabel(path: string, max: number, prefix = '', weight = 'norma
   return `${prefix}${t}…`;
 }
 
+/**
+ * A label on at most two lines of `max` pixels: the host on the first line
+ * for another site's page, else the path broken after a - or before a /.
+ */
+export function wrapLabel(path: string, max: number, prefix = '', weight = 'normal'): string {
+  const fits = (t: string) => textWidth(t, weight) <= max;
+  if (fits(prefix + path)) return prefix + path;
+  if (prefix) return `${fitLabel(prefix.trim(), max, '', weight)}\n${fitLabel(path, max, '', weight)}`;
+  let cut = -1;
+  for (let i = 1; i < path.length; i++) {
+    if ((path[i] === '/' || path[i - 1] === '-') && fits(path.slice(0, i))) cut = i;
+  }
+  if (cut <= 0) return fitLabel(path, max, '', weight);
+  return `${path.slice(0, cut)}\n${fitLabel(path.slice(cut), max, '', weight)}`;
+}
+
 // --- Sankey -----------------------------------------------------------------------
 
 export type NodeStyle = 'centre' | 'page' | 'elsewhere' | 'muted';
@@ -84,10 +100,10 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
   const width = el.clientWidth || 900;
   const nodeWidth = 14;
   const side = 8;
-  // Labels sit to the right of their node (the last column's to the left),
-  // in the space before the next column.
-  const gap = columns > 1 ? (width - 2 * side - nodeWidth) / (columns - 1) : width;
-  const labelMax = Math.max(60, gap - nodeWidth - 16);
+  // Every label sits to the right of its node, in the space before the next
+  // column; the last column's labels have a margin of the same width.
+  const gap = (width - 2 * side) / columns;
+  const labelMax = Math.max(60, gap - nodeWidth - 14);
   const outSum = new Map<string, number>();
   const inSum = new Map<string, number>();
   for (const l of links) {
@@ -143,8 +159,10 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
       series: [
         {
           type: 'sankey',
+          // No opening animation: it clips the diagram while it runs.
+          animation: false,
           left: side,
-          right: side,
+          right: side + gap - nodeWidth,
           top: 12,
           bottom: 12,
           nodeWidth,
@@ -156,7 +174,6 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
           emphasis: { focus: 'adjacency' },
           labelLayout: { hideOverlap: true },
           data: nodes.map((n) => {
-            const last = n.column === columns - 1 && columns > 1;
             const weight = n.style === 'centre' ? 'bold' : 'normal';
             return {
               name: n.id,
@@ -164,7 +181,7 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
               value: n.visits,
               itemStyle: { color: NODE_COLOURS[n.style], borderWidth: 0 },
               label: {
-                position: last ? 'left' : 'right',
+                position: 'right',
                 distance: 6,
                 color: n.style === 'muted' ? GREY : TEXT,
                 fontStyle: n.style === 'muted' ? 'italic' : 'normal',
@@ -174,7 +191,8 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
                 // A white halo keeps the text readable over the links.
                 textBorderColor: '#ffffff',
                 textBorderWidth: 3,
-                formatter: () => fitLabel(n.text, labelMax, n.prefix ? `${n.prefix} ` : '', weight),
+                lineHeight: 17,
+                formatter: () => wrapLabel(n.text, labelMax, n.prefix ? `${n.prefix} ` : '', weight),
               },
             };
           }),

@@ -83,6 +83,9 @@ export function branchRows(r: PathsResult, position: number): BranchRow[] {
     .sort((a, b) => b.via.visits - a.via.visits || a.via.id.localeCompare(b.via.id) || b.link.visits - a.link.visits);
 }
 
+/** The narrowest a column of the diagram (a node and its label) may be, in pixels. */
+const MIN_COLUMN = 160;
+
 export class PathsView implements Section {
   readonly el: HTMLElement;
   private readonly title: HTMLElement;
@@ -96,6 +99,8 @@ export class PathsView implements Section {
   private readonly status: HTMLElement;
   private readonly chartWrap: HTMLElement;
   private readonly chart: HTMLElement;
+  private readonly scroller: HTMLElement;
+  private readonly columnHeads: HTMLElement;
   private readonly tables: HTMLElement;
   private readonly details: HTMLDetailsElement;
   private result: PathsResult | null = null;
@@ -166,6 +171,12 @@ export class PathsView implements Section {
 
     this.status = h('div', { class: 'gh-paths__status' });
     this.chart = h('div', { class: 'gh-sankey', role: 'img', 'aria-label': 'Paths diagram loading' });
+    this.columnHeads = h('div', { class: 'gh-sankey__columns', 'aria-hidden': 'true' });
+    this.scroller = h(
+      'div',
+      { class: 'gh-sankey-scroll', role: 'group', 'aria-label': 'Paths diagram' },
+      h('div', { class: 'gh-sankey__inner' }, this.columnHeads, this.chart),
+    );
     this.chartWrap = h(
       'div',
       { class: 'gh-sankey-wrap' },
@@ -182,7 +193,7 @@ export class PathsView implements Section {
           'Entrance, exit or other pages',
         ),
       ),
-      this.chart,
+      this.scroller,
       h('p', { class: 'govuk-hint gh-sankey__hint' }, 'Select a page in the diagram to explore paths through it. The tables below hold the same figures.'),
     );
     this.tables = h('div', { class: 'gh-paths__tables' });
@@ -309,7 +320,21 @@ export class PathsView implements Section {
     const perColumn = new Map<number, number>();
     for (const n of r.nodes) perColumn.set(n.position, (perColumn.get(n.position) ?? 0) + 1);
     const tallest = Math.max(1, ...perColumn.values());
-    this.chart.style.height = `${Math.min(900, Math.max(360, tallest * 52 + 40))}px`;
+    this.chart.style.height = `${Math.min(960, Math.max(400, tallest * 64 + 40))}px`;
+    // Room for a readable label in every column; wider than the card, the diagram scrolls sideways.
+    (this.chart.parentElement as HTMLElement).style.minWidth = `${columns * MIN_COLUMN}px`;
+    // Column headings, over the nodes: the diagram puts column i at 8px + i × (width − 16px) / columns.
+    this.columnHeads.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
+    replace(
+      this.columnHeads,
+      Array.from({ length: columns }, (_, i) => {
+        const p = first + i;
+        return h('span', { class: `gh-sankey__column${p === 0 ? ' gh-sankey__column--centre' : ''}` }, p === 0 ? 'Chosen page' : stepsName(p));
+      }),
+    );
+    // Keyboard users can scroll it when it is wider than the card.
+    if (this.scroller.scrollWidth > this.scroller.clientWidth) this.scroller.tabIndex = 0;
+    else this.scroller.removeAttribute('tabindex');
     this.chart.dataset.columns = String(columns);
     this.chart.dataset.nodes = String(r.nodes.length);
     this.chart.setAttribute('aria-label', this.describe(view));
@@ -349,8 +374,8 @@ export class PathsView implements Section {
     return parts.join(' ');
   }
 
-  private pageCell(n: PathNode, view: View): HTMLElement {
-    const text = nodeLabel(n, view.site);
+  private pageCell(n: PathNode, view: View, withSite = false): HTMLElement {
+    const text = withSite ? nodeLabel(n, view.site) : n.page;
     const centre = this.result!.page.page;
     const onSite = n.kind === 'page' && (!n.site || n.site === view.site);
     if (onSite && n.page !== centre) {
@@ -370,14 +395,16 @@ export class PathsView implements Section {
       h(
         'p',
         { class: 'govuk-body-s' },
-        'Each table is one step away from the page before it. ‘Share’ is the share of the visits through the neighbouring page, nearer ',
+        'One table for each step before and after ',
         centre,
-        ', that took each branch. ‘(entrance)’ means the visit started at the neighbouring page, ‘(exit)’ that it ended there.',
+        '. ‘Share’ is the part of the visits through the page one step nearer ',
+        centre,
+        ' that took each branch. ‘(entrance)’ means the visit started at that page, ‘(exit)’ that it ended there, ‘(other pages)’ joins the less visited pages.',
       ),
       positions.map((p) => {
         const rows = branchRows(r, p);
         const showVia = Math.abs(p) > 1;
-        const viaHeader = p > 0 ? 'After' : 'Before';
+        const viaHeader = p > 0 ? 'Previous page' : 'Next page';
         const header = (text: string, numeric = false) =>
           h('th', { scope: 'col', class: `govuk-table__header${numeric ? ' govuk-table__header--numeric' : ''}` }, text);
         return h(
@@ -406,10 +433,10 @@ export class PathsView implements Section {
               h(
                 'tr',
                 { class: 'govuk-table__row', 'data-source': row.link.source, 'data-target': row.link.target },
-                showVia && p > 0 ? h('td', { class: 'govuk-table__cell' }, this.pageCell(row.via, view)) : null,
+                showVia && p > 0 ? h('td', { class: 'govuk-table__cell gh-paths__via' }, this.pageCell(row.via, view, true)) : null,
                 h('th', { scope: 'row', class: 'govuk-table__header gh-paths__page-cell' }, this.pageCell(row.node, view)),
                 h('td', { class: 'govuk-table__cell gh-paths__site' }, row.node.site || h('span', { class: 'gh-paths__none' }, '–', hidden('none'))),
-                showVia && p < 0 ? h('td', { class: 'govuk-table__cell' }, this.pageCell(row.via, view)) : null,
+                showVia && p < 0 ? h('td', { class: 'govuk-table__cell gh-paths__via' }, this.pageCell(row.via, view, true)) : null,
                 num(row.link.visits, 'visits'),
                 num(row.link.visitors, 'visitors'),
                 num(row.share, 'share'),
