@@ -22,13 +22,20 @@ export interface Funnel {
   updated?: string;
 }
 
+/**
+ * One step's figures. Conversion and drop-off count visits. A step on another
+ * organisation's site reached by fewer visitors than its agreement allows to
+ * be shown is `suppressed`, with no figures.
+ */
 export interface StepResult {
   step: number;
-  visits: number;
-  visitors: number;
-  conversion_rate: number;
-  dropoff: number;
+  label?: string;
+  visits: number | null;
+  visitors: number | null;
+  conversion_rate: number | null;
+  dropoff: number | null;
   median_seconds: number | null;
+  suppressed?: boolean;
 }
 
 export interface FunnelResult {
@@ -336,7 +343,7 @@ export class FunnelsView implements Section {
           h('span', { class: 'gh-legend__item' }, h('span', { class: 'gh-legend__bar gh-legend__bar--previous', 'aria-hidden': 'true' }), `Previous period: ${rangeName(prev)}`),
         )
       : null;
-    const nothing = !current.length || current[0].visits === 0;
+    const nothing = !current.length || !current[0].visits;
     replace(
       body,
       nothing ? message('No visits reached the first step in this period.') : null,
@@ -347,9 +354,9 @@ export class FunnelsView implements Section {
     if (!current.length) return;
     mod.drawFunnel(chart, {
       labels,
-      current: current.map((s) => s.visitors),
+      current: current.map((s) => s.visits),
       conversion: current.map((s) => s.conversion_rate),
-      previous: previous ? previous.map((s) => s.visitors) : null,
+      previous: previous ? previous.map((s) => s.visits) : null,
       previousConversion: previous ? previous.map((s) => s.conversion_rate) : null,
       currentName: rangeName(range),
       previousName: `Previous period: ${rangeName(prev)}`,
@@ -361,19 +368,27 @@ export class FunnelsView implements Section {
       h('th', { scope: 'col', class: `govuk-table__header${numeric ? ' govuk-table__header--numeric' : ''}` }, text);
     const num = (metric: string, value: number | null, text: string) =>
       h('td', { class: 'govuk-table__cell govuk-table__cell--numeric', 'data-metric': metric, 'data-value': value == null ? '' : String(value) }, text);
-    const cells = (s: StepResult | undefined) => {
+    const cells = (s: StepResult | undefined, before: StepResult | undefined) => {
       if (!s) return [h('td', { class: 'govuk-table__cell', colspan: '5' }, 'No figures')];
+      if (s.suppressed) {
+        return [
+          h(
+            'td',
+            { class: 'govuk-table__cell gh-funnel-table__withheld', colspan: '5', 'data-suppressed': 'true' },
+            'Withheld: too few visitors on another organisation’s site to show',
+          ),
+        ];
+      }
       const first = s.step === 1;
+      const lost = s.dropoff;
+      const share = !first && lost != null && before?.visits ? ` (${formatPercent(Math.round((lost / before.visits) * 1000) / 10)})` : '';
+      const count = (metric: string, v: number | null) => num(metric, v, v == null ? '–' : formatNumber(v));
       return [
-        num('visitors', s.visitors, formatNumber(s.visitors)),
-        num('visits', s.visits, formatNumber(s.visits)),
-        num('conversion_rate', s.conversion_rate, formatPercent(s.conversion_rate)),
-        num('dropoff', s.dropoff, first ? '–' : formatNumber(s.dropoff)),
-        num(
-          'median_seconds',
-          s.median_seconds,
-          s.median_seconds == null ? '–' : formatDurationLong(s.median_seconds),
-        ),
+        count('visits', s.visits),
+        count('visitors', s.visitors),
+        num('conversion_rate', s.conversion_rate, s.conversion_rate == null ? '–' : formatPercent(s.conversion_rate)),
+        num('dropoff', s.dropoff, first || lost == null ? '–' : `${formatNumber(lost)}${share}`),
+        num('median_seconds', s.median_seconds, s.median_seconds == null ? '–' : formatDurationLong(s.median_seconds)),
       ];
     };
     const prevName = `Previous period: ${rangeName(previousRange(view.range))}`;
@@ -394,10 +409,10 @@ export class FunnelsView implements Section {
           { class: 'govuk-table__row' },
           th('Step'),
           previous ? th('Period') : null,
-          th('Visitors', true),
           th('Visits', true),
+          th('Visitors', true),
           th('Conversion from step 1', true),
-          th('Drop-off from the step before', true),
+          th('Visits lost since the step before', true),
           th('Median time from the step before', true),
         ),
       ),
@@ -413,14 +428,14 @@ export class FunnelsView implements Section {
             { class: 'govuk-table__row', 'data-step': String(i + 1), 'data-period': 'current' },
             h('th', { scope: previous ? 'rowgroup' : 'row', class: 'govuk-table__header gh-funnel-table__name', rowspan: previous ? '2' : null }, name),
             previous ? h('td', { class: 'govuk-table__cell gh-funnel-table__period' }, 'This period') : null,
-            cells(s),
+            cells(s, current[i - 1]),
           ),
           previous
             ? h(
                 'tr',
                 { class: 'govuk-table__row gh-funnel-table__previous', 'data-step': String(i + 1), 'data-period': 'previous' },
                 h('td', { class: 'govuk-table__cell gh-funnel-table__period' }, h('span', { title: prevName }, 'Previous period')),
-                cells(p),
+                cells(p, previous?.[i - 1]),
               )
             : null,
         );
@@ -732,7 +747,7 @@ export class FunnelsView implements Section {
           id('event'),
           h('label', { class: 'govuk-label', for: id('event') }, 'Event name'),
           errorMessage(id('event')),
-          input(id('event'), s.event, { list: 'funnel-events', 'aria-describedby': describedBy(id('event')), maxlength: '300', class: `govuk-input govuk-input--width-20${errorFor(id('event')) ? ' govuk-input--error' : ''}` }),
+          input(id('event'), s.event, { list: 'funnel-events', 'aria-describedby': describedBy(id('event')), maxlength: '120', class: `govuk-input govuk-input--width-20${errorFor(id('event')) ? ' govuk-input--error' : ''}` }),
         ),
       );
       const radio = (kind: 'page' | 'event', label: string) =>
@@ -838,7 +853,7 @@ export class FunnelsView implements Section {
     const out: Cell[][] = [];
     const add = (period: string, list: StepResult[]) =>
       list.forEach((s, i) =>
-        out.push([period, s.step, f.funnel.steps[i] ? stepLabel(f.funnel.steps[i], this.site) : '', s.visitors, s.visits, s.conversion_rate, s.dropoff, s.median_seconds]),
+        out.push([period, s.step, f.funnel.steps[i] ? stepLabel(f.funnel.steps[i], this.site) : '', s.visits, s.visitors, s.conversion_rate, s.dropoff, s.median_seconds]),
       );
     add('current', r.results);
     if (f.view.state.compare && r.comparison) add('previous', r.comparison.results);
@@ -849,7 +864,7 @@ export class FunnelsView implements Section {
     const f = this.resultFor;
     const view = this.host.view();
     downloadCsv(`${slug(view.site)}-funnel-${slug(f?.funnel.name ?? 'funnel')}-${view.range.first}-to-${view.range.last}.csv`, [
-      ['Period', 'Step', 'Step is', 'Visitors', 'Visits', 'Conversion from step 1 %', 'Drop-off', 'Median seconds from the step before'],
+      ['Period', 'Step', 'Step is', 'Visits', 'Visitors', 'Conversion from step 1 %', 'Visits lost since the step before', 'Median seconds from the step before'],
       ...this.rows(),
     ]);
   }
@@ -861,8 +876,8 @@ export class FunnelsView implements Section {
       const section = `Funnel ${f.funnel.name}${row[0] === 'previous' ? ' (previous period)' : ''}`;
       const item = `${row[1]}. ${row[2]}`;
       return [
-        [section, item, 'visitors', row[3]],
-        [section, item, 'visits', row[4]],
+        [section, item, 'visits', row[3]],
+        [section, item, 'visitors', row[4]],
         [section, item, 'conversion_rate', row[5]],
         [section, item, 'dropoff', row[6]],
         [section, item, 'median_seconds', row[7]],
@@ -886,10 +901,12 @@ function describe(funnel: Funnel, results: StepResult[], site: string): string {
   if (!results.length) return `Bar chart of the funnel ${funnel.name}: no figures.`;
   const last = results[results.length - 1];
   const lastStep = funnel.steps[results.length - 1];
+  const n = (v: number | null) => (v == null ? 'a withheld number of' : formatNumber(v));
   return (
-    `Bar chart of visitors reaching each of the ${results.length} steps of ${funnel.name}: ` +
-    `${formatNumber(results[0].visitors)} at step 1, ${formatNumber(last.visitors)} at step ${results.length}` +
+    `Bar chart of visits reaching each of the ${results.length} steps of ${funnel.name}: ` +
+    `${n(results[0].visits)} visits at step 1, ${n(last.visits)} at step ${results.length}` +
     (lastStep ? ` (${stepLabel(lastStep, site)})` : '') +
-    `, ${formatPercent(last.conversion_rate)} of the first. The figures are in the table below.`
+    (last.conversion_rate == null ? '' : `, ${formatPercent(last.conversion_rate)} of the first`) +
+    '. The figures are in the table below.'
   );
 }

@@ -217,11 +217,12 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
 
 export interface FunnelBars {
   labels: string[];
-  current: number[];
+  /** Visits reaching each step (null: withheld). */
+  current: (number | null)[];
   /** Conversion from the first step, in percent. */
-  conversion: number[];
-  previous: number[] | null;
-  previousConversion: number[] | null;
+  conversion: (number | null)[];
+  previous: (number | null)[] | null;
+  previousConversion: (number | null)[] | null;
   currentName: string;
   previousName: string;
 }
@@ -230,7 +231,8 @@ export function drawFunnel(el: HTMLElement, f: FunnelBars): void {
   const chart = instance(el);
   const narrow = el.clientWidth < 600;
   const labelWidth = narrow ? 120 : 240;
-  const pct = (v: number) => `${Math.round(v * 10) / 10}%`;
+  const pct = (v: number | null) => (v == null ? '' : ` (${Math.round(v * 10) / 10}%)`);
+  const figure = (v: number | null, c: number | null) => (v == null ? 'withheld' : `${formatNumber(v)}${pct(c)}`);
   const series: unknown[] = [
     {
       type: 'bar',
@@ -245,7 +247,7 @@ export function drawFunnel(el: HTMLElement, f: FunnelBars): void {
         color: TEXT,
         fontSize: 14,
         fontFamily: FONT,
-        formatter: (p: { dataIndex: number; value: number }) => `${formatNumber(p.value)} (${pct(f.conversion[p.dataIndex])})`,
+        formatter: (p: { dataIndex: number }) => figure(f.current[p.dataIndex], f.conversion[p.dataIndex]),
       },
       emphasis: { disabled: true },
     },
@@ -263,7 +265,7 @@ export function drawFunnel(el: HTMLElement, f: FunnelBars): void {
         color: GREY,
         fontSize: 14,
         fontFamily: FONT,
-        formatter: (p: { dataIndex: number; value: number }) => `${formatNumber(p.value)} (${pct(f.previousConversion![p.dataIndex])})`,
+        formatter: (p: { dataIndex: number }) => figure(f.previous![p.dataIndex], f.previousConversion![p.dataIndex]),
       },
       emphasis: { disabled: true },
     });
@@ -284,13 +286,13 @@ export function drawFunnel(el: HTMLElement, f: FunnelBars): void {
             'div',
             { class: 'gh-tooltip' },
             h('div', { class: 'gh-tooltip__title' }, f.labels[i]),
-            h('div', { class: 'gh-tooltip__row' }, h('span', { class: 'gh-tooltip__key' }, 'Visitors'), h('strong', null, `${formatNumber(f.current[i])} (${pct(f.conversion[i])})`)),
+            h('div', { class: 'gh-tooltip__row' }, h('span', { class: 'gh-tooltip__key' }, 'Visits'), h('strong', null, figure(f.current[i], f.conversion[i]))),
             f.previous
               ? h(
                   'div',
                   { class: 'gh-tooltip__row gh-tooltip__row--previous' },
                   h('span', { class: 'gh-tooltip__key' }, 'Previous period'),
-                  h('strong', null, `${formatNumber(f.previous[i])} (${pct(f.previousConversion![i])})`),
+                  h('strong', null, figure(f.previous[i], f.previousConversion![i])),
                 )
               : null,
           );
