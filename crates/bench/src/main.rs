@@ -11,6 +11,7 @@ mod gen;
 use anyhow::Context;
 use chrono::Duration;
 use clap::{Parser, Subcommand};
+use glasshouse_model::journey::{FunnelQuery, FunnelStep, PathQuery};
 use glasshouse_model::query::{DateRange, Dimension, Filter, Interval, Metric, Query};
 use glasshouse_model::{Clock, Site, SystemClock};
 use glasshouse_privacy::{Anonymiser, Salts};
@@ -131,7 +132,12 @@ fn load(data: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
                     s.spawn(move || {
                         part.into_iter()
                             .filter_map(|(i, raw)| {
-                                anonymiser.anonymise(raw, &sites[i], &sites[i].host).ok()
+                                // As in the demo, www.gov.uk and gov.wales link journeys.
+                                let scope = match sites[i].host.as_str() {
+                                    "www.gov.uk" | "gov.wales" => "agreement:gov-uk-gov-wales",
+                                    other => other,
+                                };
+                                anonymiser.anonymise(raw, &sites[i], scope).ok()
                             })
                             .collect::<Vec<_>>()
                     })
@@ -312,5 +318,51 @@ fn queries(data: PathBuf, site: &str, runs: usize) -> anyhow::Result<()> {
         let (median, max) = time(runs, f)?;
         println!("{name:<44} {median:>10.1} {max:>10.1}");
     }
+    journey_queries(&store, site, range, runs)
+}
+
+/// Path exploration and a 5-step funnel, from the site's busiest pages.
+fn journey_queries(store: &DuckStore, site: &str, range: DateRange, runs: usize) -> anyhow::Result<()> {
+    let q = Query::for_range(site, range, vec![Metric::Visits], vec![]);
+    let top: Vec<String> = store
+        .breakdown(&q, &Dimension::Page, 5, 0)?
+        .into_iter()
+        .map(|(page, _)| page)
+        .collect();
+    anyhow::ensure!(top.len() == 5, "the site needs 5 pages");
+    let sites = vec![site.to_string(), "gov.wales".to_string()];
+    let path = |depth: u32| PathQuery {
+        query: q.clone(),
+        sites: sites.clone(),
+        page: top[0].clone(),
+        depth,
+    };
+    let (one, three) = (path(1), path(3));
+    let mut steps: Vec<FunnelStep> = top
+        .iter()
+        .map(|p| FunnelStep::Page { page: p.clone(), site: None })
+        .collect();
+    steps[4] = FunnelStep::Page { page: "/**".into(), site: Some("gov.wales".into()) };
+    let funnel = FunnelQuery { query: q.clone(), sites: sites.clone(), steps };
+    let cases: Vec<Case> = vec![
+        (
+            "next/previous pages of the top page",
+            Box::new(|| Ok(store.paths(&one)?.links.len())),
+        ),
+        (
+            "paths, 3 steps both ways",
+            Box::new(|| Ok(store.paths(&three)?.links.len())),
+        ),
+        (
+            "funnel, 5 steps (one on gov.wales)",
+            Box::new(|| Ok(store.funnel(&funnel)?.len())),
+        ),
+    ];
+    for (name, f) in cases {
+        let (median, max) = time(runs, f)?;
+        println!("{name:<44} {median:>10.1} {max:>10.1}");
+    }
+    let rows = store.funnel(&funnel)?;
+    println!("funnel steps reached: {:?}", rows.iter().map(|r| r.visits).collect::<Vec<_>>());
     Ok(())
 }
