@@ -146,7 +146,9 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
             { class: 'gh-tooltip' },
             h('div', { class: 'gh-tooltip__title' }, fullText(from), ' → ', fullText(to)),
             h('div', { class: 'gh-tooltip__row' }, h('span', { class: 'gh-tooltip__key' }, 'Visits'), h('strong', null, formatNumber(link.visits))),
-            h('div', { class: 'gh-tooltip__row' }, h('span', { class: 'gh-tooltip__key' }, 'Visitors'), h('strong', null, formatNumber(link.visitors))),
+            link.visitors || (from.style !== 'muted' && to.style !== 'muted')
+              ? h('div', { class: 'gh-tooltip__row' }, h('span', { class: 'gh-tooltip__key' }, 'Visitors'), h('strong', null, formatNumber(link.visitors)))
+              : null,
             h(
               'div',
               { class: 'gh-tooltip__row gh-tooltip__row--previous' },
@@ -166,7 +168,8 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
           top: 12,
           bottom: 12,
           nodeWidth,
-          nodeGap: 20,
+          // Room between nodes for a label of two lines.
+          nodeGap: 30,
           nodeAlign: 'justify',
           layoutIterations: 64,
           draggable: false,

@@ -320,7 +320,7 @@ export class PathsView implements Section {
     const perColumn = new Map<number, number>();
     for (const n of r.nodes) perColumn.set(n.position, (perColumn.get(n.position) ?? 0) + 1);
     const tallest = Math.max(1, ...perColumn.values());
-    this.chart.style.height = `${Math.min(960, Math.max(400, tallest * 64 + 40))}px`;
+    this.chart.style.height = `${Math.min(1000, Math.max(400, tallest * 76 + 40))}px`;
     // Room for a readable label in every column; wider than the card, the diagram scrolls sideways.
     (this.chart.parentElement as HTMLElement).style.minWidth = `${columns * MIN_COLUMN}px`;
     // Column headings, over the nodes: the diagram puts column i at 8px + i × (width − 16px) / columns.
@@ -438,7 +438,10 @@ export class PathsView implements Section {
                 h('td', { class: 'govuk-table__cell gh-paths__site' }, row.node.site || h('span', { class: 'gh-paths__none' }, '–', hidden('none'))),
                 showVia && p < 0 ? h('td', { class: 'govuk-table__cell gh-paths__via' }, this.pageCell(row.via, view, true)) : null,
                 num(row.link.visits, 'visits'),
-                num(row.link.visitors, 'visitors'),
+                // The API counts no visitors on the links of entrances and exits.
+                row.node.kind !== 'page' && row.node.kind !== 'other' && !row.link.visitors
+                  ? h('td', { class: 'govuk-table__cell govuk-table__cell--numeric', 'data-metric': 'visitors', 'data-value': String(row.link.visitors) }, '–', hidden('not counted'))
+                  : num(row.link.visitors, 'visitors'),
                 num(row.share, 'share'),
               ),
             ),
