@@ -74,10 +74,13 @@ impl From<glasshouse_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut r = (
             self.status,
             Json(serde_json::json!({"error": self.message})),
         )
-            .into_response()
+            .into_response();
+        r.extensions_mut()
+            .insert(crate::audit::Reason(self.message.clone()));
+        r
     }
 }

@@ -15,12 +15,15 @@
 //! - `sessions`, `pages`: dashboard sign-in (argon2, HttpOnly SameSite
 //!   cookies, CSRF tokens, rate-limited) and the dashboard's pages.
 //! - `web_assets`: the dashboard front end built from `web/`, embedded.
+//! - `audit`: the gate's purpose check and the transparency log of every
+//!   query, with the log's public endpoints.
 //! - `retention`: the background job that deletes raw events past their time.
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
 //! reason.
 
 mod assets;
+pub mod audit;
 mod auth;
 mod client_ip;
 mod collect;
@@ -62,6 +65,8 @@ pub struct App {
     pub sessions: Arc<sessions::Sessions>,
     /// Funnels saved per site.
     pub funnels: Arc<funnels::SavedFunnels>,
+    /// The transparency log of every look at the data.
+    pub audit: Arc<audit::Audit>,
 }
 
 /// The whole HTTP surface.
@@ -70,9 +75,18 @@ pub fn router(app: App) -> Router {
         .route("/health", get(health))
         .route("/api/openapi.json", get(openapi::document))
         .merge(collect::routes())
-        .merge(stats::routes())
-        .merge(journeys::routes())
-        .merge(funnels::routes())
+        .merge(
+            // Every look at the data goes through the gate and into the audit log.
+            Router::new()
+                .merge(stats::routes())
+                .merge(journeys::routes())
+                .merge(funnels::routes())
+                .route_layer(axum::middleware::from_fn_with_state(
+                    app.clone(),
+                    audit::gate,
+                )),
+        )
+        .merge(audit::routes())
         .merge(assets::routes())
         .merge(pages::routes())
         .merge(web_assets::routes())

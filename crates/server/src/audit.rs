@@ -1,0 +1,374 @@
+//! Every look at the data, written to the transparency log (DESIGN.md,
+//! promise 7), and the log's public endpoints.
+//!
+//! A middleware wraps the query API (`/api/v1/stats/*`, `/api/v1/funnels*`):
+//! before the handler runs it works out who asks (organisation, role, an
+//! account pseudonym) and for which purpose, and refuses a purpose the site
+//! does not allow; after it runs it appends one entry — allowed or refused,
+//! the request in canonical form, rows returned and the reason — to the
+//! Merkle-tree log in `DATA_DIR/audit`. Requests without any credentials are
+//! not "looks at the data" and are not logged.
+//!
+//! Public, no sign-in: `/transparency/log/checkpoint`, `/key`, `/entries`,
+//! `/proof/inclusion`, `/proof/consistency` — what `glasshouse audit verify
+//! --url` and `glasshouse audit witness` read.
+
+use crate::auth::{self, Caller};
+use crate::{ApiError, App};
+use axum::body::{to_bytes, Body};
+use axum::extract::{Query as Params, Request, State};
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use glasshouse_audit::{AuditLog, Entry};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// The log and the key that turns account names into pseudonyms.
+pub struct Audit {
+    /// The transparency log.
+    pub log: AuditLog,
+    actor_key: [u8; 32],
+}
+
+impl Audit {
+    /// Opens (or starts) the log in `DIR/audit`. Its origin line is fixed on
+    /// first use, so later changes of address do not break its signatures.
+    pub fn open(data_dir: &Path, public_url: Option<&str>) -> std::io::Result<Audit> {
+        let dir = data_dir.join("audit");
+        std::fs::create_dir_all(&dir)?;
+        let origin_file = dir.join("origin");
+        let origin = match std::fs::read_to_string(&origin_file) {
+            Ok(o) => o.trim().to_string(),
+            Err(_) => {
+                let host = public_url
+                    .and_then(|u| u.split("://").nth(1))
+                    .map(|h| h.trim_end_matches('/').to_string())
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "localhost".into());
+                let origin = format!("{host}/glasshouse-audit");
+                std::fs::write(&origin_file, &origin)?;
+                origin
+            }
+        };
+        let key_file = dir.join("actor.key");
+        let actor_key = match std::fs::read(&key_file) {
+            Ok(k) if k.len() == 32 => k.try_into().expect("32 bytes"),
+            _ => {
+                let k: [u8; 32] = rand::random();
+                std::fs::write(&key_file, k)?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))?;
+                }
+                k
+            }
+        };
+        let log =
+            AuditLog::open(&dir, &origin).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Audit { log, actor_key })
+    }
+
+    /// A stable pseudonym for an account: the same person gets the same one,
+    /// but it cannot be turned back into a name without the installation's key.
+    pub fn pseudonym(&self, kind: &str, name: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(self.actor_key);
+        h.update(kind.as_bytes());
+        h.update([0]);
+        h.update(name.as_bytes());
+        format!("{kind}:{}", &hex::encode(h.finalize())[..16])
+    }
+}
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/transparency/log/checkpoint", get(checkpoint))
+        .route("/transparency/log/key", get(key))
+        .route("/transparency/log/entries", get(entries))
+        .route("/transparency/log/proof/inclusion", get(inclusion))
+        .route("/transparency/log/proof/consistency", get(consistency))
+}
+
+/// The reason an API error gave, for the log.
+#[derive(Clone)]
+pub struct Reason(pub String);
+
+const MAX_BODY: usize = 64 * 1024;
+
+/// The middleware around the query API.
+pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return ApiError::bad_request(format!("body: larger than {MAX_BODY} bytes"))
+            .into_response();
+    };
+    let caller = auth::caller(&app, &parts.headers);
+    let Ok(caller) = caller else {
+        // No credentials: nothing is read, nothing to log.
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+    };
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let json: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+    let field = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                json.as_ref()
+                    .and_then(|j| j[name].as_str().map(String::from))
+            })
+    };
+    let site_id = field("site_id");
+    let (role, actor) = who(&app, &caller, &parts.headers);
+    let canonical = canonical(
+        parts.method.as_str(),
+        parts.uri.path(),
+        &params,
+        json.as_ref(),
+    );
+    let purpose = match purpose_for(
+        &app,
+        &caller,
+        site_id.as_deref(),
+        field("purpose").as_deref(),
+    ) {
+        Ok(p) => p,
+        Err(refusal) => {
+            let entry = Entry::query(
+                &caller.organisation,
+                &role,
+                &actor,
+                field("purpose").as_deref().unwrap_or(""),
+                &canonical,
+            )
+            .at(app.clock.now())
+            .refused(&refusal);
+            append(&app, entry).await;
+            return ApiError::forbidden(refusal).into_response();
+        }
+    };
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = response.status();
+    let reason = response.extensions().get::<Reason>().map(|r| r.0.clone());
+    // Answers are small JSON documents: count the rows they hold.
+    let (head, body) = response.into_parts();
+    let Ok(body) = to_bytes(body, 64 * 1024 * 1024).await else {
+        return ApiError::internal("answer too large to audit").into_response();
+    };
+    let rows = rows_in(&body);
+    let response = Response::from_parts(head, Body::from(body));
+    let mut entry = Entry::query(&caller.organisation, &role, &actor, &purpose, &canonical)
+        .at(app.clock.now())
+        .rows(rows);
+    if status.is_success() {
+        entry = entry.reason(&format!("HTTP {}", status.as_u16()));
+    } else {
+        let reason = reason.unwrap_or_default();
+        entry = entry.refused(&format!("HTTP {}: {reason}", status.as_u16()));
+    }
+    if !append(&app, entry).await {
+        // A look at the data that cannot be recorded is not allowed to happen.
+        return ApiError::unavailable("the audit log cannot be written; nothing was answered")
+            .into_response();
+    }
+    response
+}
+
+async fn append(app: &App, entry: Entry) -> bool {
+    let audit = app.audit.clone();
+    match tokio::task::spawn_blocking(move || audit.log.append(&entry)).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "audit log append failed");
+            false
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "audit log task failed");
+            false
+        }
+    }
+}
+
+/// Rows in an answer: the length of its `results`, `links` or `funnels`
+/// list, 1 for another document, 0 for an empty body.
+fn rows_in(body: &[u8]) -> u64 {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => ["results", "links", "funnels"]
+            .iter()
+            .find_map(|k| v[*k].as_array().map(|a| a.len() as u64))
+            .unwrap_or(1),
+        Err(_) => u64::from(!body.is_empty()),
+    }
+}
+
+/// Role and pseudonym of the caller.
+fn who(app: &App, caller: &Caller, headers: &HeaderMap) -> (String, String) {
+    if caller.csrf.is_some() {
+        if let Some(s) = crate::pages::session(app, headers) {
+            return (s.role.clone(), app.audit.pseudonym("account", &s.username));
+        }
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .trim();
+    let role = if caller.all_sites {
+        "operator-token"
+    } else {
+        "api-token"
+    };
+    (
+        role.into(),
+        app.audit.pseudonym("token", &auth::token_hash(token)),
+    )
+}
+
+/// The purpose a request runs under: the one it names, or the site's first.
+/// Refused when the site (or, for a partner's site, the agreement) does not allow it.
+fn purpose_for(
+    app: &App,
+    caller: &Caller,
+    site_id: Option<&str>,
+    asked: Option<&str>,
+) -> Result<String, String> {
+    let Some(site) = site_id.and_then(|s| app.config.site(s)) else {
+        // The handler refuses unknown sites with its own reason.
+        return Ok(asked.unwrap_or("").to_string());
+    };
+    let purpose = asked.filter(|p| !p.is_empty()).unwrap_or(&site.purposes[0]);
+    if app.config.purpose(purpose).is_none() {
+        return Err(format!(
+            "purpose: {purpose:?} is not a declared purpose; see /transparency"
+        ));
+    }
+    if !site.purposes.iter().any(|p| p == purpose) {
+        return Err(format!("purpose: {} does not allow {purpose:?}", site.host));
+    }
+    if site.organisation != caller.organisation && !caller.all_sites {
+        let today = app.clock.now().date_naive();
+        let allowed = app.config.agreements.iter().any(|a| {
+            a.in_force(today)
+                && a.covers(&site.host)
+                && a.parties.contains(&caller.organisation)
+                && a.purposes.iter().any(|p| p == purpose)
+        });
+        if !allowed {
+            return Err(format!(
+                "purpose: no agreement in force lets {} query {} for {purpose:?}",
+                caller.organisation, site.host
+            ));
+        }
+    }
+    Ok(purpose.to_string())
+}
+
+/// The request as one line: method, path, sorted parameters, compact body.
+fn canonical(
+    method: &str,
+    path: &str,
+    params: &[(String, String)],
+    body: Option<&serde_json::Value>,
+) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    let query: Vec<String> = sorted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut out = format!("{method} {path}");
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(&query.join("&"));
+    }
+    if let Some(b) = body {
+        out.push(' ');
+        out.push_str(&b.to_string());
+    }
+    out
+}
+
+fn text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+fn audit_error(e: glasshouse_audit::AuditError) -> ApiError {
+    if e.is_bad_request() {
+        ApiError::bad_request(e.to_string())
+    } else {
+        ApiError::internal(e)
+    }
+}
+
+async fn checkpoint(State(app): State<App>) -> Result<Response, ApiError> {
+    Ok(text(app.audit.log.checkpoint().map_err(audit_error)?))
+}
+
+async fn key(State(app): State<App>) -> Response {
+    text(app.audit.log.verifier_key())
+}
+
+#[derive(Deserialize)]
+struct Page {
+    start: Option<u64>,
+    count: Option<u64>,
+}
+
+async fn entries(
+    State(app): State<App>,
+    Params(p): Params<Page>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let v = app
+        .audit
+        .log
+        .entries_json(p.start.unwrap_or(0), p.count.unwrap_or(100))
+        .map_err(audit_error)?;
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+struct Inclusion {
+    index: u64,
+    size: u64,
+}
+
+async fn inclusion(
+    State(app): State<App>,
+    Params(p): Params<Inclusion>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(
+        app.audit
+            .log
+            .inclusion_json(p.index, p.size)
+            .map_err(audit_error)?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct Consistency {
+    old: u64,
+    new: u64,
+}
+
+async fn consistency(
+    State(app): State<App>,
+    Params(p): Params<Consistency>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(
+        app.audit
+            .log
+            .consistency_json(p.old, p.new)
+            .map_err(audit_error)?,
+    ))
+}
