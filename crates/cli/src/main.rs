@@ -1,6 +1,7 @@
 //! `glasshouse`: the one binary. It owns argument handling and output
 //! policy only; everything it does is a call into the libraries.
 
+mod audit;
 mod demo;
 mod import;
 mod runtime;
@@ -58,6 +59,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Check the audit log (a transparency log), or witness another installation's.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Make a new Stats API token and print the line to put in the configuration.
     Token {
         /// Slug of the organisation the token belongs to.
@@ -65,6 +71,34 @@ enum Command {
         organisation: String,
         /// A label for people reading the configuration.
         #[arg(long, default_value = "api")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the Merkle tree, check every signed checkpoint, and fail on
+    /// any deleted, altered or reordered entry.
+    Verify {
+        /// The data directory of a local installation.
+        #[arg(long, conflicts_with = "url")]
+        data: Option<PathBuf>,
+        /// The address of a running installation (its public /transparency/log endpoints).
+        #[arg(long)]
+        url: Option<String>,
+        /// A checkpoint saved earlier, which must be a prefix of the log.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Check that the log at URL only grew since the last visit, and cosign it.
+    Witness {
+        /// The address of the installation to witness.
+        url: String,
+        /// Where this witness keeps its key and the last checkpoint it accepted.
+        #[arg(long, default_value = "glasshouse-witness")]
+        state: PathBuf,
+        /// The witness's name in its cosignatures.
+        #[arg(long, default_value = "witness.example/glasshouse")]
         name: String,
     },
 }
@@ -114,6 +148,17 @@ fn main() -> std::process::ExitCode {
                     role,
                 },
         } => user::add(&username, &organisation, &role),
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    data,
+                    url,
+                    checkpoint,
+                },
+        } => audit::verify(data.as_deref(), url.as_deref(), checkpoint.as_deref()),
+        Command::Audit {
+            command: AuditCommand::Witness { url, state, name },
+        } => audit::witness(&url, &state, &name),
         Command::Token { organisation, name } => {
             token::print_new(&organisation, &name);
             Ok(())
