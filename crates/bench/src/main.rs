@@ -322,7 +322,12 @@ fn queries(data: PathBuf, site: &str, runs: usize) -> anyhow::Result<()> {
 }
 
 /// Path exploration and a 5-step funnel, from the site's busiest pages.
-fn journey_queries(store: &DuckStore, site: &str, range: DateRange, runs: usize) -> anyhow::Result<()> {
+fn journey_queries(
+    store: &DuckStore,
+    site: &str,
+    range: DateRange,
+    runs: usize,
+) -> anyhow::Result<()> {
     let q = Query::for_range(site, range, vec![Metric::Visits], vec![]);
     let top: Vec<String> = store
         .breakdown(&q, &Dimension::Page, 5, 0)?
@@ -340,10 +345,20 @@ fn journey_queries(store: &DuckStore, site: &str, range: DateRange, runs: usize)
     let (one, three) = (path(1), path(3));
     let mut steps: Vec<FunnelStep> = top
         .iter()
-        .map(|p| FunnelStep::Page { page: p.clone(), site: None })
+        .map(|p| FunnelStep::Page {
+            page: p.clone(),
+            site: None,
+        })
         .collect();
-    steps[4] = FunnelStep::Page { page: "/**".into(), site: Some("gov.wales".into()) };
-    let funnel = FunnelQuery { query: q.clone(), sites: sites.clone(), steps };
+    steps[4] = FunnelStep::Page {
+        page: "/**".into(),
+        site: Some("gov.wales".into()),
+    };
+    let funnel = FunnelQuery {
+        query: q.clone(),
+        sites: sites.clone(),
+        steps,
+    };
     let cases: Vec<Case> = vec![
         (
             "next/previous pages of the top page",
@@ -363,6 +378,9 @@ fn journey_queries(store: &DuckStore, site: &str, range: DateRange, runs: usize)
         println!("{name:<44} {median:>10.1} {max:>10.1}");
     }
     let rows = store.funnel(&funnel)?;
-    println!("funnel steps reached: {:?}", rows.iter().map(|r| r.visits).collect::<Vec<_>>());
+    println!(
+        "funnel steps reached: {:?}",
+        rows.iter().map(|r| r.visits).collect::<Vec<_>>()
+    );
     Ok(())
 }

@@ -314,7 +314,7 @@ fn sankey(
         };
         nodes.push(json!({"id": id, "position": position, "site": site, "page": page, "kind": kind, "visits": visits}));
     }
-    let mut link_list: Vec<(&(String, String), &(u64, u64))> = links.iter().collect();
+    let mut link_list: Vec<_> = links.iter().collect();
     link_list.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
     let links: Vec<Value> = link_list
         .into_iter()

@@ -139,9 +139,10 @@ fn visitor(j: &[&Hop]) -> (usize, NaiveDate) {
 /// Counts of one row: journeys and visitors.
 pub type Counts = (u64, u64);
 
-fn counted(
-    rows: BTreeMap<(String, String), (u64, BTreeSet<(usize, NaiveDate)>)>,
-) -> BTreeMap<(String, String), Counts> {
+/// Rows being counted: journeys and the distinct visitors among them, per (site, page).
+type Tally = BTreeMap<(String, String), (u64, BTreeSet<(usize, NaiveDate)>)>;
+
+fn counted(rows: Tally) -> BTreeMap<(String, String), Counts> {
     rows.into_iter()
         .map(|(k, (n, v))| (k, (n, v.len() as u64)))
         .collect()
@@ -158,7 +159,7 @@ pub fn neighbours(
     visible: &[&str],
     step: i32,
 ) -> BTreeMap<(String, String), Counts> {
-    let mut rows: BTreeMap<(String, String), (u64, BTreeSet<(usize, NaiveDate)>)> = BTreeMap::new();
+    let mut rows: Tally = BTreeMap::new();
     for j in journeys {
         let views: Vec<&&Hop> = j.iter().filter(|h| h.name == "pageview").collect();
         let Some(at) = views
