@@ -277,7 +277,8 @@ export class BreakdownCard implements Section {
                       this.host,
                       { view: 'paths', page: value },
                       { class: 'govuk-link gh-explore', 'data-explore': value },
-                      'Explore paths',
+                      h('span', { class: 'gh-explore__verb' }, 'Explore '),
+                      h('span', { class: 'gh-explore__noun' }, 'paths'),
                       hidden(` through ${value}`),
                     )
                   : null
