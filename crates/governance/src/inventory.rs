@@ -1,0 +1,166 @@
+//! What the renderers are told about the live installation.
+//!
+//! The configuration says what *may* happen; the inventory says what *is*
+//! there: how many events each site holds, how old the oldest is, how big
+//! the audit log has grown. The caller (the server or the CLI) fills it from
+//! the store and the audit log, so this crate stays free of I/O and every
+//! page it renders can be tested from plain values.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The live facts about one site, so the register and the DPIA state volumes
+/// and ages as they are, not as they were when someone last wrote them down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SiteInventory {
+    /// Host of the site, as in the configuration.
+    pub host: String,
+    /// Raw events stored for the site now (each carries a daily visitor id).
+    pub events_stored: u64,
+    /// Time of the oldest stored raw event, if there is any; shows that
+    /// retention is actually being enforced.
+    pub oldest_event: Option<DateTime<Utc>>,
+    /// Distinct daily visitor ids summed over the last 30 days (an upper
+    /// bound on people, since the same person gets a new id every day).
+    pub visitors_last_30_days: u64,
+}
+
+impl SiteInventory {
+    /// An empty inventory for a site with nothing stored yet.
+    pub fn empty(host: &str) -> SiteInventory {
+        SiteInventory {
+            host: host.to_ascii_lowercase(),
+            events_stored: 0,
+            oldest_event: None,
+            visitors_last_30_days: 0,
+        }
+    }
+}
+
+/// The live facts about the whole installation, filled by the caller from
+/// the store and the audit log just before rendering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inventory {
+    /// One entry per site; a configured site without an entry is shown as
+    /// holding nothing.
+    pub sites: Vec<SiteInventory>,
+    /// Number of entries in the audit log.
+    pub audit_log_size: u64,
+    /// The latest signed checkpoint of the audit log, as its text (a C2SP
+    /// signed note), so readers can save it and check later that the log
+    /// only grew.
+    pub audit_checkpoint: Option<String>,
+    /// The key that verifies the audit log's checkpoints.
+    pub audit_public_key: Option<String>,
+    /// When the page was rendered; also "today" for deciding which
+    /// agreements are in force.
+    pub generated_at: DateTime<Utc>,
+    /// Where the events are stored, in words: "DuckDB (embedded)" or "ClickHouse".
+    pub store_backend: String,
+}
+
+impl Inventory {
+    /// The facts about one site (case-insensitive host); an empty entry when
+    /// the caller had none, so a missing figure reads as "nothing stored"
+    /// rather than breaking the page.
+    pub fn site(&self, host: &str) -> SiteInventory {
+        self.sites
+            .iter()
+            .find(|s| s.host.eq_ignore_ascii_case(host))
+            .cloned()
+            .unwrap_or_else(|| SiteInventory::empty(host))
+    }
+}
+
+/// One audit log entry as the public sees it: who (role and organisation,
+/// never a name), what, for which purpose, when, and what the gate decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRow {
+    /// RFC 3339 UTC time of the access.
+    pub time: String,
+    /// `query` or `config`.
+    pub kind: String,
+    /// Slug of the organisation the actor acted for.
+    pub organisation: String,
+    /// The actor's role, e.g. `analyst` or `api-token`.
+    pub role: String,
+    /// The purpose id declared, or empty.
+    pub purpose: String,
+    /// The request in canonical form.
+    pub query: String,
+    /// Rows returned.
+    pub rows: u64,
+    /// `allowed` or `refused`.
+    pub decision: String,
+    /// Why it was refused, or a short note.
+    pub reason: String,
+}
+
+impl AuditRow {
+    /// Whether the entry is about this site: its canonical query names the
+    /// host. The caller uses it to build a site's page of entries, so the
+    /// page count it passes matches the entries shown.
+    pub fn is_about(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let query = self.query.to_ascii_lowercase();
+        query.match_indices(&host).any(|(i, _)| {
+            let before = query[..i].chars().next_back();
+            let after = query[i + host.len()..].chars().next();
+            let boundary = |c: Option<char>| {
+                c.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+            };
+            boundary(before) && boundary(after)
+        })
+    }
+}
+
+/// One page of the audit log to show, with what is needed to link to the
+/// other pages and to say whether the log was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditPage {
+    /// The entries on this page, in the order to show them.
+    pub entries: Vec<AuditRow>,
+    /// This page's number, counting from 1.
+    pub page: u64,
+    /// Entries per page.
+    pub per_page: u64,
+    /// Entries in the whole (possibly site-filtered) log.
+    pub total: u64,
+    /// `Some(true)` when the log was verified against its signed checkpoints,
+    /// `Some(false)` when verification failed, `None` when it was not checked.
+    pub verified: Option<bool>,
+}
+
+impl AuditPage {
+    /// Cuts page `page` (from 1; 0 is read as 1) of `per_page` entries out of
+    /// `rows`, for callers that hold the whole list (e.g. after filtering it
+    /// with [`AuditRow::is_about`]).
+    pub fn from_rows(
+        rows: &[AuditRow],
+        page: u64,
+        per_page: u64,
+        verified: Option<bool>,
+    ) -> AuditPage {
+        let per_page = per_page.max(1);
+        let page = page.max(1);
+        let start = (page - 1).saturating_mul(per_page);
+        let entries = rows
+            .iter()
+            .skip(usize::try_from(start).unwrap_or(usize::MAX))
+            .take(usize::try_from(per_page).unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        AuditPage {
+            entries,
+            page,
+            per_page,
+            total: rows.len() as u64,
+            verified,
+        }
+    }
+
+    /// Number of pages (at least 1, so an empty log still has a first page).
+    pub fn pages(&self) -> u64 {
+        self.total.div_ceil(self.per_page.max(1)).max(1)
+    }
+}
