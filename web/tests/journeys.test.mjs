@@ -449,3 +449,37 @@ test('page and event names from browsers are shown as text in paths and funnels'
   assert.deepEqual(problems, []);
   await ctx.close();
 });
+
+test('both views fit a phone screen and pass axe there', async () => {
+  const ctx = await newContext(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await ctx.newPage();
+  const problems = watchProblems(page);
+  await signIn(page, demo);
+  const created = await send('POST', 'funnels', {
+    site_id: DEMO_SITE,
+    name: 'Passport renewals',
+    steps: [{ page: '/apply-renew-passport' }, { event: 'Start now' }],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+
+  await page.goto(`${demo.url}/sites/${DEMO_SITE}?view=paths&page=/universal-credit`);
+  await page.waitForSelector('.gh-sankey svg path');
+  await page.waitForFunction(() => !document.querySelector('#journey-paths[aria-busy]'));
+  // Against the screen's width: a phone browser widens its layout viewport to fit wide content.
+  let overflow = await page.evaluate(() => document.documentElement.scrollWidth - 390);
+  assert.ok(overflow <= 0, `the paths view scrolls sideways by ${overflow}px`);
+  // The diagram scrolls within its own box, which the keyboard can reach.
+  assert.equal(await page.getAttribute('.gh-sankey-scroll', 'tabindex'), '0');
+  assert.deepEqual(await axeProblems(page), []);
+  await page.screenshot({ path: join(RESULTS_DIR, 'paths-phone.png'), fullPage: true });
+
+  await page.goto(`${demo.url}/sites/${DEMO_SITE}?view=funnels&funnel=${created.body.funnel.id}`);
+  await page.waitForSelector('#funnel-results .gh-funnel-chart svg');
+  overflow = await page.evaluate(() => document.documentElement.scrollWidth - 390);
+  assert.ok(overflow <= 0, `the funnels view scrolls sideways by ${overflow}px`);
+  assert.deepEqual(await axeProblems(page), []);
+  await page.screenshot({ path: join(RESULTS_DIR, 'funnels-phone.png'), fullPage: true });
+  await send('DELETE', `funnels/${created.body.funnel.id}?site_id=${DEMO_SITE}`);
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});

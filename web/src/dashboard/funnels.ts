@@ -349,8 +349,11 @@ export class FunnelsView implements Section {
       nothing ? message('No visits reached the first step in this period.') : null,
       legend,
       chart,
-      this.table(funnel, view, current, previous),
+      h('div', { class: 'gh-table-scroll', role: 'region', 'aria-label': 'Funnel figures', tabindex: '0' }, this.table(funnel, view, current, previous)),
     );
+    // The table scrolls sideways only on a narrow screen; only then is it a tab stop.
+    const scroller = body.querySelector<HTMLElement>('.gh-table-scroll');
+    if (scroller && scroller.scrollWidth <= scroller.clientWidth) scroller.removeAttribute('tabindex');
     if (!current.length) return;
     mod.drawFunnel(chart, {
       labels,

@@ -232,8 +232,9 @@ export interface FunnelBars {
 
 export function drawFunnel(el: HTMLElement, f: FunnelBars): void {
   const chart = instance(el);
-  const narrow = el.clientWidth < 600;
-  const labelWidth = narrow ? 120 : 240;
+  // On a phone the steps are numbered only; the table below names them.
+  const narrow = el.clientWidth < 500;
+  const labelWidth = el.clientWidth < 700 ? 160 : 240;
   const pct = (v: number | null) => (v == null ? '' : ` (${Math.round(v * 10) / 10}%)`);
   const figure = (v: number | null, c: number | null) => (v == null ? 'withheld' : `${formatNumber(v)}${pct(c)}`);
   const series: unknown[] = [
@@ -306,7 +307,7 @@ export function drawFunnel(el: HTMLElement, f: FunnelBars): void {
         minInterval: 1,
         splitNumber: 4,
         splitLine: { lineStyle: { color: '#e5e6e7' } },
-        axisLabel: { color: GREY, fontSize: 14, formatter: (v: number) => formatCompact(v) },
+        axisLabel: { color: GREY, fontSize: 14, hideOverlap: true, show: !narrow, formatter: (v: number) => formatCompact(v) },
       },
       yAxis: {
         type: 'category',
@@ -320,6 +321,7 @@ export function drawFunnel(el: HTMLElement, f: FunnelBars): void {
           margin: 12,
           formatter: (v: string) => {
             const m = /^(\d+\. )(.*)$/s.exec(v);
+            if (narrow && m) return `Step ${m[1].replace('. ', '')}`;
             return m ? fitLabel(m[2], labelWidth, m[1]) : fitLabel(v, labelWidth);
           },
         },

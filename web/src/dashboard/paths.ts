@@ -359,6 +359,11 @@ export class PathsView implements Section {
       },
     );
     this.renderTables(view);
+    // Wider than the card (on a phone): start with the chosen page in the middle.
+    if (this.scroller.scrollWidth > this.scroller.clientWidth) {
+      const centreX = ((-first + 0.5) / columns) * this.scroller.scrollWidth;
+      this.scroller.scrollLeft = Math.max(0, centreX - this.scroller.clientWidth / 3);
+    }
   }
 
   private describe(view: View): string {
