@@ -37,9 +37,7 @@ pub const SECTIONS: [&str; 7] = [
 /// review in a pull request, or for pasting into an organisation's own
 /// template. `site` scopes it to one site and what touches it.
 pub fn markdown(config: &Config, inventory: &Inventory, site: Option<&str>) -> String {
-    let mut md = to_markdown(&document(config, inventory, site));
-    md.push('\n');
-    md
+    to_markdown(&document(config, inventory, site))
 }
 
 /// The DPIA as an HTML fragment in GOV.UK Design System markup, for
@@ -183,7 +181,11 @@ fn document(config: &Config, inventory: &Inventory, site: Option<&str>) -> Vec<B
             "Agreement {} ({}) is signed by: {}.",
             a.id,
             a.title,
-            list_or(&a.signatories, "nobody is listed")
+            if a.signatories.is_empty() {
+                "nobody is listed".to_string()
+            } else {
+                a.signatories.join("; ")
+            }
         )));
     }
     for item in [
@@ -268,9 +270,11 @@ fn processing(d: &mut Vec<Block>, scope: &Scope, inventory: &Inventory) {
             .iter()
             .map(|f| {
                 vec![
-                    b(f.name),
+                    b(f.label),
+                    t(" ("),
+                    code(f.name),
                     t(format!(
-                        ": {} Source: {}. Retention: {}.",
+                        "): {} Source: {}. Retention: {}.",
                         f.description,
                         f.source,
                         f.tier.label().to_lowercase()

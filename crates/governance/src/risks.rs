@@ -145,15 +145,15 @@ pub fn assess(config: &Config, inventory: &Inventory, site: Option<&str>) -> Vec
         .collect();
     let agreement_k = |a: &glasshouse_model::Agreement| {
         format!(
-            "Agreement {}: another party sees only aggregates with at least k = {} visitors per row{}.",
+            "Agreement {}: another party sees only aggregates, and rows about fewer than k = {} visitors are withheld from it{}.",
             a.id,
             a.k,
             match a.epsilon_per_month {
                 Some(e) => format!(
-                    ", with differential-privacy noise under a budget of ε = {} per month",
+                    "; the agreement sets a differential-privacy budget of ε = {} per month for the other parties' queries",
                     format::epsilon(e)
                 ),
-                None => ", and no differential-privacy budget is set".into(),
+                None => "; the agreement sets no differential-privacy budget".into(),
             }
         )
     };
@@ -242,7 +242,7 @@ pub fn assess(config: &Config, inventory: &Inventory, site: Option<&str>) -> Vec
                     .join("; ")
             )
         ),
-        "Every query must name a purpose that the site, or the agreement for shared data, allows; other purposes are refused.".into(),
+        "Every query runs under a declared purpose: the one it names, or else the site's first. The gate refuses a purpose the site does not allow, and for another organisation's site one that no agreement in force allows.".into(),
         "Every query and every refusal is written to the public audit log with its purpose.".into(),
     ];
     for s in &scope.sites {
@@ -339,19 +339,36 @@ pub fn assess(config: &Config, inventory: &Inventory, site: Option<&str>) -> Vec
     });
 
     let orgs_with_users = config.users.len();
+    let operators: Vec<String> = config
+        .api_tokens
+        .iter()
+        .filter(|t| t.all_sites)
+        .map(|t| format!("{} ({})", t.name, scope.org_name(&t.organisation)))
+        .collect();
+    let mut access = vec![
+        format!("Dashboard accounts ({}) have a role in one organisation (viewer, analyst or admin); passwords are stored only as Argon2 hashes.", orgs_with_users),
+        format!("Stats API tokens ({}) are stored only as SHA-256 hashes and belong to one organisation.", config.api_tokens.len()),
+        "An organisation sees other organisations' data only through an agreement both signed.".into(),
+    ];
+    if !operators.is_empty() {
+        access.push(format!(
+            "Operator tokens of the organisation running the installation may query every site: {}. Their queries are audited like any other.",
+            operators.join(", ")
+        ));
+    }
+    access.extend([
+        "Every query, allowed or refused, is written to the public audit log.".to_string(),
+        "The data holds no names, contact details, IP addresses or User-Agents to steal.".into(),
+    ]);
     risks.push(Risk {
         id: "unauthorised-access",
         title: "Unauthorised access to the data",
-        description: "Someone inside or outside the organisations could read data they have no right to see.".into(),
+        description:
+            "Someone inside or outside the organisations could read data they have no right to see."
+                .into(),
         likelihood: Likelihood::Possible,
         severity: Severity::Significant,
-        measures: vec![
-            format!("Dashboard accounts ({}) have a role in one organisation (viewer, analyst or admin); passwords are stored only as Argon2 hashes.", orgs_with_users),
-            format!("Stats API tokens ({}) are stored only as SHA-256 hashes and belong to one organisation.", config.api_tokens.len()),
-            "An organisation sees other organisations' data only through an agreement both signed.".into(),
-            "Every query, allowed or refused, is written to the public audit log.".into(),
-            "The data holds no names, contact details, IP addresses or User-Agents to steal.".into(),
-        ],
+        measures: access,
         effect: Effect::Reduced,
         residual: Rating::Low,
     });

@@ -261,7 +261,7 @@ fn collected(h: &mut String, scope: &Scope) {
         .iter()
         .map(|f| {
             vec![
-                format!("<code>{}</code>", escape(f.name)),
+                escape(f.label),
                 escape(f.description),
                 escape(f.source),
                 escape(f.tier.label()),
@@ -379,7 +379,7 @@ fn counting(h: &mut String, scope: &Scope) {
 
 fn purposes(h: &mut String, scope: &Scope) {
     h2(h, "purposes", "Why we use it (purposes)");
-    p(h, "Every time someone looks at the data they must say which of these purposes it is for, and the software refuses any purpose the site or agreement does not allow.");
+    p(h, "Every look at the data is for one of these purposes: the one the person asking names, or else the site's first. The software refuses any purpose the site, or for another organisation's site the agreement, does not allow.");
     let rows: Vec<Vec<String>> = scope
         .purposes
         .iter()
@@ -475,11 +475,33 @@ fn agreements(h: &mut String, scope: &Scope) {
                 "We have no agreements: data is not shared between organisations, and visitors are never linked across sites."
             },
         );
+        operators(h, scope);
         return;
     }
-    p(h, "One organisation can see another's data only under an agreement both have signed, only the figures it lists, and only as totals.");
+    p(h, "One organisation can see another's data only under an agreement both have signed, and only as totals.");
+    operators(h, scope);
     for a in &scope.agreements {
         agreement(h, scope, a);
+    }
+}
+
+/// Operator tokens may query every site; say so wherever sharing is described.
+fn operators(h: &mut String, scope: &Scope) {
+    let ops: Vec<String> = scope
+        .config
+        .api_tokens
+        .iter()
+        .filter(|t| t.all_sites)
+        .map(|t| scope.org_name(&t.organisation))
+        .collect();
+    if !ops.is_empty() {
+        p(
+            h,
+            &format!(
+                "The organisation that runs this installation ({}) has operator access to every site, to run and check it. Its queries are in the audit log like everyone else's.",
+                names(&ops)
+            ),
+        );
     }
 }
 
@@ -520,10 +542,10 @@ fn agreement(h: &mut String, scope: &Scope, a: &Agreement) {
                 "Privacy budget",
                 match a.epsilon_per_month {
                     Some(e) => format!(
-                        "Random noise is added to other organisations' figures, with a budget of ε = {} a month",
+                        "ε = {} a month: the most that other organisations' questions may reveal in a month, measured with differential privacy",
                         escape(&format::epsilon(e))
                     ),
-                    None => "No noise budget is set".into(),
+                    None => "No differential-privacy budget is set".into(),
                 },
             ),
             (
@@ -601,8 +623,20 @@ fn audit_row(scope: &Scope, e: &AuditRow) -> Vec<String> {
             escape(&e.reason)
         )
     };
+    let when = match chrono::DateTime::parse_from_rfc3339(&e.time) {
+        Ok(t) => format!(
+            "<time datetime=\"{}\">{}</time>",
+            escape(&e.time),
+            escape(
+                &t.with_timezone(&chrono::Utc)
+                    .format("%-d %b %Y, %H:%M:%S UTC")
+                    .to_string()
+            )
+        ),
+        Err(_) => escape(&e.time),
+    };
     vec![
-        escape(&e.time),
+        when,
         format!(
             "{} ({})",
             escape(&scope.org_name(&e.organisation)),
@@ -740,6 +774,14 @@ fn check(h: &mut String, scope: &Scope, inventory: &Inventory) {
         "<pre class=\"govuk-body\"><code>glasshouse audit verify --url {}</code></pre>",
         escape(url)
     );
+    if inventory.audit_checkpoint.is_some() {
+        p(h, "If you saved the checkpoint above in a file, check that today's log still contains everything it signed:");
+        let _ = writeln!(
+            h,
+            "<pre class=\"govuk-body\"><code>glasshouse audit verify --url {} --checkpoint FILE</code></pre>",
+            escape(url)
+        );
+    }
     p(h, "Partner organisations can witness the log, checking and cosigning each checkpoint so that even we cannot rewrite its history unnoticed:");
     let _ = writeln!(
         h,
