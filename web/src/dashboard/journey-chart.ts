@@ -14,6 +14,7 @@ const DARK_BLUE = '#003078';
 const PURPLE = '#4c2c92';
 const MUTED = '#b1b4b6';
 const LABEL_SIZE = 14;
+const LINE_HEIGHT = 17;
 
 const TOOLTIP = {
   backgroundColor: '#ffffff',
@@ -112,6 +113,10 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
   }
   const fullText = (n: SankeyNode) => n.prefix + (n.prefix ? ' ' : '') + n.text;
 
+  const texts = nodes.map((n) =>
+    wrapLabel(n.text, labelMax, n.prefix ? `${n.prefix} ` : '', n.style === 'centre' ? 'bold' : 'normal'),
+  );
+
   chart.off('click');
   chart.on('click', (p) => {
     const node = p.dataType === 'node' ? byId.get((p.data as { name: string }).name) : undefined;
@@ -165,8 +170,8 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
           animation: false,
           left: side,
           right: side + gap - nodeWidth,
-          top: 12,
-          bottom: 12,
+          top: 16,
+          bottom: 24,
           nodeWidth,
           // Room between nodes for a label of two lines.
           nodeGap: 30,
@@ -175,8 +180,7 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
           draggable: false,
           cursor: 'pointer',
           emphasis: { focus: 'adjacency' },
-          labelLayout: { hideOverlap: true },
-          data: nodes.map((n) => {
+          data: nodes.map((n, i) => {
             const weight = n.style === 'centre' ? 'bold' : 'normal';
             return {
               name: n.id,
@@ -194,8 +198,8 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
                 // A white halo keeps the text readable over the links.
                 textBorderColor: '#ffffff',
                 textBorderWidth: 3,
-                lineHeight: 17,
-                formatter: () => wrapLabel(n.text, labelMax, n.prefix ? `${n.prefix} ` : '', weight),
+                lineHeight: LINE_HEIGHT,
+                formatter: () => texts[i],
               },
             };
           }),
@@ -214,6 +218,43 @@ export function drawSankey(el: HTMLElement, nodes: SankeyNode[], links: SankeyLi
     },
     { notMerge: true },
   );
+  hideCrowdedLabels(chart, nodes, texts);
+}
+
+/**
+ * Hides the labels that would overlap another: the labels of nodes with more
+ * visits are kept first. Those nodes still have their tooltip, and the tables
+ * below the diagram name every page.
+ */
+function hideCrowdedLabels(chart: echarts.EChartsType, nodes: SankeyNode[], texts: string[]): void {
+  type Layout = { x: number; y: number; dx: number; dy: number };
+  const model = (chart as unknown as { getModel(): { getSeriesByIndex(i: number): { getData(): { getItemLayout(i: number): Layout | null } } | null } }).getModel();
+  const data = model.getSeriesByIndex(0)?.getData();
+  if (!data) return;
+  const height = chart.getHeight();
+  const boxes = nodes.map((n, i) => {
+    const l = data.getItemLayout(i);
+    if (!l) return null;
+    const lines = texts[i].split('\n');
+    const h = lines.length * LINE_HEIGHT;
+    const w = Math.max(...lines.map((t) => textWidth(t, n.style === 'centre' ? 'bold' : 'normal')));
+    const y = l.y + l.dy / 2 - h / 2;
+    return { x: l.x + l.dx + 6, y, w, h };
+  });
+  const order = nodes.map((_, i) => i).sort((a, b) => nodes[b].visits - nodes[a].visits);
+  const kept: { x: number; y: number; w: number; h: number }[] = [];
+  const hidden = new Set<number>();
+  for (const i of order) {
+    const b = boxes[i];
+    if (!b) continue;
+    const clash = b.y < 0 || b.y + b.h > height || kept.some((k) => b.x < k.x + k.w && k.x < b.x + b.w && b.y < k.y + k.h + 1 && k.y < b.y + b.h + 1);
+    if (clash) hidden.add(i);
+    else kept.push(b);
+  }
+  if (!hidden.size) return;
+  const option = chart.getOption() as { series: { data: { label: Record<string, unknown> }[] }[] };
+  const dataItems = option.series[0].data.map((d, i) => (hidden.has(i) ? { ...d, label: { ...d.label, show: false } } : d));
+  chart.setOption({ series: [{ data: dataItems }] });
 }
 
 // --- funnel bars ----------------------------------------------------------------

@@ -360,10 +360,8 @@ export class PathsView implements Section {
     );
     this.renderTables(view);
     // Wider than the card (on a phone): start with the chosen page in the middle.
-    if (this.scroller.scrollWidth > this.scroller.clientWidth) {
-      const centreX = ((-first + 0.5) / columns) * this.scroller.scrollWidth;
-      this.scroller.scrollLeft = Math.max(0, centreX - this.scroller.clientWidth / 3);
-    }
+    const centreX = ((-first + 1) / columns) * this.scroller.scrollWidth;
+    this.scroller.scrollLeft = centreX > this.scroller.clientWidth ? centreX - this.scroller.clientWidth / 2 : 0;
   }
 
   private describe(view: View): string {
