@@ -3,7 +3,7 @@
 // against the journeys API's answer for the same question.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import AxeBuilderModule from '@axe-core/playwright';
 import { CHROME_UA, RESULTS_DIR, launchBrowser, newContext, waitFor } from './support/server.mjs';
@@ -315,6 +315,11 @@ test('paths open from a top pages row; the diagram and tables hold the paths API
 
   const api = await expectPathsEqualApi(page, { period: '30d', page: top[0].page, depth: '3' });
   assert.ok(api.nodes.length > 1, `the demo has paths through ${top[0].page}`);
+  // The CSV holds one row per link, as the tables do.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-download=journey-paths]')]);
+  const csv = (await readFile(await download.path(), 'utf8')).replace(/^\ufeff/, '').trim().split('\r\n');
+  assert.equal(csv[0], 'Step,From,To,Site,Visits,Visitors,Share %');
+  assert.equal(csv.length, api.links.length + 1);
   assert.ok((await page.$$('.gh-sankey svg path')).length > 1, 'the diagram draws nodes and links');
   // Entrances, exits and other pages are drawn in the muted grey.
   if (api.nodes.some((n) => n.kind !== 'page')) {
