@@ -32,6 +32,7 @@ export default defineConfig({
       input: {
         dashboard: resolve(root, 'dashboard.html'),
         login: resolve(root, 'login.html'),
+        transparency: resolve(root, 'transparency.html'),
       },
     },
   },

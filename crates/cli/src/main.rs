@@ -3,6 +3,7 @@
 
 mod audit;
 mod demo;
+mod dpia;
 mod import;
 mod runtime;
 mod token;
@@ -63,6 +64,19 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Print the data protection impact assessment, filled from the
+    /// configuration and what is stored.
+    Dpia {
+        /// The configuration file.
+        #[arg(long, default_value = "glasshouse.toml")]
+        config: PathBuf,
+        /// Only this site's processing.
+        #[arg(long)]
+        site: Option<String>,
+        /// HTML instead of Markdown.
+        #[arg(long)]
+        html: bool,
     },
     /// Make a new Stats API token and print the line to put in the configuration.
     Token {
@@ -159,6 +173,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit {
             command: AuditCommand::Witness { url, state, name },
         } => audit::witness(&url, &state, &name),
+        Command::Dpia { config, site, html } => dpia::run(&config, site.as_deref(), html),
         Command::Token { organisation, name } => {
             token::print_new(&organisation, &name);
             Ok(())

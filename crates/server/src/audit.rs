@@ -31,7 +31,10 @@ use std::path::Path;
 pub struct Audit {
     /// The transparency log.
     pub log: AuditLog,
+    dir: std::path::PathBuf,
     actor_key: [u8; 32],
+    /// The size at which the stored files last verified, and whether they did.
+    checked: std::sync::Mutex<Option<(u64, bool)>>,
 }
 
 impl Audit {
@@ -70,7 +73,28 @@ impl Audit {
         };
         let log =
             AuditLog::open(&dir, &origin).map_err(|e| std::io::Error::other(e.to_string()))?;
-        Ok(Audit { log, actor_key })
+        Ok(Audit {
+            log,
+            dir,
+            actor_key,
+            checked: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Whether the stored log verifies from its files (tree, every signed
+    /// checkpoint), as `glasshouse audit verify` checks it. Re-checked when
+    /// the log has grown since the last check; blocking.
+    pub fn verified(&self) -> bool {
+        let size = self.log.size();
+        let mut checked = self.checked.lock().expect("audit check");
+        if let Some((at, ok)) = *checked {
+            if at == size {
+                return ok;
+            }
+        }
+        let ok = glasshouse_audit::verify_dir(&self.dir, None).is_ok();
+        *checked = Some((size, ok));
+        ok
     }
 
     /// A stable pseudonym for an account: the same person gets the same one,

@@ -17,6 +17,8 @@
 //! - `web_assets`: the dashboard front end built from `web/`, embedded.
 //! - `audit`: the gate's purpose check and the transparency log of every
 //!   query, with the log's public endpoints.
+//! - `transparency`: the public register, its JSON and the DPIA, rendered
+//!   by the governance crate from the live configuration and inventory.
 //! - `retention`: the background job that deletes raw events past their time.
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
@@ -35,6 +37,7 @@ mod pages;
 pub mod retention;
 pub mod sessions;
 mod stats;
+mod transparency;
 mod web_assets;
 
 pub use auth::token_hash;
@@ -87,6 +90,7 @@ pub fn router(app: App) -> Router {
                 )),
         )
         .merge(audit::routes())
+        .merge(transparency::routes())
         .merge(assets::routes())
         .merge(pages::routes())
         .merge(web_assets::routes())

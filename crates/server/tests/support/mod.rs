@@ -113,8 +113,16 @@ password_hash = "{}"
 
 impl TestServer {
     pub async fn start(at: DateTime<Utc>) -> TestServer {
+        TestServer::start_edited(at, |c| c).await
+    }
+
+    /// A server whose configuration is the test one changed by `edit`.
+    pub async fn start_edited(
+        at: DateTime<Utc>,
+        edit: impl FnOnce(String) -> String,
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse(&config_text(dir.path()), "test.toml").unwrap();
+        let config = Config::parse(&edit(config_text(dir.path())), "test.toml").unwrap();
         let clock = ManualClock::new(at);
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
         let store: Arc<dyn Store> = Arc::new(DuckStore::open(dir.path()).unwrap());

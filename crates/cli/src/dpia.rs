@@ -1,0 +1,78 @@
+//! `glasshouse dpia`: the data protection impact assessment, rendered from
+//! the configuration and what is actually stored, as Markdown (or HTML).
+//!
+//! The inventory is read from the data directory when it can be opened; a
+//! running server holds the database, and then the figures are left out and
+//! the reader is told so (the server's `/transparency/dpia` has them).
+
+use chrono::Duration;
+use glasshouse_governance::{dpia, Inventory, SiteInventory};
+use glasshouse_model::query::{Metric, Query};
+use glasshouse_model::{Clock, Config, SystemClock};
+use glasshouse_store::{DuckStore, Store};
+use std::path::Path;
+
+/// Prints the DPIA for the installation or one site.
+pub fn run(config_path: &Path, site: Option<&str>, html: bool) -> anyhow::Result<()> {
+    let config = Config::load(config_path)?;
+    if let Some(host) = site {
+        if config.site(host).is_none() {
+            anyhow::bail!(
+                "--site: {host:?} is not a site in {}",
+                config_path.display()
+            );
+        }
+    }
+    let inventory = inventory(&config);
+    let out = if html {
+        dpia::html(&config, &inventory, site)
+    } else {
+        dpia::markdown(&config, &inventory, site)
+    };
+    print!("{out}");
+    Ok(())
+}
+
+fn inventory(config: &Config) -> Inventory {
+    let now = SystemClock.now();
+    let mut sites: Vec<SiteInventory> = config
+        .sites
+        .iter()
+        .map(|s| SiteInventory::empty(&s.host))
+        .collect();
+    let db = config.data_dir.join(glasshouse_store::duck::DATABASE_FILE);
+    if db.exists() {
+        match DuckStore::open(&config.data_dir) {
+            Ok(store) => {
+                for (inv, site) in sites.iter_mut().zip(&config.sites) {
+                    let all = Query {
+                        site: site.host.clone(),
+                        from: now - Duration::days(i64::from(site.aggregate_retention_days) + 1),
+                        until: now + Duration::days(1),
+                        metrics: vec![Metric::Events],
+                        filters: vec![],
+                    };
+                    let recent = Query {
+                        from: now - Duration::days(30),
+                        metrics: vec![Metric::Visitors],
+                        ..all.clone()
+                    };
+                    inv.events_stored = store.aggregate(&all).map(|t| t.events).unwrap_or(0);
+                    inv.visitors_last_30_days = store.aggregate(&recent).map(|t| t.visitors).unwrap_or(0);
+                }
+            }
+            Err(e) => eprintln!(
+                "note: the figures of what is stored are left out: {e} (is the server running? its /transparency/dpia has them)"
+            ),
+        }
+    }
+    let audit = glasshouse_audit::verify_dir(&config.data_dir.join("audit"), None).ok();
+    Inventory {
+        sites,
+        audit_log_size: audit.as_ref().map(|r| r.size).unwrap_or(0),
+        audit_checkpoint: audit.as_ref().map(|r| r.checkpoint.clone()),
+        audit_public_key: audit.map(|r| r.key),
+        generated_at: now,
+        store_backend: "DuckDB (embedded)".into(),
+    }
+}

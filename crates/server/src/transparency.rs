@@ -1,0 +1,217 @@
+//! The public transparency register and impact assessment (DESIGN.md,
+//! promises 7 and 8), served without sign-in:
+//!
+//! - `GET /transparency` (`?site=HOST`, `?page=N`): the register for the
+//!   installation or one site, with the audit log paged;
+//! - `GET /transparency.json`: the same for machines;
+//! - `GET /transparency/dpia` (`?site=HOST`, `?format=md`): the DPIA.
+//!
+//! The documents are rendered by the governance crate from the live
+//! configuration and an inventory read from the store and the audit log
+//! here, so what is published is what runs.
+
+use crate::{ApiError, App};
+use axum::extract::{Query as Params, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Duration;
+use glasshouse_governance::{dpia, transparency, AuditPage, AuditRow, Inventory, SiteInventory};
+use glasshouse_model::query::{Metric, Query};
+use serde::Deserialize;
+
+/// Audit entries per page of the register.
+const PER_PAGE: u64 = 25;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/transparency", get(page))
+        .route("/transparency.json", get(json))
+        .route("/transparency/dpia", get(impact_assessment))
+}
+
+#[derive(Deserialize, Default)]
+struct PageParams {
+    site: Option<String>,
+    page: Option<u64>,
+    format: Option<String>,
+}
+
+/// What is stored, per site, from the store itself.
+fn inventory(app: &App) -> Result<Inventory, ApiError> {
+    let now = app.clock.now();
+    let mut sites = Vec::new();
+    for site in &app.config.sites {
+        let all = Query {
+            site: site.host.clone(),
+            from: now - Duration::days(i64::from(site.aggregate_retention_days) + 1),
+            until: now + Duration::days(1),
+            metrics: vec![Metric::Events],
+            filters: vec![],
+        };
+        let recent = Query {
+            from: now - Duration::days(30),
+            metrics: vec![Metric::Visitors],
+            ..all.clone()
+        };
+        let mut s = SiteInventory::empty(&site.host);
+        s.events_stored = app.store.aggregate(&all)?.events;
+        s.visitors_last_30_days = app.store.aggregate(&recent)?.visitors;
+        sites.push(s);
+    }
+    Ok(Inventory {
+        sites,
+        audit_log_size: app.audit.log.size(),
+        audit_checkpoint: app.audit.log.checkpoint().ok(),
+        audit_public_key: Some(app.audit.log.verifier_key()),
+        generated_at: now,
+        store_backend: "DuckDB (embedded)".into(),
+    })
+}
+
+/// The audit log as rows, newest first, optionally only those about a site.
+fn audit_rows(app: &App, site: Option<&str>) -> Result<Vec<AuditRow>, ApiError> {
+    let mut rows = Vec::new();
+    let mut start = 0;
+    let size = app.audit.log.size();
+    while start < size {
+        let batch = app
+            .audit
+            .log
+            .entries(start, glasshouse_audit::MAX_PAGE)
+            .map_err(ApiError::internal)?;
+        if batch.is_empty() {
+            break;
+        }
+        start += batch.len() as u64;
+        for (_, e) in batch {
+            rows.push(AuditRow {
+                time: e.time,
+                kind: match e.kind {
+                    glasshouse_audit::Kind::Query => "query".into(),
+                    glasshouse_audit::Kind::Config => "config".into(),
+                },
+                organisation: e.organisation,
+                role: e.role,
+                purpose: e.purpose,
+                query: e.query,
+                rows: e.rows,
+                decision: match e.decision {
+                    glasshouse_audit::Decision::Allowed => "allowed".into(),
+                    glasshouse_audit::Decision::Refused => "refused".into(),
+                },
+                reason: e.reason,
+            });
+        }
+    }
+    rows.reverse();
+    if let Some(host) = site {
+        rows.retain(|r| r.is_about(host));
+    }
+    Ok(rows)
+}
+
+async fn render<T: Send + 'static>(
+    app: App,
+    f: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || f(&app))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+fn layout(title: &str, content: &str) -> Result<String, ApiError> {
+    let page = crate::web_assets::page("transparency.html")
+        .ok_or_else(|| ApiError::internal("transparency.html is not built"))?;
+    Ok(page
+        .replace(
+            "<!--glasshouse:title-->",
+            &glasshouse_governance::escape(title),
+        )
+        .replace("<!--glasshouse:content-->", content))
+}
+
+fn html(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, crate::assets::CSP),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn known_site(app: &App, site: Option<&str>) -> Result<Option<String>, ApiError> {
+    match site.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => app
+            .config
+            .site(s)
+            .map(|site| Some(site.host.clone()))
+            .ok_or_else(|| ApiError::not_found(format!("site: no site {s:?} here"))),
+    }
+}
+
+async fn page(State(app): State<App>, Params(p): Params<PageParams>) -> Result<Response, ApiError> {
+    let site = known_site(&app, p.site.as_deref())?;
+    let number = p.page.unwrap_or(1).max(1);
+    let body = render(app, move |app| {
+        let inventory = inventory(app)?;
+        let rows = audit_rows(app, site.as_deref())?;
+        let audit = AuditPage::from_rows(&rows, number, PER_PAGE, Some(app.audit.verified()));
+        let title = match &site {
+            Some(h) => format!("Transparency: {h}"),
+            None => "Transparency".to_string(),
+        };
+        layout(
+            &title,
+            &transparency::html(&app.config, &inventory, &audit, site.as_deref()),
+        )
+    })
+    .await?;
+    Ok(html(body))
+}
+
+async fn json(
+    State(app): State<App>,
+    Params(p): Params<PageParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let number = p.page.unwrap_or(1).max(1);
+    render(app, move |app| {
+        let inventory = inventory(app)?;
+        let rows = audit_rows(app, None)?;
+        let audit = AuditPage::from_rows(&rows, number, PER_PAGE, Some(app.audit.verified()));
+        Ok(Json(transparency::json(&app.config, &inventory, &audit)))
+    })
+    .await
+}
+
+async fn impact_assessment(
+    State(app): State<App>,
+    Params(p): Params<PageParams>,
+) -> Result<Response, ApiError> {
+    let site = known_site(&app, p.site.as_deref())?;
+    let markdown = p.format.as_deref() == Some("md");
+    render(app, move |app| {
+        let inventory = inventory(app)?;
+        if markdown {
+            return Ok((
+                [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+                dpia::markdown(&app.config, &inventory, site.as_deref()),
+            )
+                .into_response());
+        }
+        let title = match &site {
+            Some(h) => format!("Data protection impact assessment: {h}"),
+            None => "Data protection impact assessment".to_string(),
+        };
+        Ok(html(layout(
+            &title,
+            &dpia::html(&app.config, &inventory, site.as_deref()),
+        )?))
+    })
+    .await
+}
