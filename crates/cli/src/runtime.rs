@@ -59,6 +59,7 @@ pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> 
             clock: clock.clone(),
             sessions: Default::default(),
             funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(&config.data_dir)?),
+            budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
             audit: Arc::new(
                 glasshouse_server::audit::Audit::open(&config.data_dir, config.public_url.as_deref())
                     .with_context(|| format!("opening the audit log in {}", config.data_dir.join("audit").display()))?,

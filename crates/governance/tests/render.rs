@@ -64,7 +64,7 @@ title = "Journeys between GOV.UK and GOV.WALES"
 parties = ["cabinet-office", "welsh-government"]
 sites = ["www.gov.uk", "gov.wales"]
 purposes = ["service-improvement"]
-metrics = ["visitors", "visits"]
+metrics = ["visitors"]
 breakdowns = ["event:page"]
 journeys = true
 k = 10
@@ -212,7 +212,7 @@ fn json_lists_purposes_with_categories_and_agreements_in_full() {
     assert_eq!(a["k"], 10);
     assert_eq!(a["epsilon_per_month"], 2.0);
     assert_eq!(a["journeys"], true);
-    assert_eq!(a["metrics"], serde_json::json!(["visitors", "visits"]));
+    assert_eq!(a["metrics"], serde_json::json!(["visitors"]));
     assert_eq!(a["breakdowns"], serde_json::json!(["event:page"]));
     assert_eq!(a["start"], "2026-01-01");
     assert_eq!(a["end"], "2027-12-31");

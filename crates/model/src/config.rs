@@ -569,6 +569,15 @@ impl Config {
                     ));
                 }
             }
+            if a.epsilon_per_month.is_some() {
+                if let Some(m) = a.metrics.iter().find(|m| *m != "visitors") {
+                    return Err(invalid(
+                        at("metrics"),
+                        field("metrics"),
+                        format!("{m:?} cannot be shared under an ε budget: only visitors, where one daily visitor changes a count by at most one, so the noise can be calibrated"),
+                    ));
+                }
+            }
             let date = |key: &str, s: &str| {
                 NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
                     invalid(

@@ -53,7 +53,7 @@ title = "Journeys between GOV.UK and GOV.WALES"
 parties = ["cabinet-office", "welsh-government"]
 sites = ["www.gov.uk", "gov.wales"]
 purposes = ["service-improvement"]
-metrics = ["visitors", "visits"]
+metrics = ["visitors"]
 breakdowns = ["event:page"]
 journeys = true
 k = 10
@@ -160,7 +160,8 @@ fn each_kind_of_mistake_is_named() {
             "sites = [\"www.gov.uk\", \"www.mygov.scot\"]",
             "agreements[0].sites: \"www.mygov.scot\" belongs to \"scottish-government\", which is not a party",
         ),
-        ("metrics = [\"visitors\", \"visits\"]", "metrics = [\"ip\"]", "agreements[0].metrics: \"ip\" is not a metric"),
+        ("metrics = [\"visitors\"]", "metrics = [\"ip\"]", "agreements[0].metrics: \"ip\" is not a metric"),
+        ("metrics = [\"visitors\"]", "metrics = [\"visitors\", \"pageviews\"]", "agreements[0].metrics: \"pageviews\" cannot be shared under an ε budget"),
         ("breakdowns = [\"event:page\"]", "breakdowns = [\"visit:ip\"]", "agreements[0].breakdowns"),
         ("k = 10", "k = 1", "agreements[0].k: must be at least 2"),
         ("epsilon_per_month = 2.0", "epsilon_per_month = -1.0", "agreements[0].epsilon_per_month"),

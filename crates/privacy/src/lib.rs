@@ -36,6 +36,8 @@
 
 mod agent;
 mod anonymiser;
+pub mod budget;
+pub mod dp;
 mod event;
 mod geo;
 mod referrer;

@@ -65,6 +65,17 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
 }
 
 /// The site `site_id` names, if the caller may query it.
+/// The configured site named by `site_id`, whoever owns it; the gate
+/// decides what the caller may see of it.
+pub fn known_site<'a>(app: &'a App, site_id: Option<&str>) -> Result<&'a Site, ApiError> {
+    let id = site_id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_request("site_id: required"))?;
+    app.config
+        .site(id)
+        .ok_or_else(|| ApiError::not_found(format!("site_id: no site {id:?} here")))
+}
+
 pub fn site<'a>(
     app: &'a App,
     caller: &Caller,

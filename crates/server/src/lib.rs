@@ -19,6 +19,8 @@
 //!   query, with the log's public endpoints.
 //! - `transparency`: the public register, its JSON and the DPIA, rendered
 //!   by the governance crate from the live configuration and inventory.
+//! - `gate`: who may see which of another organisation's figures, under
+//!   which agreement; k thresholds and differential-privacy noise.
 //! - `retention`: the background job that deletes raw events past their time.
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
@@ -31,6 +33,7 @@ mod client_ip;
 mod collect;
 mod error;
 pub mod funnels;
+mod gate;
 mod journeys;
 mod openapi;
 mod pages;
@@ -70,6 +73,8 @@ pub struct App {
     pub funnels: Arc<funnels::SavedFunnels>,
     /// The transparency log of every look at the data.
     pub audit: Arc<audit::Audit>,
+    /// ε spent under each agreement, per party and month.
+    pub budgets: Arc<glasshouse_privacy::budget::Budgets>,
 }
 
 /// The whole HTTP surface.

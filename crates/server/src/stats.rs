@@ -6,6 +6,7 @@
 //! a blocking thread (the store is synchronous), and shapes the answer.
 
 use crate::auth::{self, Caller};
+use crate::gate::{self, Access};
 use crate::{ApiError, App};
 use axum::extract::{Query as Params, State};
 use axum::http::HeaderMap;
@@ -45,17 +46,36 @@ pub struct StatsParams {
 struct Parsed<'a> {
     site: &'a Site,
     range: DateRange,
+    /// The query as asked, checked by the gate.
     query: Query,
+    /// How the caller reaches the data.
+    access: Access,
 }
 
-fn parse<'a>(app: &'a App, caller: &Caller, p: &StatsParams) -> Result<Parsed<'a>, ApiError> {
-    let site = auth::site(app, caller, p.site_id.as_deref())?;
+fn parse<'a>(
+    app: &'a App,
+    caller: &Caller,
+    p: &StatsParams,
+    by: Option<&Dimension>,
+) -> Result<Parsed<'a>, ApiError> {
+    let site = auth::known_site(app, p.site_id.as_deref())?;
     let today = app.clock.now().date_naive();
     let range = DateRange::parse(p.period.as_deref(), p.date.as_deref(), today)?;
     let metrics = Metric::parse_list(p.metrics.as_deref())?;
     let filters = Filter::parse_list(p.filters.as_deref())?;
     let query = Query::for_range(&site.host, range, metrics, filters);
-    Ok(Parsed { site, range, query })
+    let access = gate::check(app, caller, site, &query, by)?;
+    Ok(Parsed {
+        site,
+        range,
+        query,
+        access,
+    })
+}
+
+/// A metric's value, or null where the gate withheld the row.
+fn value(metric: Metric, totals: Option<&Totals>) -> Value {
+    totals.map(|t| number(metric, t)).unwrap_or(Value::Null)
 }
 
 async fn blocking<T: Send + 'static>(
@@ -97,7 +117,7 @@ async fn aggregate(
     Params(p): Params<StatsParams>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth::caller(&app, &headers)?;
-    let parsed = parse(&app, &caller, &p)?;
+    let parsed = parse(&app, &caller, &p, None)?;
     let compare = match p.compare.as_deref() {
         None | Some("") => false,
         Some("previous_period") => true,
@@ -113,8 +133,13 @@ async fn aggregate(
         parsed.query.metrics.clone(),
         parsed.query.filters.clone(),
     );
+    if compare {
+        // Comparing reads the previous period too: the gate checks it as well.
+        gate::check(&app, &caller, parsed.site, &previous, None)?;
+    }
     let store = app.store.clone();
-    let query = parsed.query.clone();
+    let query = gate::executed(&parsed.query, &parsed.access);
+    let previous = gate::executed(&previous, &parsed.access);
     let (now, before) = blocking(move || {
         let now = store.aggregate(&query)?;
         let before = if compare {
@@ -125,16 +150,28 @@ async fn aggregate(
         Ok((now, before))
     })
     .await?;
+    let mut rows = vec![Some(now)];
+    if let Some(b) = before {
+        rows.push(Some(b));
+    }
+    gate::release(&app, &caller, &parsed.access, &mut rows)?;
+    let (now, before) = (rows[0], rows.get(1).copied().flatten());
     let mut results = Map::new();
     for m in &parsed.query.metrics {
         let mut entry = Map::new();
-        entry.insert("value".into(), number(*m, &now));
-        if let Some(before) = &before {
-            entry.insert("change".into(), change(*m, &now, before));
+        entry.insert("value".into(), value(*m, now.as_ref()));
+        if let (Some(now), Some(before)) = (&now, &before) {
+            entry.insert("change".into(), change(*m, now, before));
+        } else if compare {
+            entry.insert("change".into(), Value::Null);
         }
         results.insert(m.name().into(), Value::Object(entry));
     }
-    Ok(Json(json!({ "results": results })))
+    let mut out = json!({ "results": results });
+    if now.is_none() {
+        out["withheld"] = json!("fewer visitors than the agreement's minimum (k)");
+    }
+    Ok(Json(out))
 }
 
 async fn timeseries(
@@ -143,7 +180,7 @@ async fn timeseries(
     Params(p): Params<StatsParams>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth::caller(&app, &headers)?;
-    let parsed = parse(&app, &caller, &p)?;
+    let parsed = parse(&app, &caller, &p, None)?;
     let interval = match p.interval.as_deref() {
         None | Some("") => parsed.range.default_interval(),
         Some(s) => Interval::parse(s)?,
@@ -154,11 +191,12 @@ async fn timeseries(
         ));
     }
     let store = app.store.clone();
-    let query = parsed.query.clone();
+    let query = gate::executed(&parsed.query, &parsed.access);
     let rows = blocking(move || Ok(store.timeseries(&query, interval)?)).await?;
-    // Every bucket of the range is present, empty ones with zeros.
+    // Every bucket of the range is present, empty ones with zeros (so that,
+    // for shared data, empty buckets get noise too).
     let mut rows = rows.into_iter().peekable();
-    let mut results = Vec::new();
+    let mut buckets = Vec::new();
     let mut bucket = interval.bucket_start(parsed.query.from);
     while bucket < parsed.query.until {
         let mut totals = Totals::default();
@@ -172,14 +210,23 @@ async fn timeseries(
                 break;
             }
         }
-        let mut row = Map::new();
-        row.insert("date".into(), json!(interval.label(bucket)));
-        for m in &parsed.query.metrics {
-            row.insert(m.name().into(), number(*m, &totals));
-        }
-        results.push(Value::Object(row));
+        buckets.push((bucket, Some(totals)));
         bucket = interval.next(bucket);
     }
+    let mut values: Vec<Option<Totals>> = buckets.iter().map(|(_, t)| *t).collect();
+    gate::release(&app, &caller, &parsed.access, &mut values)?;
+    let results: Vec<Value> = buckets
+        .iter()
+        .zip(&values)
+        .map(|((bucket, _), totals)| {
+            let mut row = Map::new();
+            row.insert("date".into(), json!(interval.label(*bucket)));
+            for m in &parsed.query.metrics {
+                row.insert(m.name().into(), value(*m, totals.as_ref()));
+            }
+            Value::Object(row)
+        })
+        .collect();
     Ok(Json(json!({ "results": results })))
 }
 
@@ -198,12 +245,12 @@ async fn breakdown(
     Params(p): Params<StatsParams>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth::caller(&app, &headers)?;
-    let parsed = parse(&app, &caller, &p)?;
     let by = Dimension::parse(
         p.property
             .as_deref()
             .ok_or_else(|| ApiError::bad_request("property: required, e.g. event:page"))?,
     )?;
+    let parsed = parse(&app, &caller, &p, Some(&by))?;
     let limit = positive(p.limit.as_deref(), "limit", 100)?;
     if limit > MAX_BREAKDOWN_LIMIT {
         return Err(ApiError::bad_request(format!(
@@ -212,12 +259,17 @@ async fn breakdown(
     }
     let page = positive(p.page.as_deref(), "page", 1)?;
     let store = app.store.clone();
-    let query = parsed.query.clone();
+    let query = gate::executed(&parsed.query, &parsed.access);
     let key_dim = by.clone();
     let rows =
         blocking(move || Ok(store.breakdown(&query, &by, limit, (page - 1) * limit)?)).await?;
+    let mut values: Vec<Option<Totals>> = rows.iter().map(|(_, t)| Some(*t)).collect();
+    gate::release(&app, &caller, &parsed.access, &mut values)?;
+    // Rows the gate withheld are left out.
     let results: Vec<Value> = rows
         .into_iter()
+        .zip(values)
+        .filter_map(|((key, _), totals)| totals.map(|t| (key, t)))
         .map(|(key, totals)| {
             let mut row = Map::new();
             row.insert(key_dim.result_key().to_string(), json!(key));

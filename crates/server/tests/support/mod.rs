@@ -141,6 +141,7 @@ impl TestServer {
             sessions: Default::default(),
             funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(dir.path()).unwrap()),
             audit: Arc::new(glasshouse_server::audit::Audit::open(dir.path(), None).unwrap()),
+            budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
