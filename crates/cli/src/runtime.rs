@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// `glasshouse serve --config FILE`.
 pub fn serve_config(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
-    serve(config, |_| {})
+    serve(config, path, |_| {})
 }
 
 /// Opens the store in the configured data directory.
@@ -35,7 +35,9 @@ pub fn open_geo(config: &Config) -> anyhow::Result<Option<GeoDb>> {
 
 /// Serves until Ctrl-C or SIGTERM, then writes what is queued and stops.
 /// `ready` is called once the server listens (the demo prints its logins then).
-pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> {
+/// `path` is the configuration file, read again on SIGHUP or the admin API.
+pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow::Result<()> {
+    let path = path.to_path_buf();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -60,6 +62,7 @@ pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> 
             sessions: Default::default(),
             funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(&config.data_dir)?),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
+            reload: Default::default(),
             audit: Arc::new(
                 glasshouse_server::audit::Audit::open(&config.data_dir, config.public_url.as_deref())
                     .with_context(|| format!("opening the audit log in {}", config.data_dir.join("audit").display()))?,
@@ -69,7 +72,12 @@ pub fn serve(config: Config, ready: impl FnOnce(&Config)) -> anyhow::Result<()> 
         let rotation = spawn_salt_rotation(app.anonymiser.clone());
         tracing::info!(listen = %config.listen, data = %config.data_dir.display(), "glasshouse is serving");
         ready(&config);
-        glasshouse_server::serve(listener, app, shutdown_signal()).await?;
+        let reloader = glasshouse_server::reload::Reloader::new(path, app);
+        let hangup = spawn_reload_on_hangup(reloader.clone());
+        glasshouse_server::serve_reloadable(listener, &reloader, shutdown_signal()).await?;
+        hangup.abort();
+        let _ = hangup.await;
+        drop(reloader);
         retention.abort();
         rotation.abort();
         // Everything acknowledged is already durable; this writes what was
@@ -94,6 +102,40 @@ fn spawn_salt_rotation(anonymiser: Arc<Anonymiser>) -> tokio::task::JoinHandle<(
                 tracing::error!(error = %e, "the daily salts could not be rotated; retrying in a minute");
             }
         }
+    })
+}
+
+/// `kill -HUP`: read the configuration file again and apply it (audited).
+fn spawn_reload_on_hangup(
+    reloader: Arc<glasshouse_server::reload::Reloader>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                let r = reloader.clone();
+                let outcome = tokio::task::spawn_blocking(move || {
+                    r.reload(("installation", "operator", "signal:SIGHUP"))
+                })
+                .await;
+                match outcome {
+                    Ok(Ok(changes)) => {
+                        tracing::info!(changes = changes.len(), "configuration reloaded")
+                    }
+                    Ok(Err(why)) => {
+                        tracing::error!(%why, "configuration NOT reloaded; the previous one stays in force")
+                    }
+                    Err(e) => tracing::error!(error = %e, "configuration reload failed"),
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = reloader;
     })
 }
 

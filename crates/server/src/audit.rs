@@ -239,7 +239,7 @@ fn rows_in(body: &[u8]) -> u64 {
 }
 
 /// Role and pseudonym of the caller.
-fn who(app: &App, caller: &Caller, headers: &HeaderMap) -> (String, String) {
+pub(crate) fn who(app: &App, caller: &Caller, headers: &HeaderMap) -> (String, String) {
     if caller.csrf.is_some() {
         if let Some(s) = crate::pages::session(app, headers) {
             return (s.role.clone(), app.audit.pseudonym("account", &s.username));

@@ -21,6 +21,7 @@
 //!   by the governance crate from the live configuration and inventory.
 //! - `gate`: who may see which of another organisation's figures, under
 //!   which agreement; k thresholds and differential-privacy noise.
+//! - `reload`: configuration reloads (SIGHUP or the admin API), audited.
 //! - `retention`: the background job that deletes raw events past their time.
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
@@ -37,6 +38,7 @@ mod gate;
 mod journeys;
 mod openapi;
 mod pages;
+pub mod reload;
 pub mod retention;
 pub mod sessions;
 mod stats;
@@ -75,6 +77,8 @@ pub struct App {
     pub audit: Arc<audit::Audit>,
     /// ε spent under each agreement, per party and month.
     pub budgets: Arc<glasshouse_privacy::budget::Budgets>,
+    /// The reloader serving this app, once serving has started.
+    pub reload: reload::Slot,
 }
 
 /// The whole HTTP surface.
@@ -95,6 +99,7 @@ pub fn router(app: App) -> Router {
                 )),
         )
         .merge(audit::routes())
+        .merge(reload::routes())
         .merge(transparency::routes())
         .merge(assets::routes())
         .merge(pages::routes())
@@ -104,6 +109,23 @@ pub fn router(app: App) -> Router {
 
 async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Serves whatever router `reloader` holds at each request, until `shutdown`
+/// resolves; configuration reloads swap it without dropping connections.
+pub async fn serve_reloadable(
+    listener: tokio::net::TcpListener,
+    reloader: &Arc<reload::Reloader>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        reloader
+            .service()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.

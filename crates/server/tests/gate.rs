@@ -125,8 +125,14 @@ async fn an_agreement_shares_exactly_its_metrics_and_properties_above_k() {
 #[tokio::test]
 async fn an_epsilon_budget_adds_noise_and_runs_out() {
     let at = Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap();
-    let s = TestServer::start_edited(at, |c| c.replace("k = 2", "k = 2\nepsilon_per_month = 1.0"))
-        .await;
+    let s = TestServer::start_edited(at, |c| {
+        c.replace("k = 2", "k = 2\nepsilon_per_month = 1.0")
+            .replace(
+                "metrics = [\"visitors\", \"visits\"]",
+                "metrics = [\"visitors\"]",
+            )
+    })
+    .await;
     traffic(&s).await;
     let (status, e) = s
         .stats_as(
@@ -136,7 +142,10 @@ async fn an_epsilon_budget_adds_noise_and_runs_out() {
         .await;
     assert_eq!(status, 403);
     assert!(
-        e["error"].as_str().unwrap().contains("only visitors"),
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not share visits"),
         "{e}"
     );
 

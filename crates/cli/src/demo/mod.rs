@@ -65,7 +65,7 @@ pub fn run(data: &Path, listen: SocketAddr, days: u32, events: u64) -> anyhow::R
             started.elapsed().as_secs_f64()
         );
     }
-    runtime::serve(config, move |config| {
+    runtime::serve(config, &config_path, move |config| {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "dashboard: http://{}/", config.listen);

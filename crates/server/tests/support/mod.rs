@@ -18,6 +18,8 @@ pub const OTHER_TOKEN: &str = "token-of-another-org";
 /// A token of the organisation that shares journeys with the test organisation.
 pub const PARTNER_TOKEN: &str = "token-of-the-partner-org";
 pub const PARTNER: &str = "partner.example";
+/// The installation operator's token: every site.
+pub const OPERATOR_TOKEN: &str = "token-of-the-operator";
 
 pub struct TestServer {
     pub url: String,
@@ -98,6 +100,12 @@ name = "partner"
 organisation = "partner-org"
 sha256 = "{}"
 
+[[api_tokens]]
+name = "operator"
+organisation = "test-org"
+all_sites = true
+sha256 = "{}"
+
 [[users]]
 username = "ana"
 organisation = "test-org"
@@ -107,6 +115,7 @@ password_hash = "{}"
         hash(TOKEN),
         hash(OTHER_TOKEN),
         hash(PARTNER_TOKEN),
+        hash(OPERATOR_TOKEN),
         *PASSWORD_HASH,
     )
 }
@@ -122,7 +131,9 @@ impl TestServer {
         edit: impl FnOnce(String) -> String,
     ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config::parse(&edit(config_text(dir.path())), "test.toml").unwrap();
+        let config_path = dir.path().join("glasshouse.toml");
+        std::fs::write(&config_path, edit(config_text(dir.path()))).unwrap();
+        let config = Config::load(&config_path).unwrap();
         let clock = ManualClock::new(at);
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
         let store: Arc<dyn Store> = Arc::new(DuckStore::open(dir.path()).unwrap());
@@ -142,12 +153,14 @@ impl TestServer {
             funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(dir.path()).unwrap()),
             audit: Arc::new(glasshouse_server::audit::Audit::open(dir.path(), None).unwrap()),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
+            reload: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let reloader = glasshouse_server::reload::Reloader::new(config_path, app);
         let task = tokio::spawn(async move {
-            glasshouse_server::serve(listener, app, async {
+            glasshouse_server::serve_reloadable(listener, &reloader, async {
                 let _ = stopped.await;
             })
             .await
