@@ -129,6 +129,20 @@ pub fn spec() -> Value {
                 "delete": {"summary": "Delete a saved funnel", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, param("site_id", true, "Host of the site.")],
                            "responses": {"204": {"description": "Deleted"}, "404": {"$ref": "#/components/responses/NotFound"}}}
             },
+            "/api/v1/admin/reload": {"post": {
+                "summary": "Read the configuration file again and apply it; recorded in the audit log",
+                "description": "An operator token, or a signed-in admin sending x-csrf-token. The file is validated whole: on any mistake nothing changes and the answer names the file, line and field.",
+                "security": secured,
+                "responses": {"200": {"description": "Applied: {\"reloaded\": true, \"changes\": [...]}"}, "400": {"$ref": "#/components/responses/BadRequest"}, "403": {"$ref": "#/components/responses/Forbidden"}}
+            }},
+            "/transparency": {"get": {"summary": "The public transparency register (HTML), for the installation or ?site=HOST; audit log paged with ?page=N", "responses": {"200": {"description": "HTML"}, "404": {"$ref": "#/components/responses/NotFound"}}}},
+            "/transparency.json": {"get": {"summary": "The transparency register for machines", "responses": {"200": {"description": "JSON"}}}},
+            "/transparency/dpia": {"get": {"summary": "The data protection impact assessment (HTML, or Markdown with ?format=md), for the installation or ?site=HOST", "responses": {"200": {"description": "HTML or Markdown"}}}},
+            "/transparency/log/checkpoint": {"get": {"summary": "The audit log's latest signed checkpoint (C2SP signed note, Ed25519)", "responses": {"200": {"description": "text/plain"}}}},
+            "/transparency/log/key": {"get": {"summary": "The audit log's verifier key", "responses": {"200": {"description": "text/plain"}}}},
+            "/transparency/log/entries": {"get": {"summary": "Audit log entries", "parameters": [param("start", false, "First index (default 0)."), param("count", false, "At most 1000 (default 100).")], "responses": {"200": {"description": "{\"size\", \"entries\": [{\"index\", \"entry\"}]}"}}}},
+            "/transparency/log/proof/inclusion": {"get": {"summary": "RFC 6962 inclusion proof", "parameters": [param("index", true, "Entry index."), param("size", true, "Tree size.")], "responses": {"200": {"description": "{\"index\", \"size\", \"leaf_hash\", \"proof\"}"}, "400": {"$ref": "#/components/responses/BadRequest"}}}},
+            "/transparency/log/proof/consistency": {"get": {"summary": "RFC 6962 consistency proof", "parameters": [param("old", true, "Older tree size."), param("new", true, "Newer tree size.")], "responses": {"200": {"description": "{\"old\", \"new\", \"proof\"}"}, "400": {"$ref": "#/components/responses/BadRequest"}}}},
             "/js/glasshouse.js": {"get": {"summary": "The tracker script", "responses": {"200": {"description": "JavaScript"}}}},
             "/optout": {"get": {"summary": "The page where a visitor objects to being counted", "responses": {"200": {"description": "HTML"}}}},
             "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "{\"status\":\"ok\"}"}}}},
