@@ -42,6 +42,7 @@ pub mod reload;
 pub mod retention;
 pub mod sessions;
 mod stats;
+mod tiers;
 mod transparency;
 mod web_assets;
 

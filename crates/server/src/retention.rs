@@ -1,27 +1,34 @@
-//! Retention, enforced: a background job deletes each site's raw events once
-//! they are older than the site's `raw_retention_days`.
+//! Retention, enforced in two tiers: a background job rolls each site's raw
+//! events up into daily aggregates without visitor ids and deletes them once
+//! they are older than the site's `raw_retention_days`, and deletes the
+//! aggregates after `aggregate_retention_days`.
 //!
 //! It runs at start and then every hour, so an installation that was down
 //! catches up at once. Retention counts whole UTC days: with 30 days, events
 //! from before midnight 30 days ago go.
 
 use chrono::Duration;
-use glasshouse_model::query::midnight;
 use glasshouse_model::{Clock, Config};
-use glasshouse_store::{Store, StoreError};
+use glasshouse_store::{rollup, Store, StoreError};
 use std::sync::Arc;
 
-/// Deletes what is past retention for every site; returns the rows deleted.
+/// Rolls up and deletes what is past raw retention, and deletes roll-ups
+/// past aggregate retention, for every site; returns the raw rows deleted.
 pub fn enforce(config: &Config, store: &dyn Store, clock: &dyn Clock) -> Result<u64, StoreError> {
     let today = clock.now().date_naive();
     let mut deleted = 0;
     for site in &config.sites {
-        let cutoff = midnight(today - Duration::days(site.raw_retention_days as i64));
-        let n = store.delete_before(&site.host, cutoff)?;
+        let cutoff = today - Duration::days(site.raw_retention_days as i64);
+        let (days, n) = rollup::roll_up_and_delete(store, &site.host, cutoff)?;
         if n > 0 {
-            tracing::info!(site = %site.host, deleted = n, "raw events past retention deleted");
+            tracing::info!(site = %site.host, days, deleted = n, "raw events past retention rolled up and deleted");
         }
         deleted += n;
+        let aggregate_cutoff = today - Duration::days(site.aggregate_retention_days as i64);
+        let gone = store.delete_rollup_before(&site.host, aggregate_cutoff)?;
+        if gone > 0 {
+            tracing::info!(site = %site.host, rows = gone, "daily aggregates past retention deleted");
+        }
     }
     Ok(deleted)
 }

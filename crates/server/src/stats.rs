@@ -7,6 +7,7 @@
 
 use crate::auth::{self, Caller};
 use crate::gate::{self, Access};
+use crate::tiers;
 use crate::{ApiError, App};
 use axum::extract::{Query as Params, State};
 use axum::http::HeaderMap;
@@ -141,9 +142,9 @@ async fn aggregate(
     let query = gate::executed(&parsed.query, &parsed.access);
     let previous = gate::executed(&previous, &parsed.access);
     let (now, before) = blocking(move || {
-        let now = store.aggregate(&query)?;
+        let now = tiers::aggregate(store.as_ref(), &query)?;
         let before = if compare {
-            Some(store.aggregate(&previous)?)
+            Some(tiers::aggregate(store.as_ref(), &previous)?)
         } else {
             None
         };
@@ -192,7 +193,7 @@ async fn timeseries(
     }
     let store = app.store.clone();
     let query = gate::executed(&parsed.query, &parsed.access);
-    let rows = blocking(move || Ok(store.timeseries(&query, interval)?)).await?;
+    let rows = blocking(move || tiers::timeseries(store.as_ref(), &query, interval)).await?;
     // Every bucket of the range is present, empty ones with zeros (so that,
     // for shared data, empty buckets get noise too).
     let mut rows = rows.into_iter().peekable();
@@ -262,7 +263,8 @@ async fn breakdown(
     let query = gate::executed(&parsed.query, &parsed.access);
     let key_dim = by.clone();
     let rows =
-        blocking(move || Ok(store.breakdown(&query, &by, limit, (page - 1) * limit)?)).await?;
+        blocking(move || tiers::breakdown(store.as_ref(), &query, &by, limit, (page - 1) * limit))
+            .await?;
     let mut values: Vec<Option<Totals>> = rows.iter().map(|(_, t)| Some(*t)).collect();
     gate::release(&app, &caller, &parsed.access, &mut values)?;
     // Rows the gate withheld are left out.

@@ -1,53 +1,110 @@
-//! Retention is enforced: raw events older than the site's
-//! `raw_retention_days` are deleted, newer ones kept, other sites untouched.
+//! Retention is enforced in two tiers: raw events older than the site's
+//! `raw_retention_days` are rolled up into daily aggregates without visitor
+//! ids and deleted; the aggregates still answer the same figures for old
+//! periods, and go after `aggregate_retention_days`. Other sites untouched.
 
 mod support;
 
 use chrono::{Duration, TimeZone, Utc};
 use glasshouse_model::Config;
-use serde_json::json;
+use serde_json::{json, Value};
 use support::{TestServer, CHROME, HOST};
 
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+const PERIOD: &str = "site_id=test.example&period=custom&date=2026-01-01,2026-02-15";
+
+async fn answers(server: &TestServer) -> Vec<Value> {
+    let mut out = Vec::new();
+    for q in [
+        format!("/api/v1/stats/aggregate?{PERIOD}&metrics=visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration"),
+        format!("/api/v1/stats/timeseries?{PERIOD}&metrics=visitors,visits,pageviews&interval=day"),
+        format!("/api/v1/stats/timeseries?{PERIOD}&metrics=visitors,pageviews&interval=week"),
+        format!("/api/v1/stats/breakdown?{PERIOD}&property=event:page&metrics=visitors,visits,pageviews,bounce_rate&limit=1000"),
+        format!("/api/v1/stats/breakdown?{PERIOD}&property=visit:source&metrics=visitors,visits&limit=1000"),
+        format!("/api/v1/stats/breakdown?{PERIOD}&property=visit:entry_page&metrics=visitors&limit=1000"),
+    ] {
+        let (status, body) = server.stats(&q).await;
+        assert_eq!(status, 200, "{q}: {body}");
+        out.push(body);
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn raw_events_past_retention_are_deleted() {
+async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
     let server = TestServer::start(start).await;
-    // One event a day for 40 days on the test site (30-day retention)…
+    // For 40 days: one visitor reads /day-N then /common (from a search
+    // engine on even days); another reads /common only.
     for day in 0..40 {
         server.clock.set(start + Duration::days(day));
-        let r = server
-            .post_event(
-                "198.51.100.4",
-                CHROME,
-                &json!({"n": "pageview", "u": format!("https://{HOST}/day-{day}"), "d": HOST}),
-            )
-            .await;
-        assert_eq!(r.status().as_u16(), 202);
+        let referrer = if day % 2 == 0 {
+            Some("https://www.google.com/")
+        } else {
+            None
+        };
+        for (ua, path) in [
+            (CHROME, format!("/day-{day}")),
+            (CHROME, "/common".to_string()),
+            (FIREFOX, "/common".to_string()),
+        ] {
+            let r = server
+                .post_event(
+                    "198.51.100.4",
+                    ua,
+                    &json!({"n": "pageview", "u": format!("https://{HOST}{path}"), "d": HOST, "r": referrer}),
+                )
+                .await;
+            assert_eq!(r.status().as_u16(), 202);
+            server.clock.advance(Duration::seconds(50));
+        }
     }
-    assert_eq!(server.store.count().unwrap(), 40);
+    assert_eq!(server.store.count().unwrap(), 120);
+    let before = answers(&server).await;
+
     let config = Config::parse(&support::config_text(server.dir.path()), "test.toml").unwrap();
-    // …on day 39 (9 February) the job deletes what is from before midnight
-    // 30 days earlier (10 January): days 0–8. Today and the 30 days before stay.
+    // On day 39 (9 February) the job rolls up and deletes what is from before
+    // midnight 30 days earlier (10 January): days 0–8, 27 events.
     let deleted =
         glasshouse_server::retention::enforce(&config, server.store.as_ref(), &server.clock)
             .unwrap();
-    assert_eq!(deleted, 9);
-    assert_eq!(server.store.count().unwrap(), 31);
-    let (_, body) = server.stats("/api/v1/stats/breakdown?site_id=test.example&period=custom&date=2026-01-01,2026-02-15&property=event:page&limit=1000").await;
-    let pages: Vec<&str> = body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["page"].as_str().unwrap())
-        .collect();
-    assert!(
-        !pages.contains(&"/day-8") && pages.contains(&"/day-9") && pages.contains(&"/day-39"),
-        "{pages:?}"
-    );
-    // Running it again deletes nothing more.
+    assert_eq!(deleted, 27);
+    assert_eq!(server.store.count().unwrap(), 93);
+    // The same figures, now partly from the aggregates.
+    let after = answers(&server).await;
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b, a, "an answer changed when its old days were rolled up");
+    }
+    // Running it again changes nothing.
     assert_eq!(
         glasshouse_server::retention::enforce(&config, server.store.as_ref(), &server.clock)
             .unwrap(),
         0
     );
+    assert_eq!(answers(&server).await, after);
+
+    // What the aggregates cannot answer is refused, saying from when it can be.
+    for q in [
+        format!("/api/v1/stats/aggregate?{PERIOD}&filters=visit:source%3D%3DGoogle"),
+        format!("/api/v1/stats/timeseries?site_id=test.example&period=custom&date=2026-01-02,2026-01-03&interval=hour"),
+        format!("/api/v1/stats/breakdown?{PERIOD}&property=visit:os_version"),
+    ] {
+        let (status, body) = server.stats(&q).await;
+        assert_eq!(status, 400, "{q}: {body}");
+        assert!(body["error"].as_str().unwrap().contains("2026-01-10"), "{body}");
+    }
+    // Recent days can still be filtered.
+    let (status, _) = server
+        .stats("/api/v1/stats/aggregate?site_id=test.example&period=custom&date=2026-01-20,2026-02-09&filters=visit:source%3D%3DGoogle")
+        .await;
+    assert_eq!(status, 200);
+
+    // After the aggregate retention (761 days) the old days go too.
+    server.clock.set(start + Duration::days(39 + 761 - 8));
+    glasshouse_server::retention::enforce(&config, server.store.as_ref(), &server.clock).unwrap();
+    let (_, old) = server
+        .stats("/api/v1/stats/aggregate?site_id=test.example&period=custom&date=2026-01-01,2026-01-09&metrics=pageviews")
+        .await;
+    assert_eq!(old["results"]["pageviews"]["value"], 0, "{old}");
 }

@@ -21,6 +21,7 @@
 pub mod duck;
 pub mod ingest;
 pub mod journeys;
+pub mod rollup;
 pub mod sessions;
 pub mod sql;
 mod totals;
@@ -28,6 +29,7 @@ mod totals;
 pub use duck::DuckStore;
 pub use ingest::{IngestError, Ingestor};
 pub use journeys::{FunnelRow, PathLink, PathNode, Paths};
+pub use rollup::RollupRow;
 pub use sessions::{JourneyState, JourneyStep, SessionState, Sessionizer, StoredEvent};
 pub use totals::Totals;
 
@@ -44,6 +46,9 @@ pub enum StoreError {
     /// The data directory could not be used.
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
+    /// This back end does not implement the feature yet.
+    #[error("this store back end does not support {0} yet")]
+    Unsupported(&'static str),
 }
 
 /// A store of anonymous events. Both back ends implement it and both must pass
@@ -92,6 +97,41 @@ pub trait Store: Send + Sync + 'static {
 
     /// Number of stored events, all sites.
     fn count(&self) -> Result<u64, StoreError>;
+
+    /// The first UTC day of `site` that still has raw events.
+    fn oldest_event_day(&self, site: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
+        let _ = site;
+        Err(StoreError::Unsupported("the aggregate tier"))
+    }
+
+    /// Stores one day's roll-up of `site`, replacing any earlier one (see `rollup.rs`).
+    fn replace_rollup(
+        &self,
+        site: &str,
+        day: chrono::NaiveDate,
+        rows: &[RollupRow],
+    ) -> Result<(), StoreError> {
+        let _ = (site, day, rows);
+        Err(StoreError::Unsupported("the aggregate tier"))
+    }
+
+    /// Rolled-up rows of `site` for property `dim` on days in `[from, until)`.
+    fn read_rollup(
+        &self,
+        site: &str,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+        dim: &str,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        let _ = (site, from, until, dim);
+        Err(StoreError::Unsupported("the aggregate tier"))
+    }
+
+    /// Deletes `site`'s roll-ups of days before `day`; returns how many rows went.
+    fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
+        let _ = (site, day);
+        Err(StoreError::Unsupported("the aggregate tier"))
+    }
 
     /// Makes stored data durable in its main files (a checkpoint), e.g. before a backup.
     fn checkpoint(&self) -> Result<(), StoreError>;

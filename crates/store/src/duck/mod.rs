@@ -16,7 +16,7 @@ pub use dialect::DuckDialect;
 use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use crate::sql::{self, Group, Param, Sql};
-use crate::{Store, StoreError, StoredEvent, Totals};
+use crate::{RollupRow, Store, StoreError, StoredEvent, Totals};
 use chrono::{DateTime, Utc};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Config, Connection};
@@ -68,6 +68,9 @@ impl DuckStore {
         let writer = Connection::open_with_flags(&path, config).map_err(db_err)?;
         writer.execute_batch(schema::CREATE).map_err(db_err)?;
         writer.execute_batch(schema::MIGRATE).map_err(db_err)?;
+        writer
+            .execute_batch(schema::CREATE_ROLLUP)
+            .map_err(db_err)?;
         let readers = (0..READERS)
             .map(|_| writer.try_clone())
             .collect::<Result<Vec<_>, _>>()
@@ -370,6 +373,98 @@ impl Store for DuckStore {
         conn.execute(
             "DELETE FROM events WHERE site = $1 AND ts < $2",
             duckdb::params![site, micros(cutoff)],
+        )
+        .map(|n| n as u64)
+        .map_err(db_err)
+    }
+
+    fn oldest_event_day(&self, site: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
+        self.with_reader(|conn| {
+            conn.query_row(
+                "SELECT strftime(min(ts), '%Y-%m-%d') FROM events WHERE site = $1",
+                duckdb::params![site],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .map_err(db_err)
+            .map(|d| d.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
+        })
+    }
+
+    fn replace_rollup(
+        &self,
+        site: &str,
+        day: chrono::NaiveDate,
+        rows: &[RollupRow],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer.lock().expect("writer");
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM rollup WHERE site = $1 AND day = CAST($2 AS DATE)",
+            duckdb::params![site, day.to_string()],
+        )
+        .map_err(db_err)?;
+        {
+            let mut app = tx.appender("rollup").map_err(db_err)?;
+            for r in rows {
+                app.append_row(duckdb::params![
+                    r.site,
+                    r.day.to_string(),
+                    r.dim,
+                    r.value,
+                    r.visitors,
+                    r.visits,
+                    r.pageviews,
+                    r.events,
+                    r.bounces,
+                    r.duration_sum
+                ])
+                .map_err(db_err)?;
+            }
+            app.flush().map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    fn read_rollup(
+        &self,
+        site: &str,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+        dim: &str,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT site, strftime(day, '%Y-%m-%d'), dim, value, visitors, visits, pageviews, events, bounces, duration_sum \
+                     FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 ORDER BY day, value",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(duckdb::params![site, from.to_string(), until.to_string(), dim], |r| {
+                    let day: String = r.get(1)?;
+                    Ok(RollupRow {
+                        site: r.get(0)?,
+                        day: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap_or_default(),
+                        dim: r.get(2)?,
+                        value: r.get(3)?,
+                        visitors: r.get(4)?,
+                        visits: r.get(5)?,
+                        pageviews: r.get(6)?,
+                        events: r.get(7)?,
+                        bounces: r.get(8)?,
+                        duration_sum: r.get(9)?,
+                    })
+                })
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
+    }
+
+    fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
+        let conn = self.writer.lock().expect("writer");
+        conn.execute(
+            "DELETE FROM rollup WHERE site = $1 AND day < CAST($2 AS DATE)",
+            duckdb::params![site, day.to_string()],
         )
         .map(|n| n as u64)
         .map_err(db_err)

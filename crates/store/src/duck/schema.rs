@@ -47,6 +47,22 @@ CREATE TABLE IF NOT EXISTS events (
 );
 ";
 
+/// The aggregate tier: one day's figures per value, without any visitor id.
+pub const CREATE_ROLLUP: &str = "
+CREATE TABLE IF NOT EXISTS rollup (
+    site         VARCHAR  NOT NULL,
+    day          DATE     NOT NULL,
+    dim          VARCHAR  NOT NULL,
+    value        VARCHAR  NOT NULL,
+    visitors     UBIGINT  NOT NULL,
+    visits       UBIGINT  NOT NULL,
+    pageviews    UBIGINT  NOT NULL,
+    events       UBIGINT  NOT NULL,
+    bounces      UBIGINT  NOT NULL,
+    duration_sum DOUBLE   NOT NULL
+);
+";
+
 /// Brings a file written before journeys were stored up to date: adds the
 /// journey columns and fills them from the visits already stored (each old
 /// visit becomes a journey of one site). Idempotent; a no-op on new files.

@@ -1,0 +1,211 @@
+//! Answers that span both retention tiers: raw events for the site's last
+//! `raw_retention_days`, daily roll-ups (no visitor ids) before that.
+//!
+//! A period is split at the first day that still has raw events; each part
+//! is answered by its tier and the figures are added up (visitor ids live one
+//! day, so a period's visitors are the sum of its days'). Roll-ups keep no
+//! visit-level detail beyond the properties they list, so a period reaching
+//! into them cannot be filtered, broken down by hour, or by another property;
+//! such a request gets a 400 that says from which day it can.
+
+use crate::ApiError;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use glasshouse_model::query::{midnight, Dimension, Interval, Query};
+use glasshouse_store::rollup::{self, RollupRow};
+use glasshouse_store::{Store, Totals};
+use std::collections::HashMap;
+
+/// How a query divides between the tiers.
+pub struct Split {
+    /// The part still answered from raw events.
+    pub raw: Option<Query>,
+    /// Days `[from, until)` answered from roll-ups.
+    pub rolled: Option<(NaiveDate, NaiveDate)>,
+    /// The first day with raw events (roll-ups answer the days before it).
+    pub cutoff: NaiveDate,
+}
+
+/// Splits `query` at the first day that still has raw events: days before
+/// it come from roll-ups (when there are any), days from it from raw events.
+/// Raw events are deleted only after their days are rolled up, so no day is
+/// counted twice or missed while retention runs.
+pub fn split(store: &dyn Store, query: &Query) -> Result<Split, ApiError> {
+    let first = query.from.date_naive();
+    let end = (query.until - Duration::microseconds(1)).date_naive() + Duration::days(1);
+    let cutoff = store
+        .oldest_event_day(&query.site)?
+        .unwrap_or(end)
+        .max(first);
+    if first >= cutoff {
+        return Ok(Split {
+            raw: Some(query.clone()),
+            rolled: None,
+            cutoff,
+        });
+    }
+    let rolled_until = end.min(cutoff);
+    if store
+        .read_rollup(&query.site, first, rolled_until, "total")?
+        .is_empty()
+    {
+        // Nothing was ever rolled up there: the raw tier answers (with nothing).
+        return Ok(Split {
+            raw: Some(query.clone()),
+            rolled: None,
+            cutoff,
+        });
+    }
+    let boundary = midnight(cutoff);
+    let raw = (query.until > boundary).then(|| Query {
+        from: query.from.max(boundary),
+        ..query.clone()
+    });
+    Ok(Split {
+        raw,
+        rolled: Some((first, rolled_until)),
+        cutoff,
+    })
+}
+
+fn refuse_filters(query: &Query, s: &Split) -> Result<(), ApiError> {
+    if s.rolled.is_some() && !query.filters.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "filters: days before {} are kept only as daily totals without visitor ids, which cannot be filtered; choose a period from {} on",
+            s.cutoff, s.cutoff
+        )));
+    }
+    Ok(())
+}
+
+fn empty(site: &str) -> RollupRow {
+    RollupRow {
+        site: site.to_string(),
+        day: NaiveDate::default(),
+        dim: String::new(),
+        value: String::new(),
+        visitors: 0,
+        visits: 0,
+        pageviews: 0,
+        events: 0,
+        bounces: 0,
+        duration_sum: 0.0,
+    }
+}
+
+fn add_row(into: &mut RollupRow, r: &RollupRow) {
+    into.visitors += r.visitors;
+    into.visits += r.visits;
+    into.pageviews += r.pageviews;
+    into.events += r.events;
+    into.bounces += r.bounces;
+    into.duration_sum += r.duration_sum;
+}
+
+/// Totals over the whole period.
+pub fn aggregate(store: &dyn Store, query: &Query) -> Result<Totals, ApiError> {
+    let s = split(store, query)?;
+    let Some((from, until)) = s.rolled else {
+        return Ok(store.aggregate(query)?);
+    };
+    refuse_filters(query, &s)?;
+    let mut sum = empty(&query.site);
+    for r in store.read_rollup(&query.site, from, until, "total")? {
+        add_row(&mut sum, &r);
+    }
+    if let Some(raw) = &s.raw {
+        sum.add(&store.aggregate(raw)?);
+    }
+    Ok(sum.totals())
+}
+
+/// Totals per bucket; buckets without traffic are absent.
+pub fn timeseries(
+    store: &dyn Store,
+    query: &Query,
+    interval: Interval,
+) -> Result<Vec<(DateTime<Utc>, Totals)>, ApiError> {
+    let s = split(store, query)?;
+    let Some((from, until)) = s.rolled else {
+        return Ok(store.timeseries(query, interval)?);
+    };
+    refuse_filters(query, &s)?;
+    if interval == Interval::Hour {
+        return Err(ApiError::bad_request(format!(
+            "interval: days before {} are kept only as daily totals; use day, week or month",
+            s.cutoff
+        )));
+    }
+    let mut buckets: Vec<(DateTime<Utc>, RollupRow)> = Vec::new();
+    let mut put = |at: DateTime<Utc>, f: &dyn Fn(&mut RollupRow)| match buckets
+        .iter_mut()
+        .find(|(b, _)| *b == at)
+    {
+        Some((_, row)) => f(row),
+        None => {
+            let mut row = empty(&query.site);
+            f(&mut row);
+            buckets.push((at, row));
+        }
+    };
+    for r in store.read_rollup(&query.site, from, until, "total")? {
+        put(interval.bucket_start(midnight(r.day)), &|row| {
+            add_row(row, &r)
+        });
+    }
+    if let Some(raw) = &s.raw {
+        for (at, t) in store.timeseries(raw, interval)? {
+            put(at, &|row| row.add(&t));
+        }
+    }
+    buckets.sort_by_key(|(at, _)| *at);
+    Ok(buckets
+        .into_iter()
+        .map(|(at, r)| (at, r.totals()))
+        .collect())
+}
+
+/// Totals per value of `by`, largest first by the query's first metric.
+pub fn breakdown(
+    store: &dyn Store,
+    query: &Query,
+    by: &Dimension,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<(String, Totals)>, ApiError> {
+    let s = split(store, query)?;
+    let Some((from, until)) = s.rolled else {
+        return Ok(store.breakdown(query, by, limit, offset)?);
+    };
+    refuse_filters(query, &s)?;
+    let Some(dim) = rollup::kept(by) else {
+        return Err(ApiError::bad_request(format!(
+            "property: days before {} are kept as daily totals of pages, entry and exit pages, sources, referrers, UTM source, medium and campaign, browsers, systems, devices, countries and event names only",
+            s.cutoff
+        )));
+    };
+    let mut by_value: HashMap<String, RollupRow> = HashMap::new();
+    for r in store.read_rollup(&query.site, from, until, dim)? {
+        add_row(
+            by_value
+                .entry(r.value.clone())
+                .or_insert_with(|| empty(&query.site)),
+            &r,
+        );
+    }
+    if let Some(raw) = &s.raw {
+        for (value, t) in store.breakdown(raw, by, rollup::MAX_VALUES, 0)? {
+            by_value
+                .entry(value)
+                .or_insert_with(|| empty(&query.site))
+                .add(&t);
+        }
+    }
+    let first = query.metrics.first().copied();
+    let mut rows: Vec<(String, Totals)> =
+        by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();
+    rows.sort_by(|a, b| {
+        let key = |t: &Totals| first.map(|m| t.get(m)).unwrap_or(t.visitors as f64);
+        key(&b.1).total_cmp(&key(&a.1)).then_with(|| a.0.cmp(&b.0))
+    });
+    Ok(rows.into_iter().skip(offset).take(limit).collect())
+}

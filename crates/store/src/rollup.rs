@@ -1,0 +1,187 @@
+//! The second retention tier: daily aggregates without any visitor id.
+//!
+//! Hashing is pseudonymisation, not anonymisation, so raw events (which
+//! carry daily visitor ids) are kept only for a site's `raw_retention_days`.
+//! Before they are deleted, each day is rolled up into counts per value of
+//! the dashboard's properties — the day's totals, pages, entry and exit
+//! pages, sources, referrers, UTM tags, browsers, systems, devices,
+//! countries and event names — with no id of any kind, and those are kept
+//! for `aggregate_retention_days` and still answer the dashboard for old
+//! periods.
+//!
+//! Visitor ids live one day, so a period's visitors are the sum of its
+//! days' visitors: the rolled-up figures add up exactly as the raw ones do.
+//! Bounce rate and visit duration are kept as sums (bounced visits, seconds)
+//! so that they can be combined over days.
+//!
+//! The roll-up is computed through the `Store` trait's own queries, so both
+//! back ends produce the same rows; each back end only stores and reads them.
+
+use crate::{Store, StoreError, Totals};
+use chrono::{Duration, NaiveDate};
+use glasshouse_model::query::{midnight, Dimension, Metric, Query};
+
+/// One day's figures for one value of one property on one site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollupRow {
+    /// Host of the site.
+    pub site: String,
+    /// The UTC day.
+    pub day: NaiveDate,
+    /// The property (`total` for the day's totals, else a result key such as `page`).
+    pub dim: String,
+    /// The value (empty for `total`).
+    pub value: String,
+    /// Distinct visitors of the day.
+    pub visitors: u64,
+    /// Visits.
+    pub visits: u64,
+    /// Page views.
+    pub pageviews: u64,
+    /// Events, page views included.
+    pub events: u64,
+    /// Visits that bounced.
+    pub bounces: u64,
+    /// Seconds of visit duration, summed over visits.
+    pub duration_sum: f64,
+}
+
+impl RollupRow {
+    /// Figures of rows added together (of different days, or of raw and
+    /// rolled-up parts of a period).
+    pub fn add(&mut self, t: &Totals) {
+        self.visitors += t.visitors;
+        self.visits += t.visits;
+        self.pageviews += t.pageviews;
+        self.events += t.events;
+        self.bounces += (t.bounce_rate * t.visits as f64 / 100.0).round() as u64;
+        self.duration_sum += t.visit_duration * t.visits as f64;
+    }
+
+    /// As the totals the API reports.
+    pub fn totals(&self) -> Totals {
+        let visits = self.visits.max(1) as f64;
+        Totals {
+            visitors: self.visitors,
+            visits: self.visits,
+            pageviews: self.pageviews,
+            events: self.events,
+            bounce_rate: if self.visits == 0 {
+                0.0
+            } else {
+                (self.bounces as f64 * 100.0 / visits).round()
+            },
+            visit_duration: if self.visits == 0 {
+                0.0
+            } else {
+                (self.duration_sum / visits).round()
+            },
+        }
+    }
+}
+
+/// The properties kept per day, as result keys with their dimensions.
+pub fn dimensions() -> Vec<(&'static str, Dimension)> {
+    vec![
+        ("page", Dimension::Page),
+        ("entry_page", Dimension::EntryPage),
+        ("exit_page", Dimension::ExitPage),
+        ("source", Dimension::Source),
+        ("referrer", Dimension::Referrer),
+        ("utm_source", Dimension::UtmSource),
+        ("utm_medium", Dimension::UtmMedium),
+        ("utm_campaign", Dimension::UtmCampaign),
+        ("browser", Dimension::Browser),
+        ("os", Dimension::Os),
+        ("device", Dimension::Device),
+        ("country", Dimension::Country),
+        ("name", Dimension::EventName),
+    ]
+}
+
+/// The rolled-up property of a dimension, if it is kept.
+pub fn kept(dim: &Dimension) -> Option<&'static str> {
+    dimensions()
+        .into_iter()
+        .find(|(_, d)| d == dim)
+        .map(|(k, _)| k)
+}
+
+/// Most values kept per property per day; the long tail beyond is summed
+/// into `(other)` so that totals still add up.
+pub const MAX_VALUES: usize = 50_000;
+
+/// Computes one day's roll-up of `site` from its raw events.
+pub fn compute(
+    store: &dyn Store,
+    site: &str,
+    day: NaiveDate,
+) -> Result<Vec<RollupRow>, StoreError> {
+    let query = Query {
+        site: site.to_string(),
+        from: midnight(day),
+        until: midnight(day + Duration::days(1)),
+        metrics: Metric::ALL.to_vec(),
+        filters: vec![],
+    };
+    let row = |dim: &str, value: String, t: &Totals| {
+        let mut r = RollupRow {
+            site: site.to_string(),
+            day,
+            dim: dim.to_string(),
+            value,
+            visitors: 0,
+            visits: 0,
+            pageviews: 0,
+            events: 0,
+            bounces: 0,
+            duration_sum: 0.0,
+        };
+        r.add(t);
+        r
+    };
+    let total = store.aggregate(&query)?;
+    if total.events == 0 {
+        return Ok(Vec::new());
+    }
+    let mut out = vec![row("total", String::new(), &total)];
+    for (key, dim) in dimensions() {
+        let rows = store.breakdown(&query, &dim, MAX_VALUES + 1, 0)?;
+        for (value, t) in rows.iter().take(MAX_VALUES) {
+            out.push(row(key, value.clone(), t));
+        }
+        if rows.len() > MAX_VALUES {
+            // Only page-level properties can have this many values in a day.
+            let rest = store.breakdown(&query, &dim, usize::MAX / 2, MAX_VALUES)?;
+            let mut other = row(key, "(other)".into(), &Totals::default());
+            for (_, t) in &rest {
+                other.add(t);
+            }
+            out.push(other);
+        }
+    }
+    Ok(out)
+}
+
+/// Rolls up every day of `site` before `cutoff` that still has raw events,
+/// then deletes those raw events. Idempotent: a day rolled up twice is
+/// replaced, not doubled. Returns (days rolled up, raw events deleted).
+pub fn roll_up_and_delete(
+    store: &dyn Store,
+    site: &str,
+    cutoff: NaiveDate,
+) -> Result<(u64, u64), StoreError> {
+    let mut days = 0;
+    if let Some(mut day) = store.oldest_event_day(site)? {
+        while day < cutoff {
+            let rows = compute(store, site, day)?;
+            if !rows.is_empty() {
+                store.replace_rollup(site, day, &rows)?;
+                days += 1;
+            }
+            day += Duration::days(1);
+        }
+    }
+    let deleted = store.delete_before(site, midnight(cutoff))?;
+    Ok((days, deleted))
+}
