@@ -103,7 +103,7 @@ fn path_steps<'d>(d: &'d dyn Dialect, q: &PathQuery) -> (Builder<'d>, String, St
         "a AS (SELECT journey_id, min(seq) AS s, {any_v} AS v FROM events \
            WHERE {base} AND name = 'pageview' AND pathname = {page} AND journey_id IS NOT NULL AND {filters} \
            GROUP BY journey_id), \
-         st AS (SELECT e.journey_id AS j, CAST(e.seq AS BIGINT) - CAST(a.s AS BIGINT) AS pos, e.seq AS seq, \
+         st AS (SELECT e.journey_id AS j, CAST(e.seq AS BIGINT) - CAST(a.s AS BIGINT) AS pos, CAST(e.seq AS BIGINT) AS seq, \
            e.site AS site, e.pathname AS page, a.v AS v \
            FROM events e JOIN a ON e.journey_id = a.journey_id \
            WHERE e.name = 'pageview' AND e.site IN ({sites}) AND e.ts >= {wide_from} AND e.ts < {wide_until} \
@@ -121,7 +121,7 @@ pub fn path_nodes_sql(d: &dyn Dialect, q: &PathQuery) -> Sql {
     let (b, cte, depth) = path_steps(d, q);
     let text = format!(
         "WITH {cte}, \
-         nx AS (SELECT DISTINCT x.j AS j, x.seq AS seq FROM st x JOIN st y ON x.j = y.j AND y.seq = x.seq + 1) \
+         nx AS (SELECT x.j AS j, x.seq AS seq, 1 AS hit FROM st x JOIN st y ON x.j = y.j AND y.seq = x.seq + 1 GROUP BY x.j, x.seq) \
          SELECT st.pos, st.site, st.page, count(*) AS visits, {visitors} AS visitors, \
            {entrances} AS entrances, \
            {exits} AS exits \
@@ -129,7 +129,10 @@ pub fn path_nodes_sql(d: &dyn Dialect, q: &PathQuery) -> Sql {
          GROUP BY st.pos, st.site, st.page ORDER BY st.pos, visits DESC, st.site, st.page",
         visitors = d.count_distinct("st.v"),
         entrances = d.count_if("st.seq = 1"),
-        exits = d.count_if("nx.j IS NULL"),
+        // A marker column rather than the join key: ClickHouse fills the
+        // keys of a missing right row from the left one. (`nx` groups rather
+        // than using DISTINCT, which is unreliable in ClickHouse 18.16.)
+        exits = d.count_if("nx.hit IS NULL"),
     );
     Sql {
         text,
@@ -206,26 +209,32 @@ pub fn funnel_sql(d: &dyn Dialect, q: &FunnelQuery) -> Sql {
         cols = columns.join(", "),
         any = matches.join(" OR "),
     )];
+    // Each step's columns carry its number (t2, v2…): an engine that lets a
+    // select's aliases shadow the joined table's columns (ClickHouse) would
+    // otherwise read `s1.t` as this step's `min(e.ts) AS t`.
     ctes.push(format!(
-        "s1 AS (SELECT j, min(ts) AS t, {any_v} AS v FROM e WHERE m1 GROUP BY j)",
+        "s1 AS (SELECT j, min(ts) AS t1, {any_v} AS v1 FROM e WHERE m1 GROUP BY j)",
         any_v = d.any("v")
     ));
     let mut selects = vec![format!(
-        "SELECT 1 AS step, count(*) AS visits, {v} AS visitors, CAST(NULL AS DOUBLE) AS med FROM s1",
-        v = d.count_distinct("v")
+        "SELECT 1 AS step, count(*) AS visits, {v} AS visitors, {null} AS med FROM s1",
+        v = d.count_distinct("v1"),
+        null = d.nullable_double("NULL"),
     )];
     for k in 2..=q.steps.len() {
         let p = k - 1;
         ctes.push(format!(
-            "s{k} AS (SELECT e.j AS j, min(e.ts) AS t, {any_v} AS v, {any_t} AS pt FROM e JOIN s{p} ON e.j = s{p}.j \
-               WHERE e.m{k} AND e.ts > s{p}.t GROUP BY e.j)",
-            any_v = d.any(&format!("s{p}.v")),
-            any_t = d.any(&format!("s{p}.t")),
+            "s{k} AS (SELECT e.j AS j, min(e.ts) AS t{k}, {any_v} AS v{k}, {any_t} AS pt{k} FROM e JOIN s{p} ON e.j = s{p}.j \
+               WHERE e.m{k} AND e.ts > s{p}.t{p} GROUP BY e.j)",
+            any_v = d.any(&format!("s{p}.v{p}")),
+            any_t = d.any(&format!("s{p}.t{p}")),
         ));
         selects.push(format!(
-            "SELECT {k} AS step, count(*) AS visits, {v} AS visitors, CAST({med} AS DOUBLE) AS med FROM s{k}",
-            v = d.count_distinct("v"),
-            med = d.median(&d.seconds_between("pt", "t")),
+            "SELECT {k} AS step, count(*) AS visits, {v} AS visitors, {med} AS med FROM s{k}",
+            v = d.count_distinct(&format!("v{k}")),
+            med = d.nullable_double(
+                &d.median(&d.seconds_between(&format!("pt{k}"), &format!("t{k}")))
+            ),
         ));
     }
     Sql {

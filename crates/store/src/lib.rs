@@ -14,10 +14,13 @@
 //!   an HTTP 202 means "durably stored".
 //! - `sql`: SQL generated from the one `Query` value, per dialect.
 //! - `duck`: the embedded DuckDB back end, the zero-set-up default.
+//! - `clickhouse`: the scale-out back end, a ClickHouse server or cluster
+//!   over HTTP, running the same statements through its own dialect.
 //!
 //! The store decides nothing about who may see what: that belongs to the
 //! server and, later, the governance gate.
 
+pub mod clickhouse;
 pub mod duck;
 pub mod ingest;
 pub mod journeys;
@@ -26,6 +29,7 @@ pub mod sessions;
 pub mod sql;
 mod totals;
 
+pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
 pub use duck::DuckStore;
 pub use ingest::{IngestError, Ingestor};
 pub use journeys::{FunnelRow, PathLink, PathNode, Paths};
@@ -52,7 +56,7 @@ pub enum StoreError {
 }
 
 /// A store of anonymous events. Both back ends implement it and both must pass
-/// the same conformance suite (`tests/conformance.rs`).
+/// the same conformance suites (`tests/suite/`).
 pub trait Store: Send + Sync + 'static {
     /// Appends a batch in one transaction; returns only once it is durable.
     fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError>;

@@ -64,6 +64,15 @@ pub trait Dialect {
     fn bucket_micros(&self, interval: Interval) -> String;
     /// The median of `expr` over the group.
     fn median(&self, expr: &str) -> String;
+    /// The literal for "true": not every engine has a boolean literal.
+    fn true_literal(&self) -> &'static str {
+        "TRUE"
+    }
+    /// `expr` (possibly NULL) as a nullable double, so every branch of a
+    /// `UNION ALL` has the same type.
+    fn nullable_double(&self, expr: &str) -> String {
+        format!("CAST({expr} AS DOUBLE)")
+    }
 }
 
 /// What rows are grouped by.
@@ -101,7 +110,7 @@ impl<'d> Builder<'d> {
     /// event, so they are row conditions too; the exit page is a property of
     /// the finished visit and becomes a sub-query over `base`.
     pub(crate) fn row_filters(&mut self, q: &Query, base: &str) -> String {
-        let mut out = vec!["TRUE".to_string()];
+        let mut out = vec![self.d.true_literal().to_string()];
         let mut exit_conditions = Vec::new();
         for f in &q.filters {
             let col = self.column(&f.dimension);
@@ -206,10 +215,14 @@ pub fn wildcard_regex(pattern: &str) -> String {
             } else {
                 out.push_str("[^/]*");
             }
-        } else if c.is_ascii_alphanumeric() || c == '/' || c == '-' || c == '_' {
-            out.push(c);
-        } else {
+        } else if c.is_ascii_punctuation() && c != '/' && c != '-' && c != '_' {
             out.push('\\');
+            out.push(c);
+        } else if c.is_control() {
+            // RE2 escapes only punctuation with a backslash; the rest by code.
+            out.push_str(&format!("\\x{{{:x}}}", c as u32));
+        } else {
+            // Letters, digits and other text (any script) match themselves.
             out.push(c);
         }
     }
@@ -279,7 +292,7 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
         ));
     }
     let matched = if event_conditions.is_empty() {
-        "TRUE".to_string()
+        d.true_literal().to_string()
     } else {
         event_conditions.join(" AND ")
     };
@@ -303,7 +316,7 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     let keep_dim = match group {
         Group::By(Dimension::Source | Dimension::EventProp(_))
         | Group::Total
-        | Group::Bucket(_) => "TRUE",
+        | Group::Bucket(_) => d.true_literal(),
         Group::By(_) => "dim IS NOT NULL AND dim <> ''",
     };
     let page = match group {
@@ -364,10 +377,12 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     } else {
         // Event-level groups: counts per value, then visit metrics of the
         // visits holding each value.
+        // `GROUP BY`, not `DISTINCT`: ClickHouse 18.16's DISTINCT keeps a
+        // duplicate row now and then when the query also reads an IN sub-query.
         format!(
             "WITH {e}, s AS (SELECT session_id, {inter} AS inter, {dur} AS dur FROM e GROUP BY session_id), \
              g AS (SELECT dim, {visitors} AS visitors, {visits} AS visits, {pv} AS pageviews, count(*) AS events FROM e WHERE m AND {keep_dim} GROUP BY dim{page}), \
-             sd AS (SELECT DISTINCT dim, session_id FROM e WHERE m AND dim IN (SELECT dim FROM g)), \
+             sd AS (SELECT dim, session_id FROM e WHERE m AND dim IN (SELECT dim FROM g) GROUP BY dim, session_id), \
              b AS (SELECT sd.dim AS dim, {bounce} AS bounce_rate, avg(s.dur) AS visit_duration FROM sd JOIN s ON sd.session_id = s.session_id GROUP BY sd.dim) \
              SELECT g.dim AS dim, g.visitors AS visitors, g.visits AS visits, g.pageviews AS pageviews, g.events AS events, coalesce(b.bounce_rate, 0) AS bounce_rate, coalesce(b.visit_duration, 0) AS visit_duration \
              FROM g LEFT JOIN b ON g.dim = b.dim ORDER BY {order} DESC, dim",
@@ -393,5 +408,8 @@ mod tests {
     fn wildcards_become_anchored_regexes() {
         assert_eq!(wildcard_regex("/blog/**"), "^/blog/.*$");
         assert_eq!(wildcard_regex("/a/*/b.html"), "^/a/[^/]*/b\\.html$");
+        // RE2 rejects a backslash before a letter of another script.
+        assert_eq!(wildcard_regex("/ü ✓/*"), "^/ü ✓/[^/]*$");
+        assert_eq!(wildcard_regex("/a'\\\n*"), "^/a\\'\\\\\\x{a}[^/]*$");
     }
 }

@@ -1,0 +1,620 @@
+//! The scale-out back end: a ClickHouse server (or cluster) over its HTTP
+//! interface.
+//!
+//! The same statements as DuckDB's, from `sql.rs` and `journeys.rs` through
+//! [`ClickHouseDialect`], pass two rewrites before they are sent:
+//! common table expressions become nested sub-queries (`cte.rs`; ClickHouse
+//! before 20.x has no CTEs), then each `$n` placeholder becomes an escaped
+//! literal (`params.rs`; 18.16 has no server-side parameters). Answers come
+//! back as `JSONCompact`. Tested against ClickHouse 18.16 (Debian's
+//! package); the SQL is also what current versions accept.
+//!
+//! Every call blocks its thread on a `reqwest` blocking client, like the
+//! DuckDB store blocks on its file: the server calls the store from
+//! `spawn_blocking`, the ingest queue from its own thread.
+//!
+//! Error messages are cut before anything the server quotes back from a
+//! statement, so they never carry values that came from events or queries.
+
+mod append;
+pub mod cte;
+mod dialect;
+pub mod params;
+pub mod schema;
+
+pub use dialect::ClickHouseDialect;
+pub use schema::Layout;
+
+use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
+use crate::sessions::{Acquisition, JourneyState, SessionState};
+use crate::sql::{self, Group, Param, Sql};
+use crate::{Store, StoreError, StoredEvent, Totals};
+use chrono::{DateTime, Utc};
+use glasshouse_model::journey::{FunnelQuery, PathQuery};
+use glasshouse_model::query::{Dimension, Interval, Query};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where the server is and how to reach it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClickHouseConfig {
+    /// Base URL of the HTTP interface, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    /// Database holding the `events` table; created when missing.
+    pub database: String,
+    /// User name (ClickHouse's `default` when empty).
+    pub user: String,
+    /// Password of that user.
+    pub password: String,
+    /// Cluster name: replicated local tables behind a `Distributed` table.
+    pub cluster: Option<String>,
+    /// Longest a statement may take.
+    pub timeout: Duration,
+}
+
+/// Written by hand so the password is never printed.
+impl std::fmt::Debug for ClickHouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("cluster", &self.cluster)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClickHouseConfig {
+    /// A server at `url` (`http://host:port`), database `database`, user `default`.
+    pub fn new(url: &str, database: &str) -> ClickHouseConfig {
+        ClickHouseConfig {
+            url: url.trim_end_matches('/').to_string(),
+            database: database.to_string(),
+            user: String::new(),
+            password: String::new(),
+            cluster: None,
+            timeout: Duration::from_secs(120),
+        }
+    }
+
+    /// Reads `clickhouse://[user[:password]@]host:port/database[?cluster=name]`,
+    /// the form the command line takes (`--store`), over the HTTP interface.
+    /// TLS is not built in (it would add a second TLS stack to the binary):
+    /// reach ClickHouse over a private network or a local TLS tunnel.
+    pub fn from_url(s: &str) -> Result<ClickHouseConfig, StoreError> {
+        let bad = |why: &str| StoreError::Database(format!("invalid ClickHouse address: {why}"));
+        let url = reqwest::Url::parse(s).map_err(|_| bad("not a URL"))?;
+        let scheme = match url.scheme() {
+            "clickhouse" | "http" => "http",
+            _ => return Err(bad("the scheme must be clickhouse:// (plain HTTP)")),
+        };
+        let host = url.host_str().ok_or_else(|| bad("no host"))?;
+        let port = url.port().unwrap_or(8123);
+        let database = url.path().trim_matches('/');
+        let database = if database.is_empty() {
+            "glasshouse"
+        } else {
+            database
+        };
+        let mut config = ClickHouseConfig::new(&format!("{scheme}://{host}:{port}"), database);
+        config.user = percent_decoded(url.username());
+        config.password = percent_decoded(url.password().unwrap_or_default());
+        for (k, v) in url.query_pairs() {
+            if k == "cluster" {
+                config.cluster = Some(v.into_owned());
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// `s` with `%XX` escapes decoded (user names and passwords in a URL).
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|&c| hex(c)),
+            b.get(i + 2).and_then(|&c| hex(c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The ClickHouse store.
+pub struct ClickHouseStore {
+    config: ClickHouseConfig,
+    layout: Layout,
+    http: reqwest::blocking::Client,
+}
+
+impl std::fmt::Debug for ClickHouseStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseStore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most bytes of a statement; inlined CTEs of a long funnel grow past
+/// ClickHouse's default of 256 KiB.
+const MAX_QUERY_SIZE: usize = 16 << 20;
+
+fn db_err(what: &str) -> StoreError {
+    StoreError::Database(what.to_string())
+}
+
+/// The server's message, without the statement text some messages quote
+/// ("failed at position …: <statement>") and without the stack trace.
+fn server_message(status: u16, body: &str) -> StoreError {
+    let mut msg = body.lines().next().unwrap_or_default().to_string();
+    for cut in [", e.what()", "failed at position", "Stack trace"] {
+        if let Some(i) = msg.find(cut) {
+            msg.truncate(i);
+        }
+    }
+    let msg: String = msg.chars().take(300).collect();
+    StoreError::Database(format!("ClickHouse answered {status}: {}", msg.trim()))
+}
+
+impl ClickHouseStore {
+    /// Connects, checks the server answers, and creates the database and
+    /// table when missing.
+    pub fn open(config: ClickHouseConfig) -> Result<ClickHouseStore, StoreError> {
+        if !schema::valid_identifier(&config.database) {
+            return Err(db_err("the database name must be letters, digits and _"));
+        }
+        let layout = match &config.cluster {
+            Some(c) if !schema::valid_identifier(c) => {
+                return Err(db_err("the cluster name must be letters, digits and _"))
+            }
+            Some(c) => Layout::Cluster(c.clone()),
+            None => Layout::Single,
+        };
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| StoreError::Database(format!("HTTP client: {e}")))?;
+        let store = ClickHouseStore {
+            config,
+            layout,
+            http,
+        };
+        for ddl in schema::create(&store.config.database, &store.layout) {
+            store.post(&ddl, None, false)?;
+        }
+        Ok(store)
+    }
+
+    /// The server's version, e.g. `18.16.1`.
+    pub fn server_version(&self) -> Result<String, StoreError> {
+        let rows = self.select(&Sql {
+            text: "SELECT version()".into(),
+            params: vec![],
+        })?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .map(text)
+            .unwrap_or_default())
+    }
+
+    /// Sends one statement. With `data`, the statement goes in the URL and
+    /// the data in the body (an insert); otherwise the statement is the body.
+    fn post(
+        &self,
+        statement: &str,
+        data: Option<String>,
+        in_db: bool,
+    ) -> Result<String, StoreError> {
+        let mut query: Vec<(&str, String)> = vec![
+            ("join_use_nulls", "1".into()),
+            ("max_query_size", MAX_QUERY_SIZE.to_string()),
+        ];
+        if in_db {
+            query.push(("database", self.config.database.clone()));
+        }
+        if matches!(self.layout, Layout::Cluster(_)) {
+            // An insert into a Distributed table is otherwise queued locally
+            // and acknowledged before any shard has it.
+            query.push(("insert_distributed_sync", "1".into()));
+        }
+        let body = match data {
+            Some(d) => {
+                query.push(("query", statement.to_string()));
+                d
+            }
+            None => statement.to_string(),
+        };
+        let mut req = self
+            .http
+            .post(format!("{}/", self.config.url))
+            .query(&query)
+            .body(body);
+        if !self.config.user.is_empty() {
+            req = req.basic_auth(&self.config.user, Some(&self.config.password));
+        }
+        let resp = req.send().map_err(|e| {
+            StoreError::Database(format!("ClickHouse unreachable: {}", e.without_url()))
+        })?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .map_err(|e| StoreError::Database(format!("ClickHouse answer: {}", e.without_url())))?;
+        if !status.is_success() {
+            return Err(server_message(status.as_u16(), &text));
+        }
+        Ok(text)
+    }
+
+    /// The final text of a generated statement: CTEs inlined, then bound.
+    fn statement(sql: &Sql) -> Result<String, StoreError> {
+        let text = cte::inline(&sql.text).map_err(|e| StoreError::Database(e.to_string()))?;
+        params::bind(&Sql {
+            text,
+            params: sql.params.clone(),
+        })
+        .map_err(|e| StoreError::Database(e.to_string()))
+    }
+
+    /// Runs a query; rows of JSON values.
+    fn select(&self, sql: &Sql) -> Result<Vec<Vec<Value>>, StoreError> {
+        let text = format!("{} FORMAT JSONCompact", Self::statement(sql)?);
+        let answer = self.post(&text, None, true)?;
+        let mut doc: Value = serde_json::from_str(&answer)
+            .map_err(|_| db_err("ClickHouse sent an answer that is not JSON"))?;
+        match doc.get_mut("data").map(Value::take) {
+            Some(Value::Array(rows)) => Ok(rows
+                .into_iter()
+                .map(|r| match r {
+                    Value::Array(cells) => cells,
+                    other => vec![other],
+                })
+                .collect()),
+            _ => Err(db_err("ClickHouse sent an answer without rows")),
+        }
+    }
+
+    /// Runs a statement that returns nothing.
+    fn execute(&self, sql: &Sql) -> Result<(), StoreError> {
+        self.post(&Self::statement(sql)?, None, true).map(|_| ())
+    }
+
+    fn grouped(&self, sql: Sql) -> Result<Vec<(Value, Totals)>, StoreError> {
+        let rows = self.select(&sql)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let has_dim = r.len() == 7;
+                let o = usize::from(has_dim);
+                let at = |i: usize| r.get(i + o).unwrap_or(&Value::Null);
+                let totals = Totals {
+                    visitors: count(at(0)),
+                    visits: count(at(1)),
+                    pageviews: count(at(2)),
+                    events: count(at(3)),
+                    bounce_rate: float(at(4)).unwrap_or(0.0),
+                    visit_duration: float(at(5)).unwrap_or(0.0),
+                };
+                let key = if has_dim { r[0].clone() } else { Value::Null };
+                (key, totals)
+            })
+            .collect())
+    }
+
+    /// Waits until the mutations of the events table have been applied, so
+    /// a deletion is complete when `delete_before` returns.
+    fn wait_for_mutations(&self) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let sql = Sql {
+            text: "SELECT count() FROM system.mutations WHERE database = $1 AND table = $2 AND is_done = 0"
+                .into(),
+            params: vec![
+                Param::Text(self.config.database.clone()),
+                Param::Text(schema::local_table(&self.layout).into()),
+            ],
+        };
+        loop {
+            let pending = self
+                .select(&sql)?
+                .first()
+                .and_then(|r| r.first())
+                .map(count)
+                .unwrap_or(0);
+            if pending == 0 {
+                return Ok(());
+            }
+            if started.elapsed() > self.config.timeout {
+                return Err(db_err("a deletion is still running in ClickHouse"));
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+/// A count: ClickHouse quotes 64-bit integers in JSON.
+fn count(v: &Value) -> u64 {
+    match v {
+        Value::Number(n) => n.as_u64().unwrap_or(0),
+        Value::String(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn float(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn cell(r: &[Value], i: usize) -> &Value {
+    r.get(i).unwrap_or(&Value::Null)
+}
+
+impl Store for ClickHouseStore {
+    fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let batch = append::Batch::new(events);
+        let stored: BTreeSet<u32> = self
+            .select(&batch.stored_rows_sql())?
+            .iter()
+            .map(|r| count(cell(r, 0)) as u32)
+            .collect();
+        if stored.len() >= batch.len() {
+            return Ok(());
+        }
+        // One insert: one part per monthly partition, each all or nothing.
+        self.post(&append::insert_statement(), Some(batch.body(&stored)), true)
+            .map(|_| ())
+    }
+
+    fn aggregate(&self, q: &Query) -> Result<Totals, StoreError> {
+        let rows = self.grouped(sql::grouped(&ClickHouseDialect, q, &Group::Total, 1, 0))?;
+        Ok(rows.into_iter().next().map(|(_, t)| t).unwrap_or_default())
+    }
+
+    fn timeseries(
+        &self,
+        q: &Query,
+        interval: Interval,
+    ) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
+        let rows = self.grouped(sql::grouped(
+            &ClickHouseDialect,
+            q,
+            &Group::Bucket(interval),
+            0,
+            0,
+        ))?;
+        let mut out: Vec<(DateTime<Utc>, Totals)> = rows
+            .into_iter()
+            .filter_map(|(k, t)| DateTime::from_timestamp_micros(int(&k)).map(|d| (d, t)))
+            .collect();
+        out.sort_by_key(|(d, _)| *d);
+        Ok(out)
+    }
+
+    fn breakdown(
+        &self,
+        q: &Query,
+        by: &Dimension,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<(String, Totals)>, StoreError> {
+        let rows = self.grouped(sql::grouped(
+            &ClickHouseDialect,
+            q,
+            &Group::By(by),
+            limit,
+            offset,
+        ))?;
+        Ok(rows.into_iter().map(|(k, t)| (text(&k), t)).collect())
+    }
+
+    fn current_visitors(&self, site: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        let rows = self.select(&Sql {
+            text: "SELECT uniqExact(visitor_id) FROM events WHERE site = $1 AND ts >= $2".into(),
+            params: vec![Param::Text(site.into()), Param::Time(since)],
+        })?;
+        Ok(rows.first().map(|r| count(cell(r, 0))).unwrap_or(0))
+    }
+
+    fn recent_sessions(&self, since: DateTime<Utc>) -> Result<Vec<SessionState>, StoreError> {
+        let rows = self.select(&Sql {
+            text: "SELECT session_id, any(visitor_id), any(site), max(ts), any(entry_page), \
+                   any(source), any(referrer), any(utm_source), any(utm_medium), \
+                   any(utm_campaign), any(utm_content), any(utm_term) \
+                   FROM events WHERE ts >= $1 GROUP BY session_id"
+                .into(),
+            params: vec![Param::Time(since)],
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let t = |i| text(cell(r, i));
+                SessionState {
+                    session_id: count(cell(r, 0)),
+                    visitor_id: count(cell(r, 1)),
+                    site: t(2),
+                    last_seen: int(cell(r, 3)),
+                    acquisition: Arc::new(Acquisition {
+                        entry_page: t(4),
+                        source: t(5),
+                        referrer: t(6),
+                        utm: [t(7), t(8), t(9), t(10), t(11)],
+                    }),
+                }
+            })
+            .collect())
+    }
+
+    fn recent_journeys(&self, since: DateTime<Utc>) -> Result<Vec<JourneyState>, StoreError> {
+        let rows = self.select(&Sql {
+            text: "SELECT journey_id, any(visitor_id), max(ts), max(seq), \
+                   argMaxIf(site, seq, name = 'pageview'), argMaxIf(pathname, seq, name = 'pageview') \
+                   FROM events WHERE ts >= $1 GROUP BY journey_id"
+                .into(),
+            params: vec![Param::Time(since)],
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| JourneyState {
+                journey_id: count(cell(r, 0)),
+                visitor_id: count(cell(r, 1)),
+                last_seen: int(cell(r, 2)),
+                seq: count(cell(r, 3)) as u32,
+                last_site: text(cell(r, 4)),
+                last_page: text(cell(r, 5)),
+            })
+            .collect())
+    }
+
+    fn paths(&self, q: &PathQuery) -> Result<Paths, StoreError> {
+        let nodes = self
+            .select(&journeys::path_nodes_sql(&ClickHouseDialect, q))?
+            .iter()
+            .map(|r| PathNode {
+                position: int(cell(r, 0)) as i32,
+                site: text(cell(r, 1)),
+                page: text(cell(r, 2)),
+                visits: count(cell(r, 3)),
+                visitors: count(cell(r, 4)),
+                entrances: count(cell(r, 5)),
+                exits: count(cell(r, 6)),
+            })
+            .collect();
+        let links = self
+            .select(&journeys::path_links_sql(&ClickHouseDialect, q))?
+            .iter()
+            .map(|r| PathLink {
+                position: int(cell(r, 0)) as i32,
+                from_site: text(cell(r, 1)),
+                from_page: text(cell(r, 2)),
+                to_site: text(cell(r, 3)),
+                to_page: text(cell(r, 4)),
+                visits: count(cell(r, 5)),
+                visitors: count(cell(r, 6)),
+            })
+            .collect();
+        Ok(Paths { nodes, links })
+    }
+
+    fn funnel(&self, q: &FunnelQuery) -> Result<Vec<FunnelRow>, StoreError> {
+        let mut rows: Vec<FunnelRow> = self
+            .select(&journeys::funnel_sql(&ClickHouseDialect, q))?
+            .iter()
+            .map(|r| FunnelRow {
+                step: count(cell(r, 0)) as u32,
+                visits: count(cell(r, 1)),
+                visitors: count(cell(r, 2)),
+                median_seconds: float(cell(r, 3)),
+            })
+            .collect();
+        rows.sort_by_key(|r| r.step);
+        Ok(rows)
+    }
+
+    fn delete_before(&self, site: &str, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let condition = "site = $1 AND ts < $2";
+        let params = vec![Param::Text(site.into()), Param::Time(cutoff)];
+        let n = self
+            .select(&Sql {
+                text: format!("SELECT count() FROM events WHERE {condition}"),
+                params: params.clone(),
+            })?
+            .first()
+            .map(|r| count(cell(r, 0)))
+            .unwrap_or(0);
+        if n == 0 {
+            // A mutation rewrites parts; none is needed.
+            return Ok(0);
+        }
+        self.execute(&Sql {
+            text: schema::delete(&self.config.database, &self.layout, condition),
+            params,
+        })?;
+        self.wait_for_mutations()?;
+        Ok(n)
+    }
+
+    fn count(&self) -> Result<u64, StoreError> {
+        let rows = self.select(&Sql {
+            text: "SELECT count() FROM events".into(),
+            params: vec![],
+        })?;
+        Ok(rows.first().map(|r| count(cell(r, 0))).unwrap_or(0))
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        // An acknowledged insert is already in the table's parts on disk.
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_read_from_the_command_line_form() {
+        let c = ClickHouseConfig::from_url("clickhouse://127.0.0.1:8123/gh").unwrap();
+        assert_eq!(
+            (c.url.as_str(), c.database.as_str()),
+            ("http://127.0.0.1:8123", "gh")
+        );
+        let c = ClickHouseConfig::from_url("clickhouse://u:p%40ss@ch.internal/stats?cluster=c3")
+            .unwrap();
+        assert_eq!(c.url, "http://ch.internal:8123");
+        assert_eq!((c.user.as_str(), c.database.as_str()), ("u", "stats"));
+        assert_eq!(c.password, "p@ss");
+        assert_eq!(c.cluster.as_deref(), Some("c3"));
+        assert!(!format!("{c:?}").contains("p%40ss"), "no password in Debug");
+        assert!(ClickHouseConfig::from_url("postgres://x/y").is_err());
+    }
+
+    #[test]
+    fn server_errors_do_not_quote_the_statement() {
+        let e = server_message(
+            400,
+            "Code: 62, e.displayText() = DB::Exception: Syntax error: failed at position 8: 'secret' FROM x, e.what() = DB::Exception\n",
+        );
+        let msg = e.to_string();
+        assert!(msg.contains("Code: 62"), "{msg}");
+        assert!(!msg.contains("secret"), "{msg}");
+    }
+}

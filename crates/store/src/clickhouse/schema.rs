@@ -1,0 +1,170 @@
+//! The ClickHouse schema: the same wide table of events as DuckDB's
+//! (`duck/schema.rs`), with the types ClickHouse 18.16 has.
+//!
+//! - `ts` is `Int64` microseconds since the epoch: 18.16 has no `DateTime64`,
+//!   and one integer keeps microsecond order and arithmetic exact.
+//! - `journey_id`, `prev_site` and `prev_page` are never NULL here (every
+//!   stored event has a journey); `seq` is `UInt32` as in DuckDB.
+//! - `batch_id` and `batch_row` make an append idempotent: a batch written
+//!   again (a retry after a timeout, a replayed log) finds its rows and adds
+//!   only the missing ones (`append.rs`).
+//! - Rows are ordered by `(site, ts)`, so every query, which names a site and
+//!   a range, reads only that site's slice of the range; parts are
+//!   partitioned by UTC month, so old months can be dropped whole.
+//!
+//! With a cluster name, each server holds a `ReplicatedMergeTree` table
+//! `events_local` and `events` is a `Distributed` table over them, sharded
+//! by journey, so a journey's events (and its visits', which never leave
+//! it) are on one shard.
+
+/// How the table is laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// One server, one `MergeTree` table.
+    Single,
+    /// Replicated local tables on every node of the named cluster, behind a
+    /// `Distributed` table.
+    Cluster(String),
+}
+
+/// Columns in insert order, with their types.
+pub const COLUMNS: [(&str, &str); 34] = [
+    ("site", "String"),
+    ("ts", "Int64"),
+    ("visitor_id", "UInt64"),
+    ("session_id", "UInt64"),
+    ("name", "String"),
+    ("hostname", "String"),
+    ("pathname", "String"),
+    ("query", "String"),
+    ("title", "String"),
+    ("entry_page", "String"),
+    ("source", "String"),
+    ("referrer", "String"),
+    ("utm_source", "String"),
+    ("utm_medium", "String"),
+    ("utm_campaign", "String"),
+    ("utm_content", "String"),
+    ("utm_term", "String"),
+    ("browser", "String"),
+    ("browser_version", "String"),
+    ("os", "String"),
+    ("os_version", "String"),
+    ("device", "String"),
+    ("country", "String"),
+    ("prop_keys", "Array(String)"),
+    ("prop_values", "Array(String)"),
+    ("interactive", "UInt8"),
+    ("revenue_amount", "Nullable(Float64)"),
+    ("revenue_currency", "Nullable(String)"),
+    ("journey_id", "UInt64"),
+    ("seq", "UInt32"),
+    ("prev_site", "String"),
+    ("prev_page", "String"),
+    ("batch_id", "UInt64"),
+    ("batch_row", "UInt32"),
+];
+
+/// Partitions: UTC months of `ts`.
+const PARTITION: &str = "toYYYYMM(toDateTime(intDiv(ts, 1000000), 'UTC'))";
+
+fn columns() -> String {
+    COLUMNS
+        .iter()
+        .map(|(n, t)| format!("    {n} {t}"))
+        .collect::<Vec<_>>()
+        .join(",\n")
+}
+
+/// Statements creating the database and tables; all are idempotent. The
+/// database name must already be checked (`valid_identifier`).
+pub fn create(database: &str, layout: &Layout) -> Vec<String> {
+    match layout {
+        Layout::Single => vec![
+            format!("CREATE DATABASE IF NOT EXISTS {database}"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {database}.events (\n{}\n) ENGINE = MergeTree \
+                 PARTITION BY {PARTITION} ORDER BY (site, ts)",
+                columns()
+            ),
+        ],
+        Layout::Cluster(cluster) => vec![
+            format!("CREATE DATABASE IF NOT EXISTS {database} ON CLUSTER {cluster}"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {database}.events_local ON CLUSTER {cluster} (\n{}\n) \
+                 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}/events', '{{replica}}') \
+                 PARTITION BY {PARTITION} ORDER BY (site, ts)",
+                columns()
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {database}.events ON CLUSTER {cluster} AS {database}.events_local \
+                 ENGINE = Distributed({cluster}, {database}, events_local, journey_id)"
+            ),
+        ],
+    }
+}
+
+/// The statement deleting rows matching `condition` (a mutation; the
+/// local tables are the ones that hold rows on a cluster).
+pub fn delete(database: &str, layout: &Layout, condition: &str) -> String {
+    match layout {
+        Layout::Single => format!("ALTER TABLE {database}.events DELETE WHERE {condition}"),
+        Layout::Cluster(c) => {
+            format!("ALTER TABLE {database}.events_local ON CLUSTER {c} DELETE WHERE {condition}")
+        }
+    }
+}
+
+/// The table holding rows on this server, whose mutations are waited for.
+pub fn local_table(layout: &Layout) -> &'static str {
+    match layout {
+        Layout::Single => "events",
+        Layout::Cluster(_) => "events_local",
+    }
+}
+
+/// True for names that can be spliced into DDL as they are: ASCII letters,
+/// digits and `_`, not starting with a digit.
+pub fn valid_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_checked() {
+        for ok in ["glasshouse", "gh_test_1", "_x"] {
+            assert!(valid_identifier(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "1db",
+            "a-b",
+            "a.b",
+            "a b",
+            "x;DROP",
+            "ä",
+            &"x".repeat(65),
+        ] {
+            assert!(!valid_identifier(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_cluster_gets_replicated_local_tables_behind_a_distributed_one() {
+        let ddl = create("gh", &Layout::Cluster("c3".into())).join("\n");
+        assert!(ddl.contains("gh.events_local ON CLUSTER c3"));
+        assert!(ddl
+            .contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/gh/events', '{replica}')"));
+        assert!(ddl.contains("ENGINE = Distributed(c3, gh, events_local, journey_id)"));
+        assert_eq!(
+            delete("gh", &Layout::Cluster("c3".into()), "x = 1"),
+            "ALTER TABLE gh.events_local ON CLUSTER c3 DELETE WHERE x = 1"
+        );
+    }
+}

@@ -1,0 +1,430 @@
+//! The aggregates suite every back end must pass: aggregates, filters,
+//! breakdowns, timeseries, visits, retention — each compared with the
+//! answer `glasshouse_testkit::truth` computes from the sent events by
+//! plain loops.
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use glasshouse_model::query::{DateRange, Dimension, Filter, Interval, Metric, Query};
+use glasshouse_model::{ManualClock, Site};
+use glasshouse_privacy::{Anonymiser, Salts};
+use glasshouse_store::ingest::IngestOptions;
+use glasshouse_store::{Ingestor, Sessionizer, Store, StoredEvent, Totals};
+use glasshouse_testkit::traffic::{self, Person, Sent};
+use glasshouse_testkit::truth::{self, Expected, Visit};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const HOST: &str = "test.example";
+
+fn first_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+}
+
+fn site() -> Site {
+    Site {
+        host: HOST.into(),
+        organisation: "test".into(),
+        query_params: vec![],
+        props: None,
+        raw_retention_days: 30,
+        aggregate_retention_days: 761,
+        purposes: vec!["service-improvement".into()],
+    }
+}
+
+/// Sends three days of traffic through the ingest queue into `store`.
+pub fn load(store: Arc<dyn Store>) -> (Vec<Person>, Vec<Sent>) {
+    let (people, sent) = traffic::generate(7, first_day(), 3, 120);
+    let clock = ManualClock::new(Utc.from_utc_datetime(&first_day().and_hms_opt(0, 0, 0).unwrap()));
+    let anonymiser = Anonymiser::new(Salts::ephemeral(Arc::new(clock)), None);
+    let ingestor = Ingestor::start(store, Sessionizer::default(), IngestOptions::default());
+    // Several submissions, so visits span batches as they do in production.
+    for chunk in sent.chunks(97) {
+        let events = chunk
+            .iter()
+            .map(|s| {
+                anonymiser
+                    .anonymise(s.raw(&people, HOST), &site(), HOST)
+                    .expect("anonymised")
+            })
+            .collect();
+        ingestor.ingest_blocking(events).expect("stored");
+    }
+    ingestor.shutdown();
+    (people, sent)
+}
+
+/// `n` page views of one visitor at `url` (on `HOST`) with property
+/// `form` = `prop`, five days after the loaded traffic, ready to append as
+/// one batch. Visit and journey ids are new on every call.
+pub fn stored_batch_at(n: usize, url: &str, prop: &str) -> Vec<StoredEvent> {
+    let start = Utc.from_utc_datetime(
+        &(first_day() + Duration::days(5))
+            .and_hms_opt(12, 0, 0)
+            .unwrap(),
+    );
+    let clock = ManualClock::new(start);
+    let anonymiser = Anonymiser::new(Salts::ephemeral(Arc::new(clock)), None);
+    let mut sessions = Sessionizer::default();
+    (0..n)
+        .map(|i| {
+            let raw = glasshouse_privacy::RawEvent {
+                ip: "192.0.2.7".parse().unwrap(),
+                user_agent: traffic::AGENTS[0].0.to_string(),
+                name: "pageview".into(),
+                url: url.to_string(),
+                referrer: None,
+                title: None,
+                props: vec![("form".into(), prop.into())],
+                interactive: true,
+                revenue: None,
+                timestamp: start + Duration::seconds(i as i64),
+            };
+            sessions.assign(
+                anonymiser
+                    .anonymise(raw, &site(), HOST)
+                    .expect("anonymised"),
+            )
+        })
+        .collect()
+}
+
+/// `n` plain page views, as `stored_batch_at`.
+pub fn stored_batch(n: usize) -> Vec<StoredEvent> {
+    stored_batch_at(n, &format!("https://{HOST}/batch"), "x")
+}
+
+/// The day `stored_batch_at` writes on, as a query.
+pub fn batch_day_query(filters: Vec<Filter>) -> Query {
+    let day = first_day() + Duration::days(5);
+    Query::for_range(
+        HOST,
+        DateRange {
+            first: day,
+            last: day,
+        },
+        Metric::ALL.to_vec(),
+        filters,
+    )
+}
+
+fn query(days: (u32, u32), filters: &str) -> Query {
+    let first = first_day() + Duration::days(days.0 as i64);
+    let last = first_day() + Duration::days(days.1 as i64);
+    Query::for_range(
+        HOST,
+        DateRange { first, last },
+        Metric::ALL.to_vec(),
+        Filter::parse_list(Some(filters)).expect("valid filters"),
+    )
+}
+
+#[track_caller]
+fn same(actual: &Totals, expected: &Expected, what: &str) {
+    assert_eq!(
+        (
+            actual.visitors,
+            actual.visits,
+            actual.pageviews,
+            actual.events
+        ),
+        (
+            expected.visitors,
+            expected.visits,
+            expected.pageviews,
+            expected.events
+        ),
+        "{what}: counts (visitors, visits, pageviews, events)"
+    );
+    assert!(
+        (actual.bounce_rate - expected.bounce_rate).abs() < 1e-6,
+        "{what}: bounce rate {} vs {}",
+        actual.bounce_rate,
+        expected.bounce_rate
+    );
+    assert!(
+        (actual.visit_duration - expected.visit_duration).abs() < 1e-6,
+        "{what}: duration {} vs {}",
+        actual.visit_duration,
+        expected.visit_duration
+    );
+}
+
+#[track_caller]
+fn same_rows(actual: Vec<(String, Totals)>, expected: BTreeMap<String, Expected>, what: &str) {
+    let actual: BTreeMap<String, Totals> = actual.into_iter().collect();
+    assert_eq!(
+        actual.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{what}: row keys"
+    );
+    for (k, e) in &expected {
+        same(&actual[k], e, &format!("{what} [{k}]"));
+    }
+}
+
+fn on_days<'a>(visits: &[Visit<'a>], days: (u32, u32)) -> Vec<Visit<'a>> {
+    let (a, b) = (
+        first_day() + Duration::days(days.0 as i64),
+        first_day() + Duration::days(days.1 as i64),
+    );
+    visits
+        .iter()
+        .filter(|v| v.visitor.1 >= a && v.visitor.1 <= b)
+        .cloned()
+        .collect()
+}
+
+/// Which sent events a filter should pick.
+type EventTest<'a> = Box<dyn Fn(&Sent) -> bool + 'a>;
+/// Which visits a filter should keep.
+type VisitTest<'a> = Box<dyn Fn(&Visit) -> bool + 'a>;
+
+/// The whole suite, against any back end.
+pub fn conformance(store: Arc<dyn Store>) {
+    let (people, sent) = load(store.clone());
+    assert_eq!(
+        store.count().unwrap(),
+        sent.len() as u64,
+        "every event stored once"
+    );
+    let all = truth::visits(&sent);
+    assert!(all.len() > 300, "enough visits to mean something");
+
+    // Totals, whole range and one day.
+    same(
+        &store.aggregate(&query((0, 2), "")).unwrap(),
+        &truth::totals(&all, |_| true, |_| true),
+        "aggregate",
+    );
+    let day1 = on_days(&all, (1, 1));
+    same(
+        &store.aggregate(&query((1, 1), "")).unwrap(),
+        &truth::totals(&day1, |_| true, |_| true),
+        "aggregate, one day",
+    );
+    same(
+        &store.aggregate(&query((5, 6), "")).unwrap(),
+        &Expected::default(),
+        "aggregate, no traffic",
+    );
+
+    // Event filters pick events; a visit counts when it has one.
+    let cases: Vec<(&str, EventTest)> = vec![
+        ("event:page==/apply", Box::new(|e| e.path == "/apply")),
+        ("event:page!=/", Box::new(|e| e.path != "/")),
+        (
+            "event:page==/vat-rates|/contact",
+            Box::new(|e| e.path == "/vat-rates" || e.path == "/contact"),
+        ),
+        ("event:page~CREDIT", Box::new(|e| e.path.contains("credit"))),
+        (
+            "event:page!~credit",
+            Box::new(|e| !e.path.contains("credit")),
+        ),
+        (
+            "event:page==/universal-credit/**",
+            Box::new(|e| e.path.starts_with("/universal-credit/")),
+        ),
+        (
+            "event:name==Form submitted",
+            Box::new(|e| e.name == "Form submitted"),
+        ),
+        (
+            "event:props:form==visa",
+            Box::new(|e| e.props.iter().any(|(k, v)| k == "form" && v == "visa")),
+        ),
+        ("event:props:form==(none)", Box::new(|e| e.props.is_empty())),
+    ];
+    for (filter, keep) in &cases {
+        same(
+            &store.aggregate(&query((0, 2), filter)).unwrap(),
+            &truth::totals(&all, |_| true, keep),
+            filter,
+        );
+    }
+
+    // Visit filters keep or drop whole visits.
+    let visit_cases: Vec<(&str, VisitTest)> = vec![
+        ("visit:source==Google", Box::new(|v| v.source() == "Google")),
+        (
+            "visit:source==Direct / None",
+            Box::new(|v| v.source().is_empty()),
+        ),
+        (
+            "visit:source!=Google|Bing",
+            Box::new(|v| v.source() != "Google" && v.source() != "Bing"),
+        ),
+        ("visit:entry_page==/", Box::new(|v| v.entry_page() == "/")),
+        (
+            "visit:exit_page==/contact",
+            Box::new(|v| v.exit_page() == Some("/contact")),
+        ),
+        (
+            "visit:browser==Firefox",
+            Box::new(|v| v.browser(&people) == "Firefox"),
+        ),
+    ];
+    for (filter, keep) in &visit_cases {
+        same(
+            &store.aggregate(&query((0, 2), filter)).unwrap(),
+            &truth::totals(&all, keep, |_| true),
+            filter,
+        );
+    }
+    // Both kinds at once.
+    same(
+        &store
+            .aggregate(&query((0, 2), "visit:source==Google;event:page==/apply"))
+            .unwrap(),
+        &truth::totals(&all, |v| v.source() == "Google", |e| e.path == "/apply"),
+        "visit and event filters together",
+    );
+
+    // Breakdowns.
+    let bd = |dim: Dimension, filters: &str| {
+        store
+            .breakdown(&query((0, 2), filters), &dim, 1000, 0)
+            .unwrap()
+    };
+    same_rows(
+        bd(Dimension::Page, ""),
+        truth::by_event(&all, |e| Some(e.path.clone())),
+        "by page",
+    );
+    same_rows(
+        bd(Dimension::EventName, ""),
+        truth::by_event(&all, |e| Some(e.name.clone())),
+        "by event name",
+    );
+    same_rows(
+        bd(Dimension::EventProp("form".into()), ""),
+        truth::by_event(&all, |e| {
+            Some(
+                e.props
+                    .first()
+                    .map(|p| p.1.clone())
+                    .unwrap_or_else(|| "(none)".into()),
+            )
+        }),
+        "by form property",
+    );
+    same_rows(
+        bd(Dimension::EntryPage, ""),
+        truth::by_visit(&all, |v| Some(v.entry_page().to_string())),
+        "by entry page",
+    );
+    same_rows(
+        bd(Dimension::ExitPage, ""),
+        truth::by_visit(&all, |v| v.exit_page().map(str::to_string)),
+        "by exit page",
+    );
+    same_rows(
+        bd(Dimension::Source, ""),
+        truth::by_visit(&all, |v| {
+            Some(if v.source().is_empty() {
+                "Direct / None".to_string()
+            } else {
+                v.source().to_string()
+            })
+        }),
+        "by source",
+    );
+    same_rows(
+        bd(Dimension::Browser, ""),
+        truth::by_visit(&all, |v| Some(v.browser(&people).to_string())),
+        "by browser",
+    );
+    let google: Vec<Visit> = all
+        .iter()
+        .filter(|v| v.source() == "Google")
+        .cloned()
+        .collect();
+    same_rows(
+        bd(Dimension::Page, "visit:source==Google"),
+        truth::by_event(&google, |e| Some(e.path.clone())),
+        "by page, Google visits",
+    );
+
+    // Order and paging: largest first, then by value; pages do not overlap.
+    let rows = bd(Dimension::Page, "");
+    assert!(
+        rows.windows(2).all(|w| w[0].1.visitors > w[1].1.visitors
+            || (w[0].1.visitors == w[1].1.visitors && w[0].0 < w[1].0)),
+        "ordered"
+    );
+    let page2 = store
+        .breakdown(&query((0, 2), ""), &Dimension::Page, 2, 2)
+        .unwrap();
+    assert_eq!(
+        page2.iter().map(|r| &r.0).collect::<Vec<_>>(),
+        rows[2..4].iter().map(|r| &r.0).collect::<Vec<_>>(),
+        "second page of two"
+    );
+
+    // Timeseries: one bucket per day with traffic.
+    let series = store.timeseries(&query((0, 2), ""), Interval::Day).unwrap();
+    assert_eq!(series.len(), 3);
+    for (i, (start, totals)) in series.iter().enumerate() {
+        assert_eq!(start.date_naive(), first_day() + Duration::days(i as i64));
+        same(
+            totals,
+            &truth::totals(&on_days(&all, (i as u32, i as u32)), |_| true, |_| true),
+            &format!("day {i}"),
+        );
+    }
+    let hours = store
+        .timeseries(&query((1, 1), ""), Interval::Hour)
+        .unwrap();
+    assert_eq!(
+        hours.iter().map(|h| h.1.pageviews).sum::<u64>(),
+        truth::totals(&day1, |_| true, |_| true).pageviews,
+        "hours add up to the day"
+    );
+
+    // Current visitors: distinct visitors since an instant.
+    let last = sent.last().unwrap().ts;
+    let since = last - Duration::minutes(5);
+    let expected: std::collections::BTreeSet<_> = sent
+        .iter()
+        .filter(|s| s.ts >= since)
+        .map(|s| (s.person, s.ts.date_naive()))
+        .collect();
+    assert_eq!(
+        store.current_visitors(HOST, since).unwrap(),
+        expected.len() as u64,
+        "current visitors"
+    );
+    assert_eq!(
+        store.current_visitors("other.example", since).unwrap(),
+        0,
+        "other sites are separate"
+    );
+
+    // Visits in progress survive a restart.
+    let open = store.recent_sessions(last - Duration::minutes(30)).unwrap();
+    assert!(!open.is_empty());
+    assert!(open
+        .iter()
+        .all(|s| s.last_seen > (last - Duration::minutes(30)).timestamp_micros()));
+
+    // Retention deletes exactly what is older than the cutoff.
+    let cutoff = Utc.from_utc_datetime(
+        &(first_day() + Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap(),
+    );
+    let older = sent.iter().filter(|s| s.ts < cutoff).count() as u64;
+    assert_eq!(store.delete_before(HOST, cutoff).unwrap(), older);
+    assert_eq!(store.count().unwrap(), sent.len() as u64 - older);
+    same(
+        &store.aggregate(&query((0, 0), "")).unwrap(),
+        &Expected::default(),
+        "deleted day is empty",
+    );
+    same(
+        &store.aggregate(&query((2, 2), "")).unwrap(),
+        &truth::totals(&on_days(&all, (2, 2)), |_| true, |_| true),
+        "kept day is intact",
+    );
+}
