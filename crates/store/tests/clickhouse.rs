@@ -242,6 +242,12 @@ fn clickhouse_passes_the_conformance_suite() {
 }
 
 #[test]
+fn clickhouse_passes_the_rollup_suite() {
+    let Some(server) = start() else { return };
+    suite::rollup::rollup_conformance(Arc::new(fresh(&server, "rollup")));
+}
+
+#[test]
 fn clickhouse_passes_the_journeys_suite() {
     let Some(server) = start() else { return };
     suite::journeys::journeys_conformance(Arc::new(fresh(&server, "journeys")));

@@ -20,6 +20,7 @@ mod append;
 pub mod cte;
 mod dialect;
 pub mod params;
+mod rollup;
 pub mod schema;
 
 pub use dialect::ClickHouseDialect;
@@ -28,8 +29,8 @@ pub use schema::Layout;
 use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use crate::sql::{self, Group, Param, Sql};
-use crate::{Store, StoreError, StoredEvent, Totals};
-use chrono::{DateTime, Utc};
+use crate::{RollupRow, Store, StoreError, StoredEvent, Totals};
+use chrono::{DateTime, NaiveDate, Utc};
 use glasshouse_model::journey::{FunnelQuery, PathQuery};
 use glasshouse_model::query::{Dimension, Interval, Query};
 use serde_json::Value;
@@ -196,7 +197,9 @@ impl ClickHouseStore {
             layout,
             http,
         };
-        for ddl in schema::create(&store.config.database, &store.layout) {
+        let mut ddl = schema::create(&store.config.database, &store.layout);
+        ddl.extend(rollup::create(&store.config.database, &store.layout));
+        for ddl in ddl {
             store.post(&ddl, None, false)?;
         }
         Ok(store)
@@ -318,16 +321,30 @@ impl ClickHouseStore {
             .collect())
     }
 
-    /// Waits until the mutations of the events table have been applied, so
-    /// a deletion is complete when `delete_before` returns.
-    fn wait_for_mutations(&self) -> Result<(), StoreError> {
+    /// Deletes the rows of `table` matching `condition` (a mutation) and
+    /// waits until it has been applied, so they are gone on return.
+    fn delete_where(
+        &self,
+        table: &str,
+        condition: &str,
+        params: Vec<Param>,
+    ) -> Result<(), StoreError> {
+        self.execute(&Sql {
+            text: schema::delete(&self.config.database, &self.layout, table, condition),
+            params,
+        })?;
+        self.wait_for_mutations(table)
+    }
+
+    /// Waits until the mutations of `table` have been applied.
+    fn wait_for_mutations(&self, table: &str) -> Result<(), StoreError> {
         let started = Instant::now();
         let sql = Sql {
             text: "SELECT count() FROM system.mutations WHERE database = $1 AND table = $2 AND is_done = 0"
                 .into(),
             params: vec![
                 Param::Text(self.config.database.clone()),
-                Param::Text(schema::local_table(&self.layout).into()),
+                Param::Text(schema::local_table(&self.layout, table)),
             ],
         };
         loop {
@@ -564,11 +581,102 @@ impl Store for ClickHouseStore {
             // A mutation rewrites parts; none is needed.
             return Ok(0);
         }
-        self.execute(&Sql {
-            text: schema::delete(&self.config.database, &self.layout, condition),
-            params,
+        self.delete_where("events", condition, params)?;
+        Ok(n)
+    }
+
+    fn oldest_event_day(&self, site: &str) -> Result<Option<NaiveDate>, StoreError> {
+        let rows = self.select(&Sql {
+            text: "SELECT count(), min(ts) FROM events WHERE site = $1".into(),
+            params: vec![Param::Text(site.into())],
         })?;
-        self.wait_for_mutations()?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        if count(cell(r, 0)) == 0 {
+            return Ok(None);
+        }
+        Ok(DateTime::from_timestamp_micros(int(cell(r, 1))).map(|t| t.date_naive()))
+    }
+
+    fn replace_rollup(
+        &self,
+        site: &str,
+        day: NaiveDate,
+        rows: &[RollupRow],
+    ) -> Result<(), StoreError> {
+        // Later writes win; microseconds keep two replacements apart.
+        let version = Utc::now().timestamp_micros().max(1) as u64;
+        if !rows.is_empty() {
+            let (statement, body) = rollup::insert(rows, version);
+            self.post(&statement, Some(body), true)?;
+        }
+        let older = self
+            .select(&rollup::count_older_sql(site, day, version))?
+            .first()
+            .map(|r| count(cell(r, 0)))
+            .unwrap_or(0);
+        if older > 0 {
+            let (condition, params) = rollup::older(site, day, version);
+            if rows.is_empty() {
+                // Nothing newer hides the old rows: they must be gone now.
+                self.delete_where("rollup", &condition, params)?;
+            } else {
+                // Readers already see only the new version; tidy up behind them.
+                self.execute(&Sql {
+                    text: schema::delete(&self.config.database, &self.layout, "rollup", &condition),
+                    params,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_rollup(
+        &self,
+        site: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+        dim: &str,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        Ok(self
+            .select(&rollup::read_sql(site, from, until, dim))?
+            .iter()
+            .map(|r| RollupRow {
+                site: text(cell(r, 0)),
+                day: NaiveDate::parse_from_str(&text(cell(r, 1)), "%Y-%m-%d").unwrap_or_default(),
+                dim: text(cell(r, 2)),
+                value: text(cell(r, 3)),
+                visitors: count(cell(r, 4)),
+                visits: count(cell(r, 5)),
+                pageviews: count(cell(r, 6)),
+                events: count(cell(r, 7)),
+                bounces: count(cell(r, 8)),
+                duration_sum: float(cell(r, 9)).unwrap_or(0.0),
+            })
+            .collect())
+    }
+
+    fn delete_rollup_before(&self, site: &str, day: NaiveDate) -> Result<u64, StoreError> {
+        let n = self
+            .select(&rollup::count_before_sql(site, day))?
+            .first()
+            .map(|r| count(cell(r, 0)))
+            .unwrap_or(0);
+        let (condition, params) = rollup::before(site, day);
+        // Superseded versions go too, so this runs even when n is 0 but
+        // something is stored; when nothing is, no mutation is needed.
+        let stored = self
+            .select(&Sql {
+                text: format!("SELECT count() FROM rollup WHERE {condition}"),
+                params: params.clone(),
+            })?
+            .first()
+            .map(|r| count(cell(r, 0)))
+            .unwrap_or(0);
+        if stored > 0 {
+            self.delete_where("rollup", &condition, params)?;
+        }
         Ok(n)
     }
 

@@ -104,22 +104,23 @@ pub fn create(database: &str, layout: &Layout) -> Vec<String> {
     }
 }
 
-/// The statement deleting rows matching `condition` (a mutation; the
-/// local tables are the ones that hold rows on a cluster).
-pub fn delete(database: &str, layout: &Layout, condition: &str) -> String {
+/// The statement deleting rows of `table` (`events`, `rollup`) matching
+/// `condition` (a mutation; on a cluster, of the local tables, which hold
+/// the rows).
+pub fn delete(database: &str, layout: &Layout, table: &str, condition: &str) -> String {
     match layout {
-        Layout::Single => format!("ALTER TABLE {database}.events DELETE WHERE {condition}"),
+        Layout::Single => format!("ALTER TABLE {database}.{table} DELETE WHERE {condition}"),
         Layout::Cluster(c) => {
-            format!("ALTER TABLE {database}.events_local ON CLUSTER {c} DELETE WHERE {condition}")
+            format!("ALTER TABLE {database}.{table}_local ON CLUSTER {c} DELETE WHERE {condition}")
         }
     }
 }
 
-/// The table holding rows on this server, whose mutations are waited for.
-pub fn local_table(layout: &Layout) -> &'static str {
+/// The table holding `table`'s rows on this server, whose mutations are waited for.
+pub fn local_table(layout: &Layout, table: &str) -> String {
     match layout {
-        Layout::Single => "events",
-        Layout::Cluster(_) => "events_local",
+        Layout::Single => table.to_string(),
+        Layout::Cluster(_) => format!("{table}_local"),
     }
 }
 
@@ -163,7 +164,7 @@ mod tests {
             .contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/gh/events', '{replica}')"));
         assert!(ddl.contains("ENGINE = Distributed(c3, gh, events_local, journey_id)"));
         assert_eq!(
-            delete("gh", &Layout::Cluster("c3".into()), "x = 1"),
+            delete("gh", &Layout::Cluster("c3".into()), "events", "x = 1"),
             "ALTER TABLE gh.events_local ON CLUSTER c3 DELETE WHERE x = 1"
         );
     }

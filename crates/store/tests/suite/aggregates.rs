@@ -14,9 +14,11 @@ use glasshouse_testkit::truth::{self, Expected, Visit};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const HOST: &str = "test.example";
+/// The site the traffic is sent to.
+pub const HOST: &str = "test.example";
 
-fn first_day() -> NaiveDate {
+/// The first day of the traffic.
+pub fn first_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
 }
 
@@ -163,7 +165,8 @@ fn same_rows(actual: Vec<(String, Totals)>, expected: BTreeMap<String, Expected>
     }
 }
 
-fn on_days<'a>(visits: &[Visit<'a>], days: (u32, u32)) -> Vec<Visit<'a>> {
+/// The visits of days `days.0..=days.1` (counted from the first day).
+pub fn on_days<'a>(visits: &[Visit<'a>], days: (u32, u32)) -> Vec<Visit<'a>> {
     let (a, b) = (
         first_day() + Duration::days(days.0 as i64),
         first_day() + Duration::days(days.1 as i64),

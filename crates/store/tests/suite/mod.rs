@@ -7,3 +7,4 @@
 
 pub mod aggregates;
 pub mod journeys;
+pub mod rollup;

@@ -1,0 +1,99 @@
+//! The aggregate tier of retention, against any back end: a day rolled up
+//! holds the figures the raw events gave, replacing a day replaces it, and
+//! old roll-ups are deleted exactly.
+
+use super::aggregates::{first_day, load, on_days, HOST};
+use chrono::Duration;
+use glasshouse_model::query::midnight;
+use glasshouse_store::rollup;
+use glasshouse_store::Store;
+use glasshouse_testkit::truth;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Rolls up the first two days of the traffic and checks what was kept.
+pub fn rollup_conformance(store: Arc<dyn Store>) {
+    let (_, sent) = load(store.clone());
+    let all = truth::visits(&sent);
+    let day = |i: u32| first_day() + Duration::days(i64::from(i));
+    assert_eq!(store.oldest_event_day(HOST).unwrap(), Some(day(0)));
+    assert_eq!(store.oldest_event_day("other.example").unwrap(), None);
+
+    let older = sent.iter().filter(|s| s.ts < midnight(day(2))).count() as u64;
+    assert_eq!(
+        rollup::roll_up_and_delete(store.as_ref(), HOST, day(2)).unwrap(),
+        (2, older),
+        "two days rolled up, their raw events deleted"
+    );
+    assert_eq!(store.oldest_event_day(HOST).unwrap(), Some(day(2)));
+
+    // Each day's totals are the raw figures, bounces and durations as sums.
+    let totals = store.read_rollup(HOST, day(0), day(3), "total").unwrap();
+    assert_eq!(totals.len(), 2, "only rolled-up days");
+    for (i, r) in (0u32..).zip(&totals) {
+        let e = truth::totals(&on_days(&all, (i, i)), |_| true, |_| true);
+        assert_eq!(r.day, day(i));
+        assert_eq!(
+            (r.visitors, r.visits, r.pageviews, r.events),
+            (e.visitors, e.visits, e.pageviews, e.events),
+            "day {i}"
+        );
+        assert_eq!(
+            r.bounces,
+            (e.bounce_rate * e.visits as f64 / 100.0).round() as u64
+        );
+        assert!((r.duration_sum - e.visit_duration * e.visits as f64).abs() < 1e-6);
+    }
+
+    // Per page, one day.
+    let pages = store.read_rollup(HOST, day(0), day(1), "page").unwrap();
+    let actual: BTreeMap<String, (u64, u64, u64)> = pages
+        .iter()
+        .map(|r| (r.value.clone(), (r.visitors, r.visits, r.pageviews)))
+        .collect();
+    let expected: BTreeMap<String, (u64, u64, u64)> =
+        truth::by_event(&on_days(&all, (0, 0)), |e| Some(e.path.clone()))
+            .into_iter()
+            .map(|(k, e)| (k, (e.visitors, e.visits, e.pageviews)))
+            .collect();
+    assert_eq!(actual, expected, "pages of day 0");
+
+    // Replacing a day replaces all of it, and is not added to it.
+    store.replace_rollup(HOST, day(0), &pages).unwrap();
+    assert_eq!(
+        store.read_rollup(HOST, day(0), day(1), "page").unwrap(),
+        pages
+    );
+    assert!(store
+        .read_rollup(HOST, day(0), day(1), "total")
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .read_rollup(HOST, day(1), day(2), "total")
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Deleting before day 1 deletes day 0's rows only.
+    assert_eq!(
+        store.delete_rollup_before(HOST, day(1)).unwrap(),
+        pages.len() as u64
+    );
+    assert!(store
+        .read_rollup(HOST, day(0), day(1), "page")
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .read_rollup(HOST, day(1), day(2), "total")
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.delete_rollup_before("other.example", day(9)).unwrap(),
+        0
+    );
+}
