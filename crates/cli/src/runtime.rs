@@ -63,6 +63,7 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
             funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(&config.data_dir)?),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
             reload: Default::default(),
+            metrics: Default::default(),
             audit: Arc::new(
                 glasshouse_server::audit::Audit::open(&config.data_dir, config.public_url.as_deref())
                     .with_context(|| format!("opening the audit log in {}", config.data_dir.join("audit").display()))?,

@@ -182,9 +182,20 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
             return ApiError::forbidden(refusal).into_response();
         }
     };
+    let endpoint = crate::metrics::Endpoint {
+        endpoint: parts.uri.path().to_string(),
+    };
+    let started = std::time::Instant::now();
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    // One series per route, not per funnel id.
+    if !endpoint.endpoint.starts_with("/api/v1/funnels/") {
+        app.metrics
+            .query_seconds
+            .get_or_create(&endpoint)
+            .observe(started.elapsed().as_secs_f64());
+    }
     let status = response.status();
     let reason = response.extensions().get::<Reason>().map(|r| r.0.clone());
     // Answers are small JSON documents: count the rows they hold.

@@ -51,6 +51,35 @@ pub fn routes() -> Router<App> {
         .layer(cors)
 }
 
+/// Counts what the collector answered, for `/metrics`.
+pub async fn count(
+    axum::extract::State(app): axum::extract::State<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let label = |reason: &str| crate::metrics::Reason {
+        reason: reason.to_string(),
+    };
+    if let Some(reason) = response
+        .headers()
+        .get("x-glasshouse-dropped")
+        .and_then(|v| v.to_str().ok())
+    {
+        app.metrics.dropped.get_or_create(&label(reason)).inc();
+    } else if status.is_client_error() || status.is_server_error() {
+        let reason = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+            StatusCode::SERVICE_UNAVAILABLE => "overloaded",
+            s if s.is_server_error() => "server-error",
+            _ => "bad-request",
+        };
+        app.metrics.rejected.get_or_create(&label(reason)).inc();
+    }
+    response
+}
+
 #[derive(Deserialize)]
 struct EventBody {
     #[serde(alias = "n")]
@@ -172,8 +201,12 @@ async fn collect(
             Err(other) => return Err(ApiError::bad_request(other.to_string())),
         }
     }
+    let n = events.len() as u64;
     match app.ingestor.ingest(events).await {
-        Ok(()) => Ok((StatusCode::ACCEPTED, "ok").into_response()),
+        Ok(()) => {
+            app.metrics.accepted.inc_by(n);
+            Ok((StatusCode::ACCEPTED, "ok").into_response())
+        }
         Err(IngestError::Full) => Err(ApiError::unavailable(
             "too many events at once; try again shortly",
         )),

@@ -22,6 +22,7 @@
 //! - `gate`: who may see which of another organisation's figures, under
 //!   which agreement; k thresholds and differential-privacy noise.
 //! - `reload`: configuration reloads (SIGHUP or the admin API), audited.
+//! - `metrics`: `/metrics` for Prometheus, operator token only.
 //! - `retention`: the background job that deletes raw events past their time.
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
@@ -36,6 +37,7 @@ mod error;
 pub mod funnels;
 mod gate;
 mod journeys;
+pub mod metrics;
 mod openapi;
 mod pages;
 pub mod reload;
@@ -80,6 +82,8 @@ pub struct App {
     pub budgets: Arc<glasshouse_privacy::budget::Budgets>,
     /// The reloader serving this app, once serving has started.
     pub reload: reload::Slot,
+    /// Counters and timings for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// The whole HTTP surface.
@@ -87,7 +91,13 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/api/openapi.json", get(openapi::document))
-        .merge(collect::routes())
+        .merge(
+            collect::routes().route_layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                collect::count,
+            )),
+        )
+        .merge(metrics::routes())
         .merge(
             // Every look at the data goes through the gate and into the audit log.
             Router::new()
