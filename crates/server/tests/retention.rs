@@ -87,7 +87,7 @@ async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
     // What the aggregates cannot answer is refused, saying from when it can be.
     for q in [
         format!("/api/v1/stats/aggregate?{PERIOD}&filters=visit:source%3D%3DGoogle"),
-        format!("/api/v1/stats/timeseries?site_id=test.example&period=custom&date=2026-01-02,2026-01-03&interval=hour"),
+        "/api/v1/stats/timeseries?site_id=test.example&period=custom&date=2026-01-02,2026-01-03&interval=hour".to_string(),
         format!("/api/v1/stats/breakdown?{PERIOD}&property=visit:os_version"),
     ] {
         let (status, body) = server.stats(&q).await;
