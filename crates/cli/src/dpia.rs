@@ -8,8 +8,7 @@
 use chrono::Duration;
 use glasshouse_governance::{dpia, Inventory, SiteInventory};
 use glasshouse_model::query::{Metric, Query};
-use glasshouse_model::{Clock, Config, SystemClock};
-use glasshouse_store::{DuckStore, Store};
+use glasshouse_model::{Clock, Config, StoreChoice, SystemClock};
 use std::path::Path;
 
 /// Prints the DPIA for the installation or one site.
@@ -41,8 +40,13 @@ fn inventory(config: &Config) -> Inventory {
         .map(|s| SiteInventory::empty(&s.host))
         .collect();
     let db = config.data_dir.join(glasshouse_store::duck::DATABASE_FILE);
-    if db.exists() {
-        match DuckStore::open(&config.data_dir) {
+    let opened = match config.store {
+        // Opening creates the file: only open one that exists.
+        StoreChoice::DuckDb if !db.exists() => None,
+        _ => Some(crate::runtime::open_store(config)),
+    };
+    if let Some(opened) = opened {
+        match opened {
             Ok(store) => {
                 for (inv, site) in sites.iter_mut().zip(&config.sites) {
                     let all = Query {
@@ -62,7 +66,7 @@ fn inventory(config: &Config) -> Inventory {
                 }
             }
             Err(e) => eprintln!(
-                "note: the figures of what is stored are left out: {e} (is the server running? its /transparency/dpia has them)"
+                "note: the figures of what is stored are left out: {e:#} (is the server running? its /transparency/dpia has them)"
             ),
         }
     }
@@ -73,6 +77,6 @@ fn inventory(config: &Config) -> Inventory {
         audit_checkpoint: audit.as_ref().map(|r| r.checkpoint.clone()),
         audit_public_key: audit.map(|r| r.key),
         generated_at: now,
-        store_backend: "DuckDB (embedded)".into(),
+        store_backend: config.store.describe(),
     }
 }

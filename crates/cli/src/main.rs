@@ -10,6 +10,7 @@ mod token;
 mod user;
 
 use clap::{Parser, Subcommand};
+use glasshouse_model::StoreChoice;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -28,6 +29,9 @@ enum Command {
         /// The configuration file (see glasshouse.example.toml).
         #[arg(long, default_value = "glasshouse.toml")]
         config: PathBuf,
+        /// Store back end, overriding the file: duckdb, or clickhouse://HOST:PORT/DATABASE.
+        #[arg(long, value_parser = parse_store)]
+        store: Option<StoreChoice>,
     },
     /// Load realistic demo traffic for three sites (first run only) and serve it.
     Demo {
@@ -43,6 +47,10 @@ enum Command {
         /// Approximate number of events to generate, all sites together.
         #[arg(long, default_value_t = 300_000)]
         events: u64,
+        /// Store back end: duckdb (default, in the data directory), or
+        /// clickhouse://HOST:PORT/DATABASE (its HTTP interface).
+        #[arg(long, value_parser = parse_store)]
+        store: Option<StoreChoice>,
     },
     /// Import events from an NDJSON file through the same anonymisation as live traffic.
     Import {
@@ -132,6 +140,10 @@ enum UserCommand {
     },
 }
 
+fn parse_store(s: &str) -> Result<StoreChoice, String> {
+    StoreChoice::parse(s)
+}
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -142,13 +154,14 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config } => runtime::serve_config(&config),
+        Command::Serve { config, store } => runtime::serve_config(&config, store),
         Command::Demo {
             data,
             listen,
             days,
             events,
-        } => demo::run(&data, listen, days, events),
+            store,
+        } => demo::run(&data, listen, days, events, store),
         Command::Import {
             config,
             file,

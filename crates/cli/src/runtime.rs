@@ -1,25 +1,44 @@
 //! Assembling the data path from a configuration and serving it.
 
 use anyhow::Context;
-use glasshouse_model::{Clock, Config, SystemClock};
+use glasshouse_model::{Clock, Config, StoreChoice, SystemClock};
 use glasshouse_privacy::{Anonymiser, GeoDb, Salts};
 use glasshouse_server::App;
 use glasshouse_store::ingest::IngestOptions;
-use glasshouse_store::{sessions, DuckStore, Ingestor, Sessionizer, Store};
+use glasshouse_store::{
+    sessions, ClickHouseConfig, ClickHouseStore, DuckStore, Ingestor, Sessionizer, Store,
+};
 use std::path::Path;
 use std::sync::Arc;
 
 /// `glasshouse serve --config FILE`.
-pub fn serve_config(path: &Path) -> anyhow::Result<()> {
-    let config = Config::load(path)?;
+/// `store` (from `--store`) overrides the file's `[store]`.
+pub fn serve_config(path: &Path, store: Option<StoreChoice>) -> anyhow::Result<()> {
+    let mut config = Config::load(path)?;
+    if let Some(store) = store {
+        config.store = store;
+    }
     serve(config, path, |_| {})
 }
 
 /// Opens the store in the configured data directory.
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = DuckStore::open(&config.data_dir)
-        .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
-    Ok(Arc::new(store))
+    match &config.store {
+        StoreChoice::DuckDb => {
+            let store = DuckStore::open(&config.data_dir).with_context(|| {
+                format!("opening the database in {}", config.data_dir.display())
+            })?;
+            Ok(Arc::new(store))
+        }
+        StoreChoice::ClickHouse { url } => {
+            let described = config.store.describe();
+            let settings =
+                ClickHouseConfig::from_url(url).with_context(|| format!("store: {described}"))?;
+            let store = ClickHouseStore::open(settings)
+                .with_context(|| format!("connecting to {described}"))?;
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 /// Opens the country database, if one is configured.

@@ -35,11 +35,17 @@ impl Demo {
 // The guard's Drop stops and waits for the child, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
 fn start(data: &std::path::Path, port: u16) -> Demo {
+    start_with(data, port, &[])
+}
+
+#[allow(clippy::zombie_processes)]
+fn start_with(data: &std::path::Path, port: u16, extra: &[&str]) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
         .args(["demo", "--days", "7", "--events", "20000", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data")
         .arg(data)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -177,4 +183,55 @@ fn demo_prints_logins_serves_three_sites_and_restarts_without_reloading() {
         let (_, body) = stat(&base, &token, &format!("/api/v1/stats/aggregate?site_id={site}&period=7d&metrics=visitors,visits,pageviews,bounce_rate,visit_duration"));
         assert_eq!(body, totals[i], "{site} unchanged after restart");
     }
+}
+
+/// `glasshouse demo --store clickhouse://HOST:PORT/DATABASE`: the same demo
+/// and contract on a real ClickHouse server, which then holds the events.
+#[test]
+fn the_demo_runs_on_clickhouse() {
+    let Some(server) = glasshouse_testkit::clickhouse::start() else {
+        return;
+    };
+    let port = server.http_port;
+    glasshouse_testkit::clickhouse::execute(port, "DROP DATABASE IF EXISTS glasshouse_demo");
+    let dir = tempfile::tempdir().unwrap();
+    let web = free_port();
+    let url = format!("clickhouse://127.0.0.1:{port}/glasshouse_demo");
+    let demo = start_with(&dir.path().join("data"), web, &["--store", &url]);
+    let token = demo.value("api token:");
+    assert!(demo
+        .lines
+        .iter()
+        .any(|l| l.starts_with("token welsh-government: ")));
+    let client = reqwest::blocking::Client::new();
+    let body: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{web}/api/v1/stats/aggregate?site_id=www.gov.uk&period=7d&metrics=visitors,pageviews"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let pageviews = body["results"]["pageviews"]["value"].as_u64().unwrap();
+    assert!(pageviews > 1000, "{body}");
+    // The events are in ClickHouse, not in a DuckDB file.
+    let stored: u64 = glasshouse_testkit::clickhouse::execute(port, "SELECT count() FROM glasshouse_demo.events WHERE site = 'www.gov.uk' AND name = 'pageview'")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(stored >= pageviews, "{stored} < {pageviews}");
+    assert!(!dir.path().join("data/glasshouse.duckdb").exists());
+    let config = std::fs::read_to_string(dir.path().join("data/glasshouse.toml")).unwrap();
+    assert!(config.contains("backend = \"clickhouse\""), "{config}");
+    let register: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{web}/transparency.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        register.to_string().contains("ClickHouse"),
+        "the register names the store"
+    );
+    drop(demo);
+    drop(server);
 }

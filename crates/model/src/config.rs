@@ -65,6 +65,62 @@ pub struct Config {
     pub api_tokens: Vec<ApiToken>,
     /// Dashboard accounts.
     pub users: Vec<User>,
+    /// Where events are stored.
+    pub store: StoreChoice,
+}
+
+/// The store back end: the embedded default, or a ClickHouse server.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StoreChoice {
+    /// DuckDB in the data directory: nothing to install.
+    #[default]
+    DuckDb,
+    /// ClickHouse over HTTP: `clickhouse://[user[:password]@]host:port/database[?cluster=NAME]`.
+    ClickHouse {
+        /// The URL, credentials included (never logged).
+        url: String,
+    },
+}
+
+impl StoreChoice {
+    /// Parses `duckdb` or a `clickhouse://` URL, as `--store` and `[store]` take them.
+    pub fn parse(s: &str) -> Result<StoreChoice, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("duckdb") {
+            return Ok(StoreChoice::DuckDb);
+        }
+        match s.strip_prefix("clickhouse://") {
+            Some(rest)
+                if rest.split('/').next().is_some_and(|h| !h.is_empty()) && rest.contains('/') =>
+            {
+                Ok(StoreChoice::ClickHouse { url: s.to_string() })
+            }
+            _ => Err(format!(
+                "{:?} is not \"duckdb\" or a URL like clickhouse://127.0.0.1:8123/glasshouse",
+                redact(s)
+            )),
+        }
+    }
+
+    /// The choice for people to read: the password is never shown.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreChoice::DuckDb => "DuckDB (embedded)".into(),
+            StoreChoice::ClickHouse { url } => format!("ClickHouse at {}", redact(url)),
+        }
+    }
+}
+
+/// `url` without the password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// An organisation that runs one or more sites and answers for their data.
@@ -160,6 +216,14 @@ struct RawConfig {
     api_tokens: Vec<Spanned<RawToken>>,
     #[serde(default)]
     users: Vec<Spanned<RawUser>>,
+    store: Option<Spanned<RawStore>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    backend: String,
+    url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -687,7 +751,43 @@ impl Config {
             });
         }
 
+        let store = match raw.store {
+            None => StoreChoice::DuckDb,
+            Some(s) => {
+                let span = s.span();
+                let s = s.into_inner();
+                match (s.backend.as_str(), s.url) {
+                    ("duckdb", None) => StoreChoice::DuckDb,
+                    ("clickhouse", Some(url)) => StoreChoice::parse(&url).map_err(|m| {
+                        invalid(key_offset(text, span.clone(), "url"), "store.url".into(), m)
+                    })?,
+                    ("clickhouse", None) => {
+                        return Err(invalid(
+                            span.start,
+                            "store.url".into(),
+                            "required for the clickhouse back end, e.g. clickhouse://127.0.0.1:8123/glasshouse".into(),
+                        ))
+                    }
+                    ("duckdb", Some(_)) => {
+                        return Err(invalid(
+                            key_offset(text, span.clone(), "url"),
+                            "store.url".into(),
+                            "the duckdb back end lives in data_dir and takes no url".into(),
+                        ))
+                    }
+                    (other, _) => {
+                        return Err(invalid(
+                            key_offset(text, span.clone(), "backend"),
+                            "store.backend".into(),
+                            format!("{other:?} is not duckdb or clickhouse"),
+                        ))
+                    }
+                }
+            }
+        };
+
         Ok(Config {
+            store,
             listen,
             data_dir: raw
                 .data_dir

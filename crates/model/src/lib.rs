@@ -23,5 +23,5 @@ pub mod journey;
 pub mod query;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{ApiToken, Config, ConfigError, Organisation, Site, User};
+pub use config::{ApiToken, Config, ConfigError, Organisation, Site, StoreChoice, User};
 pub use governance::{Agreement, Purpose, PurposeCategory};

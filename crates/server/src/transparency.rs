@@ -66,7 +66,7 @@ fn inventory(app: &App) -> Result<Inventory, ApiError> {
         audit_checkpoint: app.audit.log.checkpoint().ok(),
         audit_public_key: Some(app.audit.log.verifier_key()),
         generated_at: now,
-        store_backend: "DuckDB (embedded)".into(),
+        store_backend: app.config.store.describe(),
     })
 }
 

@@ -7,6 +7,7 @@
 //!   plain loops over what was sent — never by SQL — so a test compares the
 //!   store against an independent answer.
 
+pub mod clickhouse;
 pub mod journeys;
 pub mod traffic;
 pub mod truth;

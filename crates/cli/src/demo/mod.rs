@@ -14,7 +14,7 @@ use crate::runtime;
 use crate::token;
 use anyhow::Context;
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-use glasshouse_model::Config;
+use glasshouse_model::{Config, StoreChoice};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,13 @@ const SECRETS_FILE: &str = "demo-secrets.toml";
 const CONFIG_FILE: &str = "glasshouse.toml";
 
 /// Runs the demo.
-pub fn run(data: &Path, listen: SocketAddr, days: u32, events: u64) -> anyhow::Result<()> {
+pub fn run(
+    data: &Path,
+    listen: SocketAddr,
+    days: u32,
+    events: u64,
+    store: Option<StoreChoice>,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let data = data.canonicalize()?;
     let config_path = data.join(CONFIG_FILE);
@@ -44,7 +50,10 @@ pub fn run(data: &Path, listen: SocketAddr, days: u32, events: u64) -> anyhow::R
     if fresh {
         let secrets = new_secrets();
         write_private(&secrets_path, &toml::to_string(&secrets)?)?;
-        std::fs::write(&config_path, demo_config(&secrets, listen, &data)?)?;
+        std::fs::write(
+            &config_path,
+            demo_config(&secrets, listen, &data, store.as_ref())?,
+        )?;
     }
     let secrets: Secrets =
         toml::from_str(&std::fs::read_to_string(&secrets_path).with_context(|| {
@@ -56,6 +65,9 @@ pub fn run(data: &Path, listen: SocketAddr, days: u32, events: u64) -> anyhow::R
         })?)?;
     let mut config = Config::load(&config_path)?;
     config.listen = listen;
+    if let Some(store) = store {
+        config.store = store;
+    }
     if fresh {
         let started = std::time::Instant::now();
         let n = traffic::load(&config, days, events)?;
@@ -109,7 +121,12 @@ fn write_private(path: &PathBuf, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn demo_config(secrets: &Secrets, listen: SocketAddr, data: &Path) -> anyhow::Result<String> {
+fn demo_config(
+    secrets: &Secrets,
+    listen: SocketAddr,
+    data: &Path,
+    store: Option<&StoreChoice>,
+) -> anyhow::Result<String> {
     let hash = argon2::Argon2::default()
         .hash_password(
             secrets.password.as_bytes(),
@@ -127,9 +144,16 @@ fn demo_config(secrets: &Secrets, listen: SocketAddr, data: &Path) -> anyhow::Re
         "# The demo runs behind no proxy but trusts loopback, so tests can send X-Forwarded-For.\n",
     );
     c.push_str("trusted_proxies = [\"127.0.0.1/32\", \"::1/128\"]\n");
+
     match &geo {
         Some(p) => c.push_str(&format!("# Country data: DB-IP Lite (CC BY 4.0), https://db-ip.com\ngeoip_database = {:?}\n", p.display().to_string())),
         None => c.push_str("# No country database was found, so countries are unknown.\n# geoip_database = \"dbip-country.mmdb\"\n"),
+    }
+    // A table: after every top-level key.
+    if let Some(StoreChoice::ClickHouse { url }) = store {
+        c.push_str(&format!(
+            "\n[store]\nbackend = \"clickhouse\"\nurl = {url:?}\n"
+        ));
     }
     for (id, name) in sites::ORGANISATIONS {
         let (_, dpo, notice) = governance::CONTACTS
