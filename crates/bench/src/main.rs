@@ -38,6 +38,9 @@ enum Command {
         events: u64,
         #[arg(long, default_value_t = 30)]
         days: u32,
+        /// clickhouse://HOST:PORT/DATABASE instead of DuckDB in DIR.
+        #[arg(long)]
+        store: Option<String>,
     },
     /// Write generated events as NDJSON for `glasshouse import`.
     Ndjson {
@@ -63,14 +66,27 @@ enum Command {
         site: String,
         #[arg(long, default_value_t = 7)]
         runs: usize,
+        /// clickhouse://HOST:PORT/DATABASE instead of DuckDB in DIR.
+        #[arg(long)]
+        store: Option<String>,
     },
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Load { data, events, days } => load(data, events, days),
+        Command::Load {
+            data,
+            events,
+            days,
+            store,
+        } => load(open_store(&data, store.as_deref())?, events, days),
         Command::Ndjson { out, events, days } => ndjson(out, events, days),
-        Command::Queries { data, site, runs } => queries(data, &site, runs),
+        Command::Queries {
+            data,
+            site,
+            runs,
+            store,
+        } => queries(open_store(&data, store.as_deref())?, &site, runs),
         Command::Append { data, events } => append(data, events),
     }
 }
@@ -87,9 +103,19 @@ fn site(host: &str) -> Site {
     }
 }
 
-fn load(data: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
+/// DuckDB in `data`, or the ClickHouse server at `url`.
+fn open_store(data: &std::path::Path, url: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match url {
+        None => Arc::new(DuckStore::open(data).context("opening the store")?),
+        Some(url) => Arc::new(
+            glasshouse_store::ClickHouseStore::open(glasshouse_store::ClickHouseConfig::from_url(url)?)
+                .context("connecting to ClickHouse")?,
+        ),
+    })
+}
+
+fn load(store: Arc<dyn Store>, events: u64, days: u32) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn Store> = Arc::new(DuckStore::open(&data).context("opening the store")?);
     let anonymiser = Arc::new(Anonymiser::new(Salts::ephemeral(clock.clone()), None));
     let ingestor = Ingestor::start(
         store.clone(),
@@ -250,8 +276,8 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Res
 /// A named query to time.
 type Case<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<usize> + 'a>);
 
-fn queries(data: PathBuf, site: &str, runs: usize) -> anyhow::Result<()> {
-    let store = DuckStore::open(&data)?;
+fn queries(store: Arc<dyn Store>, site: &str, runs: usize) -> anyhow::Result<()> {
+    let store = store.as_ref();
     let today = SystemClock.now().date_naive();
     let range = DateRange::parse(Some("30d"), None, today)?;
     let all = Metric::ALL.to_vec();
@@ -318,12 +344,12 @@ fn queries(data: PathBuf, site: &str, runs: usize) -> anyhow::Result<()> {
         let (median, max) = time(runs, f)?;
         println!("{name:<44} {median:>10.1} {max:>10.1}");
     }
-    journey_queries(&store, site, range, runs)
+    journey_queries(store, site, range, runs)
 }
 
 /// Path exploration and a 5-step funnel, from the site's busiest pages.
 fn journey_queries(
-    store: &DuckStore,
+    store: &dyn Store,
     site: &str,
     range: DateRange,
     runs: usize,
