@@ -5,9 +5,7 @@
 //! running server holds the database, and then the figures are left out and
 //! the reader is told so (the server's `/transparency/dpia` has them).
 
-use chrono::Duration;
 use glasshouse_governance::{dpia, Inventory, SiteInventory};
-use glasshouse_model::query::{Metric, Query};
 use glasshouse_model::{Clock, Config, StoreChoice, SystemClock};
 use std::path::Path;
 
@@ -49,20 +47,9 @@ fn inventory(config: &Config) -> Inventory {
         match opened {
             Ok(store) => {
                 for (inv, site) in sites.iter_mut().zip(&config.sites) {
-                    let all = Query {
-                        site: site.host.clone(),
-                        from: now - Duration::days(i64::from(site.aggregate_retention_days) + 1),
-                        until: now + Duration::days(1),
-                        metrics: vec![Metric::Events],
-                        filters: vec![],
-                    };
-                    let recent = Query {
-                        from: now - Duration::days(30),
-                        metrics: vec![Metric::Visitors],
-                        ..all.clone()
-                    };
-                    inv.events_stored = store.aggregate(&all).map(|t| t.events).unwrap_or(0);
-                    inv.visitors_last_30_days = store.aggregate(&recent).map(|t| t.visitors).unwrap_or(0);
+                    if let Ok(found) = glasshouse_server::transparency::site_inventory(store.as_ref(), site, now) {
+                        *inv = found;
+                    }
                 }
             }
             Err(e) => eprintln!(

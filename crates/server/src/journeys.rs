@@ -13,7 +13,7 @@
 //! describe fewer than the agreement's `k` visitors are never shown.
 
 use crate::auth::{self, Caller};
-use crate::{ApiError, App};
+use crate::{blocking, ApiError, App};
 use axum::extract::{Query as Params, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -128,14 +128,6 @@ fn parse_path(
         },
         view,
     })
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
 }
 
 async fn run_paths(app: &App, q: PathQuery) -> Result<Paths, ApiError> {

@@ -45,7 +45,7 @@ pub mod retention;
 pub mod sessions;
 mod stats;
 mod tiers;
-mod transparency;
+pub mod transparency;
 mod web_assets;
 
 pub use auth::token_hash;
@@ -116,6 +116,15 @@ pub fn router(app: App) -> Router {
         .merge(pages::routes())
         .merge(web_assets::routes())
         .with_state(app)
+}
+
+/// Runs store work (which blocks) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

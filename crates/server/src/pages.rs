@@ -27,21 +27,9 @@ pub fn routes() -> Router<App> {
         .route("/api/sites", get(sites))
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and attribute values: the one
+/// escaping function, shared with the transparency pages.
+pub use glasshouse_governance::escape as escape_html;
 
 /// JSON safe to place inside a `<script type="application/json">` element.
 fn json_for_html(v: &serde_json::Value) -> String {

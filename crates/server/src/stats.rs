@@ -8,7 +8,7 @@
 use crate::auth::{self, Caller};
 use crate::gate::{self, Access};
 use crate::tiers;
-use crate::{ApiError, App};
+use crate::{blocking, ApiError, App};
 use axum::extract::{Query as Params, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
@@ -77,14 +77,6 @@ fn parse<'a>(
 /// A metric's value, or null where the gate withheld the row.
 fn value(metric: Metric, totals: Option<&Totals>) -> Value {
     totals.map(|t| number(metric, t)).unwrap_or(Value::Null)
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
 }
 
 /// A metric's value as Plausible writes it: whole numbers as integers.

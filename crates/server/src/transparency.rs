@@ -38,27 +38,42 @@ struct PageParams {
     format: Option<String>,
 }
 
+/// What is stored of one site: events kept (raw events, as counted by the
+/// store) and visitors in the last 30 days. Shared with `glasshouse dpia`.
+pub fn site_inventory(
+    store: &dyn glasshouse_store::Store,
+    site: &glasshouse_model::Site,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<SiteInventory, glasshouse_store::StoreError> {
+    let all = Query {
+        site: site.host.clone(),
+        from: now - Duration::days(i64::from(site.aggregate_retention_days) + 1),
+        until: now + Duration::days(1),
+        metrics: vec![Metric::Events],
+        filters: vec![],
+    };
+    let recent = Query {
+        from: now - Duration::days(30),
+        metrics: vec![Metric::Visitors],
+        ..all.clone()
+    };
+    let mut s = SiteInventory::empty(&site.host);
+    s.events_stored = store.aggregate(&all)?.events;
+    s.visitors_last_30_days = store.aggregate(&recent)?.visitors;
+    s.oldest_event = store
+        .oldest_event_day(&site.host)
+        .ok()
+        .flatten()
+        .map(glasshouse_model::query::midnight);
+    Ok(s)
+}
+
 /// What is stored, per site, from the store itself.
 fn inventory(app: &App) -> Result<Inventory, ApiError> {
     let now = app.clock.now();
     let mut sites = Vec::new();
     for site in &app.config.sites {
-        let all = Query {
-            site: site.host.clone(),
-            from: now - Duration::days(i64::from(site.aggregate_retention_days) + 1),
-            until: now + Duration::days(1),
-            metrics: vec![Metric::Events],
-            filters: vec![],
-        };
-        let recent = Query {
-            from: now - Duration::days(30),
-            metrics: vec![Metric::Visitors],
-            ..all.clone()
-        };
-        let mut s = SiteInventory::empty(&site.host);
-        s.events_stored = app.store.aggregate(&all)?.events;
-        s.visitors_last_30_days = app.store.aggregate(&recent)?.visitors;
-        sites.push(s);
+        sites.push(site_inventory(app.store.as_ref(), site, now)?);
     }
     Ok(Inventory {
         sites,
