@@ -152,6 +152,10 @@ pub enum Dimension {
     EventName,
     /// A custom event property, by key.
     EventProp(String),
+    /// A page view's step in its journey: the page viewed before it (site
+    /// and path) and its own path. Used by the aggregate tier to keep daily
+    /// transitions; not a Stats API property.
+    Transition,
 }
 
 impl Dimension {
@@ -214,6 +218,7 @@ impl Dimension {
             Dimension::Device => "device",
             Dimension::Country => "country",
             Dimension::EventName => "name",
+            Dimension::Transition => "transition",
             Dimension::EventProp(key) => key,
         }
     }
@@ -223,7 +228,11 @@ impl Dimension {
     pub fn is_event_level(&self) -> bool {
         matches!(
             self,
-            Dimension::Page | Dimension::Hostname | Dimension::EventName | Dimension::EventProp(_)
+            Dimension::Page
+                | Dimension::Hostname
+                | Dimension::EventName
+                | Dimension::EventProp(_)
+                | Dimension::Transition
         )
     }
 }
@@ -232,7 +241,10 @@ impl fmt::Display for Dimension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Dimension::EventProp(k) => write!(f, "event:props:{k}"),
-            Dimension::Page | Dimension::Hostname | Dimension::EventName => {
+            Dimension::Page
+            | Dimension::Hostname
+            | Dimension::EventName
+            | Dimension::Transition => {
                 write!(f, "event:{}", self.result_key())
             }
             _ => write!(f, "visit:{}", self.result_key()),

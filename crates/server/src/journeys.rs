@@ -13,7 +13,7 @@
 //! describe fewer than the agreement's `k` visitors are never shown.
 
 use crate::auth::{self, Caller};
-use crate::{blocking, ApiError, App};
+use crate::{blocking, tiers, ApiError, App};
 use axum::extract::{Query as Params, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -132,7 +132,11 @@ fn parse_path(
 
 async fn run_paths(app: &App, q: PathQuery) -> Result<Paths, ApiError> {
     let store = app.store.clone();
-    blocking(move || Ok(store.paths(&q)?)).await
+    blocking(move || {
+        tiers::raw_only(store.as_ref(), &q.query, "paths over several steps")?;
+        Ok(store.paths(&q)?)
+    })
+    .await
 }
 
 async fn one_step(
@@ -142,14 +146,56 @@ async fn one_step(
     next: bool,
 ) -> Result<Json<Value>, ApiError> {
     let parsed = parse_path(&app, &headers, &p, 1)?;
-    let paths = run_paths(&app, parsed.query).await?;
-    let results: Vec<Value> = paths
-        .links
-        .iter()
-        .filter(|l| l.position == if next { 0 } else { -1 })
-        .map(|l| if next { (&l.to_site, &l.to_page, l) } else { (&l.from_site, &l.from_page, l) })
-        .filter(|(site, _, l)| parsed.view.shown(site, l.visitors))
-        .map(|(site, page, l)| json!({"site": site, "page": page, "visits": l.visits, "visitors": l.visitors}))
+    let store = app.store.clone();
+    let q = parsed.query;
+    // Raw events answer their days; daily transitions answer the days before.
+    let rows = blocking(move || {
+        let split = tiers::split(store.as_ref(), &q.query)?;
+        let mut rows: std::collections::HashMap<(String, String), (u64, u64)> = match split.rolled {
+            None => Default::default(),
+            Some(days) => {
+                tiers::refuse_filters(&q.query, &split)?;
+                tiers::rolled_neighbours(
+                    store.as_ref(),
+                    &q.sites,
+                    &q.query.site,
+                    &q.page,
+                    days,
+                    next,
+                )?
+            }
+        };
+        if let Some(raw) = split.raw {
+            let paths = store.paths(&PathQuery {
+                query: raw,
+                ..q.clone()
+            })?;
+            for l in paths
+                .links
+                .iter()
+                .filter(|l| l.position == if next { 0 } else { -1 })
+            {
+                let key = if next {
+                    (l.to_site.clone(), l.to_page.clone())
+                } else {
+                    (l.from_site.clone(), l.from_page.clone())
+                };
+                let e = rows.entry(key).or_insert((0, 0));
+                e.0 += l.visits;
+                e.1 += l.visitors;
+            }
+        }
+        Ok(rows)
+    })
+    .await?;
+    let mut rows: Vec<((String, String), (u64, u64))> = rows
+        .into_iter()
+        .filter(|((site, _), (_, visitors))| parsed.view.shown(site, *visitors))
+        .collect();
+    rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
+    let results: Vec<Value> = rows
+        .into_iter()
+        .map(|((site, page), (visits, visitors))| json!({"site": site, "page": page, "visits": visits, "visitors": visitors}))
         .collect();
     Ok(Json(json!({ "results": results })))
 }
@@ -398,6 +444,10 @@ async fn funnel(
     let (now, before) = (make(range), compare.then(|| make(range.previous())));
     let store = app.store.clone();
     let (rows, previous) = blocking(move || {
+        tiers::raw_only(store.as_ref(), &now.query, "funnels")?;
+        if let Some(q) = &before {
+            tiers::raw_only(store.as_ref(), &q.query, "funnels")?;
+        }
         let rows = store.funnel(&now)?;
         let previous = match before {
             Some(q) => Some(store.funnel(&q)?),

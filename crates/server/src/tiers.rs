@@ -67,7 +67,7 @@ pub fn split(store: &dyn Store, query: &Query) -> Result<Split, ApiError> {
     })
 }
 
-fn refuse_filters(query: &Query, s: &Split) -> Result<(), ApiError> {
+pub fn refuse_filters(query: &Query, s: &Split) -> Result<(), ApiError> {
     if s.rolled.is_some() && !query.filters.is_empty() {
         return Err(ApiError::bad_request(format!(
             "filters: days before {} are kept only as daily totals without visitor ids, which cannot be filtered; choose a period from {} on",
@@ -208,4 +208,57 @@ pub fn breakdown(
         key(&b.1).total_cmp(&key(&a.1)).then_with(|| a.0.cmp(&b.0))
     });
     Ok(rows.into_iter().skip(offset).take(limit).collect())
+}
+
+/// One step from a page over the rolled-up days `[from, until)`: the daily
+/// transitions kept for each of `sites`, summed per neighbouring page. Visits
+/// there are the visits holding the transition on the page's own site.
+pub fn rolled_neighbours(
+    store: &dyn Store,
+    sites: &[String],
+    site: &str,
+    page: &str,
+    (from, until): (NaiveDate, NaiveDate),
+    next: bool,
+) -> Result<HashMap<(String, String), (u64, u64)>, ApiError> {
+    let sep = glasshouse_store::sql::TRANSITION_SEPARATOR;
+    let mut out: HashMap<(String, String), (u64, u64)> = HashMap::new();
+    for on in sites {
+        if !next && on != site {
+            continue;
+        }
+        for r in store.read_rollup(on, from, until, "transition")? {
+            let mut parts = r.value.splitn(3, sep);
+            let (Some(prev_site), Some(prev_page), Some(to)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let key = if next {
+                (prev_site == site && prev_page == page).then(|| (on.clone(), to.to_string()))
+            } else {
+                (to == page && !prev_site.is_empty() && sites.iter().any(|s| s == prev_site))
+                    .then(|| (prev_site.to_string(), prev_page.to_string()))
+            };
+            if let Some(key) = key {
+                let e = out.entry(key).or_insert((0, 0));
+                e.0 += r.visits;
+                e.1 += r.visitors;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses several-step questions (paths, funnels) over rolled-up days:
+/// only single transitions are kept once raw events are gone.
+pub fn raw_only(store: &dyn Store, query: &Query, what: &str) -> Result<(), ApiError> {
+    let s = split(store, query)?;
+    if s.rolled.is_some() {
+        return Err(ApiError::bad_request(format!(
+            "period: {what} need the raw events, kept from {} on; before that only daily totals and single transitions between pages are kept (next-pages and previous-pages answer for them)",
+            s.cutoff
+        )));
+    }
+    Ok(())
 }

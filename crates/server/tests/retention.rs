@@ -23,6 +23,8 @@ async fn answers(server: &TestServer) -> Vec<Value> {
         format!("/api/v1/stats/breakdown?{PERIOD}&property=event:page&metrics=visitors,visits,pageviews,bounce_rate&limit=1000"),
         format!("/api/v1/stats/breakdown?{PERIOD}&property=visit:source&metrics=visitors,visits&limit=1000"),
         format!("/api/v1/stats/breakdown?{PERIOD}&property=visit:entry_page&metrics=visitors&limit=1000"),
+        format!("/api/v1/stats/next-pages?{PERIOD}&page=/day-5"),
+        format!("/api/v1/stats/previous-pages?{PERIOD}&page=/common"),
     ] {
         let (status, body) = server.stats(&q).await;
         assert_eq!(status, 200, "{q}: {body}");
@@ -94,6 +96,15 @@ async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
         assert_eq!(status, 400, "{q}: {body}");
         assert!(body["error"].as_str().unwrap().contains("2026-01-10"), "{body}");
     }
+    // Several-step journeys need raw events.
+    let (status, body) = server
+        .stats(&format!("/api/v1/stats/paths?{PERIOD}&page=/common"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("2026-01-10"),
+        "{body}"
+    );
     // Recent days can still be filtered.
     let (status, _) = server
         .stats("/api/v1/stats/aggregate?site_id=test.example&period=custom&date=2026-01-20,2026-02-09&filters=visit:source%3D%3DGoogle")

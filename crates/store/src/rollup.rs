@@ -5,7 +5,9 @@
 //! Before they are deleted, each day is rolled up into counts per value of
 //! the dashboard's properties — the day's totals, pages, entry and exit
 //! pages, sources, referrers, UTM tags, browsers, systems, devices,
-//! countries and event names — with no id of any kind, and those are kept
+//! countries, event names and transitions between pages (the page viewed
+//! before and the page: `prev_site US prev_page US page`, US being
+//! `sql::TRANSITION_SEPARATOR`) — with no id of any kind, and those are kept
 //! for `aggregate_retention_days` and still answer the dashboard for old
 //! periods.
 //!
@@ -96,6 +98,7 @@ pub fn dimensions() -> Vec<(&'static str, Dimension)> {
         ("device", Dimension::Device),
         ("country", Dimension::Country),
         ("name", Dimension::EventName),
+        ("transition", Dimension::Transition),
     ]
 }
 
@@ -145,14 +148,25 @@ pub fn compute(
         return Ok(Vec::new());
     }
     let mut out = vec![row("total", String::new(), &total)];
+    // Transitions are between page views only.
+    let pageviews = Query {
+        filters: glasshouse_model::query::Filter::parse_list(Some("event:name==pageview"))
+            .expect("a valid filter"),
+        ..query.clone()
+    };
     for (key, dim) in dimensions() {
-        let rows = store.breakdown(&query, &dim, MAX_VALUES + 1, 0)?;
+        let query = if dim == Dimension::Transition {
+            &pageviews
+        } else {
+            &query
+        };
+        let rows = store.breakdown(query, &dim, MAX_VALUES + 1, 0)?;
         for (value, t) in rows.iter().take(MAX_VALUES) {
             out.push(row(key, value.clone(), t));
         }
         if rows.len() > MAX_VALUES {
             // Only page-level properties can have this many values in a day.
-            let rest = store.breakdown(&query, &dim, usize::MAX / 2, MAX_VALUES)?;
+            let rest = store.breakdown(query, &dim, usize::MAX / 2, MAX_VALUES)?;
             let mut other = row(key, "(other)".into(), &Totals::default());
             for (_, t) in &rest {
                 other.add(t);

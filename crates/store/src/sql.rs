@@ -86,6 +86,10 @@ pub enum Group<'a> {
     Bucket(Interval),
 }
 
+/// Separates the parts of a transition value: previous site, previous page,
+/// page. A control character, which scrubbed paths never hold.
+pub const TRANSITION_SEPARATOR: char = '\u{1f}';
+
 /// The label Plausible uses for visits without a source.
 pub const DIRECT: &str = "Direct / None";
 /// The label for events that lack the property broken down by.
@@ -154,6 +158,10 @@ impl<'d> Builder<'d> {
             Dimension::Device => "device".into(),
             Dimension::Country => "country".into(),
             Dimension::EventName => "name".into(),
+            Dimension::Transition => format!(
+                "concat(coalesce(prev_site, ''), '{SEP}', coalesce(prev_page, ''), '{SEP}', pathname)",
+                SEP = TRANSITION_SEPARATOR
+            ),
             Dimension::EventProp(key) => {
                 let k = self.bind(Param::Text(key.clone()));
                 format!("coalesce({}, '')", self.d.prop_value(&k))
