@@ -11,21 +11,31 @@
 //! The queue is bounded. When it is full, `submit` says so at once and the
 //! collector answers 503, rather than holding memory it cannot promise to
 //! write.
+//!
+//! In front of a remote store ([`Ingestor::start_logged`], used for
+//! ClickHouse) "written" means "appended to the local write-ahead log and
+//! fsynced" (`wal.rs`); a shipper thread then sends the logged batches to
+//! the store, retrying with backoff while it is unreachable. When the log
+//! reaches its bound, batches are refused with [`IngestError::Full`] (503)
+//! before any visit is assigned, so a refused event leaves no trace in the
+//! session table either.
 
 use crate::sessions::Sessionizer;
-use crate::{Store, StoredEvent};
+use crate::wal::{Wal, WalError, WalReader};
+use crate::{RowBatch, Store, StoredEvent};
 use glasshouse_privacy::AnonymousEvent;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Why events were not stored.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum IngestError {
-    /// Too many events are waiting to be written; try again shortly.
+    /// Too many events are waiting to be written, or the write-ahead log
+    /// in front of an unreachable store reached its bound; try again later.
     #[error("the ingest queue is full")]
     Full,
     /// The writer has stopped (shutting down, or it failed).
@@ -65,6 +75,19 @@ pub struct IngestStats {
     pub batches: AtomicU64,
     /// Microseconds the last commit took.
     pub last_commit_micros: AtomicU64,
+    /// Bytes in the write-ahead log not yet shipped to the store (0 without a log).
+    pub wal_bytes: AtomicU64,
+    /// Batches in the write-ahead log not yet shipped to the store.
+    pub wal_batches: AtomicU64,
+    /// Events shipped from the write-ahead log to the store since start.
+    pub shipped: AtomicU64,
+}
+
+impl IngestStats {
+    fn set_depth(&self, (bytes, batches): (u64, u64)) {
+        self.wal_bytes.store(bytes, Ordering::Relaxed);
+        self.wal_batches.store(batches, Ordering::Relaxed);
+    }
 }
 
 struct Job {
@@ -78,22 +101,65 @@ pub struct Ingestor {
     tx: Option<SyncSender<Job>>,
     stats: Arc<IngestStats>,
     writer: Option<JoinHandle<()>>,
+    shipper: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+}
+
+/// Where the writer puts a batch.
+enum Sink {
+    /// Straight into the store, which is durable on return (DuckDB).
+    Store(Arc<dyn Store>),
+    /// Into the write-ahead log; the shipper takes it to the store.
+    Log(Wal),
 }
 
 impl Ingestor {
     /// Starts the writer thread over `store`, continuing the visits in `sessions`.
     pub fn start(store: Arc<dyn Store>, sessions: Sessionizer, options: IngestOptions) -> Ingestor {
+        Self::spawn(Sink::Store(store), sessions, options, None)
+    }
+
+    /// Starts the writer thread over the write-ahead log `wal`, and a
+    /// shipper thread that sends what it logs — first anything left from an
+    /// earlier run — to `store`. For stores that are not durable on the
+    /// local disk (ClickHouse): a 202 then waits on a local fsync only.
+    pub fn start_logged(
+        store: Arc<dyn Store>,
+        sessions: Sessionizer,
+        options: IngestOptions,
+        wal: Wal,
+    ) -> Ingestor {
+        let reader = wal.reader();
+        Self::spawn(Sink::Log(wal), sessions, options, Some((store, reader)))
+    }
+
+    fn spawn(
+        sink: Sink,
+        sessions: Sessionizer,
+        options: IngestOptions,
+        shipping: Option<(Arc<dyn Store>, WalReader)>,
+    ) -> Ingestor {
         let (tx, rx) = mpsc::sync_channel(options.capacity);
         let stats = Arc::new(IngestStats::default());
         let writer_stats = stats.clone();
         let writer = std::thread::Builder::new()
             .name("ingest-writer".into())
-            .spawn(move || write_loop(rx, store, sessions, options, writer_stats))
+            .spawn(move || write_loop(rx, sink, sessions, options, writer_stats))
             .expect("spawn the ingest writer");
+        let shipper = shipping.map(|(store, reader)| {
+            stats.set_depth(reader.depth());
+            let stop = Arc::new(AtomicBool::new(false));
+            let (s, st) = (stop.clone(), stats.clone());
+            let handle = std::thread::Builder::new()
+                .name("wal-shipper".into())
+                .spawn(move || ship_loop(reader, store, st, s))
+                .expect("spawn the log shipper");
+            (stop, handle)
+        });
         Ingestor {
             tx: Some(tx),
             stats,
             writer: Some(writer),
+            shipper,
         }
     }
 
@@ -142,7 +208,9 @@ impl Ingestor {
         &self.stats
     }
 
-    /// Writes what is queued, then stops the writer.
+    /// Writes what is queued, then stops the writer. With a write-ahead
+    /// log, the shipper then has a few seconds to send what is logged; what
+    /// it cannot is shipped at the next start.
     pub fn shutdown(mut self) {
         self.stop();
     }
@@ -151,6 +219,10 @@ impl Ingestor {
         self.tx.take();
         if let Some(w) = self.writer.take() {
             let _ = w.join();
+        }
+        if let Some((stop, shipper)) = self.shipper.take() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = shipper.join();
         }
     }
 }
@@ -163,34 +235,54 @@ impl Drop for Ingestor {
 
 fn write_loop(
     rx: Receiver<Job>,
-    store: Arc<dyn Store>,
+    mut sink: Sink,
     mut sessions: Sessionizer,
     options: IngestOptions,
     stats: Arc<IngestStats>,
 ) {
     let mut rows: Vec<StoredEvent> = Vec::with_capacity(options.max_batch);
+    let mut jobs: Vec<Job> = Vec::new();
     let mut acks = Vec::new();
     while let Ok(first) = rx.recv() {
-        let mut pending = Some(first);
-        loop {
-            let job = match pending.take() {
-                Some(job) => job,
-                None => match rx.try_recv() {
-                    Ok(job) => job,
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                },
-            };
-            stats.queued.fetch_sub(job.events.len(), Ordering::Relaxed);
-            rows.extend(job.events.into_iter().map(|e| sessions.assign(e)));
-            acks.push(job.ack);
-            if rows.len() >= options.max_batch {
-                break;
+        let mut n = first.events.len();
+        jobs.push(first);
+        while n < options.max_batch {
+            match rx.try_recv() {
+                Ok(job) => {
+                    n += job.events.len();
+                    jobs.push(job);
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        stats.queued.fetch_sub(n, Ordering::Relaxed);
+        if let Sink::Log(wal) = &sink {
+            if !wal.has_room() {
+                // Refused before visits are assigned: no trace of them anywhere.
+                for job in jobs.drain(..) {
+                    let _ = job.ack.send(Err(IngestError::Full));
+                }
+                continue;
+            }
+        }
+        for job in jobs.drain(..) {
+            rows.extend(job.events.into_iter().map(|e| sessions.assign(e)));
+            acks.push(job.ack);
+        }
         let started = Instant::now();
-        let result = store
-            .append(&rows)
-            .map_err(|e| IngestError::Store(e.to_string()));
+        let result = match &mut sink {
+            Sink::Store(store) => store
+                .append(&rows)
+                .map_err(|e| IngestError::Store(e.to_string())),
+            Sink::Log(wal) => {
+                let logged = wal.append(rand::random(), &rows);
+                stats.set_depth(wal.depth());
+                logged.map(|_| ()).map_err(|e| match e {
+                    WalError::Full(_) => IngestError::Full,
+                    other => IngestError::Store(other.to_string()),
+                })
+            }
+        };
         stats
             .last_commit_micros
             .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -206,5 +298,95 @@ fn write_loop(
             let _ = ack.send(result.clone());
         }
         rows.clear();
+    }
+}
+
+/// Most rows the shipper sends in one insert: large inserts are what
+/// ClickHouse wants, and this keeps one within a single insert block.
+const SHIP_ROWS: usize = 50_000;
+/// Most log bytes the shipper holds in memory at once.
+const SHIP_BYTES: u64 = 16 << 20;
+/// First and longest pause between attempts while the store fails.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(10));
+/// How long a stopping shipper keeps sending what is logged.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Sends logged batches to the store, in order, until stopped. Logs only
+/// counts and the store's error (which never carries event data).
+fn ship_loop(
+    mut reader: WalReader,
+    store: Arc<dyn Store>,
+    stats: Arc<IngestStats>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut backoff = BACKOFF.0;
+    let mut deadline: Option<Instant> = None;
+    let stopping = |deadline: &mut Option<Instant>| {
+        if !stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        deadline.get_or_insert_with(|| Instant::now() + DRAIN);
+        true
+    };
+    let pause = |d: Duration| {
+        let until = Instant::now() + d;
+        while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(20).min(d));
+        }
+    };
+    loop {
+        if stopping(&mut deadline) && deadline.is_some_and(|d| Instant::now() > d) {
+            return;
+        }
+        let logged = match reader.read(SHIP_ROWS, SHIP_BYTES) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "the write-ahead log could not be read; retrying");
+                if stopping(&mut deadline) {
+                    return;
+                }
+                pause(BACKOFF.1);
+                continue;
+            }
+        };
+        if logged.is_empty() {
+            if stopping(&mut deadline) {
+                return;
+            }
+            reader.wait(Duration::from_millis(100));
+            continue;
+        }
+        let batches: Vec<RowBatch> = logged.iter().map(|l| l.batch.clone()).collect();
+        let rows: usize = batches.iter().map(|b| b.rows.len()).sum();
+        let mut attempt = 1u32;
+        loop {
+            match store.append_rows(&batches) {
+                Ok(()) => {
+                    if let Err(e) = reader.mark_shipped(&logged) {
+                        tracing::error!(error = %e, "shipped batches could not be marked; they will be sent again (and skipped by the store) after a restart");
+                    }
+                    stats.set_depth(reader.depth());
+                    stats.shipped.fetch_add(rows as u64, Ordering::Relaxed);
+                    if attempt > 1 {
+                        tracing::info!(
+                            attempts = attempt,
+                            "the store is reachable again; shipping the write-ahead log"
+                        );
+                    }
+                    backoff = BACKOFF.0;
+                    break;
+                }
+                Err(e) => {
+                    let (bytes, batches) = reader.depth();
+                    tracing::warn!(error = %e, attempt, wal_bytes = bytes, wal_batches = batches, retry_in_ms = backoff.as_millis() as u64, "the store did not take logged batches; they stay in the write-ahead log");
+                    if stopping(&mut deadline) {
+                        return;
+                    }
+                    pause(backoff);
+                    backoff = (backoff * 2).min(BACKOFF.1);
+                    attempt += 1;
+                }
+            }
+        }
     }
 }

@@ -12,6 +12,11 @@
 //! - `ingest`: the group-commit queue. Events are batched for a few
 //!   milliseconds, written in one transaction, and only then acknowledged, so
 //!   an HTTP 202 means "durably stored".
+//! - `row`: the stored row as plain data, which both back ends encode and
+//!   the write-ahead log keeps.
+//! - `wal`: the local write-ahead log in front of a remote store
+//!   (ClickHouse): a batch is acknowledged once it is in the log, and
+//!   shipped to the store behind it, so an outage of the store loses nothing.
 //! - `sql`: SQL generated from the one `Query` value, per dialect.
 //! - `duck`: the embedded DuckDB back end, the zero-set-up default.
 //! - `clickhouse`: the scale-out back end, a ClickHouse server or cluster
@@ -25,15 +30,18 @@ pub mod duck;
 pub mod ingest;
 pub mod journeys;
 pub mod rollup;
+pub mod row;
 pub mod sessions;
 pub mod sql;
 mod totals;
+pub mod wal;
 
 pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
 pub use duck::DuckStore;
 pub use ingest::{IngestError, Ingestor};
 pub use journeys::{FunnelRow, PathLink, PathNode, Paths};
 pub use rollup::RollupRow;
+pub use row::{AsRow, Row, RowBatch, RowRef};
 pub use sessions::{JourneyState, JourneyStep, SessionState, Sessionizer, StoredEvent};
 pub use totals::Totals;
 
@@ -60,6 +68,14 @@ pub enum StoreError {
 pub trait Store: Send + Sync + 'static {
     /// Appends a batch in one transaction; returns only once it is durable.
     fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError>;
+
+    /// Appends batches of plain rows (replayed from the write-ahead log) in
+    /// one write; returns only once they are durable. A back end that keeps
+    /// batch ids (ClickHouse) stores a batch it already has only once, so a
+    /// batch may be sent again when the answer to an earlier attempt was
+    /// lost. DuckDB does not keep them: it is never behind the log, since its
+    /// own commit is already durable.
+    fn append_rows(&self, batches: &[RowBatch]) -> Result<(), StoreError>;
 
     /// Totals over the whole query range.
     fn aggregate(&self, query: &Query) -> Result<Totals, StoreError>;

@@ -169,3 +169,40 @@ fn clickhouse_binds_hostile_values_as_plain_text() {
     }
     assert_eq!(store.count().unwrap(), stored, "the table is intact");
 }
+
+#[test]
+fn logged_batches_are_stored_once_however_a_replay_groups_them() {
+    use glasshouse_store::{AsRow, Row, RowBatch};
+    let Some(server) = start() else { return };
+    let store = fresh(&server, "replay");
+    let rows: Vec<Row> = suite::aggregates::stored_batch(40)
+        .iter()
+        .map(|e| Row::from(e.row()))
+        .collect();
+    let batch = |id: u64, r: &[Row]| RowBatch {
+        id,
+        rows: r.to_vec(),
+    };
+    let (a, b, c) = (
+        batch(101, &rows[..10]),
+        batch(102, &rows[10..25]),
+        batch(103, &rows[25..]),
+    );
+    // Shipped as one insert, answer lost; then again grouped differently
+    // (a restart reads the log in other chunks), then all at once.
+    store
+        .append_rows(&[a.clone(), b.clone()])
+        .expect("first attempt");
+    store.append_rows(std::slice::from_ref(&a)).unwrap();
+    store.append_rows(&[b.clone(), c.clone()]).unwrap();
+    store.append_rows(&[a, b, c.clone()]).unwrap();
+    assert_eq!(store.count().unwrap(), 40);
+    // The same rows under a new id are a new batch.
+    store.append_rows(&[batch(104, &c.rows)]).unwrap();
+    assert_eq!(store.count().unwrap(), 55);
+    // And they read back as the stored events they came from.
+    let day = store
+        .aggregate(&suite::aggregates::batch_day_query(vec![]))
+        .unwrap();
+    assert_eq!(day.pageviews, 55);
+}

@@ -18,7 +18,70 @@ pub struct Server {
     child: Option<Child>,
     /// The HTTP port on 127.0.0.1.
     pub http_port: u16,
+    /// How to start it again: program, arguments, configuration file.
+    command: Option<(PathBuf, Vec<&'static str>, PathBuf)>,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Kills the server (SIGKILL, as a crash or a lost machine would),
+    /// keeping its data directory and ports, so tests can see what happens
+    /// while ClickHouse is unreachable. Panics for a server it did not start.
+    pub fn stop(&mut self) {
+        assert!(
+            self.command.is_some(),
+            "a server already running (GLASSHOUSE_CLICKHOUSE_PORT) is not stopped by tests"
+        );
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts a stopped server again on the same data and ports, and waits
+    /// until it answers `/ping`.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (program, args, config) = self.command.clone().expect("checked by stop");
+        let dir = config.parent().expect("the configuration's directory");
+        let mut child = spawn(&program, &args, &config, dir);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "{} exited with {status} on restart:\n{}",
+                    program.display(),
+                    tail(&dir.join("log/error.log"))
+                );
+            }
+            if ping(self.http_port) {
+                self.child = Some(child);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("ClickHouse did not answer /ping within 60 s of a restart");
+    }
+}
+
+fn spawn(program: &Path, args: &[&str], config: &Path, dir: &Path) -> Child {
+    let stdout = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("log/stdout.log"))
+        .unwrap();
+    let stderr = stdout.try_clone().unwrap();
+    Command::new(program)
+        .args(args)
+        .arg(format!("--config-file={}", config.display()))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {}: {e}", program.display()))
 }
 
 impl Drop for Server {
@@ -136,6 +199,7 @@ pub fn start() -> Option<Server> {
         return Some(Server {
             child: None,
             http_port,
+            command: None,
             _dir: None,
         });
     }
@@ -152,17 +216,7 @@ pub fn start() -> Option<Server> {
     for _ in 0..3 {
         let (http_port, tcp_port) = (free_port(), free_port());
         let config = write_config(dir.path(), http_port, tcp_port);
-        let stdout = std::fs::File::create(dir.path().join("log/stdout.log")).unwrap();
-        let stderr = stdout.try_clone().unwrap();
-        let mut child = Command::new(&program)
-            .args(&args)
-            .arg(format!("--config-file={}", config.display()))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", program.display()));
+        let mut child = spawn(&program, &args, &config, dir.path());
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {
             if let Ok(Some(status)) = child.try_wait() {
@@ -178,6 +232,7 @@ pub fn start() -> Option<Server> {
                 return Some(Server {
                     child: Some(child),
                     http_port,
+                    command: Some((program, args, config)),
                     _dir: Some(dir),
                 });
             }

@@ -1,62 +1,92 @@
-//! Stored events as `JSONEachRow` lines, and what makes an append idempotent.
+//! Stored rows as `JSONEachRow` lines, and what makes an append idempotent.
 //!
-//! Each batch gets an id derived from its content (a BLAKE3 hash of its
-//! encoded rows) and each row its index in the batch. Before writing, the
-//! store asks which rows of that batch are already there — a cheap question,
-//! as it names the batch's sites and time range, the table's sort key — and
-//! writes only the others. So a batch sent again after a timeout or replayed
-//! from a log is stored once, and a batch cut short (ClickHouse writes one
-//! part per monthly partition) is completed rather than duplicated.
+//! Every row is written with the id of the batch it belongs to and its
+//! index in that batch. Before writing, the store asks which of those
+//! `(batch_id, batch_row)` pairs are already there — a cheap question, as it
+//! names the sites and time range, the table's sort key — and writes only
+//! the others. So a batch sent again after a timeout or replayed from the
+//! write-ahead log is stored once, and a write cut short (ClickHouse writes
+//! one part per monthly partition) is completed rather than duplicated.
 //!
-//! The id depends only on the rows, so the same batch retried has the same
-//! id in any process. Two different batches have the same id only if every
-//! row is identical, random visit and journey ids included.
+//! Batches from the write-ahead log carry the id chosen when they were
+//! logged ([`RowBatch`]), so a replay after an upgrade that changed how rows
+//! are encoded still finds them, and the log may ship several batches in
+//! one insert, grouped differently on each attempt. A batch handed to
+//! `Store::append` directly gets an id derived from its content (a BLAKE3
+//! hash of its encoded rows), so the same batch retried has the same id in
+//! any process; two such batches share an id only if every row is
+//! identical, random visit and journey ids included.
 
+use crate::row::{AsRow, RowRef};
 use crate::sql::{Param, Sql};
-use crate::StoredEvent;
+use crate::RowBatch;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-/// One batch, encoded.
+/// Rows of one or more batches, encoded for one insert.
 #[derive(Debug, Clone)]
 pub struct Batch {
-    /// Content hash of the rows.
-    pub id: u64,
-    /// One JSON object per event, without its closing brace (the batch
-    /// columns are added when it is written).
-    rows: Vec<String>,
+    /// `(batch id, index in the batch, JSON object without its closing
+    /// brace)` per row; the batch columns are added when it is written.
+    rows: Vec<(u64, u32, String)>,
+    ids: BTreeSet<u64>,
     sites: BTreeSet<String>,
     first_ts: i64,
     last_ts: i64,
 }
 
 impl Batch {
-    /// Encodes `events`.
-    pub fn new(events: &[StoredEvent]) -> Batch {
+    /// Encodes `events` as one batch whose id is the hash of its content.
+    pub fn new<T: AsRow>(events: &[T]) -> Batch {
         let mut hasher = blake3::Hasher::new();
-        let mut rows = Vec::with_capacity(events.len());
-        let mut sites = BTreeSet::new();
-        let (mut first_ts, mut last_ts) = (i64::MAX, i64::MIN);
+        let mut lines = Vec::with_capacity(events.len());
         for e in events {
-            let row = encode(e);
+            let row = encode(e.row());
             hasher.update(row.as_bytes());
             hasher.update(b"\n");
-            rows.push(row);
-            sites.insert(e.event.site().to_string());
-            let ts = e.event.timestamp().timestamp_micros();
-            first_ts = first_ts.min(ts);
-            last_ts = last_ts.max(ts);
+            lines.push(row);
         }
         let hash = hasher.finalize();
         let mut id = [0u8; 8];
         id.copy_from_slice(&hash.as_bytes()[..8]);
-        Batch {
-            id: u64::from_le_bytes(id),
-            rows,
-            sites,
-            first_ts,
-            last_ts,
+        let id = u64::from_le_bytes(id);
+        let mut batch = Batch::empty();
+        for (i, (e, line)) in events.iter().zip(lines).enumerate() {
+            batch.push(id, i as u32, e.row(), line);
         }
+        batch
+    }
+
+    /// Encodes batches that carry their own ids (from the write-ahead log).
+    pub fn of(batches: &[RowBatch]) -> Batch {
+        let mut batch = Batch::empty();
+        for b in batches {
+            for (i, r) in b.rows.iter().enumerate() {
+                let r = r.row();
+                batch.push(b.id, i as u32, r, encode(r));
+            }
+        }
+        batch
+    }
+
+    fn empty() -> Batch {
+        Batch {
+            rows: Vec::new(),
+            ids: BTreeSet::new(),
+            sites: BTreeSet::new(),
+            first_ts: i64::MAX,
+            last_ts: i64::MIN,
+        }
+    }
+
+    fn push(&mut self, id: u64, index: u32, r: RowRef<'_>, line: String) {
+        self.ids.insert(id);
+        if !self.sites.contains(r.site) {
+            self.sites.insert(r.site.to_string());
+        }
+        self.first_ts = self.first_ts.min(r.ts);
+        self.last_ts = self.last_ts.max(r.ts);
+        self.rows.push((id, index, line));
     }
 
     /// Number of rows.
@@ -64,7 +94,8 @@ impl Batch {
         self.rows.len()
     }
 
-    /// The question "which rows of this batch are stored already?".
+    /// The question "which rows of these batches are stored already?",
+    /// answered as `(batch_id, batch_row)` pairs.
     pub fn stored_rows_sql(&self) -> Sql {
         let mut params = Vec::new();
         let mut bind = |p: Param| {
@@ -78,25 +109,26 @@ impl Batch {
             .collect();
         let first = bind(Param::Int(self.first_ts));
         let last = bind(Param::Int(self.last_ts));
-        let id = self.id;
+        // Ids are numbers we made: written as literals, not bound.
+        let ids: Vec<String> = self.ids.iter().map(u64::to_string).collect();
         Sql {
             text: format!(
-                "SELECT batch_row FROM events WHERE site IN ({}) AND ts >= {first} AND ts <= {last} AND batch_id = {id}",
-                sites.join(", ")
+                "SELECT batch_id, batch_row FROM events WHERE site IN ({}) AND ts >= {first} AND ts <= {last} AND batch_id IN ({})",
+                sites.join(", "),
+                ids.join(", ")
             ),
             params,
         }
     }
 
     /// The `JSONEachRow` body of the rows not in `stored`.
-    pub fn body(&self, stored: &BTreeSet<u32>) -> String {
-        let mut out = String::with_capacity(self.rows.iter().map(|r| r.len() + 48).sum());
-        for (i, row) in self.rows.iter().enumerate() {
-            let i = i as u32;
-            if stored.contains(&i) {
+    pub fn body(&self, stored: &BTreeSet<(u64, u32)>) -> String {
+        let mut out = String::with_capacity(self.rows.iter().map(|r| r.2.len() + 48).sum());
+        for (id, i, row) in &self.rows {
+            if stored.contains(&(*id, *i)) {
                 continue;
             }
-            let _ = writeln!(out, "{row},\"batch_id\":{},\"batch_row\":{i}}}", self.id);
+            let _ = writeln!(out, "{row},\"batch_id\":{id},\"batch_row\":{i}}}");
         }
         out
     }
@@ -111,59 +143,54 @@ pub fn insert_statement() -> String {
     )
 }
 
-fn encode(e: &StoredEvent) -> String {
-    let ev = &e.event;
-    let a = &e.acquisition;
+fn encode(e: RowRef<'_>) -> String {
     let text: [(&str, &str); 22] = [
-        ("site", ev.site()),
-        ("name", ev.name()),
-        ("hostname", ev.hostname()),
-        ("pathname", ev.pathname()),
-        ("query", ev.query()),
-        ("title", ev.title()),
-        ("entry_page", &a.entry_page),
-        ("source", &a.source),
-        ("referrer", &a.referrer),
-        ("utm_source", &a.utm[0]),
-        ("utm_medium", &a.utm[1]),
-        ("utm_campaign", &a.utm[2]),
-        ("utm_content", &a.utm[3]),
-        ("utm_term", &a.utm[4]),
-        ("browser", ev.browser()),
-        ("browser_version", ev.browser_version()),
-        ("os", ev.os()),
-        ("os_version", ev.os_version()),
-        ("device", ev.device()),
-        ("country", ev.country()),
-        ("prev_site", &e.journey.prev_site),
-        ("prev_page", &e.journey.prev_page),
+        ("site", e.site),
+        ("name", e.name),
+        ("hostname", e.hostname),
+        ("pathname", e.pathname),
+        ("query", e.query),
+        ("title", e.title),
+        ("entry_page", e.entry_page),
+        ("source", e.source),
+        ("referrer", e.referrer),
+        ("utm_source", e.utm[0]),
+        ("utm_medium", e.utm[1]),
+        ("utm_campaign", e.utm[2]),
+        ("utm_content", e.utm[3]),
+        ("utm_term", e.utm[4]),
+        ("browser", e.browser),
+        ("browser_version", e.browser_version),
+        ("os", e.os),
+        ("os_version", e.os_version),
+        ("device", e.device),
+        ("country", e.country),
+        ("prev_site", e.prev_site),
+        ("prev_page", e.prev_page),
     ];
     let mut obj = serde_json::Map::new();
     for (k, v) in text {
         obj.insert(k.into(), v.into());
     }
-    let (keys, values): (Vec<&str>, Vec<&str>) = ev
-        .props()
+    let (keys, values): (Vec<&str>, Vec<&str>) = e
+        .props
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .unzip();
-    obj.insert("ts".into(), ev.timestamp().timestamp_micros().into());
+    obj.insert("ts".into(), e.ts.into());
     obj.insert("visitor_id".into(), e.visitor_id.into());
     obj.insert("session_id".into(), e.session_id.into());
     obj.insert("prop_keys".into(), keys.into());
     obj.insert("prop_values".into(), values.into());
-    obj.insert("interactive".into(), u8::from(ev.interactive()).into());
-    let (amount, currency) = match ev.revenue() {
-        Some(r) => (
-            serde_json::Value::from(r.amount),
-            serde_json::Value::from(r.currency.as_str()),
-        ),
+    obj.insert("interactive".into(), u8::from(e.interactive).into());
+    let (amount, currency) = match e.revenue {
+        Some((a, c)) => (serde_json::Value::from(a), serde_json::Value::from(c)),
         None => (serde_json::Value::Null, serde_json::Value::Null),
     };
     obj.insert("revenue_amount".into(), amount);
     obj.insert("revenue_currency".into(), currency);
-    obj.insert("journey_id".into(), e.journey.journey_id.into());
-    obj.insert("seq".into(), e.journey.seq.into());
+    obj.insert("journey_id".into(), e.journey_id.into());
+    obj.insert("seq".into(), e.seq.into());
     let mut line = serde_json::Value::Object(obj).to_string();
     line.pop(); // the closing brace; `body` adds the batch columns and its own
     line

@@ -29,7 +29,7 @@ pub use schema::Layout;
 use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use crate::sql::{self, Group, Param, Sql};
-use crate::{RollupRow, Store, StoreError, StoredEvent, Totals};
+use crate::{RollupRow, RowBatch, Store, StoreError, StoredEvent, Totals};
 use chrono::{DateTime, NaiveDate, Utc};
 use glasshouse_model::journey::{FunnelQuery, PathQuery};
 use glasshouse_model::query::{Dimension, Interval, Query};
@@ -402,23 +402,34 @@ fn cell(r: &[Value], i: usize) -> &Value {
     r.get(i).unwrap_or(&Value::Null)
 }
 
-impl Store for ClickHouseStore {
-    fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
-        if events.is_empty() {
+impl ClickHouseStore {
+    /// Writes the rows of `batch` that are not stored yet, in one insert:
+    /// one part per monthly partition, each all or nothing.
+    fn write(&self, batch: append::Batch) -> Result<(), StoreError> {
+        if batch.len() == 0 {
             return Ok(());
         }
-        let batch = append::Batch::new(events);
-        let stored: BTreeSet<u32> = self
+        let stored: BTreeSet<(u64, u32)> = self
             .select(&batch.stored_rows_sql())?
             .iter()
-            .map(|r| count(cell(r, 0)) as u32)
+            .map(|r| (count(cell(r, 0)), count(cell(r, 1)) as u32))
             .collect();
-        if stored.len() >= batch.len() {
+        let body = batch.body(&stored);
+        if body.is_empty() {
             return Ok(());
         }
-        // One insert: one part per monthly partition, each all or nothing.
-        self.post(&append::insert_statement(), Some(batch.body(&stored)), true)
+        self.post(&append::insert_statement(), Some(body), true)
             .map(|_| ())
+    }
+}
+
+impl Store for ClickHouseStore {
+    fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        self.write(append::Batch::new(events))
+    }
+
+    fn append_rows(&self, batches: &[RowBatch]) -> Result<(), StoreError> {
+        self.write(append::Batch::of(batches))
     }
 
     fn aggregate(&self, q: &Query) -> Result<Totals, StoreError> {

@@ -16,7 +16,7 @@ pub use dialect::DuckDialect;
 use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use crate::sql::{self, Group, Param, Sql};
-use crate::{RollupRow, Store, StoreError, StoredEvent, Totals};
+use crate::{RollupRow, RowBatch, Store, StoreError, StoredEvent, Totals};
 use chrono::{DateTime, Utc};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Config, Connection};
@@ -167,18 +167,44 @@ fn micros(t: DateTime<Utc>) -> Value {
     Value::Timestamp(TimeUnit::Microsecond, t.timestamp_micros())
 }
 
+impl DuckStore {
+    /// Writes record batches through one appender; its flush is one
+    /// transaction: all of them or none.
+    fn append_record_batches(
+        &self,
+        batches: Vec<duckdb::arrow::record_batch::RecordBatch>,
+    ) -> Result<(), StoreError> {
+        let conn = self.writer.lock().expect("writer");
+        let mut app = conn.appender("events").map_err(db_err)?;
+        for batch in batches {
+            app.append_record_batch(batch).map_err(db_err)?;
+        }
+        app.flush().map_err(db_err)
+    }
+}
+
+fn arrow_err(e: duckdb::arrow::error::ArrowError) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
 impl Store for DuckStore {
     fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        let batch =
-            append::record_batch(events).map_err(|e| StoreError::Database(e.to_string()))?;
-        // The appender's flush is one transaction: all of the batch or none.
-        let conn = self.writer.lock().expect("writer");
-        let mut app = conn.appender("events").map_err(db_err)?;
-        app.append_record_batch(batch).map_err(db_err)?;
-        app.flush().map_err(db_err)
+        self.append_record_batches(vec![append::record_batch(events).map_err(arrow_err)?])
+    }
+
+    fn append_rows(&self, batches: &[RowBatch]) -> Result<(), StoreError> {
+        let batches = batches
+            .iter()
+            .filter(|b| !b.rows.is_empty())
+            .map(|b| append::record_batch(&b.rows).map_err(arrow_err))
+            .collect::<Result<Vec<_>, _>>()?;
+        if batches.is_empty() {
+            return Ok(());
+        }
+        self.append_record_batches(batches)
     }
 
     fn aggregate(&self, q: &Query) -> Result<Totals, StoreError> {
