@@ -78,6 +78,23 @@ impl SavedFunnels {
     }
 }
 
+impl SavedFunnels {
+    /// The funnels of one site.
+    pub fn of_site(&self, host: &str) -> Vec<Saved> {
+        let all = self.all.lock().expect("funnels");
+        all.iter().filter(|f| f.site == host).cloned().collect()
+    }
+}
+
+/// Where the aggregate tier keeps the daily counts of a list of steps: by
+/// the steps themselves, so an edited funnel starts a new series and a
+/// question with the same steps finds them.
+pub fn daily_key(steps: &[FunnelStep]) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(steps).unwrap_or_default();
+    format!("funnel:{}", &hex::encode(Sha256::digest(bytes))[..16])
+}
+
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/api/v1/funnels", get(list).post(create))

@@ -151,7 +151,7 @@ async fn one_step(
     // Raw events answer their days; daily transitions answer the days before.
     let rows = blocking(move || {
         let split = tiers::split(store.as_ref(), &q.query)?;
-        let mut rows: std::collections::HashMap<(String, String), (u64, u64)> = match split.rolled {
+        let mut rows: tiers::Neighbours = match split.rolled {
             None => Default::default(),
             Some(days) => {
                 tiers::refuse_filters(&q.query, &split)?;
@@ -444,13 +444,9 @@ async fn funnel(
     let (now, before) = (make(range), compare.then(|| make(range.previous())));
     let store = app.store.clone();
     let (rows, previous) = blocking(move || {
-        tiers::raw_only(store.as_ref(), &now.query, "funnels")?;
-        if let Some(q) = &before {
-            tiers::raw_only(store.as_ref(), &q.query, "funnels")?;
-        }
-        let rows = store.funnel(&now)?;
+        let rows = tiers::funnel(store.as_ref(), &now)?;
         let previous = match before {
-            Some(q) => Some(store.funnel(&q)?),
+            Some(q) => Some(tiers::funnel(store.as_ref(), &q)?),
             None => None,
         };
         Ok((rows, previous))

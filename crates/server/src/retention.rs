@@ -8,8 +8,10 @@
 //! from before midnight 30 days ago go.
 
 use chrono::Duration;
+use glasshouse_model::journey::FunnelQuery;
+use glasshouse_model::query::{midnight, Query};
 use glasshouse_model::{Clock, Config};
-use glasshouse_store::{rollup, Store, StoreError};
+use glasshouse_store::{rollup, RollupRow, Store, StoreError};
 use std::sync::Arc;
 
 /// Rolls up and deletes what is past raw retention, and deletes roll-ups
@@ -19,7 +21,9 @@ pub fn enforce(config: &Config, store: &dyn Store, clock: &dyn Clock) -> Result<
     let mut deleted = 0;
     for site in &config.sites {
         let cutoff = today - Duration::days(site.raw_retention_days as i64);
-        let (days, n) = rollup::roll_up_and_delete(store, &site.host, cutoff)?;
+        let saved = crate::funnels::SavedFunnels::open(&config.data_dir)?.of_site(&site.host);
+        let extra = |day| saved_funnel_rows(config, store, site, &saved, day);
+        let (days, n) = rollup::roll_up_and_delete(store, &site.host, cutoff, &extra)?;
         if n > 0 {
             tracing::info!(site = %site.host, days, deleted = n, "raw events past retention rolled up and deleted");
         }
@@ -31,6 +35,45 @@ pub fn enforce(config: &Config, store: &dyn Store, clock: &dyn Clock) -> Result<
         }
     }
     Ok(deleted)
+}
+
+/// One day's counts of each saved funnel of `site`, for the aggregate tier:
+/// a marker row (step 0) saying the day was counted, and journeys and
+/// visitors per step.
+fn saved_funnel_rows(
+    config: &Config,
+    store: &dyn Store,
+    site: &glasshouse_model::Site,
+    saved: &[crate::funnels::Saved],
+    day: chrono::NaiveDate,
+) -> Result<Vec<RollupRow>, StoreError> {
+    let mut rows = Vec::new();
+    let mut done = std::collections::HashSet::new();
+    for f in saved {
+        let key = crate::funnels::daily_key(&f.steps);
+        if !done.insert(key.clone()) {
+            continue;
+        }
+        rows.push(RollupRow::zero(&site.host, day, &key, "0"));
+        let query = FunnelQuery {
+            query: Query {
+                site: site.host.clone(),
+                from: midnight(day),
+                until: midnight(day + Duration::days(1)),
+                metrics: vec![],
+                filters: vec![],
+            },
+            sites: config.journey_sites(&site.host, day),
+            steps: f.steps.clone(),
+        };
+        for r in store.funnel(&query)? {
+            let mut row = RollupRow::zero(&site.host, day, &key, &r.step.to_string());
+            row.visits = r.visits;
+            row.visitors = r.visitors;
+            rows.push(row);
+        }
+    }
+    Ok(rows)
 }
 
 /// Runs `enforce` now and then hourly, until the runtime stops.

@@ -210,6 +210,9 @@ pub fn breakdown(
     Ok(rows.into_iter().skip(offset).take(limit).collect())
 }
 
+/// Neighbouring pages, (site, path) → (visits, visitors).
+pub type Neighbours = HashMap<(String, String), (u64, u64)>;
+
 /// One step from a page over the rolled-up days `[from, until)`: the daily
 /// transitions kept for each of `sites`, summed per neighbouring page. Visits
 /// there are the visits holding the transition on the page's own site.
@@ -220,7 +223,7 @@ pub fn rolled_neighbours(
     page: &str,
     (from, until): (NaiveDate, NaiveDate),
     next: bool,
-) -> Result<HashMap<(String, String), (u64, u64)>, ApiError> {
+) -> Result<Neighbours, ApiError> {
     let sep = glasshouse_store::sql::TRANSITION_SEPARATOR;
     let mut out: HashMap<(String, String), (u64, u64)> = HashMap::new();
     for on in sites {
@@ -261,4 +264,60 @@ pub fn raw_only(store: &dyn Store, query: &Query, what: &str) -> Result<(), ApiE
         )));
     }
     Ok(())
+}
+
+/// A funnel over a period that may reach into rolled-up days: those days
+/// are answered from the daily counts kept for saved funnels with exactly
+/// these steps (medians are not kept, so the answer has none); a step list
+/// nobody had saved when the days were rolled up is refused.
+pub fn funnel(
+    store: &dyn Store,
+    q: &glasshouse_model::journey::FunnelQuery,
+) -> Result<Vec<glasshouse_store::FunnelRow>, ApiError> {
+    let s = split(store, &q.query)?;
+    let Some((from, until)) = s.rolled else {
+        return Ok(store.funnel(q)?);
+    };
+    refuse_filters(&q.query, &s)?;
+    let key = crate::funnels::daily_key(&q.steps);
+    let kept = store.read_rollup(&q.query.site, from, until, &key)?;
+    let counted: std::collections::HashSet<NaiveDate> = kept
+        .iter()
+        .filter(|r| r.value == "0")
+        .map(|r| r.day)
+        .collect();
+    let days_with_data = store.read_rollup(&q.query.site, from, until, "total")?;
+    if let Some(missing) = days_with_data.iter().find(|t| !counted.contains(&t.day)) {
+        return Err(ApiError::bad_request(format!(
+            "period: raw events start on {}; for earlier days a funnel is answered only if the same steps were saved as a funnel when those days were rolled up, and these were not on {}",
+            s.cutoff, missing.day
+        )));
+    }
+    let mut rows: Vec<glasshouse_store::FunnelRow> = (1..=q.steps.len() as u32)
+        .map(|step| glasshouse_store::FunnelRow {
+            step,
+            visits: 0,
+            visitors: 0,
+            median_seconds: None,
+        })
+        .collect();
+    for r in &kept {
+        if let Ok(step) = r.value.parse::<usize>() {
+            if let Some(row) = rows.get_mut(step.wrapping_sub(1)) {
+                row.visits += r.visits;
+                row.visitors += r.visitors;
+            }
+        }
+    }
+    if let Some(raw) = s.raw {
+        let raw = glasshouse_model::journey::FunnelQuery {
+            query: raw,
+            ..q.clone()
+        };
+        for (row, r) in rows.iter_mut().zip(store.funnel(&raw)?) {
+            row.visits += r.visits;
+            row.visitors += r.visitors;
+        }
+    }
+    Ok(rows)
 }

@@ -33,6 +33,38 @@ async fn answers(server: &TestServer) -> Vec<Value> {
     out
 }
 
+async fn funnel_status(server: &TestServer, steps: &Value) -> (u16, Value) {
+    let r = server
+        .http
+        .post(format!("{}/api/v1/stats/funnel", server.url))
+        .bearer_auth(support::TOKEN)
+        .json(&json!({"site_id": HOST, "period": "custom", "date": "2026-01-01,2026-02-15", "steps": steps}))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn funnel(server: &TestServer, steps: &Value) -> Value {
+    let (status, body) = funnel_status(server, steps).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn counts(v: &Value) -> Vec<(u64, u64)> {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["visits"].as_u64().unwrap(),
+                r["visitors"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
@@ -64,6 +96,23 @@ async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
     }
     assert_eq!(server.store.count().unwrap(), 120);
     let before = answers(&server).await;
+    // A saved funnel keeps its daily counts in the aggregate tier.
+    let steps = json!([{"page": "/day-*"}, {"page": "/common"}]);
+    let r = server
+        .http
+        .post(format!("{}/api/v1/funnels", server.url))
+        .bearer_auth(support::TOKEN)
+        .json(&json!({"site_id": HOST, "name": "Day to common", "steps": steps}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let funnel_before = funnel(&server, &steps).await;
+    assert_eq!(
+        counts(&funnel_before),
+        vec![(40, 40), (40, 40)],
+        "{funnel_before}"
+    );
 
     let config = Config::parse(&support::config_text(server.dir.path()), "test.toml").unwrap();
     // On day 39 (9 February) the job rolls up and deletes what is from before
@@ -78,6 +127,23 @@ async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
     for (b, a) in before.iter().zip(&after) {
         assert_eq!(b, a, "an answer changed when its old days were rolled up");
     }
+    let funnel_after = funnel(&server, &steps).await;
+    assert_eq!(
+        counts(&funnel_after),
+        counts(&funnel_before),
+        "{funnel_after}"
+    );
+    // Steps nobody saved have no daily counts: refused, saying why.
+    let (status, body) =
+        funnel_status(&server, &json!([{"page": "/common"}, {"page": "/day-*"}])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("saved as a funnel"),
+        "{body}"
+    );
     // Running it again changes nothing.
     assert_eq!(
         glasshouse_server::retention::enforce(&config, server.store.as_ref(), &server.clock)

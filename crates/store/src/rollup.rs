@@ -49,6 +49,22 @@ pub struct RollupRow {
 }
 
 impl RollupRow {
+    /// A row of zeros.
+    pub fn zero(site: &str, day: NaiveDate, dim: &str, value: &str) -> RollupRow {
+        RollupRow {
+            site: site.to_string(),
+            day,
+            dim: dim.to_string(),
+            value: value.to_string(),
+            visitors: 0,
+            visits: 0,
+            pageviews: 0,
+            events: 0,
+            bounces: 0,
+            duration_sum: 0.0,
+        }
+    }
+
     /// Figures of rows added together (of different days, or of raw and
     /// rolled-up parts of a period).
     pub fn add(&mut self, t: &Totals) {
@@ -179,16 +195,22 @@ pub fn compute(
 
 /// Rolls up every day of `site` before `cutoff` that still has raw events,
 /// then deletes those raw events. Idempotent: a day rolled up twice is
-/// replaced, not doubled. Returns (days rolled up, raw events deleted).
+/// replaced, not doubled. `extra` adds rows the caller keeps for a day (the
+/// server keeps saved funnels' steps). Returns (days rolled up, raw events
+/// deleted).
 pub fn roll_up_and_delete(
     store: &dyn Store,
     site: &str,
     cutoff: NaiveDate,
+    extra: &dyn Fn(NaiveDate) -> Result<Vec<RollupRow>, StoreError>,
 ) -> Result<(u64, u64), StoreError> {
     let mut days = 0;
     if let Some(mut day) = store.oldest_event_day(site)? {
         while day < cutoff {
-            let rows = compute(store, site, day)?;
+            let mut rows = compute(store, site, day)?;
+            if !rows.is_empty() {
+                rows.extend(extra(day)?);
+            }
             if !rows.is_empty() {
                 store.replace_rollup(site, day, &rows)?;
                 days += 1;
