@@ -50,6 +50,8 @@
 //! at this layer (DESIGN.md, promise 1).
 
 use crate::row::{AsRow, Row, RowBatch};
+use crate::sessions::{Acquisition, JourneyState, SessionState};
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -68,6 +70,8 @@ const HEADER: usize = 12;
 /// Larger than any batch the ingest queue writes; a longer length is damage.
 const MAX_RECORD: usize = 1 << 30;
 const CURSOR: &str = "shipped";
+/// Rows read at a time when scanning the log at start.
+const SCAN_ROWS: usize = 100_000;
 const SUFFIX: &str = ".wal";
 
 /// How big the log may grow.
@@ -369,6 +373,69 @@ impl Wal {
     /// Bytes and batches not yet shipped.
     pub fn depth(&self) -> (u64, u64) {
         self.shared.depth()
+    }
+
+    /// Adds the visits and journeys with an event since `since` (micros)
+    /// that are still only in the log to `states` (from the store), so a
+    /// restart with records not yet shipped does not split the visits in
+    /// progress. For a visit or journey in both, the later state wins.
+    pub fn restore_open(
+        &self,
+        since: i64,
+        states: (Vec<SessionState>, Vec<JourneyState>),
+    ) -> Result<(Vec<SessionState>, Vec<JourneyState>), WalError> {
+        let (sessions, journeys) = states;
+        let mut sessions: HashMap<u64, SessionState> =
+            sessions.into_iter().map(|s| (s.session_id, s)).collect();
+        let mut journeys: HashMap<u64, JourneyState> =
+            journeys.into_iter().map(|j| (j.journey_id, j)).collect();
+        let mut reader = self.reader();
+        loop {
+            let logged = reader.read(SCAN_ROWS, u64::MAX)?;
+            if logged.is_empty() {
+                break;
+            }
+            for r in logged.iter().flat_map(|l| &l.batch.rows) {
+                if r.ts < since {
+                    continue;
+                }
+                let s = sessions
+                    .entry(r.session_id)
+                    .or_insert_with(|| SessionState {
+                        session_id: r.session_id,
+                        visitor_id: r.visitor_id,
+                        site: r.site.clone(),
+                        last_seen: r.ts,
+                        acquisition: std::sync::Arc::new(Acquisition {
+                            entry_page: r.entry_page.clone(),
+                            source: r.source.clone(),
+                            referrer: r.referrer.clone(),
+                            utm: r.utm.clone(),
+                        }),
+                    });
+                s.last_seen = s.last_seen.max(r.ts);
+                let j = journeys
+                    .entry(r.journey_id)
+                    .or_insert_with(|| JourneyState {
+                        journey_id: r.journey_id,
+                        visitor_id: r.visitor_id,
+                        last_seen: r.ts,
+                        seq: 0,
+                        last_site: String::new(),
+                        last_page: String::new(),
+                    });
+                j.last_seen = j.last_seen.max(r.ts);
+                if r.name == "pageview" && r.seq >= j.seq {
+                    j.seq = r.seq;
+                    j.last_site.clone_from(&r.site);
+                    j.last_page.clone_from(&r.pathname);
+                }
+            }
+        }
+        Ok((
+            sessions.into_values().collect(),
+            journeys.into_values().collect(),
+        ))
     }
 
     /// Whether another batch may be appended now.
@@ -717,6 +784,41 @@ mod tests {
         let wal = Wal::open(dir.path(), WalOptions::default()).unwrap();
         let got = wal.reader().read(usize::MAX, u64::MAX).unwrap();
         assert_eq!(got.iter().map(|l| l.batch.id).collect::<Vec<_>>(), [1, 2]);
+    }
+
+    #[test]
+    fn visits_in_progress_only_in_the_log_are_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        let mut a = row(1);
+        a.session_id = 7;
+        a.journey_id = 70;
+        a.seq = 3;
+        let mut b = a.clone();
+        b.ts += 1_000;
+        b.seq = 4;
+        b.pathname = "/later".into();
+        let mut old = row(2);
+        old.ts -= 3_600_000_000;
+        wal.append(1, &[a.clone(), b.clone(), old]).unwrap();
+        let from_store = SessionState {
+            session_id: 7,
+            visitor_id: a.visitor_id,
+            site: a.site.clone(),
+            last_seen: a.ts - 5_000,
+            acquisition: Default::default(),
+        };
+        let (sessions, journeys) = wal
+            .restore_open(a.ts - 60_000_000, (vec![from_store], vec![]))
+            .unwrap();
+        // The one visit, seen last at b; the old row is outside the window.
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].last_seen, b.ts);
+        assert_eq!(journeys.len(), 1);
+        assert_eq!(
+            (journeys[0].seq, journeys[0].last_page.as_str()),
+            (4, "/later")
+        );
     }
 
     #[test]
