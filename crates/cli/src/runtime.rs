@@ -5,6 +5,7 @@ use glasshouse_model::{Clock, Config, StoreChoice, SystemClock};
 use glasshouse_privacy::{Anonymiser, GeoDb, Salts};
 use glasshouse_server::App;
 use glasshouse_store::ingest::IngestOptions;
+use glasshouse_store::wal::{Wal, WalOptions};
 use glasshouse_store::{
     sessions, ClickHouseConfig, ClickHouseStore, DuckStore, Ingestor, Sessionizer, Store,
 };
@@ -41,6 +42,38 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// Starts the ingest queue for the configured store, continuing the visits
+/// in progress. DuckDB commits to a local file, durable on return, so events
+/// go straight in. ClickHouse is a remote server that can be down or slow,
+/// so events are first logged locally (`DATA_DIR/wal/`, fsynced before the
+/// 202) and shipped behind; visits whose latest events are still in the log
+/// are restored from it too.
+fn start_ingest(
+    config: &Config,
+    store: Arc<dyn Store>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Ingestor> {
+    let since = sessions::open_since(now);
+    let open = (store.recent_sessions(since)?, store.recent_journeys(since)?);
+    Ok(match &config.store {
+        StoreChoice::DuckDb => Ingestor::start(
+            store,
+            Sessionizer::restore(open.0, open.1),
+            IngestOptions::default(),
+        ),
+        StoreChoice::ClickHouse { .. } => {
+            let dir = config.data_dir.join("wal");
+            let wal = Wal::open(&dir, WalOptions::default())
+                .with_context(|| format!("opening the write-ahead log in {}", dir.display()))?;
+            let (visits, journeys) = wal
+                .restore_open(since.timestamp_micros(), open)
+                .with_context(|| format!("reading the write-ahead log in {}", dir.display()))?;
+            let sessions = Sessionizer::restore(visits, journeys);
+            Ingestor::start_logged(store, sessions, IngestOptions::default(), wal)
+        }
+    })
+}
+
 /// Opens the country database, if one is configured.
 pub fn open_geo(config: &Config) -> anyhow::Result<Option<GeoDb>> {
     config
@@ -66,8 +99,7 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
         let salts = Salts::open(&config.data_dir, clock.clone())
             .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
         let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));
-        let open = store.recent_sessions(sessions::open_since(clock.now()))?;
-        let ingestor = Arc::new(Ingestor::start(store.clone(), Sessionizer::restore(open, store.recent_journeys(sessions::open_since(clock.now()))?), IngestOptions::default()));
+        let ingestor = Arc::new(start_ingest(&config, store.clone(), clock.now())?);
         let config = Arc::new(config);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -101,7 +133,9 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
         retention.abort();
         rotation.abort();
         // Everything acknowledged is already durable; this writes what was
-        // still queued and folds the log into the database file.
+        // still queued, gives the shipper a few seconds to empty ClickHouse's
+        // write-ahead log (the rest goes at the next start), and folds
+        // DuckDB's log into the database file.
         if let Ok(ingestor) = Arc::try_unwrap(ingestor) {
             ingestor.shutdown();
         }

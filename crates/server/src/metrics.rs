@@ -1,6 +1,6 @@
 //! `GET /metrics`: what an operator watches, in the Prometheus/OpenMetrics
 //! text format — events accepted, dropped and rejected by reason, the ingest
-//! queue, commit latency, query latency by endpoint, the salts and the audit
+//! queue and the write-ahead log's depth, commit latency, query latency by endpoint, the salts and the audit
 //! log. Counts only: nothing about any visitor. It needs an operator token
 //! (`Authorization: Bearer …`, as Prometheus's `authorization` setting sends).
 
@@ -50,6 +50,8 @@ pub struct Metrics {
     written: Counter<u64, AtomicU64>,
     batches: Counter<u64, AtomicU64>,
     commit_seconds: Gauge<f64, AtomicU64>,
+    wal_bytes: Gauge,
+    wal_batches: Gauge,
     salts: Gauge,
     salt_age: Gauge<i64, AtomicI64>,
     audit_entries: Gauge,
@@ -69,6 +71,8 @@ impl Default for Metrics {
             written: Counter::default(),
             batches: Counter::default(),
             commit_seconds: Gauge::default(),
+            wal_bytes: Gauge::default(),
+            wal_batches: Gauge::default(),
             salts: Gauge::default(),
             salt_age: Gauge::default(),
             audit_entries: Gauge::default(),
@@ -112,6 +116,16 @@ impl Default for Metrics {
                 m.commit_seconds.clone(),
             );
             r.register(
+                "wal_bytes",
+                "Bytes in the write-ahead log not yet shipped to ClickHouse (0 on DuckDB); at the bound the collector answers 503",
+                m.wal_bytes.clone(),
+            );
+            r.register(
+                "wal_batches",
+                "Batches in the write-ahead log not yet shipped to ClickHouse",
+                m.wal_batches.clone(),
+            );
+            r.register(
                 "salts_kept",
                 "Daily salts on disk (at most 2: today and yesterday)",
                 m.salts.clone(),
@@ -145,6 +159,10 @@ async fn scrape(State(app): State<App>, headers: HeaderMap) -> Result<Response, 
     m.batches.inc_by(batches.saturating_sub(m.batches.get()));
     m.commit_seconds
         .set(stats.last_commit_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    m.wal_bytes
+        .set(stats.wal_bytes.load(Ordering::Relaxed) as i64);
+    m.wal_batches
+        .set(stats.wal_batches.load(Ordering::Relaxed) as i64);
     let days = app.anonymiser.salts().days();
     m.salts.set(days.len() as i64);
     let now = app.clock.now();
