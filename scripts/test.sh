@@ -15,6 +15,13 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   as_root apt-get install -y -qq nodejs npm >/dev/null
 fi
+# The ClickHouse back end is tested against a real server the tests start.
+if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ] \
+   && [ "${GLASSHOUSE_SKIP_CLICKHOUSE:-}" != 1 ]; then
+  echo "installing Debian's clickhouse-server for the ClickHouse store tests"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq clickhouse-server >/dev/null
+fi
 
 # The web package: browser test tools and the country database.
 stamp=web/node_modules/.installed-from-lock
