@@ -20,7 +20,7 @@ if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse
    && [ "${GLASSHOUSE_SKIP_CLICKHOUSE:-}" != 1 ]; then
   echo "installing Debian's clickhouse-server for the ClickHouse store tests"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq clickhouse-server >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server >/dev/null
 fi
 
 # The web package: browser test tools and the country database.
