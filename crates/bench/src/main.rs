@@ -108,8 +108,10 @@ fn open_store(data: &std::path::Path, url: Option<&str>) -> anyhow::Result<Arc<d
     Ok(match url {
         None => Arc::new(DuckStore::open(data).context("opening the store")?),
         Some(url) => Arc::new(
-            glasshouse_store::ClickHouseStore::open(glasshouse_store::ClickHouseConfig::from_url(url)?)
-                .context("connecting to ClickHouse")?,
+            glasshouse_store::ClickHouseStore::open(glasshouse_store::ClickHouseConfig::from_url(
+                url,
+            )?)
+            .context("connecting to ClickHouse")?,
         ),
     })
 }

@@ -5,6 +5,7 @@ mod audit;
 mod demo;
 mod dpia;
 mod import;
+mod migrate;
 mod runtime;
 mod token;
 mod user;
@@ -72,6 +73,19 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Copy the events and aggregates of the embedded store to ClickHouse
+    /// (resumable; stop the server first).
+    Migrate {
+        /// The configuration file naming the data directory.
+        #[arg(long, default_value = "glasshouse.toml")]
+        config: PathBuf,
+        /// The store to copy from: duckdb.
+        #[arg(long, default_value = "duckdb")]
+        from: String,
+        /// The store to copy to: clickhouse://HOST:PORT/DATABASE.
+        #[arg(long)]
+        to: String,
     },
     /// Print the data protection impact assessment, filled from the
     /// configuration and what is stored.
@@ -186,6 +200,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit {
             command: AuditCommand::Witness { url, state, name },
         } => audit::witness(&url, &state, &name),
+        Command::Migrate { config, from, to } => migrate::run(&config, &from, &to),
         Command::Dpia { config, site, html } => dpia::run(&config, site.as_deref(), html),
         Command::Token { organisation, name } => {
             token::print_new(&organisation, &name);

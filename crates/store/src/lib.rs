@@ -118,6 +118,14 @@ pub trait Store: Send + Sync + 'static {
     /// Number of stored events, all sites.
     fn count(&self) -> Result<u64, StoreError>;
 
+    /// Raw events in a stable order after `after` (a position this method
+    /// returned), at most `limit`, each with its position: what `glasshouse
+    /// migrate` copies from. Only the embedded store is migrated from.
+    fn scan_rows(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, Row)>, StoreError> {
+        let _ = (after, limit);
+        Err(StoreError::Unsupported("reading raw rows for migration"))
+    }
+
     /// The first UTC day of `site` that still has raw events.
     fn oldest_event_day(&self, site: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
         let _ = site;

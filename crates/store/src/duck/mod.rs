@@ -16,7 +16,7 @@ pub use dialect::DuckDialect;
 use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use crate::sql::{self, Group, Param, Sql};
-use crate::{RollupRow, RowBatch, Store, StoreError, StoredEvent, Totals};
+use crate::{RollupRow, Row, RowBatch, Store, StoreError, StoredEvent, Totals};
 use chrono::{DateTime, Utc};
 use duckdb::types::{TimeUnit, Value};
 use duckdb::{Config, Connection};
@@ -402,6 +402,74 @@ impl Store for DuckStore {
         )
         .map(|n| n as u64)
         .map_err(db_err)
+    }
+
+    fn scan_rows(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, Row)>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT rowid, site, epoch_us(ts), visitor_id, session_id, name, hostname, pathname, query, title, \
+                     entry_page, source, referrer, utm_source, utm_medium, utm_campaign, utm_content, utm_term, \
+                     browser, browser_version, os, os_version, device, country, \
+                     prop_keys, prop_values, 0, interactive, revenue_amount, revenue_currency, \
+                     coalesce(journey_id, session_id), coalesce(seq, 0), coalesce(prev_site, ''), coalesce(prev_page, '') \
+                     FROM events WHERE rowid > $1 ORDER BY rowid LIMIT $2",
+                )
+                .map_err(db_err)?;
+            let after = after.map(|a| a as i64).unwrap_or(-1);
+            let rows = stmt
+                .query_map(duckdb::params![after, limit as i64], |r| {
+                    let texts = |v: Value| -> Vec<String> {
+                        match v {
+                            Value::List(items) => items
+                                .into_iter()
+                                .map(|i| match i {
+                                    Value::Text(s) => s,
+                                    _ => String::new(),
+                                })
+                                .collect(),
+                            _ => Vec::new(),
+                        }
+                    };
+                    let keys = texts(r.get(24)?);
+                    let values = texts(r.get(25)?);
+                    let amount: Option<f64> = r.get(28)?;
+                    let currency: Option<String> = r.get(29)?;
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        Row {
+                            site: r.get(1)?,
+                            ts: r.get(2)?,
+                            visitor_id: r.get(3)?,
+                            session_id: r.get(4)?,
+                            name: r.get(5)?,
+                            hostname: r.get(6)?,
+                            pathname: r.get(7)?,
+                            query: r.get(8)?,
+                            title: r.get(9)?,
+                            entry_page: r.get(10)?,
+                            source: r.get(11)?,
+                            referrer: r.get(12)?,
+                            utm: [r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?],
+                            browser: r.get(18)?,
+                            browser_version: r.get(19)?,
+                            os: r.get(20)?,
+                            os_version: r.get(21)?,
+                            device: r.get(22)?,
+                            country: r.get(23)?,
+                            props: keys.into_iter().zip(values).collect(),
+                            interactive: r.get(27)?,
+                            revenue: amount.zip(currency),
+                            journey_id: r.get(30)?,
+                            seq: r.get(31)?,
+                            prev_site: r.get(32)?,
+                            prev_page: r.get(33)?,
+                        },
+                    ))
+                })
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
     }
 
     fn oldest_event_day(&self, site: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
