@@ -210,6 +210,9 @@ async fn collect(
         Err(IngestError::Full) => Err(ApiError::unavailable(
             "too many events at once; try again shortly",
         )),
+        Err(IngestError::Backlog) => Err(ApiError::unavailable(
+            "the store has been unreachable for a while and the local log of events waiting for it is full; nothing was recorded, try again later",
+        )),
         Err(e) => Err(ApiError::internal(e)),
     }
 }

@@ -38,6 +38,10 @@ pub enum IngestError {
     /// in front of an unreachable store reached its bound; try again later.
     #[error("the ingest queue is full")]
     Full,
+    /// The write-ahead log in front of the store reached its bound: the
+    /// store has been unreachable or slow for a while.
+    #[error("the write-ahead log is full")]
+    Backlog,
     /// The writer has stopped (shutting down, or it failed).
     #[error("the ingest queue is closed")]
     Closed,
@@ -260,7 +264,7 @@ fn write_loop(
             if !wal.has_room() {
                 // Refused before visits are assigned: no trace of them anywhere.
                 for job in jobs.drain(..) {
-                    let _ = job.ack.send(Err(IngestError::Full));
+                    let _ = job.ack.send(Err(IngestError::Backlog));
                 }
                 continue;
             }
@@ -278,7 +282,7 @@ fn write_loop(
                 let logged = wal.append(rand::random(), &rows);
                 stats.set_depth(wal.depth());
                 logged.map(|_| ()).map_err(|e| match e {
-                    WalError::Full(_) => IngestError::Full,
+                    WalError::Full(_) => IngestError::Backlog,
                     other => IngestError::Store(other.to_string()),
                 })
             }
