@@ -96,6 +96,14 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
     runtime.block_on(async move {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store = open_store(&config)?;
+        // A week beyond the longest raw retention, so that the retention task
+        // (which rolls days up before deleting them) always goes first.
+        let longest = config.sites.iter().map(|s| s.raw_retention_days).max().unwrap_or(30);
+        match store.set_retention_backstop(longest + 7) {
+            Ok(true) => tracing::info!(days = longest + 7, "the store drops raw events past retention itself too (TTL)"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "no TTL backstop; the retention task alone deletes raw events"),
+        }
         let salts = Salts::open(&config.data_dir, clock.clone())
             .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
         let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));

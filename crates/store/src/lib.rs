@@ -126,6 +126,15 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Unsupported("reading raw rows for migration"))
     }
 
+    /// Makes the back end itself delete raw events older than `days`, as a
+    /// backstop should the retention task stop (ClickHouse: a table TTL,
+    /// where the server supports them). Returns whether one is in force; the
+    /// embedded store has none, its retention task being in-process.
+    fn set_retention_backstop(&self, days: u32) -> Result<bool, StoreError> {
+        let _ = days;
+        Ok(false)
+    }
+
     /// The first UTC day of `site` that still has raw events.
     fn oldest_event_day(&self, site: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
         let _ = site;

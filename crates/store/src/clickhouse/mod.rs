@@ -424,6 +424,18 @@ impl ClickHouseStore {
 }
 
 impl Store for ClickHouseStore {
+    fn set_retention_backstop(&self, days: u32) -> Result<bool, StoreError> {
+        if !schema::has_ttl(&self.server_version()?) {
+            return Ok(false);
+        }
+        self.post(
+            &schema::ttl(&self.config.database, &self.layout, days),
+            None,
+            false,
+        )?;
+        Ok(true)
+    }
+
     fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
         self.write(append::Batch::new(events))
     }

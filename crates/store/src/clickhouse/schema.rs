@@ -117,6 +117,25 @@ pub fn delete(database: &str, layout: &Layout, table: &str, condition: &str) -> 
 }
 
 /// The table holding `table`'s rows on this server, whose mutations are waited for.
+/// The statement setting a TTL of `days` on the events table (of the local
+/// tables, on a cluster): ClickHouse then drops older rows in its merges.
+pub fn ttl(database: &str, layout: &Layout, days: u32) -> String {
+    let expression = format!("toDateTime(intDiv(ts, 1000000)) + INTERVAL {days} DAY");
+    match layout {
+        Layout::Single => format!("ALTER TABLE {database}.events MODIFY TTL {expression}"),
+        Layout::Cluster(c) => {
+            format!("ALTER TABLE {database}.events_local ON CLUSTER {c} MODIFY TTL {expression}")
+        }
+    }
+}
+
+/// Whether a server version (`major.minor.…`) has table TTLs (19.6 and later).
+pub fn has_ttl(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (19, 6)
+}
+
 pub fn local_table(layout: &Layout, table: &str) -> String {
     match layout {
         Layout::Single => table.to_string(),
@@ -154,6 +173,20 @@ mod tests {
         ] {
             assert!(!valid_identifier(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_ttl_backstop_needs_19_6() {
+        assert!(!has_ttl("18.16.1"));
+        assert!(!has_ttl("19.5.3.8"));
+        assert!(has_ttl("19.6.2.11"));
+        assert!(has_ttl("24.8.4.13"));
+        assert_eq!(
+            ttl("gh", &Layout::Single, 37),
+            "ALTER TABLE gh.events MODIFY TTL toDateTime(intDiv(ts, 1000000)) + INTERVAL 37 DAY"
+        );
+        assert!(ttl("gh", &Layout::Cluster("c3".into()), 37)
+            .starts_with("ALTER TABLE gh.events_local ON CLUSTER c3"));
     }
 
     #[test]
