@@ -51,9 +51,21 @@ fn pages(v: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agreement_shares_exactly_its_metrics_and_properties_above_k() {
-    let s = TestServer::start(Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap()).await;
+    shares_exactly(Backend::DuckDb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agreement_shares_exactly_its_metrics_and_properties_above_k_on_clickhouse() {
+    shares_exactly(Backend::ClickHouse).await;
+}
+
+async fn shares_exactly(backend: Backend) {
+    let at = Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap();
+    let Some(s) = TestServer::start_on(backend, at, |c| c).await else {
+        return;
+    };
     traffic(&s).await;
     let q = "/api/v1/stats/breakdown?site_id=test.example&period=day&property=event:page&metrics=visitors";
 
@@ -92,11 +104,10 @@ async fn an_agreement_shares_exactly_its_metrics_and_properties_above_k() {
     assert!(e["error"].as_str().unwrap().contains("no agreement"), "{e}");
 
     // A total under k is withheld too.
-    let edited =
-        TestServer::start_edited(Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap(), |c| {
-            c.replace("k = 2", "k = 5")
-        })
-        .await;
+    drop(s);
+    let edited = TestServer::start_on(backend, at, |c| c.replace("k = 2", "k = 5"))
+        .await
+        .expect("started before");
     traffic(&edited).await;
     let (status, agg) = edited
         .stats_as(

@@ -44,8 +44,9 @@ fn pages(v: &Value) -> Vec<(String, String, u64, u64)> {
 /// Two people go from the test site's guide to the partner's form and back;
 /// one of them also looks at a third, unlinked site and at a partner page
 /// nobody else sees.
-async fn traffic() -> TestServer {
-    let s = TestServer::start(Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap()).await;
+async fn traffic_on(backend: Backend) -> Option<TestServer> {
+    let at = Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap();
+    let s = TestServer::start_on(backend, at, |c| c).await?;
     for (ip, ua) in [("198.51.100.7", CHROME), ("198.51.100.8", FIREFOX)] {
         view(&s, ip, ua, HOST, "/guide").await;
         view(&s, ip, ua, PARTNER, "/apply").await;
@@ -53,12 +54,23 @@ async fn traffic() -> TestServer {
     }
     view(&s, "198.51.100.7", CHROME, "other.example", "/elsewhere").await;
     view(&s, "198.51.100.7", CHROME, PARTNER, "/rare").await;
-    s
+    Some(s)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journeys_cross_only_between_sites_of_an_agreement() {
-    let s = traffic().await;
+    crosses_only_by_agreement(Backend::DuckDb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journeys_cross_only_between_sites_of_an_agreement_on_clickhouse() {
+    crosses_only_by_agreement(Backend::ClickHouse).await;
+}
+
+async fn crosses_only_by_agreement(backend: Backend) {
+    let Some(s) = traffic_on(backend).await else {
+        return;
+    };
     let (status, next) = s
         .stats("/api/v1/stats/next-pages?site_id=test.example&period=day&page=/guide")
         .await;
@@ -129,9 +141,20 @@ async fn journeys_cross_only_between_sites_of_an_agreement() {
     assert_eq!(status, 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paths_and_funnels_span_the_agreement() {
-    let s = traffic().await;
+    paths_and_funnels(Backend::DuckDb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paths_and_funnels_span_the_agreement_on_clickhouse() {
+    paths_and_funnels(Backend::ClickHouse).await;
+}
+
+async fn paths_and_funnels(backend: Backend) {
+    let Some(s) = traffic_on(backend).await else {
+        return;
+    };
     let (status, paths) = s
         .stats("/api/v1/stats/paths?site_id=test.example&period=day&page=/guide&depth=2")
         .await;

@@ -29,6 +29,17 @@ pub struct TestServer {
     pub http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The ClickHouse server, when the store is one; stopped on drop.
+    _clickhouse: Option<glasshouse_testkit::clickhouse::Server>,
+}
+
+/// Which store a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// DuckDB in the test's directory.
+    DuckDb,
+    /// A real ClickHouse server started for the test.
+    ClickHouse,
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -130,13 +141,40 @@ impl TestServer {
         at: DateTime<Utc>,
         edit: impl FnOnce(String) -> String,
     ) -> TestServer {
+        TestServer::start_on(Backend::DuckDb, at, edit)
+            .await
+            .expect("DuckDB always starts")
+    }
+
+    /// A server on `backend`; `None` when ClickHouse tests are skipped
+    /// (`GLASSHOUSE_SKIP_CLICKHOUSE=1`).
+    pub async fn start_on(
+        backend: Backend,
+        at: DateTime<Utc>,
+        edit: impl FnOnce(String) -> String,
+    ) -> Option<TestServer> {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("glasshouse.toml");
         std::fs::write(&config_path, edit(config_text(dir.path()))).unwrap();
         let config = Config::load(&config_path).unwrap();
         let clock = ManualClock::new(at);
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
-        let store: Arc<dyn Store> = Arc::new(DuckStore::open(dir.path()).unwrap());
+        let (store, clickhouse): (Arc<dyn Store>, _) = match backend {
+            Backend::DuckDb => (Arc::new(DuckStore::open(dir.path()).unwrap()), None),
+            Backend::ClickHouse => {
+                let server = glasshouse_testkit::clickhouse::start()?;
+                let url = format!("clickhouse://127.0.0.1:{}/server_tests", server.http_port);
+                glasshouse_testkit::clickhouse::execute(
+                    server.http_port,
+                    "DROP DATABASE IF EXISTS server_tests",
+                );
+                let store = glasshouse_store::ClickHouseStore::open(
+                    glasshouse_store::ClickHouseConfig::from_url(&url).unwrap(),
+                )
+                .unwrap();
+                (Arc::new(store), Some(server))
+            }
+        };
         let anonymiser = Anonymiser::new(Salts::open(dir.path(), shared.clone()).unwrap(), None);
         let ingestor = Ingestor::start(
             store.clone(),
@@ -167,7 +205,7 @@ impl TestServer {
             .await
             .unwrap();
         });
-        TestServer {
+        Some(TestServer {
             url,
             clock,
             store,
@@ -175,7 +213,8 @@ impl TestServer {
             http: reqwest::Client::new(),
             stop: Some(stop),
             task: Some(task),
-        }
+            _clickhouse: clickhouse,
+        })
     }
 
     /// Stops serving and waits until everything queued is written.
