@@ -8,7 +8,7 @@ mod support;
 use chrono::{Duration, TimeZone, Utc};
 use glasshouse_model::Config;
 use serde_json::{json, Value};
-use support::{TestServer, CHROME, HOST};
+use support::{Backend, TestServer, CHROME, HOST};
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
@@ -67,8 +67,30 @@ fn counts(v: &Value) -> Vec<(u64, u64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
+    two_tiers(Backend::DuckDb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer_on_clickhouse() {
+    two_tiers(Backend::ClickHouse).await;
+}
+
+/// Runs the retention job as the server does: off the async threads (the
+/// ClickHouse store blocks on HTTP).
+async fn enforce(config: &Config, server: &TestServer) -> u64 {
+    let (config, store, clock) = (config.clone(), server.store.clone(), server.clock.clone());
+    tokio::task::spawn_blocking(move || {
+        glasshouse_server::retention::enforce(&config, store.as_ref(), &clock).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn two_tiers(backend: Backend) {
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
-    let server = TestServer::start(start).await;
+    let Some(server) = TestServer::start_on(backend, start, |c| c).await else {
+        return;
+    };
     // For 40 days: one visitor reads /day-N then /common (from a search
     // engine on even days); another reads /common only.
     for day in 0..40 {
@@ -117,9 +139,7 @@ async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
     let config = Config::parse(&support::config_text(server.dir.path()), "test.toml").unwrap();
     // On day 39 (9 February) the job rolls up and deletes what is from before
     // midnight 30 days earlier (10 January): days 0–8, 27 events.
-    let deleted =
-        glasshouse_server::retention::enforce(&config, server.store.as_ref(), &server.clock)
-            .unwrap();
+    let deleted = enforce(&config, &server).await;
     assert_eq!(deleted, 27);
     assert_eq!(server.store.count().unwrap(), 93);
     // The same figures, now partly from the aggregates.
@@ -145,11 +165,7 @@ async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
         "{body}"
     );
     // Running it again changes nothing.
-    assert_eq!(
-        glasshouse_server::retention::enforce(&config, server.store.as_ref(), &server.clock)
-            .unwrap(),
-        0
-    );
+    assert_eq!(enforce(&config, &server).await, 0);
     assert_eq!(answers(&server).await, after);
 
     // What the aggregates cannot answer is refused, saying from when it can be.
@@ -179,7 +195,7 @@ async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer() {
 
     // After the aggregate retention (761 days) the old days go too.
     server.clock.set(start + Duration::days(39 + 761 - 8));
-    glasshouse_server::retention::enforce(&config, server.store.as_ref(), &server.clock).unwrap();
+    enforce(&config, &server).await;
     let (_, old) = server
         .stats("/api/v1/stats/aggregate?site_id=test.example&period=custom&date=2026-01-01,2026-01-09&metrics=pageviews")
         .await;
