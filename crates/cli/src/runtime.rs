@@ -95,19 +95,24 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
         .build()?;
     runtime.block_on(async move {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let store = open_store(&config)?;
-        // A week beyond the longest raw retention, so that the retention task
-        // (which rolls days up before deleting them) always goes first.
-        let longest = config.sites.iter().map(|s| s.raw_retention_days).max().unwrap_or(30);
-        match store.set_retention_backstop(longest + 7) {
-            Ok(true) => tracing::info!(days = longest + 7, "the store drops raw events past retention itself too (TTL)"),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "no TTL backstop; the retention task alone deletes raw events"),
-        }
-        let salts = Salts::open(&config.data_dir, clock.clone())
-            .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
-        let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));
-        let ingestor = Arc::new(start_ingest(&config, store.clone(), clock.now())?);
+        // Opening the store and restoring visits block on I/O (ClickHouse
+        // over a blocking HTTP client): not on an async thread as such.
+        let (store, anonymiser, ingestor) = tokio::task::block_in_place(|| -> anyhow::Result<_> {
+            let store = open_store(&config)?;
+            // A week beyond the longest raw retention, so that the retention task
+            // (which rolls days up before deleting them) always goes first.
+            let longest = config.sites.iter().map(|s| s.raw_retention_days).max().unwrap_or(30);
+            match store.set_retention_backstop(longest + 7) {
+                Ok(true) => tracing::info!(days = longest + 7, "the store drops raw events past retention itself too (TTL)"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "no TTL backstop; the retention task alone deletes raw events"),
+            }
+            let salts = Salts::open(&config.data_dir, clock.clone())
+                .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
+            let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));
+            let ingestor = Arc::new(start_ingest(&config, store.clone(), clock.now())?);
+            Ok((store, anonymiser, ingestor))
+        })?;
         let config = Arc::new(config);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
