@@ -132,8 +132,14 @@ fn parse_path(
 
 async fn run_paths(app: &App, q: PathQuery) -> Result<Paths, ApiError> {
     let store = app.store.clone();
+    let raw_from = tiers::raw_from(&app.config, &q.query.site, app.clock.now().date_naive());
     blocking(move || {
-        tiers::raw_only(store.as_ref(), &q.query, "paths over several steps")?;
+        tiers::raw_only(
+            store.as_ref(),
+            &q.query,
+            raw_from,
+            "paths over several steps",
+        )?;
         Ok(store.paths(&q)?)
     })
     .await
@@ -148,9 +154,10 @@ async fn one_step(
     let parsed = parse_path(&app, &headers, &p, 1)?;
     let store = app.store.clone();
     let q = parsed.query;
+    let raw_from = tiers::raw_from(&app.config, &q.query.site, app.clock.now().date_naive());
     // Raw events answer their days; daily transitions answer the days before.
     let rows = blocking(move || {
-        let split = tiers::split(store.as_ref(), &q.query)?;
+        let split = tiers::split(store.as_ref(), &q.query, raw_from)?;
         let mut rows: tiers::Neighbours = match split.rolled {
             None => Default::default(),
             Some(days) => {
@@ -427,15 +434,7 @@ async fn funnel(
     let filters = Filter::parse_list(b.filters.as_deref())?;
     let view = view(&app, &caller, site, today);
     check_step_sites(&b.steps, &view)?;
-    let compare = match b.compare.as_deref() {
-        None | Some("") => false,
-        Some("previous_period") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "compare: unknown value {other:?}; use previous_period"
-            )))
-        }
-    };
+    let compare = crate::stats::parse_compare(b.compare.as_deref())?;
     let make = |range: DateRange| FunnelQuery {
         query: Query::for_range(&site.host, range, vec![], filters.clone()),
         sites: view.sites.clone(),
@@ -443,10 +442,11 @@ async fn funnel(
     };
     let (now, before) = (make(range), compare.then(|| make(range.previous())));
     let store = app.store.clone();
+    let raw_from = tiers::raw_from(&app.config, &site.host, today);
     let (rows, previous) = blocking(move || {
-        let rows = tiers::funnel(store.as_ref(), &now)?;
+        let rows = tiers::funnel(store.as_ref(), &now, raw_from)?;
         let previous = match before {
-            Some(q) => Some(tiers::funnel(store.as_ref(), &q)?),
+            Some(q) => Some(tiers::funnel(store.as_ref(), &q, raw_from)?),
             None => None,
         };
         Ok((rows, previous))

@@ -39,7 +39,7 @@ fn json_for_html(v: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
 }
 
-fn html(status: StatusCode, body: String, cookies: &[String]) -> Response {
+pub(crate) fn html(status: StatusCode, body: String, cookies: &[String]) -> Response {
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
     h.insert(

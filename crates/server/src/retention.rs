@@ -19,9 +19,10 @@ use std::sync::Arc;
 pub fn enforce(config: &Config, store: &dyn Store, clock: &dyn Clock) -> Result<u64, StoreError> {
     let today = clock.now().date_naive();
     let mut deleted = 0;
+    let funnels = crate::funnels::SavedFunnels::open(&config.data_dir)?;
     for site in &config.sites {
         let cutoff = today - Duration::days(site.raw_retention_days as i64);
-        let saved = crate::funnels::SavedFunnels::open(&config.data_dir)?.of_site(&site.host);
+        let saved = funnels.of_site(&site.host);
         let extra = |day| saved_funnel_rows(config, store, site, &saved, day);
         let (days, n) = rollup::roll_up_and_delete(store, &site.host, cutoff, &extra)?;
         if n > 0 {

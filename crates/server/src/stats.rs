@@ -74,6 +74,17 @@ fn parse<'a>(
     })
 }
 
+/// `compare`: nothing, or `previous_period`.
+pub(crate) fn parse_compare(value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("") => Ok(false),
+        Some("previous_period") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "compare: unknown value {other:?}; use previous_period"
+        ))),
+    }
+}
+
 /// A metric's value, or null where the gate withheld the row.
 fn value(metric: Metric, totals: Option<&Totals>) -> Value {
     totals.map(|t| number(metric, t)).unwrap_or(Value::Null)
@@ -111,15 +122,7 @@ async fn aggregate(
 ) -> Result<Json<Value>, ApiError> {
     let caller = auth::caller(&app, &headers)?;
     let parsed = parse(&app, &caller, &p, None)?;
-    let compare = match p.compare.as_deref() {
-        None | Some("") => false,
-        Some("previous_period") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "compare: unknown value {other:?}; use previous_period"
-            )))
-        }
-    };
+    let compare = parse_compare(p.compare.as_deref())?;
     let previous = Query::for_range(
         &parsed.site.host,
         parsed.range.previous(),
@@ -131,12 +134,13 @@ async fn aggregate(
         gate::check(&app, &caller, parsed.site, &previous, None)?;
     }
     let store = app.store.clone();
+    let raw_from = tiers::raw_from(&app.config, &parsed.site.host, app.clock.now().date_naive());
     let query = gate::executed(&parsed.query, &parsed.access);
     let previous = gate::executed(&previous, &parsed.access);
     let (now, before) = blocking(move || {
-        let now = tiers::aggregate(store.as_ref(), &query)?;
+        let now = tiers::aggregate(store.as_ref(), &query, raw_from)?;
         let before = if compare {
-            Some(tiers::aggregate(store.as_ref(), &previous)?)
+            Some(tiers::aggregate(store.as_ref(), &previous, raw_from)?)
         } else {
             None
         };
@@ -184,8 +188,10 @@ async fn timeseries(
         ));
     }
     let store = app.store.clone();
+    let raw_from = tiers::raw_from(&app.config, &parsed.site.host, app.clock.now().date_naive());
     let query = gate::executed(&parsed.query, &parsed.access);
-    let rows = blocking(move || tiers::timeseries(store.as_ref(), &query, interval)).await?;
+    let rows =
+        blocking(move || tiers::timeseries(store.as_ref(), &query, interval, raw_from)).await?;
     // Every bucket of the range is present, empty ones with zeros (so that,
     // for shared data, empty buckets get noise too).
     let mut rows = rows.into_iter().peekable();
@@ -252,11 +258,20 @@ async fn breakdown(
     }
     let page = positive(p.page.as_deref(), "page", 1)?;
     let store = app.store.clone();
+    let raw_from = tiers::raw_from(&app.config, &parsed.site.host, app.clock.now().date_naive());
     let query = gate::executed(&parsed.query, &parsed.access);
     let key_dim = by.clone();
-    let rows =
-        blocking(move || tiers::breakdown(store.as_ref(), &query, &by, limit, (page - 1) * limit))
-            .await?;
+    let rows = blocking(move || {
+        tiers::breakdown(
+            store.as_ref(),
+            &query,
+            &by,
+            limit,
+            (page - 1) * limit,
+            raw_from,
+        )
+    })
+    .await?;
     let mut values: Vec<Option<Totals>> = rows.iter().map(|(_, t)| Some(*t)).collect();
     gate::release(&app, &caller, &parsed.access, &mut values)?;
     // Rows the gate withheld are left out.

@@ -148,15 +148,7 @@ fn layout(title: &str, content: &str) -> Result<String, ApiError> {
 }
 
 fn html(body: String) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, crate::assets::CSP),
-        ],
-        body,
-    )
-        .into_response()
+    crate::pages::html(StatusCode::OK, body, &[])
 }
 
 fn known_site(app: &App, site: Option<&str>) -> Result<Option<String>, ApiError> {

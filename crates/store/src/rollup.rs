@@ -76,6 +76,16 @@ impl RollupRow {
         self.duration_sum += t.visit_duration * t.visits as f64;
     }
 
+    /// Figures of another row added (of another day, for the same value).
+    pub fn merge(&mut self, r: &RollupRow) {
+        self.visitors += r.visitors;
+        self.visits += r.visits;
+        self.pageviews += r.pageviews;
+        self.events += r.events;
+        self.bounces += r.bounces;
+        self.duration_sum += r.duration_sum;
+    }
+
     /// As the totals the API reports.
     pub fn totals(&self) -> Totals {
         let visits = self.visits.max(1) as f64;
