@@ -33,7 +33,7 @@ name = "bench"
 organisation = "bench"
 sha256 = "$sha"
 TOML
-GLASSHOUSE_LOG=warn "$bin" serve --config "$dir/glasshouse.toml" & pid=$!
+GLASSHOUSE_LOG=warn ${GLASSHOUSE_BENCH_WRAP:-} "$bin" serve --config "$dir/glasshouse.toml" & pid=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 peak=0
 ( while kill -0 "$pid" 2>/dev/null; do awk '/VmRSS/ {print $2}' /proc/$pid/status; sleep 0.2; done ) > "$dir/rss" &

@@ -124,6 +124,11 @@ pub struct Reason(pub String);
 
 const MAX_BODY: usize = 64 * 1024;
 
+/// Longest a question waits for acknowledged events to reach the store
+/// (normally one commit, a few milliseconds); after it, the store is
+/// answering from what it has, e.g. while ClickHouse is unreachable.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The middleware around the query API.
 pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
@@ -186,6 +191,11 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
         endpoint: parts.uri.path().to_string(),
     };
     let started = std::time::Instant::now();
+    if app.ingestor.unsettled() {
+        // Every event acknowledged before this question is in its answer.
+        let ingestor = app.ingestor.clone();
+        let _ = tokio::task::spawn_blocking(move || ingestor.settle(SETTLE)).await;
+    }
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;

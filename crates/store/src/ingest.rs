@@ -12,10 +12,11 @@
 //! collector answers 503, rather than holding memory it cannot promise to
 //! write.
 //!
-//! In front of a remote store ([`Ingestor::start_logged`], used for
-//! ClickHouse) "written" means "appended to the local write-ahead log and
-//! fsynced" (`wal.rs`); a shipper thread then sends the logged batches to
-//! the store, retrying with backoff while it is unreachable. When the log
+//! With a write-ahead log ([`Ingestor::start_logged`], what `serve` uses
+//! for both back ends) "written" means "appended to the local log and
+//! fsynced" (`wal.rs`); a shipper thread then sends what gathered to the
+//! store in large commits, retrying with backoff while it is unreachable.
+//! Queries see an event once it is shipped, normally within milliseconds. When the log
 //! reaches its bound, batches are refused with [`IngestError::Full`] (503)
 //! before any visit is assigned, so a refused event leaves no trace in the
 //! session table either.
@@ -26,7 +27,7 @@ use crate::{RowBatch, Store, StoredEvent};
 use glasshouse_privacy::AnonymousEvent;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -85,6 +86,35 @@ pub struct IngestStats {
     pub wal_batches: AtomicU64,
     /// Events shipped from the write-ahead log to the store since start.
     pub shipped: AtomicU64,
+    /// Sequence number of the last batch logged (0 without a log).
+    pub logged_seq: AtomicU64,
+    /// Sequence number of the last batch the store has (0 without a log).
+    pub shipped_seq: AtomicU64,
+}
+
+/// Lets queries see every event acknowledged before them: a query that
+/// finds batches logged but not yet shipped asks the shipper to ship now
+/// (cutting short its wait for more) and waits for it.
+#[derive(Debug, Default)]
+struct Flush {
+    wanted: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Flush {
+    /// The shipper's pause between shipments: over early if a query wants them.
+    fn nap(&self, d: Duration) {
+        let wanted = self.wanted.lock().expect("flush");
+        let _ = self
+            .changed
+            .wait_timeout_while(wanted, d, |w| !*w)
+            .expect("flush");
+    }
+
+    fn shipped(&self) {
+        *self.wanted.lock().expect("flush") = false;
+        self.changed.notify_all();
+    }
 }
 
 impl IngestStats {
@@ -106,6 +136,7 @@ pub struct Ingestor {
     stats: Arc<IngestStats>,
     writer: Option<JoinHandle<()>>,
     shipper: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+    flush: Arc<Flush>,
 }
 
 /// Where the writer puts a batch.
@@ -124,8 +155,9 @@ impl Ingestor {
 
     /// Starts the writer thread over the write-ahead log `wal`, and a
     /// shipper thread that sends what it logs — first anything left from an
-    /// earlier run — to `store`. For stores that are not durable on the
-    /// local disk (ClickHouse): a 202 then waits on a local fsync only.
+    /// earlier run — to `store`. A 202 then waits on a local fsync only,
+    /// not on the store: ClickHouse may be away, and DuckDB's commit costs
+    /// milliseconds that are better paid once for many requests.
     pub fn start_logged(
         store: Arc<dyn Store>,
         sessions: Sessionizer,
@@ -133,7 +165,11 @@ impl Ingestor {
         wal: Wal,
     ) -> Ingestor {
         let reader = wal.reader();
-        Self::spawn(Sink::Log(wal), sessions, options, Some((store, reader)))
+        let (logged, shipped) = wal.positions();
+        let ingestor = Self::spawn(Sink::Log(wal), sessions, options, Some((store, reader)));
+        ingestor.stats.logged_seq.store(logged, Ordering::SeqCst);
+        ingestor.stats.shipped_seq.store(shipped, Ordering::SeqCst);
+        ingestor
     }
 
     fn spawn(
@@ -144,6 +180,7 @@ impl Ingestor {
     ) -> Ingestor {
         let (tx, rx) = mpsc::sync_channel(options.capacity);
         let stats = Arc::new(IngestStats::default());
+        let flush = Arc::new(Flush::default());
         let writer_stats = stats.clone();
         let writer = std::thread::Builder::new()
             .name("ingest-writer".into())
@@ -152,10 +189,10 @@ impl Ingestor {
         let shipper = shipping.map(|(store, reader)| {
             stats.set_depth(reader.depth());
             let stop = Arc::new(AtomicBool::new(false));
-            let (s, st) = (stop.clone(), stats.clone());
+            let (s, st, f) = (stop.clone(), stats.clone(), flush.clone());
             let handle = std::thread::Builder::new()
                 .name("wal-shipper".into())
-                .spawn(move || ship_loop(reader, store, st, s))
+                .spawn(move || ship_loop(reader, store, st, s, f))
                 .expect("spawn the log shipper");
             (stop, handle)
         });
@@ -164,7 +201,41 @@ impl Ingestor {
             stats,
             writer: Some(writer),
             shipper,
+            flush,
         }
+    }
+
+    /// Waits, at most `timeout`, until the store has every batch
+    /// acknowledged so far, so that a query sees them; returns whether it
+    /// does. Immediate without a log, or when nothing is waiting to ship.
+    /// Blocks: call it off the async threads.
+    pub fn settle(&self, timeout: Duration) -> bool {
+        let target = self.stats.logged_seq.load(Ordering::SeqCst);
+        if self.stats.shipped_seq.load(Ordering::SeqCst) >= target {
+            return true;
+        }
+        let deadline = Instant::now() + timeout;
+        let mut wanted = self.flush.wanted.lock().expect("flush");
+        while self.stats.shipped_seq.load(Ordering::SeqCst) < target {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            *wanted = true;
+            self.flush.changed.notify_all();
+            wanted = self
+                .flush
+                .changed
+                .wait_timeout(wanted, left)
+                .expect("flush")
+                .0;
+        }
+        true
+    }
+
+    /// Whether batches are acknowledged that the store does not have yet.
+    pub fn unsettled(&self) -> bool {
+        self.stats.shipped_seq.load(Ordering::SeqCst) < self.stats.logged_seq.load(Ordering::SeqCst)
     }
 
     /// Queues events; the receiver answers once they are durable or failed.
@@ -281,6 +352,9 @@ fn write_loop(
             Sink::Log(wal) => {
                 let logged = wal.append(rand::random(), &rows);
                 stats.set_depth(wal.depth());
+                if let Ok(seq) = &logged {
+                    stats.logged_seq.store(*seq, Ordering::SeqCst);
+                }
                 logged.map(|_| ()).map_err(|e| match e {
                     WalError::Full(_) => IngestError::Backlog,
                     other => IngestError::Store(other.to_string()),
@@ -310,6 +384,11 @@ fn write_loop(
 const SHIP_ROWS: usize = 50_000;
 /// Most log bytes the shipper holds in memory at once.
 const SHIP_BYTES: u64 = 16 << 20;
+/// Least time between two shipments while records keep arriving: a commit
+/// costs the store a few milliseconds whatever its size, so under load the
+/// shipper lets records gather for this long and commits them together.
+/// An idle log ships a new record at once.
+const SHIP_GAP: Duration = Duration::from_millis(100);
 /// First and longest pause between attempts while the store fails.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(10));
 /// How long a stopping shipper keeps sending what is logged.
@@ -322,6 +401,7 @@ fn ship_loop(
     store: Arc<dyn Store>,
     stats: Arc<IngestStats>,
     stop: Arc<AtomicBool>,
+    flush: Arc<Flush>,
 ) {
     let mut backoff = BACKOFF.0;
     let mut deadline: Option<Instant> = None;
@@ -338,9 +418,19 @@ fn ship_loop(
             std::thread::sleep(Duration::from_millis(20).min(d));
         }
     };
+    let idle = || {
+        Instant::now()
+            .checked_sub(SHIP_GAP)
+            .unwrap_or_else(Instant::now)
+    };
+    let mut last_ship = idle();
     loop {
         if stopping(&mut deadline) && deadline.is_some_and(|d| Instant::now() > d) {
             return;
+        }
+        let since = last_ship.elapsed();
+        if since < SHIP_GAP && !stop.load(Ordering::Relaxed) {
+            flush.nap(SHIP_GAP - since);
         }
         let logged = match reader.read(SHIP_ROWS, SHIP_BYTES) {
             Ok(l) => l,
@@ -358,19 +448,25 @@ fn ship_loop(
                 return;
             }
             reader.wait(Duration::from_millis(100));
+            // Whatever arrives next was not waiting: ship it at once.
+            last_ship = idle();
             continue;
         }
+        last_ship = Instant::now();
         let batches: Vec<RowBatch> = logged.iter().map(|l| l.batch.clone()).collect();
         let rows: usize = batches.iter().map(|b| b.rows.len()).sum();
         let mut attempt = 1u32;
         loop {
-            match store.append_rows(&batches) {
+            let through = logged.last().map(|l| l.seq).unwrap_or(0);
+            match store.append_logged(&batches, through) {
                 Ok(()) => {
                     if let Err(e) = reader.mark_shipped(&logged) {
                         tracing::error!(error = %e, "shipped batches could not be marked; they will be sent again (and skipped by the store) after a restart");
                     }
                     stats.set_depth(reader.depth());
                     stats.shipped.fetch_add(rows as u64, Ordering::Relaxed);
+                    stats.shipped_seq.store(through, Ordering::SeqCst);
+                    flush.shipped();
                     if attempt > 1 {
                         tracing::info!(
                             attempts = attempt,

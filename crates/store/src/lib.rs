@@ -14,9 +14,10 @@
 //!   an HTTP 202 means "durably stored".
 //! - `row`: the stored row as plain data, which both back ends encode and
 //!   the write-ahead log keeps.
-//! - `wal`: the local write-ahead log in front of a remote store
-//!   (ClickHouse): a batch is acknowledged once it is in the log, and
-//!   shipped to the store behind it, so an outage of the store loses nothing.
+//! - `wal`: the local write-ahead log in front of the store: a batch is
+//!   acknowledged once it is in the log, and shipped to the store behind it
+//!   in large commits, so an outage of ClickHouse loses nothing and DuckDB's
+//!   per-commit cost is paid once per many requests.
 //! - `sql`: SQL generated from the one `Query` value, per dialect.
 //! - `duck`: the embedded DuckDB back end, the zero-set-up default.
 //! - `clickhouse`: the scale-out back end, a ClickHouse server or cluster
@@ -73,9 +74,26 @@ pub trait Store: Send + Sync + 'static {
     /// one write; returns only once they are durable. A back end that keeps
     /// batch ids (ClickHouse) stores a batch it already has only once, so a
     /// batch may be sent again when the answer to an earlier attempt was
-    /// lost. DuckDB does not keep them: it is never behind the log, since its
-    /// own commit is already durable.
+    /// lost. DuckDB does not keep them: behind the log it uses
+    /// [`Store::append_logged`], which records the log's position instead.
     fn append_rows(&self, batches: &[RowBatch]) -> Result<(), StoreError>;
+
+    /// Appends batches shipped from the write-ahead log whose records run
+    /// up to sequence number `through`, so that a replay after a crash
+    /// skips what the store already took. A transactional back end (DuckDB)
+    /// commits `through` with the rows and reports it from
+    /// [`Store::logged_through`]; the default relies on
+    /// [`Store::append_rows`] skipping batches it already has (ClickHouse).
+    fn append_logged(&self, batches: &[RowBatch], through: u64) -> Result<(), StoreError> {
+        let _ = through;
+        self.append_rows(batches)
+    }
+
+    /// The highest write-ahead log sequence number committed with rows by
+    /// [`Store::append_logged`] (0 if none, or if the back end keeps none).
+    fn logged_through(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 
     /// Totals over the whole query range.
     fn aggregate(&self, query: &Query) -> Result<Totals, StoreError>;

@@ -113,11 +113,31 @@ struct Visitor {
     visits: Vec<SessionState>,
 }
 
+/// Shards of the session table. One map of a million visitors stalls the
+/// ingest writer for a quarter of a second each time it doubles (measured:
+/// every 202 waits behind it); a shard is a 256th of that, and shards are
+/// swept one at a time.
+const SHARDS: usize = 256;
+
 /// Assigns events to visits and journeys. One per ingest queue; not shared between threads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sessionizer {
-    by_visitor: HashMap<u64, Visitor>,
-    last_sweep: i64,
+    /// Visitors by id, sharded on the id's low bits (ids are keyed hashes).
+    shards: Vec<HashMap<u64, Visitor>>,
+    /// Event time each shard was last swept.
+    swept: Vec<i64>,
+    /// The next shard to sweep.
+    cursor: usize,
+}
+
+impl Default for Sessionizer {
+    fn default() -> Self {
+        Sessionizer {
+            shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
+            swept: vec![i64::MIN; SHARDS],
+            cursor: 0,
+        }
+    }
 }
 
 fn live(last_seen: i64, ts: i64) -> bool {
@@ -129,7 +149,7 @@ impl Sessionizer {
     pub fn restore(states: Vec<SessionState>, journeys: Vec<JourneyState>) -> Sessionizer {
         let mut s = Sessionizer::default();
         for state in states {
-            s.by_visitor
+            s.shard_mut(state.visitor_id)
                 .entry(state.visitor_id)
                 .or_default()
                 .visits
@@ -137,14 +157,26 @@ impl Sessionizer {
         }
         for j in journeys {
             let id = j.visitor_id;
-            s.by_visitor.entry(id).or_default().journey = Some(j);
+            s.shard_mut(id).entry(id).or_default().journey = Some(j);
         }
         s
     }
 
+    fn shard(&self, id: u64) -> &HashMap<u64, Visitor> {
+        &self.shards[id as usize % SHARDS]
+    }
+
+    fn shard_mut(&mut self, id: u64) -> &mut HashMap<u64, Visitor> {
+        &mut self.shards[id as usize % SHARDS]
+    }
+
     /// Number of visits currently held in memory.
     pub fn len(&self) -> usize {
-        self.by_visitor.values().map(|v| v.visits.len()).sum()
+        self.shards
+            .iter()
+            .flat_map(|m| m.values())
+            .map(|v| v.visits.len())
+            .sum()
     }
 
     /// True when no visit is in progress.
@@ -163,13 +195,13 @@ impl Sessionizer {
             .into_iter()
             .flatten()
             .find(|id| {
-                self.by_visitor.get(id).is_some_and(|v| {
+                self.shard(*id).get(id).is_some_and(|v| {
                     v.journey.as_ref().is_some_and(|j| live(j.last_seen, ts))
                         || v.visits.iter().any(|s| live(s.last_seen, ts))
                 })
             })
             .unwrap_or(event.visitor_id());
-        let visitor = self.by_visitor.entry(key).or_default();
+        let visitor = self.shard_mut(key).entry(key).or_default();
 
         let visit = match visitor
             .visits
@@ -233,13 +265,16 @@ impl Sessionizer {
         }
     }
 
-    /// Forgets visits that ended, at most once a minute of event time.
+    /// Forgets visits that ended: each shard at most once a minute of event
+    /// time, one shard per call, so no single event pays for the whole table.
     fn sweep(&mut self, now: i64) {
-        if now - self.last_sweep < 60_000_000 {
+        let k = self.cursor;
+        if now.saturating_sub(self.swept[k]) < 60_000_000 {
             return;
         }
-        self.last_sweep = now;
-        self.by_visitor.retain(|_, v| {
+        self.swept[k] = now;
+        self.cursor = (k + 1) % SHARDS;
+        self.shards[k].retain(|_, v| {
             v.visits
                 .retain(|s| now - s.last_seen < SESSION_TIMEOUT_MICROS);
             if v.journey

@@ -71,6 +71,9 @@ impl DuckStore {
         writer
             .execute_batch(schema::CREATE_ROLLUP)
             .map_err(db_err)?;
+        writer
+            .execute_batch(schema::CREATE_WAL_MARK)
+            .map_err(db_err)?;
         let readers = (0..READERS)
             .map(|_| writer.try_clone())
             .collect::<Result<Vec<_>, _>>()
@@ -168,18 +171,49 @@ fn micros(t: DateTime<Utc>) -> Value {
 }
 
 impl DuckStore {
-    /// Writes record batches through one appender; its flush is one
-    /// transaction: all of them or none.
+    /// Writes record batches through one appender in one transaction: all
+    /// of them or none. With `mark`, the write-ahead log's position is
+    /// committed in the same transaction.
     fn append_record_batches(
         &self,
         batches: Vec<duckdb::arrow::record_batch::RecordBatch>,
+        mark: Option<u64>,
     ) -> Result<(), StoreError> {
         let conn = self.writer.lock().expect("writer");
-        let mut app = conn.appender("events").map_err(db_err)?;
-        for batch in batches {
-            app.append_record_batch(batch).map_err(db_err)?;
+        let Some(seq) = mark else {
+            let mut app = conn.appender("events").map_err(db_err)?;
+            for batch in batches {
+                app.append_record_batch(batch).map_err(db_err)?;
+            }
+            return app.flush().map_err(db_err);
+        };
+        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
+        let written = (|| {
+            let mut app = conn.appender("events").map_err(db_err)?;
+            for batch in batches {
+                app.append_record_batch(batch).map_err(db_err)?;
+            }
+            app.flush().map_err(db_err)?;
+            drop(app);
+            conn.prepare_cached("UPDATE wal_mark SET seq = ?")
+                .and_then(|mut s| s.execute(duckdb::params![seq]))
+                .map_err(db_err)?;
+            conn.execute_batch("COMMIT").map_err(db_err)
+        })();
+        if written.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
         }
-        app.flush().map_err(db_err)
+        written
+    }
+
+    fn record_batches(
+        batches: &[RowBatch],
+    ) -> Result<Vec<duckdb::arrow::record_batch::RecordBatch>, StoreError> {
+        batches
+            .iter()
+            .filter(|b| !b.rows.is_empty())
+            .map(|b| append::record_batch(&b.rows).map_err(arrow_err))
+            .collect()
     }
 }
 
@@ -192,19 +226,27 @@ impl Store for DuckStore {
         if events.is_empty() {
             return Ok(());
         }
-        self.append_record_batches(vec![append::record_batch(events).map_err(arrow_err)?])
+        self.append_record_batches(vec![append::record_batch(events).map_err(arrow_err)?], None)
     }
 
     fn append_rows(&self, batches: &[RowBatch]) -> Result<(), StoreError> {
-        let batches = batches
-            .iter()
-            .filter(|b| !b.rows.is_empty())
-            .map(|b| append::record_batch(&b.rows).map_err(arrow_err))
-            .collect::<Result<Vec<_>, _>>()?;
+        let batches = Self::record_batches(batches)?;
         if batches.is_empty() {
             return Ok(());
         }
-        self.append_record_batches(batches)
+        self.append_record_batches(batches, None)
+    }
+
+    fn append_logged(&self, batches: &[RowBatch], through: u64) -> Result<(), StoreError> {
+        self.append_record_batches(Self::record_batches(batches)?, Some(through))
+    }
+
+    fn logged_through(&self) -> Result<u64, StoreError> {
+        let conn = self.writer.lock().expect("writer");
+        let seq: Option<u64> = conn
+            .query_row("SELECT max(seq) FROM wal_mark", [], |r| r.get(0))
+            .map_err(db_err)?;
+        Ok(seq.unwrap_or(0))
     }
 
     fn aggregate(&self, q: &Query) -> Result<Totals, StoreError> {

@@ -63,6 +63,14 @@ CREATE TABLE IF NOT EXISTS rollup (
 );
 ";
 
+/// The write-ahead log's position, committed in the same transaction as
+/// the rows it shipped, so a replay after a crash skips exactly what DuckDB
+/// already has. One row, updated in place (no key to maintain).
+pub const CREATE_WAL_MARK: &str = "
+CREATE TABLE IF NOT EXISTS wal_mark (seq UBIGINT NOT NULL);
+INSERT INTO wal_mark SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM wal_mark);
+";
+
 /// Brings a file written before journeys were stored up to date: adds the
 /// journey columns and fills them from the visits already stored (each old
 /// visit becomes a journey of one site). Idempotent; a no-op on new files.
