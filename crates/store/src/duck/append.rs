@@ -15,10 +15,12 @@ use std::sync::Arc;
 /// Builds the batch for `events`.
 pub fn record_batch<T: AsRow>(events: &[T]) -> Result<RecordBatch, ArrowError> {
     let n = events.len();
-    let text = |f: &dyn for<'r> Fn(RowRef<'r>) -> &'r str| -> ArrayRef {
+    // Each row's view is built once, not once per column.
+    let rows: Vec<RowRef<'_>> = events.iter().map(|e| e.row()).collect();
+    let text = |f: &dyn for<'r> Fn(&RowRef<'r>) -> &'r str| -> ArrayRef {
         let mut b = StringBuilder::with_capacity(n, n * 8);
-        for e in events {
-            b.append_value(f(e.row()));
+        for e in &rows {
+            b.append_value(f(e));
         }
         Arc::new(b.finish())
     };
@@ -32,8 +34,7 @@ pub fn record_batch<T: AsRow>(events: &[T]) -> Result<RecordBatch, ArrowError> {
     let mut interactive = BooleanBuilder::with_capacity(n);
     let mut amount = Float64Builder::with_capacity(n);
     let mut currency = StringBuilder::new();
-    for e in events {
-        let e = e.row();
+    for e in &rows {
         ts.append_value(e.ts);
         visitor.append_value(e.visitor_id);
         session.append_value(e.session_id);
