@@ -4,7 +4,8 @@
 //! aggregates after `aggregate_retention_days`.
 //!
 //! It runs at start and then every hour, so an installation that was down
-//! catches up at once. Retention counts whole UTC days: with 30 days, events
+//! catches up at once. The same job rolls up each closed day that still has
+//! raw events, for the overview to read (`tiers.rs`). Retention counts whole UTC days: with 30 days, events
 //! from before midnight 30 days ago go.
 
 use chrono::Duration;
@@ -36,6 +37,23 @@ pub fn enforce(config: &Config, store: &dyn Store, clock: &dyn Clock) -> Result<
         }
     }
     Ok(deleted)
+}
+
+/// Rolls up each site's closed days that still have raw events and no
+/// fresh roll-up, so the overview reads them instead of the raw events
+/// (`glasshouse_store::rollup::refresh`); returns the days rolled up.
+pub fn refresh_rollups(
+    config: &Config,
+    store: &dyn Store,
+    clock: &dyn Clock,
+) -> Result<u64, StoreError> {
+    let today = clock.now().date_naive();
+    let mut days = 0;
+    for site in &config.sites {
+        let from = today - Duration::days(site.raw_retention_days as i64);
+        days += rollup::refresh(store, &site.host, from, today)?;
+    }
+    Ok(days)
 }
 
 /// One day's counts of each saved funnel of `site`, for the aggregate tier:
@@ -88,8 +106,21 @@ pub fn spawn(
         loop {
             tick.tick().await;
             let (c, s, k) = (config.clone(), store.clone(), clock.clone());
-            match tokio::task::spawn_blocking(move || enforce(&c, s.as_ref(), k.as_ref())).await {
-                Ok(Ok(_)) => {}
+            let job = move || {
+                enforce(&c, s.as_ref(), k.as_ref())?;
+                let started = std::time::Instant::now();
+                let days = refresh_rollups(&c, s.as_ref(), k.as_ref())?;
+                if days > 0 {
+                    tracing::info!(
+                        days,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "closed days rolled up for the overview"
+                    );
+                }
+                Ok::<_, StoreError>(())
+            };
+            match tokio::task::spawn_blocking(job).await {
+                Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "retention failed; will retry in an hour")
                 }

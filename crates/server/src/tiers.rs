@@ -7,6 +7,14 @@
 //! visit-level detail beyond the properties they list, so a period reaching
 //! into them cannot be filtered, broken down by hour, or by another property;
 //! such a request gets a 400 that says from which day it can.
+//!
+//! Closed days whose raw events are still kept may have a *fresh* roll-up
+//! (`glasshouse_store::rollup::refresh`): one that still covers every raw
+//! event of the day. A question that a roll-up can answer — no filters,
+//! days not hours, a kept property — reads those days' roll-ups instead of
+//! their raw events, which is what keeps a month's overview fast. Any other
+//! question reads the raw events of those days, as before; the figures are
+//! the same either way (a test holds them equal).
 
 use crate::ApiError;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -23,6 +31,63 @@ pub struct Split {
     pub rolled: Option<(NaiveDate, NaiveDate)>,
     /// The first day with raw events (roll-ups answer the days before it).
     pub cutoff: NaiveDate,
+    /// Whether some of the rolled days still have raw events (fresh roll-ups
+    /// read in their stead).
+    pub fresh: bool,
+}
+
+/// Whether a question can be answered from roll-ups at all.
+pub fn rollup_answers(query: &Query, interval: Option<Interval>, by: Option<&Dimension>) -> bool {
+    query.filters.is_empty()
+        && interval != Some(Interval::Hour)
+        && by.is_none_or(|d| rollup::kept(d).is_some())
+}
+
+/// Moves the closed days at the start of the raw part whose roll-ups are
+/// fresh into the rolled part.
+fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, ApiError> {
+    let Some(raw) = &s.raw else {
+        return Ok(s);
+    };
+    let first = raw.from.date_naive();
+    if raw.from != midnight(first) {
+        return Ok(s);
+    }
+    let last = raw.until.date_naive();
+    let fresh = store.fresh_rollup_days(&query.site, first, last)?;
+    let run = fresh
+        .iter()
+        .enumerate()
+        .take_while(|(i, d)| **d == first + Duration::days(*i as i64))
+        .count();
+    if run == 0 {
+        return Ok(s);
+    }
+    let until = first + Duration::days(run as i64);
+    let boundary = midnight(until);
+    s.rolled = Some((s.rolled.map(|r| r.0).unwrap_or(first), until));
+    s.raw = (raw.until > boundary).then(|| Query {
+        from: boundary,
+        ..raw.clone()
+    });
+    s.fresh = true;
+    Ok(s)
+}
+
+/// [`split`], then, for a question roll-ups can answer (`answers`), fresh
+/// roll-ups of closed days in place of their raw events.
+pub fn split_fresh(
+    store: &dyn Store,
+    query: &Query,
+    raw_from: NaiveDate,
+    answers: bool,
+) -> Result<Split, ApiError> {
+    let s = split(store, query, raw_from)?;
+    if answers {
+        take_fresh(store, query, s)
+    } else {
+        Ok(s)
+    }
 }
 
 /// Splits `query` at the first day that still has raw events: days before
@@ -41,6 +106,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
             raw: Some(query.clone()),
             rolled: None,
             cutoff: raw_from,
+            fresh: false,
         });
     }
     let end = (query.until - Duration::microseconds(1)).date_naive() + Duration::days(1);
@@ -53,6 +119,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
             raw: Some(query.clone()),
             rolled: None,
             cutoff,
+            fresh: false,
         });
     }
     let rolled_until = end.min(cutoff);
@@ -65,6 +132,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
             raw: Some(query.clone()),
             rolled: None,
             cutoff,
+            fresh: false,
         });
     }
     let boundary = midnight(cutoff);
@@ -76,6 +144,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
         raw,
         rolled: Some((first, rolled_until)),
         cutoff,
+        fresh: false,
     })
 }
 
@@ -88,6 +157,9 @@ pub fn refuse_filters(query: &Query, s: &Split) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+/// The value a roll-up sums a day's long tail into.
+const OTHER: &str = "(other)";
 
 fn empty(site: &str) -> RollupRow {
     RollupRow::zero(site, NaiveDate::default(), "", "")
@@ -105,7 +177,7 @@ pub fn aggregate(
     query: &Query,
     raw_from: NaiveDate,
 ) -> Result<Totals, ApiError> {
-    let s = split(store, query, raw_from)?;
+    let s = split_fresh(store, query, raw_from, rollup_answers(query, None, None))?;
     let Some((from, until)) = s.rolled else {
         return Ok(store.aggregate(query)?);
     };
@@ -127,7 +199,12 @@ pub fn timeseries(
     interval: Interval,
     raw_from: NaiveDate,
 ) -> Result<Vec<(DateTime<Utc>, Totals)>, ApiError> {
-    let s = split(store, query, raw_from)?;
+    let s = split_fresh(
+        store,
+        query,
+        raw_from,
+        rollup_answers(query, Some(interval), None),
+    )?;
     let Some((from, until)) = s.rolled else {
         return Ok(store.timeseries(query, interval)?);
     };
@@ -174,8 +251,13 @@ pub fn breakdown(
     offset: usize,
     raw_from: NaiveDate,
 ) -> Result<Vec<(String, Totals)>, ApiError> {
-    let s = split(store, query, raw_from)?;
-    let Some((from, until)) = s.rolled else {
+    let mut s = split_fresh(
+        store,
+        query,
+        raw_from,
+        rollup_answers(query, None, Some(by)),
+    )?;
+    let Some(mut range) = s.rolled else {
         return Ok(store.breakdown(query, by, limit, offset)?);
     };
     refuse_filters(query, &s)?;
@@ -185,8 +267,19 @@ pub fn breakdown(
             s.cutoff
         )));
     };
+    let mut kept = store.read_rollup(&query.site, range.0, range.1, dim)?;
+    if s.fresh && kept.iter().any(|r| r.value == OTHER) {
+        // A day had more values than a roll-up keeps: days whose raw events
+        // are still there answer from them.
+        s = split(store, query, raw_from)?;
+        let Some(r) = s.rolled else {
+            return Ok(store.breakdown(query, by, limit, offset)?);
+        };
+        range = r;
+        kept = store.read_rollup(&query.site, range.0, range.1, dim)?;
+    }
     let mut by_value: HashMap<String, RollupRow> = HashMap::new();
-    for r in store.read_rollup(&query.site, from, until, dim)? {
+    for r in kept {
         by_value
             .entry(r.value.clone())
             .or_insert_with(|| empty(&query.site))

@@ -182,6 +182,45 @@ pub trait Store: Send + Sync + 'static {
         Err(StoreError::Unsupported("the aggregate tier"))
     }
 
+    /// Stores `rows` as `site`'s roll-up of the closed `day` and marks it
+    /// fresh — a stand-in for the day's raw events that unfiltered
+    /// questions may read (`rollup.rs`) — unless rows arrived for a closed
+    /// day since [`Store::late_writes`] returned `seen`, or the day is not
+    /// closed. Returns whether it did. Back ends that do not track
+    /// freshness never mark a day.
+    fn replace_fresh_rollup(
+        &self,
+        site: &str,
+        day: chrono::NaiveDate,
+        rows: &[RollupRow],
+        seen: u64,
+    ) -> Result<bool, StoreError> {
+        let _ = (site, day, rows, seen);
+        Ok(false)
+    }
+
+    /// The days of `site` in `[from, until)` marked fresh (see
+    /// [`Store::replace_fresh_rollup`]), ascending.
+    fn fresh_rollup_days(
+        &self,
+        site: &str,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+    ) -> Result<Vec<chrono::NaiveDate>, StoreError> {
+        let _ = (site, from, until);
+        Ok(Vec::new())
+    }
+
+    /// The newest day with stored events: the days before it are closed.
+    fn closed_before(&self) -> Result<Option<chrono::NaiveDate>, StoreError> {
+        Ok(None)
+    }
+
+    /// A number that changes whenever rows arrive for a closed day.
+    fn late_writes(&self) -> u64 {
+        0
+    }
+
     /// Deletes `site`'s roll-ups of days before `day`; returns how many rows went.
     fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
         let _ = (site, day);

@@ -18,6 +18,13 @@
 //!
 //! The roll-up is computed through the `Store` trait's own queries, so both
 //! back ends produce the same rows; each back end only stores and reads them.
+//!
+//! The same roll-ups also serve while the raw events are still kept: once a
+//! day is closed, [`refresh`] rolls it up early and marks it fresh, and the
+//! overview's unfiltered questions over a month read thirty days of
+//! roll-ups and today's raw events instead of grouping millions of raw
+//! events. A late event for a fresh day takes the mark away
+//! (`duck/fresh.rs`).
 
 use crate::{Store, StoreError, Totals};
 use chrono::{Duration, NaiveDate};
@@ -230,4 +237,44 @@ pub fn roll_up_and_delete(
     }
     let deleted = store.delete_before(site, midnight(cutoff))?;
     Ok((days, deleted))
+}
+
+/// Computes the roll-ups of `site`'s closed days in `[from, today)` that are
+/// not fresh yet and marks them fresh, so unfiltered questions over those
+/// days read them instead of the raw events (see [`Store::replace_fresh_rollup`]).
+/// A day that gets a late event meanwhile is left for the next run.
+/// Returns how many days it marked.
+pub fn refresh(
+    store: &dyn Store,
+    site: &str,
+    from: NaiveDate,
+    today: NaiveDate,
+) -> Result<u64, StoreError> {
+    let Some(closed) = store.closed_before()? else {
+        return Ok(0);
+    };
+    let Some(oldest) = store.oldest_event_day(site)? else {
+        return Ok(0);
+    };
+    let (from, until) = (from.max(oldest), closed.min(today));
+    if from >= until {
+        return Ok(0);
+    }
+    let fresh: std::collections::HashSet<NaiveDate> = store
+        .fresh_rollup_days(site, from, until)?
+        .into_iter()
+        .collect();
+    let mut marked = 0;
+    let mut day = from;
+    while day < until {
+        if !fresh.contains(&day) {
+            let seen = store.late_writes();
+            let rows = compute(store, site, day)?;
+            if store.replace_fresh_rollup(site, day, &rows, seen)? {
+                marked += 1;
+            }
+        }
+        day += Duration::days(1);
+    }
+    Ok(marked)
 }

@@ -9,11 +9,13 @@
 
 mod append;
 mod dialect;
+mod fresh;
 mod schema;
 
 pub use dialect::DuckDialect;
 
 use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
+use crate::row::AsRow;
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use crate::sql::{self, Group, Param, Sql};
 use crate::{RollupRow, Row, RowBatch, Store, StoreError, StoredEvent, Totals};
@@ -36,6 +38,7 @@ pub struct DuckStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    fresh: fresh::Freshness,
 }
 
 impl std::fmt::Debug for DuckStore {
@@ -74,6 +77,10 @@ impl DuckStore {
         writer
             .execute_batch(schema::CREATE_WAL_MARK)
             .map_err(db_err)?;
+        writer.execute_batch(fresh::CREATE).map_err(db_err)?;
+        let newest: Option<i64> = writer
+            .query_row("SELECT epoch_us(max(ts)) FROM events", [], |r| r.get(0))
+            .map_err(db_err)?;
         let readers = (0..READERS)
             .map(|_| writer.try_clone())
             .collect::<Result<Vec<_>, _>>()
@@ -82,6 +89,7 @@ impl DuckStore {
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
+            fresh: fresh::Freshness::new(newest.map(fresh::day_of)),
         })
     }
 
@@ -171,50 +179,91 @@ fn micros(t: DateTime<Utc>) -> Value {
 }
 
 impl DuckStore {
-    /// Writes record batches through one appender in one transaction: all
+    /// Writes batches of rows through one appender in one transaction: all
     /// of them or none. With `mark`, the write-ahead log's position is
-    /// committed in the same transaction.
-    fn append_record_batches(
-        &self,
-        batches: Vec<duckdb::arrow::record_batch::RecordBatch>,
-        mark: Option<u64>,
-    ) -> Result<(), StoreError> {
+    /// committed in the same transaction; rows on closed days take their
+    /// day's fresh mark away in it too (`fresh.rs`).
+    fn write<T: AsRow>(&self, batches: &[&[T]], mark: Option<u64>) -> Result<(), StoreError> {
+        let record_batches = batches
+            .iter()
+            .filter(|b| !b.is_empty())
+            .map(|b| append::record_batch(b).map_err(arrow_err))
+            .collect::<Result<Vec<_>, _>>()?;
+        if record_batches.is_empty() && mark.is_none() {
+            return Ok(());
+        }
         let conn = self.writer.lock().expect("writer");
-        let Some(seq) = mark else {
+        let (late, newest) = self.fresh.late_in(batches.iter().copied());
+        if mark.is_none() && late.is_empty() {
             let mut app = conn.appender("events").map_err(db_err)?;
-            for batch in batches {
+            for batch in record_batches {
                 app.append_record_batch(batch).map_err(db_err)?;
             }
-            return app.flush().map_err(db_err);
-        };
+            app.flush().map_err(db_err)?;
+            self.fresh.stored(newest, false);
+            return Ok(());
+        }
         conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
         let written = (|| {
             let mut app = conn.appender("events").map_err(db_err)?;
-            for batch in batches {
+            for batch in record_batches {
                 app.append_record_batch(batch).map_err(db_err)?;
             }
             app.flush().map_err(db_err)?;
             drop(app);
-            conn.prepare_cached("UPDATE wal_mark SET seq = ?")
-                .and_then(|mut s| s.execute(duckdb::params![seq]))
+            if let Some(seq) = mark {
+                conn.prepare_cached("UPDATE wal_mark SET seq = ?")
+                    .and_then(|mut s| s.execute(duckdb::params![seq]))
+                    .map_err(db_err)?;
+            }
+            for (site, day) in &late {
+                conn.execute(
+                    "DELETE FROM rollup_fresh WHERE site = $1 AND day = CAST($2 AS DATE)",
+                    duckdb::params![site, day.to_string()],
+                )
                 .map_err(db_err)?;
+            }
             conn.execute_batch("COMMIT").map_err(db_err)
         })();
-        if written.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
+        match written {
+            Ok(()) => self.fresh.stored(newest, !late.is_empty()),
+            Err(_) => {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
         }
         written
     }
+}
 
-    fn record_batches(
-        batches: &[RowBatch],
-    ) -> Result<Vec<duckdb::arrow::record_batch::RecordBatch>, StoreError> {
-        batches
-            .iter()
-            .filter(|b| !b.rows.is_empty())
-            .map(|b| append::record_batch(&b.rows).map_err(arrow_err))
-            .collect()
+/// Replaces one day's roll-up of a site inside `tx`.
+fn put_rollup(
+    tx: &duckdb::Transaction<'_>,
+    site: &str,
+    day: chrono::NaiveDate,
+    rows: &[RollupRow],
+) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM rollup WHERE site = $1 AND day = CAST($2 AS DATE)",
+        duckdb::params![site, day.to_string()],
+    )
+    .map_err(db_err)?;
+    let mut app = tx.appender("rollup").map_err(db_err)?;
+    for r in rows {
+        app.append_row(duckdb::params![
+            r.site,
+            r.day.to_string(),
+            r.dim,
+            r.value,
+            r.visitors,
+            r.visits,
+            r.pageviews,
+            r.events,
+            r.bounces,
+            r.duration_sum
+        ])
+        .map_err(db_err)?;
     }
+    app.flush().map_err(db_err)
 }
 
 fn arrow_err(e: duckdb::arrow::error::ArrowError) -> StoreError {
@@ -223,22 +272,17 @@ fn arrow_err(e: duckdb::arrow::error::ArrowError) -> StoreError {
 
 impl Store for DuckStore {
     fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        self.append_record_batches(vec![append::record_batch(events).map_err(arrow_err)?], None)
+        self.write(&[events], None)
     }
 
     fn append_rows(&self, batches: &[RowBatch]) -> Result<(), StoreError> {
-        let batches = Self::record_batches(batches)?;
-        if batches.is_empty() {
-            return Ok(());
-        }
-        self.append_record_batches(batches, None)
+        let rows: Vec<&[Row]> = batches.iter().map(|b| b.rows.as_slice()).collect();
+        self.write(&rows, None)
     }
 
     fn append_logged(&self, batches: &[RowBatch], through: u64) -> Result<(), StoreError> {
-        self.append_record_batches(Self::record_batches(batches)?, Some(through))
+        let rows: Vec<&[Row]> = batches.iter().map(|b| b.rows.as_slice()).collect();
+        self.write(&rows, Some(through))
     }
 
     fn logged_through(&self) -> Result<u64, StoreError> {
@@ -438,6 +482,13 @@ impl Store for DuckStore {
 
     fn delete_before(&self, site: &str, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         let conn = self.writer.lock().expect("writer");
+        // Days whose raw events are gone are answered by the aggregate
+        // tier, no longer as a stand-in for raw events.
+        conn.execute(
+            "DELETE FROM rollup_fresh WHERE site = $1 AND day < CAST($2 AS DATE)",
+            duckdb::params![site, cutoff.date_naive().to_string()],
+        )
+        .map_err(db_err)?;
         conn.execute(
             "DELETE FROM events WHERE site = $1 AND ts < $2",
             duckdb::params![site, micros(cutoff)],
@@ -534,31 +585,73 @@ impl Store for DuckStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.writer.lock().expect("writer");
         let tx = conn.transaction().map_err(db_err)?;
+        put_rollup(&tx, site, day, rows)?;
+        tx.commit().map_err(db_err)
+    }
+
+    fn replace_fresh_rollup(
+        &self,
+        site: &str,
+        day: chrono::NaiveDate,
+        rows: &[RollupRow],
+        seen: u64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.writer.lock().expect("writer");
+        // Under the writer's lock no row can arrive between this check and
+        // the commit.
+        if self.fresh.late_writes() != seen || self.fresh.newest().is_none_or(|n| day >= n) {
+            return Ok(false);
+        }
+        let tx = conn.transaction().map_err(db_err)?;
+        put_rollup(&tx, site, day, rows)?;
         tx.execute(
-            "DELETE FROM rollup WHERE site = $1 AND day = CAST($2 AS DATE)",
+            "DELETE FROM rollup_fresh WHERE site = $1 AND day = CAST($2 AS DATE)",
             duckdb::params![site, day.to_string()],
         )
         .map_err(db_err)?;
-        {
-            let mut app = tx.appender("rollup").map_err(db_err)?;
-            for r in rows {
-                app.append_row(duckdb::params![
-                    r.site,
-                    r.day.to_string(),
-                    r.dim,
-                    r.value,
-                    r.visitors,
-                    r.visits,
-                    r.pageviews,
-                    r.events,
-                    r.bounces,
-                    r.duration_sum
-                ])
+        tx.execute(
+            "INSERT INTO rollup_fresh VALUES ($1, CAST($2 AS DATE))",
+            duckdb::params![site, day.to_string()],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(true)
+    }
+
+    fn fresh_rollup_days(
+        &self,
+        site: &str,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+    ) -> Result<Vec<chrono::NaiveDate>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT DISTINCT strftime(day, '%Y-%m-%d') AS d FROM rollup_fresh \
+                     WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) ORDER BY d",
+                )
                 .map_err(db_err)?;
-            }
-            app.flush().map_err(db_err)?;
-        }
-        tx.commit().map_err(db_err)
+            let days = stmt
+                .query_map(
+                    duckdb::params![site, from.to_string(), until.to_string()],
+                    |r| r.get::<_, String>(0),
+                )
+                .map_err(db_err)?;
+            days.map(|d| {
+                d.map_err(db_err).map(|d| {
+                    chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").unwrap_or_default()
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn closed_before(&self) -> Result<Option<chrono::NaiveDate>, StoreError> {
+        Ok(self.fresh.newest())
+    }
+
+    fn late_writes(&self) -> u64 {
+        self.fresh.late_writes()
     }
 
     fn read_rollup(
