@@ -44,7 +44,7 @@ pub mod reload;
 pub mod retention;
 pub mod sessions;
 mod stats;
-mod tiers;
+pub mod tiers;
 pub mod transparency;
 mod web_assets;
 

@@ -267,7 +267,7 @@ pub fn breakdown(
             s.cutoff
         )));
     };
-    let mut kept = store.read_rollup(&query.site, range.0, range.1, dim)?;
+    let mut kept = store.read_rollup_summed(&query.site, range.0, range.1, dim)?;
     if s.fresh && kept.iter().any(|r| r.value == OTHER) {
         // A day had more values than a roll-up keeps: days whose raw events
         // are still there answer from them.
@@ -276,7 +276,7 @@ pub fn breakdown(
             return Ok(store.breakdown(query, by, limit, offset)?);
         };
         range = r;
-        kept = store.read_rollup(&query.site, range.0, range.1, dim)?;
+        kept = store.read_rollup_summed(&query.site, range.0, range.1, dim)?;
     }
     let mut by_value: HashMap<String, RollupRow> = HashMap::new();
     for r in kept {

@@ -221,6 +221,26 @@ pub trait Store: Send + Sync + 'static {
         0
     }
 
+    /// Rolled-up rows of `site` for property `dim` on days in `[from,
+    /// until)`, summed per value (`day` is `from`): what a breakdown over
+    /// those days needs, without moving every day's row out of the store.
+    fn read_rollup_summed(
+        &self,
+        site: &str,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+        dim: &str,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        let mut by_value: std::collections::BTreeMap<String, RollupRow> = Default::default();
+        for r in self.read_rollup(site, from, until, dim)? {
+            by_value
+                .entry(r.value.clone())
+                .or_insert_with(|| RollupRow::zero(site, from, dim, &r.value))
+                .merge(&r);
+        }
+        Ok(by_value.into_values().collect())
+    }
+
     /// Deletes `site`'s roll-ups of days before `day`; returns how many rows went.
     fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
         let _ = (site, day);

@@ -689,6 +689,40 @@ impl Store for DuckStore {
         })
     }
 
+    fn read_rollup_summed(
+        &self,
+        site: &str,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+        dim: &str,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT value, sum(visitors)::UBIGINT, sum(visits)::UBIGINT, sum(pageviews)::UBIGINT, sum(events)::UBIGINT, sum(bounces)::UBIGINT, sum(duration_sum) \
+                     FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 GROUP BY value ORDER BY value",
+                )
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(duckdb::params![site, from.to_string(), until.to_string(), dim], |r| {
+                    Ok(RollupRow {
+                        site: site.to_string(),
+                        day: from,
+                        dim: dim.to_string(),
+                        value: r.get(0)?,
+                        visitors: r.get(1)?,
+                        visits: r.get(2)?,
+                        pageviews: r.get(3)?,
+                        events: r.get(4)?,
+                        bounces: r.get(5)?,
+                        duration_sum: r.get(6)?,
+                    })
+                })
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
+    }
+
     fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
         let conn = self.writer.lock().expect("writer");
         conn.execute(
