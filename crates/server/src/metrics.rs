@@ -117,12 +117,12 @@ impl Default for Metrics {
             );
             r.register(
                 "wal_bytes",
-                "Bytes in the write-ahead log not yet shipped to ClickHouse (0 on DuckDB); at the bound the collector answers 503",
+                "Bytes in the write-ahead log not yet shipped to the store; at the bound the collector answers 503",
                 m.wal_bytes.clone(),
             );
             r.register(
                 "wal_batches",
-                "Batches in the write-ahead log not yet shipped to ClickHouse",
+                "Batches in the write-ahead log not yet shipped to the store",
                 m.wal_batches.clone(),
             );
             r.register(
