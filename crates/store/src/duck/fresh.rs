@@ -79,7 +79,7 @@ impl Freshness {
             for r in rows {
                 let r = r.row();
                 let day = day_of(r.ts);
-                if before.is_some_and(|n| day < n) && !late.contains(&(r.site.to_string(), day)) {
+                if before.is_some_and(|n| day < n) {
                     late.insert((r.site.to_string(), day));
                 }
                 newest = newest.max(Some(day));

@@ -194,23 +194,22 @@ impl DuckStore {
         }
         let conn = self.writer.lock().expect("writer");
         let (late, newest) = self.fresh.late_in(batches.iter().copied());
-        if mark.is_none() && late.is_empty() {
+        let append = |conn: &Connection| -> Result<(), StoreError> {
             let mut app = conn.appender("events").map_err(db_err)?;
             for batch in record_batches {
                 app.append_record_batch(batch).map_err(db_err)?;
             }
-            app.flush().map_err(db_err)?;
+            app.flush().map_err(db_err)
+        };
+        if mark.is_none() && late.is_empty() {
+            // One appender flush is one transaction already.
+            append(&conn)?;
             self.fresh.stored(newest, false);
             return Ok(());
         }
         conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
         let written = (|| {
-            let mut app = conn.appender("events").map_err(db_err)?;
-            for batch in record_batches {
-                app.append_record_batch(batch).map_err(db_err)?;
-            }
-            app.flush().map_err(db_err)?;
-            drop(app);
+            append(&conn)?;
             if let Some(seq) = mark {
                 conn.prepare_cached("UPDATE wal_mark SET seq = ?")
                     .and_then(|mut s| s.execute(duckdb::params![seq]))
@@ -232,6 +231,45 @@ impl DuckStore {
             }
         }
         written
+    }
+}
+
+impl DuckStore {
+    /// Roll-up rows from `sql`, which takes (site, from, until, dim) and
+    /// selects the table's columns in order, the day as `YYYY-MM-DD`.
+    fn rollup_rows(
+        &self,
+        sql: &str,
+        site: &str,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+        dim: &str,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare(sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(
+                    duckdb::params![site, from.to_string(), until.to_string(), dim],
+                    |r| {
+                        let day: String = r.get(1)?;
+                        Ok(RollupRow {
+                            site: r.get(0)?,
+                            day: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                                .unwrap_or_default(),
+                            dim: r.get(2)?,
+                            value: r.get(3)?,
+                            visitors: r.get(4)?,
+                            visits: r.get(5)?,
+                            pageviews: r.get(6)?,
+                            events: r.get(7)?,
+                            bounces: r.get(8)?,
+                            duration_sum: r.get(9)?,
+                        })
+                    },
+                )
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
     }
 }
 
@@ -661,32 +699,14 @@ impl Store for DuckStore {
         until: chrono::NaiveDate,
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
-        self.with_reader(|conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT site, strftime(day, '%Y-%m-%d'), dim, value, visitors, visits, pageviews, events, bounces, duration_sum \
-                     FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 ORDER BY day, value",
-                )
-                .map_err(db_err)?;
-            let rows = stmt
-                .query_map(duckdb::params![site, from.to_string(), until.to_string(), dim], |r| {
-                    let day: String = r.get(1)?;
-                    Ok(RollupRow {
-                        site: r.get(0)?,
-                        day: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap_or_default(),
-                        dim: r.get(2)?,
-                        value: r.get(3)?,
-                        visitors: r.get(4)?,
-                        visits: r.get(5)?,
-                        pageviews: r.get(6)?,
-                        events: r.get(7)?,
-                        bounces: r.get(8)?,
-                        duration_sum: r.get(9)?,
-                    })
-                })
-                .map_err(db_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-        })
+        self.rollup_rows(
+            "SELECT site, strftime(day, '%Y-%m-%d'), dim, value, visitors, visits, pageviews, events, bounces, duration_sum \
+             FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 ORDER BY day, value",
+            site,
+            from,
+            until,
+            dim,
+        )
     }
 
     fn read_rollup_summed(
@@ -696,31 +716,14 @@ impl Store for DuckStore {
         until: chrono::NaiveDate,
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
-        self.with_reader(|conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT value, sum(visitors)::UBIGINT, sum(visits)::UBIGINT, sum(pageviews)::UBIGINT, sum(events)::UBIGINT, sum(bounces)::UBIGINT, sum(duration_sum) \
-                     FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 GROUP BY value ORDER BY value",
-                )
-                .map_err(db_err)?;
-            let rows = stmt
-                .query_map(duckdb::params![site, from.to_string(), until.to_string(), dim], |r| {
-                    Ok(RollupRow {
-                        site: site.to_string(),
-                        day: from,
-                        dim: dim.to_string(),
-                        value: r.get(0)?,
-                        visitors: r.get(1)?,
-                        visits: r.get(2)?,
-                        pageviews: r.get(3)?,
-                        events: r.get(4)?,
-                        bounces: r.get(5)?,
-                        duration_sum: r.get(6)?,
-                    })
-                })
-                .map_err(db_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-        })
+        self.rollup_rows(
+            "SELECT $1, $2, $4, value, sum(visitors)::UBIGINT, sum(visits)::UBIGINT, sum(pageviews)::UBIGINT, sum(events)::UBIGINT, sum(bounces)::UBIGINT, sum(duration_sum) \
+             FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 GROUP BY value ORDER BY value",
+            site,
+            from,
+            until,
+            dim,
+        )
     }
 
     fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
