@@ -156,6 +156,10 @@ pub enum Dimension {
     /// and path) and its own path. Used by the aggregate tier to keep daily
     /// transitions; not a Stats API property.
     Transition,
+    /// Only as a filter, its one value a UTC midnight in microseconds: the
+    /// visits with events on both sides of it. Used by the aggregate tier
+    /// to count such visits once over several days; not a Stats API property.
+    OverMidnight,
 }
 
 impl Dimension {
@@ -219,6 +223,7 @@ impl Dimension {
             Dimension::Country => "country",
             Dimension::EventName => "name",
             Dimension::Transition => "transition",
+            Dimension::OverMidnight => "over_midnight",
             Dimension::EventProp(key) => key,
         }
     }

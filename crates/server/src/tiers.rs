@@ -60,10 +60,15 @@ fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, A
         .enumerate()
         .take_while(|(i, d)| **d == first + Duration::days(*i as i64))
         .count();
-    if run == 0 {
-        return Ok(s);
-    }
-    let until = first + Duration::days(run as i64);
+    let covered = midnight(first + Duration::days(run as i64)) >= raw.until;
+    // Unless the fresh days cover the rest of the period, the last of them
+    // stays with the raw part: its roll-up carries the correction for the
+    // midnight between the rolled days and the raw ones (`corrected_days`).
+    let until = match (covered, run) {
+        (true, _) => first + Duration::days(run as i64),
+        (false, 0 | 1) => return Ok(s),
+        (false, _) => first + Duration::days(run as i64 - 1),
+    };
     let boundary = midnight(until);
     s.rolled = Some((s.rolled.map(|r| r.0).unwrap_or(first), until));
     s.raw = (raw.until > boundary).then(|| Query {
@@ -72,6 +77,46 @@ fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, A
     });
     s.fresh = true;
     Ok(s)
+}
+
+/// The days whose roll-ups carry the correction for visits over their
+/// midnight (`glasshouse_store::rollup::over_midnight`) that a split must
+/// apply: every midnight inside the rolled days, and the one between them
+/// and the raw part when the raw part's first day has a fresh roll-up.
+fn corrected_days(s: &Split) -> Option<(NaiveDate, NaiveDate)> {
+    let (first, until) = s.rolled?;
+    let end = if s.raw.is_some() && s.fresh {
+        until + Duration::days(1)
+    } else {
+        until
+    };
+    let start = first + Duration::days(1);
+    (start < end).then_some((start, end))
+}
+
+/// The correction rows of `dim` (`+` whole, `-` halves) for a split, per
+/// day (`summed` false) or summed per value.
+fn corrections(
+    store: &dyn Store,
+    site: &str,
+    s: &Split,
+    dim: &str,
+    summed: bool,
+) -> Result<(Vec<RollupRow>, Vec<RollupRow>), ApiError> {
+    let Some((from, until)) = corrected_days(s) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let read = |d: String| {
+        if summed {
+            store.read_rollup_summed(site, from, until, &d)
+        } else {
+            store.read_rollup(site, from, until, &d)
+        }
+    };
+    Ok((
+        read(format!("{}{dim}", rollup::WHOLE))?,
+        read(format!("{}{dim}", rollup::HALVES))?,
+    ))
 }
 
 /// [`split`], then, for a question roll-ups can answer (`answers`), fresh
@@ -183,11 +228,19 @@ pub fn aggregate(
     };
     refuse_filters(query, &s)?;
     let mut sum = empty(&query.site);
-    for r in store.read_rollup(&query.site, from, until, "total")? {
-        sum.merge(&r);
+    let (whole, halves) = corrections(store, &query.site, &s, "total", true)?;
+    for r in store
+        .read_rollup(&query.site, from, until, "total")?
+        .iter()
+        .chain(&whole)
+    {
+        sum.merge(r);
     }
     if let Some(raw) = &s.raw {
         sum.add(&store.aggregate(raw)?);
+    }
+    for r in &halves {
+        sum.subtract(r);
     }
     Ok(sum.totals())
 }
@@ -235,6 +288,43 @@ pub fn timeseries(
             put(at, &|row| row.add(&t));
         }
     }
+    // A visit over a midnight is one visit of a bucket holding both sides;
+    // buckets split there each count it, with the whole visit's bounce and
+    // duration (as the raw events do).
+    let (whole, halves) = corrections(store, &query.site, &s, "total", false)?;
+    let before = match corrected_days(&s) {
+        Some((from, until)) => store.read_rollup(
+            &query.site,
+            from,
+            until,
+            &format!("{}total", rollup::BEFORE),
+        )?,
+        None => Vec::new(),
+    };
+    let on = |rows: &[RollupRow], day| rows.iter().find(|r| r.day == day).cloned();
+    for w in &whole {
+        let (Some(h), Some(b)) = (on(&halves, w.day), on(&before, w.day)) else {
+            continue;
+        };
+        let at = interval.bucket_start(midnight(w.day));
+        let was = interval.bucket_start(midnight(w.day - Duration::days(1)));
+        if at == was {
+            put(at, &|row| {
+                row.merge(w);
+                row.subtract(&h);
+            });
+        } else {
+            let mut after = h.clone();
+            after.subtract(&b);
+            for (bucket, half) in [(was, &b), (at, &after)] {
+                put(bucket, &|row| {
+                    row.bounces = (row.bounces + w.bounces).saturating_sub(half.bounces);
+                    row.duration_sum =
+                        (row.duration_sum + w.duration_sum - half.duration_sum).max(0.0);
+                });
+            }
+        }
+    }
     buckets.sort_by_key(|(at, _)| *at);
     Ok(buckets
         .into_iter()
@@ -278,12 +368,13 @@ pub fn breakdown(
         range = r;
         kept = store.read_rollup_summed(&query.site, range.0, range.1, dim)?;
     }
+    let (whole, halves) = corrections(store, &query.site, &s, dim, true)?;
     let mut by_value: HashMap<String, RollupRow> = HashMap::new();
-    for r in kept {
+    for r in kept.iter().chain(&whole) {
         by_value
             .entry(r.value.clone())
             .or_insert_with(|| empty(&query.site))
-            .merge(&r);
+            .merge(r);
     }
     if let Some(raw) = &s.raw {
         for (value, t) in store.breakdown(raw, by, rollup::MAX_VALUES, 0)? {
@@ -293,6 +384,14 @@ pub fn breakdown(
                 .add(&t);
         }
     }
+    for r in &halves {
+        if let Some(row) = by_value.get_mut(&r.value) {
+            row.subtract(r);
+        }
+    }
+    // A value held only by visits over midnight, once both halves are
+    // taken away, has nothing left.
+    by_value.retain(|_, r| r.events > 0 || r.visits > 0);
     let first = query.metrics.first().copied();
     let mut rows: Vec<(String, Totals)> =
         by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();

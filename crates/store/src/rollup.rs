@@ -28,7 +28,7 @@
 
 use crate::{Store, StoreError, Totals};
 use chrono::{Duration, NaiveDate};
-use glasshouse_model::query::{midnight, Dimension, Metric, Query};
+use glasshouse_model::query::{midnight, Dimension, Filter, FilterOp, Metric, Query};
 
 /// One day's figures for one value of one property on one site.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +91,16 @@ impl RollupRow {
         self.events += r.events;
         self.bounces += r.bounces;
         self.duration_sum += r.duration_sum;
+    }
+
+    /// Figures of another row taken away (a correction; never below zero).
+    pub fn subtract(&mut self, r: &RollupRow) {
+        self.visitors = self.visitors.saturating_sub(r.visitors);
+        self.visits = self.visits.saturating_sub(r.visits);
+        self.pageviews = self.pageviews.saturating_sub(r.pageviews);
+        self.events = self.events.saturating_sub(r.events);
+        self.bounces = self.bounces.saturating_sub(r.bounces);
+        self.duration_sum = (self.duration_sum - r.duration_sum).max(0.0);
     }
 
     /// As the totals the API reports.
@@ -181,6 +191,7 @@ pub fn compute(
         return Ok(Vec::new());
     }
     let mut out = vec![row("total", String::new(), &total)];
+    out.extend(over_midnight(store, site, day)?);
     // Transitions are between page views only.
     let pageviews = Query {
         filters: glasshouse_model::query::Filter::parse_list(Some("event:name==pageview"))
@@ -206,6 +217,84 @@ pub fn compute(
             }
             out.push(other);
         }
+    }
+    Ok(out)
+}
+
+/// Prefix of the correction rows: the visits that run over the midnight
+/// starting a day, counted whole (`+`) and as their two halves (`-`).
+pub const WHOLE: &str = "+";
+/// See [`WHOLE`].
+pub const HALVES: &str = "-";
+/// The half before midnight alone, kept for the day's totals only: a time
+/// series whose buckets split at that midnight counts the visit in both,
+/// each with the whole visit's bounce and duration, as the raw events do.
+pub const BEFORE: &str = "<";
+
+/// The correction for the visits that run over the midnight that starts
+/// `day`. Each day's roll-up counts such a visit as its own visit (and its
+/// visitor, who keeps yesterday's id, as its own visitor), with the bounce,
+/// duration and exit page of its half; the raw events count it once, whole.
+/// So with each day's roll-up go, per kept property, those visits' figures
+/// over both days (`+dim`) and the sum of their two halves (`-dim`): a
+/// period adds the first and takes away the second for every midnight
+/// inside it, and answers as the raw events do. (A visit over two
+/// midnights — a day of activity without a 30-minute pause — is not
+/// corrected.) Transitions get none: one page view is on one side only.
+pub fn over_midnight(
+    store: &dyn Store,
+    site: &str,
+    day: NaiveDate,
+) -> Result<Vec<RollupRow>, StoreError> {
+    let at = midnight(day);
+    let query = |from, until| Query {
+        site: site.to_string(),
+        from,
+        until,
+        metrics: Metric::ALL.to_vec(),
+        filters: vec![Filter {
+            dimension: Dimension::OverMidnight,
+            op: FilterOp::Is,
+            values: vec![at.timestamp_micros().to_string()],
+        }],
+    };
+    let whole = query(at - Duration::days(1), at + Duration::days(1));
+    let halves = [
+        query(at - Duration::days(1), at),
+        query(at, at + Duration::days(1)),
+    ];
+    let total = store.aggregate(&whole)?;
+    if total.visits == 0 {
+        return Ok(Vec::new());
+    }
+    let row = |dim: String, value: &str| RollupRow::zero(site, day, &dim, value);
+    let mut plus = row(format!("{WHOLE}total"), "");
+    plus.add(&total);
+    let mut minus = row(format!("{HALVES}total"), "");
+    let mut before = row(format!("{BEFORE}total"), "");
+    before.add(&store.aggregate(&halves[0])?);
+    minus.merge(&before);
+    minus.add(&store.aggregate(&halves[1])?);
+    let mut out = vec![plus, minus, before];
+    for (key, dim) in dimensions() {
+        if dim == Dimension::Transition {
+            continue;
+        }
+        for (value, t) in store.breakdown(&whole, &dim, usize::MAX / 2, 0)? {
+            let mut r = row(format!("{WHOLE}{key}"), &value);
+            r.add(&t);
+            out.push(r);
+        }
+        let mut halved: std::collections::BTreeMap<String, RollupRow> = Default::default();
+        for h in &halves {
+            for (value, t) in store.breakdown(h, &dim, usize::MAX / 2, 0)? {
+                halved
+                    .entry(value.clone())
+                    .or_insert_with(|| row(format!("{HALVES}{key}"), &value))
+                    .add(&t);
+            }
+        }
+        out.extend(halved.into_values());
     }
     Ok(out)
 }

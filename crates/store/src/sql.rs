@@ -117,6 +117,10 @@ impl<'d> Builder<'d> {
         let mut out = vec![self.d.true_literal().to_string()];
         let mut exit_conditions = Vec::new();
         for f in &q.filters {
+            if f.dimension == Dimension::OverMidnight {
+                out.push(self.over_midnight(&q.site, f));
+                continue;
+            }
             let col = self.column(&f.dimension);
             if f.dimension == Dimension::ExitPage {
                 exit_conditions.push(self.condition(&col, f));
@@ -131,6 +135,29 @@ impl<'d> Builder<'d> {
             ));
         }
         out.join(" AND ")
+    }
+
+    /// The visits of `site` with events on both sides of the midnight in
+    /// `f` (a day either side).
+    fn over_midnight(&mut self, site: &str, f: &Filter) -> String {
+        const DAY: i64 = 86_400_000_000;
+        let at = f
+            .values
+            .first()
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or_default();
+        let time =
+            |m: i64| Param::Time(chrono::DateTime::from_timestamp_micros(m).unwrap_or_default());
+        let s = self.bind(Param::Text(site.to_string()));
+        let (before, at, after) = (
+            self.bind(time(at - DAY)),
+            self.bind(time(at)),
+            self.bind(time(at + DAY)),
+        );
+        format!(
+            "session_id IN (SELECT session_id FROM events WHERE site = {s} AND ts >= {before} AND ts < {at}) \
+             AND session_id IN (SELECT session_id FROM events WHERE site = {s} AND ts >= {at} AND ts < {after})"
+        )
     }
 
     pub(crate) fn bind(&mut self, p: Param) -> String {
@@ -162,6 +189,8 @@ impl<'d> Builder<'d> {
                 "concat(coalesce(prev_site, ''), '{SEP}', coalesce(prev_page, ''), '{SEP}', pathname)",
                 SEP = TRANSITION_SEPARATOR
             ),
+            // A filter only (`over_midnight`); as a column, the visit.
+            Dimension::OverMidnight => "session_id".into(),
             Dimension::EventProp(key) => {
                 let k = self.bind(Param::Text(key.clone()));
                 format!("coalesce({}, '')", self.d.prop_value(&k))
@@ -274,6 +303,7 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     let mut exit_conditions = Vec::new();
     for f in &q.filters {
         match &f.dimension {
+            Dimension::OverMidnight => visit_conditions.push(b.over_midnight(&q.site, f)),
             Dimension::ExitPage => {
                 let col = b.column(&Dimension::ExitPage);
                 exit_conditions.push(b.condition(&col, f));

@@ -80,7 +80,10 @@ impl Freshness {
                 let r = r.row();
                 let day = day_of(r.ts);
                 if before.is_some_and(|n| day < n) {
+                    // The next day's roll-up corrects for visits over the
+                    // midnight between them (`rollup::over_midnight`).
                     late.insert((r.site.to_string(), day));
+                    late.insert((r.site.to_string(), day.succ_opt().unwrap_or(day)));
                 }
                 newest = newest.max(Some(day));
             }
