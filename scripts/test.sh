@@ -22,6 +22,13 @@ if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server >/dev/null
 fi
+# The cluster suite runs four ClickHouse servers around Debian's ZooKeeper.
+if [ ! -f /usr/share/java/zookeeper.jar ] && [ "${GLASSHOUSE_SKIP_CLICKHOUSE:-}" != 1 ]; then
+  echo "installing Debian's zookeeper for the ClickHouse cluster tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    zookeeper default-jre-headless >/dev/null
+fi
 
 # The web package: browser test tools and the country database.
 stamp=web/node_modules/.installed-from-lock

@@ -105,9 +105,10 @@ fn path_steps<'d>(d: &'d dyn Dialect, q: &PathQuery) -> (Builder<'d>, String, St
            GROUP BY journey_id), \
          st AS (SELECT e.journey_id AS j, CAST(e.seq AS BIGINT) - CAST(a.s AS BIGINT) AS pos, CAST(e.seq AS BIGINT) AS seq, \
            e.site AS site, e.pathname AS page, a.v AS v \
-           FROM events e JOIN a ON e.journey_id = a.journey_id \
-           WHERE e.name = 'pageview' AND e.site IN ({sites}) AND e.ts >= {wide_from} AND e.ts < {wide_until} \
-           AND CAST(e.seq AS BIGINT) >= CAST(a.s AS BIGINT) - {depth} AND CAST(e.seq AS BIGINT) <= CAST(a.s AS BIGINT) + {depth} + 1)",
+           FROM (SELECT journey_id, seq, site, pathname FROM events \
+             WHERE name = 'pageview' AND site IN ({sites}) AND ts >= {wide_from} AND ts < {wide_until}) e \
+           JOIN a ON e.journey_id = a.journey_id \
+           WHERE CAST(e.seq AS BIGINT) >= CAST(a.s AS BIGINT) - {depth} AND CAST(e.seq AS BIGINT) <= CAST(a.s AS BIGINT) + {depth} + 1)",
         any_v = d.any("visitor_id"),
         sites = sites.join(", "),
     );

@@ -66,7 +66,7 @@ impl Server {
     }
 }
 
-fn spawn(program: &Path, args: &[&str], config: &Path, dir: &Path) -> Child {
+pub(crate) fn spawn(program: &Path, args: &[&str], config: &Path, dir: &Path) -> Child {
     let stdout = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -94,7 +94,7 @@ impl Drop for Server {
 }
 
 /// The server program and the arguments before `--config-file`.
-fn server_program() -> Option<(PathBuf, Vec<&'static str>)> {
+pub(crate) fn server_program() -> Option<(PathBuf, Vec<&'static str>)> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let dirs: Vec<PathBuf> = std::env::split_paths(&path)
         .chain(["/usr/sbin", "/usr/bin", "/usr/local/bin"].map(PathBuf::from))
@@ -122,7 +122,9 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn write_config(dir: &Path, http_port: u16, tcp_port: u16) -> PathBuf {
+/// Writes a server's configuration into `dir`; `extra` is XML placed inside
+/// the root element (a cluster's servers, ZooKeeper and macros).
+pub(crate) fn write_config(dir: &Path, http_port: u16, tcp_port: u16, extra: &str) -> PathBuf {
     let d = dir.display();
     let config = format!(
         r#"<?xml version="1.0"?>
@@ -142,6 +144,7 @@ fn write_config(dir: &Path, http_port: u16, tcp_port: u16) -> PathBuf {
   <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <mlock_executable>false</mlock_executable>
+{extra}
 </yandex>
 "#
     );
@@ -176,7 +179,7 @@ pub fn ping(port: u16) -> bool {
     answer.starts_with("HTTP/1.") && answer.contains(" 200 ") && answer.ends_with("Ok.\n")
 }
 
-fn tail(path: &Path) -> String {
+pub(crate) fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")
@@ -215,7 +218,7 @@ pub fn start() -> Option<Server> {
     // A port found free can be taken before the server binds it: try again.
     for _ in 0..3 {
         let (http_port, tcp_port) = (free_port(), free_port());
-        let config = write_config(dir.path(), http_port, tcp_port);
+        let config = write_config(dir.path(), http_port, tcp_port, "");
         let mut child = spawn(&program, &args, &config, dir.path());
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {

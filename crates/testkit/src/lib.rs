@@ -8,6 +8,7 @@
 //!   store against an independent answer.
 
 pub mod clickhouse;
+pub mod cluster;
 pub mod journeys;
 pub mod traffic;
 pub mod truth;

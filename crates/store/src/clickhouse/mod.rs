@@ -197,12 +197,36 @@ impl ClickHouseStore {
             layout,
             http,
         };
+        if let Layout::Cluster(cluster) = &store.layout {
+            store.check_cluster(cluster)?;
+        }
         let mut ddl = schema::create(&store.config.database, &store.layout);
         ddl.extend(rollup::create(&store.config.database, &store.layout));
         for ddl in ddl {
             store.post(&ddl, None, false)?;
         }
         Ok(store)
+    }
+
+    /// Fails, naming the cluster, when the server's `remote_servers` does not
+    /// define it (the DDL would otherwise wait on it until the timeout).
+    fn check_cluster(&self, cluster: &str) -> Result<(), StoreError> {
+        let sql = Self::statement(&Sql {
+            text: "SELECT count() FROM system.clusters WHERE cluster = $1 \
+                   FORMAT JSONCompact"
+                .into(),
+            params: vec![Param::Text(cluster.to_string())],
+        })?;
+        // Not in the database, which may not exist yet.
+        let answer: Value = serde_json::from_str(&self.post(&sql, None, false)?)
+            .map_err(|_| db_err("ClickHouse sent an answer that is not JSON"))?;
+        let row = &answer["data"][0];
+        match count(&row[0]) {
+            n if n > 0 => Ok(()),
+            _ => Err(db_err(&format!(
+                "the cluster {cluster} is not in the server's remote_servers configuration"
+            ))),
+        }
     }
 
     /// The server's version, e.g. `18.16.1`.
@@ -237,6 +261,15 @@ impl ClickHouseStore {
             // An insert into a Distributed table is otherwise queued locally
             // and acknowledged before any shard has it.
             query.push(("insert_distributed_sync", "1".into()));
+            // Inserts and questions go to the first healthy replica of each
+            // shard, so a question counts what was just written even before
+            // the other replicas have fetched it.
+            query.push(("load_balancing", "in_order".into()));
+            // A sub-query over `events` inside a query the shards run is
+            // computed once, on the server asked, and sent to every shard
+            // (`GLOBAL IN`): right whatever it is keyed by (a breakdown's top
+            // values are not per shard) and whatever a planner pushes down.
+            query.push(("distributed_product_mode", "global".into()));
         }
         let body = match data {
             Some(d) => {
