@@ -8,6 +8,7 @@ use glasshouse_store::ingest::IngestOptions;
 use glasshouse_store::wal::{Wal, WalOptions};
 use glasshouse_store::{
     sessions, ClickHouseConfig, ClickHouseStore, DuckStore, Ingestor, Sessionizer, Store,
+    StoreError,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -54,11 +55,27 @@ fn start_ingest(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Ingestor> {
     let since = sessions::open_since(now);
-    let open = (store.recent_sessions(since)?, store.recent_journeys(since)?);
+    let open = match (store.recent_sessions(since), store.recent_journeys(since)) {
+        (Ok(visits), Ok(journeys)) => (visits, journeys),
+        // ClickHouse down at start: collect anyway, into the log. Visits
+        // whose earlier events were already shipped start afresh, so a
+        // visit in progress across this restart may count twice.
+        (Err(StoreError::Unreachable(detail)), _) | (_, Err(StoreError::Unreachable(detail))) => {
+            tracing::warn!(
+                %detail,
+                "the store cannot be reached: collecting into the write-ahead log until it can; \
+                 visits in progress before this start are not continued"
+            );
+            (Vec::new(), Vec::new())
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+    };
     let dir = config.data_dir.join("wal");
+    let defaults = WalOptions::default();
     let options = WalOptions {
         store_has_through: store.logged_through()?,
-        ..WalOptions::default()
+        max_bytes: config.wal_limit_bytes.unwrap_or(defaults.max_bytes),
+        ..defaults
     };
     let wal = Wal::open(&dir, options)
         .with_context(|| format!("opening the write-ahead log in {}", dir.display()))?;

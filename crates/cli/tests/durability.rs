@@ -142,6 +142,20 @@ fn ip_of(thread: usize) -> String {
     format!("198.51.100.{}", 41 + thread * 17)
 }
 
+/// Sends one page view from the load's first client; the answer's status.
+fn send_one(url: &str, path: &str) -> u16 {
+    let body = serde_json::json!({"name": "pageview", "url": format!("https://{SITE}{path}"), "domain": SITE});
+    reqwest::blocking::Client::new()
+        .post(format!("{url}/api/event"))
+        .header("user-agent", user_agent(0))
+        .header("x-forwarded-for", ip_of(0))
+        .body(body.to_string())
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// What a load run saw.
 #[derive(Default)]
 struct Outcome {
@@ -383,6 +397,7 @@ fn kill_9_during_a_load_run_loses_no_acknowledged_event_on_clickhouse() {
 
 #[test]
 fn kill_9_while_clickhouse_is_down_replays_the_log_once_both_are_back() {
+    // Also: glasshouse starts while ClickHouse is down, and collects.
     let Some(mut clickhouse) = glasshouse_testkit::clickhouse::start() else {
         return;
     };
@@ -398,9 +413,36 @@ fn kill_9_while_clickhouse_is_down_replays_the_log_once_both_are_back() {
     load.wait_for(before_outage + total / 5, Duration::from_secs(120));
     let logged = gauge(&server.url, "wal_batches").unwrap();
     server.kill9();
-    let outcome = load.finish();
-    clickhouse.restart();
+    let mut outcome = load.finish();
+    // glasshouse starts again while ClickHouse is still down, and collects.
     let server = start(dir.path(), &config);
+    let after: Vec<String> = (0..200).map(|i| path_of(THREADS + 1, i)).collect();
+    for path in &after {
+        assert_eq!(
+            send_one(&server.url, path),
+            202,
+            "collected while ClickHouse is down"
+        );
+        outcome.acked.insert(path.clone());
+    }
+    let stats = reqwest::blocking::Client::new()
+        .get(format!(
+            "{}/api/v1/stats/aggregate?site_id={SITE}&period=7d",
+            server.url
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(stats.status().as_u16(), 503, "questions wait for the store");
+    let reason: serde_json::Value = stats.json().unwrap();
+    assert!(
+        reason["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be reached"),
+        "{reason}"
+    );
+    clickhouse.restart();
     let replayed = std::fs::read_to_string(dir.path().join("server.log"))
         .unwrap()
         .lines()
@@ -478,4 +520,48 @@ fn an_outage_of_clickhouse_during_a_load_run_loses_no_acknowledged_event() {
         &outcome,
         &stored_paths(&server.url),
     );
+}
+
+#[test]
+fn the_configured_log_limit_refuses_with_503_and_loses_nothing_acknowledged() {
+    let Some(mut clickhouse) = glasshouse_testkit::clickhouse::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("clickhouse://127.0.0.1:{}/limit", clickhouse.http_port);
+    let config = write_config(dir.path(), Some(&url));
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "backend = \"clickhouse\"",
+        "backend = \"clickhouse\"\nwal_limit_mb = 1",
+    );
+    std::fs::write(&config, text).unwrap();
+    clickhouse.stop();
+    let server = start(dir.path(), &config);
+    let mut outcome = Outcome::default();
+    let mut refused_at = None;
+    for i in 0..40_000 {
+        let path = path_of(THREADS + 2, i);
+        match send_one(&server.url, &path) {
+            202 => {
+                outcome.acked.insert(path);
+            }
+            503 => {
+                refused_at = Some(i);
+                break;
+            }
+            other => panic!("unexpected answer {other}"),
+        }
+    }
+    let refused_at = refused_at.expect("the 1 MiB log filled and the collector refused");
+    let bytes = gauge(&server.url, "wal_bytes").unwrap();
+    eprintln!("the 1 MiB log refused event {refused_at}, holding {bytes} bytes");
+    assert!(bytes > (1 << 20) * 9 / 10 && bytes < 2 << 20, "{bytes}");
+    clickhouse.restart();
+    wait_until_drained(&server.url, Duration::from_secs(120));
+    // Room again: collected as before.
+    let next = path_of(THREADS + 3, 0);
+    assert_eq!(send_one(&server.url, &next), 202);
+    outcome.acked.insert(next);
+    wait_until_drained(&server.url, Duration::from_secs(60));
+    check_exactly_once("log limit", &outcome, &stored_paths(&server.url));
 }

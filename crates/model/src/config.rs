@@ -67,6 +67,10 @@ pub struct Config {
     pub users: Vec<User>,
     /// Where events are stored.
     pub store: StoreChoice,
+    /// Most bytes the write-ahead log may hold not yet in the store before
+    /// the collector answers 503 (`[store] wal_limit_mb`); None: the
+    /// log's default of 1 GiB.
+    pub wal_limit_bytes: Option<u64>,
 }
 
 /// The store back end: the embedded default, or a ClickHouse server.
@@ -224,6 +228,7 @@ struct RawConfig {
 struct RawStore {
     backend: String,
     url: Option<String>,
+    wal_limit_mb: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -751,11 +756,22 @@ impl Config {
             });
         }
 
+        let mut wal_limit_bytes = None;
         let store = match raw.store {
             None => StoreChoice::DuckDb,
             Some(s) => {
                 let span = s.span();
                 let s = s.into_inner();
+                if let Some(mb) = s.wal_limit_mb {
+                    if !(1..=1_048_576).contains(&mb) {
+                        return Err(invalid(
+                            key_offset(text, span.clone(), "wal_limit_mb"),
+                            "store.wal_limit_mb".into(),
+                            format!("{mb} is not between 1 and 1048576 (MiB)"),
+                        ));
+                    }
+                    wal_limit_bytes = Some(mb as u64 * 1024 * 1024);
+                }
                 match (s.backend.as_str(), s.url) {
                     ("duckdb", None) => StoreChoice::DuckDb,
                     ("clickhouse", Some(url)) => StoreChoice::parse(&url).map_err(|m| {
@@ -788,6 +804,7 @@ impl Config {
 
         Ok(Config {
             store,
+            wal_limit_bytes,
             listen,
             data_dir: raw
                 .data_dir
@@ -914,6 +931,19 @@ query_params = ["q"]
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.trusted_proxies.len(), 2);
         assert_eq!(c.site("WWW.GOV.UK").unwrap().raw_retention_days, 30);
+    }
+
+    #[test]
+    fn the_log_limit_is_set_in_mib_and_checked() {
+        assert_eq!(Config::parse(GOOD, "g.toml").unwrap().wal_limit_bytes, None);
+        let with = |v: &str| format!("{GOOD}\n[store]\nbackend = \"duckdb\"\nwal_limit_mb = {v}\n");
+        let c = Config::parse(&with("64"), "g.toml").unwrap();
+        assert_eq!(c.wal_limit_bytes, Some(64 << 20));
+        let e = error_of(&with("0"));
+        assert!(
+            e.starts_with("g.toml:16: store.wal_limit_mb: 0 is not between 1 and 1048576"),
+            "{e}"
+        );
     }
 
     fn error_of(text: &str) -> String {

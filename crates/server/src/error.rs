@@ -68,7 +68,19 @@ impl From<glasshouse_model::query::QueryError> for ApiError {
 
 impl From<glasshouse_store::StoreError> for ApiError {
     fn from(e: glasshouse_store::StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            // An outage, not a fault: say so, and that trying later helps.
+            glasshouse_store::StoreError::Unreachable(detail) => {
+                tracing::warn!(%detail, "the store cannot be reached");
+                ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    message: "the event store cannot be reached just now; events are still \
+                              being collected, try the question again shortly"
+                        .into(),
+                }
+            }
+            e => ApiError::internal(e),
+        }
     }
 }
 

@@ -74,7 +74,15 @@ impl Reloader {
             }
         };
         let mut changes = changes(&current.config, &config);
-        // These two are bound at start.
+        // These are bound at start.
+        if config.store != current.config.store {
+            changes.push("store changed: applies after a restart".into());
+            config.store = current.config.store.clone();
+        }
+        if config.wal_limit_bytes != current.config.wal_limit_bytes {
+            changes.push("store.wal_limit_mb changed: applies after a restart".into());
+            config.wal_limit_bytes = current.config.wal_limit_bytes;
+        }
         if config.listen != current.config.listen {
             changes.push(format!(
                 "listen changed to {}: applies after a restart",

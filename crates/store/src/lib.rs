@@ -62,6 +62,10 @@ pub enum StoreError {
     /// This back end does not implement the feature yet.
     #[error("this store back end does not support {0} yet")]
     Unsupported(&'static str),
+    /// The server could not be reached (ClickHouse down or the network
+    /// away): worth trying again later, unlike a refusal.
+    #[error("the store cannot be reached: {0}")]
+    Unreachable(String),
 }
 
 /// A store of anonymous events. Both back ends implement it and both must pass

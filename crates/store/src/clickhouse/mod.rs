@@ -35,6 +35,7 @@ use glasshouse_model::journey::{FunnelQuery, PathQuery};
 use glasshouse_model::query::{Dimension, Interval, Query};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -142,6 +143,15 @@ pub struct ClickHouseStore {
     config: ClickHouseConfig,
     layout: Layout,
     http: reqwest::blocking::Client,
+    schema: SchemaState,
+}
+
+/// Whether the tables have been created, and a lock so they are created by
+/// one caller at a time.
+#[derive(Default)]
+struct SchemaState {
+    ready: AtomicBool,
+    creating: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for ClickHouseStore {
@@ -196,16 +206,46 @@ impl ClickHouseStore {
             config,
             layout,
             http,
+            schema: Default::default(),
         };
-        if let Layout::Cluster(cluster) = &store.layout {
-            store.check_cluster(cluster)?;
+        match store.ensure_schema() {
+            // Down for now: the collector still starts, logging events
+            // locally, and the first statement that reaches the server
+            // creates the tables.
+            Ok(()) | Err(StoreError::Unreachable(_)) => Ok(store),
+            Err(e) => Err(e),
         }
-        let mut ddl = schema::create(&store.config.database, &store.layout);
-        ddl.extend(rollup::create(&store.config.database, &store.layout));
+    }
+
+    /// Creates the database and tables once, when missing.
+    fn ensure_schema(&self) -> Result<(), StoreError> {
+        if self.schema.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _one_at_a_time = self
+            .schema
+            .creating
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if self.schema.ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if let Layout::Cluster(cluster) = &self.layout {
+            self.check_cluster(cluster)?;
+        }
+        let mut ddl = schema::create(&self.config.database, &self.layout);
+        ddl.extend(rollup::create(&self.config.database, &self.layout));
         for ddl in ddl {
-            store.post(&ddl, None, false)?;
+            self.send(&ddl, None, false)?;
         }
-        Ok(store)
+        self.schema.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Whether the tables are known to exist: false after an open while
+    /// the server could not be reached, until it can.
+    pub fn schema_ready(&self) -> bool {
+        self.schema.ready.load(Ordering::Acquire)
     }
 
     /// Fails, naming the cluster, when the server's `remote_servers` does not
@@ -218,7 +258,7 @@ impl ClickHouseStore {
             params: vec![Param::Text(cluster.to_string())],
         })?;
         // Not in the database, which may not exist yet.
-        let answer: Value = serde_json::from_str(&self.post(&sql, None, false)?)
+        let answer: Value = serde_json::from_str(&self.send(&sql, None, false)?)
             .map_err(|_| db_err("ClickHouse sent an answer that is not JSON"))?;
         let row = &answer["data"][0];
         match count(&row[0]) {
@@ -245,6 +285,17 @@ impl ClickHouseStore {
     /// Sends one statement. With `data`, the statement goes in the URL and
     /// the data in the body (an insert); otherwise the statement is the body.
     fn post(
+        &self,
+        statement: &str,
+        data: Option<String>,
+        in_db: bool,
+    ) -> Result<String, StoreError> {
+        self.ensure_schema()?;
+        self.send(statement, data, in_db)
+    }
+
+    /// [`Self::post`] without first making sure the tables exist.
+    fn send(
         &self,
         statement: &str,
         data: Option<String>,
@@ -286,9 +337,9 @@ impl ClickHouseStore {
         if !self.config.user.is_empty() {
             req = req.basic_auth(&self.config.user, Some(&self.config.password));
         }
-        let resp = req.send().map_err(|e| {
-            StoreError::Database(format!("ClickHouse unreachable: {}", e.without_url()))
-        })?;
+        let resp = req
+            .send()
+            .map_err(|e| StoreError::Unreachable(format!("ClickHouse: {}", e.without_url())))?;
         let status = resp.status();
         let text = resp
             .text()
