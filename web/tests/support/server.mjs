@@ -17,8 +17,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(here, '..', '..', '..');
 /** Where the tracker lives in the source tree (the server embeds this file). */
 export const TRACKER_PATH = join(REPO_ROOT, 'crates', 'server', 'assets', 'glasshouse.js');
-/** A results folder for screenshots (git-ignored). */
-export const RESULTS_DIR = resolve(here, '..', '..', 'test-results');
+/** A results folder for screenshots (git-ignored); its own for a run on ClickHouse. */
+export const RESULTS_DIR = resolve(
+  here,
+  '..',
+  '..',
+  'test-results',
+  process.env.GLASSHOUSE_TEST_STORE === 'clickhouse' ? 'clickhouse' : '',
+);
 
 /**
  * An ordinary desktop Chrome User-Agent. Headless Chromium's own contains
