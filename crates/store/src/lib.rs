@@ -28,6 +28,7 @@
 
 pub mod clickhouse;
 pub mod duck;
+mod fresh;
 pub mod ingest;
 pub mod journeys;
 pub mod rollup;

@@ -64,6 +64,12 @@ fn clickhouse_passes_the_rollup_suite() {
 }
 
 #[test]
+fn clickhouse_marks_fresh_roll_ups_and_a_late_event_unmarks_them() {
+    let Some(server) = start() else { return };
+    suite::rollup::fresh_conformance(Arc::new(fresh(&server, "fresh")));
+}
+
+#[test]
 fn clickhouse_passes_the_journeys_suite() {
     let Some(server) = start() else { return };
     suite::journeys::journeys_conformance(Arc::new(fresh(&server, "journeys")));

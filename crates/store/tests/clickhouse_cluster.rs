@@ -70,5 +70,6 @@ fn a_cluster_of_replicated_shards_passes_the_suites() {
     assert_eq!(store.count().unwrap(), total + 20);
 
     suite::rollup::rollup_conformance(Arc::new(open(&cluster, "rollup")));
+    suite::rollup::fresh_conformance(Arc::new(open(&cluster, "fresh")));
     suite::journeys::journeys_conformance(Arc::new(open(&cluster, "journeys")));
 }

@@ -111,55 +111,7 @@ fn a_query_after_the_acknowledgement_sees_the_event() {
 }
 
 #[test]
-fn a_roll_up_computed_while_a_late_event_arrives_is_not_marked_fresh() {
-    use glasshouse_store::rollup;
-    use glasshouse_store::row::{AsRow, Row, RowBatch};
-    use suite::aggregates::{first_day, stored_batch, HOST};
+fn duckdb_marks_fresh_roll_ups_and_a_late_event_unmarks_them() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(DuckStore::open(dir.path()).unwrap());
-    load(store.clone());
-    // Three days of traffic, then a batch five days on: five closed days.
-    store.append(&stored_batch(3)).unwrap();
-    let first = first_day();
-    let day = |n: i64| first + chrono::Duration::days(n);
-    assert_eq!(store.closed_before().unwrap(), Some(day(5)));
-    assert_eq!(
-        rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap(),
-        5
-    );
-    assert_eq!(
-        store.fresh_rollup_days(HOST, first, day(60)).unwrap(),
-        (0..5).map(day).collect::<Vec<_>>()
-    );
-    // A late row for the second day, arriving while its roll-up is being
-    // computed again.
-    let seen = store.late_writes();
-    let rows = rollup::compute(store.as_ref(), HOST, day(1)).unwrap();
-    let mut late = Row::from(stored_batch(1)[0].row());
-    late.ts -= 4 * 86_400_000_000;
-    store
-        .append_rows(&[RowBatch {
-            id: 1,
-            rows: vec![late],
-        }])
-        .unwrap();
-    assert!(!store
-        .fresh_rollup_days(HOST, first, day(60))
-        .unwrap()
-        .contains(&day(1)));
-    assert_ne!(store.late_writes(), seen);
-    assert!(
-        !store
-            .replace_fresh_rollup(HOST, day(1), &rows, seen)
-            .unwrap(),
-        "a roll-up that misses the late row must not be marked fresh"
-    );
-    // Computed again, it is, with the next day (its correction for
-    // visits over midnight depends on this one).
-    assert_eq!(
-        rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap(),
-        2
-    );
-    let total = store.read_rollup(HOST, day(1), day(2), "total").unwrap();
-    assert_eq!(total[0].pageviews, rows[0].pageviews + 1);
+    suite::rollup::fresh_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));
 }

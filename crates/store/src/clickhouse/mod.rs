@@ -19,6 +19,7 @@
 mod append;
 pub mod cte;
 mod dialect;
+mod fresh;
 pub mod params;
 mod rollup;
 pub mod schema;
@@ -27,6 +28,7 @@ pub use dialect::ClickHouseDialect;
 pub use schema::Layout;
 
 use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
+use crate::row::AsRow;
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use crate::sql::{self, Group, Param, Sql};
 use crate::{RollupRow, RowBatch, Store, StoreError, StoredEvent, Totals};
@@ -144,6 +146,8 @@ pub struct ClickHouseStore {
     layout: Layout,
     http: reqwest::blocking::Client,
     schema: SchemaState,
+    /// The newest stored day, known once the tables are (`crate::fresh`).
+    freshness: std::sync::OnceLock<crate::fresh::Freshness>,
 }
 
 /// Whether the tables have been created, and a lock so they are created by
@@ -207,6 +211,7 @@ impl ClickHouseStore {
             layout,
             http,
             schema: Default::default(),
+            freshness: Default::default(),
         };
         match store.ensure_schema() {
             // Down for now: the collector still starts, logging events
@@ -235,10 +240,53 @@ impl ClickHouseStore {
         }
         let mut ddl = schema::create(&self.config.database, &self.layout);
         ddl.extend(rollup::create(&self.config.database, &self.layout));
+        ddl.extend(fresh::create(&self.config.database, &self.layout));
         for ddl in ddl {
             self.send(&ddl, None, false)?;
         }
+        let answer: Value = serde_json::from_str(&self.send(
+            &format!("{} FORMAT JSONCompact", fresh::NEWEST_DAY),
+            None,
+            true,
+        )?)
+        .map_err(|_| db_err("ClickHouse sent an answer that is not JSON"))?;
+        let row = &answer["data"][0];
+        let newest = (count(&row[0]) > 0)
+            .then(|| crate::fresh::day_of(int(&row[1]).saturating_mul(86_400_000_000)));
+        let _ = self.freshness.set(crate::fresh::Freshness::new(newest));
         self.schema.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// What this process knows of closed days; the tables exist once it
+    /// answers.
+    fn freshness(&self) -> Result<&crate::fresh::Freshness, StoreError> {
+        self.ensure_schema()?;
+        self.freshness
+            .get()
+            .ok_or_else(|| db_err("the newest stored day is not known"))
+    }
+
+    /// Stores a batch; rows for closed days unmark those days' roll-ups
+    /// (see `fresh.rs`), before the insert and again after it.
+    fn write_noting<'a, T: AsRow + 'a>(
+        &self,
+        batch: append::Batch,
+        rows: impl IntoIterator<Item = &'a [T]>,
+    ) -> Result<(), StoreError> {
+        let (late, newest) = self.freshness()?.late_in(rows);
+        let unmark = |late: &BTreeSet<(String, NaiveDate)>| {
+            let (statement, body) = fresh::mark(late, false, Utc::now().timestamp_micros() as u64);
+            self.post(&statement, Some(body), true).map(|_| ())
+        };
+        if !late.is_empty() {
+            unmark(&late)?;
+        }
+        self.write(batch)?;
+        if !late.is_empty() {
+            unmark(&late)?;
+        }
+        self.freshness()?.stored(newest, !late.is_empty());
         Ok(())
     }
 
@@ -521,11 +569,14 @@ impl Store for ClickHouseStore {
     }
 
     fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError> {
-        self.write(append::Batch::new(events))
+        self.write_noting(append::Batch::new(events), std::iter::once(events))
     }
 
     fn append_rows(&self, batches: &[RowBatch]) -> Result<(), StoreError> {
-        self.write(append::Batch::of(batches))
+        self.write_noting(
+            append::Batch::of(batches),
+            batches.iter().map(|b| b.rows.as_slice()),
+        )
     }
 
     fn aggregate(&self, q: &Query) -> Result<Totals, StoreError> {
@@ -760,6 +811,77 @@ impl Store for ClickHouseStore {
                 events: count(cell(r, 7)),
                 bounces: count(cell(r, 8)),
                 duration_sum: float(cell(r, 9)).unwrap_or(0.0),
+            })
+            .collect())
+    }
+
+    fn replace_fresh_rollup(
+        &self,
+        site: &str,
+        day: NaiveDate,
+        rows: &[RollupRow],
+        seen: u64,
+    ) -> Result<bool, StoreError> {
+        if !self
+            .freshness()?
+            .newest()
+            .is_some_and(|newest| day < newest)
+        {
+            return Ok(false);
+        }
+        self.replace_rollup(site, day, rows)?;
+        let days = BTreeSet::from([(site.to_string(), day)]);
+        let (statement, body) = fresh::mark(&days, true, seen);
+        self.post(&statement, Some(body), true)?;
+        // A row of the day stored after `seen` left a newer unmark.
+        let now = self.select(&fresh::is_fresh_sql(site, day))?;
+        Ok(now.first().is_some_and(|r| count(cell(r, 0)) == 1))
+    }
+
+    fn fresh_rollup_days(
+        &self,
+        site: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        Ok(self
+            .select(&fresh::days_sql(site, from, until))?
+            .iter()
+            .filter_map(|r| NaiveDate::parse_from_str(&text(cell(r, 0)), "%Y-%m-%d").ok())
+            .collect())
+    }
+
+    fn closed_before(&self) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(self.freshness()?.newest())
+    }
+
+    /// The time now, in microseconds: a mark written with it loses to the
+    /// unmark of any row stored after it (`fresh.rs`).
+    fn late_writes(&self) -> u64 {
+        Utc::now().timestamp_micros().max(1) as u64
+    }
+
+    fn read_rollup_summed(
+        &self,
+        site: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+        dim: &str,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        Ok(self
+            .select(&fresh::summed_sql(site, from, until, dim))?
+            .iter()
+            .map(|r| RollupRow {
+                site: site.to_string(),
+                day: from,
+                dim: dim.to_string(),
+                value: text(cell(r, 0)),
+                visitors: count(cell(r, 1)),
+                visits: count(cell(r, 2)),
+                pageviews: count(cell(r, 3)),
+                events: count(cell(r, 4)),
+                bounces: count(cell(r, 5)),
+                duration_sum: float(cell(r, 6)).unwrap_or(0.0),
             })
             .collect())
     }

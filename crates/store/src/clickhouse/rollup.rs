@@ -55,7 +55,7 @@ pub fn create(database: &str, layout: &Layout) -> Vec<String> {
 
 /// The condition keeping only the latest version of each day of `site`
 /// (placeholder `site`) among days matching `days`.
-fn latest(site: &str, days: &str) -> String {
+pub(super) fn latest(site: &str, days: &str) -> String {
     format!(
         "(day, version) GLOBAL IN (SELECT day, max(version) FROM rollup WHERE site = {site} AND {days} GROUP BY day)"
     )

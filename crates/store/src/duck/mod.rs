@@ -9,7 +9,6 @@
 
 mod append;
 mod dialect;
-mod fresh;
 mod schema;
 
 pub use dialect::DuckDialect;
@@ -33,12 +32,21 @@ pub const DATABASE_FILE: &str = "glasshouse.duckdb";
 /// Readers kept open; two cores rarely profit from more.
 const READERS: usize = 4;
 
+/// The table of fresh days (`crate::fresh`); a day is listed only while its
+/// roll-up holds every raw event of it.
+const FRESH_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS rollup_fresh (
+    site VARCHAR NOT NULL,
+    day  DATE    NOT NULL
+);
+";
+
 /// The DuckDB store.
 pub struct DuckStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    fresh: fresh::Freshness,
+    fresh: crate::fresh::Freshness,
 }
 
 impl std::fmt::Debug for DuckStore {
@@ -77,7 +85,7 @@ impl DuckStore {
         writer
             .execute_batch(schema::CREATE_WAL_MARK)
             .map_err(db_err)?;
-        writer.execute_batch(fresh::CREATE).map_err(db_err)?;
+        writer.execute_batch(FRESH_TABLE).map_err(db_err)?;
         let newest: Option<i64> = writer
             .query_row("SELECT epoch_us(max(ts)) FROM events", [], |r| r.get(0))
             .map_err(db_err)?;
@@ -89,7 +97,7 @@ impl DuckStore {
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
-            fresh: fresh::Freshness::new(newest.map(fresh::day_of)),
+            fresh: crate::fresh::Freshness::new(newest.map(crate::fresh::day_of)),
         })
     }
 

@@ -97,3 +97,55 @@ pub fn rollup_conformance(store: Arc<dyn Store>) {
         0
     );
 }
+
+/// Closed days' roll-ups are marked fresh; a late event unmarks its day and
+/// the next, also when it arrives while a roll-up is being computed.
+pub fn fresh_conformance(store: Arc<dyn Store>) {
+    use super::aggregates::stored_batch;
+    use glasshouse_store::row::{AsRow, Row, RowBatch};
+    load(store.clone());
+    // Three days of traffic, then a batch five days on: five closed days.
+    store.append(&stored_batch(3)).unwrap();
+    let first = first_day();
+    let day = |n: i64| first + chrono::Duration::days(n);
+    assert_eq!(store.closed_before().unwrap(), Some(day(5)));
+    assert_eq!(
+        rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap(),
+        5
+    );
+    assert_eq!(
+        store.fresh_rollup_days(HOST, first, day(60)).unwrap(),
+        (0..5).map(day).collect::<Vec<_>>()
+    );
+    // A late row for the second day, arriving while its roll-up is being
+    // computed again.
+    let seen = store.late_writes();
+    let rows = rollup::compute(store.as_ref(), HOST, day(1)).unwrap();
+    let mut late = Row::from(stored_batch(1)[0].row());
+    late.ts -= 4 * 86_400_000_000;
+    store
+        .append_rows(&[RowBatch {
+            id: 1,
+            rows: vec![late],
+        }])
+        .unwrap();
+    assert!(!store
+        .fresh_rollup_days(HOST, first, day(60))
+        .unwrap()
+        .contains(&day(1)));
+    assert_ne!(store.late_writes(), seen);
+    assert!(
+        !store
+            .replace_fresh_rollup(HOST, day(1), &rows, seen)
+            .unwrap(),
+        "a roll-up that misses the late row must not be marked fresh"
+    );
+    // Computed again, it is, with the next day (its correction for
+    // visits over midnight depends on this one).
+    assert_eq!(
+        rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap(),
+        2
+    );
+    let total = store.read_rollup(HOST, day(1), day(2), "total").unwrap();
+    assert_eq!(total[0].pageviews, rows[0].pageviews + 1);
+}

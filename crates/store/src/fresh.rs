@@ -5,14 +5,15 @@
 //! (`rollup.rs`), and they add up exactly over days (visitor ids live one
 //! day). So once a day is closed its roll-up is computed early and marked
 //! *fresh* in `rollup_fresh`, and unfiltered questions read it instead of
-//! the day's raw events (Matomo's archives work the same way).
+//! the day's raw events (Matomo's archives work the same way). Both back
+//! ends keep that table; this is what they share about it.
 //!
 //! A roll-up is only fresh while no raw event of its day arrives after it
 //! was computed. Days close by the data: a day is closed once an event of
 //! a later day has been stored. A row for a closed day — a late shipment,
-//! an import of history — is *late*: in the same transaction as the rows,
-//! its day's mark is deleted, and a counter moves, so a roll-up computed
-//! while the row arrived is not marked fresh ([`Freshness::late_writes`]).
+//! an import of history — is *late*: its day's mark goes (DuckDB: in the
+//! same transaction as the rows; ClickHouse: a newer version of the mark),
+//! so a roll-up computed while the row arrived is not used.
 
 use crate::row::AsRow;
 use chrono::NaiveDate;
@@ -22,15 +23,6 @@ use std::sync::Mutex;
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
-/// The table of fresh days; a day is listed only while its roll-up holds
-/// every raw event of it.
-pub const CREATE: &str = "
-CREATE TABLE IF NOT EXISTS rollup_fresh (
-    site VARCHAR NOT NULL,
-    day  DATE    NOT NULL
-);
-";
-
 /// The UTC day of a timestamp in microseconds.
 pub fn day_of(ts: i64) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt((ts.div_euclid(DAY_MICROS) + 719_163) as i32)
@@ -38,7 +30,7 @@ pub fn day_of(ts: i64) -> NaiveDate {
 }
 
 /// What the writer knows about closed days. Updated only under the
-/// writer's lock.
+/// writer's lock (DuckDB) or after each insert (ClickHouse).
 #[derive(Debug, Default)]
 pub struct Freshness {
     /// The newest day any stored event is on (days before it are closed).
