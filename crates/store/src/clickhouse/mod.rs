@@ -822,10 +822,10 @@ impl Store for ClickHouseStore {
         rows: &[RollupRow],
         seen: u64,
     ) -> Result<bool, StoreError> {
-        if !self
+        if self
             .freshness()?
             .newest()
-            .is_some_and(|newest| day < newest)
+            .is_none_or(|newest| day >= newest)
         {
             return Ok(false);
         }
