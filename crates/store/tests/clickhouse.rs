@@ -70,6 +70,12 @@ fn clickhouse_marks_fresh_roll_ups_and_a_late_event_unmarks_them() {
 }
 
 #[test]
+fn clickhouse_rolls_up_a_long_tail_of_pages_into_other() {
+    let Some(server) = start() else { return };
+    suite::rollup::long_tail_conformance(Arc::new(fresh(&server, "tail")));
+}
+
+#[test]
 fn clickhouse_passes_the_journeys_suite() {
     let Some(server) = start() else { return };
     suite::journeys::journeys_conformance(Arc::new(fresh(&server, "journeys")));

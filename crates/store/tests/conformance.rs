@@ -111,6 +111,12 @@ fn a_query_after_the_acknowledgement_sees_the_event() {
 }
 
 #[test]
+fn duckdb_rolls_up_a_long_tail_of_pages_into_other() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::rollup::long_tail_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));
+}
+
+#[test]
 fn duckdb_marks_fresh_roll_ups_and_a_late_event_unmarks_them() {
     let dir = tempfile::tempdir().unwrap();
     suite::rollup::fresh_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));

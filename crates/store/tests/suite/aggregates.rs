@@ -91,6 +91,43 @@ pub fn stored_batch_at(n: usize, url: &str, prop: &str) -> Vec<StoredEvent> {
         .collect()
 }
 
+/// `n` page views of one visitor, each of its own page, a tenth of a
+/// second apart on the day `stored_batch_at` writes on.
+pub fn stored_pages(n: usize) -> Vec<StoredEvent> {
+    let start = Utc.from_utc_datetime(
+        &(first_day() + Duration::days(5))
+            .and_hms_opt(8, 0, 0)
+            .unwrap(),
+    );
+    let anonymiser = Anonymiser::new(Salts::ephemeral(Arc::new(ManualClock::new(start))), None);
+    let mut sessions = Sessionizer::default();
+    (0..n)
+        .map(|i| {
+            // Letters only, so no scrubbing rule touches the path.
+            let name: String = (0..4)
+                .map(|k| (b'a' + (i / 26usize.pow(k) % 26) as u8) as char)
+                .collect();
+            let raw = glasshouse_privacy::RawEvent {
+                ip: "192.0.2.8".parse().unwrap(),
+                user_agent: traffic::AGENTS[0].0.to_string(),
+                name: "pageview".into(),
+                url: format!("https://{HOST}/tail/{name}"),
+                referrer: None,
+                title: None,
+                props: vec![],
+                interactive: true,
+                revenue: None,
+                timestamp: start + Duration::milliseconds(100 * i as i64),
+            };
+            sessions.assign(
+                anonymiser
+                    .anonymise(raw, &site(), HOST)
+                    .expect("anonymised"),
+            )
+        })
+        .collect()
+}
+
 /// `n` plain page views, as `stored_batch_at`.
 pub fn stored_batch(n: usize) -> Vec<StoredEvent> {
     stored_batch_at(n, &format!("https://{HOST}/batch"), "x")

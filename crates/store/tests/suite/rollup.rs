@@ -149,3 +149,21 @@ pub fn fresh_conformance(store: Arc<dyn Store>) {
     let total = store.read_rollup(HOST, day(1), day(2), "total").unwrap();
     assert_eq!(total[0].pageviews, rows[0].pageviews + 1);
 }
+
+/// A day with more pages than a roll-up keeps: the most viewed are kept,
+/// the rest summed into `(other)`, and the day's page views all counted.
+pub fn long_tail_conformance(store: Arc<dyn Store>) {
+    let n = rollup::MAX_VALUES + 5;
+    for chunk in super::aggregates::stored_pages(n).chunks(10_000) {
+        store.append(chunk).unwrap();
+    }
+    let rows = rollup::compute(store.as_ref(), HOST, first_day() + Duration::days(5)).unwrap();
+    let pages: Vec<_> = rows.iter().filter(|r| r.dim == "page").collect();
+    assert_eq!(pages.len(), rollup::MAX_VALUES + 1);
+    let other = pages
+        .iter()
+        .find(|r| r.value == "(other)")
+        .expect("(other)");
+    assert_eq!(other.pageviews, 5);
+    assert_eq!(pages.iter().map(|r| r.pageviews).sum::<u64>(), n as u64);
+}
