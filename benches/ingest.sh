@@ -39,7 +39,11 @@ peak=0
 ( while kill -0 "$pid" 2>/dev/null; do awk '/VmRSS/ {print $2}' /proc/$pid/status; sleep 0.2; done ) > "$dir/rss" &
 sampler=$!
 echo "glasshouse ingest benchmark: $(nproc) cores, ${seconds}s, $conns connections"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+before=$(cpu_ticks)
 wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)'
+after=$(cpu_ticks)
+echo "server_cpu_percent=$(( (after - before) * 100 / $(getconf CLK_TCK) / seconds ))"
 sleep 0.5
 stored=$(curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/stats/aggregate?site_id=www.gov.uk&period=day&metrics=pageviews" | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"]["pageviews"]["value"])')
 kill -TERM "$pid"; wait "$pid" || true

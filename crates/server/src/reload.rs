@@ -101,8 +101,7 @@ impl Reloader {
         };
         let entry = Entry::config(org, role, actor, &summary).at(now);
         audit.log.append(&entry).map_err(|e| e.to_string())?;
-        let mut next = current.clone();
-        next.config = Arc::new(config);
+        let next = current.with_config(Arc::new(config));
         self.live.store(Arc::new(crate::router(next.clone())));
         *current = next;
         Ok(changes)

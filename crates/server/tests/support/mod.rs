@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use glasshouse_model::{Clock, Config, ManualClock};
 use glasshouse_privacy::{Anonymiser, Salts};
-use glasshouse_server::App;
+use glasshouse_server::{App, AppState};
 use glasshouse_store::ingest::IngestOptions;
 use glasshouse_store::{DuckStore, Ingestor, Sessionizer, Store};
 use sha2::{Digest, Sha256};
@@ -181,7 +181,7 @@ impl TestServer {
             Sessionizer::default(),
             IngestOptions::default(),
         );
-        let app = App {
+        let app = App::new(AppState {
             config: Arc::new(config),
             anonymiser: Arc::new(anonymiser),
             ingestor: Arc::new(ingestor),
@@ -193,7 +193,7 @@ impl TestServer {
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
             reload: Default::default(),
             metrics: Default::default(),
-        };
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
