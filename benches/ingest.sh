@@ -32,6 +32,7 @@ organisation = "bench"
 name = "bench"
 organisation = "bench"
 sha256 = "$sha"
+all_sites = true
 TOML
 GLASSHOUSE_LOG=warn ${GLASSHOUSE_BENCH_WRAP:-} "$bin" serve --config "$dir/glasshouse.toml" & pid=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
@@ -43,6 +44,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 before=$(cpu_ticks)
 wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)'
 after=$(cpu_ticks)
+metric() { curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" | awk -v m="glasshouse_$1" '$1 == m || $1 == m"_total" {print $2}'; }
+written=$(metric ingest_written); batches=$(metric ingest_batches)
+[ -n "$written" ] && [ -n "$batches" ] && [ "$batches" -gt 0 ] && echo "group_commits=$batches events_per_commit=$((written / batches))"
 echo "server_cpu_percent=$(( (after - before) * 100 / $(getconf CLK_TCK) / seconds ))"
 sleep 0.5
 stored=$(curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/stats/aggregate?site_id=www.gov.uk&period=day&metrics=pageviews" | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"]["pageviews"]["value"])')
