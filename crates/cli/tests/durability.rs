@@ -507,6 +507,10 @@ fn an_outage_of_clickhouse_during_a_load_run_loses_no_acknowledged_event() {
     clickhouse.restart();
     let outcome = load.finish();
     wait_until_drained(&server.url, Duration::from_secs(120));
+    // The operator sees the outage as failed inserts, then inserts again.
+    let failures = gauge(&server.url, "store_insert_failures_total").unwrap();
+    assert!(failures > 0, "failed inserts counted: {failures}");
+    assert!(gauge(&server.url, "store_inserts_total").unwrap() > 0);
     eprintln!(
         "outage: {during_outage} events acknowledged while ClickHouse was down; the log then held {logged} batches, {logged_bytes} bytes ({scanned} bytes on disk, scanned)"
     );

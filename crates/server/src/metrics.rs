@@ -52,6 +52,10 @@ pub struct Metrics {
     commit_seconds: Gauge<f64, AtomicU64>,
     wal_bytes: Gauge,
     wal_batches: Gauge,
+    ships: Counter<u64, AtomicU64>,
+    ship_seconds: Counter<f64, AtomicU64>,
+    last_ship_seconds: Gauge<f64, AtomicU64>,
+    ship_failures: Counter<u64, AtomicU64>,
     salts: Gauge,
     salt_age: Gauge<i64, AtomicI64>,
     audit_entries: Gauge,
@@ -73,6 +77,10 @@ impl Default for Metrics {
             commit_seconds: Gauge::default(),
             wal_bytes: Gauge::default(),
             wal_batches: Gauge::default(),
+            ships: Counter::default(),
+            ship_seconds: Counter::default(),
+            last_ship_seconds: Gauge::default(),
+            ship_failures: Counter::default(),
             salts: Gauge::default(),
             salt_age: Gauge::default(),
             audit_entries: Gauge::default(),
@@ -126,6 +134,26 @@ impl Default for Metrics {
                 m.wal_batches.clone(),
             );
             r.register(
+                "store_inserts",
+                "Inserts of logged batches into the store (DuckDB or ClickHouse) since start",
+                m.ships.clone(),
+            );
+            r.register(
+                "store_insert_seconds",
+                "Seconds those inserts took, summed; divide by store_inserts for the mean",
+                m.ship_seconds.clone(),
+            );
+            r.register(
+                "store_last_insert_seconds",
+                "Seconds the last insert into the store took",
+                m.last_ship_seconds.clone(),
+            );
+            r.register(
+                "store_insert_failures",
+                "Inserts the store refused or did not answer (each is retried; the events stay in the log)",
+                m.ship_failures.clone(),
+            );
+            r.register(
                 "salts_kept",
                 "Daily salts on disk (at most 2: today and yesterday)",
                 m.salts.clone(),
@@ -163,6 +191,16 @@ async fn scrape(State(app): State<App>, headers: HeaderMap) -> Result<Response, 
         .set(stats.wal_bytes.load(Ordering::Relaxed) as i64);
     m.wal_batches
         .set(stats.wal_batches.load(Ordering::Relaxed) as i64);
+    let ships = stats.ships.load(Ordering::Relaxed);
+    m.ships.inc_by(ships.saturating_sub(m.ships.get()));
+    let seconds = stats.ship_micros.load(Ordering::Relaxed) as f64 / 1e6;
+    m.ship_seconds
+        .inc_by((seconds - m.ship_seconds.get()).max(0.0));
+    m.last_ship_seconds
+        .set(stats.last_ship_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    let failures = stats.ship_failures.load(Ordering::Relaxed);
+    m.ship_failures
+        .inc_by(failures.saturating_sub(m.ship_failures.get()));
     let days = app.anonymiser.salts().days();
     m.salts.set(days.len() as i64);
     let now = app.clock.now();

@@ -58,6 +58,8 @@ async fn metrics_count_what_happened_and_need_an_operator_token() {
         "glasshouse_ingest_queue_depth 0",
         "glasshouse_salts_kept ",
         "glasshouse_audit_log_entries 1",
+        "glasshouse_store_inserts_total ",
+        "glasshouse_store_insert_failures_total 0",
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }

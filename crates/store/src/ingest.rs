@@ -90,6 +90,14 @@ pub struct IngestStats {
     pub logged_seq: AtomicU64,
     /// Sequence number of the last batch the store has (0 without a log).
     pub shipped_seq: AtomicU64,
+    /// Inserts of logged batches into the store that succeeded.
+    pub ships: AtomicU64,
+    /// Microseconds those inserts took, summed: with `ships`, the mean.
+    pub ship_micros: AtomicU64,
+    /// Microseconds the last successful insert took.
+    pub last_ship_micros: AtomicU64,
+    /// Inserts the store refused or did not answer (each retried).
+    pub ship_failures: AtomicU64,
 }
 
 /// Lets queries see every event acknowledged before them: a query that
@@ -458,8 +466,13 @@ fn ship_loop(
         let mut attempt = 1u32;
         loop {
             let through = logged.last().map(|l| l.seq).unwrap_or(0);
+            let started = Instant::now();
             match store.append_logged(&batches, through) {
                 Ok(()) => {
+                    let took = started.elapsed().as_micros() as u64;
+                    stats.ships.fetch_add(1, Ordering::Relaxed);
+                    stats.ship_micros.fetch_add(took, Ordering::Relaxed);
+                    stats.last_ship_micros.store(took, Ordering::Relaxed);
                     if let Err(e) = reader.mark_shipped(&logged) {
                         tracing::error!(error = %e, "shipped batches could not be marked; they will be sent again (and skipped by the store) after a restart");
                     }
@@ -477,6 +490,7 @@ fn ship_loop(
                     break;
                 }
                 Err(e) => {
+                    stats.ship_failures.fetch_add(1, Ordering::Relaxed);
                     let (bytes, batches) = reader.depth();
                     tracing::warn!(error = %e, attempt, wal_bytes = bytes, wal_batches = batches, retry_in_ms = backoff.as_millis() as u64, "the store did not take logged batches; they stay in the write-ahead log");
                     if stopping(&mut deadline) {
