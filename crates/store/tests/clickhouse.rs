@@ -218,3 +218,37 @@ fn logged_batches_are_stored_once_however_a_replay_groups_them() {
         .unwrap();
     assert_eq!(day.pageviews, 55);
 }
+
+#[test]
+fn clickhouse_drops_raw_events_past_the_ttl_backstop_where_the_server_has_ttls() {
+    use glasshouse_store::row::{AsRow, Row, RowBatch};
+    let Some(server) = start() else { return };
+    let store = fresh(&server, "ttl");
+    let version = store.server_version().unwrap();
+    let set = store.set_retention_backstop(37).unwrap();
+    if !glasshouse_store::clickhouse::schema::has_ttl(&version) {
+        // 18.16 has no TTL: the retention task alone deletes (tested there).
+        assert!(!set, "no TTL claimed on {version}");
+        return;
+    }
+    assert!(set, "a TTL set on {version}");
+    // Rows 60 days old and rows of now; a merge applies the TTL.
+    let now = chrono::Utc::now().timestamp_micros();
+    let row = |ts: i64| {
+        let mut r = Row::from(suite::aggregates::stored_batch(1)[0].row());
+        r.ts = ts;
+        r
+    };
+    store
+        .append_rows(&[RowBatch {
+            id: 1,
+            rows: vec![row(now - 60 * 86_400_000_000), row(now), row(now - 1)],
+        }])
+        .unwrap();
+    glasshouse_testkit::clickhouse::execute(server.http_port, "OPTIMIZE TABLE ttl.events FINAL");
+    assert_eq!(
+        store.count().unwrap(),
+        2,
+        "the 60-day-old row is gone on {version}"
+    );
+}

@@ -163,10 +163,18 @@ impl TestServer {
             Backend::DuckDb => (Arc::new(DuckStore::open(dir.path()).unwrap()), None),
             Backend::ClickHouse => {
                 let server = glasshouse_testkit::clickhouse::start()?;
-                let url = format!("clickhouse://127.0.0.1:{}/server_tests", server.http_port);
+                // Its own database: tests may share one server
+                // (GLASSHOUSE_CLICKHOUSE_PORT) and run at once.
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let database = format!(
+                    "server_tests_{}_{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                );
+                let url = format!("clickhouse://127.0.0.1:{}/{database}", server.http_port);
                 glasshouse_testkit::clickhouse::execute(
                     server.http_port,
-                    "DROP DATABASE IF EXISTS server_tests",
+                    &format!("DROP DATABASE IF EXISTS {database}"),
                 );
                 let store = glasshouse_store::ClickHouseStore::open(
                     glasshouse_store::ClickHouseConfig::from_url(&url).unwrap(),
