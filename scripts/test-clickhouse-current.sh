@@ -19,8 +19,9 @@ dir="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$venv/bin/python" scripts/clickhouse-current.py "$port" "$dir/data" > "$dir/log" 2>&1 & pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
-for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/ping" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs "http://127.0.0.1:$port/ping" >/dev/null || { cat "$dir/log"; exit 1; }
+ping() { python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/ping', timeout=2)" 2>/dev/null; }
+for _ in $(seq 300); do ping && break; sleep 0.1; done
+ping || { cat "$dir/log"; exit 1; }
 head -1 "$dir/log"
 export GLASSHOUSE_CLICKHOUSE_PORT="$port"
 cargo test --release -p glasshouse-store --test clickhouse
