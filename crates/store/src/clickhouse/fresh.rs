@@ -24,23 +24,13 @@ use std::collections::BTreeSet;
 
 /// Statements creating the table; idempotent.
 pub fn create(database: &str, layout: &Layout) -> Vec<String> {
-    let columns = "site String, day Date, fresh UInt8, version UInt64";
-    let order = "PARTITION BY toYYYYMM(day) ORDER BY (site, day, version)";
-    match layout {
-        Layout::Single => vec![format!(
-            "CREATE TABLE IF NOT EXISTS {database}.rollup_fresh ({columns}) ENGINE = MergeTree {order}"
-        )],
-        Layout::Cluster(c) => vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {database}.rollup_fresh_local ON CLUSTER {c} ({columns}) \
-                 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}/rollup_fresh', '{{replica}}') {order}"
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {database}.rollup_fresh ON CLUSTER {c} AS {database}.rollup_fresh_local \
-                 ENGINE = Distributed({c}, {database}, rollup_fresh_local, cityHash64(site))"
-            ),
-        ],
-    }
+    super::schema::aggregate_table(
+        database,
+        layout,
+        "rollup_fresh",
+        "site String, day Date, fresh UInt8, version UInt64",
+        "PARTITION BY toYYYYMM(day) ORDER BY (site, day, version)",
+    )
 }
 
 /// The insert statement and its `JSONEachRow` body: `fresh` for each
@@ -90,12 +80,13 @@ pub fn is_fresh_sql(site: &str, day: NaiveDate) -> Sql {
 pub const NEWEST_DAY: &str = "SELECT count(), intDiv(max(ts), 86400000000) FROM events";
 
 /// The summed roll-up rows of `site` for `dim` over `[from, until)`,
-/// latest versions: one row per value.
+/// latest versions: one row per value, dated `from`, in the columns of
+/// `rollup::read_sql`.
 pub fn summed_sql(site: &str, from: NaiveDate, until: NaiveDate, dim: &str) -> Sql {
     let days = "day >= toDate($2) AND day < toDate($3)";
     Sql {
         text: format!(
-            "SELECT value, sum(visitors), sum(visits), sum(pageviews), sum(events), sum(bounces), sum(duration_sum) \
+            "SELECT $1, $2, $4, value, sum(visitors), sum(visits), sum(pageviews), sum(events), sum(bounces), sum(duration_sum) \
              FROM rollup WHERE site = $1 AND {days} AND dim = $4 AND {} GROUP BY value ORDER BY value",
             super::rollup::latest("$1", days)
         ),

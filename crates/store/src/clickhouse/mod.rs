@@ -140,6 +140,24 @@ fn percent_decoded(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Roll-up rows from statements answering the columns of `rollup::read_sql`.
+fn rollup_rows(rows: Vec<Vec<Value>>) -> Vec<RollupRow> {
+    rows.iter()
+        .map(|r| RollupRow {
+            site: text(cell(r, 0)),
+            day: NaiveDate::parse_from_str(&text(cell(r, 1)), "%Y-%m-%d").unwrap_or_default(),
+            dim: text(cell(r, 2)),
+            value: text(cell(r, 3)),
+            visitors: count(cell(r, 4)),
+            visits: count(cell(r, 5)),
+            pageviews: count(cell(r, 6)),
+            events: count(cell(r, 7)),
+            bounces: count(cell(r, 8)),
+            duration_sum: float(cell(r, 9)).unwrap_or(0.0),
+        })
+        .collect()
+}
+
 /// The ClickHouse store.
 pub struct ClickHouseStore {
     config: ClickHouseConfig,
@@ -797,22 +815,9 @@ impl Store for ClickHouseStore {
         until: NaiveDate,
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
-        Ok(self
-            .select(&rollup::read_sql(site, from, until, dim))?
-            .iter()
-            .map(|r| RollupRow {
-                site: text(cell(r, 0)),
-                day: NaiveDate::parse_from_str(&text(cell(r, 1)), "%Y-%m-%d").unwrap_or_default(),
-                dim: text(cell(r, 2)),
-                value: text(cell(r, 3)),
-                visitors: count(cell(r, 4)),
-                visits: count(cell(r, 5)),
-                pageviews: count(cell(r, 6)),
-                events: count(cell(r, 7)),
-                bounces: count(cell(r, 8)),
-                duration_sum: float(cell(r, 9)).unwrap_or(0.0),
-            })
-            .collect())
+        Ok(rollup_rows(
+            self.select(&rollup::read_sql(site, from, until, dim))?,
+        ))
     }
 
     fn replace_fresh_rollup(
@@ -868,22 +873,9 @@ impl Store for ClickHouseStore {
         until: NaiveDate,
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
-        Ok(self
-            .select(&fresh::summed_sql(site, from, until, dim))?
-            .iter()
-            .map(|r| RollupRow {
-                site: site.to_string(),
-                day: from,
-                dim: dim.to_string(),
-                value: text(cell(r, 0)),
-                visitors: count(cell(r, 1)),
-                visits: count(cell(r, 2)),
-                pageviews: count(cell(r, 3)),
-                events: count(cell(r, 4)),
-                bounces: count(cell(r, 5)),
-                duration_sum: float(cell(r, 6)).unwrap_or(0.0),
-            })
-            .collect())
+        Ok(rollup_rows(
+            self.select(&fresh::summed_sql(site, from, until, dim))?,
+        ))
     }
 
     fn delete_rollup_before(&self, site: &str, day: NaiveDate) -> Result<u64, StoreError> {

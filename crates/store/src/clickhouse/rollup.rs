@@ -36,21 +36,7 @@ pub fn create(database: &str, layout: &Layout) -> Vec<String> {
         .collect::<Vec<_>>()
         .join(", ");
     let order = "PARTITION BY toYYYYMM(day) ORDER BY (site, dim, day, value)";
-    match layout {
-        Layout::Single => vec![format!(
-            "CREATE TABLE IF NOT EXISTS {database}.rollup ({columns}) ENGINE = MergeTree {order}"
-        )],
-        Layout::Cluster(c) => vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {database}.rollup_local ON CLUSTER {c} ({columns}) \
-                 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}/rollup', '{{replica}}') {order}"
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {database}.rollup ON CLUSTER {c} AS {database}.rollup_local \
-                 ENGINE = Distributed({c}, {database}, rollup_local, cityHash64(site))"
-            ),
-        ],
-    }
+    super::schema::aggregate_table(database, layout, "rollup", &columns, order)
 }
 
 /// The condition keeping only the latest version of each day of `site`

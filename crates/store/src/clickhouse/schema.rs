@@ -104,6 +104,34 @@ pub fn create(database: &str, layout: &Layout) -> Vec<String> {
     }
 }
 
+/// Statements creating a small table of the aggregate tier (`columns`,
+/// then `PARTITION BY … ORDER BY …` in `order`): one MergeTree table, or on
+/// a cluster a replicated local table behind a `Distributed` one sharded by
+/// site. Idempotent.
+pub fn aggregate_table(
+    database: &str,
+    layout: &Layout,
+    table: &str,
+    columns: &str,
+    order: &str,
+) -> Vec<String> {
+    match layout {
+        Layout::Single => vec![format!(
+            "CREATE TABLE IF NOT EXISTS {database}.{table} ({columns}) ENGINE = MergeTree {order}"
+        )],
+        Layout::Cluster(c) => vec![
+            format!(
+                "CREATE TABLE IF NOT EXISTS {database}.{table}_local ON CLUSTER {c} ({columns}) \
+                 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}/{table}', '{{replica}}') {order}"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {database}.{table} ON CLUSTER {c} AS {database}.{table}_local \
+                 ENGINE = Distributed({c}, {database}, {table}_local, cityHash64(site))"
+            ),
+        ],
+    }
+}
+
 /// The statement deleting rows of `table` (`events`, `rollup`) matching
 /// `condition` (a mutation; on a cluster, of the local tables, which hold
 /// the rows).
