@@ -371,6 +371,9 @@ fn overview_as_served(
     );
     let raw_from = today - Duration::days(30);
     let api = |e: glasshouse_server::ApiError| anyhow::anyhow!("{}", e.message);
+    // What the dashboard's pages card asks once a source is chosen.
+    let mut pages_filtered = pages.clone();
+    pages_filtered.filters = filtered.filters.clone();
     let cases: Vec<Case> = vec![
         (
             "served: aggregate (all metrics)",
@@ -445,6 +448,16 @@ fn overview_as_served(
             Box::new(|| {
                 Ok(
                     tiers::breakdown(store, filtered, &Dimension::Page, 10, 0, raw_from)
+                        .map_err(api)?
+                        .len(),
+                )
+            }),
+        ),
+        (
+            "served: dashboard top pages, filtered",
+            Box::new(|| {
+                Ok(
+                    tiers::breakdown(store, &pages_filtered, &Dimension::Page, 10, 0, raw_from)
                         .map_err(api)?
                         .len(),
                 )
