@@ -191,18 +191,14 @@ pub trait Store: Send + Sync + 'static {
     /// fresh — a stand-in for the day's raw events that unfiltered
     /// questions may read (`rollup.rs`) — unless rows arrived for a closed
     /// day since [`Store::late_writes`] returned `seen`, or the day is not
-    /// closed. Returns whether it did. Back ends that do not track
-    /// freshness never mark a day.
+    /// closed. Returns whether the mark is in force.
     fn replace_fresh_rollup(
         &self,
         site: &str,
         day: chrono::NaiveDate,
         rows: &[RollupRow],
         seen: u64,
-    ) -> Result<bool, StoreError> {
-        let _ = (site, day, rows, seen);
-        Ok(false)
-    }
+    ) -> Result<bool, StoreError>;
 
     /// The days of `site` in `[from, until)` marked fresh (see
     /// [`Store::replace_fresh_rollup`]), ascending.
@@ -211,20 +207,17 @@ pub trait Store: Send + Sync + 'static {
         site: &str,
         from: chrono::NaiveDate,
         until: chrono::NaiveDate,
-    ) -> Result<Vec<chrono::NaiveDate>, StoreError> {
-        let _ = (site, from, until);
-        Ok(Vec::new())
-    }
+    ) -> Result<Vec<chrono::NaiveDate>, StoreError>;
 
     /// The newest day with stored events: the days before it are closed.
-    fn closed_before(&self) -> Result<Option<chrono::NaiveDate>, StoreError> {
-        Ok(None)
-    }
+    fn closed_before(&self) -> Result<Option<chrono::NaiveDate>, StoreError>;
 
-    /// A number that changes whenever rows arrive for a closed day.
-    fn late_writes(&self) -> u64 {
-        0
-    }
+    /// A token to take before computing a roll-up and hand to
+    /// [`Store::replace_fresh_rollup`], which then refuses (DuckDB: a
+    /// counter of late writes) or is overridden (ClickHouse: the time,
+    /// against the time of each late row's unmark) if rows arrived for a
+    /// closed day in between.
+    fn late_writes(&self) -> u64;
 
     /// Rolled-up rows of `site` for property `dim` on days in `[from,
     /// until)`, summed per value (`day` is `from`): what a breakdown over
@@ -235,16 +228,7 @@ pub trait Store: Send + Sync + 'static {
         from: chrono::NaiveDate,
         until: chrono::NaiveDate,
         dim: &str,
-    ) -> Result<Vec<RollupRow>, StoreError> {
-        let mut by_value: std::collections::BTreeMap<String, RollupRow> = Default::default();
-        for r in self.read_rollup(site, from, until, dim)? {
-            by_value
-                .entry(r.value.clone())
-                .or_insert_with(|| RollupRow::zero(site, from, dim, &r.value))
-                .merge(&r);
-        }
-        Ok(by_value.into_values().collect())
-    }
+    ) -> Result<Vec<RollupRow>, StoreError>;
 
     /// Deletes `site`'s roll-ups of days before `day`; returns how many rows went.
     fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
