@@ -210,9 +210,7 @@ pub fn compute(
         }
         if rows.len() > MAX_VALUES {
             // Only page-level properties can have this many values in a day.
-            // All the rest: a limit no day reaches, and far enough from
-            // i64::MAX that limit + offset cannot overflow in the database.
-            let rest = store.breakdown(query, &dim, u32::MAX as usize, MAX_VALUES)?;
+            let rest = store.breakdown(query, &dim, usize::MAX, MAX_VALUES)?;
             let mut other = row(key, "(other)".into(), &Totals::default());
             for (_, t) in &rest {
                 other.add(t);

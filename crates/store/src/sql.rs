@@ -360,7 +360,10 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     let page = match group {
         Group::Total | Group::Bucket(_) => String::new(),
         Group::By(_) => {
-            let l = b.bind(Param::Int(limit as i64));
+            // "All of them" (usize::MAX) becomes a limit no answer
+            // reaches, far enough from i64::MAX that the database's
+            // limit + offset cannot overflow (ClickHouse fails there).
+            let l = b.bind(Param::Int(limit.min(u32::MAX as usize) as i64));
             let o = b.bind(Param::Int(offset as i64));
             format!(
                 " ORDER BY {} DESC, dim LIMIT {l} OFFSET {o}",
