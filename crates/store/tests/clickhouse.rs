@@ -19,7 +19,7 @@ const HOST: &str = "test.example";
 use chrono::Utc;
 use glasshouse_model::query::{Dimension, Filter, FilterOp};
 use glasshouse_store::{ClickHouseConfig, ClickHouseStore, Store};
-use glasshouse_testkit::clickhouse::{start, Server};
+use glasshouse_testkit::clickhouse::{execute, start, Server};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -35,18 +35,7 @@ fn open(server: &Server, database: &str) -> ClickHouseStore {
 }
 
 fn drop_database(port: u16, database: &str) {
-    use std::io::{Read, Write};
-    let statement = format!("DROP DATABASE IF EXISTS {database}");
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        s,
-        "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{statement}",
-        statement.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    assert!(answer.contains(" 200 "), "{statement}: {answer}");
+    execute(port, &format!("DROP DATABASE IF EXISTS {database}"));
 }
 
 #[test]
@@ -245,7 +234,7 @@ fn clickhouse_drops_raw_events_past_the_ttl_backstop_where_the_server_has_ttls()
             rows: vec![row(now - 60 * 86_400_000_000), row(now), row(now - 1)],
         }])
         .unwrap();
-    glasshouse_testkit::clickhouse::execute(server.http_port, "OPTIMIZE TABLE ttl.events FINAL");
+    execute(server.http_port, "OPTIMIZE TABLE ttl.events FINAL");
     assert_eq!(
         store.count().unwrap(),
         2,

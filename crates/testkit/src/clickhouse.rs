@@ -256,16 +256,23 @@ pub fn start() -> Option<Server> {
 
 /// Runs one statement over HTTP; panics with the server's answer if it fails.
 pub fn execute(port: u16, statement: &str) -> String {
+    let answer = post(port, statement, Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    assert!(answer.contains(" 200 "), "{statement}: {answer}");
+    answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
+}
+
+/// Sends one statement over HTTP; the whole answer, status line included.
+pub(crate) fn post(port: u16, statement: &str, timeout: Duration) -> std::io::Result<String> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(timeout))?;
     write!(
         s,
         "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{statement}",
         statement.len()
-    )
-    .unwrap();
+    )?;
     let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    assert!(answer.contains(" 200 "), "{statement}: {answer}");
-    answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
+    s.read_to_string(&mut answer)?;
+    Ok(answer)
 }

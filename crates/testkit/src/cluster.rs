@@ -7,7 +7,7 @@
 //! `java`), which `.ci/run` installs. Without it `start` panics saying what
 //! to install, unless `GLASSHOUSE_SKIP_CLICKHOUSE=1` is set.
 
-use crate::clickhouse::{free_port, ping, server_program, spawn, tail, write_config};
+use crate::clickhouse::{free_port, ping, post, server_program, spawn, tail, write_config};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -246,19 +246,7 @@ fn serving(port: u16) -> bool {
 
 /// Whether the server at `port` answers a question that needs ZooKeeper.
 fn reaches_zookeeper(port: u16) -> bool {
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
     let statement = "SELECT count() FROM system.zookeeper WHERE path = '/'";
-    let request = format!(
-        "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{statement}",
-        statement.len()
-    );
-    if s.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.") && answer.contains(" 200 ")
+    post(port, statement, Duration::from_secs(10))
+        .is_ok_and(|answer| answer.starts_with("HTTP/1.") && answer.contains(" 200 "))
 }
