@@ -142,15 +142,25 @@ fn ip_of(thread: usize) -> String {
     format!("198.51.100.{}", 41 + thread * 17)
 }
 
-/// Sends one page view from the load's first client; the answer's status.
-fn send_one(url: &str, path: &str) -> u16 {
+/// Posts a page view of `path` as client `thread` (its address and browser).
+fn post_page_view(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    thread: usize,
+    path: &str,
+) -> reqwest::Result<reqwest::blocking::Response> {
     let body = serde_json::json!({"name": "pageview", "url": format!("https://{SITE}{path}"), "domain": SITE});
-    reqwest::blocking::Client::new()
+    client
         .post(format!("{url}/api/event"))
-        .header("user-agent", user_agent(0))
-        .header("x-forwarded-for", ip_of(0))
+        .header("user-agent", user_agent(thread))
+        .header("x-forwarded-for", ip_of(thread))
         .body(body.to_string())
         .send()
+}
+
+/// Sends one page view from the load's first client; the answer's status.
+fn send_one(url: &str, path: &str) -> u16 {
+    post_page_view(&reqwest::blocking::Client::new(), url, 0, path)
         .unwrap()
         .status()
         .as_u16()
@@ -198,13 +208,7 @@ impl Load {
                             return;
                         }
                         let path = path_of(t, i);
-                        let body = serde_json::json!({"name": "pageview", "url": format!("https://{SITE}{path}"), "domain": SITE});
-                        let answer = client
-                            .post(format!("{url}/api/event"))
-                            .header("user-agent", user_agent(t))
-                            .header("x-forwarded-for", ip_of(t))
-                            .body(body.to_string())
-                            .send();
+                        let answer = post_page_view(&client, &url, t, &path);
                         let mut o = outcome.lock().unwrap();
                         match answer {
                             Ok(r) if r.status().as_u16() == 202 => {
