@@ -440,7 +440,7 @@ fn ship_loop(
         if since < SHIP_GAP && !stop.load(Ordering::Relaxed) {
             flush.nap(SHIP_GAP - since);
         }
-        let logged = match reader.read(SHIP_ROWS, SHIP_BYTES) {
+        let mut logged = match reader.read(SHIP_ROWS, SHIP_BYTES) {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(error = %e, "the write-ahead log could not be read; retrying");
@@ -461,7 +461,12 @@ fn ship_loop(
             continue;
         }
         last_ship = Instant::now();
-        let batches: Vec<RowBatch> = logged.iter().map(|l| l.batch.clone()).collect();
+        // The rows move to the store; the records keep what marking them
+        // shipped needs (sequence numbers and sizes).
+        let batches: Vec<RowBatch> = logged
+            .iter_mut()
+            .map(|l| std::mem::take(&mut l.batch))
+            .collect();
         let rows: usize = batches.iter().map(|b| b.rows.len()).sum();
         let mut attempt = 1u32;
         loop {

@@ -247,7 +247,7 @@ impl From<RowRef<'_>> for Row {
 /// Rows written together under one id. Writing the same batch again stores
 /// nothing twice on a back end that keeps batch ids (ClickHouse); that is
 /// what lets the write-ahead log replay a batch whose fate it does not know.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RowBatch {
     /// Chosen once, when the batch is first logged, and kept with it.
     pub id: u64,
