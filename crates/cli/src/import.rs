@@ -7,20 +7,25 @@
 //! import, never written, gone when it ends — so imported visitors can never
 //! be linked to live ones) and then the ingest queue.
 //!
-//! The file is checked as a whole first: a bad line stops the import before
-//! anything is stored, with a message naming the line and the field. With
-//! `--skip-invalid`, bad lines are reported and skipped instead.
+//! A bad line stops the import with a message naming the line and the field,
+//! and nothing of the file is stored: on DuckDB the import is one
+//! transaction, taken back on error (or a crash); ClickHouse, which cannot
+//! take rows back, has the file checked first. With `--skip-invalid`, bad
+//! lines are reported and skipped instead.
+//!
+//! Reading, parsing and anonymising run on every core; blocks are put back
+//! in file order before visits are assigned, so visits come out as they
+//! would have live.
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use glasshouse_model::{Clock, Config, SystemClock};
-use glasshouse_privacy::{Anonymiser, RawEvent, Rejection, Revenue, Salts};
-use glasshouse_store::ingest::IngestOptions;
-use glasshouse_store::{Ingestor, Sessionizer};
+use glasshouse_privacy::{AnonymousEvent, Anonymiser, RawEvent, Rejection, Revenue, Salts};
+use glasshouse_store::{Sessionizer, StoredEvent};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -66,7 +71,8 @@ pub struct Outcome {
     pub invalid: u64,
 }
 
-const CHUNK: usize = 16_384;
+/// Bytes read at a time; a block holds whole lines.
+const BLOCK: usize = 4 << 20;
 
 /// Parses and checks one line; the error names the field.
 fn parse_line(
@@ -141,12 +147,115 @@ pub fn run(config_path: &Path, file: &Path, skip_invalid: bool) -> anyhow::Resul
     Ok(())
 }
 
-fn lines(file: &Path) -> anyhow::Result<impl Iterator<Item = std::io::Result<String>>> {
-    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    Ok(BufReader::with_capacity(1 << 20, f).lines())
+/// A block of whole lines, as read.
+struct Block {
+    seq: usize,
+    text: Vec<u8>,
 }
 
-/// Imports `file` into the configured store.
+/// A block's lines, anonymised.
+struct Done {
+    seq: usize,
+    bytes: usize,
+    lines: usize,
+    events: Vec<AnonymousEvent>,
+    bots: u64,
+    /// (line within the block, counting from 0; why).
+    invalid: Vec<(usize, String)>,
+}
+
+/// Reads `file` in blocks of whole lines and hands them out in order.
+fn read_blocks(file: &Path, out: mpsc::SyncSender<Block>) -> anyhow::Result<()> {
+    let mut f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let mut carry: Vec<u8> = Vec::new();
+    for seq in 0.. {
+        let mut text = std::mem::take(&mut carry);
+        text.reserve(BLOCK);
+        let read = (&mut f)
+            .take(BLOCK as u64)
+            .read_to_end(&mut text)
+            .with_context(|| format!("reading {}", file.display()))?;
+        if read == 0 {
+            if !text.is_empty() {
+                let _ = out.send(Block { seq, text });
+            }
+            return Ok(());
+        }
+        // Whatever follows the last newline belongs to the next block.
+        if let Some(end) = text.iter().rposition(|&b| b == b'\n') {
+            carry = text.split_off(end + 1);
+        } else {
+            carry = text;
+            continue;
+        }
+        if out.send(Block { seq, text }).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Parses and anonymises one block.
+fn anonymise_block(
+    block: Block,
+    config: &Config,
+    anonymiser: &Anonymiser,
+    now: DateTime<Utc>,
+) -> Done {
+    let mut done = Done {
+        seq: block.seq,
+        bytes: block.text.len(),
+        lines: 0,
+        events: Vec::with_capacity(block.text.len() / 256),
+        bots: 0,
+        invalid: Vec::new(),
+    };
+    let text = block.text.strip_suffix(b"\n").unwrap_or(&block.text);
+    for (j, line) in text.split(|&b| b == b'\n').enumerate() {
+        done.lines = j + 1;
+        let Ok(line) = std::str::from_utf8(line) else {
+            done.invalid.push((j, "not valid UTF-8".into()));
+            continue;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (raw, site) = match parse_line(line, config, now) {
+            Ok(x) => x,
+            Err(why) => {
+                done.invalid.push((j, why));
+                continue;
+            }
+        };
+        let site = &config.sites[site];
+        let scope = config.visitor_scope(&site.host, raw.timestamp.date_naive());
+        match anonymiser.anonymise(raw, site, &scope) {
+            Ok(e) => done.events.push(e),
+            Err(Rejection::Bot) => done.bots += 1,
+            Err(why) => done.invalid.push((j, why.to_string())),
+        }
+    }
+    done
+}
+
+/// Checks every line before anything is stored, for a store that cannot
+/// take a load back (ClickHouse).
+fn check_file(file: &Path, config: &Config, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    for (i, line) in BufReader::with_capacity(1 << 20, f).lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}: not valid UTF-8", file.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Err(why) = parse_line(&line, config, now) {
+            bail!("{}:{}: {why}; nothing was imported", file.display(), i + 1);
+        }
+    }
+    Ok(())
+}
+
+/// Imports `file` into the configured store: all of it or, when a line is
+/// bad and `skip_invalid` is off, none of it.
 pub fn import_file(
     config: &Config,
     file: &Path,
@@ -155,133 +264,102 @@ pub fn import_file(
 ) -> anyhow::Result<Outcome> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
-    let mut total = 0u64;
-    if !skip_invalid {
-        for (i, line) in lines(file)?.enumerate() {
-            let line =
-                line.with_context(|| format!("{}:{}: cannot read", file.display(), i + 1))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            if let Err(why) = parse_line(&line, config, now) {
-                bail!("{}:{}: {why}; nothing was imported", file.display(), i + 1);
-            }
-            total += 1;
-        }
-    }
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("opening {}", file.display()))?
+        .len();
     let store = crate::runtime::open_store(config)?;
-    let anonymiser = Arc::new(Anonymiser::new(
+    let mut load = store.bulk_load().context("starting the import")?;
+    // Where the store cannot take a load back, the file is checked first.
+    let abort_on_invalid = !skip_invalid && load.atomic();
+    if !skip_invalid && !load.atomic() {
+        check_file(file, config, now)?;
+    }
+    let anonymiser = Anonymiser::new(
         Salts::ephemeral(clock.clone()),
         crate::runtime::open_geo(config)?,
-    ));
-    let ingestor = Ingestor::start(
-        store.clone(),
-        Sessionizer::default(),
-        IngestOptions {
-            max_batch: 100_000,
-            capacity: 8,
-        },
     );
-    let bar = if progress && total > 0 {
-        ProgressBar::new(total)
-    } else if progress {
-        ProgressBar::new_spinner()
+    let bar = if progress {
+        ProgressBar::new(size)
     } else {
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} events  {per_sec}  eta {eta}")
+        ProgressStyle::with_template("{spinner} {bar:40} {bytes}/{total_bytes}  {msg}  eta {eta}")
             .expect("valid template"),
     );
-
-    let mut outcome = Outcome::default();
+    let started = std::time::Instant::now();
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
         .max(1);
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (work_tx, work_rx) = mpsc::sync_channel::<(usize, usize, Vec<String>)>(workers * 2);
-        let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
-        let (done_tx, done_rx) = mpsc::sync_channel(workers * 2);
+    let mut outcome = Outcome::default();
+    let mut stored_bytes = 0u64;
+    let sequenced = std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers * 2);
+        let block_rx = Arc::new(std::sync::Mutex::new(block_rx));
+        let (done_tx, done_rx) = mpsc::sync_channel::<Done>(workers * 2);
         for _ in 0..workers {
-            let (work_rx, done_tx, anonymiser) =
-                (work_rx.clone(), done_tx.clone(), anonymiser.clone());
+            let (block_rx, done_tx, anonymiser) = (block_rx.clone(), done_tx.clone(), &anonymiser);
             scope.spawn(move || loop {
-                let job = work_rx.lock().expect("work queue").recv();
-                let Ok((seq, first_line, chunk)) = job else {
-                    break;
-                };
-                let mut events = Vec::with_capacity(chunk.len());
-                let (mut bots, mut invalid) = (0u64, Vec::new());
-                for (j, line) in chunk.iter().enumerate() {
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    let (raw, site) = match parse_line(line, config, now) {
-                        Ok(x) => x,
-                        Err(why) => {
-                            invalid.push(format!("line {}: {why}", first_line + j));
-                            continue;
-                        }
-                    };
-                    let site = &config.sites[site];
-                    let scope = config.visitor_scope(&site.host, raw.timestamp.date_naive());
-                    match anonymiser.anonymise(raw, site, &scope) {
-                        Ok(e) => events.push(e),
-                        Err(Rejection::Bot) => bots += 1,
-                        Err(why) => invalid.push(format!("line {}: {why}", first_line + j)),
-                    }
-                }
-                if done_tx.send((seq, events, bots, invalid)).is_err() {
+                let block = block_rx.lock().expect("block queue").recv();
+                let Ok(block) = block else { break };
+                if done_tx
+                    .send(anonymise_block(block, config, anonymiser, now))
+                    .is_err()
+                {
                     break;
                 }
             });
         }
         drop(done_tx);
-        // Feeds chunks in one thread while the main thread stores them in order.
-        let feeder = scope.spawn(move || -> anyhow::Result<()> {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            let (mut seq, mut first) = (0, 1);
-            for (i, line) in lines(file)?.enumerate() {
-                chunk.push(
-                    line.with_context(|| format!("{}:{}: cannot read", file.display(), i + 1))?,
-                );
-                if chunk.len() == CHUNK {
-                    work_tx.send((
-                        seq,
-                        first,
-                        std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
-                    ))?;
-                    seq += 1;
-                    first = i + 2;
+        let reader = scope.spawn(move || read_blocks(file, block_tx));
+        // Puts blocks back in file order and assigns visits; the store
+        // takes the result on this thread.
+        let (stored_tx, stored_rx) = mpsc::sync_channel::<(Vec<StoredEvent>, usize)>(2);
+        let bar = &bar;
+        let sequencer = scope.spawn(move || -> anyhow::Result<(u64, u64)> {
+            let mut sessions = Sessionizer::default();
+            let (mut next, mut line, mut bots, mut invalid) = (0, 1, 0u64, 0u64);
+            let mut waiting = BTreeMap::new();
+            for done in done_rx {
+                waiting.insert(done.seq, done);
+                while let Some(done) = waiting.remove(&next) {
+                    for (j, why) in &done.invalid {
+                        if abort_on_invalid {
+                            bail!("{}:{}: {why}; nothing was imported", file.display(), line + j);
+                        }
+                        bar.suspend(|| eprintln!("skipped {}:{}: {why}", file.display(), line + j));
+                    }
+                    invalid += done.invalid.len() as u64;
+                    bots += done.bots;
+                    line += done.lines;
+                    next += 1;
+                    let stored = done.events.into_iter().map(|e| sessions.assign(e)).collect();
+                    if stored_tx.send((stored, done.bytes)).is_err() {
+                        return Ok((bots, invalid));
+                    }
                 }
             }
-            if !chunk.is_empty() {
-                work_tx.send((seq, first, chunk))?;
-            }
-            Ok(())
+            Ok((bots, invalid))
         });
-        let mut next = 0;
-        let mut waiting = BTreeMap::new();
-        for (seq, events, bots, invalid) in done_rx {
-            waiting.insert(seq, (events, bots, invalid));
-            while let Some((events, bots, invalid)) = waiting.remove(&next) {
-                for why in &invalid {
-                    bar.suspend(|| eprintln!("skipped {}: {why}", file.display()));
-                }
-                outcome.invalid += invalid.len() as u64;
-                outcome.bots += bots;
-                let n = events.len() as u64;
-                ingestor.ingest_blocking(events).context("storing events")?;
-                outcome.stored += n;
-                bar.inc(n + bots + invalid.len() as u64);
-                next += 1;
-            }
+        for (events, bytes) in stored_rx {
+            load.append(&events).context("storing events")?;
+            outcome.stored += events.len() as u64;
+            stored_bytes += bytes as u64;
+            bar.set_position(stored_bytes);
+            bar.set_message(format!(
+                "{} events, {:.0}/s",
+                outcome.stored,
+                outcome.stored as f64 / started.elapsed().as_secs_f64().max(1e-9)
+            ));
         }
-        feeder.join().expect("feeder thread")?;
+        (outcome.bots, outcome.invalid) = sequencer.join().expect("sequencer thread")?;
+        reader.join().expect("reader thread")?;
         Ok(())
-    })?;
-    ingestor.shutdown();
+    });
+    // An error leaves the load uncommitted: dropping it takes it all back.
+    sequenced?;
+    load.commit().context("committing the import")?;
     store.checkpoint()?;
     bar.finish_and_clear();
     Ok(outcome)

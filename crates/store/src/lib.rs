@@ -69,11 +69,51 @@ pub enum StoreError {
     Unreachable(String),
 }
 
+/// A large load of events (`glasshouse import`) in as few writes as the
+/// back end allows. Where the back end has transactions (DuckDB) the load
+/// is one: nothing of it is stored unless [`BulkLoad::commit`] succeeds, so
+/// a bad line or a crash half-way leaves the store as it was, and a load
+/// does not pay a commit per batch. Dropping it uncommitted abandons it.
+pub trait BulkLoad {
+    /// Adds events to the load.
+    fn append(&mut self, events: &[StoredEvent]) -> Result<(), StoreError>;
+
+    /// Makes the whole load durable and visible.
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Whether nothing appended is stored before [`BulkLoad::commit`]. When
+    /// not, a caller that must store all or nothing checks its input first.
+    fn atomic(&self) -> bool;
+}
+
+/// The bulk load of a back end without transactions: each batch is an
+/// ordinary append, durable when it returns.
+struct EachBatch<'a, S: ?Sized>(&'a S);
+
+impl<S: Store + ?Sized> BulkLoad for EachBatch<'_, S> {
+    fn append(&mut self, events: &[StoredEvent]) -> Result<(), StoreError> {
+        self.0.append(events)
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn atomic(&self) -> bool {
+        false
+    }
+}
+
 /// A store of anonymous events. Both back ends implement it and both must pass
 /// the same conformance suites (`tests/suite/`).
 pub trait Store: Send + Sync + 'static {
     /// Appends a batch in one transaction; returns only once it is durable.
     fn append(&self, events: &[StoredEvent]) -> Result<(), StoreError>;
+
+    /// Starts a bulk load; while it lasts, it is the only writer.
+    fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
+        Ok(Box::new(EachBatch(self)))
+    }
 
     /// Appends batches of plain rows (replayed from the write-ahead log) in
     /// one write; returns only once they are durable. A back end that keeps
