@@ -18,7 +18,9 @@ pub fn record_batch<T: AsRow>(events: &[T]) -> Result<RecordBatch, ArrowError> {
     // Each row's view is built once, not once per column.
     let rows: Vec<RowRef<'_>> = events.iter().map(|e| e.row()).collect();
     let text = |f: &dyn for<'r> Fn(&RowRef<'r>) -> &'r str| -> ArrayRef {
-        let mut b = StringBuilder::with_capacity(n, n * 8);
+        // Sized exactly: growing by doubling copies every string again.
+        let bytes = rows.iter().map(|e| f(e).len()).sum();
+        let mut b = StringBuilder::with_capacity(n, bytes);
         for e in &rows {
             b.append_value(f(e));
         }
