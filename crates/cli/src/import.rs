@@ -20,7 +20,7 @@
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use glasshouse_model::{Clock, Config, SystemClock};
-use glasshouse_privacy::{AnonymousEvent, Anonymiser, RawEvent, Rejection, Revenue, Salts};
+use glasshouse_privacy::{Anonymiser, AnonymousEvent, RawEvent, Rejection, Revenue, Salts};
 use glasshouse_store::{Sessionizer, StoredEvent};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
@@ -266,7 +266,8 @@ fn named(name: &str) -> std::thread::Builder {
 fn check_file(file: &Path, config: &Config, now: DateTime<Utc>) -> anyhow::Result<()> {
     let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     for (i, line) in BufReader::with_capacity(1 << 20, f).lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}: not valid UTF-8", file.display(), i + 1))?;
+        let line =
+            line.with_context(|| format!("{}:{}: not valid UTF-8", file.display(), i + 1))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -336,36 +337,48 @@ pub fn import_file(
             })?;
         }
         drop(done_tx);
-        let reader = named("import-read").spawn_scoped(scope, move || read_blocks(file, block_tx))?;
+        let reader =
+            named("import-read").spawn_scoped(scope, move || read_blocks(file, block_tx))?;
         // Puts blocks back in file order and assigns visits; the store
         // takes the result on this thread.
         let (stored_tx, stored_rx) = mpsc::sync_channel::<(Vec<StoredEvent>, usize)>(8);
         let bar = &bar;
-        let sequencer = named("import-visits").spawn_scoped(scope, move || -> anyhow::Result<(u64, u64)> {
-            let mut sessions = Sessionizer::default();
-            let (mut next, mut line, mut bots, mut invalid) = (0, 1, 0u64, 0u64);
-            let mut waiting = BTreeMap::new();
-            for done in done_rx {
-                waiting.insert(done.seq, done);
-                while let Some(done) = waiting.remove(&next) {
-                    for (j, why) in &done.invalid {
-                        if abort_on_invalid {
-                            bail!("{}:{}: {why}; nothing was imported", file.display(), line + j);
+        let sequencer =
+            named("import-visits").spawn_scoped(scope, move || -> anyhow::Result<(u64, u64)> {
+                let mut sessions = Sessionizer::default();
+                let (mut next, mut line, mut bots, mut invalid) = (0, 1, 0u64, 0u64);
+                let mut waiting = BTreeMap::new();
+                for done in done_rx {
+                    waiting.insert(done.seq, done);
+                    while let Some(done) = waiting.remove(&next) {
+                        for (j, why) in &done.invalid {
+                            if abort_on_invalid {
+                                bail!(
+                                    "{}:{}: {why}; nothing was imported",
+                                    file.display(),
+                                    line + j
+                                );
+                            }
+                            bar.suspend(|| {
+                                eprintln!("skipped {}:{}: {why}", file.display(), line + j)
+                            });
                         }
-                        bar.suspend(|| eprintln!("skipped {}:{}: {why}", file.display(), line + j));
-                    }
-                    invalid += done.invalid.len() as u64;
-                    bots += done.bots;
-                    line += done.lines;
-                    next += 1;
-                    let stored = done.events.into_iter().map(|e| sessions.assign(e)).collect();
-                    if stored_tx.send((stored, done.bytes)).is_err() {
-                        return Ok((bots, invalid));
+                        invalid += done.invalid.len() as u64;
+                        bots += done.bots;
+                        line += done.lines;
+                        next += 1;
+                        let stored = done
+                            .events
+                            .into_iter()
+                            .map(|e| sessions.assign(e))
+                            .collect();
+                        if stored_tx.send((stored, done.bytes)).is_err() {
+                            return Ok((bots, invalid));
+                        }
                     }
                 }
-            }
-            Ok((bots, invalid))
-        })?;
+                Ok((bots, invalid))
+            })?;
         for (events, bytes) in stored_rx {
             load.append(&events).context("storing events")?;
             outcome.stored += events.len() as u64;

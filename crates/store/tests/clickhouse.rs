@@ -59,6 +59,12 @@ fn clickhouse_marks_fresh_roll_ups_and_a_late_event_unmarks_them() {
 }
 
 #[test]
+fn clickhouse_loads_in_bulk() {
+    let Some(server) = start() else { return };
+    suite::rollup::bulk_conformance(Arc::new(fresh(&server, "bulk")));
+}
+
+#[test]
 fn clickhouse_rolls_up_a_long_tail_of_pages_into_other() {
     let Some(server) = start() else { return };
     suite::rollup::long_tail_conformance(Arc::new(fresh(&server, "tail")));

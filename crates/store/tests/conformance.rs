@@ -121,3 +121,9 @@ fn duckdb_marks_fresh_roll_ups_and_a_late_event_unmarks_them() {
     let dir = tempfile::tempdir().unwrap();
     suite::rollup::fresh_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));
 }
+
+#[test]
+fn duckdb_loads_in_bulk_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::rollup::bulk_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));
+}

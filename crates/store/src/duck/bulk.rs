@@ -89,9 +89,10 @@ impl<'a> DuckBulk<'a> {
         if sent == Some(true) {
             return Ok(());
         }
-        Err(self.finish().err().unwrap_or_else(|| {
-            StoreError::Database("the bulk load has already ended".into())
-        }))
+        Err(self
+            .finish()
+            .err()
+            .unwrap_or_else(|| StoreError::Database("the bulk load has already ended".into())))
     }
 
     /// Closes the steps and waits for the loading thread's result.

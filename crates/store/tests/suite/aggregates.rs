@@ -60,8 +60,13 @@ pub fn load(store: Arc<dyn Store>) -> (Vec<Person>, Vec<Sent>) {
 /// `form` = `prop`, five days after the loaded traffic, ready to append as
 /// one batch. Visit and journey ids are new on every call.
 pub fn stored_batch_at(n: usize, url: &str, prop: &str) -> Vec<StoredEvent> {
+    stored_batch_on(5, n, url, prop)
+}
+
+/// `n` page views of one visit at noon, `day` days after the first day.
+pub fn stored_batch_on(day: i64, n: usize, url: &str, prop: &str) -> Vec<StoredEvent> {
     let start = Utc.from_utc_datetime(
-        &(first_day() + Duration::days(5))
+        &(first_day() + Duration::days(day))
             .and_hms_opt(12, 0, 0)
             .unwrap(),
     );

@@ -150,6 +150,63 @@ pub fn fresh_conformance(store: Arc<dyn Store>) {
     assert_eq!(total[0].pageviews, rows[0].pageviews + 1);
 }
 
+/// A bulk load (`glasshouse import`): where the back end says it is
+/// atomic, nothing of an abandoned load is stored; a committed load is
+/// stored whole, and its rows on closed days take those days' roll-ups out
+/// of use as a late row does.
+pub fn bulk_conformance(store: Arc<dyn Store>) {
+    use super::aggregates::{stored_batch, stored_batch_on};
+    load(store.clone());
+    store.append(&stored_batch(3)).unwrap();
+    let first = first_day();
+    let day = |n: i64| first + chrono::Duration::days(n);
+    assert_eq!(
+        rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap(),
+        5
+    );
+    let before = store.count().unwrap();
+
+    let mut abandoned = store.bulk_load().unwrap();
+    abandoned.append(&stored_batch(7)).unwrap();
+    abandoned.append(&stored_batch(5)).unwrap();
+    let atomic = abandoned.atomic();
+    drop(abandoned);
+    let after_abandon = store.count().unwrap();
+    assert_eq!(after_abandon, if atomic { before } else { before + 12 });
+    // The store takes ordinary writes again once a load has ended.
+    store.append(&stored_batch(1)).unwrap();
+
+    let seen = store.late_writes();
+    let mut bulk = store.bulk_load().unwrap();
+    bulk.append(&stored_batch_on(1, 4, &format!("https://{HOST}/late"), "x"))
+        .unwrap();
+    bulk.append(&stored_batch(2)).unwrap();
+    if atomic {
+        assert!(
+            store
+                .fresh_rollup_days(HOST, first, day(60))
+                .unwrap()
+                .contains(&day(1)),
+            "an uncommitted load changes nothing"
+        );
+    }
+    bulk.commit().unwrap();
+    assert_eq!(store.count().unwrap(), after_abandon + 1 + 6);
+    let fresh = store.fresh_rollup_days(HOST, first, day(60)).unwrap();
+    assert!(!fresh.contains(&day(1)) && !fresh.contains(&day(2)));
+    assert!(fresh.contains(&day(0)) && fresh.contains(&day(3)));
+    assert_ne!(store.late_writes(), seen);
+    // Computed again, the day counts the loaded rows.
+    rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap();
+    let late = store.read_rollup(HOST, day(1), day(2), "page").unwrap();
+    assert_eq!(
+        late.iter()
+            .find(|r| r.value == "/late")
+            .map(|r| r.pageviews),
+        Some(4)
+    );
+}
+
 /// A day with more pages than a roll-up keeps: the most viewed are kept,
 /// the rest summed into `(other)`, and the day's page views all counted.
 pub fn long_tail_conformance(store: Arc<dyn Store>) {
