@@ -308,8 +308,10 @@ pub fn import_file(
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {bar:40} {bytes}/{total_bytes}  {msg}  eta {eta}")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{spinner} {wide_bar} {bytes}/{total_bytes}  {msg}  eta {eta}",
+        )
+        .expect("valid template"),
     );
     let started = std::time::Instant::now();
     let workers = std::thread::available_parallelism()
@@ -385,9 +387,9 @@ pub fn import_file(
             stored_bytes += bytes as u64;
             bar.set_position(stored_bytes);
             bar.set_message(format!(
-                "{} events, {:.0}/s",
-                outcome.stored,
-                outcome.stored as f64 / started.elapsed().as_secs_f64().max(1e-9)
+                "{} events, {:.0}k/s",
+                indicatif::HumanCount(outcome.stored),
+                outcome.stored as f64 / started.elapsed().as_secs_f64().max(1e-9) / 1000.0
             ));
         }
         (outcome.bots, outcome.invalid) = sequencer.join().expect("sequencer thread")?;
