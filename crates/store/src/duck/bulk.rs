@@ -8,26 +8,71 @@
 //!
 //! The load runs on a thread of its own, with a connection of its own:
 //! the caller's thread turns rows into Arrow record batches (and frees
-//! them) while DuckDB stores the previous batch. DuckDB runs the load with
-//! one thread: with more, the appending thread spins waiting for its
-//! helpers and two cores do the work of one.
+//! them) while DuckDB stores the previous ones. The batches reach DuckDB as
+//! one Arrow stream read by its own scan in a single `INSERT … SELECT`
+//! (`raw.rs`), which reads the strings where they are instead of copying
+//! them through the appender. DuckDB runs the load with one thread: with
+//! more, the loading thread spins waiting for its helpers and two cores do
+//! the work of one.
 
-use super::{append_to, commit_unfreshing, db_err, DuckStore};
-use crate::{BulkLoad, StoreError, StoredEvent};
+use super::raw::RawConn;
+use super::DuckStore;
+use crate::{BulkLoad, Row, StoreError, StoredEvent};
 use chrono::NaiveDate;
-use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::arrow::datatypes::SchemaRef;
+use duckdb::arrow::error::ArrowError;
+use duckdb::arrow::ffi_stream::FFI_ArrowArrayStream;
+use duckdb::arrow::record_batch::{RecordBatch, RecordBatchReader};
 use duckdb::Connection;
 use std::collections::BTreeSet;
-use std::sync::mpsc::{self, SyncSender};
-use std::sync::MutexGuard;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-/// What the loading thread is asked to do.
+/// What the loading thread is given.
 enum Step {
     Append(RecordBatch),
     /// Commit, taking the fresh marks of these closed days away.
     Commit(BTreeSet<(String, NaiveDate)>),
 }
+
+/// The closed days to unmark, once the load is to be committed.
+type Ending = Arc<Mutex<Option<BTreeSet<(String, NaiveDate)>>>>;
+
+/// The record batches handed to the loading thread, as one Arrow stream:
+/// DuckDB's scan pulls them as they come, and the stream ends at the
+/// commit (or when the load is dropped).
+struct Feed {
+    schema: SchemaRef,
+    steps: Receiver<Step>,
+    ending: Ending,
+}
+
+impl Iterator for Feed {
+    type Item = Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.steps.recv() {
+            Ok(Step::Append(batch)) => Some(Ok(batch)),
+            Ok(Step::Commit(late)) => {
+                *self.ending.lock().expect("ending") = Some(late);
+                None
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+impl RecordBatchReader for Feed {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+/// The view the load's stream is read through, and the in-memory database
+/// that holds it.
+const FEED_VIEW: &str = "feed";
+const FEED_DB: &str = "glasshouse_bulk";
 
 /// An open load. It holds the writer connection, and so keeps every other
 /// write out, until it is committed or dropped; dropped uncommitted, the
@@ -42,36 +87,63 @@ pub(super) struct DuckBulk<'a> {
     newest: Option<NaiveDate>,
 }
 
+/// Runs the load: one `INSERT … SELECT` over the stream of batches, then
+/// a commit if one was asked for, else a rollback.
+fn load(conn: RawConn, steps: Receiver<Step>) -> Result<(), StoreError> {
+    let schema = super::append::record_batch::<Row>(&[])
+        .map_err(super::arrow_err)?
+        .schema();
+    let ending = Ending::default();
+    let mut stream = FFI_ArrowArrayStream::new(Box::new(Feed {
+        schema,
+        steps,
+        ending: ending.clone(),
+    }));
+    // The C API makes the view persistent, and DuckDB cannot write a view
+    // over a process's memory to its log: it is made in an in-memory
+    // database, which has no log, before the transaction.
+    conn.execute(&format!(
+        "ATTACH IF NOT EXISTS ':memory:' AS {FEED_DB}; USE {FEED_DB}"
+    ))?;
+    let viewed = conn.arrow_view(FEED_VIEW, &mut stream);
+    conn.execute(&format!("USE {}", super::CATALOG))?;
+    viewed?;
+    conn.execute("SET threads = 1; BEGIN TRANSACTION")?;
+    let inserted = conn.execute(&format!(
+        "INSERT INTO events SELECT * FROM {FEED_DB}.main.{FEED_VIEW}"
+    ));
+    // The stream (and with it the receiver) goes before anything else can
+    // fail, so that a sender waiting on a full queue is let go.
+    drop(stream);
+    let late = ending.lock().expect("ending").take();
+    let result = inserted.and_then(|()| match late {
+        Some(late) => {
+            for (site, day) in &late {
+                conn.execute_with(
+                    "DELETE FROM rollup_fresh WHERE site = $1 AND day = CAST($2 AS DATE)",
+                    &[site, &day.to_string()],
+                )?;
+            }
+            conn.execute("COMMIT")
+        }
+        None => Err(StoreError::Database("the bulk load was abandoned".into())),
+    });
+    if result.is_err() {
+        let _ = conn.execute("ROLLBACK");
+    }
+    let _ = conn.execute(&format!("DETACH DATABASE IF EXISTS {FEED_DB}"));
+    let _ = conn.execute("RESET threads");
+    result
+}
+
 impl<'a> DuckBulk<'a> {
     pub(super) fn begin(store: &'a DuckStore) -> Result<DuckBulk<'a>, StoreError> {
         let writer = store.writer.lock().expect("writer");
-        let conn = writer.try_clone().map_err(db_err)?;
-        conn.execute_batch("SET threads = 1; BEGIN TRANSACTION")
-            .map_err(db_err)?;
+        let conn = store.raw.raw_connection()?;
         let (steps, todo) = mpsc::sync_channel::<Step>(2);
         let loader = std::thread::Builder::new()
             .name("bulk-load".into())
-            .spawn(move || {
-                let mut result = Ok(());
-                let mut committed = false;
-                for step in todo {
-                    match step {
-                        Step::Append(batch) => result = append_to(&conn, vec![batch]),
-                        Step::Commit(late) => {
-                            result = commit_unfreshing(&conn, &late);
-                            committed = result.is_ok();
-                        }
-                    }
-                    if result.is_err() {
-                        break;
-                    }
-                }
-                if !committed {
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
-                let _ = conn.execute_batch("RESET threads");
-                result
-            })
+            .spawn(move || load(conn, todo))
             .map_err(StoreError::Io)?;
         Ok(DuckBulk {
             newest: store.fresh.newest(),

@@ -2,7 +2,8 @@
 //!
 //! Zero set-up is the point: `glasshouse demo` and small installations need
 //! nothing but this binary. One writer connection takes the ingest queue's
-//! batches (appended as Arrow record batches, the fastest path into DuckDB);
+//! batches (appended as Arrow record batches); a bulk load (`bulk.rs`) is
+//! one transaction read by DuckDB's own Arrow scan (`raw.rs`);
 //! readers take a connection from a small pool, so dashboards do not wait
 //! behind a commit. Extension auto-install and auto-load are off: the server
 //! runs offline and loads no code it did not ship with.
@@ -10,6 +11,7 @@
 mod append;
 mod bulk;
 mod dialect;
+mod raw;
 mod schema;
 
 pub use dialect::DuckDialect;
@@ -21,7 +23,7 @@ use crate::sql::{self, Group, Param, Sql};
 use crate::{RollupRow, Row, RowBatch, Store, StoreError, StoredEvent, Totals};
 use chrono::{DateTime, Utc};
 use duckdb::types::{TimeUnit, Value};
-use duckdb::{Config, Connection};
+use duckdb::Connection;
 use glasshouse_model::journey::{FunnelQuery, PathQuery};
 use glasshouse_model::query::{Dimension, Interval, Query};
 use std::path::{Path, PathBuf};
@@ -29,6 +31,9 @@ use std::sync::{Arc, Mutex};
 
 /// Name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "glasshouse.duckdb";
+
+/// The database's name in SQL, which DuckDB takes from the file's.
+const CATALOG: &str = "glasshouse";
 
 /// Readers kept open; two cores rarely profit from more.
 const READERS: usize = 4;
@@ -48,6 +53,8 @@ pub struct DuckStore {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     fresh: crate::fresh::Freshness,
+    /// The database handle; last, so that it closes after the connections.
+    raw: raw::RawDb,
 }
 
 impl std::fmt::Debug for DuckStore {
@@ -67,17 +74,20 @@ impl DuckStore {
     pub fn open(data_dir: &Path) -> Result<DuckStore, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
-        let config = Config::default()
-            .enable_autoload_extension(false)
-            .and_then(|c| c.with("autoinstall_known_extensions", "false"))
-            .and_then(|c| c.with("autoload_known_extensions", "false"))
-            .and_then(|c| c.enable_external_access(false))
-            // Checkpoints rewrite and compress the table; with DuckDB's 16 MB
-            // default they happen every few seconds under load and stall the
-            // commit that triggers them. The log is replayed at start either way.
-            .and_then(|c| c.with("checkpoint_threshold", "256MB"))
-            .map_err(db_err)?;
-        let writer = Connection::open_with_flags(&path, config).map_err(db_err)?;
+        let raw = raw::RawDb::open(
+            &path,
+            &[
+                ("duckdb_api", "rust"),
+                ("autoinstall_known_extensions", "false"),
+                ("autoload_known_extensions", "false"),
+                ("enable_external_access", "false"),
+                // Checkpoints rewrite and compress the table; with DuckDB's 16 MB
+                // default they happen every few seconds under load and stall the
+                // commit that triggers them. The log is replayed at start either way.
+                ("checkpoint_threshold", "256MB"),
+            ],
+        )?;
+        let writer = raw.connection()?;
         writer.execute_batch(schema::CREATE).map_err(db_err)?;
         writer.execute_batch(schema::MIGRATE).map_err(db_err)?;
         writer
@@ -99,6 +109,7 @@ impl DuckStore {
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
             fresh: crate::fresh::Freshness::new(newest.map(crate::fresh::day_of)),
+            raw,
         })
     }
 
