@@ -250,7 +250,9 @@ fn check_url(raw: &str) -> Result<(), String> {
 /// parsing, the queue into it fills and the end of the import is storing
 /// alone on one core.
 fn lower_priority() {
-    // On Linux a nice value belongs to the calling thread alone.
+    // On Linux a nice value belongs to the calling thread alone. Failing
+    // (it cannot, to lower one's own priority) would only cost speed.
+    // SAFETY: setpriority takes plain integers and touches no memory.
     unsafe {
         libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
@@ -326,15 +328,17 @@ pub fn import_file(
         let (done_tx, done_rx) = mpsc::sync_channel::<Done>(workers * 4);
         for _ in 0..workers {
             let (block_rx, done_tx, anonymiser) = (block_rx.clone(), done_tx.clone(), &anonymiser);
-            named("import-anonymise").spawn_scoped(scope, move || loop {
+            named("import-anonymise").spawn_scoped(scope, move || {
                 lower_priority();
-                let block = block_rx.lock().expect("block queue").recv();
-                let Ok(block) = block else { break };
-                if done_tx
-                    .send(anonymise_block(block, config, anonymiser, now))
-                    .is_err()
-                {
-                    break;
+                loop {
+                    let block = block_rx.lock().expect("block queue").recv();
+                    let Ok(block) = block else { break };
+                    if done_tx
+                        .send(anonymise_block(block, config, anonymiser, now))
+                        .is_err()
+                    {
+                        break;
+                    }
                 }
             })?;
         }
