@@ -310,3 +310,46 @@ fn on_clickhouse_a_bad_line_stores_nothing_and_a_good_file_is_counted() {
         (2, 3, 6)
     );
 }
+
+/// Every column goes through the bulk path: properties, revenue, the
+/// visit's source and the journey's previous page come back as sent.
+#[test]
+fn properties_revenue_and_visits_come_back_as_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let ts = day().and_hms_opt(9, 1, 0).unwrap().and_utc();
+    let mut lines = good_lines();
+    lines.push(
+        serde_json::json!({
+            "timestamp": ts.to_rfc3339(),
+            "ip": "203.0.113.41",
+            "user_agent": FIREFOX,
+            "name": "Form submitted",
+            "url": page("/browse/tax"),
+            "domain": SITE,
+            "props": {"form": "visa", "step": 3},
+            "revenue": {"amount": 10.5, "currency": "GBP"},
+        })
+        .to_string(),
+    );
+    let out = import(&config, &write(dir.path(), "props.ndjson", &lines), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let store = store(dir.path());
+    let by = |d: Dimension| store.breakdown(&query(), &d, 10, 0).unwrap();
+    let forms = by(Dimension::EventProp("form".into()));
+    assert!(
+        forms.iter().any(|(v, t)| v == "visa" && t.events == 1),
+        "{forms:?}"
+    );
+    let steps = by(Dimension::EventProp("step".into()));
+    assert!(steps.iter().any(|(v, _)| v == "3"), "{steps:?}");
+    let sources = by(Dimension::Source);
+    assert_eq!(sources.len(), 1, "{sources:?}");
+    assert_eq!(sources[0].0, "Google");
+    assert_eq!(sources[0].1.visits, 3);
+    let entries = by(Dimension::EntryPage);
+    let entry = |p: &str| entries.iter().find(|(v, _)| v == p).map(|(_, t)| t.visits);
+    assert_eq!(entry("/vat-rates"), Some(3), "{entries:?}");
+    let browsers = by(Dimension::Browser);
+    assert!(browsers.iter().any(|(v, _)| v == "Firefox"), "{browsers:?}");
+}
