@@ -159,9 +159,8 @@ impl RawConn {
         }
     }
 
-    /// Makes `stream` readable as the view `name`, until the view is
-    /// dropped or replaced. The stream must stay alive, at the same
-    /// address, until then.
+    /// Makes `stream` readable as the view `name`. The stream must stay
+    /// alive, at the same address, while the view is read.
     pub(super) fn arrow_view(
         &self,
         name: &str,
