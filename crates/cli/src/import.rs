@@ -386,8 +386,8 @@ pub fn import_file(
                 Ok((bots, invalid))
             })?;
         for (events, bytes) in stored_rx {
-            load.append(&events).context("storing events")?;
             outcome.stored += events.len() as u64;
+            load.append(events).context("storing events")?;
             stored_bytes += bytes as u64;
             bar.set_position(stored_bytes);
             bar.set_message(format!(

@@ -180,12 +180,12 @@ impl<'a> DuckBulk<'a> {
 }
 
 impl BulkLoad for DuckBulk<'_> {
-    fn append(&mut self, events: &[StoredEvent]) -> Result<(), StoreError> {
+    fn append(&mut self, events: Vec<StoredEvent>) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        let (late, newest) = self.store.fresh.late_in([events]);
-        let batch = super::append::record_batch(events).map_err(super::arrow_err)?;
+        let (late, newest) = self.store.fresh.late_in([events.as_slice()]);
+        let batch = super::append::record_batch(&events).map_err(super::arrow_err)?;
         self.send(Step::Append(batch))?;
         self.late.extend(late);
         self.newest = self.newest.max(newest);
