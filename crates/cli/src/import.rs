@@ -25,7 +25,7 @@ use glasshouse_store::{Sessionizer, StoredEvent};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -152,7 +152,6 @@ struct Block {
 
 /// A block's lines, anonymised.
 struct Done {
-    seq: usize,
     bytes: usize,
     lines: usize,
     events: Vec<AnonymousEvent>,
@@ -192,6 +191,82 @@ fn read_blocks(file: &Path, out: mpsc::SyncSender<Block>) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// What [`blocks_in_parallel`] starts: the workers' results, and the
+/// reading thread.
+type Parallel<'scope, T> = (
+    mpsc::Receiver<(usize, T)>,
+    std::thread::ScopedJoinHandle<'scope, anyhow::Result<()>>,
+);
+
+/// Reads `file` in blocks on one thread and runs `work` on each block on
+/// `workers` threads (at a lower priority: see [`lower_priority`]). The
+/// results come back on the receiver in any order, with their block's
+/// number: [`InOrder`] puts them back in file order.
+fn blocks_in_parallel<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    file: &'scope Path,
+    workers: usize,
+    name: &str,
+    work: &'scope (dyn Fn(Block) -> T + Sync),
+) -> anyhow::Result<Parallel<'scope, T>> {
+    let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers * 2);
+    let block_rx = Arc::new(std::sync::Mutex::new(block_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel(workers * 4);
+    for _ in 0..workers {
+        let (block_rx, done_tx) = (block_rx.clone(), done_tx.clone());
+        named(name).spawn_scoped(scope, move || {
+            lower_priority();
+            loop {
+                let block = block_rx.lock().expect("block queue").recv();
+                let Ok(block) = block else { break };
+                let seq = block.seq;
+                if done_tx.send((seq, work(block))).is_err() {
+                    break;
+                }
+            }
+        })?;
+    }
+    let reader = named("import-read").spawn_scoped(scope, move || read_blocks(file, block_tx))?;
+    Ok((done_rx, reader))
+}
+
+/// Hands results out in file order, whatever order the workers finish in.
+struct InOrder<T> {
+    next: usize,
+    waiting: BTreeMap<usize, T>,
+}
+
+impl<T> InOrder<T> {
+    fn new() -> InOrder<T> {
+        InOrder {
+            next: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    /// Takes block `seq`'s result.
+    fn push(&mut self, seq: usize, item: T) {
+        self.waiting.insert(seq, item);
+    }
+
+    /// The next result in file order, once it has arrived.
+    fn pop(&mut self) -> Option<T> {
+        let item = self.waiting.remove(&self.next)?;
+        self.next += 1;
+        Some(item)
+    }
+}
+
+/// The lines of a block, numbered from 0 within it; `None` for a line
+/// that is not UTF-8.
+fn block_lines(text: &[u8]) -> impl Iterator<Item = (usize, Option<&str>)> {
+    text.strip_suffix(b"\n")
+        .unwrap_or(text)
+        .split(|&b| b == b'\n')
+        .map(|l| std::str::from_utf8(l).ok())
+        .enumerate()
+}
+
 /// Parses and anonymises one block.
 fn anonymise_block(
     block: Block,
@@ -200,17 +275,15 @@ fn anonymise_block(
     now: DateTime<Utc>,
 ) -> Done {
     let mut done = Done {
-        seq: block.seq,
         bytes: block.text.len(),
         lines: 0,
         events: Vec::with_capacity(block.text.len() / 256),
         bots: 0,
         invalid: Vec::new(),
     };
-    let text = block.text.strip_suffix(b"\n").unwrap_or(&block.text);
-    for (j, line) in text.split(|&b| b == b'\n').enumerate() {
+    for (j, line) in block_lines(&block.text) {
         done.lines = j + 1;
-        let Ok(line) = std::str::from_utf8(line) else {
+        let Some(line) = line else {
             done.invalid.push((j, "not valid UTF-8".into()));
             continue;
         };
@@ -264,20 +337,49 @@ fn named(name: &str) -> std::thread::Builder {
 }
 
 /// Checks every line before anything is stored, for a store that cannot
-/// take a load back (ClickHouse).
-fn check_file(file: &Path, config: &Config, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    for (i, line) in BufReader::with_capacity(1 << 20, f).lines().enumerate() {
-        let line =
-            line.with_context(|| format!("{}:{}: not valid UTF-8", file.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
+/// take a load back (ClickHouse); the first bad line in the file is named.
+fn check_file(
+    file: &Path,
+    config: &Config,
+    now: DateTime<Utc>,
+    workers: usize,
+) -> anyhow::Result<()> {
+    // (lines in the block, its first bad line and why).
+    let check = |block: Block| -> (usize, Option<(usize, String)>) {
+        let mut lines = 0;
+        for (j, line) in block_lines(&block.text) {
+            lines = j + 1;
+            let Some(line) = line else {
+                return (lines, Some((j, "not valid UTF-8".into())));
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            if let Err(why) = parse_line(line, config, now).and_then(|(raw, _)| check_url(&raw.url))
+            {
+                return (lines, Some((j, why)));
+            }
         }
-        if let Err(why) = parse_line(&line, config, now).and_then(|(raw, _)| check_url(&raw.url)) {
-            bail!("{}:{}: {why}; nothing was imported", file.display(), i + 1);
+        (lines, None)
+    };
+    std::thread::scope(|scope| {
+        let (checked, reader) = blocks_in_parallel(scope, file, workers, "import-check", &check)?;
+        let (mut in_order, mut line) = (InOrder::new(), 1);
+        for (seq, result) in checked {
+            in_order.push(seq, result);
+            while let Some((lines, bad)) = in_order.pop() {
+                if let Some((j, why)) = bad {
+                    bail!(
+                        "{}:{}: {why}; nothing was imported",
+                        file.display(),
+                        line + j
+                    );
+                }
+                line += lines;
+            }
         }
-    }
-    Ok(())
+        reader.join().expect("reader thread")
+    })
 }
 
 /// Imports `file` into the configured store: all of it or, when a line is
@@ -297,8 +399,12 @@ pub fn import_file(
     let mut load = store.bulk_load().context("starting the import")?;
     // Where the store cannot take a load back, the file is checked first.
     let abort_on_invalid = !skip_invalid && load.atomic();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(1);
     if !skip_invalid && !load.atomic() {
-        check_file(file, config, now)?;
+        check_file(file, config, now, workers)?;
     }
     let anonymiser = Anonymiser::new(
         Salts::ephemeral(clock.clone()),
@@ -316,35 +422,12 @@ pub fn import_file(
         .expect("valid template"),
     );
     let started = std::time::Instant::now();
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .max(1);
     let mut outcome = Outcome::default();
     let mut stored_bytes = 0u64;
+    let anonymise = |block: Block| anonymise_block(block, config, &anonymiser, now);
     let sequenced = std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (block_tx, block_rx) = mpsc::sync_channel::<Block>(workers * 2);
-        let block_rx = Arc::new(std::sync::Mutex::new(block_rx));
-        let (done_tx, done_rx) = mpsc::sync_channel::<Done>(workers * 4);
-        for _ in 0..workers {
-            let (block_rx, done_tx, anonymiser) = (block_rx.clone(), done_tx.clone(), &anonymiser);
-            named("import-anonymise").spawn_scoped(scope, move || {
-                lower_priority();
-                loop {
-                    let block = block_rx.lock().expect("block queue").recv();
-                    let Ok(block) = block else { break };
-                    if done_tx
-                        .send(anonymise_block(block, config, anonymiser, now))
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            })?;
-        }
-        drop(done_tx);
-        let reader =
-            named("import-read").spawn_scoped(scope, move || read_blocks(file, block_tx))?;
+        let (anonymised, reader) =
+            blocks_in_parallel(scope, file, workers, "import-anonymise", &anonymise)?;
         // Puts blocks back in file order and assigns visits; the store
         // takes the result on this thread.
         let (stored_tx, stored_rx) = mpsc::sync_channel::<(Vec<StoredEvent>, usize)>(8);
@@ -352,11 +435,11 @@ pub fn import_file(
         let sequencer =
             named("import-visits").spawn_scoped(scope, move || -> anyhow::Result<(u64, u64)> {
                 let mut sessions = Sessionizer::default();
-                let (mut next, mut line, mut bots, mut invalid) = (0, 1, 0u64, 0u64);
-                let mut waiting = BTreeMap::new();
-                for done in done_rx {
-                    waiting.insert(done.seq, done);
-                    while let Some(done) = waiting.remove(&next) {
+                let (mut line, mut bots, mut invalid) = (1, 0u64, 0u64);
+                let mut in_order = InOrder::new();
+                for (seq, done) in anonymised {
+                    in_order.push(seq, done);
+                    while let Some(done) = in_order.pop() {
                         for (j, why) in &done.invalid {
                             if abort_on_invalid {
                                 bail!(
@@ -372,7 +455,6 @@ pub fn import_file(
                         invalid += done.invalid.len() as u64;
                         bots += done.bots;
                         line += done.lines;
-                        next += 1;
                         let stored = done
                             .events
                             .into_iter()

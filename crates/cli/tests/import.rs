@@ -298,6 +298,28 @@ fn on_clickhouse_a_bad_line_stores_nothing_and_a_good_file_is_counted() {
     );
     assert_eq!(open().count().unwrap(), 0);
 
+    // The check reads blocks in parallel; it still names the first bad line.
+    let mut many: Vec<String> = (0..40_000i64)
+        .map(|i| {
+            line(
+                i / 80,
+                &format!("10.0.0.{}", i % 80 + 1),
+                FIREFOX,
+                &page("/p"),
+            )
+        })
+        .collect();
+    many[35_000] = line(500, "10.0.0.1", FIREFOX, "not a URL");
+    many[39_000] = line(500, "10.0.0.1", FIREFOX, "not a URL either");
+    let out = import(&config, &write(dir.path(), "many.ndjson", &many), &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("many.ndjson:35001: url:"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(open().count().unwrap(), 0);
+
     let out = import(
         &config,
         &write(dir.path(), "good.ndjson", &good_lines()),
