@@ -164,7 +164,9 @@ struct Done {
 fn read_blocks(file: &Path, out: mpsc::SyncSender<Block>) -> anyhow::Result<()> {
     let mut f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let mut carry: Vec<u8> = Vec::new();
-    for seq in 0.. {
+    // Numbered as sent: a line longer than a block takes several reads.
+    let mut seq = 0;
+    loop {
         let mut text = std::mem::take(&mut carry);
         text.reserve(BLOCK);
         let read = (&mut f)
@@ -187,8 +189,8 @@ fn read_blocks(file: &Path, out: mpsc::SyncSender<Block>) -> anyhow::Result<()> 
         if out.send(Block { seq, text }).is_err() {
             return Ok(());
         }
+        seq += 1;
     }
-    Ok(())
 }
 
 /// What [`blocks_in_parallel`] starts: the workers' results, and the

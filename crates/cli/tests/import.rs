@@ -258,6 +258,34 @@ fn a_file_of_many_blocks_keeps_its_line_numbers_and_its_visits() {
     );
     assert_eq!(store(dir.path()).count().unwrap(), 0);
 
+    // A line longer than a block (its property value), among the rest:
+    // one event, though the reader needs two reads for it.
+    let mut long = lines.clone();
+    long.push(
+        serde_json::json!({
+            "timestamp": (day().and_hms_opt(9, 0, 0).unwrap().and_utc()).to_rfc3339(),
+            "ip": "10.0.0.1",
+            "user_agent": FIREFOX,
+            "name": "Long",
+            "url": page("/p0"),
+            "domain": SITE,
+            "props": {"blob": "x".repeat(9 << 20)},
+        })
+        .to_string(),
+    );
+    long.extend(lines.iter().take(100).cloned());
+    let file = write(dir.path(), "long.ndjson", &long);
+    let out = import(&config, &file, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Stored (its value cut to the longest a property keeps), and every
+    // line after it read too.
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("imported 40101 events"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::remove_dir_all(dir.path().join("data")).unwrap();
+
     let file = write(dir.path(), "many.ndjson", &lines);
     let out = import(&config, &file, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
