@@ -257,6 +257,18 @@ impl<T> InOrder<T> {
         self.next += 1;
         Some(item)
     }
+
+    /// Once every result has arrived: fails if one is still waiting for
+    /// an earlier block that never came, rather than dropping the rest.
+    fn finish(self) -> anyhow::Result<()> {
+        match self.waiting.keys().next() {
+            None => Ok(()),
+            Some(seq) => bail!(
+                "block {} of the file was never read, so block {seq} and after cannot be taken in order; nothing was imported",
+                self.next
+            ),
+        }
+    }
 }
 
 /// The lines of a block, numbered from 0 within it; `None` for a line
@@ -380,6 +392,7 @@ fn check_file(
                 line += lines;
             }
         }
+        in_order.finish()?;
         reader.join().expect("reader thread")
     })
 }
@@ -467,6 +480,7 @@ pub fn import_file(
                         }
                     }
                 }
+                in_order.finish()?;
                 Ok((bots, invalid))
             })?;
         for (events, bytes) in stored_rx {
