@@ -103,57 +103,62 @@ pub(super) struct RawConn(ffi::duckdb_connection);
 // SAFETY: a connection may move between threads; it is used by one at a time.
 unsafe impl Send for RawConn {}
 
+/// Runs `run`, which fills a result, and answers with the database's
+/// message if it failed; the result is destroyed either way.
+///
+/// # Safety
+/// `run` must be a C API call that fills the result it is given.
+unsafe fn with_result(
+    run: impl FnOnce(*mut ffi::duckdb_result) -> ffi::duckdb_state,
+) -> Result<(), StoreError> {
+    // SAFETY: `result` is zeroed, filled by `run` and destroyed here.
+    unsafe {
+        let mut result: ffi::duckdb_result = std::mem::zeroed();
+        let out = if run(&mut result) == ffi::DuckDBSuccess {
+            Ok(())
+        } else {
+            Err(StoreError::Database(message(
+                ffi::duckdb_result_error(&mut result),
+                "the statement failed",
+            )))
+        };
+        ffi::duckdb_destroy_result(&mut result);
+        out
+    }
+}
+
 impl RawConn {
     /// Runs statements that take no parameters.
     pub(super) fn execute(&self, sql: &str) -> Result<(), StoreError> {
         let c_sql = c_string(sql)?;
-        // SAFETY: `result` is zeroed, filled by DuckDB and destroyed here.
-        unsafe {
-            let mut result: ffi::duckdb_result = std::mem::zeroed();
-            let state = ffi::duckdb_query(self.0, c_sql.as_ptr(), &mut result);
-            let out = if state == ffi::DuckDBSuccess {
-                Ok(())
-            } else {
-                Err(StoreError::Database(message(
-                    ffi::duckdb_result_error(&mut result),
-                    "the statement failed",
-                )))
-            };
-            ffi::duckdb_destroy_result(&mut result);
-            out
-        }
+        // SAFETY: the connection is open and the statement outlives the call.
+        unsafe { with_result(|result| ffi::duckdb_query(self.0, c_sql.as_ptr(), result)) }
     }
 
     /// Runs one statement with text parameters bound to `$1`, `$2`, …
     pub(super) fn execute_with(&self, sql: &str, params: &[&str]) -> Result<(), StoreError> {
         let c_sql = c_string(sql)?;
-        // SAFETY: the statement and result are created and destroyed here;
-        // every bound string outlives its bind call (DuckDB copies it).
+        let values = params
+            .iter()
+            .map(|p| c_string(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        // SAFETY: the statement is created and destroyed here; every bound
+        // string outlives its bind call (DuckDB copies it).
         unsafe {
             let mut stmt: ffi::duckdb_prepared_statement = ptr::null_mut();
-            if ffi::duckdb_prepare(self.0, c_sql.as_ptr(), &mut stmt) != ffi::DuckDBSuccess {
-                let why = message(ffi::duckdb_prepare_error(stmt), "cannot prepare");
-                ffi::duckdb_destroy_prepare(&mut stmt);
-                return Err(StoreError::Database(why));
-            }
-            for (i, p) in params.iter().enumerate() {
-                let v = c_string(p)?;
-                if ffi::duckdb_bind_varchar(stmt, i as u64 + 1, v.as_ptr()) != ffi::DuckDBSuccess {
-                    ffi::duckdb_destroy_prepare(&mut stmt);
-                    return Err(StoreError::Database("cannot bind a parameter".into()));
-                }
-            }
-            let mut result: ffi::duckdb_result = std::mem::zeroed();
-            let state = ffi::duckdb_execute_prepared(stmt, &mut result);
-            let out = if state == ffi::DuckDBSuccess {
-                Ok(())
-            } else {
-                Err(StoreError::Database(message(
-                    ffi::duckdb_result_error(&mut result),
-                    "the statement failed",
-                )))
-            };
-            ffi::duckdb_destroy_result(&mut result);
+            let out =
+                if ffi::duckdb_prepare(self.0, c_sql.as_ptr(), &mut stmt) != ffi::DuckDBSuccess {
+                    Err(StoreError::Database(message(
+                        ffi::duckdb_prepare_error(stmt),
+                        "cannot prepare",
+                    )))
+                } else if values.iter().enumerate().any(|(i, v)| {
+                    ffi::duckdb_bind_varchar(stmt, i as u64 + 1, v.as_ptr()) != ffi::DuckDBSuccess
+                }) {
+                    Err(StoreError::Database("cannot bind a parameter".into()))
+                } else {
+                    with_result(|result| ffi::duckdb_execute_prepared(stmt, result))
+                };
             ffi::duckdb_destroy_prepare(&mut stmt);
             out
         }
