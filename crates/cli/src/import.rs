@@ -75,7 +75,8 @@ pub struct Outcome {
 const BLOCK: usize = 4 << 20;
 
 /// Parses and checks one line; the error names the field. The URL is left
-/// to the anonymiser, which parses it anyway ([`check_url`] for the pre-pass).
+/// to the anonymiser, which parses it anyway
+/// ([`glasshouse_privacy::check_page_url`] for the pre-pass).
 fn parse_line(
     line: &str,
     config: &Config,
@@ -323,15 +324,6 @@ fn anonymise_block(
     done
 }
 
-/// The URL check the anonymiser makes, for the pre-pass.
-fn check_url(raw: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(raw).map_err(|e| format!("url: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
-        return Err("url: must be an http or https URL with a host".into());
-    }
-    Ok(())
-}
-
 /// Lets the stages downstream of this thread run first when the cores are
 /// all busy. Storing is the slowest stage: if it waits for a core behind
 /// parsing, the queue into it fills and the end of the import is storing
@@ -369,8 +361,9 @@ fn check_file(
             if line.trim().is_empty() {
                 continue;
             }
-            if let Err(why) = parse_line(line, config, now).and_then(|(raw, _)| check_url(&raw.url))
-            {
+            if let Err(why) = parse_line(line, config, now).and_then(|(raw, _)| {
+                glasshouse_privacy::check_page_url(&raw.url).map_err(|why| format!("url: {why}"))
+            }) {
                 return (lines, Some((j, why)));
             }
         }

@@ -51,6 +51,7 @@ pub use event::{AnonymousEvent, RawEvent, Revenue};
 pub use geo::{GeoDb, GeoError};
 pub use salts::{Salts, SALTS_FILE};
 pub use scrub::scrub;
+pub use url::check_page_url;
 
 /// Limits on stored lengths, in bytes, and of the User-Agent cache; public so
 /// the transparency page can state them.

@@ -55,17 +55,29 @@ pub(crate) struct PageUrl {
     pub(crate) source_param: Option<String>,
 }
 
-/// Parses and reduces the page URL; `Err` holds a reason that does not quote the URL.
-pub(crate) fn parse_page(raw: &str, site: &Site) -> Result<PageUrl, String> {
+/// Whether `raw` is a page URL the anonymiser accepts (`http` or `https`,
+/// with a host), for callers that must check input before any of it is
+/// anonymised; `Err` holds a reason that does not quote the URL.
+pub fn check_page_url(raw: &str) -> Result<(), String> {
+    page_url(raw).map(|_| ())
+}
+
+fn page_url(raw: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
         let scheme: String = url.scheme().chars().take(20).collect();
         return Err(format!("scheme {scheme:?} is not http or https"));
     }
-    let Some(host) = url.host_str() else {
+    if url.host_str().is_none() {
         return Err("the URL has no host".into());
-    };
-    let hostname = host.to_ascii_lowercase();
+    }
+    Ok(url)
+}
+
+/// Parses and reduces the page URL; `Err` holds a reason that does not quote the URL.
+pub(crate) fn parse_page(raw: &str, site: &Site) -> Result<PageUrl, String> {
+    let url = page_url(raw)?;
+    let hostname = url.host_str().unwrap_or_default().to_ascii_lowercase();
 
     let decoded = percent_decode_str(url.path()).decode_utf8_lossy();
     let mut pathname = scrub_capped(&decoded, MAX_PATH);
