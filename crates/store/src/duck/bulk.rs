@@ -119,10 +119,7 @@ fn load(conn: RawConn, steps: Receiver<Step>) -> Result<(), StoreError> {
     let result = inserted.and_then(|()| match late {
         Some(late) => {
             for (site, day) in &late {
-                conn.execute_with(
-                    "DELETE FROM rollup_fresh WHERE site = $1 AND day = CAST($2 AS DATE)",
-                    &[site, &day.to_string()],
-                )?;
+                conn.execute_with(super::UNMARK_FRESH, &[site, &day.to_string()])?;
             }
             conn.execute("COMMIT")
         }

@@ -32,6 +32,10 @@ use std::sync::{Arc, Mutex};
 /// Name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "glasshouse.duckdb";
 
+/// Takes one (site, day) out of `rollup_fresh`: bound to the site and the
+/// day as `YYYY-MM-DD`.
+const UNMARK_FRESH: &str = "DELETE FROM rollup_fresh WHERE site = $1 AND day = CAST($2 AS DATE)";
+
 /// The database's name in SQL, which DuckDB takes from the file's.
 const CATALOG: &str = "glasshouse";
 
@@ -265,11 +269,8 @@ fn commit_unfreshing(
     late: &std::collections::BTreeSet<(String, chrono::NaiveDate)>,
 ) -> Result<(), StoreError> {
     for (site, day) in late {
-        conn.execute(
-            "DELETE FROM rollup_fresh WHERE site = $1 AND day = CAST($2 AS DATE)",
-            duckdb::params![site, day.to_string()],
-        )
-        .map_err(db_err)?;
+        conn.execute(UNMARK_FRESH, duckdb::params![site, day.to_string()])
+            .map_err(db_err)?;
     }
     conn.execute_batch("COMMIT").map_err(db_err)
 }
@@ -686,11 +687,8 @@ impl Store for DuckStore {
         }
         let tx = conn.transaction().map_err(db_err)?;
         put_rollup(&tx, site, day, rows)?;
-        tx.execute(
-            "DELETE FROM rollup_fresh WHERE site = $1 AND day = CAST($2 AS DATE)",
-            duckdb::params![site, day.to_string()],
-        )
-        .map_err(db_err)?;
+        tx.execute(UNMARK_FRESH, duckdb::params![site, day.to_string()])
+            .map_err(db_err)?;
         tx.execute(
             "INSERT INTO rollup_fresh VALUES ($1, CAST($2 AS DATE))",
             duckdb::params![site, day.to_string()],
