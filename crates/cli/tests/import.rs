@@ -107,6 +107,14 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The import failed, saying `expected` and that nothing was imported.
+fn assert_refused(out: &Output, expected: &str) {
+    assert!(!out.status.success(), "the import should fail");
+    let why = stderr(out);
+    assert!(why.contains(expected), "{why}");
+    assert!(why.contains("nothing was imported"), "{why}");
+}
+
 fn store(dir: &Path) -> DuckStore {
     DuckStore::open(&dir.join("data")).unwrap()
 }
@@ -121,17 +129,6 @@ fn query() -> Query {
         Metric::ALL.to_vec(),
         vec![],
     )
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }
 
 #[test]
@@ -157,8 +154,7 @@ fn an_import_is_counted_as_live_traffic_and_stores_nothing_personal() {
     assert_eq!(views("/contact/[email]"), Some(1), "{pages:?}");
     drop(store);
 
-    let mut all = Vec::new();
-    files(&dir.path().join("data"), &mut all);
+    let all = glasshouse_testkit::files::under(&dir.path().join("data"));
     assert!(!all.is_empty());
     for path in all {
         let bytes = std::fs::read(&path).unwrap();
@@ -208,10 +204,7 @@ fn a_bad_line_stops_the_import_naming_line_and_field_and_stores_nothing() {
             std::fs::write(&file, bytes).unwrap();
         }
         let out = import(&config, &file, &[]);
-        assert!(!out.status.success(), "{name}: the import should fail");
-        let why = stderr(&out);
-        assert!(why.contains(expected), "{name}: {why}");
-        assert!(why.contains("nothing was imported"), "{name}: {why}");
+        assert_refused(&out, expected);
         assert_eq!(store(dir.path()).count().unwrap(), 6, "{name}: stored");
     }
 
@@ -250,12 +243,7 @@ fn a_file_of_many_blocks_keeps_its_line_numbers_and_its_visits() {
     let file = write(dir.path(), "broken.ndjson", &broken);
     assert!(std::fs::metadata(&file).unwrap().len() > 2 * (4 << 20));
     let out = import(&config, &file, &[]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains(&format!("broken.ndjson:{bad}: name:")),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, &format!("broken.ndjson:{bad}: name:"));
     assert_eq!(store(dir.path()).count().unwrap(), 0);
 
     // A line longer than a block (its property value), among the rest:
@@ -318,12 +306,7 @@ fn on_clickhouse_a_bad_line_stores_nothing_and_a_good_file_is_counted() {
     let mut lines = good_lines();
     lines[3] = line(120, "203.0.113.41", FIREFOX, "not a URL");
     let out = import(&config, &write(dir.path(), "bad.ndjson", &lines), &[]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("bad.ndjson:4: url:"),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, "bad.ndjson:4: url:");
     assert_eq!(open().count().unwrap(), 0);
 
     // The check reads blocks in parallel; it still names the first bad line.
@@ -340,12 +323,7 @@ fn on_clickhouse_a_bad_line_stores_nothing_and_a_good_file_is_counted() {
     many[35_000] = line(500, "10.0.0.1", FIREFOX, "not a URL");
     many[39_000] = line(500, "10.0.0.1", FIREFOX, "not a URL either");
     let out = import(&config, &write(dir.path(), "many.ndjson", &many), &[]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("many.ndjson:35001: url:"),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, "many.ndjson:35001: url:");
     assert_eq!(open().count().unwrap(), 0);
 
     let out = import(

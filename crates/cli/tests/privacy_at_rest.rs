@@ -121,20 +121,8 @@ fn forms_of_text(s: &str) -> Vec<Vec<u8>> {
     ]
 }
 
-fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 fn assert_nothing_personal(dir: &Path, needles: &[(String, Vec<u8>)], when: &str) {
-    let mut all = Vec::new();
-    files(dir, &mut all);
+    let all = glasshouse_testkit::files::under(dir);
     assert!(
         all.iter().any(|p| p.to_string_lossy().ends_with(".duckdb")),
         "the database exists"

@@ -6,9 +6,12 @@
 //! - `truth`: the aggregates that traffic must produce, computed here by
 //!   plain loops over what was sent — never by SQL — so a test compares the
 //!   store against an independent answer.
+//! - `files`: every file under a directory, for the tests that prove no
+//!   stored byte holds personal data.
 
 pub mod clickhouse;
 pub mod cluster;
+pub mod files;
 pub mod journeys;
 pub mod traffic;
 pub mod truth;
