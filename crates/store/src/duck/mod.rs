@@ -208,27 +208,43 @@ impl DuckStore {
     /// committed in the same transaction; rows on closed days take their
     /// day's fresh mark away in it too (`fresh.rs`).
     fn write<T: AsRow>(&self, batches: &[&[T]], mark: Option<u64>) -> Result<(), StoreError> {
-        let record_batches = record_batches(batches)?;
+        let record_batches = batches
+            .iter()
+            .filter(|b| !b.is_empty())
+            .map(|b| append::record_batch(b).map_err(arrow_err))
+            .collect::<Result<Vec<_>, _>>()?;
         if record_batches.is_empty() && mark.is_none() {
             return Ok(());
         }
         let conn = self.writer.lock().expect("writer");
         let (late, newest) = self.fresh.late_in(batches.iter().copied());
+        let append = |conn: &Connection| -> Result<(), StoreError> {
+            let mut app = conn.appender("events").map_err(db_err)?;
+            for batch in record_batches {
+                app.append_record_batch(batch).map_err(db_err)?;
+            }
+            app.flush().map_err(db_err)
+        };
         if mark.is_none() && late.is_empty() {
             // One appender flush is one transaction already.
-            append_to(&conn, record_batches)?;
+            append(&conn)?;
             self.fresh.stored(newest, false);
             return Ok(());
         }
         conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
-        let written = append_to(&conn, record_batches).and_then(|()| {
+        let written = (|| {
+            append(&conn)?;
             if let Some(seq) = mark {
                 conn.prepare_cached("UPDATE wal_mark SET seq = ?")
                     .and_then(|mut s| s.execute(duckdb::params![seq]))
                     .map_err(db_err)?;
             }
-            commit_unfreshing(&conn, &late)
-        });
+            for (site, day) in &late {
+                conn.execute(UNMARK_FRESH, duckdb::params![site, day.to_string()])
+                    .map_err(db_err)?;
+            }
+            conn.execute_batch("COMMIT").map_err(db_err)
+        })();
         match written {
             Ok(()) => self.fresh.stored(newest, !late.is_empty()),
             Err(_) => {
@@ -237,42 +253,6 @@ impl DuckStore {
         }
         written
     }
-}
-
-/// The Arrow record batches of the non-empty `batches`.
-fn record_batches<T: AsRow>(
-    batches: &[&[T]],
-) -> Result<Vec<duckdb::arrow::record_batch::RecordBatch>, StoreError> {
-    batches
-        .iter()
-        .filter(|b| !b.is_empty())
-        .map(|b| append::record_batch(b).map_err(arrow_err))
-        .collect()
-}
-
-/// Appends record batches to `events` through one appender.
-fn append_to(
-    conn: &Connection,
-    batches: Vec<duckdb::arrow::record_batch::RecordBatch>,
-) -> Result<(), StoreError> {
-    let mut app = conn.appender("events").map_err(db_err)?;
-    for batch in batches {
-        app.append_record_batch(batch).map_err(db_err)?;
-    }
-    app.flush().map_err(db_err)
-}
-
-/// Takes the fresh mark from each late (site, day), then commits the open
-/// transaction.
-fn commit_unfreshing(
-    conn: &Connection,
-    late: &std::collections::BTreeSet<(String, chrono::NaiveDate)>,
-) -> Result<(), StoreError> {
-    for (site, day) in late {
-        conn.execute(UNMARK_FRESH, duckdb::params![site, day.to_string()])
-            .map_err(db_err)?;
-    }
-    conn.execute_batch("COMMIT").map_err(db_err)
 }
 
 impl DuckStore {
