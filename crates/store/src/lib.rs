@@ -96,12 +96,12 @@ const BULK_INSERT_ROWS: usize = 50_000;
 /// The bulk load of a back end without transactions: events are gathered
 /// into large ordinary appends, each durable when it returns. What was
 /// gathered but not yet appended when the load is dropped is not stored.
-struct EachBatch<'a, S: ?Sized> {
+struct GatheredLoad<'a, S: ?Sized> {
     store: &'a S,
     gathered: Vec<StoredEvent>,
 }
 
-impl<S: Store + ?Sized> EachBatch<'_, S> {
+impl<S: Store + ?Sized> GatheredLoad<'_, S> {
     fn flush(&mut self) -> Result<(), StoreError> {
         if !self.gathered.is_empty() {
             self.store.append(&self.gathered)?;
@@ -111,7 +111,7 @@ impl<S: Store + ?Sized> EachBatch<'_, S> {
     }
 }
 
-impl<S: Store + ?Sized> BulkLoad for EachBatch<'_, S> {
+impl<S: Store + ?Sized> BulkLoad for GatheredLoad<'_, S> {
     fn append(&mut self, mut events: Vec<StoredEvent>) -> Result<(), StoreError> {
         if self.gathered.is_empty() {
             self.gathered = std::mem::take(&mut events);
@@ -141,7 +141,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Starts a bulk load; while it lasts, it is the only writer.
     fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
-        Ok(Box::new(EachBatch {
+        Ok(Box::new(GatheredLoad {
             store: self,
             gathered: Vec::new(),
         }))
