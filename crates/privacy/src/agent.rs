@@ -4,8 +4,12 @@
 //! it leave this module. Parsing uses the ua-parser project's `regexes.yaml`
 //! (vendored in `data/`, see `data/README.md`), which costs about ten
 //! microseconds per string, so results are kept in a bounded in-memory cache
-//! keyed by the User-Agent ([`CACHE_ENTRIES`] entries, evicted by use). The
-//! cache is never written anywhere and dies with the process.
+//! ([`CACHE_ENTRIES`] entries, evicted by use). The cache is keyed by a
+//! keyed hash of the User-Agent (`memo.rs`), so it does not hold the
+//! User-Agents themselves; it is never written anywhere and dies with the
+//! process. Each entry also keeps the User-Agent's digest, which is what the
+//! visitor hash reads (`visitor.rs`), so a long User-Agent is hashed once
+//! per process rather than twice per event.
 //!
 //! **Bots** are not counted. A User-Agent is a bot when it is
 //! - empty or shorter than [`MIN_AGENT_LEN`] characters (no real browser sends that);
@@ -31,6 +35,8 @@
 //! iPads on iPadOS 13 and later send a Mac desktop User-Agent by default and
 //! are therefore counted as `Desktop`; no User-Agent rule can tell them apart.
 
+use crate::memo::Memo;
+use crate::visitor::AgentDigest;
 use quick_cache::sync::Cache;
 use std::sync::{Arc, LazyLock};
 use ua_parser::{Extractor, Regexes};
@@ -39,7 +45,7 @@ use ua_parser::{Extractor, Regexes};
 pub const CACHE_ENTRIES: usize = 20_000;
 /// Shorter User-Agents are treated as bots.
 pub const MIN_AGENT_LEN: usize = 16;
-/// Only this much of a User-Agent is parsed (and used as cache key); real ones are far shorter.
+/// Only this much of a User-Agent is parsed; real ones are far shorter.
 const MAX_PARSED_LEN: usize = 1024;
 
 /// What is derived from a User-Agent.
@@ -229,9 +235,17 @@ pub(crate) fn warm_up() {
     LazyLock::force(&BOTS);
 }
 
+/// What is known of a User-Agent: its classes and its digest.
+#[derive(Clone)]
+pub(crate) struct Known {
+    pub(crate) info: Arc<AgentInfo>,
+    pub(crate) digest: AgentDigest,
+}
+
 /// User-Agent classification with its cache; shared by all request handlers.
 pub(crate) struct Agents {
-    cache: Cache<String, Arc<AgentInfo>>,
+    cache: Cache<u128, Known>,
+    memo: Memo,
     bot: Arc<AgentInfo>,
 }
 
@@ -240,6 +254,7 @@ impl Agents {
         warm_up();
         Agents {
             cache: Cache::new(CACHE_ENTRIES),
+            memo: Memo::new(),
             bot: Arc::new(AgentInfo {
                 bot: true,
                 browser: String::new(),
@@ -251,19 +266,27 @@ impl Agents {
         }
     }
 
-    /// The classes of `user_agent`, from the cache when seen before.
-    pub(crate) fn classify(&self, user_agent: &str) -> Arc<AgentInfo> {
-        let ua = user_agent.trim();
-        if ua.chars().count() < MIN_AGENT_LEN {
-            return self.bot.clone();
-        }
-        let ua = &ua[..crate::scrub::floor_boundary(ua, MAX_PARSED_LEN)];
-        if let Some(hit) = self.cache.get(ua) {
+    /// The classes and digest of `user_agent`, from the cache when seen
+    /// before.
+    pub(crate) fn classify(&self, user_agent: &str) -> Known {
+        let key = self.memo.key([user_agent.as_bytes()]);
+        if let Some(hit) = self.cache.get(&key) {
             return hit;
         }
-        let info = Arc::new(parse(ua));
-        self.cache.insert(ua.to_string(), info.clone());
-        info
+        let ua = user_agent.trim();
+        let info = if ua.chars().count() < MIN_AGENT_LEN {
+            self.bot.clone()
+        } else {
+            Arc::new(parse(
+                &ua[..crate::scrub::floor_boundary(ua, MAX_PARSED_LEN)],
+            ))
+        };
+        let known = Known {
+            info,
+            digest: AgentDigest::of(user_agent),
+        };
+        self.cache.insert(key, known.clone());
+        known
     }
 }
 
@@ -436,7 +459,32 @@ mod tests {
         let ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
         let a = agents.classify(ua);
         let b = agents.classify(ua);
-        assert!(Arc::ptr_eq(&a, &b));
-        assert_eq!(a.browser, "Chrome");
+        assert!(Arc::ptr_eq(&a.info, &b.info));
+        assert_eq!(a.info.browser, "Chrome");
+        assert_eq!(a.digest, b.digest);
+        assert_eq!(a.digest, AgentDigest::of(ua));
+    }
+
+    #[test]
+    fn the_cache_holds_no_user_agent() {
+        let agents = Agents::new();
+        let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 glasshouse-marker";
+        agents.classify(ua);
+        // Every key is a number and every value is derived: nothing in an
+        // entry is the User-Agent or a piece of it beyond its classes.
+        for (key, known) in agents.cache.iter() {
+            assert_eq!(key, agents.memo.key([ua.as_bytes()]));
+            assert_eq!(known.info.browser, "Firefox");
+            assert!(!format!("{:?}", known.info).contains("glasshouse-marker"));
+        }
+        assert_eq!(agents.cache.len(), 1);
+    }
+
+    #[test]
+    fn short_agents_are_bots_also_from_the_cache() {
+        let agents = Agents::new();
+        assert!(agents.classify("curl").info.bot);
+        assert!(agents.classify("curl").info.bot);
+        assert!(agents.classify("   ").info.bot);
     }
 }

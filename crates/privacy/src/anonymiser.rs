@@ -1,12 +1,13 @@
 //! The one function that crosses the privacy boundary: `RawEvent` in,
 //! `AnonymousEvent` (or a reason for refusing it) out.
 
-use crate::agent::Agents;
+use crate::agent::{Agents, Known};
 use crate::event::{AnonymousEvent, RawEvent, Revenue};
 use crate::geo::GeoDb;
 use crate::referrer::referral;
 use crate::salts::{SaltError, Salts};
 use crate::scrub::scrub_capped;
+use crate::url::Pages;
 use chrono::NaiveDate;
 use glasshouse_model::Site;
 use std::io;
@@ -63,6 +64,7 @@ pub struct Anonymiser {
     salts: Salts,
     geo: Option<GeoDb>,
     agents: Agents,
+    pages: Pages,
 }
 
 impl Anonymiser {
@@ -75,6 +77,7 @@ impl Anonymiser {
             salts,
             geo,
             agents: Agents::new(),
+            pages: Pages::new(),
         }
     }
 
@@ -116,7 +119,10 @@ impl Anonymiser {
     }
 
     fn build(&self, raw: &RawEvent, site: &Site, scope: &str) -> Result<AnonymousEvent, Rejection> {
-        let agent = self.agents.classify(&raw.user_agent);
+        let Known {
+            info: agent,
+            digest,
+        } = self.agents.classify(&raw.user_agent);
         if agent.bot {
             return Err(Rejection::Bot);
         }
@@ -124,14 +130,17 @@ impl Anonymiser {
         if name.is_empty() {
             return Err(Rejection::InvalidEvent("the event name is empty".into()));
         }
-        let page = crate::url::parse_page(&raw.url, site).map_err(Rejection::InvalidUrl)?;
+        let page = self
+            .pages
+            .reduce(&raw.url, site)
+            .map_err(Rejection::InvalidUrl)?;
         let revenue = match &raw.revenue {
             None => None,
             Some(r) => Some(valid_revenue(r)?),
         };
         let (visitor_id, previous_visitor_id) = self
             .salts
-            .visitor_ids(raw.timestamp, scope, raw.ip, &raw.user_agent)
+            .visitor_ids(raw.timestamp, scope, raw.ip, &digest)
             .map_err(|e| match e {
                 SaltError::NoSalt(day) => Rejection::NoSalt(day),
                 SaltError::Io(e) => Rejection::SaltStorage(e),
@@ -173,13 +182,10 @@ impl Anonymiser {
             visitor_id,
             previous_visitor_id,
             name: scrub_capped(name, MAX_NAME),
-            hostname: page.hostname,
-            pathname: page.pathname,
-            query: page.query,
             title,
             referrer,
             source,
-            utm: page.utm,
+            page,
             agent,
             country,
             props,

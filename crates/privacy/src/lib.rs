@@ -40,6 +40,7 @@ pub mod budget;
 pub mod dp;
 mod event;
 mod geo;
+mod memo;
 mod referrer;
 mod salts;
 mod scrub;

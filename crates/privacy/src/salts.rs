@@ -26,6 +26,7 @@
 //! server can also call [`Salts::check_rotation`] from a timer so old salts
 //! are erased at midnight even when no traffic arrives.
 
+use crate::visitor::AgentDigest;
 use chrono::{DateTime, NaiveDate, Utc};
 use glasshouse_model::Clock;
 use serde::{Deserialize, Serialize};
@@ -225,7 +226,7 @@ impl Salts {
         at: DateTime<Utc>,
         scope: &str,
         ip: IpAddr,
-        user_agent: &str,
+        agent: &AgentDigest,
     ) -> Result<(u64, Option<u64>), SaltError> {
         let day = day_number(at);
         if self.file.is_some() {
@@ -237,10 +238,10 @@ impl Salts {
         let Some(salt) = keys.get(&day) else {
             return Err(SaltError::NoSalt(date_of(day)));
         };
-        let id = crate::visitor::visitor_id(&salt.0, scope, ip, user_agent);
+        let id = crate::visitor::visitor_id(&salt.0, scope, ip, agent);
         let previous = keys
             .get(&(day - 1))
-            .map(|salt| crate::visitor::visitor_id(&salt.0, scope, ip, user_agent));
+            .map(|salt| crate::visitor::visitor_id(&salt.0, scope, ip, agent));
         Ok((id, previous))
     }
 
@@ -532,16 +533,16 @@ mod tests {
         let salts = Salts::open(dir.path(), clock).unwrap();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for t in [at(2026, 3, 8, 23, 59, 59), at(2026, 3, 11, 0, 0, 0)] {
-            match salts.visitor_ids(t, "s", ip, "ua") {
+            match salts.visitor_ids(t, "s", ip, &AgentDigest::of("ua")) {
                 Err(SaltError::NoSalt(d)) => assert_eq!(d, t.date_naive()),
                 other => panic!("expected NoSalt, got {other:?}"),
             }
         }
         let (_, previous) = salts
-            .visitor_ids(at(2026, 3, 10, 12, 0, 0), "s", ip, "ua")
+            .visitor_ids(at(2026, 3, 10, 12, 0, 0), "s", ip, &AgentDigest::of("ua"))
             .unwrap();
         assert_eq!(previous, None, "the 9th's salt never existed");
-        match salts.visitor_ids(at(2026, 3, 9, 12, 0, 0), "s", ip, "ua") {
+        match salts.visitor_ids(at(2026, 3, 9, 12, 0, 0), "s", ip, &AgentDigest::of("ua")) {
             Err(SaltError::NoSalt(_)) => {}
             other => panic!("a fresh Salts has no salt for yesterday, got {other:?}"),
         }
@@ -553,13 +554,13 @@ mod tests {
         let salts = Salts::ephemeral(clock);
         let ip: IpAddr = "2001:db8::1".parse().unwrap();
         let (a, pa) = salts
-            .visitor_ids(at(2020, 1, 1, 10, 0, 0), "s", ip, "ua")
+            .visitor_ids(at(2020, 1, 1, 10, 0, 0), "s", ip, &AgentDigest::of("ua"))
             .unwrap();
         let (b, _) = salts
-            .visitor_ids(at(2020, 1, 1, 23, 0, 0), "s", ip, "ua")
+            .visitor_ids(at(2020, 1, 1, 23, 0, 0), "s", ip, &AgentDigest::of("ua"))
             .unwrap();
         let (c, pc) = salts
-            .visitor_ids(at(2020, 1, 2, 1, 0, 0), "s", ip, "ua")
+            .visitor_ids(at(2020, 1, 2, 1, 0, 0), "s", ip, &AgentDigest::of("ua"))
             .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
