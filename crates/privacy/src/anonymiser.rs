@@ -7,7 +7,6 @@ use crate::geo::GeoDb;
 use crate::referrer::referral;
 use crate::salts::{SaltError, Salts};
 use crate::scrub::scrub_capped;
-use crate::url::Pages;
 use chrono::NaiveDate;
 use glasshouse_model::Site;
 use std::io;
@@ -64,7 +63,6 @@ pub struct Anonymiser {
     salts: Salts,
     geo: Option<GeoDb>,
     agents: Agents,
-    pages: Pages,
 }
 
 impl Anonymiser {
@@ -77,7 +75,6 @@ impl Anonymiser {
             salts,
             geo,
             agents: Agents::new(),
-            pages: Pages::new(),
         }
     }
 
@@ -130,10 +127,7 @@ impl Anonymiser {
         if name.is_empty() {
             return Err(Rejection::InvalidEvent("the event name is empty".into()));
         }
-        let page = self
-            .pages
-            .reduce(&raw.url, site)
-            .map_err(Rejection::InvalidUrl)?;
+        let page = crate::url::parse_page(&raw.url, site).map_err(Rejection::InvalidUrl)?;
         let revenue = match &raw.revenue {
             None => None,
             Some(r) => Some(valid_revenue(r)?),
@@ -182,10 +176,13 @@ impl Anonymiser {
             visitor_id,
             previous_visitor_id,
             name: scrub_capped(name, MAX_NAME),
+            hostname: page.hostname,
+            pathname: page.pathname,
+            query: page.query,
             title,
             referrer,
             source,
-            page,
+            utm: page.utm,
             agent,
             country,
             props,

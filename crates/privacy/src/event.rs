@@ -7,7 +7,6 @@
 //! accepts only `AnonymousEvent` cannot be handed a raw request by mistake.
 
 use crate::agent::AgentInfo;
-use crate::url::PageUrl;
 use chrono::{DateTime, Utc};
 use std::fmt;
 use std::net::IpAddr;
@@ -67,11 +66,13 @@ pub struct AnonymousEvent {
     pub(crate) visitor_id: u64,
     pub(crate) previous_visitor_id: Option<u64>,
     pub(crate) name: String,
-    /// Shared with the page cache and every other event on the same URL.
-    pub(crate) page: Arc<PageUrl>,
+    pub(crate) hostname: String,
+    pub(crate) pathname: String,
+    pub(crate) query: String,
     pub(crate) title: String,
     pub(crate) referrer: String,
     pub(crate) source: String,
+    pub(crate) utm: Utm,
     pub(crate) agent: Arc<AgentInfo>,
     pub(crate) country: String,
     pub(crate) props: Vec<(String, String)>,
@@ -115,16 +116,16 @@ impl AnonymousEvent {
     }
     /// The page's host, lower-case (`www.` kept as sent).
     pub fn hostname(&self) -> &str {
-        &self.page.hostname
+        &self.hostname
     }
     /// The page's path, percent-decoded and scrubbed; never empty (`/` at least).
     pub fn pathname(&self) -> &str {
-        &self.page.pathname
+        &self.pathname
     }
     /// The allowed query parameters (the site's list plus `utm_*`), values
     /// scrubbed, re-encoded in their original order; `""` if none.
     pub fn query(&self) -> &str {
-        &self.page.query
+        &self.query
     }
     /// The page title, scrubbed; `""` if none was sent.
     pub fn title(&self) -> &str {
@@ -142,23 +143,23 @@ impl AnonymousEvent {
     }
     /// `utm_source` from the page URL, scrubbed; `""` if absent.
     pub fn utm_source(&self) -> &str {
-        &self.page.utm.source
+        &self.utm.source
     }
     /// `utm_medium` from the page URL, scrubbed; `""` if absent.
     pub fn utm_medium(&self) -> &str {
-        &self.page.utm.medium
+        &self.utm.medium
     }
     /// `utm_campaign` from the page URL, scrubbed; `""` if absent.
     pub fn utm_campaign(&self) -> &str {
-        &self.page.utm.campaign
+        &self.utm.campaign
     }
     /// `utm_content` from the page URL, scrubbed; `""` if absent.
     pub fn utm_content(&self) -> &str {
-        &self.page.utm.content
+        &self.utm.content
     }
     /// `utm_term` from the page URL, scrubbed; `""` if absent.
     pub fn utm_term(&self) -> &str {
-        &self.page.utm.term
+        &self.utm.term
     }
     /// Browser family such as `"Chrome"`; `""` if unknown.
     pub fn browser(&self) -> &str {
@@ -208,13 +209,13 @@ impl fmt::Debug for AnonymousEvent {
             .field("timestamp", &self.timestamp)
             .field("visitor_id", &format_args!("{:016x}", self.visitor_id))
             .field("name", &self.name)
-            .field("hostname", &self.page.hostname)
-            .field("pathname", &self.page.pathname)
-            .field("query", &self.page.query)
+            .field("hostname", &self.hostname)
+            .field("pathname", &self.pathname)
+            .field("query", &self.query)
             .field("title", &self.title)
             .field("referrer", &self.referrer)
             .field("source", &self.source)
-            .field("utm", &self.page.utm)
+            .field("utm", &self.utm)
             .field("browser", &self.agent.browser)
             .field("browser_version", &self.agent.browser_version)
             .field("os", &self.agent.os)

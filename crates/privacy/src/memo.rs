@@ -1,9 +1,7 @@
-//! Keys for the anonymiser's in-memory caches (parsed User-Agents, reduced
-//! page URLs).
+//! Keys for the anonymiser's in-memory caches (today, parsed User-Agents).
 //!
-//! A cache keyed by the text itself would keep every User-Agent and every
-//! raw URL it has seen, e-mail addresses in query strings included, for as
-//! long as the entry lives. Keyed instead by a 128-bit SipHash of the text
+//! A cache keyed by the text itself would keep every User-Agent it has
+//! seen for as long as the entry lives. Keyed instead by a 128-bit SipHash of the text
 //! under a key drawn at random when the process starts, a cache holds only
 //! results that are already anonymous; the hash cannot be recomputed
 //! outside the process and dies with it. At 128 bits two different texts

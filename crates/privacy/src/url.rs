@@ -15,13 +15,10 @@
 //!   entirely, name included.
 
 use crate::event::Utm;
-use crate::memo::Memo;
 use crate::scrub::scrub_capped;
 use glasshouse_model::Site;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
-use quick_cache::sync::Cache;
 use std::borrow::Cow;
-use std::sync::Arc;
 
 /// Longest stored path, in bytes.
 pub const MAX_PATH: usize = 2000;
@@ -75,45 +72,6 @@ fn page_url(raw: &str) -> Result<url::Url, String> {
         return Err("the URL has no host".into());
     }
     Ok(url)
-}
-
-/// How many reduced page URLs the page cache holds.
-pub const PAGE_CACHE_ENTRIES: usize = 20_000;
-
-/// Reduced page URLs by (site, raw URL), so that a page many visitors see is
-/// parsed and scrubbed once rather than for each of them: most traffic is
-/// to a few thousand pages. Keyed through [`Memo`], so the cache holds no
-/// raw URL, only what [`parse_page`] kept of it. Refused URLs are not kept.
-pub(crate) struct Pages {
-    cache: Cache<u128, Arc<PageUrl>>,
-    memo: Memo,
-}
-
-impl Pages {
-    pub(crate) fn new() -> Pages {
-        Pages {
-            cache: Cache::new(PAGE_CACHE_ENTRIES),
-            memo: Memo::new(),
-        }
-    }
-
-    /// [`parse_page`], from the cache when the same site saw the URL before.
-    pub(crate) fn reduce(&self, raw: &str, site: &Site) -> Result<Arc<PageUrl>, String> {
-        // The site's allowed parameters are part of the key: a reload that
-        // changes them must not be answered from entries made before it.
-        let params = site.query_params.iter().map(|p| p.as_bytes());
-        let key = self.memo.key(
-            [raw.as_bytes(), site.host.as_bytes()]
-                .into_iter()
-                .chain(params),
-        );
-        if let Some(hit) = self.cache.get(&key) {
-            return Ok(hit);
-        }
-        let page = Arc::new(parse_page(raw, site)?);
-        self.cache.insert(key, page.clone());
-        Ok(page)
-    }
 }
 
 /// Parses and reduces the page URL; `Err` holds a reason that does not quote the URL.
@@ -225,32 +183,6 @@ mod tests {
             raw_retention_days: 30,
             aggregate_retention_days: 761,
             purposes: vec!["service-improvement".into()],
-        }
-    }
-
-    #[test]
-    fn the_page_cache_answers_as_parsing_does() {
-        let pages = Pages::new();
-        let raw = "https://www.gov.uk/apply?email=jo%40x.com&q=visa&utm_source=news";
-        let first = pages.reduce(raw, &site(&["q"])).unwrap();
-        let again = pages.reduce(raw, &site(&["q"])).unwrap();
-        assert!(Arc::ptr_eq(&first, &again), "the second look-up is a hit");
-        assert_eq!(first.query, parse_page(raw, &site(&["q"])).unwrap().query);
-        assert_eq!(first.query, "q=visa&utm_source=news");
-        // Another allow-list (a reload) or another site is parsed afresh.
-        let reloaded = pages.reduce(raw, &site(&[])).unwrap();
-        assert_eq!(reloaded.query, "utm_source=news");
-        let mut other = site(&["q"]);
-        other.host = "gov.wales".into();
-        assert!(!Arc::ptr_eq(&first, &pages.reduce(raw, &other).unwrap()));
-        // A refused URL is refused every time and not kept.
-        assert!(pages.reduce("ftp://www.gov.uk/x", &site(&[])).is_err());
-        assert!(pages.reduce("ftp://www.gov.uk/x", &site(&[])).is_err());
-        assert_eq!(pages.cache.len(), 3);
-        // What is kept was scrubbed: the e-mail address is in no entry.
-        for (_, page) in pages.cache.iter() {
-            let kept = format!("{page:?}");
-            assert!(!kept.contains("jo%40x.com") && !kept.contains("jo@x.com"));
         }
     }
 
