@@ -210,21 +210,27 @@ impl Sessionizer {
         {
             Some(state) => {
                 state.last_seen = state.last_seen.max(ts);
-                state.clone()
+                state
             }
             None => {
                 visitor.visits.retain(|s| s.site != site);
-                let state = SessionState {
+                visitor.visits.push(SessionState {
                     session_id: rand::random::<u64>() >> 1,
                     visitor_id: key,
                     site: site.to_string(),
                     last_seen: ts,
                     acquisition: Arc::new(acquisition_of(&event)),
-                };
-                visitor.visits.push(state.clone());
-                state
+                });
+                visitor.visits.last_mut().expect("just pushed")
             }
         };
+        // What the row takes from its visit (not the whole state: its site
+        // would be copied for every event).
+        let (visitor_id, session_id, acquisition) = (
+            visit.visitor_id,
+            visit.session_id,
+            visit.acquisition.clone(),
+        );
 
         let journey = match visitor.journey.as_mut() {
             Some(j) if live(j.last_seen, ts) => {
@@ -257,9 +263,9 @@ impl Sessionizer {
             }
         };
         StoredEvent {
-            visitor_id: visit.visitor_id,
-            session_id: visit.session_id,
-            acquisition: visit.acquisition,
+            visitor_id,
+            session_id,
+            acquisition,
             journey: step,
             event,
         }
