@@ -22,8 +22,16 @@ use std::net::IpAddr;
 
 /// A User-Agent's BLAKE3 digest, truncated to 128 bits (ample against
 /// accidental collisions; the salt, not the digest, is the secret).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AgentDigest([u8; 16]);
+
+/// Shows nothing of the digest: unkeyed, it could be matched against the
+/// digests of common User-Agents, so it must not reach a log either.
+impl std::fmt::Debug for AgentDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AgentDigest(..)")
+    }
+}
 
 impl AgentDigest {
     pub(crate) fn of(user_agent: &str) -> AgentDigest {
