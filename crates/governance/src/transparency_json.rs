@@ -45,7 +45,7 @@ pub fn json(config: &Config, inventory: &Inventory, audit: &AuditPage) -> Value 
         "scrubbed": SCRUBBED,
         "visitor_counting": {
             "description": VISITOR_COUNTING,
-            "hash": "BLAKE3 keyed with the day's salt over (scope, IP address, User-Agent)",
+            "hash": "BLAKE3 keyed with the day's salt over (scope, IP address, BLAKE3 digest of the User-Agent)",
             "visitor_id_bits": VISITOR_ID_BITS,
             "salt": {
                 "bytes": 32,

@@ -19,7 +19,7 @@
 //!    browser/OS/device class, then dropped (their buffers overwritten). This
 //!    crate never stores or logs them; rejections never quote them.
 //! 2. **Visitor ids die daily.** `visitor id = BLAKE3-keyed(salt of the UTC
-//!    day; scope, IP, User-Agent)` truncated to 64 bits ([`Salts`]). Salts are
+//!    day; scope, IP, BLAKE3(User-Agent))` truncated to 64 bits ([`Salts`]). Salts are
 //!    random, exist only for today and yesterday, and are then erased from
 //!    memory and disk, so days cannot be linked, not even by the operator.
 //!    This is pseudonymisation, not anonymisation; the store keeps ids only
