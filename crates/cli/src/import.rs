@@ -29,6 +29,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
+use zeroize::Zeroize;
 
 /// One line of an import file.
 #[derive(Deserialize)]
@@ -172,6 +173,15 @@ struct Block {
     text: Vec<u8>,
 }
 
+/// The text holds addresses and User-Agents as the file has them: it is
+/// overwritten before it is freed, as the anonymiser does with what it
+/// copies out of it.
+impl Drop for Block {
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
+}
+
 /// A block's lines, anonymised.
 struct Done {
     bytes: usize,
@@ -190,7 +200,7 @@ fn read_blocks(file: &Path, out: mpsc::SyncSender<Block>) -> anyhow::Result<()> 
     let mut seq = 0;
     loop {
         let mut text = std::mem::take(&mut carry);
-        text.reserve(BLOCK);
+        reserve_overwriting(&mut text, BLOCK);
         let read = (&mut f)
             .take(BLOCK as u64)
             .read_to_end(&mut text)
@@ -201,9 +211,11 @@ fn read_blocks(file: &Path, out: mpsc::SyncSender<Block>) -> anyhow::Result<()> 
             }
             return Ok(());
         }
-        // Whatever follows the last newline belongs to the next block.
+        // Whatever follows the last newline belongs to the next block (its
+        // bytes stay in this block's buffer too, and are overwritten with it).
         if let Some(end) = text.iter().rposition(|&b| b == b'\n') {
-            carry = text.split_off(end + 1);
+            carry = text[end + 1..].to_vec();
+            text.truncate(end + 1);
         } else {
             carry = text;
             continue;
@@ -213,6 +225,19 @@ fn read_blocks(file: &Path, out: mpsc::SyncSender<Block>) -> anyhow::Result<()> 
         }
         seq += 1;
     }
+}
+
+/// Makes room for `extra` more bytes, at least doubling, like
+/// `Vec::reserve`, but overwriting the old buffer before it is freed
+/// (growing in place would free it as it is).
+fn reserve_overwriting(text: &mut Vec<u8>, extra: usize) {
+    if text.capacity() - text.len() >= extra {
+        return;
+    }
+    let mut grown = Vec::with_capacity((text.len() + extra).max(2 * text.capacity()));
+    grown.extend_from_slice(text);
+    text.zeroize();
+    *text = grown;
 }
 
 /// What [`blocks_in_parallel`] starts: the workers' results, and the
@@ -528,6 +553,21 @@ mod tests {
     struct Only {
         #[serde(deserialize_with = "timestamp")]
         t: DateTime<Utc>,
+    }
+
+    #[test]
+    fn growing_a_block_keeps_its_text() {
+        let mut text = b"partial line".to_vec();
+        reserve_overwriting(&mut text, 100);
+        assert_eq!(text, b"partial line");
+        assert!(text.capacity() >= 112);
+        let cap = text.capacity();
+        reserve_overwriting(&mut text, 10);
+        assert_eq!(text.capacity(), cap, "room enough: not moved");
+        text.resize(cap, b'x');
+        reserve_overwriting(&mut text, 1);
+        assert!(text.capacity() >= 2 * cap, "grows by doubling");
+        assert!(text.starts_with(b"partial line"));
     }
 
     #[test]
