@@ -269,7 +269,7 @@ impl Agents {
     /// The classes and digest of `user_agent`, from the cache when seen
     /// before.
     pub(crate) fn classify(&self, user_agent: &str) -> Known {
-        let key = self.memo.key([user_agent.as_bytes()]);
+        let key = self.memo.key(user_agent.as_bytes());
         if let Some(hit) = self.cache.get(&key) {
             return hit;
         }
@@ -473,7 +473,7 @@ mod tests {
         // Every key is a number and every value is derived: nothing in an
         // entry is the User-Agent or a piece of it beyond its classes.
         for (key, known) in agents.cache.iter() {
-            assert_eq!(key, agents.memo.key([ua.as_bytes()]));
+            assert_eq!(key, agents.memo.key(ua.as_bytes()));
             assert_eq!(known.info.browser, "Firefox");
             assert!(!format!("{:?}", known.info).contains("glasshouse-marker"));
         }
