@@ -1,8 +1,13 @@
-//! What a data protection officer and a citizen read: the public
-//! transparency register and the data protection impact assessment
-//! (DESIGN.md, "Privacy model", promises 7 and 8).
+//! The gate, and what a data protection officer and a citizen read: the
+//! public transparency register and the data protection impact assessment
+//! (docs/architecture.md; promises 5 to 8 of docs/privacy.md).
 //!
-//! Everything here is a pure function from the live configuration
+//! - [`gate`] — [`gate::authorise`], the one decision about who may see
+//!   what: a [`gate::Grant`] naming one ground (the caller's own
+//!   organisation, or one agreement covering the whole question), which
+//!   owns the release of the answer under the agreement's `k` and ε.
+//!
+//! Everything else here is a pure function from the live configuration
 //! ([`glasshouse_model::Config`]) and an [`Inventory`] of what is actually
 //! stored to a document, so that what is published is what is configured
 //! and enforced, and cannot go stale. No I/O, no database: the server and
@@ -30,6 +35,7 @@ mod doc;
 pub mod dpia;
 mod escape;
 mod format;
+pub mod gate;
 mod inventory;
 pub mod risks;
 mod scope;

@@ -6,6 +6,7 @@
 //! half-understood configuration.
 
 use crate::governance::{default_purpose, Agreement, Purpose, PurposeCategory, SHAREABLE_METRICS};
+use crate::role::Role;
 use chrono::NaiveDate;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -171,9 +172,12 @@ pub struct ApiToken {
     pub organisation: String,
     /// Lower-case hex SHA-256 of the token.
     pub sha256: String,
-    /// An operator token that may query every site of the installation
-    /// (its organisation runs the installation). Off by default.
+    /// An operator token: it may administer the installation (reload,
+    /// metrics). It reads event data only as a member of its own
+    /// organisation, like any other token. Off by default.
     pub all_sites: bool,
+    /// What the token may change in its organisation; `viewer` by default.
+    pub role: Role,
 }
 
 /// A dashboard account.
@@ -183,14 +187,11 @@ pub struct User {
     pub username: String,
     /// Slug of the account's organisation.
     pub organisation: String,
-    /// What the account may do in its organisation: viewer, analyst or admin.
-    pub role: String,
+    /// What the account may do in its organisation.
+    pub role: Role,
     /// Argon2 hash in PHC string form.
     pub password_hash: String,
 }
-
-/// Roles an account can hold in its organisation, weakest first.
-pub const ROLES: [&str; 3] = ["viewer", "analyst", "admin"];
 
 /// Retention used when a site does not set one: long enough for monthly reporting.
 pub const DEFAULT_RAW_RETENTION_DAYS: u32 = 30;
@@ -283,6 +284,8 @@ struct RawToken {
     sha256: String,
     #[serde(default)]
     all_sites: bool,
+    #[serde(default)]
+    role: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -709,11 +712,22 @@ impl Config {
                     "must be 64 hex digits (the SHA-256 of the token)".into(),
                 ));
             }
+            let role = match t.role.as_deref() {
+                None => Role::Viewer,
+                Some(name) => Role::parse(name).ok_or_else(|| {
+                    invalid(
+                        key_offset(text, span.clone(), "role"),
+                        format!("api_tokens[{i}].role"),
+                        format!("{name:?} is not one of viewer, analyst, admin"),
+                    )
+                })?,
+            };
             api_tokens.push(ApiToken {
                 name: t.name,
                 organisation: t.organisation,
                 sha256: hex,
                 all_sites: t.all_sites,
+                role,
             });
         }
 
@@ -727,13 +741,13 @@ impl Config {
                 key_offset(text, span.clone(), "organisation"),
                 format!("users[{i}].organisation"),
             )?;
-            if !ROLES.contains(&u.role.as_str()) {
+            let Some(role) = Role::parse(&u.role) else {
                 return Err(invalid(
                     key_offset(text, span.clone(), "role"),
                     format!("users[{i}].role"),
                     format!("{:?} is not one of viewer, analyst, admin", u.role),
                 ));
-            }
+            };
             if !u.password_hash.starts_with("$argon2") {
                 return Err(invalid(
                     key_offset(text, span.clone(), "password_hash"),
@@ -751,7 +765,7 @@ impl Config {
             users.push(User {
                 username: u.username,
                 organisation: u.organisation,
-                role: u.role,
+                role,
                 password_hash: u.password_hash,
             });
         }
@@ -857,6 +871,22 @@ impl Config {
                 format!("agreement:{}:{}", a.id, sites.join(","))
             }
         }
+    }
+
+    /// Sites whose journeys are linked with `host` on every day from `first`
+    /// to `last`, `host` first: before an agreement starts, visits were not
+    /// linked, and its partner's data is not shared.
+    pub fn journey_sites_over(&self, host: &str, first: NaiveDate, last: NaiveDate) -> Vec<String> {
+        let host = host.to_ascii_lowercase();
+        let mut out = vec![host.clone()];
+        if let Some(a) = self
+            .agreements
+            .iter()
+            .find(|a| a.journeys && a.covers(&host) && a.in_force(first) && a.in_force(last))
+        {
+            out.extend(a.sites.iter().filter(|s| **s != host).cloned());
+        }
+        out
     }
 
     /// Sites whose journeys are linked with `host` on `day`, `host` first.

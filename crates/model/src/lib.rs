@@ -1,6 +1,6 @@
 //! The domain of glasshouse, shared by every other part.
 //!
-//! This crate sits at the root of the data path (see DESIGN.md): it names the
+//! This crate sits at the root of the data path (docs/architecture.md): it names the
 //! things the other parts hand to each other and does no I/O of its own.
 //!
 //! - `config`: the configuration file — organisations, purposes, sites,
@@ -13,15 +13,23 @@
 //! - `clock`: the one source of "now". Salts rotate at UTC midnight and
 //!   retention counts days, so tests must be able to move time.
 //! - `query`: the query model. A Stats API request is parsed into one `Query`
-//!   value; the store generates SQL from it and (later) the governance gate
-//!   inspects the very same value, so what is checked is what is executed.
+//!   value (site, period, metrics, filters); the store generates SQL from it.
+//! - `question`: the whole question around a `Query`: its purpose, every
+//!   site the answer may involve and its shape. The governance gate decides
+//!   on that value and the audit log records it, so what is checked is what
+//!   is executed (docs/architecture.md).
+//! - `role`: what a person or token may change in its own organisation.
 
 pub mod clock;
 pub mod config;
 pub mod governance;
 pub mod journey;
 pub mod query;
+pub mod question;
+pub mod role;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ApiToken, Config, ConfigError, Organisation, Site, StoreChoice, User};
 pub use governance::{Agreement, Purpose, PurposeCategory};
+pub use question::{Question, Shape};
+pub use role::Role;

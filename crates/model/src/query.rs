@@ -533,9 +533,29 @@ fn months_back(first_of_month: NaiveDate, n: i32) -> NaiveDate {
         .expect("valid month")
 }
 
+/// The first day a question may name: before it there is no web analytics
+/// to ask about, and bounding dates keeps all date arithmetic in range.
+pub const EARLIEST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// The last day a question may name.
+pub const LATEST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2199, 12, 31) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
 fn parse_date(s: &str, field: &'static str) -> Result<NaiveDate, QueryError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| err(field, format!("{s:?} is not a date like 2024-01-31")))
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| err(field, format!("{s:?} is not a date like 2024-01-31")))?;
+    if !(EARLIEST_DAY..=LATEST_DAY).contains(&d) {
+        return Err(err(
+            field,
+            format!("{s:?} is outside {EARLIEST_DAY} to {LATEST_DAY}"),
+        ));
+    }
+    Ok(d)
 }
 
 /// A question about one site's traffic, exactly as it will be executed.
@@ -574,6 +594,23 @@ impl Query {
 /// Limits breakdown pages so one request cannot ask for everything at once.
 pub const MAX_BREAKDOWN_LIMIT: usize = 1000;
 
+/// The furthest row a breakdown page may start at: far beyond any real
+/// breakdown, and small enough that `page × limit` never overflows.
+pub const MAX_BREAKDOWN_OFFSET: usize = 10_000_000;
+
+/// The first row of breakdown page `page` (from 1) of `limit` rows.
+pub fn breakdown_offset(page: usize, limit: usize) -> Result<usize, QueryError> {
+    page.checked_sub(1)
+        .and_then(|p| p.checked_mul(limit))
+        .filter(|o| *o <= MAX_BREAKDOWN_OFFSET)
+        .ok_or_else(|| {
+            err(
+                "page",
+                format!("a page from 1 whose rows start at most {MAX_BREAKDOWN_OFFSET} rows in"),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,6 +634,29 @@ mod tests {
         assert_eq!(r.previous().days(), 31);
         assert!(DateRange::parse(Some("fortnight"), None, today).is_err());
         assert!(DateRange::parse(Some("custom"), Some("2026-02-01,2026-01-01"), today).is_err());
+    }
+
+    #[test]
+    fn dates_far_outside_the_web_era_are_refused_by_field() {
+        let today = d("2026-11-23");
+        for (period, date) in [
+            ("day", "+262142-12-31"),
+            ("month", "-262143-01-01"),
+            ("year", "9999-12-31"),
+            ("custom", "1999-12-31,2026-01-01"),
+        ] {
+            let e = DateRange::parse(Some(period), Some(date), today).unwrap_err();
+            assert_eq!(e.field, "date", "{period} {date}");
+        }
+        assert!(DateRange::parse(Some("day"), Some("2199-12-31"), today).is_ok());
+    }
+
+    #[test]
+    fn a_breakdown_page_that_would_overflow_is_refused() {
+        assert_eq!(breakdown_offset(3, 100), Ok(200));
+        assert_eq!(breakdown_offset(1 << 62, 1000).unwrap_err().field, "page");
+        assert_eq!(breakdown_offset(usize::MAX, 2).unwrap_err().field, "page");
+        assert!(breakdown_offset(0, 10).is_err());
     }
 
     #[test]

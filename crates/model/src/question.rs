@@ -1,0 +1,347 @@
+//! The whole question, as the gate decides it and the audit log records it.
+//!
+//! Every route that reads event data parses its request once into a
+//! [`Question`]: the [`Query`] the store executes (site, period, metrics,
+//! filters), the purpose it is asked for, every site whose events the answer
+//! may involve, and its [`Shape`] (aggregate, time series, breakdown,
+//! realtime, next or previous pages, paths, funnel). The governance gate
+//! decides on this value, the handler runs exactly this value, and the audit
+//! log records its canonical form, so what is checked is what is executed
+//! and what is logged (docs/architecture.md).
+
+use crate::journey::FunnelStep;
+use crate::query::{DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query};
+use chrono::{Duration, NaiveDate};
+use std::fmt::Write as _;
+
+/// What kind of answer a question asks for, with what that kind needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// Totals over the period, optionally against the previous period.
+    Aggregate {
+        /// Whether the previous period of the same length is read too.
+        compare: bool,
+    },
+    /// Totals per time bucket.
+    Timeseries {
+        /// Bucket width.
+        interval: Interval,
+    },
+    /// Totals per value of a property.
+    Breakdown {
+        /// The property.
+        by: Dimension,
+        /// Rows per page.
+        limit: usize,
+        /// Page number, from 1.
+        page: usize,
+    },
+    /// Visitors in the last five minutes.
+    Realtime,
+    /// The pages journeys went to after `page`.
+    NextPages {
+        /// The path explored.
+        page: String,
+    },
+    /// The pages journeys came from before `page`.
+    PreviousPages {
+        /// The path explored.
+        page: String,
+    },
+    /// Several steps both ways around `page`.
+    Paths {
+        /// The path explored.
+        page: String,
+        /// Steps either side.
+        depth: u32,
+        /// Pages kept per position.
+        branches: u32,
+    },
+    /// Journeys reaching each step in order.
+    Funnel {
+        /// The steps.
+        steps: Vec<FunnelStep>,
+        /// Whether the previous period is read too.
+        compare: bool,
+    },
+}
+
+impl Shape {
+    /// The name used in the audit log and in refusals.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Shape::Aggregate { .. } => "aggregate",
+            Shape::Timeseries { .. } => "timeseries",
+            Shape::Breakdown { .. } => "breakdown",
+            Shape::Realtime => "realtime",
+            Shape::NextPages { .. } => "next-pages",
+            Shape::PreviousPages { .. } => "previous-pages",
+            Shape::Paths { .. } => "paths",
+            Shape::Funnel { .. } => "funnel",
+        }
+    }
+
+    /// Whether the answer follows journeys, which may cross sites.
+    pub fn is_journey(&self) -> bool {
+        matches!(
+            self,
+            Shape::NextPages { .. }
+                | Shape::PreviousPages { .. }
+                | Shape::Paths { .. }
+                | Shape::Funnel { .. }
+        )
+    }
+
+    /// Whether the previous period is read as well.
+    pub fn compares(&self) -> bool {
+        matches!(
+            self,
+            Shape::Aggregate { compare: true } | Shape::Funnel { compare: true, .. }
+        )
+    }
+}
+
+/// A question about event data, exactly as it will be executed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// Site, period, metrics and filters: what the store runs.
+    pub query: Query,
+    /// Id of the declared purpose the question is asked for.
+    pub purpose: String,
+    /// Every site whose events the answer may involve, `query.site` first.
+    pub sites: Vec<String>,
+    /// The kind of answer.
+    pub shape: Shape,
+}
+
+impl Question {
+    /// The days the answer is about, as asked.
+    pub fn range(&self) -> DateRange {
+        DateRange {
+            first: self.query.from.date_naive(),
+            last: (self.query.until - Duration::microseconds(1)).date_naive(),
+        }
+    }
+
+    /// Every day whose events the answer reads: the period, and the
+    /// previous one when comparing.
+    pub fn days_read(&self) -> (NaiveDate, NaiveDate) {
+        let range = self.range();
+        let first = if self.shape.compares() {
+            range.previous().first
+        } else {
+            range.first
+        };
+        (first, range.last)
+    }
+
+    /// Every metric the answer reports: the ones asked for, and visits and
+    /// visitors for journeys, whose answers always hold both.
+    pub fn metrics_reported(&self) -> Vec<Metric> {
+        let mut out = self.query.metrics.clone();
+        if self.shape.is_journey() {
+            for m in [Metric::Visitors, Metric::Visits] {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every property the answer reveals values of: the breakdown's, the
+    /// filters', pages for journeys and event names for event steps.
+    pub fn properties_revealed(&self) -> Vec<Dimension> {
+        let mut out: Vec<Dimension> = self
+            .query
+            .filters
+            .iter()
+            .map(|f| f.dimension.clone())
+            .collect();
+        match &self.shape {
+            Shape::Breakdown { by, .. } => out.push(by.clone()),
+            Shape::Funnel { steps, .. } => {
+                out.push(Dimension::Page);
+                if steps.iter().any(|s| matches!(s, FunnelStep::Event { .. })) {
+                    out.push(Dimension::EventName);
+                }
+            }
+            s if s.is_journey() => out.push(Dimension::Page),
+            _ => {}
+        }
+        out.dedup();
+        out
+    }
+
+    /// The question in one bounded line, as the audit log keeps it. Every
+    /// value a caller typed passes through `scrub` (which removes personal
+    /// data) and is cut to [`AUDIT_VALUE_CHARS`]; the whole line to
+    /// [`AUDIT_LINE_CHARS`].
+    pub fn canonical(&self, scrub: &dyn Fn(&str) -> String) -> String {
+        let value = |v: &str| bounded(&scrub(v), AUDIT_VALUE_CHARS);
+        let range = self.range();
+        let mut out = format!(
+            "{} site={} period={}..{} purpose={}",
+            self.shape.name(),
+            self.query.site,
+            range.first,
+            range.last,
+            value(&self.purpose)
+        );
+        if self.sites.len() > 1 {
+            let _ = write!(out, " sites={}", self.sites.join(","));
+        }
+        let metrics: Vec<&str> = self.query.metrics.iter().map(|m| m.name()).collect();
+        if !metrics.is_empty() {
+            let _ = write!(out, " metrics={}", metrics.join(","));
+        }
+        for f in &self.query.filters {
+            let op = match f.op {
+                FilterOp::Is => "==",
+                FilterOp::IsNot => "!=",
+                FilterOp::Contains => "~",
+                FilterOp::DoesNotContain => "!~",
+            };
+            let values: Vec<String> = f.values.iter().map(|v| value(v)).collect();
+            let _ = write!(
+                out,
+                " filter={}{op}{}",
+                value(&f.dimension.to_string()),
+                values.join("|")
+            );
+        }
+        match &self.shape {
+            Shape::Aggregate { compare } => {
+                if *compare {
+                    out.push_str(" compare=previous_period");
+                }
+            }
+            Shape::Timeseries { interval } => {
+                let _ = write!(out, " interval={interval:?}");
+            }
+            Shape::Breakdown { by, limit, page } => {
+                let _ = write!(
+                    out,
+                    " by={} limit={limit} page={page}",
+                    value(&by.to_string())
+                );
+            }
+            Shape::Realtime => {}
+            Shape::NextPages { page } | Shape::PreviousPages { page } => {
+                let _ = write!(out, " page={}", value(page));
+            }
+            Shape::Paths {
+                page,
+                depth,
+                branches,
+            } => {
+                let _ = write!(
+                    out,
+                    " page={} depth={depth} branches={branches}",
+                    value(page)
+                );
+            }
+            Shape::Funnel { steps, compare } => {
+                let labels: Vec<String> = steps.iter().map(|s| value(&s.label())).collect();
+                let _ = write!(out, " steps={}", labels.join(" > "));
+                if *compare {
+                    out.push_str(" compare=previous_period");
+                }
+            }
+        }
+        bounded(&out, AUDIT_LINE_CHARS)
+    }
+}
+
+/// Longest value a caller typed that the audit log keeps, in characters.
+pub const AUDIT_VALUE_CHARS: usize = 200;
+
+/// Longest audit line of a question, in characters.
+pub const AUDIT_LINE_CHARS: usize = 4000;
+
+fn bounded(s: &str, chars: usize) -> String {
+    match s.char_indices().nth(chars) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}…", &s[..i]),
+    }
+}
+
+/// Filters as a question's canonical form lists them, for callers that log
+/// a refused request before a whole question could be formed.
+pub fn describe_filters(filters: &[Filter]) -> String {
+    filters
+        .iter()
+        .map(|f| f.dimension.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::{Filter, Metric};
+
+    fn question(shape: Shape) -> Question {
+        let range = DateRange::parse(Some("7d"), Some("2026-03-10"), NaiveDate::MIN).unwrap();
+        Question {
+            query: Query::for_range(
+                "www.gov.uk",
+                range,
+                vec![Metric::Visitors],
+                Filter::parse_list(Some("event:page==/contact/ana@example.com")).unwrap(),
+            ),
+            purpose: "service-improvement".into(),
+            sites: vec!["www.gov.uk".into()],
+            shape,
+        }
+    }
+
+    #[test]
+    fn the_canonical_line_holds_scrubbed_bounded_values() {
+        let q = question(Shape::Breakdown {
+            by: Dimension::Page,
+            limit: 10,
+            page: 1,
+        });
+        let line = q.canonical(&|v: &str| v.replace("ana@example.com", "(email)"));
+        assert_eq!(
+            line,
+            "breakdown site=www.gov.uk period=2026-03-04..2026-03-10 purpose=service-improvement \
+             metrics=visitors filter=event:page==/contact/(email) by=event:page limit=10 page=1"
+        );
+        let mut long = q.clone();
+        long.query.filters[0].values = vec!["x".repeat(70_000)];
+        let line = long.canonical(&|v: &str| v.to_string());
+        assert!(line.chars().count() < 400, "{}", line.len());
+    }
+
+    #[test]
+    fn comparing_reads_the_previous_period_too() {
+        let q = question(Shape::Aggregate { compare: true });
+        assert_eq!(
+            q.days_read(),
+            (
+                NaiveDate::from_ymd_opt(2026, 2, 25).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()
+            )
+        );
+    }
+
+    #[test]
+    fn journeys_report_visits_and_reveal_pages_and_event_names() {
+        let q = question(Shape::Funnel {
+            steps: vec![
+                FunnelStep::Page {
+                    page: "/a".into(),
+                    site: None,
+                },
+                FunnelStep::Event {
+                    event: "Sent".into(),
+                },
+            ],
+            compare: false,
+        });
+        assert_eq!(q.metrics_reported(), vec![Metric::Visitors, Metric::Visits]);
+        assert!(q.properties_revealed().contains(&Dimension::EventName));
+    }
+}
