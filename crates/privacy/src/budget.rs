@@ -1,6 +1,6 @@
 //! The ε budget ledger: how much of each agreement's monthly budget each
 //! party has spent. Kept in the data directory (`privacy-budget.json`),
-//! written whole and renamed, so a crash never loses a spend. A spend is
+//! written whole, fsynced and renamed (`durable.rs`), so a crash never loses a spend. A spend is
 //! recorded before the figures are released; a query that would overspend is
 //! refused.
 
@@ -89,10 +89,8 @@ impl Budgets {
             });
         }
         ledger.spent.insert(key, spent + epsilon);
-        let tmp = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(&*ledger).map_err(std::io::Error::other)?;
-        if let Err(e) = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &self.path))
-        {
+        if let Err(e) = crate::durable::replace(&self.path, &bytes) {
             ledger
                 .spent
                 .insert(format!("{agreement}|{party}|{month}"), spent);

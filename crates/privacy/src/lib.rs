@@ -38,6 +38,7 @@ mod agent;
 mod anonymiser;
 pub mod budget;
 pub mod dp;
+pub mod durable;
 mod event;
 mod geo;
 mod memo;

@@ -17,10 +17,9 @@ const PAGE_CSS: &str = include_str!("../assets/page.css");
 /// Allows our own files only: no inline script, no third parties.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/js/glasshouse.js", get(tracker))
-        .route(
+pub fn register(r: &mut crate::routes::Registrar) {
+    r.public("/js/glasshouse.js", get(tracker))
+        .public(
             "/js/optout.js",
             get(|| async {
                 file(
@@ -30,11 +29,11 @@ pub fn routes() -> Router<App> {
                 )
             }),
         )
-        .route(
+        .public(
             "/assets/page.css",
             get(|| async { file("text/css; charset=utf-8", PAGE_CSS, "public, max-age=3600") }),
         )
-        .route("/optout", get(optout))
+        .public("/optout", get(optout));
 }
 
 fn file(content_type: &'static str, body: &'static str, cache: &'static str) -> Response {

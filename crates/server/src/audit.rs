@@ -1,23 +1,25 @@
-//! Every look at the data, written to the transparency log (DESIGN.md,
-//! promise 7), and the log's public endpoints.
+//! Every look at the data, written to the transparency log (promise 7 of
+//! docs/privacy.md), and the log's public endpoints.
 //!
-//! A middleware wraps the query API (`/api/v1/stats/*`, `/api/v1/funnels*`):
-//! before the handler runs it works out who asks (organisation, role, an
-//! account pseudonym) and for which purpose, and refuses a purpose the site
-//! does not allow; after it runs it appends one entry — allowed or refused,
-//! the request in canonical form, rows returned and the reason — to the
-//! Merkle-tree log in `DATA_DIR/audit`. Requests without any credentials are
-//! not "looks at the data" and are not logged.
+//! A middleware wraps every gated route (`/api/v1/stats/*`,
+//! `/api/v1/funnels*`): after the handler runs it appends one entry to the
+//! Merkle-tree log in `DATA_DIR/audit` — who asked (organisation, role, a
+//! pseudonym), for which purpose, the question *as parsed* in canonical,
+//! scrubbed, bounded form (`ask.rs`), the ground the gate granted or the
+//! refusal, and the rows returned. It decides nothing: the gate
+//! (`glasshouse_governance::gate`) does. Requests without any credentials
+//! are not "looks at the data" and are not logged.
 //!
 //! Public, no sign-in: `/transparency/log/checkpoint`, `/key`, `/entries`,
 //! `/proof/inclusion`, `/proof/consistency` — what `glasshouse audit verify
 //! --url` and `glasshouse audit witness` read.
 
-use crate::auth::{self, Caller};
+use crate::ask::Audited;
+use crate::auth;
 use crate::{ApiError, App};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Query as Params, Request, State};
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -109,13 +111,12 @@ impl Audit {
     }
 }
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/transparency/log/checkpoint", get(checkpoint))
-        .route("/transparency/log/key", get(key))
-        .route("/transparency/log/entries", get(entries))
-        .route("/transparency/log/proof/inclusion", get(inclusion))
-        .route("/transparency/log/proof/consistency", get(consistency))
+pub fn register(r: &mut crate::routes::Registrar) {
+    r.public("/transparency/log/checkpoint", get(checkpoint))
+        .public("/transparency/log/key", get(key))
+        .public("/transparency/log/entries", get(entries))
+        .public("/transparency/log/proof/inclusion", get(inclusion))
+        .public("/transparency/log/proof/consistency", get(consistency));
 }
 
 /// The reason an API error gave, for the log.
@@ -129,66 +130,23 @@ const MAX_BODY: usize = 64 * 1024;
 /// answering from what it has, e.g. while ClickHouse is unreachable.
 const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The middleware around the query API.
+/// The middleware around every route that reads event data (gated routes).
 pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
         return ApiError::bad_request(format!("body: larger than {MAX_BODY} bytes"))
             .into_response();
     };
-    let caller = auth::caller(&app, &parts.headers);
-    let Ok(caller) = caller else {
+    let Ok(caller) = auth::caller(&app, &parts.headers) else {
         // No credentials: nothing is read, nothing to log.
         return next
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await;
     };
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let json: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
-    let field = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| {
-                json.as_ref()
-                    .and_then(|j| j[name].as_str().map(String::from))
-            })
-    };
-    let site_id = field("site_id");
-    let (role, actor) = who(&app, &caller, &parts.headers);
-    let canonical = canonical(
-        parts.method.as_str(),
-        parts.uri.path(),
-        &params,
-        json.as_ref(),
-    );
-    let purpose = match purpose_for(
-        &app,
-        &caller,
-        site_id.as_deref(),
-        field("purpose").as_deref(),
-    ) {
-        Ok(p) => p,
-        Err(refusal) => {
-            let entry = Entry::query(
-                &caller.organisation,
-                &role,
-                &actor,
-                field("purpose").as_deref().unwrap_or(""),
-                &canonical,
-            )
-            .at(app.clock.now())
-            .refused(&refusal);
-            append(&app, entry).await;
-            return ApiError::forbidden(refusal).into_response();
-        }
-    };
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
     let endpoint = crate::metrics::Endpoint {
-        endpoint: parts.uri.path().to_string(),
+        endpoint: path.clone(),
     };
     let started = std::time::Instant::now();
     if app.ingestor.unsettled() {
@@ -208,6 +166,7 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
     }
     let status = response.status();
     let reason = response.extensions().get::<Reason>().map(|r| r.0.clone());
+    let audited = response.extensions().get::<Audited>().cloned();
     // Answers are small JSON documents: count the rows they hold.
     let (head, body) = response.into_parts();
     let Ok(body) = to_bytes(body, 64 * 1024 * 1024).await else {
@@ -215,13 +174,29 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
     };
     let rows = rows_in(&body);
     let response = Response::from_parts(head, Body::from(body));
-    let mut entry = Entry::query(&caller.organisation, &role, &actor, &purpose, &canonical)
-        .at(app.clock.now())
-        .rows(rows);
+    // The question as parsed, never the raw request: a request that failed
+    // before it became a question is logged by its route alone.
+    let (question, purpose, ground) = match audited {
+        Some(a) => (a.question, a.purpose, a.ground),
+        None => (
+            format!("{method} {path} (not parsed)"),
+            String::new(),
+            String::new(),
+        ),
+    };
+    let mut entry = Entry::query(
+        caller.organisation(),
+        &caller.kind,
+        &caller.actor,
+        &purpose,
+        &question,
+    )
+    .at(app.clock.now())
+    .rows(rows);
     if status.is_success() {
-        entry = entry.reason(&format!("HTTP {}", status.as_u16()));
+        entry = entry.reason(&format!("HTTP {}; {ground}", status.as_u16()));
     } else {
-        let reason = reason.unwrap_or_default();
+        let reason = bounded_reason(&reason.unwrap_or_default());
         entry = entry.refused(&format!("HTTP {}: {reason}", status.as_u16()));
     }
     if !append(&app, entry).await {
@@ -230,6 +205,19 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
             .into_response();
     }
     response
+}
+
+/// A refusal's reason as the public log keeps it: scrubbed of personal
+/// data (a reason may quote what the caller typed) and bounded.
+fn bounded_reason(reason: &str) -> String {
+    let scrubbed = glasshouse_privacy::scrub(reason);
+    match scrubbed
+        .char_indices()
+        .nth(glasshouse_model::question::AUDIT_VALUE_CHARS)
+    {
+        None => scrubbed.into_owned(),
+        Some((i, _)) => format!("{}…", &scrubbed[..i]),
+    }
 }
 
 async fn append(app: &App, entry: Entry) -> bool {
@@ -257,91 +245,6 @@ fn rows_in(body: &[u8]) -> u64 {
             .unwrap_or(1),
         Err(_) => u64::from(!body.is_empty()),
     }
-}
-
-/// Role and pseudonym of the caller.
-pub(crate) fn who(app: &App, caller: &Caller, headers: &HeaderMap) -> (String, String) {
-    if caller.csrf.is_some() {
-        if let Some(s) = crate::pages::session(app, headers) {
-            return (s.role.clone(), app.audit.pseudonym("account", &s.username));
-        }
-    }
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
-        .trim();
-    let role = if caller.all_sites {
-        "operator-token"
-    } else {
-        "api-token"
-    };
-    (
-        role.into(),
-        app.audit.pseudonym("token", &auth::token_hash(token)),
-    )
-}
-
-/// The purpose a request runs under: the one it names, or the site's first.
-/// Refused when the site (or, for a partner's site, the agreement) does not allow it.
-fn purpose_for(
-    app: &App,
-    caller: &Caller,
-    site_id: Option<&str>,
-    asked: Option<&str>,
-) -> Result<String, String> {
-    let Some(site) = site_id.and_then(|s| app.config.site(s)) else {
-        // The handler refuses unknown sites with its own reason.
-        return Ok(asked.unwrap_or("").to_string());
-    };
-    let purpose = asked.filter(|p| !p.is_empty()).unwrap_or(&site.purposes[0]);
-    if app.config.purpose(purpose).is_none() {
-        return Err(format!(
-            "purpose: {purpose:?} is not a declared purpose; see /transparency"
-        ));
-    }
-    if !site.purposes.iter().any(|p| p == purpose) {
-        return Err(format!("purpose: {} does not allow {purpose:?}", site.host));
-    }
-    if site.organisation != caller.organisation && !caller.all_sites {
-        let today = app.clock.now().date_naive();
-        let allowed = app.config.agreements.iter().any(|a| {
-            a.in_force(today)
-                && a.covers(&site.host)
-                && a.parties.contains(&caller.organisation)
-                && a.purposes.iter().any(|p| p == purpose)
-        });
-        if !allowed {
-            return Err(format!(
-                "purpose: no agreement in force lets {} query {} for {purpose:?}",
-                caller.organisation, site.host
-            ));
-        }
-    }
-    Ok(purpose.to_string())
-}
-
-/// The request as one line: method, path, sorted parameters, compact body.
-fn canonical(
-    method: &str,
-    path: &str,
-    params: &[(String, String)],
-    body: Option<&serde_json::Value>,
-) -> String {
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort();
-    let query: Vec<String> = sorted.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut out = format!("{method} {path}");
-    if !query.is_empty() {
-        out.push('?');
-        out.push_str(&query.join("&"));
-    }
-    if let Some(b) = body {
-        out.push(' ');
-        out.push_str(&b.to_string());
-    }
-    out
 }
 
 fn text(body: String) -> Response {

@@ -1,24 +1,40 @@
-//! API tokens.
+//! Who is asking: an API token or a signed-in account, as a
+//! [`Principal`] of one organisation with one role.
 //!
 //! The configuration holds only each token's SHA-256, so the file can be
 //! read by auditors without handing out access. A request's bearer token is
-//! hashed and looked up; the match names the organisation whose sites the
-//! token may query.
+//! hashed and looked up. A sign-in session is checked against the live
+//! configuration on every request (`pages::session`), so a removed or
+//! demoted account loses its rights at the next reload.
+//!
+//! Nothing here decides what a caller may see: that is
+//! `glasshouse_governance::gate::authorise` (docs/governance.md).
 
 use crate::{ApiError, App};
 use axum::http::{header, HeaderMap};
-use glasshouse_model::{ApiToken, Site};
+use glasshouse_governance::gate::Principal;
+use glasshouse_model::{ApiToken, Role, Site};
 use sha2::{Digest, Sha256};
 
-/// Who is asking, once their token checked out.
+/// Who is asking, once their credentials checked out.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// Slug of the caller's organisation.
-    pub organisation: String,
-    /// An operator token: every site of the installation.
-    pub all_sites: bool,
+    /// The organisation, role and operator flag the gate decides on.
+    pub principal: Principal,
     /// The sign-in session's CSRF token, for a browser; none for an API token.
     pub csrf: Option<String>,
+    /// A stable pseudonym of the account or token, for the public audit log.
+    pub actor: String,
+    /// How the audit log names the caller's kind: the account's role, or
+    /// `api-token` / `operator-token`.
+    pub kind: String,
+}
+
+impl Caller {
+    /// Slug of the caller's organisation.
+    pub fn organisation(&self) -> &str {
+        &self.principal.organisation
+    }
 }
 
 /// Lower-case hex SHA-256 of a token, as the configuration stores it.
@@ -26,15 +42,22 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The caller behind the request's `Authorization: Bearer` token.
+/// The caller behind the request's `Authorization: Bearer` token, or its
+/// sign-in cookie.
 pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
     if headers.get(header::AUTHORIZATION).is_none() {
         // The dashboard reads the same API with its sign-in cookie.
         if let Some(s) = crate::pages::session(app, headers) {
+            let role = Role::parse(&s.role).unwrap_or(Role::Viewer);
             return Ok(Caller {
-                organisation: s.organisation,
-                all_sites: false,
+                principal: Principal {
+                    organisation: s.organisation,
+                    role,
+                    operator: false,
+                },
                 csrf: Some(s.csrf),
+                actor: app.audit.pseudonym("account", &s.username),
+                kind: role.name().to_string(),
             });
         }
     }
@@ -55,16 +78,24 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
         .api_tokens
         .iter()
         .find(|t| crate::sessions::same_secret(&t.sha256, &hash));
-    found
-        .map(|t| Caller {
+    let t = found.ok_or_else(|| ApiError::unauthorized("invalid API token"))?;
+    Ok(Caller {
+        principal: Principal {
             organisation: t.organisation.clone(),
-            all_sites: t.all_sites,
-            csrf: None,
-        })
-        .ok_or_else(|| ApiError::unauthorized("invalid API token"))
+            role: t.role,
+            operator: t.all_sites,
+        },
+        csrf: None,
+        actor: app.audit.pseudonym("token", &hash),
+        kind: if t.all_sites {
+            "operator-token"
+        } else {
+            "api-token"
+        }
+        .into(),
+    })
 }
 
-/// The site `site_id` names, if the caller may query it.
 /// The configured site named by `site_id`, whoever owns it; the gate
 /// decides what the caller may see of it.
 pub fn known_site<'a>(app: &'a App, site_id: Option<&str>) -> Result<&'a Site, ApiError> {
@@ -76,22 +107,44 @@ pub fn known_site<'a>(app: &'a App, site_id: Option<&str>) -> Result<&'a Site, A
         .ok_or_else(|| ApiError::not_found(format!("site_id: no site {id:?} here")))
 }
 
-pub fn site<'a>(
+/// A site of the caller's own organisation, for changes to what is kept
+/// about it (saved funnels): no agreement lets one organisation change
+/// another's definitions.
+pub fn own_site<'a>(
     app: &'a App,
     caller: &Caller,
     site_id: Option<&str>,
 ) -> Result<&'a Site, ApiError> {
-    let id = site_id
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::bad_request("site_id: required"))?;
-    let site = app
-        .config
-        .site(id)
-        .ok_or_else(|| ApiError::not_found(format!("site_id: no site {id:?} here")))?;
-    if !caller.all_sites && site.organisation != caller.organisation {
+    let site = known_site(app, site_id)?;
+    if site.organisation != caller.principal.organisation {
         return Err(ApiError::forbidden(format!(
-            "site_id: this token's organisation may not query {id:?}"
+            "site_id: {} belongs to another organisation",
+            site.host
         )));
     }
     Ok(site)
+}
+
+/// Refuses a change unless the caller's role allows saving definitions.
+pub fn may_save(caller: &Caller) -> Result<(), ApiError> {
+    if caller.principal.role.may_save() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "role: a {} may read but not save; ask an analyst or admin of your organisation",
+            caller.principal.role
+        )))
+    }
+}
+
+/// Refuses a removal unless the caller's role allows revoking.
+pub fn may_revoke(caller: &Caller) -> Result<(), ApiError> {
+    if caller.principal.role.may_revoke() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "role: only an admin of the organisation may delete saved items, not a {}",
+            caller.principal.role
+        )))
+    }
 }

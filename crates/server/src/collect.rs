@@ -38,17 +38,23 @@ pub const MAX_PROP_VALUE: usize = 2000;
 pub const MAX_NAME: usize = 120;
 /// Longest URL or referrer.
 pub const MAX_URL: usize = 2000;
+/// Most distinct sites one event may be sent to (Plausible's roll-up
+/// sites); each is one stored event.
+pub const MAX_DOMAINS: usize = 10;
 
-pub fn routes() -> Router<App> {
+pub fn register(r: &mut Registrar, app: &App) {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_credentials(true)
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
-    Router::new()
-        .route("/api/event", post(collect))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(cors)
+    r.public(
+        "/api/event",
+        post(collect)
+            .route_layer(axum::middleware::from_fn_with_state(app.clone(), count))
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(cors),
+    );
 }
 
 /// Counts what the collector answered, for `/metrics`.
@@ -123,6 +129,7 @@ async fn collect(
         StatusCode::PAYLOAD_TOO_LARGE => ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             message: format!("the body is larger than {MAX_BODY} bytes"),
+            audited: None,
         },
         _ => ApiError::bad_request("the body could not be read"),
     })?;
@@ -149,14 +156,22 @@ async fn collect(
     let props = props(body.props)?;
     let revenue = body.revenue.map(revenue).transpose()?;
 
-    // Every named site must be one we count; a typo should be loud.
-    let mut sites = Vec::new();
+    // Every named site must be one we count; a typo should be loud. A site
+    // named twice counts once: one page view is one event per site.
+    let mut sites: Vec<&glasshouse_model::Site> = Vec::new();
     for host in domain.split(',').map(str::trim).filter(|h| !h.is_empty()) {
         let site = app
             .config
             .site(host)
             .ok_or_else(|| ApiError::bad_request(format!("domain: unknown site {host:?}")))?;
-        sites.push(site);
+        if !sites.iter().any(|s| s.host == site.host) {
+            sites.push(site);
+        }
+        if sites.len() > MAX_DOMAINS {
+            return Err(ApiError::bad_request(format!(
+                "domain: at most {MAX_DOMAINS} sites"
+            )));
+        }
     }
     if sites.is_empty() {
         return Err(ApiError::bad_request("domain: no site named"));

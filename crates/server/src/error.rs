@@ -12,6 +12,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// A reason the caller can act on. Never contains visitor data.
     pub message: String,
+    /// The question it is about, for the audit log, once one was parsed.
+    pub audited: Option<Box<crate::ask::Audited>>,
 }
 
 impl ApiError {
@@ -20,6 +22,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
+            audited: None,
         }
     }
     /// 401: no valid credentials.
@@ -27,6 +30,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::UNAUTHORIZED,
             message: message.into(),
+            audited: None,
         }
     }
     /// 403: valid credentials, but not for this.
@@ -34,6 +38,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::FORBIDDEN,
             message: message.into(),
+            audited: None,
         }
     }
     /// 404: no such thing.
@@ -41,6 +46,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
             message: message.into(),
+            audited: None,
         }
     }
     /// 503: try again later.
@@ -48,6 +54,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: message.into(),
+            audited: None,
         }
     }
     /// 500: our fault. The detail goes to the log, not to the caller.
@@ -56,7 +63,16 @@ impl ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: "internal error".into(),
+            audited: None,
         }
+    }
+}
+
+impl ApiError {
+    /// The same error, marked as about a parsed question.
+    pub fn audited(mut self, audited: crate::ask::Audited) -> ApiError {
+        self.audited = Some(Box::new(audited));
+        self
     }
 }
 
@@ -77,6 +93,7 @@ impl From<glasshouse_store::StoreError> for ApiError {
                     message: "the event store cannot be reached just now; events are still \
                               being collected, try the question again shortly"
                         .into(),
+                    audited: None,
                 }
             }
             e => ApiError::internal(e),
@@ -93,6 +110,9 @@ impl IntoResponse for ApiError {
             .into_response();
         r.extensions_mut()
             .insert(crate::audit::Reason(self.message.clone()));
+        if let Some(a) = self.audited {
+            r.extensions_mut().insert(*a);
+        }
         r
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! They are definitions, not data about visitors, so they live in a small
 //! JSON file in the data directory (`funnels.json`), written whole to a
-//! temporary file and renamed, so a crash never leaves half a file. They
+//! temporary file, fsynced and renamed, so a crash never leaves half a file. They
 //! do not depend on which store back end holds the events.
 //!
 //! - `GET /api/v1/funnels?site_id=H`
@@ -13,13 +13,16 @@
 //!
 //! A signed-in browser must send its CSRF token in `x-csrf-token` to change them.
 
+use crate::ask::Audited;
 use crate::auth::{self, Caller};
-use crate::journeys::{check_step_sites, view};
+use crate::journeys::check_steps;
+use crate::routes::Registrar;
 use crate::{ApiError, App};
 use axum::extract::{Path, Query as Params, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Extension;
+use axum::Json;
 use glasshouse_model::journey::FunnelStep;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -42,6 +45,10 @@ pub struct Saved {
     pub steps: Vec<FunnelStep>,
     /// When it last changed (RFC 3339).
     pub updated: String,
+    /// Pseudonym of the account or token that saved it: it may delete it,
+    /// as may an admin of the organisation.
+    #[serde(default)]
+    pub owner: String,
 }
 
 /// The funnels file.
@@ -71,10 +78,8 @@ impl SavedFunnels {
     }
 
     fn save(&self, all: &[Saved]) -> Result<(), ApiError> {
-        let tmp = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(all).map_err(ApiError::internal)?;
-        std::fs::write(&tmp, bytes).map_err(ApiError::internal)?;
-        std::fs::rename(&tmp, &self.path).map_err(ApiError::internal)
+        glasshouse_privacy::durable::replace(&self.path, &bytes).map_err(ApiError::internal)
     }
 }
 
@@ -95,10 +100,9 @@ pub fn daily_key(steps: &[FunnelStep]) -> String {
     format!("funnel:{}", &hex::encode(Sha256::digest(bytes))[..16])
 }
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/api/v1/funnels", get(list).post(create))
-        .route("/api/v1/funnels/{id}", put(update).delete(remove))
+pub fn register(r: &mut Registrar) {
+    r.gated("/api/v1/funnels", get(list).post(create))
+        .gated("/api/v1/funnels/{id}", put(update).delete(remove));
 }
 
 #[derive(Deserialize)]
@@ -112,6 +116,16 @@ struct Body {
     site_id: Option<String>,
     name: String,
     steps: Vec<FunnelStep>,
+}
+
+/// What the audit log records of a change to saved funnels: definitions,
+/// not figures, of the caller's own site.
+fn audited(caller: &Caller, action: &str, host: &str) -> Extension<Audited> {
+    Extension(Audited {
+        question: format!("funnels {action} site={host}"),
+        purpose: String::new(),
+        ground: format!("own organisation {}", caller.organisation()),
+    })
 }
 
 /// Signed-in browsers must prove the change comes from the dashboard.
@@ -134,14 +148,20 @@ fn check_csrf(caller: &Caller, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Checks a funnel to save: the caller's own site, a role that saves, and
+/// steps on sites its journeys are linked with today.
 fn validate(app: &App, caller: &Caller, b: &Body) -> Result<String, ApiError> {
-    let site = auth::site(app, caller, b.site_id.as_deref())?;
+    let site = auth::own_site(app, caller, b.site_id.as_deref())?;
+    auth::may_save(caller)?;
     let name = b.name.trim();
     if name.is_empty() || name.chars().count() > 120 {
         return Err(ApiError::bad_request("name: 1 to 120 characters"));
     }
-    let v = view(app, caller, site, app.clock.now().date_naive());
-    check_step_sites(&b.steps, &v)?;
+    let today = app.clock.now().date_naive();
+    check_steps(
+        &b.steps,
+        &app.config.journey_sites_over(&site.host, today, today),
+    )?;
     Ok(site.host.clone())
 }
 
@@ -149,12 +169,15 @@ async fn list(
     State(app): State<App>,
     headers: HeaderMap,
     Params(p): Params<SiteParam>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(Extension<Audited>, Json<Value>), ApiError> {
     let caller = auth::caller(&app, &headers)?;
-    let site = auth::site(&app, &caller, p.site_id.as_deref())?;
+    let site = auth::own_site(&app, &caller, p.site_id.as_deref())?;
     let all = app.funnels.all.lock().expect("funnels");
     let mine: Vec<&Saved> = all.iter().filter(|f| f.site == site.host).collect();
-    Ok(Json(json!({ "funnels": mine })))
+    Ok((
+        audited(&caller, "list", &site.host),
+        Json(json!({ "funnels": mine })),
+    ))
 }
 
 fn parse_body(
@@ -168,7 +191,7 @@ async fn create(
     State(app): State<App>,
     headers: HeaderMap,
     body: Result<Json<Body>, axum::extract::rejection::JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Extension<Audited>, Json<Value>), ApiError> {
     let caller = auth::caller(&app, &headers)?;
     check_csrf(&caller, &headers)?;
     let b = parse_body(body)?;
@@ -188,12 +211,14 @@ async fn create(
             .clock
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        owner: caller.actor.clone(),
     };
     let mut next = all.clone();
     next.push(saved.clone());
     app.funnels.save(&next)?;
     *all = next;
-    Ok((StatusCode::CREATED, Json(json!({ "funnel": saved }))))
+    let note = audited(&caller, "save", &saved.site);
+    Ok((StatusCode::CREATED, note, Json(json!({ "funnel": saved }))))
 }
 
 async fn update(
@@ -201,7 +226,7 @@ async fn update(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Result<Json<Body>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(Extension<Audited>, Json<Value>), ApiError> {
     let caller = auth::caller(&app, &headers)?;
     check_csrf(&caller, &headers)?;
     let b = parse_body(body)?;
@@ -221,7 +246,10 @@ async fn update(
     let saved = f.clone();
     app.funnels.save(&next)?;
     *all = next;
-    Ok(Json(json!({ "funnel": saved })))
+    Ok((
+        audited(&caller, "change", &saved.site),
+        Json(json!({ "funnel": saved })),
+    ))
 }
 
 async fn remove(
@@ -229,23 +257,29 @@ async fn remove(
     headers: HeaderMap,
     Path(id): Path<String>,
     Params(p): Params<SiteParam>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Extension<Audited>), ApiError> {
     let caller = auth::caller(&app, &headers)?;
     check_csrf(&caller, &headers)?;
-    let site = auth::site(&app, &caller, p.site_id.as_deref())?;
+    let site = auth::own_site(&app, &caller, p.site_id.as_deref())?;
+    auth::may_save(&caller)?;
     let mut all = app.funnels.all.lock().expect("funnels");
+    let found = all
+        .iter()
+        .find(|f| f.id == id && f.site == site.host)
+        .ok_or_else(|| ApiError::not_found(format!("no funnel {id:?} on {}", site.host)))?;
+    if found.owner != caller.actor {
+        // Someone else's funnel: revoking it is an admin's decision.
+        auth::may_revoke(&caller)?;
+    }
     let next: Vec<Saved> = all
         .iter()
         .filter(|f| !(f.id == id && f.site == site.host))
         .cloned()
         .collect();
-    if next.len() == all.len() {
-        return Err(ApiError::not_found(format!(
-            "no funnel {id:?} on {}",
-            site.host
-        )));
-    }
     app.funnels.save(&next)?;
     *all = next;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((
+        StatusCode::NO_CONTENT,
+        audited(&caller, "delete", &site.host),
+    ))
 }

@@ -6,128 +6,105 @@
 //!   for a Sankey diagram, with small branches grouped as "(other pages)".
 //! - `POST /api/v1/stats/funnel`: visits reaching each step, in order.
 //!
-//! Which sites a journey may show is decided here, from the configuration:
-//! the queried site, plus the other sites of an agreement in force that links
-//! journeys through it, when the caller's organisation signed it and it
-//! shares page breakdowns. Rows about another organisation's site that
-//! describe fewer than the agreement's `k` visitors are never shown.
+//! A journey question covers the queried site and the sites its journeys
+//! are linked with on every day it reads (`ask::journey_question`); the
+//! gate decides whether the caller may see them all, under one agreement.
+//! Where the answer involves another organisation's site, every node, link,
+//! entrance, exit and step goes through the grant's release, which withholds
+//! those describing fewer than the agreement's `k` visitors.
 
-use crate::auth::{self, Caller};
-use crate::{blocking, tiers, ApiError, App};
-use axum::extract::{Query as Params, State};
-use axum::http::HeaderMap;
+use crate::ask::{self, Answer, Decided, Params};
+use crate::routes::Registrar;
+use crate::{auth, blocking, tiers, ApiError, App};
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use glasshouse_model::journey::{
     validate_steps, FunnelQuery, FunnelStep, PathQuery, MAX_PATH_DEPTH,
 };
-use glasshouse_model::query::{DateRange, Filter, Query};
-use glasshouse_model::Site;
+use glasshouse_model::query::Filter;
+use glasshouse_model::{Question, Shape};
 use glasshouse_store::{FunnelRow, Paths};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/api/v1/stats/next-pages", get(next_pages))
-        .route("/api/v1/stats/previous-pages", get(previous_pages))
-        .route("/api/v1/stats/paths", get(paths))
-        .route("/api/v1/stats/funnel", post(funnel))
+pub fn register(r: &mut Registrar) {
+    r.gated("/api/v1/stats/next-pages", get(next_pages))
+        .gated("/api/v1/stats/previous-pages", get(previous_pages))
+        .gated("/api/v1/stats/paths", get(paths))
+        .gated("/api/v1/stats/funnel", post(funnel));
 }
 
-/// What a caller may see of journeys through one site.
-pub struct View {
-    /// Sites whose pages may appear, the queried site first.
-    pub sites: Vec<String>,
-    /// Sites whose rows are suppressed under `k` visitors (another organisation's).
-    pub foreign: Vec<String>,
-    /// The agreement's minimum visitors per row about another organisation's site.
-    pub k: u64,
-}
+/// Which figures of a journey answer may be shown: all of them on the
+/// caller's own ground; under an agreement, those the grant releases.
+struct Shown(Vec<Option<u64>>);
 
-impl View {
-    fn shown(&self, site: &str, visitors: u64) -> bool {
-        !self.foreign.iter().any(|f| f == site) || visitors >= self.k
+impl Shown {
+    /// Releases `counts` (visitors of nodes, links or steps) under `d`'s
+    /// grant. A figure for which `partner(i)` is false describes only the
+    /// caller's own data (the explored page of its own site, or a funnel's
+    /// first page step there) and is shown as it is; every other figure of a
+    /// journey that may cross into a partner's site goes through the release.
+    fn of(
+        app: &App,
+        d: &Decided,
+        counts: &[u64],
+        partner: impl Fn(usize) -> bool,
+    ) -> Result<Shown, ApiError> {
+        let released = d.release_counts(app, counts)?;
+        Ok(Shown(
+            released
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| if partner(i) { r } else { Some(counts[i]) })
+                .collect(),
+        ))
+    }
+    fn at(&self, i: usize) -> bool {
+        self.0.get(i).is_some_and(Option::is_some)
     }
 }
 
-/// The sites a journey through `site` may show to `caller` on `day`.
-pub fn view(app: &App, caller: &Caller, site: &Site, day: chrono::NaiveDate) -> View {
-    let mut out = View {
-        sites: vec![site.host.clone()],
-        foreign: Vec::new(),
-        k: 0,
-    };
-    let Some(a) = app.config.journey_agreement(&site.host, day) else {
-        return out;
-    };
-    let party = a.parties.contains(&caller.organisation);
-    let shares_pages = a.breakdowns.iter().any(|b| b == "event:page");
-    if !(caller.all_sites || party && shares_pages) {
-        return out;
-    }
-    for host in app
-        .config
-        .journey_sites(&site.host, day)
-        .into_iter()
-        .skip(1)
-    {
-        let own = app
-            .config
-            .site(&host)
-            .is_some_and(|s| s.organisation == caller.organisation);
-        if !own && !caller.all_sites {
-            out.foreign.push(host.clone());
-        }
-        out.sites.push(host);
-    }
-    out.k = u64::from(a.k);
-    out
-}
-
-#[derive(Debug, Deserialize, Default)]
-pub struct PathParams {
-    site_id: Option<String>,
-    period: Option<String>,
-    date: Option<String>,
-    filters: Option<String>,
-    page: Option<String>,
-    depth: Option<String>,
-    branches: Option<String>,
-}
-
-struct Parsed {
-    query: PathQuery,
-    view: View,
-}
-
-fn parse_path(
+/// A path question from the query string; `shape` is made from the page.
+fn path_question(
     app: &App,
-    headers: &HeaderMap,
-    p: &PathParams,
-    depth: u32,
-) -> Result<Parsed, ApiError> {
-    let caller = auth::caller(app, headers)?;
-    let site = auth::site(app, &caller, p.site_id.as_deref())?;
-    let today = app.clock.now().date_naive();
-    let range = DateRange::parse(p.period.as_deref(), p.date.as_deref(), today)?;
-    let filters = Filter::parse_list(p.filters.as_deref())?;
+    p: &Params,
+    shape: impl FnOnce(String) -> Shape,
+) -> Result<Question, ApiError> {
+    let site = auth::known_site(app, p.get("site_id"))?;
+    let range = ask::range(app, p.get("period"), p.get("date"))?;
+    let filters = Filter::parse_list(p.get("filters"))?;
     let page = p
-        .page
-        .as_deref()
+        .get("page")
         .filter(|s| s.starts_with('/') && s.len() <= 2000)
         .ok_or_else(|| ApiError::bad_request("page: required, a path such as /apply"))?;
-    let view = view(app, &caller, site, today);
-    Ok(Parsed {
-        query: PathQuery {
-            query: Query::for_range(&site.host, range, vec![], filters),
-            sites: view.sites.clone(),
-            page: page.to_string(),
-            depth,
-        },
-        view,
-    })
+    let purpose = ask::purpose(site, p.get("purpose"));
+    Ok(ask::journey_question(
+        app,
+        site,
+        range,
+        filters,
+        purpose,
+        shape(page.to_string()),
+    ))
+}
+
+/// The store's question for a path shape.
+fn path_query(q: &Question, depth: u32) -> PathQuery {
+    let page = match &q.shape {
+        Shape::NextPages { page } | Shape::PreviousPages { page } | Shape::Paths { page, .. } => {
+            page.clone()
+        }
+        _ => String::new(),
+    };
+    PathQuery {
+        query: q.query.clone(),
+        sites: q.sites.clone(),
+        page,
+        depth,
+    }
 }
 
 async fn run_paths(app: &App, q: PathQuery) -> Result<Paths, ApiError> {
@@ -145,16 +122,20 @@ async fn run_paths(app: &App, q: PathQuery) -> Result<Paths, ApiError> {
     .await
 }
 
-async fn one_step(
-    app: App,
-    headers: HeaderMap,
-    p: PathParams,
-    next: bool,
-) -> Result<Json<Value>, ApiError> {
-    let parsed = parse_path(&app, &headers, &p, 1)?;
+async fn one_step(app: App, headers: HeaderMap, uri: Uri, next: bool) -> Result<Answer, ApiError> {
+    let caller = auth::caller(&app, &headers)?;
+    let p = Params::from_uri(&uri)?;
+    let q = path_question(&app, &p, |page| {
+        if next {
+            Shape::NextPages { page }
+        } else {
+            Shape::PreviousPages { page }
+        }
+    })?;
+    let d = ask::decide(&app, &caller, q)?;
     let store = app.store.clone();
-    let q = parsed.query;
-    let raw_from = tiers::raw_from(&app.config, &q.query.site, app.clock.now().date_naive());
+    let q = path_query(&d.question, 1);
+    let raw_from = tiers::raw_from(&app.config, &q.query.site, d.today);
     // Raw events answer their days; daily transitions answer the days before.
     let rows = blocking(move || {
         let split = tiers::split(store.as_ref(), &q.query, raw_from)?;
@@ -194,33 +175,42 @@ async fn one_step(
         }
         Ok(rows)
     })
-    .await?;
-    let mut rows: Vec<((String, String), (u64, u64))> = rows
+    .await
+    .map_err(|e| d.error(e))?;
+    let rows: Vec<((String, String), (u64, u64))> = rows.into_iter().collect();
+    let visitors: Vec<u64> = rows.iter().map(|(_, (_, v))| *v).collect();
+    let shown = Shown::of(&app, &d, &visitors, |_| true)?;
+    let mut rows: Vec<_> = rows
         .into_iter()
-        .filter(|((site, _), (_, visitors))| parsed.view.shown(site, *visitors))
+        .enumerate()
+        .filter(|(i, _)| shown.at(*i))
+        .map(|(_, r)| r)
         .collect();
     rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
     let results: Vec<Value> = rows
         .into_iter()
         .map(|((site, page), (visits, visitors))| json!({"site": site, "page": page, "visits": visits, "visitors": visitors}))
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(d.answer(
+        &app,
+        json!({ "results": results, "sites": d.question.sites }),
+    ))
 }
 
 async fn next_pages(
     State(app): State<App>,
     headers: HeaderMap,
-    Params(p): Params<PathParams>,
-) -> Result<Json<Value>, ApiError> {
-    one_step(app, headers, p, true).await
+    uri: Uri,
+) -> Result<Answer, ApiError> {
+    one_step(app, headers, uri, true).await
 }
 
 async fn previous_pages(
     State(app): State<App>,
     headers: HeaderMap,
-    Params(p): Params<PathParams>,
-) -> Result<Json<Value>, ApiError> {
-    one_step(app, headers, p, false).await
+    uri: Uri,
+) -> Result<Answer, ApiError> {
+    one_step(app, headers, uri, false).await
 }
 
 fn bounded(
@@ -241,25 +231,66 @@ fn bounded(
     }
 }
 
-async fn paths(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Params(p): Params<PathParams>,
-) -> Result<Json<Value>, ApiError> {
-    let depth = bounded(p.depth.as_deref(), "depth", 3, MAX_PATH_DEPTH)?;
-    let branches = bounded(p.branches.as_deref(), "branches", 6, 20)? as usize;
-    let parsed = parse_path(&app, &headers, &p, depth)?;
-    let site = parsed.query.query.site.clone();
-    let page = parsed.query.page.clone();
-    let paths = run_paths(&app, parsed.query).await?;
-    Ok(Json(sankey(
+async fn paths(State(app): State<App>, headers: HeaderMap, uri: Uri) -> Result<Answer, ApiError> {
+    let caller = auth::caller(&app, &headers)?;
+    let p = Params::from_uri(&uri)?;
+    let depth = bounded(p.get("depth"), "depth", 3, MAX_PATH_DEPTH)?;
+    let branches = bounded(p.get("branches"), "branches", 6, 20)?;
+    let q = path_question(&app, &p, |page| Shape::Paths {
+        page,
+        depth,
+        branches,
+    })?;
+    let d = ask::decide(&app, &caller, q)?;
+    let q = path_query(&d.question, depth);
+    let (site, page) = (q.query.site.clone(), q.page.clone());
+    let store = app.store.clone();
+    let raw_from = tiers::raw_from(&app.config, &site, d.today);
+    let paths = blocking(move || {
+        tiers::raw_only(
+            store.as_ref(),
+            &q.query,
+            raw_from,
+            "paths over several steps",
+        )?;
+        Ok(store.paths(&q)?)
+    })
+    .await
+    .map_err(|e| d.error(e))?;
+    let node_visitors: Vec<u64> = paths.nodes.iter().map(|n| n.visitors).collect();
+    let link_visitors: Vec<u64> = paths.links.iter().map(|l| l.visitors).collect();
+    let ends: Vec<u64> = paths
+        .nodes
+        .iter()
+        .flat_map(|n| [n.entrances, n.exits])
+        .collect();
+    let own = |host: &str| own_site(&app, &d, host);
+    let shown = Released {
+        nodes: Shown::of(&app, &d, &node_visitors, |i| {
+            let n = &paths.nodes[i];
+            !(n.position == 0 && own(&n.site))
+        })?,
+        links: Shown::of(&app, &d, &link_visitors, |_| true)?,
+        ends: Shown::of(&app, &d, &ends, |_| true)?,
+    };
+    let mut out = sankey(
         &paths,
-        &parsed.view,
+        &shown,
         &site,
         &page,
         depth as i32,
-        branches,
-    )))
+        branches as usize,
+    );
+    out["sites"] = json!(d.question.sites);
+    Ok(d.answer(&app, out))
+}
+
+/// What the grant releases of a path answer, by index into its nodes,
+/// links, and (two per node) entrances and exits.
+struct Released {
+    nodes: Shown,
+    links: Shown,
+    ends: Shown,
 }
 
 /// Nodes and links for a Sankey diagram: the top `branches` pages per
@@ -268,7 +299,7 @@ async fn paths(
 /// person twice; their visits are exact.
 fn sankey(
     paths: &Paths,
-    view: &View,
+    shown: &Released,
     site: &str,
     page: &str,
     depth: i32,
@@ -279,15 +310,15 @@ fn sankey(
     let mut node_visits: HashMap<String, u64> = HashMap::new();
     let mut per_position: HashMap<i32, usize> = HashMap::new();
     let mut anchor = json!({"site": site, "page": page, "visits": 0, "visitors": 0});
-    for n in &paths.nodes {
+    for (i, n) in paths.nodes.iter().enumerate() {
+        // A page the grant withholds (under an agreement, one seen by fewer
+        // than k visitors) is left out, not merged, so no count of it shows.
+        if !shown.nodes.at(i) {
+            continue;
+        }
         if n.position == 0 && n.site == site && n.page == page {
             anchor =
                 json!({"site": site, "page": page, "visits": n.visits, "visitors": n.visitors});
-        }
-        // Another organisation's page seen by fewer than k visitors is
-        // withheld outright, not merged, so no count of it shows anywhere.
-        if !view.shown(&n.site, n.visitors) {
-            continue;
         }
         let count = per_position.entry(n.position).or_insert(0);
         let id = if *count < branches {
@@ -300,7 +331,10 @@ fn sankey(
         *node_visits.entry(id).or_insert(0) += n.visits;
     }
     let mut links: HashMap<(String, String), (u64, u64)> = HashMap::new();
-    for l in &paths.links {
+    for (i, l) in paths.links.iter().enumerate() {
+        if !shown.links.at(i) {
+            continue;
+        }
         let (Some(from), Some(to)) = (
             kept.get(&(l.position, l.from_site.as_str(), l.from_page.as_str())),
             kept.get(&(l.position + 1, l.to_site.as_str(), l.to_page.as_str())),
@@ -311,11 +345,11 @@ fn sankey(
         e.0 += l.visits;
         e.1 += l.visitors;
     }
-    for n in &paths.nodes {
+    for (i, n) in paths.nodes.iter().enumerate() {
         let Some(id) = kept.get(&(n.position, n.site.as_str(), n.page.as_str())) else {
             continue;
         };
-        if n.entrances > 0 && n.position > -depth {
+        if n.entrances > 0 && n.position > -depth && shown.ends.at(2 * i) {
             let e = links
                 .entry((format!("{}|entrance", n.position - 1), id.clone()))
                 .or_insert((0, 0));
@@ -324,7 +358,7 @@ fn sankey(
                 .entry(format!("{}|entrance", n.position - 1))
                 .or_insert(0) += n.entrances;
         }
-        if n.exits > 0 && n.position < depth {
+        if n.exits > 0 && n.position < depth && shown.ends.at(2 * i + 1) {
             let e = links
                 .entry((id.clone(), format!("{}|exit", n.position + 1)))
                 .or_insert((0, 0));
@@ -376,23 +410,25 @@ pub struct FunnelBody {
     period: Option<String>,
     date: Option<String>,
     filters: Option<String>,
+    purpose: Option<String>,
     steps: Vec<FunnelStep>,
     compare: Option<String>,
 }
 
-/// Checks that every step's site may be seen, naming the first that may not.
-pub fn check_step_sites(steps: &[FunnelStep], view: &View) -> Result<(), ApiError> {
+/// Checks the steps, and that every step's site is one the question's
+/// journeys are linked with, naming the first that is not.
+pub fn check_steps(steps: &[FunnelStep], sites: &[String]) -> Result<(), ApiError> {
     validate_steps(steps)?;
     for (i, s) in steps.iter().enumerate() {
         if let FunnelStep::Page {
             site: Some(host), ..
         } = s
         {
-            if !view.sites.iter().any(|v| v.eq_ignore_ascii_case(host)) {
+            if !sites.iter().any(|v| v.eq_ignore_ascii_case(host)) {
                 return Err(ApiError::bad_request(format!(
-                    "steps: step {}: journeys from {} are not linked with {host:?}; only sites of an agreement that links journeys, and that your organisation signed, can be funnel steps",
+                    "steps: step {}: journeys from {} are not linked with {host:?} for the whole period; only sites of an agreement that links journeys, in force on every day asked, can be funnel steps",
                     i + 1,
-                    view.sites[0]
+                    sites[0]
                 )));
             }
         }
@@ -400,49 +436,97 @@ pub fn check_step_sites(steps: &[FunnelStep], view: &View) -> Result<(), ApiErro
     Ok(())
 }
 
-fn funnel_rows(rows: &[FunnelRow], steps: &[FunnelStep], view: &View) -> Vec<Value> {
+/// Whether `host` is a site of the caller's own organisation.
+fn own_site(app: &App, d: &Decided, host: &str) -> bool {
+    app.config
+        .site(host)
+        .is_some_and(|s| s.organisation == d.grant.organisation)
+}
+
+fn funnel_rows(
+    app: &App,
+    d: &Decided,
+    rows: &[FunnelRow],
+    steps: &[FunnelStep],
+) -> Result<Vec<Value>, ApiError> {
+    let visitors: Vec<u64> = rows.iter().map(|r| r.visitors).collect();
+    // Only a first step that is a page of the caller's own site describes
+    // the caller's data alone; an event step matches events on every site.
+    let site = &d.question.query.site;
+    let own_first = match steps.first() {
+        Some(FunnelStep::Page {
+            site: step_site, ..
+        }) => own_site(app, d, step_site.as_deref().unwrap_or(site)),
+        _ => false,
+    };
+    let shown = Shown::of(app, d, &visitors, |i| !(i == 0 && own_first))?;
     let first = rows.first().map(|r| r.visits).unwrap_or(0);
-    let foreign = steps.iter().any(|s| {
-        matches!(s, FunnelStep::Page { site: Some(h), .. } if view.foreign.iter().any(|f| f.eq_ignore_ascii_case(h)))
-    });
     let mut previous = first;
-    rows.iter()
-        .map(|r| {
-            let withheld = foreign && r.visitors < view.k && r.visitors > 0;
+    Ok(rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let label = steps[r.step as usize - 1].label();
             let conversion = if first == 0 { 0.0 } else { (r.visits as f64 * 1000.0 / first as f64).round() / 10.0 };
             let dropoff = previous.saturating_sub(r.visits);
             previous = r.visits;
-            if withheld {
-                json!({"step": r.step, "label": steps[r.step as usize - 1].label(), "visits": null, "visitors": null, "conversion_rate": null, "dropoff": null, "median_seconds": null, "suppressed": true})
+            if shown.at(i) {
+                json!({"step": r.step, "label": label, "visits": r.visits, "visitors": r.visitors, "conversion_rate": conversion, "dropoff": dropoff, "median_seconds": r.median_seconds})
             } else {
-                json!({"step": r.step, "label": steps[r.step as usize - 1].label(), "visits": r.visits, "visitors": r.visitors, "conversion_rate": conversion, "dropoff": dropoff, "median_seconds": r.median_seconds})
+                json!({"step": r.step, "label": label, "visits": null, "visitors": null, "conversion_rate": null, "dropoff": null, "median_seconds": null, "suppressed": true})
             }
         })
-        .collect()
+        .collect())
 }
 
 async fn funnel(
     State(app): State<App>,
     headers: HeaderMap,
+    uri: Uri,
     body: Result<Json<FunnelBody>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Answer, ApiError> {
     let caller = auth::caller(&app, &headers)?;
     let Json(b) = body.map_err(|e| ApiError::bad_request(format!("body: {}", e.body_text())))?;
-    let site = auth::site(&app, &caller, b.site_id.as_deref())?;
-    let today = app.clock.now().date_naive();
-    let range = DateRange::parse(b.period.as_deref(), b.date.as_deref(), today)?;
+    let p = Params::from_uri(&uri)?;
+    for (name, value) in [
+        ("site_id", &b.site_id),
+        ("period", &b.period),
+        ("date", &b.date),
+        ("filters", &b.filters),
+        ("purpose", &b.purpose),
+        ("compare", &b.compare),
+    ] {
+        p.agree(name, value.as_deref())?;
+    }
+    let site = auth::known_site(&app, b.site_id.as_deref())?;
+    let range = ask::range(&app, b.period.as_deref(), b.date.as_deref())?;
     let filters = Filter::parse_list(b.filters.as_deref())?;
-    let view = view(&app, &caller, site, today);
-    check_step_sites(&b.steps, &view)?;
     let compare = crate::stats::parse_compare(b.compare.as_deref())?;
-    let make = |range: DateRange| FunnelQuery {
-        query: Query::for_range(&site.host, range, vec![], filters.clone()),
-        sites: view.sites.clone(),
+    validate_steps(&b.steps)?;
+    let shape = Shape::Funnel {
+        steps: b.steps.clone(),
+        compare,
+    };
+    let purpose = ask::purpose(site, b.purpose.as_deref());
+    let q = ask::journey_question(&app, site, range, filters, purpose, shape);
+    check_steps(&b.steps, &q.sites)?;
+    let d = ask::decide(&app, &caller, q)?;
+    let make = |query| FunnelQuery {
+        query,
+        sites: d.question.sites.clone(),
         steps: b.steps.clone(),
     };
-    let (now, before) = (make(range), compare.then(|| make(range.previous())));
+    let previous = range.previous();
+    let now = make(d.question.query.clone());
+    let before = compare.then(|| {
+        make(glasshouse_model::query::Query {
+            from: previous.from(),
+            until: previous.until(),
+            ..d.question.query.clone()
+        })
+    });
     let store = app.store.clone();
-    let raw_from = tiers::raw_from(&app.config, &site.host, today);
+    let raw_from = tiers::raw_from(&app.config, &site.host, d.today);
     let (rows, previous) = blocking(move || {
         let rows = tiers::funnel(store.as_ref(), &now, raw_from)?;
         let previous = match before {
@@ -451,10 +535,12 @@ async fn funnel(
         };
         Ok((rows, previous))
     })
-    .await?;
-    let mut out = json!({"results": funnel_rows(&rows, &b.steps, &view)});
+    .await
+    .map_err(|e| d.error(e))?;
+    let mut out =
+        json!({"results": funnel_rows(&app, &d, &rows, &b.steps)?, "sites": d.question.sites});
     if let Some(p) = previous {
-        out["comparison"] = json!({"results": funnel_rows(&p, &b.steps, &view)});
+        out["comparison"] = json!({"results": funnel_rows(&app, &d, &p, &b.steps)?});
     }
-    Ok(Json(out))
+    Ok(d.answer(&app, out))
 }

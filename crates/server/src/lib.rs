@@ -15,12 +15,13 @@
 //! - `sessions`, `pages`: dashboard sign-in (argon2, HttpOnly SameSite
 //!   cookies, CSRF tokens, rate-limited) and the dashboard's pages.
 //! - `web_assets`: the dashboard front end built from `web/`, embedded.
-//! - `audit`: the gate's purpose check and the transparency log of every
-//!   query, with the log's public endpoints.
+//! - `audit`: the transparency log of every question, as parsed, with the
+//!   ground it was answered on; and the log's public endpoints.
 //! - `transparency`: the public register, its JSON and the DPIA, rendered
 //!   by the governance crate from the live configuration and inventory.
-//! - `gate`: who may see which of another organisation's figures, under
-//!   which agreement; k thresholds and differential-privacy noise.
+//! - `ask`: every route that reads event data parses its request into one
+//!   `Question`, has the governance gate decide on it, and releases its
+//!   figures under the `Grant` (k thresholds, differential-privacy noise).
 //! - `reload`: configuration reloads (SIGHUP or the admin API), audited.
 //! - `metrics`: `/metrics` for Prometheus, operator token only.
 //! - `retention`: the background job that deletes raw events past their time.
@@ -28,6 +29,7 @@
 //! Errors become HTTP answers in one place (`error`), always with a JSON
 //! reason.
 
+mod ask;
 mod assets;
 pub mod audit;
 mod auth;
@@ -35,13 +37,13 @@ mod client_ip;
 mod collect;
 mod error;
 pub mod funnels;
-mod gate;
 mod journeys;
 pub mod metrics;
 mod openapi;
 mod pages;
 pub mod reload;
 pub mod retention;
+pub mod routes;
 pub mod sessions;
 mod stats;
 pub mod tiers;
@@ -108,42 +110,43 @@ pub struct AppState {
     pub audit: Arc<audit::Audit>,
     /// ε spent under each agreement, per party and month.
     pub budgets: Arc<glasshouse_privacy::budget::Budgets>,
+    /// Noisy answers released today, served again for the same question.
+    pub releases: Arc<glasshouse_governance::gate::Releases>,
     /// The reloader serving this app, once serving has started.
     pub reload: reload::Slot,
     /// Counters and timings for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
 }
 
+/// Every route, each registered as gated, signed or public (`routes.rs`).
+pub fn registrar(app: &App) -> routes::Registrar {
+    let mut r = routes::Registrar::new(app.clone());
+    r.public("/health", get(health))
+        .public("/api/openapi.json", get(openapi::document));
+    collect::register(&mut r, app);
+    metrics::register(&mut r);
+    // Every look at the data goes through the gate and into the audit log.
+    stats::register(&mut r);
+    journeys::register(&mut r);
+    funnels::register(&mut r);
+    audit::register(&mut r);
+    reload::register(&mut r);
+    transparency::register(&mut r);
+    assets::register(&mut r);
+    pages::register(&mut r);
+    web_assets::register(&mut r);
+    r
+}
+
 /// The whole HTTP surface.
 pub fn router(app: App) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route("/api/openapi.json", get(openapi::document))
-        .merge(
-            collect::routes().route_layer(axum::middleware::from_fn_with_state(
-                app.clone(),
-                collect::count,
-            )),
-        )
-        .merge(metrics::routes())
-        .merge(
-            // Every look at the data goes through the gate and into the audit log.
-            Router::new()
-                .merge(stats::routes())
-                .merge(journeys::routes())
-                .merge(funnels::routes())
-                .route_layer(axum::middleware::from_fn_with_state(
-                    app.clone(),
-                    audit::gate,
-                )),
-        )
-        .merge(audit::routes())
-        .merge(reload::routes())
-        .merge(transparency::routes())
-        .merge(assets::routes())
-        .merge(pages::routes())
-        .merge(web_assets::routes())
-        .with_state(app)
+    registrar(&app).into_router().with_state(app)
+}
+
+/// Every registered path and how it may be reached, for the test that
+/// holds the API description and the pages against it.
+pub fn route_table(app: &App) -> Vec<(&'static str, routes::Access)> {
+    registrar(app).table().to_vec()
 }
 
 /// Runs store work (which blocks) off the async threads.

@@ -169,13 +169,13 @@ impl Default for Metrics {
     }
 }
 
-pub fn routes() -> Router<App> {
-    Router::new().route("/metrics", get(scrape))
+pub fn register(r: &mut crate::routes::Registrar) {
+    r.signed("/metrics", get(scrape));
 }
 
 async fn scrape(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
     let caller = auth::caller(&app, &headers)?;
-    if !caller.all_sites {
+    if !caller.principal.operator {
         return Err(ApiError::forbidden("metrics need an operator token"));
     }
     let m = &app.metrics;

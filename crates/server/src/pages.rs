@@ -18,13 +18,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
-        .route("/sites/{host}", get(dashboard))
-        .route("/api/sites", get(sites))
+pub fn register(r: &mut Registrar) {
+    r.public("/", get(home))
+        .public("/login", get(login_page).post(login))
+        .public("/logout", post(logout))
+        .signed("/sites/{host}", get(dashboard))
+        .signed("/api/sites", get(sites));
 }
 
 /// Escapes text for HTML element content and attribute values: the one
@@ -73,8 +72,20 @@ fn set_cookie(name: &str, value: &str, path: &str, max_age: u64) -> String {
 }
 
 /// The signed-in account behind a request, if any.
+/// The signed-in session, checked against the live configuration: an
+/// account removed, moved to another organisation or given another role
+/// since it signed in has no session any more (it signs in again).
 pub fn session(app: &App, headers: &HeaderMap) -> Option<sessions::Session> {
-    cookie(headers, SESSION_COOKIE).and_then(|t| app.sessions.get(t))
+    let token = cookie(headers, SESSION_COOKIE)?;
+    let s = app.sessions.get(token)?;
+    let current = app.config.users.iter().any(|u| {
+        u.username == s.username && u.organisation == s.organisation && u.role.name() == s.role
+    });
+    if !current {
+        app.sessions.remove(token);
+        return None;
+    }
+    Some(s)
 }
 
 fn sites_of(app: &App, s: &sessions::Session) -> Vec<serde_json::Value> {
@@ -228,7 +239,9 @@ async fn login(
     match user {
         Some(u) if ok => {
             app.sessions.succeeded(&u.username);
-            let token = app.sessions.create(&u.username, &u.organisation, &u.role);
+            let token = app
+                .sessions
+                .create(&u.username, &u.organisation, u.role.name());
             let mut r = Redirect::to("/").into_response();
             for c in [
                 set_cookie(SESSION_COOKIE, &token, "/", sessions::IDLE.as_secs()),

@@ -190,37 +190,27 @@ pub fn changes(old: &Config, new: &Config) -> Vec<String> {
     out
 }
 
-pub fn routes() -> Router<App> {
-    Router::new().route("/api/v1/admin/reload", post(reload))
+pub fn register(r: &mut crate::routes::Registrar) {
+    r.signed("/api/v1/admin/reload", post(reload));
 }
 
-/// `POST /api/v1/admin/reload`: an operator token, or a signed-in admin
-/// (with the CSRF token), may apply the configuration file again.
+/// `POST /api/v1/admin/reload`: only an operator token may apply the
+/// configuration file again (it changes every organisation's rules).
 async fn reload(
     State(app): State<App>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let caller = auth::caller(&app, &headers)?;
-    let (role, actor) = crate::audit::who(&app, &caller, &headers);
-    let admin = match &caller.csrf {
-        None => caller.all_sites,
-        Some(expected) => {
-            let sent = headers
-                .get("x-csrf-token")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            role == "admin" && crate::sessions::same_secret(expected, sent)
-        }
-    };
-    if !admin {
+    if !caller.principal.operator {
         return Err(ApiError::forbidden(
-            "only an operator token or a signed-in admin may reload the configuration",
+            "only an operator token may reload the configuration",
         ));
     }
+    let (role, actor) = (caller.kind.clone(), caller.actor.clone());
     let reloader = app.reload.get().and_then(Weak::upgrade).ok_or_else(|| {
         ApiError::unavailable("this server was started without a configuration file to reload")
     })?;
-    let org = caller.organisation.clone();
+    let org = caller.organisation().to_string();
     let result = tokio::task::spawn_blocking(move || reloader.reload((&org, &role, &actor)))
         .await
         .map_err(ApiError::internal)?;

@@ -24,11 +24,10 @@ use serde::Deserialize;
 /// Audit entries per page of the register.
 const PER_PAGE: u64 = 25;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/transparency", get(page))
-        .route("/transparency.json", get(json))
-        .route("/transparency/dpia", get(impact_assessment))
+pub fn register(r: &mut Registrar) {
+    r.public("/transparency", get(page))
+        .public("/transparency.json", get(json))
+        .public("/transparency/dpia", get(impact_assessment));
 }
 
 #[derive(Deserialize, Default)]

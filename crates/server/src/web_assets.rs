@@ -36,8 +36,8 @@ pub fn page(name: &str) -> Option<Cow<'static, str>> {
 
 /// Router serving GET /static/* with the right content types, long immutable
 /// cache headers (file names are hashed) and nosniff.
-pub fn routes() -> Router<App> {
-    Router::new().route("/static/{*path}", get(asset))
+pub fn register(r: &mut Registrar) {
+    r.public("/static/{*path}", get(asset));
 }
 
 async fn asset(Path(path): Path<String>) -> Response {

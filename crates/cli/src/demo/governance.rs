@@ -1,7 +1,8 @@
 //! The demo's governance: purposes, the organisations' contacts and the one
 //! agreement. It tells the story of DESIGN.md: the Cabinet Office and the
 //! Welsh Government link journeys between their sites for service
-//! improvement, with `k` and an ε budget; the Scottish Government is in no
+//! improvement, with `k`, and share visitor counts for performance
+//! reporting under `k` and an ε budget; the Scottish Government is in no
 //! agreement, so its visitors are never linked and its data never shared.
 
 /// Contacts of the demo organisations: slug, data protection officer, privacy notice.
@@ -44,7 +45,11 @@ lawful_basis = "Public task (UK GDPR Article 6(1)(e)) and the Public Sector Bodi
 category = "accessibility"
 "#;
 
-/// The agreement between the Cabinet Office and the Welsh Government.
+/// The agreements between the Cabinet Office and the Welsh Government: one
+/// to follow journeys between their sites for service improvement (k, no
+/// ε: a journey answer has no per-visitor bound for noise), and one to
+/// share visitor counts for performance reporting under an ε budget. The
+/// gate answers each question under the one agreement whose purpose it names.
 pub const AGREEMENT: &str = r#"
 [[agreements]]
 id = "gov-uk-gov-wales-journeys"
@@ -52,9 +57,25 @@ title = "Journeys between GOV.UK and GOV.WALES"
 parties = ["cabinet-office", "welsh-government"]
 sites = ["www.gov.uk", "gov.wales"]
 purposes = ["service-improvement"]
-metrics = ["visitors"]
+metrics = ["visitors", "visits"]
 breakdowns = ["event:page", "visit:entry_page", "visit:exit_page", "visit:source", "visit:device"]
 journeys = true
+k = 10
+start = "2025-04-01"
+end = "2028-03-31"
+signatories = [
+  "Director of Digital, Government Digital Service, Cabinet Office",
+  "Chief Digital Officer, Welsh Government",
+]
+
+[[agreements]]
+id = "gov-uk-gov-wales-performance"
+title = "Visitor counts of GOV.UK and GOV.WALES for performance reporting"
+parties = ["cabinet-office", "welsh-government"]
+sites = ["www.gov.uk", "gov.wales"]
+purposes = ["performance-reporting"]
+metrics = ["visitors"]
+breakdowns = ["event:page", "visit:source", "visit:device", "visit:country"]
 k = 10
 epsilon_per_month = 10.0
 start = "2025-04-01"

@@ -177,12 +177,12 @@ fn demo_config(
         secrets.username
     ));
     c.push_str(&format!(
-        "\n# The installation operator's token: every site.\n[[api_tokens]]\nname = \"demo operator\"\norganisation = \"cabinet-office\"\nall_sites = true\nsha256 = \"{}\"\n",
+        "\n# The installation operator's token: it administers the installation\n# (reload, metrics) and reads data as a member of the Cabinet Office.\n[[api_tokens]]\nname = \"demo operator\"\norganisation = \"cabinet-office\"\nall_sites = true\nrole = \"analyst\"\nsha256 = \"{}\"\n",
         token::sha256_hex(&secrets.api_token)
     ));
     for (org, t) in &secrets.organisation_tokens {
         c.push_str(&format!(
-            "\n[[api_tokens]]\nname = \"{org} analyst\"\norganisation = \"{org}\"\nsha256 = \"{}\"\n",
+            "\n[[api_tokens]]\nname = \"{org} analyst\"\norganisation = \"{org}\"\nrole = \"analyst\"\nsha256 = \"{}\"\n",
             token::sha256_hex(t)
         ));
     }

@@ -204,7 +204,7 @@ fn covers(a: &Agreement, q: &Question, today: NaiveDate) -> Result<(), Refusal> 
             format!("agreement {:?} is in force {span}, not today", a.id),
         ));
     }
-    if !a.purposes.iter().any(|p| *p == q.purpose) {
+    if !a.purposes.contains(&q.purpose) {
         return Err(refuse(
             "purpose",
             format!("agreement {:?} does not allow {:?}", a.id, q.purpose),

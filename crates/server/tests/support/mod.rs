@@ -23,6 +23,8 @@ pub const OPERATOR_TOKEN: &str = "token-of-the-operator";
 
 pub struct TestServer {
     pub url: String,
+    /// The app being served (its configuration as started).
+    pub app: App,
     pub clock: ManualClock,
     pub store: Arc<dyn Store>,
     pub dir: tempfile::TempDir,
@@ -99,6 +101,7 @@ start = "2020-01-01"
 [[api_tokens]]
 name = "tests"
 organisation = "test-org"
+role = "analyst"
 sha256 = "{}"
 
 [[api_tokens]]
@@ -199,12 +202,14 @@ impl TestServer {
             funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(dir.path()).unwrap()),
             audit: Arc::new(glasshouse_server::audit::Audit::open(dir.path(), None).unwrap()),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
+            releases: Arc::default(),
             reload: Default::default(),
             metrics: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = app.clone();
         let reloader = glasshouse_server::reload::Reloader::new(config_path, app);
         let task = tokio::spawn(async move {
             glasshouse_server::serve_reloadable(listener, &reloader, async {
@@ -215,6 +220,7 @@ impl TestServer {
         });
         Some(TestServer {
             url,
+            app: served,
             clock,
             store,
             dir,
