@@ -47,7 +47,7 @@ fn inventory(config: &Config) -> Inventory {
         match opened {
             Ok(store) => {
                 for (inv, site) in sites.iter_mut().zip(&config.sites) {
-                    if let Ok(found) = glasshouse_server::transparency::site_inventory(store.as_ref(), site, now) {
+                    if let Ok(found) = glasshouse_server::transparency::site_inventory(store.as_ref(), site, now, config.register_threshold) {
                         *inv = found;
                     }
                 }

@@ -144,6 +144,7 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
             funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(&config.data_dir)?),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
             releases: Arc::default(),
+            register: Arc::default(),
             reload: Default::default(),
             metrics: Default::default(),
             audit: Arc::new(

@@ -244,10 +244,10 @@ fn need(d: &mut Vec<Block>, scope: &Scope, inventory: &Inventory) {
     let total: u64 = scope
         .sites
         .iter()
-        .map(|s| inventory.site(&s.host).events_stored)
+        .map(|s| inventory.site(&s.host).events_stored.shown())
         .sum();
     why.push(vec![t(format!(
-        "Its scale: {} raw events are stored now across {} site(s).",
+        "Its scale: about {} raw events were stored at the end of yesterday across {} site(s).",
         format::count(total),
         scope.sites.len()
     ))]);
@@ -317,12 +317,12 @@ fn processing(d: &mut Vec<Block>, scope: &Scope, inventory: &Inventory) {
                 vec![
                     vec![t(s.host.clone())],
                     vec![t(scope.org_name(&s.organisation))],
-                    vec![t(format::count(live.events_stored))],
+                    vec![t(live.events_stored.text())],
                     vec![t(live
                         .oldest_event
                         .map(format::date_time)
                         .unwrap_or_else(|| "none".into()))],
-                    vec![t(format::count(live.visitors_last_30_days))],
+                    vec![t(live.visitors_last_30_days.text())],
                     vec![t(format::days(s.raw_retention_days))],
                     vec![t(format::days(s.aggregate_retention_days))],
                 ]

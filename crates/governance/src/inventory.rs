@@ -7,22 +7,69 @@
 //! page it renders can be tested from plain values.
 
 use chrono::{DateTime, Utc};
+use glasshouse_model::config::DEFAULT_REGISTER_THRESHOLD;
 use serde::Serialize;
 
-/// The live facts about one site, so the register and the DPIA state volumes
-/// and ages as they are, not as they were when someone last wrote them down.
+/// A count as the public register shows it: as of the end of yesterday,
+/// rounded to two significant figures, and withheld under a threshold, so
+/// that the public page never carries an exact, live figure from which one
+/// visit could be read by asking before and after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicCount {
+    /// Fewer than this many: not shown.
+    FewerThan(u64),
+    /// About this many (rounded).
+    About(u64),
+}
+
+impl PublicCount {
+    /// `n` as published with withholding threshold `threshold`.
+    pub fn of(n: u64, threshold: u64) -> PublicCount {
+        if n < threshold {
+            return PublicCount::FewerThan(threshold);
+        }
+        let mut unit = 1u64;
+        while n / unit >= 100 {
+            unit *= 10;
+        }
+        let rounded = (u128::from(n) + u128::from(unit / 2)) / u128::from(unit) * u128::from(unit);
+        PublicCount::About(u64::try_from(rounded).unwrap_or(u64::MAX))
+    }
+
+    /// In words: `about 1,200`, `fewer than 10`, `0` for nothing at all.
+    pub fn text(self) -> String {
+        match self {
+            PublicCount::FewerThan(t) => format!("fewer than {}", crate::format::count(t)),
+            PublicCount::About(n) => format!("about {}", crate::format::count(n)),
+        }
+    }
+
+    /// The count when shown, for sums.
+    pub fn shown(self) -> u64 {
+        match self {
+            PublicCount::FewerThan(_) => 0,
+            PublicCount::About(n) => n,
+        }
+    }
+}
+
+/// The facts about one site, as of the end of yesterday, so the register
+/// and the DPIA state volumes and ages as they are, not as they were when
+/// someone last wrote them down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SiteInventory {
     /// Host of the site, as in the configuration.
     pub host: String,
-    /// Raw events stored for the site now (each carries a daily visitor id).
-    pub events_stored: u64,
+    /// Raw events stored for the site up to the end of yesterday (each
+    /// carries a daily visitor id).
+    pub events_stored: PublicCount,
     /// Time of the oldest stored raw event, if there is any; shows that
     /// retention is actually being enforced.
     pub oldest_event: Option<DateTime<Utc>>,
-    /// Distinct daily visitor ids summed over the last 30 days (an upper
-    /// bound on people, since the same person gets a new id every day).
-    pub visitors_last_30_days: u64,
+    /// Distinct daily visitor ids summed over the 30 days before today (an
+    /// upper bound on people, since the same person gets a new id every day).
+    pub visitors_last_30_days: PublicCount,
 }
 
 impl SiteInventory {
@@ -30,10 +77,28 @@ impl SiteInventory {
     pub fn empty(host: &str) -> SiteInventory {
         SiteInventory {
             host: host.to_ascii_lowercase(),
-            events_stored: 0,
+            events_stored: PublicCount::FewerThan(DEFAULT_REGISTER_THRESHOLD),
             oldest_event: None,
-            visitors_last_30_days: 0,
+            visitors_last_30_days: PublicCount::FewerThan(DEFAULT_REGISTER_THRESHOLD),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PublicCount;
+
+    #[test]
+    fn public_counts_are_rounded_and_small_ones_withheld() {
+        assert_eq!(PublicCount::of(9, 10), PublicCount::FewerThan(10));
+        assert_eq!(PublicCount::of(0, 10), PublicCount::FewerThan(10));
+        assert_eq!(PublicCount::of(45, 10), PublicCount::About(45));
+        assert_eq!(PublicCount::of(321, 10), PublicCount::About(320));
+        assert_eq!(PublicCount::of(999, 10), PublicCount::About(1000));
+        assert_eq!(PublicCount::of(1_234_567, 10), PublicCount::About(1_200_000));
+        assert_eq!(PublicCount::of(1_234_567, 10).text(), "about 1,200,000");
+        assert_eq!(PublicCount::of(3, 10).text(), "fewer than 10");
+        assert!(PublicCount::of(u64::MAX, 10).shown() > 0);
     }
 }
 

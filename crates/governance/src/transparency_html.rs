@@ -437,11 +437,11 @@ fn retention(h: &mut String, scope: &Scope, inventory: &Inventory) {
                 escape(&s.host),
                 escape(&format::days(s.raw_retention_days)),
                 escape(&format::days(s.aggregate_retention_days)),
-                format::count(live.events_stored),
+                escape(&live.events_stored.text()),
                 live.oldest_event
                     .map(|t| escape(&format::date_time(t)))
                     .unwrap_or_else(|| "None stored".into()),
-                format::count(live.visitors_last_30_days),
+                escape(&live.visitors_last_30_days.text()),
             ]
         })
         .collect();

@@ -2,7 +2,9 @@
 //! test fails if a published promise stops following the configuration.
 
 use chrono::{DateTime, TimeZone, Utc};
-use glasshouse_governance::{dpia, transparency, AuditPage, AuditRow, Inventory, SiteInventory};
+use glasshouse_governance::{
+    dpia, transparency, AuditPage, AuditRow, Inventory, PublicCount, SiteInventory,
+};
 use glasshouse_model::Config;
 use serde_json::Value;
 
@@ -104,15 +106,15 @@ fn inventory() -> Inventory {
         sites: vec![
             SiteInventory {
                 host: "www.gov.uk".into(),
-                events_stored: 1_234_567,
+                events_stored: PublicCount::About(1_200_000),
                 oldest_event: Some(Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 1).unwrap()),
-                visitors_last_30_days: 45_678,
+                visitors_last_30_days: PublicCount::About(46_000),
             },
             SiteInventory {
                 host: "gov.wales".into(),
-                events_stored: 999,
+                events_stored: PublicCount::About(1_000),
                 oldest_event: Some(Utc.with_ymd_and_hms(2026, 2, 24, 8, 0, 0).unwrap()),
-                visitors_last_30_days: 321,
+                visitors_last_30_days: PublicCount::FewerThan(10),
             },
         ],
         audit_log_size: 95,
@@ -228,10 +230,10 @@ fn json_lists_purposes_with_categories_and_agreements_in_full() {
     assert_eq!(sites[0]["props"], serde_json::json!(["url"]));
     assert_eq!(sites[0]["visitor_scope"]["kind"], "agreement");
     assert_eq!(sites[0]["visitor_scope"]["agreement"], "uk-wales");
-    assert_eq!(sites[0]["inventory"]["events_stored"], 1_234_567);
+    assert_eq!(sites[0]["inventory"]["events_stored"]["about"], 1_200_000);
     assert_eq!(sites[2]["visitor_scope"]["description"], "this site only");
     assert_eq!(sites[2]["props"], Value::Null);
-    assert_eq!(sites[2]["inventory"]["events_stored"], 0);
+    assert_eq!(sites[2]["inventory"]["events_stored"]["fewer_than"], 10);
 
     let orgs = j["organisations"].as_array().unwrap();
     assert_eq!(orgs.len(), 3);
@@ -420,9 +422,9 @@ fn the_dpia_is_filled_from_the_live_configuration_and_inventory() {
     let c = config(CONFIG);
     let md = dpia::markdown(&c, &inventory(), None);
     // Sites, volumes, retention.
-    assert!(md.contains("| www.gov.uk | Cabinet Office | 1,234,567 | 1 February 2026 at 00:00 UTC | 45,678 | 30 days | 761 days |"), "{md}");
+    assert!(md.contains("| www.gov.uk | Cabinet Office | about 1,200,000 | 1 February 2026 at 00:00 UTC | about 46,000 | 30 days | 761 days |"), "{md}");
     assert!(
-        md.contains("| www.mygov.scot | Scottish Government | 0 | none | 0 | 60 days | 365 days |")
+        md.contains("| www.mygov.scot | Scottish Government | fewer than 10 | none | fewer than 10 | 60 days | 365 days |")
     );
     // Agreements with k and ε.
     assert!(md.contains("k = 10") && md.contains("ε = 2 per month"));
@@ -673,7 +675,8 @@ fn the_html_has_the_sections_a_citizen_needs_in_order() {
     assert!(html.contains("govuk-tag--green\">Verified"));
     assert!(html.contains("href=\"/transparency/dpia\""));
     assert!(html.contains("href=\"mailto:dpo@cabinetoffice.gov.uk\""));
-    assert!(html.contains("45,678"));
+    assert!(html.contains("about 46,000"));
+    assert!(html.contains("fewer than 10"), "small figures are withheld");
     assert!(html.contains("no category for political or campaigning use"));
     for class in [
         "govuk-summary-list",

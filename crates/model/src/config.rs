@@ -72,6 +72,9 @@ pub struct Config {
     /// the collector answers 503 (`[store] wal_limit_mb`); None: the
     /// log's default of 1 GiB.
     pub wal_limit_bytes: Option<u64>,
+    /// Fewest events or visitors the public register shows for a site;
+    /// smaller figures read "fewer than" this (default 10).
+    pub register_threshold: u64,
 }
 
 /// The store back end: the embedded default, or a ClickHouse server.
@@ -193,6 +196,9 @@ pub struct User {
     pub password_hash: String,
 }
 
+/// The public register's withholding threshold when the file sets none.
+pub const DEFAULT_REGISTER_THRESHOLD: u64 = 10;
+
 /// Retention used when a site does not set one: long enough for monthly reporting.
 pub const DEFAULT_RAW_RETENTION_DAYS: u32 = 30;
 
@@ -222,6 +228,7 @@ struct RawConfig {
     #[serde(default)]
     users: Vec<Spanned<RawUser>>,
     store: Option<Spanned<RawStore>>,
+    register_threshold: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -816,9 +823,21 @@ impl Config {
             }
         };
 
+        let register_threshold = match raw.register_threshold {
+            None => DEFAULT_REGISTER_THRESHOLD,
+            Some(0) => {
+                return Err(invalid(
+                    key_offset(text, 0..text.len(), "register_threshold"),
+                    "register_threshold".into(),
+                    "must be at least 1".into(),
+                ))
+            }
+            Some(n) => n,
+        };
         Ok(Config {
             store,
             wal_limit_bytes,
+            register_threshold,
             listen,
             data_dir: raw
                 .data_dir

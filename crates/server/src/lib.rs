@@ -112,6 +112,8 @@ pub struct AppState {
     pub budgets: Arc<glasshouse_privacy::budget::Budgets>,
     /// Noisy answers released today, served again for the same question.
     pub releases: Arc<glasshouse_governance::gate::Releases>,
+    /// The public register's daily site figures.
+    pub register: Arc<transparency::RegisterCache>,
     /// The reloader serving this app, once serving has started.
     pub reload: reload::Slot,
     /// Counters and timings for `/metrics`.

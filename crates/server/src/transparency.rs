@@ -1,5 +1,5 @@
-//! The public transparency register and impact assessment (DESIGN.md,
-//! promises 7 and 8), served without sign-in:
+//! The public transparency register and impact assessment (promises 7 and
+//! 8 of docs/privacy.md), served without sign-in:
 //!
 //! - `GET /transparency` (`?site=HOST`, `?page=N`): the register for the
 //!   installation or one site, with the audit log paged;
@@ -15,9 +15,12 @@ use axum::extract::{Query as Params, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Duration;
-use glasshouse_governance::{dpia, transparency, AuditPage, AuditRow, Inventory, SiteInventory};
+use crate::routes::Registrar;
+use glasshouse_governance::{
+    dpia, transparency, AuditPage, AuditRow, Inventory, PublicCount, SiteInventory,
+};
 use glasshouse_model::query::{Metric, Query};
 use serde::Deserialize;
 
@@ -37,28 +40,32 @@ struct PageParams {
     format: Option<String>,
 }
 
-/// What is stored of one site: events kept (raw events, as counted by the
-/// store) and visitors in the last 30 days. Shared with `glasshouse dpia`.
+/// What is stored of one site, as the public register shows it: events
+/// kept and visitors in the 30 days before today, counted up to the end of
+/// yesterday, rounded, and withheld under `threshold` (no exact, live
+/// figure). Shared with `glasshouse dpia`.
 pub fn site_inventory(
     store: &dyn glasshouse_store::Store,
     site: &glasshouse_model::Site,
     now: chrono::DateTime<chrono::Utc>,
+    threshold: u64,
 ) -> Result<SiteInventory, glasshouse_store::StoreError> {
+    let today = glasshouse_model::query::midnight(now.date_naive());
     let all = Query {
         site: site.host.clone(),
-        from: now - Duration::days(i64::from(site.aggregate_retention_days) + 1),
-        until: now + Duration::days(1),
+        from: today - Duration::days(i64::from(site.aggregate_retention_days) + 1),
+        until: today,
         metrics: vec![Metric::Events],
         filters: vec![],
     };
     let recent = Query {
-        from: now - Duration::days(30),
+        from: today - Duration::days(30),
         metrics: vec![Metric::Visitors],
         ..all.clone()
     };
     let mut s = SiteInventory::empty(&site.host);
-    s.events_stored = store.aggregate(&all)?.events;
-    s.visitors_last_30_days = store.aggregate(&recent)?.visitors;
+    s.events_stored = PublicCount::of(store.aggregate(&all)?.events, threshold);
+    s.visitors_last_30_days = PublicCount::of(store.aggregate(&recent)?.visitors, threshold);
     s.oldest_event = store
         .oldest_event_day(&site.host)
         .ok()
@@ -67,13 +74,37 @@ pub fn site_inventory(
     Ok(s)
 }
 
-/// What is stored, per site, from the store itself.
+/// The register's site figures, computed once a day: they change only at
+/// midnight, so anonymous readers never make the store count anything.
+#[derive(Default)]
+pub struct RegisterCache {
+    kept: std::sync::Mutex<Option<(chrono::NaiveDate, u64, Vec<SiteInventory>)>>,
+}
+
+/// What is stored, per site, from the store itself (once a day).
 fn inventory(app: &App) -> Result<Inventory, ApiError> {
     let now = app.clock.now();
-    let mut sites = Vec::new();
-    for site in &app.config.sites {
-        sites.push(site_inventory(app.store.as_ref(), site, now)?);
-    }
+    let today = now.date_naive();
+    let threshold = app.config.register_threshold;
+    let kept = app
+        .register
+        .kept
+        .lock()
+        .expect("register cache")
+        .clone()
+        .filter(|(day, t, sites)| *day == today && *t == threshold && sites.len() == app.config.sites.len());
+    let sites = match kept {
+        Some((_, _, sites)) => sites,
+        None => {
+            let mut sites = Vec::new();
+            for site in &app.config.sites {
+                sites.push(site_inventory(app.store.as_ref(), site, now, threshold)?);
+            }
+            *app.register.kept.lock().expect("register cache") =
+                Some((today, threshold, sites.clone()));
+            sites
+        }
+    };
     Ok(Inventory {
         sites,
         audit_log_size: app.audit.log.size(),

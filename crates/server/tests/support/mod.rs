@@ -203,6 +203,7 @@ impl TestServer {
             audit: Arc::new(glasshouse_server::audit::Audit::open(dir.path(), None).unwrap()),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
             releases: Arc::default(),
+            register: Arc::default(),
             reload: Default::default(),
             metrics: Default::default(),
         });
