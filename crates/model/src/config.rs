@@ -164,6 +164,12 @@ pub struct Site {
     pub aggregate_retention_days: u32,
     /// Ids of the purposes this site's data may be queried for; the first is the default.
     pub purposes: Vec<String>,
+    /// Path prefixes (e.g. `/government/news`) under which a date inside a
+    /// worded slug is kept (`/government/news/pm-statement-10-september-2019`):
+    /// publication slugs carry their date. Elsewhere, and for a segment
+    /// that is nothing but a date, dates are scrubbed as possible dates of
+    /// birth.
+    pub dated_slugs: Vec<String>,
 }
 
 /// A Stats API token. Only its SHA-256 is configured; the token is shown once when made.
@@ -250,6 +256,8 @@ struct RawSite {
     raw_retention_days: Option<u32>,
     aggregate_retention_days: Option<u32>,
     purposes: Option<Vec<String>>,
+    #[serde(default)]
+    dated_slugs: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -534,6 +542,15 @@ impl Config {
                     list
                 }
             };
+            for (j, prefix) in s.dated_slugs.iter().enumerate() {
+                if !prefix.starts_with('/') || prefix.len() < 2 || prefix.len() > 200 {
+                    return Err(invalid(
+                        key_offset(text, span.clone(), "dated_slugs"),
+                        format!("sites[{i}].dated_slugs[{j}]"),
+                        format!("{prefix:?} is not a path prefix such as /government/news"),
+                    ));
+                }
+            }
             sites.push(Site {
                 host,
                 organisation: s.organisation,
@@ -542,6 +559,7 @@ impl Config {
                 raw_retention_days: days,
                 aggregate_retention_days: aggregate_days,
                 purposes: site_purposes,
+                dated_slugs: s.dated_slugs,
             });
         }
 

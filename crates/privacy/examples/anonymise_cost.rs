@@ -47,6 +47,7 @@ fn main() {
         raw_retention_days: 30,
         aggregate_retention_days: 761,
         purposes: vec!["service-improvement".into()],
+        dated_slugs: vec![],
     };
 
     let raw = |i: usize| RawEvent {

@@ -39,7 +39,12 @@
 //! identifies nobody and is what publication slugs are made of; only a full
 //! day-month-year date is treated as a possible date of birth and replaced,
 //! wherever it appears (so a blog path `/2019/09/17/post` becomes
-//! `/[date]/post`).
+//! `/[date]/post`). The one exception is a site's `dated_slugs`: under
+//! those path prefixes (news, speeches, publications) a date inside a worded
+//! slug is kept, as GOV.UK's publication slugs carry their date
+//! (`/government/news/pm-statement-10-september-2019`); a segment that is
+//! nothing but a date, and dates in query values, titles and properties, are
+//! always scrubbed (`scrub_path`).
 //!
 //! Speed: a byte scan first (no digit, `@`, `=` and no long mixed-case run ⇒
 //! nothing to do, no allocation), then one `RegexSet` pass to find which
@@ -58,6 +63,17 @@ enum Action {
     KeepName(&'static str),
     /// Replace only if the predicate accepts the match.
     If(fn(&str) -> bool, &'static str),
+}
+
+/// Rule 10's placeholder.
+const DATE: &str = "[date]";
+
+impl Action {
+    fn placeholder(&self) -> &'static str {
+        match self {
+            Action::Replace(p) | Action::KeepName(p) | Action::If(_, p) => p,
+        }
+    }
 }
 
 struct Rule {
@@ -187,6 +203,11 @@ pub(crate) fn warm_up() {
 /// documentation for the exact rules. Text with nothing to replace is
 /// returned borrowed, without allocating.
 pub fn scrub(text: &str) -> Cow<'_, str> {
+    scrub_rules(text, false)
+}
+
+/// Scrubs with every rule, or every rule but the dates' (rule 10).
+fn scrub_rules(text: &str, keep_dates: bool) -> Cow<'_, str> {
     if !worth_a_look(text.as_bytes()) {
         return Cow::Borrowed(text);
     }
@@ -198,6 +219,9 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(text);
     for i in matches.iter() {
         let (re, action) = &compiled.rules[i];
+        if keep_dates && action.placeholder() == DATE {
+            continue;
+        }
         let replaced = match action {
             Action::Replace(placeholder) => re.replace_all(&out, *placeholder),
             Action::KeepName(placeholder) => {
@@ -218,12 +242,46 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
     out
 }
 
+/// Scrubs a page path. Under one of `dated_slugs` (path prefixes such as
+/// `/government/news`), a date inside a worded slug is kept
+/// (`pm-statement-10-september-2019`), as publication slugs carry their
+/// date; a segment that is nothing but a date is still scrubbed, and so is
+/// every other kind of personal data. Elsewhere every rule applies.
+pub(crate) fn scrub_path(path: &str, max: usize, dated_slugs: &[String]) -> String {
+    let under = dated_slugs.iter().any(|prefix| {
+        path.strip_prefix(prefix.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
+    if !under {
+        return scrub_capped(path, max);
+    }
+    let capped = scrub_capped_with(path, max, |segment_path| {
+        segment_path
+            .split('/')
+            .map(|segment| {
+                let strict = scrub(segment);
+                if strict == DATE || !strict.contains(DATE) {
+                    strict.into_owned()
+                } else {
+                    scrub_rules(segment, true).into_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    });
+    capped
+}
+
 /// Scrubs `text` and caps it at `max` bytes (cut at a character boundary).
 /// Long input is cut before scrubbing too, so nobody can make the scrubber
 /// work on megabytes; the cut falls back to the last space or `/`, so no
 /// half of an e-mail address or token is left that the rules would no
 /// longer recognise.
 pub(crate) fn scrub_capped(text: &str, max: usize) -> String {
+    scrub_capped_with(text, max, |t| scrub(t).into_owned())
+}
+
+fn scrub_capped_with(text: &str, max: usize, scrub: impl Fn(&str) -> String) -> String {
     let mut input = text;
     if text.len() > max {
         input = &text[..floor_boundary(text, max.saturating_add(64))];
@@ -231,7 +289,7 @@ pub(crate) fn scrub_capped(text: &str, max: usize) -> String {
             input = &input[..i];
         }
     }
-    let mut out = scrub(input).into_owned();
+    let mut out = scrub(input);
     out.truncate(floor_boundary(&out, max));
     out
 }
@@ -338,6 +396,41 @@ fn has_ten_digits(candidate: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_in_worded_slugs_are_kept_only_under_the_listed_prefixes() {
+        let news = vec!["/government/news".to_string(), "/government/speeches".to_string()];
+        let p = |path: &str| scrub_path(path, 2000, &news);
+        assert_eq!(
+            p("/government/news/pm-statement-10-september-2019"),
+            "/government/news/pm-statement-10-september-2019"
+        );
+        assert_eq!(
+            p("/government/speeches/chancellor-speech-2019-09-17"),
+            "/government/speeches/chancellor-speech-2019-09-17"
+        );
+        // Elsewhere, the strict rule: a date of birth can sit in a path.
+        assert_eq!(
+            p("/apply/pm-statement-10-september-2019"),
+            "/apply/pm-statement-[date]"
+        );
+        assert_eq!(
+            p("/government/newsletter/born-10-september-2019"),
+            "/government/newsletter/born-[date]"
+        );
+        // A segment that is only a date, and other personal data, go anyway.
+        assert_eq!(p("/government/news/2019-09-17/x"), "/government/news/[date]/x");
+        assert_eq!(p("/government/news/17-september-2019"), "/government/news/[date]");
+        assert_eq!(
+            p("/government/news/contact-jo@example.com-10-september-2019"),
+            "/government/news/[email]"
+        );
+        assert_eq!(p("/government/news/QQ123456C"), "/government/news/[nino]");
+        assert_eq!(
+            scrub_path("/government/news/pm-statement-10-september-2019", 2000, &[]),
+            "/government/news/pm-statement-[date]"
+        );
+    }
 
     #[test]
     fn clean_text_is_borrowed() {

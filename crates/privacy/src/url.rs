@@ -15,7 +15,7 @@
 //!   entirely, name included.
 
 use crate::event::Utm;
-use crate::scrub::scrub_capped;
+use crate::scrub::{scrub_capped, scrub_path};
 use glasshouse_model::Site;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 use std::borrow::Cow;
@@ -80,7 +80,7 @@ pub(crate) fn parse_page(raw: &str, site: &Site) -> Result<PageUrl, String> {
     let hostname = url.host_str().unwrap_or_default().to_ascii_lowercase();
 
     let decoded = percent_decode_str(url.path()).decode_utf8_lossy();
-    let mut pathname = scrub_capped(&decoded, MAX_PATH);
+    let mut pathname = scrub_path(&decoded, MAX_PATH, &site.dated_slugs);
     if pathname.is_empty() {
         pathname.push('/');
     }
@@ -183,6 +183,7 @@ mod tests {
             raw_retention_days: 30,
             aggregate_retention_days: 761,
             purposes: vec!["service-improvement".into()],
+            dated_slugs: vec![],
         }
     }
 

@@ -69,6 +69,7 @@ fn the_anonymiser_fills_in_the_country() {
         raw_retention_days: 30,
         aggregate_retention_days: 761,
         purposes: vec!["service-improvement".into()],
+        dated_slugs: vec![],
     };
     let country = |ip: &str| {
         let raw = RawEvent {

@@ -129,7 +129,7 @@ fn audited(caller: &Caller, action: &str, host: &str) -> Extension<Audited> {
 }
 
 /// Signed-in browsers must prove the change comes from the dashboard.
-fn check_csrf(caller: &Caller, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_csrf(caller: &Caller, headers: &HeaderMap) -> Result<(), ApiError> {
     match &caller.csrf {
         None => Ok(()),
         Some(expected) => {

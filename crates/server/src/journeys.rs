@@ -107,21 +107,6 @@ fn path_query(q: &Question, depth: u32) -> PathQuery {
     }
 }
 
-async fn run_paths(app: &App, q: PathQuery) -> Result<Paths, ApiError> {
-    let store = app.store.clone();
-    let raw_from = tiers::raw_from(&app.config, &q.query.site, app.clock.now().date_naive());
-    blocking(move || {
-        tiers::raw_only(
-            store.as_ref(),
-            &q.query,
-            raw_from,
-            "paths over several steps",
-        )?;
-        Ok(store.paths(&q)?)
-    })
-    .await
-}
-
 async fn one_step(app: App, headers: HeaderMap, uri: Uri, next: bool) -> Result<Answer, ApiError> {
     let caller = auth::caller(&app, &headers)?;
     let p = Params::from_uri(&uri)?;

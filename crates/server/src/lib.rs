@@ -22,7 +22,8 @@
 //! - `ask`: every route that reads event data parses its request into one
 //!   `Question`, has the governance gate decide on it, and releases its
 //!   figures under the `Grant` (k thresholds, differential-privacy noise).
-//! - `reload`: configuration reloads (SIGHUP or the admin API), audited.
+//! - `reload`: configuration reloads (SIGHUP or the operator's API), audited.
+//! - `revoke`: an admin ends an account's sessions, audited.
 //! - `metrics`: `/metrics` for Prometheus, operator token only.
 //! - `retention`: the background job that deletes raw events past their time.
 //!
@@ -43,6 +44,7 @@ mod openapi;
 mod pages;
 pub mod reload;
 pub mod retention;
+mod revoke;
 pub mod routes;
 pub mod sessions;
 mod stats;
@@ -133,6 +135,7 @@ pub fn registrar(app: &App) -> routes::Registrar {
     funnels::register(&mut r);
     audit::register(&mut r);
     reload::register(&mut r);
+    revoke::register(&mut r);
     transparency::register(&mut r);
     assets::register(&mut r);
     pages::register(&mut r);

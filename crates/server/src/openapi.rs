@@ -17,6 +17,7 @@ fn stats_params(extra: Vec<Value>) -> Vec<Value> {
         param("period", false, "day, 7d, 30d (default), month, 6mo, 12mo, year or custom."),
         param("date", false, "Anchor date YYYY-MM-DD (default today, UTC); for custom: YYYY-MM-DD,YYYY-MM-DD."),
         param("filters", false, "Plausible v1 filters: event:page==/a|/b;visit:country!=GB;event:page~tax. == is, != is not, ~ contains, !~ does not contain; * and ** are wildcards in page filters."),
+        param("purpose", false, "Id of the declared purpose the question is asked for (default: the site's first); another organisation's site is answered only under an agreement that allows it."),
     ];
     p.extend(extra);
     p
@@ -131,7 +132,7 @@ pub fn spec() -> Value {
             },
             "/api/v1/admin/reload": {"post": {
                 "summary": "Read the configuration file again and apply it; recorded in the audit log",
-                "description": "An operator token, or a signed-in admin sending x-csrf-token. The file is validated whole: on any mistake nothing changes and the answer names the file, line and field.",
+                "description": "An operator token only. The file is validated whole: on any mistake nothing changes and the answer names the file, line and field.",
                 "security": secured,
                 "responses": {"200": {"description": "Applied: {\"reloaded\": true, \"changes\": [...]}"}, "400": {"$ref": "#/components/responses/BadRequest"}, "403": {"$ref": "#/components/responses/Forbidden"}}
             }},
@@ -159,7 +160,7 @@ pub fn spec() -> Value {
                     {"type": "object", "required": ["event"], "properties": {"event": {"type": "string"}}}
                 ]},
                 "FunnelRequest": {"type": "object", "required": ["site_id", "steps"], "properties": {
-                    "site_id": {"type": "string"}, "period": {"type": "string"}, "date": {"type": "string"}, "filters": {"type": "string"},
+                    "site_id": {"type": "string"}, "period": {"type": "string"}, "date": {"type": "string"}, "filters": {"type": "string"}, "purpose": {"type": "string"},
                     "steps": {"type": "array", "minItems": 2, "maxItems": 8, "items": {"$ref": "#/components/schemas/FunnelStep"}},
                     "compare": {"type": "string", "enum": ["previous_period"]}}},
                 "FunnelRow": {"type": "object", "properties": {"step": {"type": "integer"}, "label": {"type": "string"}, "visits": {"type": ["integer", "null"]}, "visitors": {"type": ["integer", "null"]}, "conversion_rate": {"type": ["number", "null"]}, "dropoff": {"type": ["integer", "null"]}, "median_seconds": {"type": ["number", "null"]}, "suppressed": {"type": "boolean"}}},

@@ -20,7 +20,12 @@ use std::net::SocketAddr;
 
 pub fn register(r: &mut Registrar) {
     r.public("/", get(home))
-        .public("/login", get(login_page).post(login))
+        .public(
+            "/login",
+            get(login_page)
+                .post(login)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_LOGIN_BODY)),
+        )
         .public("/logout", post(logout))
         .signed("/sites/{host}", get(dashboard))
         .signed("/api/sites", get(sites));
@@ -185,6 +190,18 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .unwrap_or_default()
 });
 
+/// Longest user name accepted at sign-in, in characters.
+const MAX_USERNAME: usize = 100;
+/// Longest password accepted at sign-in, in bytes.
+const MAX_PASSWORD: usize = 1024;
+/// Largest sign-in form body.
+const MAX_LOGIN_BODY: usize = 4096;
+
+static ARGON2_PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+
 async fn login(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -207,8 +224,16 @@ async fn login(
             "Your sign-in form expired. Please try again.",
         );
     }
+    if form.username.chars().count() > MAX_USERNAME || form.password.len() > MAX_PASSWORD {
+        return again(
+            StatusCode::BAD_REQUEST,
+            "The username or password is too long.",
+        );
+    }
     let ip = client_ip(peer.ip(), &headers, &app.config.trusted_proxies);
-    if app.sessions.locked_out(&form.username, ip) {
+    // Counted before the password is checked, so attempts sent at once
+    // cannot pass the limit while their hashes are computed.
+    if !app.sessions.attempt(&form.username, ip) {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed attempts. Wait 15 minutes and try again.",
@@ -225,6 +250,13 @@ async fn login(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
     let password = form.password.clone();
+    // Argon2 takes tens of milliseconds of a core and 19 MiB: at most as many
+    // at once as there are cores, so a flood of sign-ins cannot starve the
+    // collector or exhaust memory.
+    let _permit = ARGON2_PERMITS
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|h| {
@@ -238,7 +270,7 @@ async fn login(
     .map_err(ApiError::internal)?;
     match user {
         Some(u) if ok => {
-            app.sessions.succeeded(&u.username);
+            app.sessions.succeeded(&u.username, ip);
             let token = app
                 .sessions
                 .create(&u.username, &u.organisation, u.role.name());
@@ -254,7 +286,6 @@ async fn login(
             Ok(r)
         }
         _ => {
-            app.sessions.failed(&form.username, ip);
             again(
                 StatusCode::UNAUTHORIZED,
                 "The username or password is not right.",

@@ -26,6 +26,8 @@ pub const IDLE: Duration = Duration::from_secs(8 * 3600);
 pub const MAX_FAILURES: u32 = 5;
 /// The window over which failures are counted.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Longest a session lives however busy it is: a stolen cookie dies with it.
+pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
 
 /// A signed-in account.
 #[derive(Debug, Clone)]
@@ -39,9 +41,16 @@ pub struct Session {
     /// Token the session's forms must carry.
     pub csrf: String,
     last_used: Instant,
+    created: Instant,
 }
 
 /// All live sessions, and recent failed sign-ins.
+impl Session {
+    fn alive(&self) -> bool {
+        self.last_used.elapsed() < IDLE && self.created.elapsed() < ABSOLUTE
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Sessions {
     live: Mutex<HashMap<[u8; 32], Session>>,
@@ -69,9 +78,10 @@ impl Sessions {
             role: role.to_string(),
             csrf: random_token(),
             last_used: Instant::now(),
+            created: Instant::now(),
         };
         let mut live = self.live.lock().expect("sessions");
-        live.retain(|_, s| s.last_used.elapsed() < IDLE);
+        live.retain(|_, s| s.alive());
         live.insert(key(&token), session);
         token
     }
@@ -81,7 +91,7 @@ impl Sessions {
         let mut live = self.live.lock().expect("sessions");
         let k = key(token);
         match live.get_mut(&k) {
-            Some(s) if s.last_used.elapsed() < IDLE => {
+            Some(s) if s.alive() => {
                 s.last_used = Instant::now();
                 Some(s.clone())
             }
@@ -94,6 +104,14 @@ impl Sessions {
     }
 
     /// Ends a session.
+    /// Ends every session of one account; the number ended.
+    pub fn revoke(&self, username: &str, organisation: &str) -> usize {
+        let mut live = self.live.lock().expect("sessions");
+        let before = live.len();
+        live.retain(|_, s| !(s.username == username && s.organisation == organisation));
+        before - live.len()
+    }
+
     pub fn remove(&self, token: &str) {
         self.live.lock().expect("sessions").remove(&key(token));
     }
@@ -106,29 +124,35 @@ impl Sessions {
     }
 
     /// True when this name or address has failed too often recently.
-    pub fn locked_out(&self, username: &str, ip: IpAddr) -> bool {
+    /// Counts a sign-in attempt before its password is checked, or refuses
+    /// it when the name or the address is locked out: one check and count
+    /// under one lock, so attempts sent at once cannot slip past the limit.
+    /// A successful sign-in clears the name's count (`succeeded`).
+    pub fn attempt(&self, username: &str, ip: IpAddr) -> bool {
         let mut failures = self.failures.lock().expect("failures");
         failures.retain(|_, (_, since)| since.elapsed() < WINDOW);
-        Self::keys(username, ip)
+        let keys = Self::keys(username, ip);
+        if keys
             .iter()
             .any(|k| failures.get(k).is_some_and(|(n, _)| *n >= MAX_FAILURES))
-    }
-
-    /// Counts a failed sign-in.
-    pub fn failed(&self, username: &str, ip: IpAddr) {
-        let mut failures = self.failures.lock().expect("failures");
-        for k in Self::keys(username, ip) {
-            let entry = failures.entry(k).or_insert((0, Instant::now()));
-            entry.0 += 1;
+        {
+            return false;
         }
+        for k in keys {
+            failures.entry(k).or_insert((0, Instant::now())).0 += 1;
+        }
+        true
     }
 
-    /// Forgets failures of a name after a successful sign-in.
-    pub fn succeeded(&self, username: &str) {
-        self.failures
-            .lock()
-            .expect("failures")
-            .remove(&format!("user:{}", username.to_lowercase()));
+    /// A sign-in succeeded: the name's failures are forgiven, and this
+    /// attempt no longer counts against the address.
+    pub fn succeeded(&self, username: &str, ip: IpAddr) {
+        let [user, address] = Self::keys(username, ip);
+        let mut failures = self.failures.lock().expect("failures");
+        failures.remove(&user);
+        if let Some((n, _)) = failures.get_mut(&address) {
+            *n = n.saturating_sub(1);
+        }
     }
 }
 
@@ -167,10 +191,15 @@ mod tests {
         assert!(s.get(&t).is_none());
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..MAX_FAILURES {
-            assert!(!s.locked_out("ana", ip));
-            s.failed("ana", ip);
+            assert!(s.attempt("ana", ip));
         }
-        assert!(s.locked_out("ANA", "192.0.2.9".parse().unwrap()), "by name");
-        assert!(s.locked_out("bob", ip), "by address");
+        assert!(!s.attempt("ANA", "192.0.2.9".parse().unwrap()), "by name");
+        assert!(!s.attempt("bob", ip), "by address");
+        // Successful sign-ins do not lock an address out.
+        let office: IpAddr = "192.0.2.2".parse().unwrap();
+        for i in 0..3 * MAX_FAILURES {
+            assert!(s.attempt(&format!("user{i}"), office));
+            s.succeeded(&format!("user{i}"), office);
+        }
     }
 }

@@ -346,6 +346,7 @@ async fn roles_decide_who_saves_and_sessions_follow_the_live_configuration() {
             "name = \"tests\"\norganisation = \"test-org\"\nrole = \"viewer\"",
             1,
         )
+        .replace("all_sites = true", "all_sites = true\nrole = \"admin\"")
     })
     .await;
     let body = json!({"site_id": HOST, "name": "Apply", "steps": [{"page": "/a"}, {"page": "/b"}]});
@@ -369,6 +370,28 @@ async fn roles_decide_who_saves_and_sessions_follow_the_live_configuration() {
             .send()
     };
     let q = "/api/v1/stats/aggregate?site_id=test.example&period=day";
+    assert_eq!(as_session(q).await.unwrap().status(), 200);
+
+    // An admin of the organisation ends the account's sessions; a viewer may not.
+    let revoke = |token: &'static str| {
+        s.http
+            .delete(format!("{}/api/v1/admin/sessions?username=ana", s.url))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(revoke(TOKEN).await.unwrap().status(), 403);
+    let r = revoke(OPERATOR_TOKEN).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["revoked"], 1);
+    assert_eq!(as_session(q).await.unwrap().status(), 401);
+
+    let session = sign_in(&s).await;
+    let as_session = |path: &str| {
+        s.http
+            .get(format!("{}{path}", s.url))
+            .header("cookie", format!("glasshouse_session={session}"))
+            .send()
+    };
     assert_eq!(as_session(q).await.unwrap().status(), 200);
     let path = s.dir.path().join("glasshouse.toml");
     let text = std::fs::read_to_string(&path).unwrap();

@@ -167,7 +167,7 @@ fn demo_config(
     c.push_str(governance::PURPOSES);
     for site in sites::SITES {
         c.push_str(&format!(
-            "\n[[sites]]\nhost = \"{}\"\norganisation = \"{}\"\nquery_params = [\"q\", \"page\"]\npurposes = [\"service-improvement\", \"performance-reporting\", \"accessibility\"]\nraw_retention_days = 400\naggregate_retention_days = 761\n",
+            "\n[[sites]]\nhost = \"{}\"\norganisation = \"{}\"\nquery_params = [\"q\", \"page\"]\npurposes = [\"service-improvement\", \"performance-reporting\", \"accessibility\"]\ndated_slugs = [\"/government/news\", \"/government/speeches\", \"/government/publications\", \"/news\"]\nraw_retention_days = 400\naggregate_retention_days = 761\n",
             site.host, site.organisation
         ));
     }

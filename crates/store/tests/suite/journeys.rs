@@ -31,6 +31,7 @@ fn site(host: &str) -> Site {
         raw_retention_days: 30,
         aggregate_retention_days: 761,
         purposes: vec!["service-improvement".into()],
+        dated_slugs: vec![],
     }
 }
 
