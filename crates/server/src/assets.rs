@@ -3,11 +3,9 @@
 //! beside it. Pages are sent with a Content-Security-Policy that allows only
 //! our own scripts and styles.
 
-use crate::App;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 const TRACKER: &str = include_str!("../assets/glasshouse.js");
 const OPTOUT_HTML: &str = include_str!("../assets/optout.html");

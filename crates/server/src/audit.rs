@@ -23,7 +23,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use glasshouse_audit::{AuditLog, Entry};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};

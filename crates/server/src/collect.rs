@@ -19,7 +19,6 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 use glasshouse_privacy::{RawEvent, Rejection, Revenue};
 use glasshouse_store::IngestError;
 use serde::Deserialize;
@@ -42,7 +41,7 @@ pub const MAX_URL: usize = 2000;
 /// sites); each is one stored event.
 pub const MAX_DOMAINS: usize = 10;
 
-pub fn register(r: &mut Registrar, app: &App) {
+pub fn register(r: &mut crate::routes::Registrar, app: &App) {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_credentials(true)
@@ -52,8 +51,8 @@ pub fn register(r: &mut Registrar, app: &App) {
         "/api/event",
         post(collect)
             .route_layer(axum::middleware::from_fn_with_state(app.clone(), count))
-            .layer(DefaultBodyLimit::max(MAX_BODY))
-            .layer(cors),
+            .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(MAX_BODY))
+            .layer::<_, std::convert::Infallible>(cors),
     );
 }
 

@@ -14,17 +14,17 @@ use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
-pub fn register(r: &mut Registrar) {
+pub fn register(r: &mut crate::routes::Registrar) {
     r.public("/", get(home))
         .public(
             "/login",
             get(login_page)
                 .post(login)
-                .layer(axum::extract::DefaultBodyLimit::max(MAX_LOGIN_BODY)),
+                .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(MAX_LOGIN_BODY)),
         )
         .public("/logout", post(logout))
         .signed("/sites/{host}", get(dashboard))

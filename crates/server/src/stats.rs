@@ -7,7 +7,7 @@
 //! thread (the store is synchronous), releases its figures under the grant,
 //! and shapes the answer.
 
-use crate::ask::{self, Answer, Decided, Params};
+use crate::ask::{self, Answer, Params};
 use crate::auth;
 use crate::routes::Registrar;
 use crate::tiers;

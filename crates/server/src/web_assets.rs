@@ -8,12 +8,10 @@
 //! - `GET /static/*`: scripts, styles and other files. Their names carry a
 //!   content hash, so they are cached for a year as immutable.
 
-use crate::App;
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use rust_embed::RustEmbed;
 use std::borrow::Cow;
 
@@ -36,7 +34,7 @@ pub fn page(name: &str) -> Option<Cow<'static, str>> {
 
 /// Router serving GET /static/* with the right content types, long immutable
 /// cache headers (file names are hashed) and nosniff.
-pub fn register(r: &mut Registrar) {
+pub fn register(r: &mut crate::routes::Registrar) {
     r.public("/static/{*path}", get(asset));
 }
 

@@ -60,7 +60,11 @@ async fn every_query_is_logged_and_the_log_verifies() {
     assert!(log[0]["query"]
         .as_str()
         .unwrap()
-        .starts_with("GET /api/v1/stats/aggregate?period=day&site_id=test.example"));
+        .starts_with("aggregate site=test.example period=2026-05-04..2026-05-04 purpose=service-improvement"));
+    assert!(log[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("own organisation test-org"));
     assert!(log[0]["actor"].as_str().unwrap().starts_with("token:"));
     assert!(!log[0]["actor"].as_str().unwrap().contains(TOKEN));
     assert_eq!(log[1]["decision"], "refused");
