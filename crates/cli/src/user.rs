@@ -11,11 +11,12 @@ pub const MIN_PASSWORD: usize = 12;
 
 /// Prints the `[[users]]` block for a new account.
 pub fn add(username: &str, organisation: &str, role: &str) -> anyhow::Result<()> {
-    if !glasshouse_model::config::ROLES.contains(&role) {
+    if glasshouse_model::Role::parse(role).is_none() {
         bail!("role: {role:?} is not one of viewer, analyst, admin");
     }
-    if username.trim().is_empty() || username.len() > 100 {
-        bail!("username: must be 1 to 100 characters");
+    let max = glasshouse_model::config::MAX_USERNAME;
+    if username.trim().is_empty() || username.chars().count() > max {
+        bail!("username: must be 1 to {max} characters");
     }
     let password = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("password: ")?;

@@ -96,6 +96,13 @@ fn stat(base: &str, token: &str, q: &str) -> (u16, serde_json::Value) {
     (r.status().as_u16(), r.json().unwrap())
 }
 
+/// The demo's sites and the organisations that run them.
+const SITES: [(&str, &str); 3] = [
+    ("www.gov.uk", "cabinet-office"),
+    ("www.mygov.scot", "scottish-government"),
+    ("gov.wales", "welsh-government"),
+];
+
 #[test]
 fn demo_prints_logins_serves_three_sites_and_restarts_without_reloading() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,8 +117,10 @@ fn demo_prints_logins_serves_three_sites_and_restarts_without_reloading() {
         assert_eq!(login.split(' ').count(), 2, "login: USER PASSWORD");
         let token = demo.value("api token: ");
         let mut all = Vec::new();
-        for site in ["www.gov.uk", "www.mygov.scot", "gov.wales"] {
-            let (status, body) = stat(&base, &token, &format!("/api/v1/stats/aggregate?site_id={site}&period=7d&metrics=visitors,visits,pageviews,bounce_rate,visit_duration"));
+        for (site, org) in SITES {
+            // Each organisation reads its own site with its own token.
+            let own = demo.value(&format!("token {org}: "));
+            let (status, body) = stat(&base, &own, &format!("/api/v1/stats/aggregate?site_id={site}&period=7d&metrics=visitors,visits,pageviews,bounce_rate,visit_duration"));
             assert_eq!(status, 200, "{body}");
             let visitors = body["results"]["visitors"]["value"].as_u64().unwrap();
             assert!(visitors > 50, "{site} has traffic: {body}");
@@ -170,17 +179,22 @@ fn demo_prints_logins_serves_three_sites_and_restarts_without_reloading() {
             .0,
             403
         );
+        // The operator's token reads as the Cabinet Office: another
+        // organisation's site only under an agreement.
+        let (status, e) = stat(
+            &base,
+            &token,
+            "/api/v1/stats/aggregate?site_id=www.mygov.scot&period=7d",
+        );
+        assert_eq!(status, 403, "{e}");
         assert!(data.join("glasshouse.toml").is_file());
         totals = all;
     }
     // Second run: same directory, nothing loaded again, the same numbers.
     let demo = start(&data, port);
-    let token = demo.value("api token: ");
-    for (i, site) in ["www.gov.uk", "www.mygov.scot", "gov.wales"]
-        .iter()
-        .enumerate()
-    {
-        let (_, body) = stat(&base, &token, &format!("/api/v1/stats/aggregate?site_id={site}&period=7d&metrics=visitors,visits,pageviews,bounce_rate,visit_duration"));
+    for (i, (site, org)) in SITES.iter().enumerate() {
+        let own = demo.value(&format!("token {org}: "));
+        let (_, body) = stat(&base, &own, &format!("/api/v1/stats/aggregate?site_id={site}&period=7d&metrics=visitors,visits,pageviews,bounce_rate,visit_duration"));
         assert_eq!(body, totals[i], "{site} unchanged after restart");
     }
 }

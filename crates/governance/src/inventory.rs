@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(PublicCount::of(45, 10), PublicCount::About(45));
         assert_eq!(PublicCount::of(321, 10), PublicCount::About(320));
         assert_eq!(PublicCount::of(999, 10), PublicCount::About(1000));
-        assert_eq!(PublicCount::of(1_234_567, 10), PublicCount::About(1_200_000));
+        assert_eq!(
+            PublicCount::of(1_234_567, 10),
+            PublicCount::About(1_200_000)
+        );
         assert_eq!(PublicCount::of(1_234_567, 10).text(), "about 1,200,000");
         assert_eq!(PublicCount::of(3, 10).text(), "fewer than 10");
         assert!(PublicCount::of(u64::MAX, 10).shown() > 0);

@@ -202,6 +202,9 @@ pub struct User {
     pub password_hash: String,
 }
 
+/// Longest account name, in characters (sign-in refuses longer ones unread).
+pub const MAX_USERNAME: usize = 100;
+
 /// The public register's withholding threshold when the file sets none.
 pub const DEFAULT_REGISTER_THRESHOLD: u64 = 10;
 

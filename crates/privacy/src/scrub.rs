@@ -399,7 +399,10 @@ mod tests {
 
     #[test]
     fn dates_in_worded_slugs_are_kept_only_under_the_listed_prefixes() {
-        let news = vec!["/government/news".to_string(), "/government/speeches".to_string()];
+        let news = vec![
+            "/government/news".to_string(),
+            "/government/speeches".to_string(),
+        ];
         let p = |path: &str| scrub_path(path, 2000, &news);
         assert_eq!(
             p("/government/news/pm-statement-10-september-2019"),
@@ -419,8 +422,14 @@ mod tests {
             "/government/newsletter/born-[date]"
         );
         // A segment that is only a date, and other personal data, go anyway.
-        assert_eq!(p("/government/news/2019-09-17/x"), "/government/news/[date]/x");
-        assert_eq!(p("/government/news/17-september-2019"), "/government/news/[date]");
+        assert_eq!(
+            p("/government/news/2019-09-17/x"),
+            "/government/news/[date]/x"
+        );
+        assert_eq!(
+            p("/government/news/17-september-2019"),
+            "/government/news/[date]"
+        );
         assert_eq!(
             p("/government/news/contact-jo@example.com-10-september-2019"),
             "/government/news/[email]"

@@ -24,7 +24,9 @@ pub fn register(r: &mut crate::routes::Registrar) {
             "/login",
             get(login_page)
                 .post(login)
-                .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(MAX_LOGIN_BODY)),
+                .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(
+                    MAX_LOGIN_BODY,
+                )),
         )
         .public("/logout", post(logout))
         .signed("/sites/{host}", get(dashboard))
@@ -190,8 +192,7 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .unwrap_or_default()
 });
 
-/// Longest user name accepted at sign-in, in characters.
-const MAX_USERNAME: usize = 100;
+use glasshouse_model::config::MAX_USERNAME;
 /// Longest password accepted at sign-in, in bytes.
 const MAX_PASSWORD: usize = 1024;
 /// Largest sign-in form body.
@@ -253,10 +254,7 @@ async fn login(
     // Argon2 takes tens of milliseconds of a core and 19 MiB: at most as many
     // at once as there are cores, so a flood of sign-ins cannot starve the
     // collector or exhaust memory.
-    let _permit = ARGON2_PERMITS
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
+    let _permit = ARGON2_PERMITS.acquire().await.map_err(ApiError::internal)?;
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|h| {
@@ -285,12 +283,10 @@ async fn login(
             }
             Ok(r)
         }
-        _ => {
-            again(
-                StatusCode::UNAUTHORIZED,
-                "The username or password is not right.",
-            )
-        }
+        _ => again(
+            StatusCode::UNAUTHORIZED,
+            "The username or password is not right.",
+        ),
     }
 }
 

@@ -25,7 +25,7 @@ async fn revoke(
     let p = crate::ask::Params::from_uri(&uri)?;
     let username = p
         .get("username")
-        .filter(|u| !u.is_empty() && u.chars().count() <= 100)
+        .filter(|u| !u.is_empty() && u.chars().count() <= glasshouse_model::config::MAX_USERNAME)
         .ok_or_else(|| ApiError::bad_request("username: required"))?;
     let known = app
         .config

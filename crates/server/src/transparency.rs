@@ -10,6 +10,7 @@
 //! configuration and an inventory read from the store and the audit log
 //! here, so what is published is what runs.
 
+use crate::routes::Registrar;
 use crate::{ApiError, App};
 use axum::extract::{Query as Params, State};
 use axum::http::{header, StatusCode};
@@ -17,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
 use chrono::Duration;
-use crate::routes::Registrar;
 use glasshouse_governance::{
     dpia, transparency, AuditPage, AuditRow, Inventory, PublicCount, SiteInventory,
 };
@@ -92,7 +92,9 @@ fn inventory(app: &App) -> Result<Inventory, ApiError> {
         .lock()
         .expect("register cache")
         .clone()
-        .filter(|(day, t, sites)| *day == today && *t == threshold && sites.len() == app.config.sites.len());
+        .filter(|(day, t, sites)| {
+            *day == today && *t == threshold && sites.len() == app.config.sites.len()
+        });
     let sites = match kept {
         Some((_, _, sites)) => sites,
         None => {

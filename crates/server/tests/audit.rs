@@ -57,10 +57,9 @@ async fn every_query_is_logged_and_the_log_verifies() {
     assert_eq!(log[0]["decision"], "allowed");
     assert_eq!(log[0]["purpose"], "service-improvement");
     assert_eq!(log[0]["organisation"], "test-org");
-    assert!(log[0]["query"]
-        .as_str()
-        .unwrap()
-        .starts_with("aggregate site=test.example period=2026-05-04..2026-05-04 purpose=service-improvement"));
+    assert!(log[0]["query"].as_str().unwrap().starts_with(
+        "aggregate site=test.example period=2026-05-04..2026-05-04 purpose=service-improvement"
+    ));
     assert!(log[0]["reason"]
         .as_str()
         .unwrap()

@@ -59,7 +59,11 @@ async fn every_route_is_registered_with_its_access_and_behaves_so() {
     let mut gated = 0;
     for (path, a) in &table {
         // `page` is a path for journeys and a page number for breakdowns.
-        let page = if path.ends_with("pages") || path.ends_with("paths") { "/a" } else { "1" };
+        let page = if path.ends_with("pages") || path.ends_with("paths") {
+            "/a"
+        } else {
+            "1"
+        };
         let url = format!(
             "{}{}?site_id={HOST}&period=day&page={page}&property=event:page&username=ana",
             s.url,

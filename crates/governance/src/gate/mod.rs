@@ -174,7 +174,7 @@ pub fn authorise(
         refuse(
             "site_id",
             format!(
-                "{partner} belongs to another organisation and no agreement your organisation signed shares {} with it",
+                "{partner} belongs to another organisation and no agreement your organisation signed shares {}",
                 if question.sites.len() > 1 { "all of these sites" } else { "it" }
             ),
         )
