@@ -164,7 +164,9 @@ async fn one_step(app: App, headers: HeaderMap, uri: Uri, next: bool) -> Result<
     .map_err(|e| d.error(e))?;
     let rows: Vec<((String, String), (u64, u64))> = rows.into_iter().collect();
     let visitors: Vec<u64> = rows.iter().map(|(_, (_, v))| *v).collect();
-    let shown = Shown::of(&app, &d, &visitors, |_| true)?;
+    // A page of the caller's own site right after (or before) its own
+    // explored page describes its own data; a partner's page is shared.
+    let shown = Shown::of(&app, &d, &visitors, |i| !own_site(&app, &d, &rows[i].0 .0))?;
     let mut rows: Vec<_> = rows
         .into_iter()
         .enumerate()
@@ -251,11 +253,17 @@ async fn paths(State(app): State<App>, headers: HeaderMap, uri: Uri) -> Result<A
         .collect();
     let own = |host: &str| own_site(&app, &d, host);
     let shown = Released {
+        // The explored page and the pages one step from it, on the caller's
+        // own site, describe its own data (no other page lies between);
+        // further out, a journey may have passed through a partner's site.
         nodes: Shown::of(&app, &d, &node_visitors, |i| {
             let n = &paths.nodes[i];
-            !(n.position == 0 && own(&n.site))
+            !(n.position.abs() <= 1 && own(&n.site))
         })?,
-        links: Shown::of(&app, &d, &link_visitors, |_| true)?,
+        links: Shown::of(&app, &d, &link_visitors, |i| {
+            let l = &paths.links[i];
+            !((-1..=0).contains(&l.position) && own(&l.from_site) && own(&l.to_site))
+        })?,
         ends: Shown::of(&app, &d, &ends, |_| true)?,
     };
     let mut out = sankey(
