@@ -55,6 +55,7 @@ pub struct Metrics {
     ship_seconds: Counter<f64, AtomicU64>,
     last_ship_seconds: Gauge<f64, AtomicU64>,
     ship_failures: Counter<u64, AtomicU64>,
+    visits_evicted: Counter<u64, AtomicU64>,
     salts: Gauge,
     salt_age: Gauge<i64, AtomicI64>,
     audit_entries: Gauge,
@@ -80,6 +81,7 @@ impl Default for Metrics {
             ship_seconds: Counter::default(),
             last_ship_seconds: Gauge::default(),
             ship_failures: Counter::default(),
+            visits_evicted: Counter::default(),
             salts: Gauge::default(),
             salt_age: Gauge::default(),
             audit_entries: Gauge::default(),
@@ -153,6 +155,11 @@ impl Default for Metrics {
                 m.ship_failures.clone(),
             );
             r.register(
+                "visits_evicted",
+                "Visitors forgotten early because the in-memory visit table was full (a flood of distinct visitors); their next event starts a new visit",
+                m.visits_evicted.clone(),
+            );
+            r.register(
                 "salts_kept",
                 "Daily salts on disk (at most 2: today and yesterday)",
                 m.salts.clone(),
@@ -197,6 +204,9 @@ async fn scrape(State(app): State<App>, headers: HeaderMap) -> Result<Response, 
         .inc_by((seconds - m.ship_seconds.get()).max(0.0));
     m.last_ship_seconds
         .set(stats.last_ship_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    let evicted = stats.visits_evicted.load(Ordering::Relaxed);
+    m.visits_evicted
+        .inc_by(evicted.saturating_sub(m.visits_evicted.get()));
     let failures = stats.ship_failures.load(Ordering::Relaxed);
     m.ship_failures
         .inc_by(failures.saturating_sub(m.ship_failures.get()));

@@ -98,6 +98,9 @@ pub struct IngestStats {
     pub last_ship_micros: AtomicU64,
     /// Inserts the store refused or did not answer (each retried).
     pub ship_failures: AtomicU64,
+    /// Visitors forgotten early because the visit table was full
+    /// (`sessions::MAX_VISITORS`).
+    pub visits_evicted: AtomicU64,
 }
 
 /// Lets queries see every event acknowledged before them: a query that
@@ -352,6 +355,9 @@ fn write_loop(
             rows.extend(job.events.into_iter().map(|e| sessions.assign(e)));
             acks.push(job.ack);
         }
+        stats
+            .visits_evicted
+            .store(sessions.evicted(), Ordering::Relaxed);
         let started = Instant::now();
         let result = match &mut sink {
             Sink::Store(store) => store

@@ -119,6 +119,17 @@ struct Visitor {
 /// swept one at a time.
 const SHARDS: usize = 256;
 
+/// Most visitors held at once. A busy hour of a large site holds a few
+/// hundred thousand; past this bound (a flood of distinct ids, as a bot net
+/// would send) the visitor seen least recently in the shard is forgotten, so
+/// memory stays bounded. A forgotten visitor's next event starts a new
+/// visit; evictions are counted (`evicted`, and `visits_evicted` in
+/// `/metrics`).
+pub const MAX_VISITORS: usize = 2_000_000;
+
+/// Most visitors one shard holds.
+const MAX_PER_SHARD: usize = MAX_VISITORS / SHARDS;
+
 /// Assigns events to visits and journeys. One per ingest queue; not shared between threads.
 #[derive(Debug)]
 pub struct Sessionizer {
@@ -128,6 +139,10 @@ pub struct Sessionizer {
     swept: Vec<i64>,
     /// The next shard to sweep.
     cursor: usize,
+    /// Visitors forgotten early because the table was full.
+    evicted: u64,
+    /// Most visitors a shard holds (`MAX_PER_SHARD`, smaller in tests).
+    per_shard: usize,
 }
 
 impl Default for Sessionizer {
@@ -136,6 +151,8 @@ impl Default for Sessionizer {
             shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
             swept: vec![i64::MIN; SHARDS],
             cursor: 0,
+            evicted: 0,
+            per_shard: MAX_PER_SHARD,
         }
     }
 }
@@ -170,6 +187,51 @@ impl Sessionizer {
         &mut self.shards[id as usize % SHARDS]
     }
 
+    /// A table that holds at most `visitors` visitors (rounded up to a
+    /// whole number per shard), for tests of the bound.
+    pub fn bounded(visitors: usize) -> Sessionizer {
+        Sessionizer {
+            per_shard: visitors.div_ceil(SHARDS).max(1),
+            ..Sessionizer::default()
+        }
+    }
+
+    /// Visitors forgotten early since start because the table was full.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Number of visitors currently held in memory.
+    pub fn visitors(&self) -> usize {
+        self.shards.iter().map(HashMap::len).sum()
+    }
+
+    /// Makes room for a new visitor in `id`'s shard: forgets the one seen
+    /// least recently there.
+    fn make_room(&mut self, id: u64) {
+        let per_shard = self.per_shard;
+        let shard = self.shard_mut(id);
+        if shard.len() < per_shard || shard.contains_key(&id) {
+            return;
+        }
+        let last_seen = |v: &Visitor| {
+            v.visits
+                .iter()
+                .map(|s| s.last_seen)
+                .chain(v.journey.iter().map(|j| j.last_seen))
+                .max()
+                .unwrap_or(i64::MIN)
+        };
+        if let Some(oldest) = shard
+            .iter()
+            .min_by_key(|(_, v)| last_seen(v))
+            .map(|(k, _)| *k)
+        {
+            shard.remove(&oldest);
+            self.evicted += 1;
+        }
+    }
+
     /// Number of visits currently held in memory.
     pub fn len(&self) -> usize {
         self.shards
@@ -201,6 +263,7 @@ impl Sessionizer {
                 })
             })
             .unwrap_or(event.visitor_id());
+        self.make_room(key);
         let visitor = self.shard_mut(key).entry(key).or_default();
 
         let visit = match visitor
