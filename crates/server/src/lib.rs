@@ -25,6 +25,7 @@
 //! - `reload`: configuration reloads (SIGHUP or the operator's API), audited.
 //! - `revoke`: an admin ends an account's sessions, audited.
 //! - `metrics`: `/metrics` for Prometheus, operator token only.
+//! - `listen`: the accept loop, with header-read and request timeouts.
 //! - `retention`: the background job that deletes raw events past their time.
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
@@ -39,6 +40,7 @@ mod collect;
 mod error;
 pub mod funnels;
 mod journeys;
+pub mod listen;
 pub mod metrics;
 mod openapi;
 mod pages;
@@ -60,7 +62,6 @@ use axum::Router;
 use glasshouse_model::{Clock, Config};
 use glasshouse_privacy::Anonymiser;
 use glasshouse_store::{Ingestor, Store};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Everything a request handler may use, behind one `Arc`: handlers and
@@ -143,9 +144,15 @@ pub fn registrar(app: &App) -> routes::Registrar {
     r
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface; every request answered within
+/// `listen::REQUEST_TIMEOUT` (408 after it).
 pub fn router(app: App) -> Router {
-    registrar(&app).into_router().with_state(app)
+    registrar(&app).into_router().with_state(app).layer(
+        tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            listen::REQUEST_TIMEOUT,
+        ),
+    )
 }
 
 /// Every registered path and how it may be reached, for the test that
@@ -174,14 +181,7 @@ pub async fn serve_reloadable(
     reloader: &Arc<reload::Reloader>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        reloader
-            .service()
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    listen::serve(listener, reloader.service(), shutdown).await
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.
@@ -190,10 +190,5 @@ pub async fn serve(
     app: App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    listen::serve(listener, router(app), shutdown).await
 }
