@@ -92,7 +92,7 @@ function duration(seconds) {
 async function funnelRows(page) {
   return page.$$eval('#funnel-table tbody tr', (trs) =>
     trs.map((tr) => {
-      const row = { step: Number(tr.dataset.step), period: tr.dataset.period };
+      const row = { step: Number(tr.dataset.step), period: tr.dataset.period, suppressed: !!tr.querySelector('[data-suppressed]') };
       for (const td of tr.querySelectorAll('td[data-metric]')) {
         row[td.dataset.metric] = td.dataset.value === '' ? null : Number(td.dataset.value);
         if (td.dataset.metric === 'median_seconds') row.medianText = td.textContent;
@@ -108,6 +108,9 @@ function expectFunnel(shown, results, period) {
   results.forEach((r, i) => {
     const s = rows[i];
     assert.equal(s.step, r.step);
+    // A step the agreement's k withholds shows no figures, only why.
+    assert.equal(s.suppressed, !!r.suppressed, `${period} step ${r.step}: withheld`);
+    if (r.suppressed) return;
     for (const k of ['visits', 'visitors', 'conversion_rate', 'median_seconds']) {
       assert.equal(s[k], r[k], `${period} step ${r.step}: ${k} shows ${s[k]}, the API says ${r[k]}`);
     }

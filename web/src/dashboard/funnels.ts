@@ -378,7 +378,7 @@ export class FunnelsView implements Section {
           h(
             'td',
             { class: 'govuk-table__cell gh-funnel-table__withheld', colspan: '5', 'data-suppressed': 'true' },
-            'Withheld: too few visitors on another organisation’s site to show',
+            'Withheld: fewer visitors than the sharing agreement’s minimum (journeys here may cross to another organisation’s site)',
           ),
         ];
       }
