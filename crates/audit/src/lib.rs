@@ -1,5 +1,5 @@
 //! The audit log as a transparency log: every data access, append-only,
-//! tamper-evident, checkable by anyone (DESIGN.md, "Privacy model", item 7).
+//! tamper-evident, checkable by anyone (docs/architecture.md, promise 7).
 //!
 //! A log that only its operator can read proves nothing. This crate keeps
 //! the audit trail the way Certificate Transparency keeps certificates: the

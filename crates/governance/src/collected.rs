@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 /// How long a collected item lives, in the two retention tiers of
-/// DESIGN.md promise 9.
+/// docs/architecture.md, promise 9.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
@@ -285,7 +285,7 @@ pub const NOT_COLLECTED: &[NotCollected] = &[
 ];
 
 /// The kinds of personal information removed from addresses, referrers,
-/// event names and properties before anything is stored (DESIGN.md promise
+/// event names and properties before anything is stored (docs/architecture.md, promise
 /// 4; the rules are in `crates/privacy/src/scrub.rs`).
 pub const SCRUBBED: &[&str] = &[
     "e-mail addresses",

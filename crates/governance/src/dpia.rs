@@ -1,4 +1,4 @@
-//! The data protection impact assessment (DESIGN.md promise 8), following
+//! The data protection impact assessment (docs/architecture.md, promise 8), following
 //! the ICO's DPIA template, rendered from the live configuration and the
 //! data inventory so it cannot go stale: `glasshouse dpia` prints the
 //! Markdown, `GET /transparency/dpia` serves the HTML.

@@ -1,6 +1,6 @@
 //! The gate, and what a data protection officer and a citizen read: the
 //! public transparency register and the data protection impact assessment
-//! (docs/architecture.md; promises 5 to 8 of docs/privacy.md).
+//! (docs/architecture.md; promises 5 to 8 of docs/architecture.md).
 //!
 //! - [`gate`] — [`gate::authorise`], the one decision about who may see
 //!   what: a [`gate::Grant`] naming one ground (the caller's own

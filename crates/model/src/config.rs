@@ -901,7 +901,7 @@ impl Config {
 
     /// The scope of the visitor hash for events on `host` on `day`: the site
     /// alone, or the sorted group of sites whose agreement links journeys.
-    /// Visitors can be linked only inside one scope (DESIGN.md, promise 2).
+    /// Visitors can be linked only inside one scope (docs/architecture.md, promise 2).
     pub fn visitor_scope(&self, host: &str, day: NaiveDate) -> String {
         match self.journey_agreement(host, day) {
             None => host.to_ascii_lowercase(),

@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-/// The only kinds of purpose an installation may declare (DESIGN.md, promise 5).
+/// The only kinds of purpose an installation may declare (docs/architecture.md, promise 5).
 ///
 /// The list is closed on purpose: there is no category for political or
 /// campaigning use and no free text, so a purpose cannot be stretched later.

@@ -1,5 +1,5 @@
 //! Differential-privacy noise for figures one organisation shares with
-//! another, and the monthly budget that bounds them (DESIGN.md, promise 6).
+//! another, and the monthly budget that bounds them (docs/architecture.md, promise 6).
 //!
 //! Noise comes from OpenDP's discrete Laplace mechanism (a vetted library;
 //! nothing here draws floating-point noise by hand). The unit of privacy is

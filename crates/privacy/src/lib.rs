@@ -12,7 +12,7 @@
 //! constructor, `Default` or `Deserialize`, so nothing outside this crate can
 //! make one: the compiler enforces that a raw request is never stored.
 //!
-//! What this crate promises (DESIGN.md, "Privacy model"):
+//! What this crate promises (docs/architecture.md, "The promises"):
 //!
 //! 1. **No IP address, raw User-Agent or unscrubbed URL leaves it.** They are
 //!    used in memory to derive a visitor id, a country and a

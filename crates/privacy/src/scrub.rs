@@ -1,5 +1,5 @@
 //! The PII scrubber for free text: paths, query values, referrers, titles,
-//! event names and property values (DESIGN.md, privacy promise 4).
+//! event names and property values (docs/architecture.md, promise 4).
 //!
 //! Anything that looks like it could identify a person is replaced by a
 //! visible placeholder, so a report shows that something was removed and

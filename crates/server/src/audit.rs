@@ -1,5 +1,5 @@
 //! Every look at the data, written to the transparency log (promise 7 of
-//! docs/privacy.md), and the log's public endpoints.
+//! docs/architecture.md), and the log's public endpoints.
 //!
 //! A middleware wraps every gated route (`/api/v1/stats/*`,
 //! `/api/v1/funnels*`): after the handler runs it appends one entry to the

@@ -1,5 +1,5 @@
 //! The public transparency register and impact assessment (promises 7 and
-//! 8 of docs/privacy.md), served without sign-in:
+//! 8 of docs/architecture.md), served without sign-in:
 //!
 //! - `GET /transparency` (`?site=HOST`, `?page=N`): the register for the
 //!   installation or one site, with the audit log paged;

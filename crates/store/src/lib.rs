@@ -1,6 +1,6 @@
 //! Where anonymous events live, and how aggregates are computed from them.
 //!
-//! In the data path (DESIGN.md) this crate is the *ingest queue* and the
+//! In the data path (docs/architecture.md) this crate is the *ingest queue* and the
 //! *store*: it accepts only [`glasshouse_privacy::AnonymousEvent`]s — a type
 //! only the privacy crate can build — so no raw IP, User-Agent or unscrubbed
 //! URL can ever reach a table.

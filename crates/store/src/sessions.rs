@@ -4,7 +4,7 @@
 //! A visit (session) is a visitor's run of events on one site with gaps under
 //! 30 minutes. A journey is the same run across every site that shares the
 //! visitor's hash scope: one site, or the sites of an agreement that allows
-//! journey linking (DESIGN.md, promise 2). Without such an agreement the
+//! journey linking (docs/architecture.md, promise 2). Without such an agreement the
 //! visitor ids of two sites differ, so a journey never leaves its site.
 //!
 //! The table is keyed by the daily visitor id and lives only in memory; after

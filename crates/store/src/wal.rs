@@ -54,7 +54,7 @@
 //! one batch.
 //!
 //! Rows hold only the table's columns: no IP address or User-Agent exists
-//! at this layer (DESIGN.md, promise 1).
+//! at this layer (docs/architecture.md, promise 1).
 
 use crate::row::{AsRow, Row, RowBatch};
 use crate::sessions::{Acquisition, JourneyState, SessionState};

@@ -1,5 +1,5 @@
 //! The demo's governance: purposes, the organisations' contacts and the one
-//! agreement. It tells the story of DESIGN.md: the Cabinet Office and the
+//! agreement. It tells the story glasshouse exists for (docs/architecture.md): the Cabinet Office and the
 //! Welsh Government link journeys between their sites for service
 //! improvement, with `k`, and share visitor counts for performance
 //! reporting under `k` and an ε budget; the Scottish Government is in no
