@@ -303,9 +303,9 @@ fn processing(d: &mut Vec<Block>, scope: &Scope, inventory: &Inventory) {
         head: vec![
             "Site".into(),
             "Organisation".into(),
-            "Raw events stored".into(),
+            "Raw events stored (end of yesterday, rounded)".into(),
             "Oldest raw event".into(),
-            "Daily visitor ids, last 30 days".into(),
+            "Daily visitor ids, 30 days before today (rounded)".into(),
             "Raw events kept".into(),
             "Aggregates kept".into(),
         ],

@@ -352,7 +352,7 @@ pub fn assess(config: &Config, inventory: &Inventory, site: Option<&str>) -> Vec
     ];
     if !operators.is_empty() {
         access.push(format!(
-            "Operator tokens of the organisation running the installation may query every site: {}. Their queries are audited like any other.",
+            "Operator tokens of the organisation running the installation reload it and read its health, and see no more data than their organisation: {}. Their queries are audited like any other.",
             operators.join(", ")
         ));
     }

@@ -447,16 +447,20 @@ fn retention(h: &mut String, scope: &Scope, inventory: &Inventory) {
         .collect();
     table(
         h,
-        "Retention and what is stored now",
+        "Retention and what is stored",
         &[
             "Site",
             "Raw events kept",
             "Totals kept",
-            "Raw events stored now",
+            "Raw events stored at the end of yesterday",
             "Oldest raw event",
-            "Daily visitor numbers, last 30 days",
+            "Daily visitor numbers, the 30 days before today",
         ],
         &rows,
+    );
+    p(
+        h,
+        "Figures are counted once a day, up to the end of yesterday, and rounded; a figure under the publication threshold reads “fewer than”, so that no single visit can be read from this page.",
     );
     p(
         h,
@@ -485,7 +489,8 @@ fn agreements(h: &mut String, scope: &Scope) {
     }
 }
 
-/// Operator tokens may query every site; say so wherever sharing is described.
+/// Operator tokens administer the installation but read no more data than
+/// their organisation; say so wherever sharing is described.
 fn operators(h: &mut String, scope: &Scope) {
     let ops: Vec<String> = scope
         .config
@@ -498,7 +503,7 @@ fn operators(h: &mut String, scope: &Scope) {
         p(
             h,
             &format!(
-                "The organisation that runs this installation ({}) has operator access to every site, to run and check it. Its queries are in the audit log like everyone else's.",
+                "The organisation that runs this installation ({}) holds operator access, to run and check it. That gives it no access to other organisations' figures: it sees them only under an agreement, like everyone else, and its queries are in the audit log like everyone else's.",
                 names(&ops)
             ),
         );
