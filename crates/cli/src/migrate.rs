@@ -153,13 +153,6 @@ fn read_progress(path: &PathBuf) -> anyhow::Result<Progress> {
 }
 
 fn write_progress(path: &Path, p: &Progress) -> anyhow::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&serde_json::to_vec(p)?)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    glasshouse_privacy::durable::replace(path, &serde_json::to_vec(p)?)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -1,8 +1,8 @@
 //! Replacing a small file so that a crash leaves the old or the new
 //! contents, never half of either, and the new contents survive a power
 //! cut once the call returns: temporary file in the same directory, fsync,
-//! rename over the old file, fsync the directory. Used for the ε ledger and
-//! saved definitions; the salts file does the same with its own zeroising.
+//! rename over the old file, fsync the directory. Used for the ε ledger,
+//! saved definitions and (readable by the owner only) the salts.
 
 use std::fs;
 use std::io::{self, Write};
@@ -10,12 +10,37 @@ use std::path::Path;
 
 /// Durably replaces `file` with `bytes`.
 pub fn replace(file: &Path, bytes: &[u8]) -> io::Result<()> {
+    write(file, bytes, false)
+}
+
+/// Durably replaces `file` with `bytes`, readable by its owner only (0600).
+pub fn replace_private(file: &Path, bytes: &[u8]) -> io::Result<()> {
+    write(file, bytes, true)
+}
+
+/// The temporary file `replace` writes first (`.NAME.tmp`, hidden), for
+/// callers that clear a leftover one at start.
+pub fn temp_of(file: &Path) -> std::path::PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(file.file_name().unwrap_or_default());
+    name.push(".tmp");
+    file.with_file_name(name)
+}
+
+fn write(file: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
-    let mut temp_name = file.file_name().unwrap_or_default().to_os_string();
-    temp_name.push(".tmp");
-    let temp = dir.join(temp_name);
+    let temp = temp_of(file);
     let result = (|| {
-        let mut out = fs::File::create(&temp)?;
+        let _ = fs::remove_file(&temp);
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut out = options.open(&temp)?;
         out.write_all(bytes)?;
         out.sync_all()?;
         drop(out);

@@ -32,8 +32,8 @@ use glasshouse_model::Clock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -42,6 +42,8 @@ use zeroize::Zeroize;
 
 /// Name of the salts file inside the data directory.
 pub const SALTS_FILE: &str = "salts.json";
+/// Where a salts file is written before it replaces the old one
+/// (`durable::temp_of`); a leftover one is erased at start.
 const TEMP_FILE: &str = ".salts.json.tmp";
 const FORMAT: &str = "glasshouse-salts-v1";
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -340,11 +342,9 @@ fn encode_hex(bytes: &[u8; 32]) -> String {
     s
 }
 
-/// Atomically replaces `file` with the given salts: temporary file (0600) in
-/// the same directory, fsync, rename over the old file, fsync the directory.
+/// Atomically replaces `file` with the given salts, readable by the owner
+/// only (`durable.rs`), and overwrites the serialised keys in memory.
 fn write_file(file: &Path, keys: &BTreeMap<i64, Salt>) -> io::Result<()> {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let temp = dir.join(TEMP_FILE);
     let contents = SaltsFile {
         format: FORMAT.to_string(),
         salts: keys
@@ -358,36 +358,9 @@ fn write_file(file: &Path, keys: &BTreeMap<i64, Salt>) -> io::Result<()> {
     let mut text = serde_json::to_vec_pretty(&contents).map_err(io::Error::other)?;
     drop(contents);
     text.push(b'\n');
-    let result = (|| {
-        let _ = fs::remove_file(&temp);
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut out = options.open(&temp)?;
-        out.write_all(&text)?;
-        out.sync_all()?;
-        drop(out);
-        fs::rename(&temp, file)?;
-        sync_dir(dir)
-    })();
+    let result = crate::durable::replace_private(file, &text);
     text.zeroize();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result.map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", file.display())))
-}
-
-/// Makes the rename itself durable.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)?.sync_all()
-}
-
-/// Directories cannot be opened for syncing here; the rename is still atomic.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
+    result
 }
 
 #[cfg(test)]
@@ -420,6 +393,14 @@ mod tests {
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn the_temporary_file_is_the_one_durable_writes() {
+        assert_eq!(
+            crate::durable::temp_of(Path::new("/d").join(SALTS_FILE).as_path()),
+            Path::new("/d").join(TEMP_FILE)
+        );
     }
 
     #[test]
