@@ -143,7 +143,7 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
             sessions: Default::default(),
             funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(&config.data_dir)?),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
-            releases: Arc::default(),
+            releases: Arc::new(glasshouse_governance::gate::Releases::open(&config.data_dir)?),
             register: Arc::default(),
             reload: Default::default(),
             metrics: Default::default(),

@@ -110,9 +110,99 @@ impl Budgets {
     }
 }
 
+/// The file of noisy answers released today, in the data directory.
+pub const RELEASED_FILE: &str = "privacy-released.json";
+
+/// Most answers kept for a day; past it the file is not grown further and
+/// new questions get fresh noise (each still charged to the budget).
+pub const MAX_RELEASED: usize = 10_000;
+
+#[derive(Default, Serialize, Deserialize)]
+struct ReleasedFile {
+    /// The day the answers were released (`YYYY-MM-DD`).
+    day: String,
+    /// Key (organisation and question) → the answer as released.
+    answers: BTreeMap<String, serde_json::Value>,
+}
+
+/// Noisy answers released today, kept on disk so that neither asking again
+/// nor a restart draws fresh noise for the same question: averaging draws
+/// would undo the noise. Only today's are kept; a new day starts empty.
+pub struct Released {
+    path: PathBuf,
+    file: Mutex<ReleasedFile>,
+}
+
+impl Released {
+    /// Opens the file in `dir`, or starts an empty one.
+    pub fn open(dir: &Path) -> std::io::Result<Released> {
+        let path = dir.join(RELEASED_FILE);
+        let file = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ReleasedFile::default(),
+            Err(e) => return Err(e),
+        };
+        Ok(Released {
+            path,
+            file: Mutex::new(file),
+        })
+    }
+
+    /// The answer released on `day` under `key`, if any.
+    pub fn get(&self, day: &str, key: &str) -> Option<serde_json::Value> {
+        let file = self.file.lock().expect("released answers");
+        (file.day == day)
+            .then(|| file.answers.get(key).cloned())
+            .flatten()
+    }
+
+    /// Keeps `answer` for the rest of `day`, durably, before it is sent.
+    pub fn keep(&self, day: &str, key: &str, answer: &serde_json::Value) -> std::io::Result<()> {
+        let mut file = self.file.lock().expect("released answers");
+        if file.day != day {
+            *file = ReleasedFile {
+                day: day.to_string(),
+                answers: BTreeMap::new(),
+            };
+        }
+        if file.answers.len() >= MAX_RELEASED {
+            return Ok(());
+        }
+        file.answers.insert(key.to_string(), answer.clone());
+        let bytes = serde_json::to_vec(&*file).map_err(std::io::Error::other)?;
+        crate::durable::replace(&self.path, &bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn released_answers_survive_a_restart_for_their_day_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Released::open(dir.path()).unwrap();
+        let answer = serde_json::json!({"results": [17]});
+        r.keep("2026-12-04", "org|q", &answer).unwrap();
+        let again = Released::open(dir.path()).unwrap();
+        assert_eq!(again.get("2026-12-04", "org|q"), Some(answer));
+        assert_eq!(again.get("2026-12-04", "org|other"), None);
+        assert_eq!(again.get("2026-12-05", "org|q"), None);
+        again
+            .keep("2026-12-05", "org|x", &serde_json::json!(1))
+            .unwrap();
+        assert_eq!(
+            Released::open(dir.path())
+                .unwrap()
+                .get("2026-12-04", "org|q"),
+            None
+        );
+    }
 
     #[test]
     fn spends_until_the_limit_and_remembers_across_opens() {

@@ -243,11 +243,13 @@ impl Decided {
             .map(|body| Answer(self.audited(), body))
     }
 
-    /// The answer, kept for the day where it carries noise.
-    pub fn answer(&self, app: &App, body: Value) -> Answer {
+    /// The answer, kept durably for the day before it is sent where it
+    /// carries noise.
+    pub fn answer(&self, app: &App, body: Value) -> Result<Answer, ApiError> {
         app.releases
-            .keep(&self.grant, &self.canonical, self.today, &body);
-        Answer(self.audited(), body)
+            .keep(&self.grant, &self.canonical, self.today, &body)
+            .map_err(|e| self.error(ApiError::internal(e)))?;
+        Ok(Answer(self.audited(), body))
     }
 }
 

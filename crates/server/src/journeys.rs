@@ -178,10 +178,10 @@ async fn one_step(app: App, headers: HeaderMap, uri: Uri, next: bool) -> Result<
         .into_iter()
         .map(|((site, page), (visits, visitors))| json!({"site": site, "page": page, "visits": visits, "visitors": visitors}))
         .collect();
-    Ok(d.answer(
+    d.answer(
         &app,
         json!({ "results": results, "sites": d.question.sites }),
-    ))
+    )
 }
 
 async fn next_pages(
@@ -275,7 +275,7 @@ async fn paths(State(app): State<App>, headers: HeaderMap, uri: Uri) -> Result<A
         branches as usize,
     );
     out["sites"] = json!(d.question.sites);
-    Ok(d.answer(&app, out))
+    d.answer(&app, out)
 }
 
 /// What the grant releases of a path answer, by index into its nodes,
@@ -535,5 +535,5 @@ async fn funnel(
     if let Some(p) = previous {
         out["comparison"] = json!({"results": funnel_rows(&app, &d, &p, &b.steps)?});
     }
-    Ok(d.answer(&app, out))
+    d.answer(&app, out)
 }

@@ -127,7 +127,7 @@ async fn aggregate(
     if now.is_none() {
         out["withheld"] = json!("fewer visitors than the agreement's minimum (k)");
     }
-    Ok(d.answer(&app, out))
+    d.answer(&app, out)
 }
 
 async fn timeseries(
@@ -196,7 +196,7 @@ async fn timeseries(
             Value::Object(row)
         })
         .collect();
-    Ok(d.answer(&app, json!({ "results": results })))
+    d.answer(&app, json!({ "results": results }))
 }
 
 fn positive(value: Option<&str>, field: &'static str, default: usize) -> Result<usize, ApiError> {
@@ -261,7 +261,7 @@ async fn breakdown(
             Value::Object(row)
         })
         .collect();
-    Ok(d.answer(&app, json!({ "results": results })))
+    d.answer(&app, json!({ "results": results }))
 }
 
 async fn realtime_visitors(
@@ -282,5 +282,5 @@ async fn realtime_visitors(
     let n = blocking(move || Ok(store.current_visitors(&site, since)?))
         .await
         .map_err(|e| d.error(e))?;
-    Ok(d.answer(&app, json!(n)))
+    d.answer(&app, json!(n))
 }

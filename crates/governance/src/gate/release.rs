@@ -7,23 +7,18 @@
 //!   A question that would overspend the month is refused.
 //! - Every figure about a partner's data that describes fewer than `k`
 //!   visitors (the noisy count, where there is noise) is withheld.
-//! - A noisy answer, once released, is kept ([`Releases`]) and served again
-//!   for the same question by the same organisation on the same day: asking
-//!   again cannot average the noise away, and a dashboard that reloads does
-//!   not drain the budget.
+//! - A noisy answer, once released, is kept on disk ([`Releases`]) and
+//!   served again for the same question by the same organisation on the
+//!   same day: asking again, or after a restart, cannot average the noise
+//!   away, and a dashboard that reloads does not drain the budget.
 
 use super::{Grant, Ground, Refusal};
 use chrono::NaiveDate;
-use glasshouse_privacy::budget::{BudgetError, Budgets};
+use glasshouse_privacy::budget::{BudgetError, Budgets, Released};
 use glasshouse_privacy::dp;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Shared queries an agreement's monthly ε allows, each spending an equal part.
 pub const SHARED_QUERIES_PER_MONTH: f64 = 20.0;
-
-/// Most noisy answers kept for the day; past it the oldest day's go first.
-const MAX_KEPT_ANSWERS: usize = 10_000;
 
 /// Where ε spends are recorded, durably, before any release.
 pub trait Ledger: Send + Sync {
@@ -116,13 +111,21 @@ impl Grant {
     }
 }
 
-/// Noisy answers already released, by organisation, question and day.
-#[derive(Default)]
-pub struct Releases {
-    kept: Mutex<HashMap<(String, String, NaiveDate), serde_json::Value>>,
-}
+/// Noisy answers already released, by organisation, question and day,
+/// kept durably (`glasshouse_privacy::budget::Released`) so that neither
+/// asking again nor a restart draws fresh noise.
+pub struct Releases(Released);
 
 impl Releases {
+    /// Opens the kept answers in the data directory `dir`.
+    pub fn open(dir: &std::path::Path) -> std::io::Result<Releases> {
+        Ok(Releases(Released::open(dir)?))
+    }
+
+    fn key(grant: &Grant, question: &str) -> String {
+        format!("{}|{question}", grant.organisation)
+    }
+
     /// The answer released earlier today for the same question, if any.
     pub fn get(
         &self,
@@ -133,32 +136,22 @@ impl Releases {
         if !grant.noisy() {
             return None;
         }
-        let kept = self.kept.lock().expect("releases");
-        kept.get(&(grant.organisation.clone(), question.to_string(), today))
-            .cloned()
+        self.0.get(&today.to_string(), &Self::key(grant, question))
     }
 
-    /// Keeps a noisy answer for the rest of `today`.
+    /// Keeps a noisy answer for the rest of `today`, before it is sent.
     pub fn keep(
         &self,
         grant: &Grant,
         question: &str,
         today: NaiveDate,
         answer: &serde_json::Value,
-    ) {
+    ) -> Result<(), ReleaseError> {
         if !grant.noisy() {
-            return;
+            return Ok(());
         }
-        let mut kept = self.kept.lock().expect("releases");
-        kept.retain(|(_, _, day), _| *day >= today);
-        if kept.len() >= MAX_KEPT_ANSWERS {
-            // A day with more distinct shared questions than this is not a
-            // dashboard; the budget (20 a month) refuses most of them anyway.
-            kept.clear();
-        }
-        kept.insert(
-            (grant.organisation.clone(), question.to_string(), today),
-            answer.clone(),
-        );
+        self.0
+            .keep(&today.to_string(), &Self::key(grant, question), answer)
+            .map_err(|e| ReleaseError::Failed(e.to_string()))
     }
 }

@@ -473,9 +473,10 @@ fn a_noisy_answer_is_served_again_the_same_day_only() {
             epsilon_per_month: Some(2.0),
         },
     };
-    let releases = Releases::default();
+    let dir = tempfile::tempdir().unwrap();
+    let releases = Releases::open(dir.path()).unwrap();
     let answer = serde_json::json!({"results": [1]});
-    releases.keep(&grant, "q", day(0), &answer);
+    releases.keep(&grant, "q", day(0), &answer).unwrap();
     assert_eq!(releases.get(&grant, "q", day(0)), Some(answer));
     assert_eq!(releases.get(&grant, "other q", day(0)), None);
     assert_eq!(releases.get(&grant, "q", day(1)), None);

@@ -202,7 +202,7 @@ impl TestServer {
             funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(dir.path()).unwrap()),
             audit: Arc::new(glasshouse_server::audit::Audit::open(dir.path(), None).unwrap()),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
-            releases: Arc::default(),
+            releases: Arc::new(glasshouse_governance::gate::Releases::open(dir.path()).unwrap()),
             register: Arc::default(),
             reload: Default::default(),
             metrics: Default::default(),
