@@ -140,6 +140,8 @@ pub struct Audited {
     pub purpose: String,
     /// The grant's ground, or empty for a refusal.
     pub ground: String,
+    /// Rows the answer holds (0 for a refusal).
+    pub rows: u64,
 }
 
 /// A question the gate let through, with its grant.
@@ -174,6 +176,7 @@ pub fn decide(app: &App, caller: &Caller, question: Question) -> Result<Decided,
             question: canonical,
             purpose: question.purpose,
             ground: String::new(),
+            rows: 0,
         })),
     }
 }
@@ -185,6 +188,7 @@ impl Decided {
             question: self.canonical.clone(),
             purpose: self.question.purpose.clone(),
             ground: self.grant.ground_text(),
+            rows: 0,
         }
     }
 
@@ -258,8 +262,19 @@ pub struct Answer(Audited, Value);
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
-        let mut r = Json(self.1).into_response();
-        r.extensions_mut().insert(self.0);
+        let Answer(mut audited, body) = self;
+        audited.rows = rows_in(&body);
+        let mut r = Json(body).into_response();
+        r.extensions_mut().insert(audited);
         r
     }
+}
+
+/// Rows in an answer, as the audit log counts them: the length of its
+/// `results` or `links` list, or 1 for another document.
+fn rows_in(body: &Value) -> u64 {
+    ["results", "links"]
+        .iter()
+        .find_map(|k| body[*k].as_array().map(|a| a.len() as u64))
+        .unwrap_or(1)
 }

@@ -17,7 +17,6 @@
 use crate::ask::Audited;
 use crate::auth;
 use crate::{ApiError, App};
-use axum::body::{to_bytes, Body};
 use axum::extract::{Query as Params, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
@@ -123,7 +122,8 @@ pub fn register(r: &mut crate::routes::Registrar) {
 #[derive(Clone)]
 pub struct Reason(pub String);
 
-const MAX_BODY: usize = 64 * 1024;
+/// Largest request body a gated route reads (a funnel question).
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 /// Longest a question waits for acknowledged events to reach the store
 /// (normally one commit, a few milliseconds); after it, the store is
@@ -132,19 +132,12 @@ const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The middleware around every route that reads event data (gated routes).
 pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return ApiError::bad_request(format!("body: larger than {MAX_BODY} bytes"))
-            .into_response();
-    };
-    let Ok(caller) = auth::caller(&app, &parts.headers) else {
+    let Ok(caller) = auth::caller(&app, request.headers()) else {
         // No credentials: nothing is read, nothing to log.
-        return next
-            .run(Request::from_parts(parts, Body::from(bytes)))
-            .await;
+        return next.run(request).await;
     };
-    let method = parts.method.clone();
-    let path = parts.uri.path().to_string();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
     let endpoint = crate::metrics::Endpoint {
         endpoint: path.clone(),
     };
@@ -154,9 +147,7 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
         let ingestor = app.ingestor.clone();
         let _ = tokio::task::spawn_blocking(move || ingestor.settle(SETTLE)).await;
     }
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let response = next.run(request).await;
     // One series per route, not per funnel id.
     if !endpoint.endpoint.starts_with("/api/v1/funnels/") {
         app.metrics
@@ -167,21 +158,16 @@ pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Respo
     let status = response.status();
     let reason = response.extensions().get::<Reason>().map(|r| r.0.clone());
     let audited = response.extensions().get::<Audited>().cloned();
-    // Answers are small JSON documents: count the rows they hold.
-    let (head, body) = response.into_parts();
-    let Ok(body) = to_bytes(body, 64 * 1024 * 1024).await else {
-        return ApiError::internal("answer too large to audit").into_response();
-    };
-    let rows = rows_in(&body);
-    let response = Response::from_parts(head, Body::from(body));
     // The question as parsed, never the raw request: a request that failed
-    // before it became a question is logged by its route alone.
-    let (question, purpose, ground) = match audited {
-        Some(a) => (a.question, a.purpose, a.ground),
+    // before it became a question is logged by its route alone. The handler
+    // counted the answer's rows as it built it.
+    let (question, purpose, ground, rows) = match audited {
+        Some(a) => (a.question, a.purpose, a.ground, a.rows),
         None => (
             format!("{method} {path} (not parsed)"),
             String::new(),
             String::new(),
+            0,
         ),
     };
     let mut entry = Entry::query(
@@ -232,18 +218,6 @@ async fn append(app: &App, entry: Entry) -> bool {
             tracing::error!(error = %e, "audit log task failed");
             false
         }
-    }
-}
-
-/// Rows in an answer: the length of its `results`, `links` or `funnels`
-/// list, 1 for another document, 0 for an empty body.
-fn rows_in(body: &[u8]) -> u64 {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(v) => ["results", "links", "funnels"]
-            .iter()
-            .find_map(|k| v[*k].as_array().map(|a| a.len() as u64))
-            .unwrap_or(1),
-        Err(_) => u64::from(!body.is_empty()),
     }
 }
 

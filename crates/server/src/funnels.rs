@@ -120,11 +120,12 @@ struct Body {
 
 /// What the audit log records of a change to saved funnels: definitions,
 /// not figures, of the caller's own site.
-fn audited(caller: &Caller, action: &str, host: &str) -> Extension<Audited> {
+fn audited(caller: &Caller, action: &str, host: &str, rows: u64) -> Extension<Audited> {
     Extension(Audited {
         question: format!("funnels {action} site={host}"),
         purpose: String::new(),
         ground: format!("own organisation {}", caller.organisation()),
+        rows,
     })
 }
 
@@ -175,7 +176,7 @@ async fn list(
     let all = app.funnels.all.lock().expect("funnels");
     let mine: Vec<&Saved> = all.iter().filter(|f| f.site == site.host).collect();
     Ok((
-        audited(&caller, "list", &site.host),
+        audited(&caller, "list", &site.host, mine.len() as u64),
         Json(json!({ "funnels": mine })),
     ))
 }
@@ -217,7 +218,7 @@ async fn create(
     next.push(saved.clone());
     app.funnels.save(&next)?;
     *all = next;
-    let note = audited(&caller, "save", &saved.site);
+    let note = audited(&caller, "save", &saved.site, 1);
     Ok((StatusCode::CREATED, note, Json(json!({ "funnel": saved }))))
 }
 
@@ -247,7 +248,7 @@ async fn update(
     app.funnels.save(&next)?;
     *all = next;
     Ok((
-        audited(&caller, "change", &saved.site),
+        audited(&caller, "change", &saved.site, 1),
         Json(json!({ "funnel": saved })),
     ))
 }
@@ -280,6 +281,6 @@ async fn remove(
     *all = next;
     Ok((
         StatusCode::NO_CONTENT,
-        audited(&caller, "delete", &site.host),
+        audited(&caller, "delete", &site.host, 1),
     ))
 }

@@ -45,10 +45,14 @@ impl Registrar {
 
     /// A route that reads event data: audited, and its handler asks the gate.
     pub fn gated(&mut self, path: &'static str, route: MethodRouter<App>) -> &mut Registrar {
-        let audited = route.route_layer(axum::middleware::from_fn_with_state(
-            self.app.clone(),
-            crate::audit::gate,
-        ));
+        let audited = route
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.app.clone(),
+                crate::audit::gate,
+            ))
+            .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(
+                crate::audit::MAX_BODY,
+            ));
         self.add(path, Access::Gated, audited)
     }
 

@@ -64,6 +64,8 @@ async fn every_query_is_logged_and_the_log_verifies() {
         .as_str()
         .unwrap()
         .contains("own organisation test-org"));
+    assert_eq!(log[0]["rows"], 1, "the aggregate's one row");
+    assert_eq!(log[1]["rows"], 0, "a refusal returns nothing");
     assert!(log[0]["actor"].as_str().unwrap().starts_with("token:"));
     assert!(!log[0]["actor"].as_str().unwrap().contains(TOKEN));
     assert_eq!(log[1]["decision"], "refused");
