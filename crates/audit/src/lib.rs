@@ -77,6 +77,7 @@
 pub mod checkpoint;
 pub mod entry;
 mod files;
+mod follow;
 pub mod key;
 mod log;
 pub mod merkle;
@@ -87,6 +88,7 @@ pub mod witness;
 
 pub use checkpoint::Checkpoint;
 pub use entry::{Decision, Entry, Kind};
+pub use follow::Follower;
 pub use log::{AuditError, AuditLog, MAX_PAGE};
 pub use verify::{verify_dir, verify_dir_with_key, verify_remote, VerifyError, VerifyReport};
 pub use witness::{witness, witness_texts, WitnessError, WitnessReport, WitnessState};

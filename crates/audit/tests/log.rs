@@ -419,3 +419,60 @@ fn concurrent_appends_all_land_and_verify() {
     assert_eq!(log.size(), 40);
     assert_eq!(verify_dir(dir.path(), None).unwrap().size, 40);
 }
+
+#[test]
+fn a_follower_checks_only_what_was_appended_and_catches_a_forged_tail() {
+    use glasshouse_audit::Follower;
+    let dir = tempfile::tempdir().unwrap();
+    let log = log_with(dir.path(), 10);
+    let key = key_of(&log);
+    let mut follower = Follower::new(dir.path(), key.clone());
+    assert_eq!(follower.advance(), Ok(10));
+    for i in 10..25 {
+        log.append(&entry(i)).unwrap();
+    }
+    assert_eq!(follower.advance(), Ok(25));
+    assert_eq!(follower.advance(), Ok(25), "nothing new");
+
+    // An entry appended without a checkpoint (a crash between the two
+    // writes, or a write in progress) is not yet counted, nor a fault.
+    drop(log);
+    let mut with_extra = lines(dir.path());
+    with_extra.push(with_extra[3].clone());
+    write_lines(dir.path(), &with_extra);
+    assert_eq!(follower.advance(), Ok(25));
+
+    // A checkpoint signed by another key after it is caught, and stays caught.
+    let forger = Signer::generate(ORIGIN, Algorithm::Ed25519).unwrap();
+    let mut tree = Tree::new();
+    for line in &with_extra {
+        tree.push(glasshouse_audit::merkle::leaf_hash(line.as_bytes()));
+    }
+    let cp = Checkpoint::new(ORIGIN, tree.size(), tree.root());
+    let note = Note::sign(&cp.body(), &forger).unwrap().to_text();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("checkpoints"))
+        .unwrap();
+    std::io::Write::write_all(&mut file, format!("{note}\n").as_bytes()).unwrap();
+    let why = follower.advance().unwrap_err();
+    assert!(why.starts_with("checkpoint 26"), "{why}");
+    assert_eq!(follower.advance().unwrap_err(), why);
+
+    // A fresh follower, reading the whole log, finds it too.
+    let mut fresh = Follower::new(dir.path(), key.clone());
+    assert_eq!(fresh.advance().unwrap_err(), why);
+
+    // A log cut below what was checked is reported.
+    let dir = tempfile::tempdir().unwrap();
+    let log = log_with(dir.path(), 10);
+    let mut follower = Follower::new(dir.path(), key_of(&log));
+    assert_eq!(follower.advance(), Ok(10));
+    write_lines(dir.path(), &lines(dir.path())[..5]);
+    let why = follower.advance().unwrap_err();
+    assert!(why.contains("shrank"), "{why}");
+}
+
+fn key_of(log: &AuditLog) -> Verifier {
+    Verifier::from_key_string(&log.verifier_key()).unwrap()
+}

@@ -362,7 +362,7 @@ fn overview_as_served(
     filtered: &Query,
     runs: usize,
 ) -> anyhow::Result<()> {
-    use glasshouse_server::tiers;
+    use glasshouse_store::tiers;
     let today = SystemClock.now().date_naive();
     let started = Instant::now();
     let days = glasshouse_store::rollup::refresh(store, site, today - Duration::days(60), today)?;
@@ -371,7 +371,7 @@ fn overview_as_served(
         started.elapsed().as_secs_f64()
     );
     let raw_from = today - Duration::days(30);
-    let api = |e: glasshouse_server::ApiError| anyhow::anyhow!("{}", e.message);
+    let api = |e: glasshouse_store::StoreError| anyhow::anyhow!("{e}");
     // What the dashboard's pages card asks once a source is chosen.
     let mut pages_filtered = pages.clone();
     pages_filtered.filters = filtered.filters.clone();

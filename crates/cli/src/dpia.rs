@@ -47,8 +47,15 @@ fn inventory(config: &Config) -> Inventory {
         match opened {
             Ok(store) => {
                 for (inv, site) in sites.iter_mut().zip(&config.sites) {
-                    if let Ok(found) = glasshouse_server::transparency::site_inventory(store.as_ref(), site, now, config.register_threshold) {
-                        *inv = found;
+                    let today = now.date_naive();
+                    if let Ok(f) = glasshouse_store::inventory::site_figures(store.as_ref(), site, today) {
+                        *inv = SiteInventory::counted(
+                            &site.host,
+                            f.events_stored,
+                            f.visitors_last_30_days,
+                            f.oldest_event,
+                            config.register_threshold,
+                        );
                     }
                 }
             }

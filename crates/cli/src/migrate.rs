@@ -117,7 +117,7 @@ fn copy_aggregates(
         chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date"),
         chrono::NaiveDate::from_ymd_opt(9999, 1, 1).expect("a date"),
     );
-    let saved = glasshouse_server::funnels::SavedFunnels::open(&config.data_dir)?;
+    let saved = glasshouse_store::saved::SavedFunnels::open(&config.data_dir)?;
     let mut days = 0;
     for site in &config.sites {
         let mut dims: Vec<String> = vec!["total".into()];
@@ -126,7 +126,7 @@ fn copy_aggregates(
             saved
                 .of_site(&site.host)
                 .iter()
-                .map(|f| glasshouse_server::funnels::daily_key(&f.steps)),
+                .map(|f| glasshouse_store::saved::daily_key(&f.steps)),
         );
         let mut by_day: BTreeMap<chrono::NaiveDate, Vec<RollupRow>> = BTreeMap::new();
         for dim in &dims {

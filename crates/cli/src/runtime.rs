@@ -20,7 +20,8 @@ pub fn serve_config(path: &Path, store: Option<StoreChoice>) -> anyhow::Result<(
     if let Some(store) = store {
         config.store = store;
     }
-    serve(config, path, |_| {})
+    let dir = glasshouse_store::datadir::DataDir::lock(&config.data_dir)?;
+    serve(dir, config, path, |_| {})
 }
 
 /// Opens the store in the configured data directory.
@@ -105,7 +106,13 @@ pub fn open_geo(config: &Config) -> anyhow::Result<Option<GeoDb>> {
 /// Serves until Ctrl-C or SIGTERM, then writes what is queued and stops.
 /// `ready` is called once the server listens (the demo prints its logins then).
 /// `path` is the configuration file, read again on SIGHUP or the admin API.
-pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow::Result<()> {
+/// `dir` is the data directory, held (locked) until serving stops.
+pub fn serve(
+    _dir: glasshouse_store::datadir::DataDir,
+    config: Config,
+    path: &Path,
+    ready: impl FnOnce(&Config),
+) -> anyhow::Result<()> {
     let path = path.to_path_buf();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -134,6 +141,7 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let funnels = Arc::new(glasshouse_store::saved::SavedFunnels::open(&config.data_dir)?);
         let app = App::new(AppState {
             config: config.clone(),
             anonymiser,
@@ -141,7 +149,7 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
             store: store.clone(),
             clock: clock.clone(),
             sessions: Default::default(),
-            funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(&config.data_dir)?),
+            funnels: funnels.clone(),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
             releases: Arc::new(glasshouse_governance::gate::Releases::open(&config.data_dir)?),
             register: Arc::default(),
@@ -152,11 +160,15 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
                     .with_context(|| format!("opening the audit log in {}", config.data_dir.join("audit").display()))?,
             ),
         });
-        let retention = glasshouse_server::retention::spawn(config.clone(), store.clone(), clock);
         let rotation = spawn_salt_rotation(app.anonymiser.clone());
+        // The register's first reader should not wait for the whole audit
+        // log to be checked; later checks read only what was appended.
+        let audit = app.audit.clone();
+        tokio::task::spawn_blocking(move || audit.verified());
+        let reloader = glasshouse_server::reload::Reloader::new(path, app);
+        let retention = spawn_retention(Arc::downgrade(&reloader), store.clone(), funnels, clock);
         tracing::info!(listen = %config.listen, data = %config.data_dir.display(), "glasshouse is serving");
         ready(&config);
-        let reloader = glasshouse_server::reload::Reloader::new(path, app);
         let hangup = spawn_reload_on_hangup(reloader.clone());
         glasshouse_server::serve_reloadable(listener, &reloader, shutdown_signal()).await?;
         hangup.abort();
@@ -174,6 +186,35 @@ pub fn serve(config: Config, path: &Path, ready: impl FnOnce(&Config)) -> anyhow
         store.checkpoint()?;
         tracing::info!("stopped");
         Ok(())
+    })
+}
+
+/// Runs retention (`glasshouse_store::retention`) at start and then hourly,
+/// each time under the configuration the reloader serves then, so a reload
+/// that shortens a site's retention is enforced within the hour.
+fn spawn_retention(
+    reloader: std::sync::Weak<glasshouse_server::reload::Reloader>,
+    store: Arc<dyn glasshouse_store::Store>,
+    funnels: Arc<glasshouse_store::saved::SavedFunnels>,
+    clock: Arc<dyn Clock>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let Some(config) = reloader.upgrade().map(|r| r.config()) else {
+                return;
+            };
+            let (s, f, k) = (store.clone(), funnels.clone(), clock.clone());
+            let job = move || glasshouse_store::retention::run(&config, s.as_ref(), &f, k.as_ref());
+            match tokio::task::spawn_blocking(job).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "retention failed; will retry in an hour")
+                }
+                Err(e) => tracing::error!(error = %e, "retention task panicked"),
+            }
+        }
     })
 }
 

@@ -10,7 +10,7 @@ pub fn new_token() -> String {
 }
 
 /// The hash the configuration stores (the server checks tokens the same way).
-pub use glasshouse_server::token_hash as sha256_hex;
+pub use glasshouse_model::config::token_hash as sha256_hex;
 
 /// Prints a token and the configuration block that admits it.
 pub fn print_new(organisation: &str, name: &str) {

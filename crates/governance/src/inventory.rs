@@ -82,6 +82,23 @@ impl SiteInventory {
             visitors_last_30_days: PublicCount::FewerThan(DEFAULT_REGISTER_THRESHOLD),
         }
     }
+
+    /// A site's counted figures as the register publishes them: rounded,
+    /// and withheld under `threshold`, so no exact figure is public.
+    pub fn counted(
+        host: &str,
+        events_stored: u64,
+        visitors_last_30_days: u64,
+        oldest_event: Option<DateTime<Utc>>,
+        threshold: u64,
+    ) -> SiteInventory {
+        SiteInventory {
+            host: host.to_ascii_lowercase(),
+            events_stored: PublicCount::of(events_stored, threshold),
+            oldest_event,
+            visitors_last_30_days: PublicCount::of(visitors_last_30_days, threshold),
+        }
+    }
 }
 
 #[cfg(test)]

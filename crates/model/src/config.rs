@@ -172,6 +172,13 @@ pub struct Site {
     pub dated_slugs: Vec<String>,
 }
 
+/// Lower-case hex SHA-256 of an API token: what the configuration stores,
+/// so the file admits a token without holding it.
+pub fn token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
 /// A Stats API token. Only its SHA-256 is configured; the token is shown once when made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {

@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
 use glasshouse_audit::{AuditLog, Entry};
+use glasshouse_governance::AuditRow;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -32,10 +33,11 @@ use std::path::Path;
 pub struct Audit {
     /// The transparency log.
     pub log: AuditLog,
-    dir: std::path::PathBuf,
     actor_key: [u8; 32],
-    /// The size at which the stored files last verified, and whether they did.
-    checked: std::sync::Mutex<Option<(u64, bool)>>,
+    /// Verifies the stored files as they grow, reading only what is new.
+    follower: std::sync::Mutex<glasshouse_audit::Follower>,
+    /// Which entries are about each site, for the register's pages.
+    about: std::sync::Mutex<std::collections::HashMap<String, (u64, Vec<u64>)>>,
 }
 
 impl Audit {
@@ -74,28 +76,83 @@ impl Audit {
         };
         let log =
             AuditLog::open(&dir, &origin).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let key = glasshouse_audit::key::Verifier::from_key_string(&log.verifier_key())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Audit {
+            follower: std::sync::Mutex::new(glasshouse_audit::Follower::new(&dir, key)),
             log,
-            dir,
             actor_key,
-            checked: std::sync::Mutex::new(None),
+            about: Default::default(),
         })
     }
 
-    /// Whether the stored log verifies from its files (tree, every signed
-    /// checkpoint), as `glasshouse audit verify` checks it. Re-checked when
-    /// the log has grown since the last check; blocking.
+    /// Whether the stored log verifies from its files (every entry and
+    /// signed checkpoint), as `glasshouse audit verify` checks it: the whole
+    /// log once, then only what was appended since (`Follower`); blocking.
     pub fn verified(&self) -> bool {
-        let size = self.log.size();
-        let mut checked = self.checked.lock().expect("audit check");
-        if let Some((at, ok)) = *checked {
-            if at == size {
-                return ok;
+        let mut follower = self.follower.lock().expect("audit follower");
+        match follower.advance() {
+            Ok(_) => true,
+            Err(why) => {
+                tracing::error!(%why, "the audit log does not verify");
+                false
             }
         }
-        let ok = glasshouse_audit::verify_dir(&self.dir, None).is_ok();
-        *checked = Some((size, ok));
-        ok
+    }
+
+    /// Page `page` (from 1) of the log, newest first, `per_page` entries
+    /// a page, optionally only those about `host` (`AuditRow::is_about`);
+    /// with the number of entries in the whole (filtered) log. Only entries
+    /// appended since the last call are read to find those about a host.
+    pub fn page(
+        &self,
+        host: Option<&str>,
+        page: u64,
+        per_page: u64,
+    ) -> Result<(u64, Vec<AuditRow>), glasshouse_audit::AuditError> {
+        let skip = page.max(1).saturating_sub(1).saturating_mul(per_page);
+        let Some(host) = host else {
+            let size = self.log.size();
+            let end = size.saturating_sub(skip);
+            let start = end.saturating_sub(per_page);
+            let mut rows: Vec<AuditRow> = self
+                .log
+                .entries(start, end - start)?
+                .into_iter()
+                .map(|(_, e)| row(e))
+                .collect();
+            rows.reverse();
+            return Ok((size, rows));
+        };
+        let mut about = self.about.lock().expect("audit index");
+        let (scanned, found) = about.entry(host.to_string()).or_default();
+        let size = self.log.size();
+        while *scanned < size {
+            let batch = self.log.entries(*scanned, glasshouse_audit::MAX_PAGE)?;
+            if batch.is_empty() {
+                break;
+            }
+            *scanned += batch.len() as u64;
+            for (i, e) in batch {
+                if row(e).is_about(host) {
+                    found.push(i);
+                }
+            }
+        }
+        let total = found.len() as u64;
+        let wanted: Vec<u64> = found
+            .iter()
+            .rev()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .take(usize::try_from(per_page).unwrap_or(usize::MAX))
+            .copied()
+            .collect();
+        drop(about);
+        let mut rows = Vec::with_capacity(wanted.len());
+        for i in wanted {
+            rows.extend(self.log.entries(i, 1)?.into_iter().map(|(_, e)| row(e)));
+        }
+        Ok((total, rows))
     }
 
     /// A stable pseudonym for an account: the same person gets the same one,
@@ -131,11 +188,13 @@ pub(crate) const MAX_BODY: usize = 64 * 1024;
 const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The middleware around every route that reads event data (gated routes).
-pub async fn gate(State(app): State<App>, request: Request, next: Next) -> Response {
+pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let Ok(caller) = auth::caller(&app, request.headers()) else {
         // No credentials: nothing is read, nothing to log.
         return next.run(request).await;
     };
+    // The handler decides as the caller logged here, found once.
+    request.extensions_mut().insert(caller.clone());
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let endpoint = crate::metrics::Endpoint {
@@ -293,4 +352,25 @@ async fn consistency(
             .consistency_json(p.old, p.new)
             .map_err(audit_error)?,
     ))
+}
+
+/// An entry as the public register shows it.
+pub fn row(e: Entry) -> AuditRow {
+    AuditRow {
+        time: e.time,
+        kind: match e.kind {
+            glasshouse_audit::Kind::Query => "query".into(),
+            glasshouse_audit::Kind::Config => "config".into(),
+        },
+        organisation: e.organisation,
+        role: e.role,
+        purpose: e.purpose,
+        query: e.query,
+        rows: e.rows,
+        decision: match e.decision {
+            glasshouse_audit::Decision::Allowed => "allowed".into(),
+            glasshouse_audit::Decision::Refused => "refused".into(),
+        },
+        reason: e.reason,
+    }
 }

@@ -14,7 +14,6 @@ use crate::{ApiError, App};
 use axum::http::{header, HeaderMap};
 use glasshouse_governance::gate::Principal;
 use glasshouse_model::{ApiToken, Role, Site};
-use sha2::{Digest, Sha256};
 
 /// Who is asking, once their credentials checked out.
 #[derive(Debug, Clone)]
@@ -37,9 +36,20 @@ impl Caller {
     }
 }
 
-/// Lower-case hex SHA-256 of a token, as the configuration stores it.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+/// A handler takes the caller as an argument: the one the audit middleware
+/// found and logged (gated routes), or found now (signed routes).
+impl axum::extract::FromRequestParts<App> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &App,
+    ) -> Result<Caller, ApiError> {
+        match parts.extensions.get::<Caller>() {
+            Some(c) => Ok(c.clone()),
+            None => caller(app, &parts.headers),
+        }
+    }
 }
 
 /// The caller behind the request's `Authorization: Bearer` token, or its
@@ -72,7 +82,7 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
                 "missing API token: send Authorization: Bearer YOUR_TOKEN (or sign in)",
             )
         })?;
-    let hash = token_hash(token);
+    let hash = glasshouse_model::config::token_hash(token);
     let found: Option<&ApiToken> = app
         .config
         .api_tokens

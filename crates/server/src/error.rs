@@ -82,9 +82,17 @@ impl From<glasshouse_model::query::QueryError> for ApiError {
     }
 }
 
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
 impl From<glasshouse_store::StoreError> for ApiError {
     fn from(e: glasshouse_store::StoreError) -> Self {
         match e {
+            // The question asks for what is kept only in another form.
+            glasshouse_store::StoreError::Unanswerable(why) => ApiError::bad_request(why),
             // An outage, not a fault: say so, and that trying later helps.
             glasshouse_store::StoreError::Unreachable(detail) => {
                 tracing::warn!(%detail, "the store cannot be reached");

@@ -14,10 +14,11 @@
 //! those describing fewer than the agreement's `k` visitors.
 
 use crate::ask::{self, Answer, Decided, Params};
+use crate::auth::{self, Caller};
 use crate::routes::Registrar;
-use crate::{auth, blocking, tiers, ApiError, App};
+use crate::{blocking, ApiError, App};
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::Uri;
 use axum::routing::{get, post};
 use axum::Json;
 use glasshouse_model::journey::{
@@ -25,6 +26,7 @@ use glasshouse_model::journey::{
 };
 use glasshouse_model::query::Filter;
 use glasshouse_model::{Question, Shape};
+use glasshouse_store::tiers;
 use glasshouse_store::{FunnelRow, Paths};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -107,8 +109,7 @@ fn path_query(q: &Question, depth: u32) -> PathQuery {
     }
 }
 
-async fn one_step(app: App, headers: HeaderMap, uri: Uri, next: bool) -> Result<Answer, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
+async fn one_step(app: App, caller: Caller, uri: Uri, next: bool) -> Result<Answer, ApiError> {
     let p = Params::from_uri(&uri)?;
     let q = path_question(&app, &p, |page| {
         if next {
@@ -184,20 +185,16 @@ async fn one_step(app: App, headers: HeaderMap, uri: Uri, next: bool) -> Result<
     )
 }
 
-async fn next_pages(
-    State(app): State<App>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Answer, ApiError> {
-    one_step(app, headers, uri, true).await
+async fn next_pages(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Answer, ApiError> {
+    one_step(app, caller, uri, true).await
 }
 
 async fn previous_pages(
     State(app): State<App>,
-    headers: HeaderMap,
+    caller: Caller,
     uri: Uri,
 ) -> Result<Answer, ApiError> {
-    one_step(app, headers, uri, false).await
+    one_step(app, caller, uri, false).await
 }
 
 fn bounded(
@@ -218,8 +215,7 @@ fn bounded(
     }
 }
 
-async fn paths(State(app): State<App>, headers: HeaderMap, uri: Uri) -> Result<Answer, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
+async fn paths(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Answer, ApiError> {
     let p = Params::from_uri(&uri)?;
     let depth = bounded(p.get("depth"), "depth", 3, MAX_PATH_DEPTH)?;
     let branches = bounded(p.get("branches"), "branches", 6, 20)?;
@@ -474,11 +470,10 @@ fn funnel_rows(
 
 async fn funnel(
     State(app): State<App>,
-    headers: HeaderMap,
+    caller: Caller,
     uri: Uri,
     body: Result<Json<FunnelBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Answer, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
     let Json(b) = body.map_err(|e| ApiError::bad_request(format!("body: {}", e.body_text())))?;
     let p = Params::from_uri(&uri)?;
     for (name, value) in [

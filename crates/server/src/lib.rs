@@ -26,7 +26,6 @@
 //! - `revoke`: an admin ends an account's sessions, audited.
 //! - `metrics`: `/metrics` for Prometheus, operator token only.
 //! - `listen`: the accept loop, with header-read and request timeouts.
-//! - `retention`: the background job that deletes raw events past their time.
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
 //! reason.
@@ -38,23 +37,20 @@ mod auth;
 mod client_ip;
 mod collect;
 mod error;
-pub mod funnels;
+mod funnels;
 mod journeys;
 pub mod listen;
 pub mod metrics;
 mod openapi;
 mod pages;
 pub mod reload;
-pub mod retention;
 mod revoke;
 pub mod routes;
 pub mod sessions;
 mod stats;
-pub mod tiers;
 pub mod transparency;
 mod web_assets;
 
-pub use auth::token_hash;
 pub use error::ApiError;
 
 use axum::routing::get;
@@ -108,7 +104,7 @@ pub struct AppState {
     /// Signed-in dashboard accounts.
     pub sessions: Arc<sessions::Sessions>,
     /// Funnels saved per site.
-    pub funnels: Arc<funnels::SavedFunnels>,
+    pub funnels: Arc<glasshouse_store::saved::SavedFunnels>,
     /// The transparency log of every look at the data.
     pub audit: Arc<audit::Audit>,
     /// ε spent under each agreement, per party and month.

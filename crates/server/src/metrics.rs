@@ -4,10 +4,10 @@
 //! log. Counts only: nothing about any visitor. It needs an operator token
 //! (`Authorization: Bearer …`, as Prometheus's `authorization` setting sends).
 
-use crate::auth;
+use crate::auth::Caller;
 use crate::{ApiError, App};
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::text::encode;
@@ -179,8 +179,7 @@ pub fn register(r: &mut crate::routes::Registrar) {
     r.signed("/metrics", get(scrape));
 }
 
-async fn scrape(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
+async fn scrape(State(app): State<App>, caller: Caller) -> Result<Response, ApiError> {
     if !caller.principal.operator {
         return Err(ApiError::forbidden("metrics need an operator token"));
     }

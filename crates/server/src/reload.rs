@@ -9,11 +9,10 @@
 //! directory cannot change while serving; a changed value is reported and
 //! waits for a restart.
 
-use crate::auth;
+use crate::auth::Caller;
 use crate::{ApiError, App};
 use arc_swap::ArcSwap;
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use glasshouse_audit::Entry;
@@ -52,6 +51,11 @@ impl Reloader {
             let router = me.live.load_full();
             async move { (*router).clone().oneshot(req).await }
         })
+    }
+
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.app.lock().expect("reloader").config.clone()
     }
 
     /// Reads the file again and, if it is valid, applies it. `who` is
@@ -198,9 +202,8 @@ pub fn register(r: &mut crate::routes::Registrar) {
 /// configuration file again (it changes every organisation's rules).
 async fn reload(
     State(app): State<App>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
     if !caller.principal.operator {
         return Err(ApiError::forbidden(
             "only an operator token may reload the configuration",

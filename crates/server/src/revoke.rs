@@ -2,7 +2,7 @@
 //! of its own organisation out everywhere (a lost laptop, a person who
 //! left before the configuration is edited). Recorded in the audit log.
 
-use crate::auth;
+use crate::auth::{self, Caller};
 use crate::{ApiError, App};
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
@@ -16,10 +16,10 @@ pub fn register(r: &mut crate::routes::Registrar) {
 
 async fn revoke(
     State(app): State<App>,
+    caller: Caller,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
     crate::funnels::check_csrf(&caller, &headers)?;
     auth::may_revoke(&caller)?;
     let p = crate::ask::Params::from_uri(&uri)?;

@@ -8,17 +8,17 @@
 //! and shapes the answer.
 
 use crate::ask::{self, Answer, Params};
-use crate::auth;
+use crate::auth::Caller;
 use crate::routes::Registrar;
-use crate::tiers;
 use crate::{blocking, ApiError, App};
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::Uri;
 use axum::routing::get;
 use glasshouse_model::query::{
     breakdown_offset, Dimension, Interval, Metric, Query, MAX_BREAKDOWN_LIMIT,
 };
 use glasshouse_model::Shape;
+use glasshouse_store::tiers;
 use glasshouse_store::Totals;
 use serde_json::{json, Map, Value};
 
@@ -70,12 +70,7 @@ fn change(metric: Metric, now: &Totals, before: &Totals) -> Value {
     }
 }
 
-async fn aggregate(
-    State(app): State<App>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Answer, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
+async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Answer, ApiError> {
     let p = Params::from_uri(&uri)?;
     let compare = parse_compare(p.get("compare"))?;
     let d = ask::decide(
@@ -130,12 +125,7 @@ async fn aggregate(
     d.answer(&app, out)
 }
 
-async fn timeseries(
-    State(app): State<App>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Answer, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
+async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Answer, ApiError> {
     let p = Params::from_uri(&uri)?;
     let range = ask::range(&app, p.get("period"), p.get("date"))?;
     let interval = match p.get("interval") {
@@ -159,9 +149,16 @@ async fn timeseries(
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
     let query = d.executed(q);
-    let rows = blocking(move || tiers::timeseries(store.as_ref(), &query, interval, raw_from))
-        .await
-        .map_err(|e| d.error(e))?;
+    let rows = blocking(move || {
+        Ok(tiers::timeseries(
+            store.as_ref(),
+            &query,
+            interval,
+            raw_from,
+        )?)
+    })
+    .await
+    .map_err(|e| d.error(e))?;
     // Every bucket of the range is present, empty ones with zeros (so that,
     // for shared data, empty buckets get noise too).
     let mut rows = rows.into_iter().peekable();
@@ -208,12 +205,7 @@ fn positive(value: Option<&str>, field: &'static str, default: usize) -> Result<
     }
 }
 
-async fn breakdown(
-    State(app): State<App>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Answer, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
+async fn breakdown(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Answer, ApiError> {
     let p = Params::from_uri(&uri)?;
     let by = Dimension::parse(
         p.get("property")
@@ -241,10 +233,18 @@ async fn breakdown(
     let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
     let query = d.executed(q);
     let key_dim = by.clone();
-    let rows =
-        blocking(move || tiers::breakdown(store.as_ref(), &query, &by, limit, offset, raw_from))
-            .await
-            .map_err(|e| d.error(e))?;
+    let rows = blocking(move || {
+        Ok(tiers::breakdown(
+            store.as_ref(),
+            &query,
+            &by,
+            limit,
+            offset,
+            raw_from,
+        )?)
+    })
+    .await
+    .map_err(|e| d.error(e))?;
     let mut values: Vec<Option<Totals>> = rows.iter().map(|(_, t)| Some(*t)).collect();
     d.release(&app, &mut values)?;
     // Rows the gate withheld are left out.
@@ -266,10 +266,9 @@ async fn breakdown(
 
 async fn realtime_visitors(
     State(app): State<App>,
-    headers: HeaderMap,
+    caller: Caller,
     uri: Uri,
 ) -> Result<Answer, ApiError> {
-    let caller = auth::caller(&app, &headers)?;
     let p = Params::from_uri(&uri)?;
     let d = ask::decide(
         &app,

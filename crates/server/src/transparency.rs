@@ -17,11 +17,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
-use chrono::Duration;
-use glasshouse_governance::{
-    dpia, transparency, AuditPage, AuditRow, Inventory, PublicCount, SiteInventory,
-};
-use glasshouse_model::query::{Metric, Query};
+use glasshouse_governance::{dpia, transparency, AuditPage, Inventory, SiteInventory};
 use serde::Deserialize;
 
 /// Audit entries per page of the register.
@@ -43,35 +39,21 @@ struct PageParams {
 /// What is stored of one site, as the public register shows it: events
 /// kept and visitors in the 30 days before today, counted up to the end of
 /// yesterday, rounded, and withheld under `threshold` (no exact, live
-/// figure). Shared with `glasshouse dpia`.
-pub fn site_inventory(
+/// figure), as `glasshouse dpia` does too.
+fn site_inventory(
     store: &dyn glasshouse_store::Store,
     site: &glasshouse_model::Site,
-    now: chrono::DateTime<chrono::Utc>,
+    today: chrono::NaiveDate,
     threshold: u64,
 ) -> Result<SiteInventory, glasshouse_store::StoreError> {
-    let today = glasshouse_model::query::midnight(now.date_naive());
-    let all = Query {
-        site: site.host.clone(),
-        from: today - Duration::days(i64::from(site.aggregate_retention_days) + 1),
-        until: today,
-        metrics: vec![Metric::Events],
-        filters: vec![],
-    };
-    let recent = Query {
-        from: today - Duration::days(30),
-        metrics: vec![Metric::Visitors],
-        ..all.clone()
-    };
-    let mut s = SiteInventory::empty(&site.host);
-    s.events_stored = PublicCount::of(store.aggregate(&all)?.events, threshold);
-    s.visitors_last_30_days = PublicCount::of(store.aggregate(&recent)?.visitors, threshold);
-    s.oldest_event = store
-        .oldest_event_day(&site.host)
-        .ok()
-        .flatten()
-        .map(glasshouse_model::query::midnight);
-    Ok(s)
+    let f = glasshouse_store::inventory::site_figures(store, site, today)?;
+    Ok(SiteInventory::counted(
+        &site.host,
+        f.events_stored,
+        f.visitors_last_30_days,
+        f.oldest_event,
+        threshold,
+    ))
 }
 
 /// The register's site figures, computed once a day: they change only at
@@ -100,7 +82,7 @@ fn inventory(app: &App) -> Result<Inventory, ApiError> {
         None => {
             let mut sites = Vec::new();
             for site in &app.config.sites {
-                sites.push(site_inventory(app.store.as_ref(), site, now, threshold)?);
+                sites.push(site_inventory(app.store.as_ref(), site, today, threshold)?);
             }
             *app.register.kept.lock().expect("register cache") =
                 Some((today, threshold, sites.clone()));
@@ -117,46 +99,21 @@ fn inventory(app: &App) -> Result<Inventory, ApiError> {
     })
 }
 
-/// The audit log as rows, newest first, optionally only those about a site.
-fn audit_rows(app: &App, site: Option<&str>) -> Result<Vec<AuditRow>, ApiError> {
-    let mut rows = Vec::new();
-    let mut start = 0;
-    let size = app.audit.log.size();
-    while start < size {
-        let batch = app
-            .audit
-            .log
-            .entries(start, glasshouse_audit::MAX_PAGE)
-            .map_err(ApiError::internal)?;
-        if batch.is_empty() {
-            break;
-        }
-        start += batch.len() as u64;
-        for (_, e) in batch {
-            rows.push(AuditRow {
-                time: e.time,
-                kind: match e.kind {
-                    glasshouse_audit::Kind::Query => "query".into(),
-                    glasshouse_audit::Kind::Config => "config".into(),
-                },
-                organisation: e.organisation,
-                role: e.role,
-                purpose: e.purpose,
-                query: e.query,
-                rows: e.rows,
-                decision: match e.decision {
-                    glasshouse_audit::Decision::Allowed => "allowed".into(),
-                    glasshouse_audit::Decision::Refused => "refused".into(),
-                },
-                reason: e.reason,
-            });
-        }
-    }
-    rows.reverse();
-    if let Some(host) = site {
-        rows.retain(|r| r.is_about(host));
-    }
-    Ok(rows)
+/// One page of the audit log, newest first, optionally only about a site,
+/// with whether the log verifies (checked up to its newest entry).
+fn audit_page(app: &App, site: Option<&str>, number: u64) -> Result<AuditPage, ApiError> {
+    let verified = app.audit.verified();
+    let (total, entries) = app
+        .audit
+        .page(site, number, PER_PAGE)
+        .map_err(ApiError::internal)?;
+    Ok(AuditPage {
+        entries,
+        page: number,
+        per_page: PER_PAGE,
+        total,
+        verified: Some(verified),
+    })
 }
 
 async fn render<T: Send + 'static>(
@@ -199,8 +156,7 @@ async fn page(State(app): State<App>, Params(p): Params<PageParams>) -> Result<R
     let number = p.page.unwrap_or(1).max(1);
     let body = render(app, move |app| {
         let inventory = inventory(app)?;
-        let rows = audit_rows(app, site.as_deref())?;
-        let audit = AuditPage::from_rows(&rows, number, PER_PAGE, Some(app.audit.verified()));
+        let audit = audit_page(app, site.as_deref(), number)?;
         let title = match &site {
             Some(h) => format!("Transparency: {h}"),
             None => "Transparency".to_string(),
@@ -221,8 +177,7 @@ async fn json(
     let number = p.page.unwrap_or(1).max(1);
     render(app, move |app| {
         let inventory = inventory(app)?;
-        let rows = audit_rows(app, None)?;
-        let audit = AuditPage::from_rows(&rows, number, PER_PAGE, Some(app.audit.verified()));
+        let audit = audit_page(app, None, number)?;
         Ok(Json(transparency::json(&app.config, &inventory, &audit)))
     })
     .await

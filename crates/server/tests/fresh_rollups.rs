@@ -58,7 +58,7 @@ async fn refresh(server: &TestServer) -> u64 {
     let config = Config::parse(&support::config_text(server.dir.path()), "test.toml").unwrap();
     let (store, clock) = (server.store.clone(), server.clock.clone());
     tokio::task::spawn_blocking(move || {
-        glasshouse_server::retention::refresh_rollups(&config, store.as_ref(), &clock).unwrap()
+        glasshouse_store::retention::refresh_rollups(&config, store.as_ref(), &clock).unwrap()
     })
     .await
     .unwrap()

@@ -80,3 +80,43 @@ async fn a_reload_applies_the_file_and_is_audited() {
         .unwrap()
         .contains("agreements[0].k"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_runs_under_the_reloaded_configuration() {
+    let start = Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap();
+    let s = TestServer::start(start).await;
+    let event = serde_json::json!({"n": "pageview", "u": format!("https://{HOST}/old"), "d": HOST});
+    assert_eq!(
+        s.post_event("198.51.100.3", CHROME, &event).await.status(),
+        202
+    );
+    s.clock.set(start + chrono::Duration::days(10));
+    // What the hourly job reads each time: the reloader's configuration.
+    let reloader = s.app.reload.get().unwrap().upgrade().unwrap();
+    let run = |config: std::sync::Arc<glasshouse_model::Config>| {
+        let (store, funnels, clock) = (s.store.clone(), s.app.funnels.clone(), s.clock.clone());
+        tokio::task::spawn_blocking(move || {
+            glasshouse_store::retention::enforce(&config, store.as_ref(), &funnels, &clock).unwrap()
+        })
+    };
+    assert_eq!(run(reloader.config()).await.unwrap(), 0, "kept 30 days");
+
+    let path = s.dir.path().join("glasshouse.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "query_params = [\"q\"]",
+            "query_params = [\"q\"]\nraw_retention_days = 7",
+        ),
+    )
+    .unwrap();
+    let (status, body) = reload(&s, OPERATOR_TOKEN).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        run(reloader.config()).await.unwrap(),
+        1,
+        "the new retention applies"
+    );
+    assert_eq!(s.store.count().unwrap(), 0);
+}

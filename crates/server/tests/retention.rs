@@ -79,8 +79,9 @@ async fn raw_events_are_rolled_up_then_deleted_and_old_periods_still_answer_on_c
 /// ClickHouse store blocks on HTTP).
 async fn enforce(config: &Config, server: &TestServer) -> u64 {
     let (config, store, clock) = (config.clone(), server.store.clone(), server.clock.clone());
+    let funnels = server.app.funnels.clone();
     tokio::task::spawn_blocking(move || {
-        glasshouse_server::retention::enforce(&config, store.as_ref(), &clock).unwrap()
+        glasshouse_store::retention::enforce(&config, store.as_ref(), &funnels, &clock).unwrap()
     })
     .await
     .unwrap()

@@ -23,18 +23,29 @@
 //! - `clickhouse`: the scale-out back end, a ClickHouse server or cluster
 //!   over HTTP, running the same statements through its own dialect.
 //!
+//! - `tiers`: which days a question reads from raw events and which from
+//!   daily roll-ups, and what roll-ups cannot answer.
+//! - `retention`: the job that rolls raw events up and deletes them past
+//!   each site's retention; `saved` keeps the saved funnels it counts daily.
+//! - `inventory`: what is stored of a site, for the public register.
+//!
 //! The store decides nothing about who may see what: that belongs to the
-//! server and, later, the governance gate.
+//! governance gate (docs/architecture.md).
 
 pub mod clickhouse;
+pub mod datadir;
 pub mod duck;
 mod fresh;
 pub mod ingest;
+pub mod inventory;
 pub mod journeys;
+pub mod retention;
 pub mod rollup;
 pub mod row;
+pub mod saved;
 pub mod sessions;
 pub mod sql;
+pub mod tiers;
 mod totals;
 pub mod wal;
 
@@ -67,6 +78,11 @@ pub enum StoreError {
     /// away): worth trying again later, unlike a refusal.
     #[error("the store cannot be reached: {0}")]
     Unreachable(String),
+    /// The question asks for what is no longer kept in that form (a filter
+    /// over days kept only as daily roll-ups): the reason names the field
+    /// and what can be asked instead. The caller's to change, not a fault.
+    #[error("{0}")]
+    Unanswerable(String),
 }
 
 /// A large load of events (`glasshouse import`) in as few writes as the

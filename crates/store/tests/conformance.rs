@@ -127,3 +127,9 @@ fn duckdb_loads_in_bulk_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     suite::rollup::bulk_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));
 }
+
+#[test]
+fn duckdb_passes_the_tiers_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::tiers::tiers_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));
+}

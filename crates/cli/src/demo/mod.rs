@@ -44,6 +44,8 @@ pub fn run(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let data = data.canonicalize()?;
+    // Before anything is written: a second demo on this directory stops here.
+    let dir = glasshouse_store::datadir::DataDir::lock(&data)?;
     let config_path = data.join(CONFIG_FILE);
     let secrets_path = data.join(SECRETS_FILE);
     let fresh = !config_path.exists();
@@ -77,7 +79,7 @@ pub fn run(
             started.elapsed().as_secs_f64()
         );
     }
-    runtime::serve(config, &config_path, move |config| {
+    runtime::serve(dir, config, &config_path, move |config| {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "dashboard: http://{}/", config.listen);

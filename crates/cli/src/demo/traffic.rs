@@ -289,7 +289,7 @@ pub fn load(config: &Config, days: u32, events: u64) -> anyhow::Result<u64> {
     ingestor.shutdown();
     // The closed days are rolled up before the first look, as the hourly
     // job would, so the overview is fast from the start.
-    glasshouse_server::retention::refresh_rollups(config, store.as_ref(), clock.as_ref())?;
+    glasshouse_store::retention::refresh_rollups(config, store.as_ref(), clock.as_ref())?;
     store.checkpoint()?;
     Ok(stored)
 }

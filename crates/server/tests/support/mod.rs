@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod recording;
+
 use chrono::{DateTime, Utc};
 use glasshouse_model::{Clock, Config, ManualClock};
 use glasshouse_privacy::{Anonymiser, Salts};
@@ -31,6 +33,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The reads the store was asked, on `Backend::Recorded`.
+    pub notes: recording::Notes,
     /// The ClickHouse server, when the store is one; stopped on drop.
     _clickhouse: Option<glasshouse_testkit::clickhouse::Server>,
 }
@@ -42,6 +46,8 @@ pub enum Backend {
     DuckDb,
     /// A real ClickHouse server started for the test.
     ClickHouse,
+    /// DuckDB, noting every read the server makes (`recording.rs`).
+    Recorded,
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -162,8 +168,14 @@ impl TestServer {
         let config = Config::load(&config_path).unwrap();
         let clock = ManualClock::new(at);
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        let notes = recording::Notes::default();
         let (store, clickhouse): (Arc<dyn Store>, _) = match backend {
             Backend::DuckDb => (Arc::new(DuckStore::open(dir.path()).unwrap()), None),
+            Backend::Recorded => {
+                let inner = Arc::new(DuckStore::open(dir.path()).unwrap());
+                let notes = notes.clone();
+                (Arc::new(recording::Recording { inner, notes }), None)
+            }
             Backend::ClickHouse => {
                 let server = glasshouse_testkit::clickhouse::start()?;
                 // Its own database: tests may share one server
@@ -199,7 +211,7 @@ impl TestServer {
             store: store.clone(),
             clock: shared,
             sessions: Default::default(),
-            funnels: Arc::new(glasshouse_server::funnels::SavedFunnels::open(dir.path()).unwrap()),
+            funnels: Arc::new(glasshouse_store::saved::SavedFunnels::open(dir.path()).unwrap()),
             audit: Arc::new(glasshouse_server::audit::Audit::open(dir.path(), None).unwrap()),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
             releases: Arc::new(glasshouse_governance::gate::Releases::open(dir.path()).unwrap()),
@@ -228,6 +240,7 @@ impl TestServer {
             http: reqwest::Client::new(),
             stop: Some(stop),
             task: Some(task),
+            notes,
             _clickhouse: clickhouse,
         })
     }

@@ -8,3 +8,4 @@
 pub mod aggregates;
 pub mod journeys;
 pub mod rollup;
+pub mod tiers;

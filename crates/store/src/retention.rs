@@ -3,24 +3,30 @@
 //! they are older than the site's `raw_retention_days`, and deletes the
 //! aggregates after `aggregate_retention_days`.
 //!
-//! It runs at start and then every hour, so an installation that was down
-//! catches up at once. The same job rolls up each closed day that still has
-//! raw events, for the overview to read (`tiers.rs`). Retention counts whole UTC days: with 30 days, events
-//! from before midnight 30 days ago go.
+//! The server runs [`run`] at start and then every hour under the
+//! configuration of the moment (a reload changes retention at the next
+//! run), so an installation that was down catches up at once. The same job
+//! rolls up each closed day that still has raw events, for the overview to
+//! read (`tiers`). Retention counts whole UTC days: with 30 days, events from
+//! before midnight 30 days ago go.
 
+use crate::saved::{daily_key, Saved, SavedFunnels};
+use crate::{rollup, RollupRow, Store, StoreError};
 use chrono::Duration;
 use glasshouse_model::journey::FunnelQuery;
 use glasshouse_model::query::{midnight, Query};
 use glasshouse_model::{Clock, Config};
-use glasshouse_store::{rollup, RollupRow, Store, StoreError};
-use std::sync::Arc;
 
 /// Rolls up and deletes what is past raw retention, and deletes roll-ups
 /// past aggregate retention, for every site; returns the raw rows deleted.
-pub fn enforce(config: &Config, store: &dyn Store, clock: &dyn Clock) -> Result<u64, StoreError> {
+pub fn enforce(
+    config: &Config,
+    store: &dyn Store,
+    funnels: &SavedFunnels,
+    clock: &dyn Clock,
+) -> Result<u64, StoreError> {
     let today = clock.now().date_naive();
     let mut deleted = 0;
-    let funnels = crate::funnels::SavedFunnels::open(&config.data_dir)?;
     for site in &config.sites {
         let cutoff = today - Duration::days(site.raw_retention_days as i64);
         let saved = funnels.of_site(&site.host);
@@ -63,13 +69,13 @@ fn saved_funnel_rows(
     config: &Config,
     store: &dyn Store,
     site: &glasshouse_model::Site,
-    saved: &[crate::funnels::Saved],
+    saved: &[Saved],
     day: chrono::NaiveDate,
 ) -> Result<Vec<RollupRow>, StoreError> {
     let mut rows = Vec::new();
     let mut done = std::collections::HashSet::new();
     for f in saved {
-        let key = crate::funnels::daily_key(&f.steps);
+        let key = daily_key(&f.steps);
         if !done.insert(key.clone()) {
             continue;
         }
@@ -95,37 +101,22 @@ fn saved_funnel_rows(
     Ok(rows)
 }
 
-/// Runs `enforce` now and then hourly, until the runtime stops.
-pub fn spawn(
-    config: Arc<Config>,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            let (c, s, k) = (config.clone(), store.clone(), clock.clone());
-            let job = move || {
-                enforce(&c, s.as_ref(), k.as_ref())?;
-                let started = std::time::Instant::now();
-                let days = refresh_rollups(&c, s.as_ref(), k.as_ref())?;
-                if days > 0 {
-                    tracing::info!(
-                        days,
-                        seconds = started.elapsed().as_secs_f64(),
-                        "closed days rolled up for the overview"
-                    );
-                }
-                Ok::<_, StoreError>(())
-            };
-            match tokio::task::spawn_blocking(job).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "retention failed; will retry in an hour")
-                }
-                Err(e) => tracing::error!(error = %e, "retention task panicked"),
-            }
-        }
-    })
+/// One run of the job: [`enforce`], then [`refresh_rollups`].
+pub fn run(
+    config: &Config,
+    store: &dyn Store,
+    funnels: &SavedFunnels,
+    clock: &dyn Clock,
+) -> Result<(), StoreError> {
+    enforce(config, store, funnels, clock)?;
+    let started = std::time::Instant::now();
+    let days = refresh_rollups(config, store, clock)?;
+    if days > 0 {
+        tracing::info!(
+            days,
+            seconds = started.elapsed().as_secs_f64(),
+            "closed days rolled up for the overview"
+        );
+    }
+    Ok(())
 }

@@ -9,18 +9,17 @@
 //! such a request gets a 400 that says from which day it can.
 //!
 //! Closed days whose raw events are still kept may have a *fresh* roll-up
-//! (`glasshouse_store::rollup::refresh`): one that still covers every raw
+//! (`rollup::refresh`): one that still covers every raw
 //! event of the day. A question that a roll-up can answer — no filters,
 //! days not hours, a kept property — reads those days' roll-ups instead of
 //! their raw events, which is what keeps a month's overview fast. Any other
 //! question reads the raw events of those days, as before; the figures are
 //! the same either way (a test holds them equal).
 
-use crate::ApiError;
+use crate::rollup::{self, RollupRow};
+use crate::{Store, StoreError, Totals};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use glasshouse_model::query::{midnight, Dimension, Interval, Query};
-use glasshouse_store::rollup::{self, RollupRow};
-use glasshouse_store::{Store, Totals};
 use std::collections::HashMap;
 
 /// How a query divides between the tiers.
@@ -45,7 +44,7 @@ pub fn rollup_answers(query: &Query, interval: Option<Interval>, by: Option<&Dim
 
 /// Moves the closed days at the start of the raw part whose roll-ups are
 /// fresh into the rolled part.
-fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, ApiError> {
+fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, StoreError> {
     let Some(raw) = &s.raw else {
         return Ok(s);
     };
@@ -80,7 +79,7 @@ fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, A
 }
 
 /// The days whose roll-ups carry the correction for visits over their
-/// midnight (`glasshouse_store::rollup::over_midnight`) that a split must
+/// midnight (`rollup::over_midnight`) that a split must
 /// apply: every midnight inside the rolled days, and the one between them
 /// and the raw part when the raw part's first day has a fresh roll-up.
 fn corrected_days(s: &Split) -> Option<(NaiveDate, NaiveDate)> {
@@ -102,7 +101,7 @@ fn corrections(
     s: &Split,
     dim: &str,
     summed: bool,
-) -> Result<(Vec<RollupRow>, Vec<RollupRow>), ApiError> {
+) -> Result<(Vec<RollupRow>, Vec<RollupRow>), StoreError> {
     let Some((from, until)) = corrected_days(s) else {
         return Ok((Vec::new(), Vec::new()));
     };
@@ -126,7 +125,7 @@ pub fn split_fresh(
     query: &Query,
     raw_from: NaiveDate,
     answers: bool,
-) -> Result<Split, ApiError> {
+) -> Result<Split, StoreError> {
     let s = split(store, query, raw_from)?;
     if answers {
         take_fresh(store, query, s)
@@ -144,7 +143,7 @@ pub fn split_fresh(
 /// less the site's raw retention): a period from it on is raw without
 /// asking the store, which keeps the dashboard's usual questions at one
 /// statement each.
-pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Split, ApiError> {
+pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Split, StoreError> {
     let first = query.from.date_naive();
     if first >= raw_from {
         return Ok(Split {
@@ -193,9 +192,10 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
     })
 }
 
-pub fn refuse_filters(query: &Query, s: &Split) -> Result<(), ApiError> {
+/// Refuses filters over rolled-up days: roll-ups keep no visit to filter.
+pub fn refuse_filters(query: &Query, s: &Split) -> Result<(), StoreError> {
     if s.rolled.is_some() && !query.filters.is_empty() {
-        return Err(ApiError::bad_request(format!(
+        return Err(StoreError::Unanswerable(format!(
             "filters: days before {} are kept only as daily totals without visitor ids, which cannot be filtered; choose a period from {} on",
             s.cutoff, s.cutoff
         )));
@@ -221,10 +221,10 @@ pub fn aggregate(
     store: &dyn Store,
     query: &Query,
     raw_from: NaiveDate,
-) -> Result<Totals, ApiError> {
+) -> Result<Totals, StoreError> {
     let s = split_fresh(store, query, raw_from, rollup_answers(query, None, None))?;
     let Some((from, until)) = s.rolled else {
-        return Ok(store.aggregate(query)?);
+        return store.aggregate(query);
     };
     refuse_filters(query, &s)?;
     let mut sum = empty(&query.site);
@@ -251,7 +251,7 @@ pub fn timeseries(
     query: &Query,
     interval: Interval,
     raw_from: NaiveDate,
-) -> Result<Vec<(DateTime<Utc>, Totals)>, ApiError> {
+) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
     let s = split_fresh(
         store,
         query,
@@ -259,11 +259,11 @@ pub fn timeseries(
         rollup_answers(query, Some(interval), None),
     )?;
     let Some((from, until)) = s.rolled else {
-        return Ok(store.timeseries(query, interval)?);
+        return store.timeseries(query, interval);
     };
     refuse_filters(query, &s)?;
     if interval == Interval::Hour {
-        return Err(ApiError::bad_request(format!(
+        return Err(StoreError::Unanswerable(format!(
             "interval: days before {} are kept only as daily totals; use day, week or month",
             s.cutoff
         )));
@@ -340,7 +340,7 @@ pub fn breakdown(
     limit: usize,
     offset: usize,
     raw_from: NaiveDate,
-) -> Result<Vec<(String, Totals)>, ApiError> {
+) -> Result<Vec<(String, Totals)>, StoreError> {
     let mut s = split_fresh(
         store,
         query,
@@ -348,11 +348,11 @@ pub fn breakdown(
         rollup_answers(query, None, Some(by)),
     )?;
     let Some(mut range) = s.rolled else {
-        return Ok(store.breakdown(query, by, limit, offset)?);
+        return store.breakdown(query, by, limit, offset);
     };
     refuse_filters(query, &s)?;
     let Some(dim) = rollup::kept(by) else {
-        return Err(ApiError::bad_request(format!(
+        return Err(StoreError::Unanswerable(format!(
             "property: days before {} are kept as daily totals of pages, entry and exit pages, sources, referrers, UTM source, medium and campaign, browsers, systems, devices, countries and event names only",
             s.cutoff
         )));
@@ -363,7 +363,7 @@ pub fn breakdown(
         // are still there answer from them.
         s = split(store, query, raw_from)?;
         let Some(r) = s.rolled else {
-            return Ok(store.breakdown(query, by, limit, offset)?);
+            return store.breakdown(query, by, limit, offset);
         };
         range = r;
         kept = store.read_rollup_summed(&query.site, range.0, range.1, dim)?;
@@ -415,8 +415,8 @@ pub fn rolled_neighbours(
     page: &str,
     (from, until): (NaiveDate, NaiveDate),
     next: bool,
-) -> Result<Neighbours, ApiError> {
-    let sep = glasshouse_store::sql::TRANSITION_SEPARATOR;
+) -> Result<Neighbours, StoreError> {
+    let sep = crate::sql::TRANSITION_SEPARATOR;
     let mut out: HashMap<(String, String), (u64, u64)> = HashMap::new();
     for on in sites {
         if !next && on != site {
@@ -452,10 +452,10 @@ pub fn raw_only(
     query: &Query,
     raw_from: NaiveDate,
     what: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let s = split(store, query, raw_from)?;
     if s.rolled.is_some() {
-        return Err(ApiError::bad_request(format!(
+        return Err(StoreError::Unanswerable(format!(
             "period: {what} need the raw events, kept from {} on; before that only daily totals and single transitions between pages are kept (next-pages and previous-pages answer for them)",
             s.cutoff
         )));
@@ -471,13 +471,13 @@ pub fn funnel(
     store: &dyn Store,
     q: &glasshouse_model::journey::FunnelQuery,
     raw_from: NaiveDate,
-) -> Result<Vec<glasshouse_store::FunnelRow>, ApiError> {
+) -> Result<Vec<crate::FunnelRow>, StoreError> {
     let s = split(store, &q.query, raw_from)?;
     let Some((from, until)) = s.rolled else {
-        return Ok(store.funnel(q)?);
+        return store.funnel(q);
     };
     refuse_filters(&q.query, &s)?;
-    let key = crate::funnels::daily_key(&q.steps);
+    let key = crate::saved::daily_key(&q.steps);
     let kept = store.read_rollup(&q.query.site, from, until, &key)?;
     let counted: std::collections::HashSet<NaiveDate> = kept
         .iter()
@@ -486,13 +486,13 @@ pub fn funnel(
         .collect();
     let days_with_data = store.read_rollup(&q.query.site, from, until, "total")?;
     if let Some(missing) = days_with_data.iter().find(|t| !counted.contains(&t.day)) {
-        return Err(ApiError::bad_request(format!(
+        return Err(StoreError::Unanswerable(format!(
             "period: raw events start on {}; for earlier days a funnel is answered only if the same steps were saved as a funnel when those days were rolled up, and these were not on {}",
             s.cutoff, missing.day
         )));
     }
-    let mut rows: Vec<glasshouse_store::FunnelRow> = (1..=q.steps.len() as u32)
-        .map(|step| glasshouse_store::FunnelRow {
+    let mut rows: Vec<crate::FunnelRow> = (1..=q.steps.len() as u32)
+        .map(|step| crate::FunnelRow {
             step,
             visits: 0,
             visitors: 0,

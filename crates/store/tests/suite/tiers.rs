@@ -1,0 +1,186 @@
+//! The choice between raw events and daily roll-ups (`glasshouse_store::
+//! tiers`), against any back end: the same answers from raw events, from
+//! fresh roll-ups of closed days, and once retention has deleted the raw
+//! events of the first days; a question roll-ups cannot answer refused with
+//! a reason, never answered wrong.
+
+use super::aggregates::{first_day, load, HOST};
+use chrono::{Duration, NaiveDate};
+use glasshouse_model::query::{DateRange, Dimension, Filter, Interval, Metric, Query};
+use glasshouse_store::{rollup, tiers, Store, StoreError, Totals};
+use glasshouse_testkit::truth;
+use std::sync::Arc;
+
+fn day(i: i64) -> NaiveDate {
+    first_day() + Duration::days(i)
+}
+
+fn period(first: i64, last: i64, filters: &str) -> Query {
+    Query::for_range(
+        HOST,
+        DateRange {
+            first: day(first),
+            last: day(last),
+        },
+        Metric::ALL.to_vec(),
+        Filter::parse_list(Some(filters)).expect("valid filters"),
+    )
+}
+
+/// Every question the overview asks of the three days, answered through
+/// the tiers with raw events kept from `raw_from`.
+#[derive(Debug)]
+struct Answers {
+    total: Totals,
+    series: Vec<Vec<(String, Totals)>>,
+    rows: Vec<Vec<(String, Totals)>>,
+}
+
+const BY: [Dimension; 7] = [
+    Dimension::Page,
+    Dimension::EntryPage,
+    Dimension::ExitPage,
+    Dimension::Source,
+    Dimension::Browser,
+    Dimension::Device,
+    Dimension::EventName,
+];
+
+fn answers(store: &dyn Store, raw_from: NaiveDate) -> Answers {
+    let q = period(0, 2, "");
+    let series = [Interval::Day, Interval::Week, Interval::Month]
+        .into_iter()
+        .map(|i| {
+            tiers::timeseries(store, &q, i, raw_from)
+                .expect("timeseries")
+                .into_iter()
+                .map(|(at, t)| (at.to_rfc3339(), t))
+                .collect()
+        })
+        .collect();
+    let rows = BY
+        .iter()
+        .map(|by| tiers::breakdown(store, &q, by, 1000, 0, raw_from).expect("breakdown"))
+        .collect();
+    Answers {
+        total: tiers::aggregate(store, &q, raw_from).expect("aggregate"),
+        series,
+        rows,
+    }
+}
+
+/// The same figures as the API reports them (rates and durations rounded,
+/// as roll-ups keep them).
+#[track_caller]
+fn close(a: &Totals, b: &Totals, what: &str) {
+    let reported = |t: &Totals| {
+        (
+            t.visitors,
+            t.visits,
+            t.pageviews,
+            t.events,
+            t.get(Metric::BounceRate) as u64,
+            t.get(Metric::VisitDuration) as u64,
+        )
+    };
+    assert_eq!(reported(a), reported(b), "{what}");
+}
+
+#[track_caller]
+fn same_rows(a: &[(String, Totals)], b: &[(String, Totals)], what: &str) {
+    let keys = |r: &[(String, Totals)]| {
+        let mut k: Vec<String> = r.iter().map(|(k, _)| k.clone()).collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(a), keys(b), "{what}: rows");
+    for (k, t) in a {
+        let other = &b.iter().find(|(o, _)| o == k).expect("same keys").1;
+        close(t, other, &format!("{what} [{k}]"));
+    }
+}
+
+#[track_caller]
+fn same_answers(a: &Answers, b: &Answers, when: &str) {
+    close(&a.total, &b.total, &format!("{when}: aggregate"));
+    for (i, (x, y)) in a.series.iter().zip(&b.series).enumerate() {
+        same_rows(x, y, &format!("{when}: timeseries {i}"));
+    }
+    for (by, (x, y)) in BY.iter().zip(a.rows.iter().zip(&b.rows)) {
+        same_rows(x, y, &format!("{when}: breakdown by {by:?}"));
+    }
+}
+
+#[track_caller]
+fn refused<T: std::fmt::Debug>(r: Result<T, StoreError>, field: &str) {
+    match r {
+        Err(StoreError::Unanswerable(why)) => assert!(why.starts_with(field), "{why}"),
+        other => panic!("expected a refusal naming {field}, got {other:?}"),
+    }
+}
+
+/// The whole suite, against any back end.
+pub fn tiers_conformance(store: Arc<dyn Store>) {
+    let (_, sent) = load(store.clone());
+    let s = store.as_ref();
+    let all = truth::visits(&sent);
+    let today = day(3);
+
+    // Raw events only (nothing rolled up): the figures the events give.
+    let raw = answers(s, day(0));
+    let e = truth::totals(&all, |_| true, |_| true);
+    assert_eq!(
+        (raw.total.visitors, raw.total.visits, raw.total.pageviews),
+        (e.visitors, e.visits, e.pageviews),
+        "raw aggregate"
+    );
+
+    // The closed days (those before the newest day with events) rolled up
+    // early: the same answers, read from the roll-ups and the last day's
+    // raw events.
+    assert_eq!(rollup::refresh(s, HOST, day(0), today).unwrap(), 2);
+    same_answers(&raw, &answers(s, day(0)), "fresh roll-ups");
+    // Day 0's roll-up is read (day 1's stays with the raw part: it carries
+    // the correction for visits over the midnight after it).
+    let kept = s.read_rollup(HOST, day(0), day(1), "total").unwrap();
+    let mut doctored = kept.clone();
+    doctored[0].pageviews += 1000;
+    s.replace_rollup(HOST, day(0), &doctored).unwrap();
+    let q = period(0, 2, "");
+    assert_eq!(
+        tiers::aggregate(s, &q, day(0)).unwrap().pageviews,
+        raw.total.pageviews + 1000,
+        "an unfiltered question reads the roll-ups"
+    );
+    let filtered = period(0, 2, "visit:device==Desktop");
+    let by_raw = s.aggregate(&filtered).unwrap();
+    close(
+        &tiers::aggregate(s, &filtered, day(0)).unwrap(),
+        &by_raw,
+        "a filtered question reads raw events",
+    );
+    s.replace_rollup(HOST, day(0), &kept).unwrap();
+
+    // Retention deletes the raw events of the first two days: unfiltered
+    // questions answer the same from what is kept.
+    let (days, _) = rollup::roll_up_and_delete(s, HOST, day(2), &|_| Ok(vec![])).unwrap();
+    assert_eq!(days, 2);
+    assert_eq!(s.oldest_event_day(HOST).unwrap(), Some(day(2)));
+    same_answers(&raw, &answers(s, day(2)), "after retention");
+
+    // What only raw events can answer is refused, naming the field.
+    refused(tiers::aggregate(s, &filtered, day(2)), "filters");
+    refused(tiers::timeseries(s, &q, Interval::Hour, day(2)), "interval");
+    refused(
+        tiers::breakdown(s, &q, &Dimension::OsVersion, 10, 0, day(2)),
+        "property",
+    );
+    refused(tiers::raw_only(s, &q, day(2), "paths"), "period");
+    // From the first raw day on, everything is answered as before.
+    let last = period(2, 2, "visit:device==Desktop");
+    close(
+        &tiers::aggregate(s, &last, day(2)).unwrap(),
+        &s.aggregate(&last).unwrap(),
+        "filtered, raw days only",
+    );
+}
