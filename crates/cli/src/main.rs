@@ -109,6 +109,12 @@ enum Command {
         #[arg(long, default_value = "api")]
         name: String,
     },
+    /// Check a configuration file without serving it: exits non-zero naming
+    /// the line and field of the first problem.
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +158,23 @@ enum UserCommand {
         #[arg(long, default_value = "viewer")]
         role: String,
     },
+}
+
+/// `glasshouse check-config FILE`: what a reload would apply, checked.
+fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
+    let c = glasshouse_model::Config::load(file)?;
+    println!(
+        "{}: valid ({} organisations, {} sites, {} agreements, {} API tokens, {} accounts; data in {}, {})",
+        file.display(),
+        c.organisations.len(),
+        c.sites.len(),
+        c.agreements.len(),
+        c.api_tokens.len(),
+        c.users.len(),
+        c.data_dir.display(),
+        c.store.describe()
+    );
+    Ok(())
 }
 
 fn parse_store(s: &str) -> Result<StoreChoice, String> {
@@ -207,6 +230,7 @@ fn main() -> std::process::ExitCode {
         } => audit::witness(&url, &state, &name),
         Command::Migrate { config, from, to } => migrate::run(&config, &from, &to),
         Command::Dpia { config, site, html } => dpia::run(&config, site.as_deref(), html),
+        Command::CheckConfig { file } => check_config(&file),
         Command::Token { organisation, name } => {
             token::print_new(&organisation, &name);
             Ok(())

@@ -113,6 +113,30 @@ fn demo_prints_logins_serves_three_sites_and_restarts_without_reloading() {
     {
         let demo = start(&data, port);
         assert_eq!(demo.value("dashboard: "), format!("{base}/"));
+        // A second process on the same data directory refuses to start.
+        let listen = format!("127.0.0.1:{}", free_port());
+        let config = data.join("glasshouse.toml");
+        let second_demo = [
+            "demo",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            &listen,
+        ];
+        let second_serve = ["serve", "--config", config.to_str().unwrap()];
+        for args in [&second_demo[..], &second_serve[..]] {
+            let second = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
+                .args(args)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&second.stderr);
+            assert!(!second.status.success(), "{args:?}: {err}");
+            let canonical = data.canonicalize().unwrap();
+            assert!(
+                err.contains("in use") && err.contains(&canonical.display().to_string()),
+                "{args:?}: {err}"
+            );
+        }
         let login = demo.value("login: ");
         assert_eq!(login.split(' ').count(), 2, "login: USER PASSWORD");
         let token = demo.value("api token: ");

@@ -25,6 +25,7 @@
 //! - `reload`: configuration reloads (SIGHUP or the operator's API), audited.
 //! - `revoke`: an admin ends an account's sessions, audited.
 //! - `metrics`: `/metrics` for Prometheus, operator token only.
+//! - `ready`: `/ready`, each thing the instance depends on, checked.
 //! - `listen`: the accept loop, with header-read and request timeouts.
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
@@ -43,6 +44,7 @@ pub mod listen;
 pub mod metrics;
 mod openapi;
 mod pages;
+mod ready;
 pub mod reload;
 mod revoke;
 pub mod routes;
@@ -124,6 +126,7 @@ pub fn registrar(app: &App) -> routes::Registrar {
     let mut r = routes::Registrar::new(app.clone());
     r.public("/health", get(health))
         .public("/api/openapi.json", get(openapi::document));
+    ready::register(&mut r);
     collect::register(&mut r, app);
     metrics::register(&mut r);
     // Every look at the data goes through the gate and into the audit log.
