@@ -160,6 +160,39 @@ enum UserCommand {
     },
 }
 
+/// The log format the configuration of a serving command asks for
+/// (`log_format`); text for the others, and when the file cannot be read
+/// (the command then says why).
+fn log_format(command: &Command) -> glasshouse_model::config::LogFormat {
+    let file = match command {
+        Command::Serve { config, .. } => config.clone(),
+        Command::Demo { data, .. } => data.join("glasshouse.toml"),
+        _ => return Default::default(),
+    };
+    glasshouse_model::Config::load(&file)
+        .map(|c| c.log_format)
+        .unwrap_or_default()
+}
+
+/// Logs to standard error, filtered by `GLASSHOUSE_LOG` (default `info`).
+/// Nothing logged carries an IP address, a User-Agent or a token.
+fn init_logging(format: glasshouse_model::config::LogFormat) {
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GLASSHOUSE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr);
+    match format {
+        glasshouse_model::config::LogFormat::Text => logs.init(),
+        glasshouse_model::config::LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+    }
+}
+
 /// `glasshouse check-config FILE`: what a reload would apply, checked.
 fn check_config(file: &std::path::Path) -> anyhow::Result<()> {
     let c = glasshouse_model::Config::load(file)?;
@@ -187,14 +220,8 @@ fn parse_store(s: &str) -> Result<StoreChoice, String> {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GLASSHOUSE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(log_format(&cli.command));
     let result = match cli.command {
         Command::Serve { config, store } => runtime::serve_config(&config, store),
         Command::Demo {

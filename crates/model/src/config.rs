@@ -75,6 +75,19 @@ pub struct Config {
     /// Fewest events or visitors the public register shows for a site;
     /// smaller figures read "fewer than" this (default 10).
     pub register_threshold: u64,
+    /// How the server writes its log: lines for people, or JSON for a log
+    /// collector.
+    pub log_format: LogFormat,
+}
+
+/// How the server writes its log (`log_format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One line of text per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per event, for a log collector.
+    Json,
 }
 
 /// The store back end: the embedded default, or a ClickHouse server.
@@ -245,6 +258,7 @@ struct RawConfig {
     users: Vec<Spanned<RawUser>>,
     store: Option<Spanned<RawStore>>,
     register_threshold: Option<u64>,
+    log_format: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -862,10 +876,22 @@ impl Config {
             }
             Some(n) => n,
         };
+        let log_format = match raw.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    key_offset(text, 0..text.len(), "log_format"),
+                    "log_format".into(),
+                    format!("{other:?} is not text or json"),
+                ))
+            }
+        };
         Ok(Config {
             store,
             wal_limit_bytes,
             register_threshold,
+            log_format,
             listen,
             data_dir: raw
                 .data_dir

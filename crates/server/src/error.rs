@@ -111,11 +111,11 @@ impl From<glasshouse_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (
-            self.status,
-            Json(serde_json::json!({"error": self.message})),
-        )
-            .into_response();
+        let mut body = serde_json::json!({"error": self.message});
+        if let Some(id) = crate::request_id::current() {
+            body["request_id"] = id.into();
+        }
+        let mut r = (self.status, Json(body)).into_response();
         r.extensions_mut()
             .insert(crate::audit::Reason(self.message.clone()));
         if let Some(a) = self.audited {

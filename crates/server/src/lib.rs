@@ -25,6 +25,7 @@
 //! - `reload`: configuration reloads (SIGHUP or the operator's API), audited.
 //! - `revoke`: an admin ends an account's sessions, audited.
 //! - `metrics`: `/metrics` for Prometheus, operator token only.
+//! - `request_id`: an id per request, in answers and log lines.
 //! - `ready`: `/ready`, each thing the instance depends on, checked.
 //! - `listen`: the accept loop, with header-read and request timeouts.
 //!
@@ -46,6 +47,7 @@ mod openapi;
 mod pages;
 mod ready;
 pub mod reload;
+pub mod request_id;
 mod revoke;
 pub mod routes;
 pub mod sessions;
@@ -146,12 +148,14 @@ pub fn registrar(app: &App) -> routes::Registrar {
 /// The whole HTTP surface; every request answered within
 /// `listen::REQUEST_TIMEOUT` (408 after it).
 pub fn router(app: App) -> Router {
-    registrar(&app).into_router().with_state(app).layer(
-        tower_http::timeout::TimeoutLayer::with_status_code(
+    registrar(&app)
+        .into_router()
+        .with_state(app)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             listen::REQUEST_TIMEOUT,
-        ),
-    )
+        ))
+        .layer(axum::middleware::from_fn(request_id::layer))
 }
 
 /// Every registered path and how it may be reached, for the test that

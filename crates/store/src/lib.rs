@@ -83,7 +83,21 @@ pub enum StoreError {
     /// and what can be asked instead. The caller's to change, not a fault.
     #[error("{0}")]
     Unanswerable(String),
+    /// The store was written by a newer glasshouse, whose tables this
+    /// binary could misread.
+    #[error("the store has schema version {found}, newer than this glasshouse knows ({known}); run the newer release, or restore a backup made by this one")]
+    Newer {
+        /// The store's version.
+        found: u32,
+        /// The newest this binary knows.
+        known: u32,
+    },
 }
+
+/// The version of the tables this binary writes, recorded in each store
+/// (`schema_version`), so that an upgrade runs each numbered migration once
+/// and an older binary refuses tables it does not know.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// A large load of events (`glasshouse import`) in as few writes as the
 /// back end allows. Where the back end has transactions (DuckDB) the load

@@ -77,6 +77,28 @@ fn clickhouse_passes_the_tiers_suite() {
 }
 
 #[test]
+fn clickhouse_records_its_schema_version_and_refuses_a_newer() {
+    let Some(server) = start() else { return };
+    drop(fresh(&server, "versioned"));
+    let answer = execute(
+        server.http_port,
+        "SELECT max(version) FROM versioned.schema_version",
+    );
+    assert_eq!(answer.trim(), glasshouse_store::SCHEMA_VERSION.to_string());
+    drop(open(&server, "versioned"));
+    execute(
+        server.http_port,
+        "INSERT INTO versioned.schema_version (version) VALUES (99)",
+    );
+    let url = format!("clickhouse://127.0.0.1:{}/versioned", server.http_port);
+    match ClickHouseStore::open(ClickHouseConfig::from_url(&url).unwrap()) {
+        Err(glasshouse_store::StoreError::Newer { found: 99, .. }) => {}
+        Err(e) => panic!("expected Newer, got {e}"),
+        Ok(_) => panic!("opened a store of a newer schema"),
+    }
+}
+
+#[test]
 fn clickhouse_passes_the_journeys_suite() {
     let Some(server) = start() else { return };
     suite::journeys::journeys_conformance(Arc::new(fresh(&server, "journeys")));

@@ -133,3 +133,40 @@ fn duckdb_passes_the_tiers_suite() {
     let dir = tempfile::tempdir().unwrap();
     suite::tiers::tiers_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));
 }
+
+#[test]
+fn duckdb_records_its_schema_version_migrates_an_older_file_and_refuses_a_newer() {
+    use glasshouse_store::{StoreError, SCHEMA_VERSION};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(glasshouse_store::duck::DATABASE_FILE);
+    let version = |file: &std::path::Path| -> Option<u32> {
+        let c = duckdb::Connection::open(file).unwrap();
+        c.query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    drop(DuckStore::open(dir.path()).unwrap());
+    assert_eq!(version(&file), Some(SCHEMA_VERSION));
+
+    // A file from before versions were recorded, and before journeys were
+    // stored: migrated once, on open.
+    {
+        let c = duckdb::Connection::open(&file).unwrap();
+        c.execute_batch("DROP TABLE schema_version; ALTER TABLE events DROP COLUMN prev_page;")
+            .unwrap();
+    }
+    let store = DuckStore::open(dir.path()).unwrap();
+    store.append(&suite::aggregates::stored_pages(3)).unwrap();
+    drop(store);
+    assert_eq!(version(&file), Some(SCHEMA_VERSION));
+
+    {
+        let c = duckdb::Connection::open(&file).unwrap();
+        c.execute_batch("UPDATE schema_version SET version = 99")
+            .unwrap();
+    }
+    match DuckStore::open(dir.path()) {
+        Err(StoreError::Newer { found: 99, known }) => assert_eq!(known, SCHEMA_VERSION),
+        Err(e) => panic!("expected Newer, got {e}"),
+        Ok(_) => panic!("opened a store of a newer schema"),
+    }
+}

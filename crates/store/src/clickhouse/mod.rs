@@ -259,9 +259,11 @@ impl ClickHouseStore {
         let mut ddl = schema::create(&self.config.database, &self.layout);
         ddl.extend(rollup::create(&self.config.database, &self.layout));
         ddl.extend(fresh::create(&self.config.database, &self.layout));
+        ddl.extend(schema::create_version(&self.config.database, &self.layout));
         for ddl in ddl {
             self.send(&ddl, None, false)?;
         }
+        self.migrate()?;
         let answer: Value = serde_json::from_str(&self.send(
             &format!("{} FORMAT JSONCompact", fresh::NEWEST_DAY),
             None,
@@ -273,6 +275,49 @@ impl ClickHouseStore {
             .then(|| crate::fresh::day_of(int(&row[1]).saturating_mul(86_400_000_000)));
         let _ = self.freshness.set(crate::fresh::Freshness::new(newest));
         self.schema.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Runs the migrations from the recorded version to
+    /// [`crate::SCHEMA_VERSION`] (on a cluster, `ON CLUSTER`), recording
+    /// each; refuses tables of a newer version. Migrations are idempotent
+    /// statements, so processes starting together on a cluster may both run
+    /// one without harm.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let db = &self.config.database;
+        let answer: Value = serde_json::from_str(&self.send(
+            &format!("SELECT max(version) FROM {db}.schema_version FORMAT JSONCompact"),
+            None,
+            true,
+        )?)
+        .map_err(|_| db_err("ClickHouse sent an answer that is not JSON"))?;
+        let found = u32::try_from(int(&answer["data"][0][0])).unwrap_or(u32::MAX);
+        if found > crate::SCHEMA_VERSION {
+            return Err(StoreError::Newer {
+                found,
+                known: crate::SCHEMA_VERSION,
+            });
+        }
+        let on_cluster = match &self.layout {
+            Layout::Single => String::new(),
+            Layout::Cluster(c) => format!("ON CLUSTER {c}"),
+        };
+        for v in found..crate::SCHEMA_VERSION {
+            for statement in schema::MIGRATIONS[v as usize] {
+                let sql = statement
+                    .replace("{database}", db)
+                    .replace("{on_cluster}", &on_cluster);
+                self.send(&sql, None, false)?;
+            }
+            self.send(
+                &format!(
+                    "INSERT INTO {db}.schema_version (version) VALUES ({})",
+                    v + 1
+                ),
+                None,
+                false,
+            )?;
+        }
         Ok(())
     }
 

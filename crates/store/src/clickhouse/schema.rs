@@ -104,6 +104,33 @@ pub fn create(database: &str, layout: &Layout) -> Vec<String> {
     }
 }
 
+/// Statements creating the table recording the schema's version: one row
+/// per migration run (the version is their maximum; none reads as 0).
+pub fn create_version(database: &str, layout: &Layout) -> Vec<String> {
+    match layout {
+        Layout::Single => vec![format!(
+            "CREATE TABLE IF NOT EXISTS {database}.schema_version (version UInt32) \
+             ENGINE = MergeTree ORDER BY version"
+        )],
+        Layout::Cluster(c) => vec![
+            format!(
+                "CREATE TABLE IF NOT EXISTS {database}.schema_version_local ON CLUSTER {c} (version UInt32) \
+                 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}/schema_version', '{{replica}}') \
+                 ORDER BY version"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {database}.schema_version ON CLUSTER {c} AS {database}.schema_version_local \
+                 ENGINE = Distributed({c}, {database}, schema_version_local, version)"
+            ),
+        ],
+    }
+}
+
+/// The numbered migrations, `MIGRATIONS[i]` taking version `i` to `i + 1`:
+/// statements with `{database}` and `{on_cluster}` to fill in. Version 1 is
+/// the tables as `create` makes them, so it has none.
+pub const MIGRATIONS: [&[&str]; crate::SCHEMA_VERSION as usize] = [&[]];
+
 /// Statements creating a small table of the aggregate tier (`columns`,
 /// then `PARTITION BY … ORDER BY …` in `order`): one MergeTree table, or on
 /// a cluster a replicated local table behind a `Distributed` one sharded by

@@ -73,6 +73,32 @@ fn db_err(e: duckdb::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
+/// Runs the migrations from the file's recorded version to
+/// [`crate::SCHEMA_VERSION`], each with its version in one transaction;
+/// refuses a file of a newer version.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(schema::CREATE_VERSION).map_err(db_err)?;
+    let found: Option<u32> = conn
+        .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
+        .map_err(db_err)?;
+    let found = found.unwrap_or(0);
+    if found > crate::SCHEMA_VERSION {
+        return Err(StoreError::Newer {
+            found,
+            known: crate::SCHEMA_VERSION,
+        });
+    }
+    for v in found..crate::SCHEMA_VERSION {
+        let step = format!(
+            "BEGIN TRANSACTION;\n{}\nDELETE FROM schema_version;\nINSERT INTO schema_version VALUES ({});\nCOMMIT;",
+            schema::MIGRATIONS[v as usize],
+            v + 1
+        );
+        conn.execute_batch(&step).map_err(db_err)?;
+    }
+    Ok(())
+}
+
 impl DuckStore {
     /// Opens (creating if needed) the database in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<DuckStore, StoreError> {
@@ -93,7 +119,7 @@ impl DuckStore {
         )?;
         let writer = raw.connection()?;
         writer.execute_batch(schema::CREATE).map_err(db_err)?;
-        writer.execute_batch(schema::MIGRATE).map_err(db_err)?;
+        migrate(&writer)?;
         writer
             .execute_batch(schema::CREATE_ROLLUP)
             .map_err(db_err)?;

@@ -71,6 +71,17 @@ CREATE TABLE IF NOT EXISTS wal_mark (seq UBIGINT NOT NULL);
 INSERT INTO wal_mark SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM wal_mark);
 ";
 
+/// The version of the tables in this file (one row; none before versions
+/// were recorded, which reads as 0).
+pub const CREATE_VERSION: &str = "
+CREATE TABLE IF NOT EXISTS schema_version (version UINTEGER NOT NULL);
+";
+
+/// The numbered migrations: `MIGRATIONS[i]` takes version `i` to `i + 1`.
+/// Each runs once, in the transaction that records its version. `CREATE`
+/// already has every column, so on a new file they find nothing to do.
+pub const MIGRATIONS: [&str; crate::SCHEMA_VERSION as usize] = [MIGRATE];
+
 /// Brings a file written before journeys were stored up to date: adds the
 /// journey columns and fills them from the visits already stored (each old
 /// visit becomes a journey of one site). Idempotent; a no-op on new files.
