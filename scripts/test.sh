@@ -15,6 +15,17 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   as_root apt-get install -y -qq nodejs npm >/dev/null
 fi
+# The TLS proxy test puts Debian's nginx in front, with a certificate made
+# by openssl, and talks to it with curl.
+missing=()
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} for the TLS proxy test"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 # The ClickHouse back end is tested against a real server the tests start.
 if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ] \
    && [ "${GLASSHOUSE_SKIP_CLICKHOUSE:-}" != 1 ]; then

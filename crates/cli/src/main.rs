@@ -2,6 +2,7 @@
 //! policy only; everything it does is a call into the libraries.
 
 mod audit;
+mod backup;
 mod demo;
 mod dpia;
 mod import;
@@ -108,6 +109,25 @@ enum Command {
         /// A label for people reading the configuration.
         #[arg(long, default_value = "api")]
         name: String,
+    },
+    /// Copy a data directory, also while a server runs on it (the daily
+    /// salts are left out).
+    Backup {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// A new, empty directory for the copy.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Make a data directory from a backup; refuses one that is not empty.
+    Restore {
+        /// The backup.
+        #[arg(long)]
+        from: PathBuf,
+        /// A new, empty data directory.
+        #[arg(long)]
+        data: PathBuf,
     },
     /// Check a configuration file without serving it: exits non-zero naming
     /// the line and field of the first problem.
@@ -258,6 +278,8 @@ fn main() -> std::process::ExitCode {
         Command::Migrate { config, from, to } => migrate::run(&config, &from, &to),
         Command::Dpia { config, site, html } => dpia::run(&config, site.as_deref(), html),
         Command::CheckConfig { file } => check_config(&file),
+        Command::Backup { data, to } => backup::backup(&data, &to),
+        Command::Restore { from, data } => backup::restore(&from, &data),
         Command::Token { organisation, name } => {
             token::print_new(&organisation, &name);
             Ok(())

@@ -167,6 +167,7 @@ pub fn serve(
         tokio::task::spawn_blocking(move || audit.verified());
         let reloader = glasshouse_server::reload::Reloader::new(path, app);
         let retention = spawn_retention(Arc::downgrade(&reloader), store.clone(), funnels, clock);
+        let control = spawn_control(config.data_dir.clone(), store.clone(), config.store.describe());
         tracing::info!(listen = %config.listen, data = %config.data_dir.display(), "glasshouse is serving");
         ready(&config);
         let hangup = spawn_reload_on_hangup(reloader.clone());
@@ -175,6 +176,8 @@ pub fn serve(
         let _ = hangup.await;
         drop(reloader);
         retention.abort();
+        control.abort();
+        let _ = std::fs::remove_file(config.data_dir.join(crate::backup::CONTROL_SOCKET));
         rotation.abort();
         // Everything acknowledged is already durable; this writes what was
         // still queued, gives the shipper a few seconds to empty ClickHouse's
@@ -214,6 +217,52 @@ fn spawn_retention(
                 }
                 Err(e) => tracing::error!(error = %e, "retention task panicked"),
             }
+        }
+    })
+}
+
+/// Takes `glasshouse backup` requests on `DATA_DIR/control.sock`, which
+/// only the directory's owner can open (`backup.rs`).
+fn spawn_control(
+    data: std::path::PathBuf,
+    store: Arc<dyn glasshouse_store::Store>,
+    described: String,
+) -> tokio::task::JoinHandle<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    tokio::spawn(async move {
+        let path = data.join(crate::backup::CONTROL_SOCKET);
+        // A socket left by a process that died: this process holds the lock.
+        let _ = std::fs::remove_file(&path);
+        let listener = match tokio::net::UnixListener::bind(&path) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "no control socket: `glasshouse backup` cannot reach this server");
+                return;
+            }
+        };
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        }
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let (data, store, described) = (data.clone(), store.clone(), described.clone());
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut line = String::new();
+                let mut reader = tokio::io::BufReader::new(read.take(64 * 1024));
+                if reader.read_line(&mut line).await.is_err() {
+                    return;
+                }
+                let answer = tokio::task::spawn_blocking(move || {
+                    crate::backup::answer_control(&line, &data, store.as_ref(), &described)
+                })
+                .await
+                .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}).to_string());
+                let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
+            });
         }
     })
 }

@@ -340,4 +340,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Makes stored data durable in its main files (a checkpoint), e.g. before a backup.
     fn checkpoint(&self) -> Result<(), StoreError>;
+
+    /// Runs `copy` while no write reaches the store's local files, after
+    /// folding them into their main files, so that files `copy` reads make
+    /// a consistent backup (DuckDB: under the writer, after a checkpoint;
+    /// the write-ahead log's shipper waits too). A back end whose data lives
+    /// elsewhere (ClickHouse) just runs it: its own backup covers its data.
+    fn hold_writes(
+        &self,
+        copy: &mut dyn FnMut() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        copy()
+    }
 }

@@ -799,4 +799,13 @@ impl Store for DuckStore {
             .execute_batch("CHECKPOINT")
             .map_err(db_err)
     }
+
+    fn hold_writes(
+        &self,
+        copy: &mut dyn FnMut() -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let writer = self.writer.lock().expect("writer");
+        writer.execute_batch("CHECKPOINT").map_err(db_err)?;
+        copy()
+    }
 }
