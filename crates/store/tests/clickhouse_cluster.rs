@@ -69,6 +69,36 @@ fn a_cluster_of_replicated_shards_passes_the_suites() {
     store.append(&batch).unwrap();
     assert_eq!(store.count().unwrap(), total + 20);
 
+    // Four processes start at once, one on each server, on a new database:
+    // one migrates the schema, the others wait for it, and the version is
+    // recorded once.
+    let url = cluster.url("together");
+    let opened: Vec<_> = cluster
+        .nodes
+        .iter()
+        .map(|node| {
+            let url = url.replace(
+                &format!(":{}/", cluster.nodes[0].http_port),
+                &format!(":{}/", node.http_port),
+            );
+            std::thread::spawn(move || {
+                ClickHouseStore::open(ClickHouseConfig::from_url(&url).unwrap())
+            })
+        })
+        .collect();
+    for t in opened {
+        t.join().unwrap().expect("each process opens the store");
+    }
+    let recorded = execute(
+        cluster.nodes[0].http_port,
+        "SELECT count(), max(version) FROM together.schema_version FORMAT TSV",
+    );
+    assert_eq!(
+        recorded.trim(),
+        format!("1\t{}", glasshouse_store::SCHEMA_VERSION),
+        "the version is recorded once"
+    );
+
     suite::rollup::rollup_conformance(Arc::new(open(&cluster, "rollup")));
     suite::rollup::fresh_conformance(Arc::new(open(&cluster, "fresh")));
     suite::journeys::journeys_conformance(Arc::new(open(&cluster, "journeys")));

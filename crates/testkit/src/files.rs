@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// The files under `dir`, in every subdirectory.
+/// The regular files under `dir`, in every subdirectory (a socket, such as
+/// a running server's control socket, holds no bytes to scan).
 pub fn under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     walk(dir, &mut out);
@@ -14,7 +15,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.expect("a directory entry").path();
         if path.is_dir() {
             walk(&path, out);
-        } else {
+        } else if path.is_file() {
             out.push(path);
         }
     }

@@ -205,6 +205,9 @@ fn server_message(status: u16, body: &str) -> StoreError {
     StoreError::Database(format!("ClickHouse answered {status}: {}", msg.trim()))
 }
 
+/// Longest a process waits for another to finish a schema migration.
+const MIGRATION_WAIT: Duration = Duration::from_secs(30 * 60);
+
 impl ClickHouseStore {
     /// Connects, checks the server answers, and creates the database and
     /// table when missing.
@@ -278,12 +281,8 @@ impl ClickHouseStore {
         Ok(())
     }
 
-    /// Runs the migrations from the recorded version to
-    /// [`crate::SCHEMA_VERSION`] (on a cluster, `ON CLUSTER`), recording
-    /// each; refuses tables of a newer version. Migrations are idempotent
-    /// statements, so processes starting together on a cluster may both run
-    /// one without harm.
-    fn migrate(&self) -> Result<(), StoreError> {
+    /// The version `schema_version` records (0 before any).
+    fn recorded_version(&self) -> Result<u32, StoreError> {
         let db = &self.config.database;
         let answer: Value = serde_json::from_str(&self.send(
             &format!("SELECT max(version) FROM {db}.schema_version FORMAT JSONCompact"),
@@ -291,32 +290,84 @@ impl ClickHouseStore {
             true,
         )?)
         .map_err(|_| db_err("ClickHouse sent an answer that is not JSON"))?;
-        let found = u32::try_from(int(&answer["data"][0][0])).unwrap_or(u32::MAX);
-        if found > crate::SCHEMA_VERSION {
-            return Err(StoreError::Newer {
-                found,
-                known: crate::SCHEMA_VERSION,
-            });
-        }
+        Ok(u32::try_from(int(&answer["data"][0][0])).unwrap_or(u32::MAX))
+    }
+
+    /// Runs the migrations from the recorded version to
+    /// [`crate::SCHEMA_VERSION`] (on a cluster, `ON CLUSTER`), recording
+    /// each; refuses tables of a newer version. One process migrates: each
+    /// step is claimed by creating a table named after it, which only one
+    /// `CREATE` can do (ClickHouse's DDL queue orders them on a cluster);
+    /// the others wait until the step is recorded.
+    fn migrate(&self) -> Result<(), StoreError> {
+        let db = &self.config.database;
         let on_cluster = match &self.layout {
             Layout::Single => String::new(),
             Layout::Cluster(c) => format!("ON CLUSTER {c}"),
         };
-        for v in found..crate::SCHEMA_VERSION {
-            for statement in schema::MIGRATIONS[v as usize] {
+        loop {
+            let found = self.recorded_version()?;
+            if found > crate::SCHEMA_VERSION {
+                return Err(StoreError::Newer {
+                    found,
+                    known: crate::SCHEMA_VERSION,
+                });
+            }
+            if found == crate::SCHEMA_VERSION {
+                return Ok(());
+            }
+            let next = found + 1;
+            let claim = format!("{db}.migrating_to_{next}");
+            match self.send(
+                &format!("CREATE TABLE {claim} {on_cluster} (pid UInt32) ENGINE = Memory"),
+                None,
+                false,
+            ) {
+                Ok(_) => {}
+                Err(StoreError::Database(e)) if e.contains("already exists") => {
+                    self.wait_for_version(next, &claim)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            for statement in schema::MIGRATIONS[found as usize] {
                 let sql = statement
                     .replace("{database}", db)
                     .replace("{on_cluster}", &on_cluster);
                 self.send(&sql, None, false)?;
             }
+            // Into this server's table, synchronously (a `Distributed`
+            // insert would reach the shards later).
+            let table = schema::local_table(&self.layout, "schema_version");
             self.send(
-                &format!(
-                    "INSERT INTO {db}.schema_version (version) VALUES ({})",
-                    v + 1
-                ),
+                &format!("INSERT INTO {db}.{table} (version) VALUES ({next})"),
                 None,
                 false,
             )?;
+            self.send(
+                &format!("DROP TABLE IF EXISTS {claim} {on_cluster}"),
+                None,
+                false,
+            )?;
+            tracing::info!(version = next, "ClickHouse schema migrated");
+        }
+    }
+
+    /// Waits while another process runs migration `version`.
+    fn wait_for_version(&self, version: u32, claim: &str) -> Result<(), StoreError> {
+        tracing::info!(
+            version,
+            "another process is migrating the ClickHouse schema; waiting"
+        );
+        let deadline = std::time::Instant::now() + MIGRATION_WAIT;
+        while self.recorded_version()? < version {
+            if std::time::Instant::now() > deadline {
+                return Err(db_err(&format!(
+                    "the ClickHouse schema's migration to version {version} has not finished after {} minutes; if no glasshouse process is migrating it, drop the table {claim} (ON CLUSTER) and start again",
+                    MIGRATION_WAIT.as_secs() / 60
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(250));
         }
         Ok(())
     }
