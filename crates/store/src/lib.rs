@@ -12,8 +12,12 @@
 //! - `ingest`: the group-commit queue. Events are batched for a few
 //!   milliseconds, written in one transaction, and only then acknowledged, so
 //!   an HTTP 202 means "durably stored".
-//! - `row`: the stored row as plain data, which both back ends encode and
-//!   the write-ahead log keeps.
+//! - `row`: the table of stored fields, named once, from which come the
+//!   row as plain data (which both back ends encode and the write-ahead log
+//!   keeps), both back ends' tables and their migrations; `kind` says what
+//!   each kind of value is in each of those places.
+//! - `questions`: the stats and journey questions, built once per dialect
+//!   and decoded once; a back end only runs statements (`Execute`).
 //! - `wal`: the local write-ahead log in front of the store: a batch is
 //!   acknowledged once it is in the log, and shipped to the store behind it
 //!   in large commits, so an outage of ClickHouse loses nothing and DuckDB's
@@ -39,6 +43,8 @@ mod fresh;
 pub mod ingest;
 pub mod inventory;
 pub mod journeys;
+pub mod kind;
+pub mod questions;
 pub mod retention;
 pub mod rollup;
 pub mod row;

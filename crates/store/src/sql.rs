@@ -64,6 +64,8 @@ pub trait Dialect {
     fn bucket_micros(&self, interval: Interval) -> String;
     /// The median of `expr` over the group.
     fn median(&self, expr: &str) -> String;
+    /// The timestamp `ts` as whole microseconds since the epoch.
+    fn epoch_micros(&self, ts: &str) -> String;
     /// The literal for "true": not every engine has a boolean literal.
     fn true_literal(&self) -> &'static str {
         "TRUE"

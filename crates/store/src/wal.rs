@@ -22,7 +22,11 @@
 //!   at every start.
 //! - A record is `length: u32 LE`, `check: u64 LE` (the first 8 bytes of a
 //!   BLAKE3 hash of the length and the payload), then the payload:
-//!   `seq: u64`, `batch id: u64`, `rows: u32`, then each row (`row.rs`).
+//!   `seq: u64`, `batch id: u64`, `rows: u32` with its top bit set, `fields:
+//!   u16` (how many of the table's fields each row has), then each row
+//!   (`row.rs`). A log written by a later release with more fields still
+//!   reads here and there; a record whose row count lacks the top bit was
+//!   written by 0.1, before fields were counted, and reads in that layout.
 //!   A record cut short by a crash, or whose checksum does not match, ends
 //!   the segment: at start the file is cut there, so a torn tail is never
 //!   misread. Only a write that was not yet fsynced — not yet acknowledged —
@@ -56,7 +60,7 @@
 //! Rows hold only the table's columns: no IP address or User-Agent exists
 //! at this layer (docs/architecture.md, promise 1).
 
-use crate::row::{AsRow, Row, RowBatch};
+use crate::row::{AsRow, Row, RowBatch, FIELDS};
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -231,15 +235,29 @@ fn payload_seq(payload: &[u8]) -> u64 {
     u64::from_le_bytes(payload[..8].try_into().expect("checked length"))
 }
 
+/// Set in a record's row count when a field count follows it.
+const COUNTED_FIELDS: u32 = 1 << 31;
+
 fn decode_payload(payload: &[u8]) -> Option<(u64, RowBatch)> {
     let mut buf = payload;
     let seq = u64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
     let id = u64::from_le_bytes(buf.get(8..16)?.try_into().ok()?);
-    let n = u32::from_le_bytes(buf.get(16..20)?.try_into().ok()?) as usize;
+    let n = u32::from_le_bytes(buf.get(16..20)?.try_into().ok()?);
     buf = &buf[20..];
+    let fields = if n & COUNTED_FIELDS != 0 {
+        let f = u16::from_le_bytes(buf.get(..2)?.try_into().ok()?) as usize;
+        buf = &buf[2..];
+        Some(f)
+    } else {
+        None
+    };
+    let n = (n & !COUNTED_FIELDS) as usize;
     let mut rows = Vec::with_capacity(n.min(buf.len()));
     for _ in 0..n {
-        rows.push(Row::decode(&mut buf)?);
+        rows.push(match fields {
+            Some(f) => Row::decode(&mut buf, f)?,
+            None => Row::decode_first_layout(&mut buf)?,
+        });
     }
     buf.is_empty().then_some((seq, RowBatch { id, rows }))
 }
@@ -430,7 +448,7 @@ impl Wal {
                             entry_page: r.entry_page.clone(),
                             source: r.source.clone(),
                             referrer: r.referrer.clone(),
-                            utm: r.utm.clone(),
+                            utm: r.utm(),
                         }),
                     });
                 s.last_seen = s.last_seen.max(r.ts);
@@ -481,7 +499,8 @@ impl Wal {
         let mut record = vec![0u8; HEADER];
         record.extend_from_slice(&seq.to_le_bytes());
         record.extend_from_slice(&id.to_le_bytes());
-        record.extend_from_slice(&(rows.len() as u32).to_le_bytes());
+        record.extend_from_slice(&(rows.len() as u32 | COUNTED_FIELDS).to_le_bytes());
+        record.extend_from_slice(&(FIELDS.len() as u16).to_le_bytes());
         for r in rows {
             r.row().encode(&mut record);
         }
@@ -678,7 +697,6 @@ mod tests {
             entry_page: "/".into(),
             source: String::new(),
             referrer: String::new(),
-            utm: Default::default(),
             browser: "Firefox".into(),
             browser_version: "128.0".into(),
             os: "Linux".into(),
@@ -692,6 +710,7 @@ mod tests {
             seq: 1,
             prev_site: String::new(),
             prev_page: String::new(),
+            ..Row::default()
         };
         if i % 2 == 1 {
             r.props.push(("form".into(), "apply".into()));

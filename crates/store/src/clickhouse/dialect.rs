@@ -71,6 +71,10 @@ impl Dialect for ClickHouseDialect {
             "if({n} = 0, NULL, ({sorted}[intDiv({n} + 1, 2)] + {sorted}[intDiv({n}, 2) + 1]) / 2)"
         )
     }
+    fn epoch_micros(&self, ts: &str) -> String {
+        // `ts` is already an Int64 of microseconds.
+        ts.to_string()
+    }
     fn true_literal(&self) -> &'static str {
         "1"
     }

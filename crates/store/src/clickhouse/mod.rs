@@ -27,10 +27,11 @@ pub mod schema;
 pub use dialect::ClickHouseDialect;
 pub use schema::Layout;
 
-use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
+use crate::journeys::{FunnelRow, Paths};
+use crate::questions::{self, Cell, Execute};
 use crate::row::AsRow;
-use crate::sessions::{Acquisition, JourneyState, SessionState};
-use crate::sql::{self, Group, Param, Sql};
+use crate::sessions::{JourneyState, SessionState};
+use crate::sql::{Dialect, Param, Sql};
 use crate::{RollupRow, RowBatch, Store, StoreError, StoredEvent, Totals};
 use chrono::{DateTime, NaiveDate, Utc};
 use glasshouse_model::journey::{FunnelQuery, PathQuery};
@@ -38,7 +39,7 @@ use glasshouse_model::query::{Dimension, Interval, Query};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 
 /// Where the server is and how to reach it.
@@ -330,10 +331,7 @@ impl ClickHouseStore {
                 }
                 Err(e) => return Err(e),
             }
-            for statement in schema::MIGRATIONS[found as usize] {
-                let sql = statement
-                    .replace("{database}", db)
-                    .replace("{on_cluster}", &on_cluster);
+            for sql in schema::migration(db, &self.layout, next) {
                 self.send(&sql, None, false)?;
             }
             // Into this server's table, synchronously (a `Distributed`
@@ -545,28 +543,6 @@ impl ClickHouseStore {
         self.post(&Self::statement(sql)?, None, true).map(|_| ())
     }
 
-    fn grouped(&self, sql: Sql) -> Result<Vec<(Value, Totals)>, StoreError> {
-        let rows = self.select(&sql)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let has_dim = r.len() == 7;
-                let o = usize::from(has_dim);
-                let at = |i: usize| r.get(i + o).unwrap_or(&Value::Null);
-                let totals = Totals {
-                    visitors: count(at(0)),
-                    visits: count(at(1)),
-                    pageviews: count(at(2)),
-                    events: count(at(3)),
-                    bounce_rate: float(at(4)).unwrap_or(0.0),
-                    visit_duration: float(at(5)).unwrap_or(0.0),
-                };
-                let key = if has_dim { r[0].clone() } else { Value::Null };
-                (key, totals)
-            })
-            .collect())
-    }
-
     /// Deletes the rows of `table` matching `condition` (a mutation) and
     /// waits until it has been applied, so they are gone on return.
     fn delete_where(
@@ -648,6 +624,37 @@ fn cell(r: &[Value], i: usize) -> &Value {
     r.get(i).unwrap_or(&Value::Null)
 }
 
+impl Execute for ClickHouseStore {
+    fn dialect(&self) -> &dyn Dialect {
+        &ClickHouseDialect
+    }
+
+    fn cells(&self, sql: &Sql) -> Result<Vec<Vec<Cell>>, StoreError> {
+        Ok(self
+            .select(sql)?
+            .into_iter()
+            .map(|r| r.into_iter().map(cell_of).collect())
+            .collect())
+    }
+}
+
+/// A JSON value of ClickHouse's answer as the shared questions read it.
+fn cell_of(v: Value) -> Cell {
+    match v {
+        Value::Null => Cell::Null,
+        Value::Bool(b) => Cell::Int(i64::from(b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Cell::Int(i),
+            None => match n.as_u64() {
+                Some(u) => Cell::Int(u as i64),
+                None => Cell::Float(n.as_f64().unwrap_or(0.0)),
+            },
+        },
+        Value::String(s) => Cell::Text(s),
+        other => Cell::Text(other.to_string()),
+    }
+}
+
 impl ClickHouseStore {
     /// Writes the rows of `batch` that are not stored yet, in one insert:
     /// one part per monthly partition, each all or nothing.
@@ -694,8 +701,7 @@ impl Store for ClickHouseStore {
     }
 
     fn aggregate(&self, q: &Query) -> Result<Totals, StoreError> {
-        let rows = self.grouped(sql::grouped(&ClickHouseDialect, q, &Group::Total, 1, 0))?;
-        Ok(rows.into_iter().next().map(|(_, t)| t).unwrap_or_default())
+        questions::aggregate(self, q)
     }
 
     fn timeseries(
@@ -703,19 +709,7 @@ impl Store for ClickHouseStore {
         q: &Query,
         interval: Interval,
     ) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
-        let rows = self.grouped(sql::grouped(
-            &ClickHouseDialect,
-            q,
-            &Group::Bucket(interval),
-            0,
-            0,
-        ))?;
-        let mut out: Vec<(DateTime<Utc>, Totals)> = rows
-            .into_iter()
-            .filter_map(|(k, t)| DateTime::from_timestamp_micros(int(&k)).map(|d| (d, t)))
-            .collect();
-        out.sort_by_key(|(d, _)| *d);
-        Ok(out)
+        questions::timeseries(self, q, interval)
     }
 
     fn breakdown(
@@ -725,117 +719,27 @@ impl Store for ClickHouseStore {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<(String, Totals)>, StoreError> {
-        let rows = self.grouped(sql::grouped(
-            &ClickHouseDialect,
-            q,
-            &Group::By(by),
-            limit,
-            offset,
-        ))?;
-        Ok(rows.into_iter().map(|(k, t)| (text(&k), t)).collect())
+        questions::breakdown(self, q, by, limit, offset)
     }
 
     fn current_visitors(&self, site: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
-        let rows = self.select(&Sql {
-            text: "SELECT uniqExact(visitor_id) FROM events WHERE site = $1 AND ts >= $2".into(),
-            params: vec![Param::Text(site.into()), Param::Time(since)],
-        })?;
-        Ok(rows.first().map(|r| count(cell(r, 0))).unwrap_or(0))
+        questions::current_visitors(self, site, since)
     }
 
     fn recent_sessions(&self, since: DateTime<Utc>) -> Result<Vec<SessionState>, StoreError> {
-        let rows = self.select(&Sql {
-            text: "SELECT session_id, any(visitor_id), any(site), max(ts), any(entry_page), \
-                   any(source), any(referrer), any(utm_source), any(utm_medium), \
-                   any(utm_campaign), any(utm_content), any(utm_term) \
-                   FROM events WHERE ts >= $1 GROUP BY session_id"
-                .into(),
-            params: vec![Param::Time(since)],
-        })?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let t = |i| text(cell(r, i));
-                SessionState {
-                    session_id: count(cell(r, 0)),
-                    visitor_id: count(cell(r, 1)),
-                    site: t(2),
-                    last_seen: int(cell(r, 3)),
-                    acquisition: Arc::new(Acquisition {
-                        entry_page: t(4),
-                        source: t(5),
-                        referrer: t(6),
-                        utm: [t(7), t(8), t(9), t(10), t(11)],
-                    }),
-                }
-            })
-            .collect())
+        questions::recent_sessions(self, since)
     }
 
     fn recent_journeys(&self, since: DateTime<Utc>) -> Result<Vec<JourneyState>, StoreError> {
-        let rows = self.select(&Sql {
-            text: "SELECT journey_id, any(visitor_id), max(ts), max(seq), \
-                   argMaxIf(site, seq, name = 'pageview'), argMaxIf(pathname, seq, name = 'pageview') \
-                   FROM events WHERE ts >= $1 GROUP BY journey_id"
-                .into(),
-            params: vec![Param::Time(since)],
-        })?;
-        Ok(rows
-            .iter()
-            .map(|r| JourneyState {
-                journey_id: count(cell(r, 0)),
-                visitor_id: count(cell(r, 1)),
-                last_seen: int(cell(r, 2)),
-                seq: count(cell(r, 3)) as u32,
-                last_site: text(cell(r, 4)),
-                last_page: text(cell(r, 5)),
-            })
-            .collect())
+        questions::recent_journeys(self, since)
     }
 
     fn paths(&self, q: &PathQuery) -> Result<Paths, StoreError> {
-        let nodes = self
-            .select(&journeys::path_nodes_sql(&ClickHouseDialect, q))?
-            .iter()
-            .map(|r| PathNode {
-                position: int(cell(r, 0)) as i32,
-                site: text(cell(r, 1)),
-                page: text(cell(r, 2)),
-                visits: count(cell(r, 3)),
-                visitors: count(cell(r, 4)),
-                entrances: count(cell(r, 5)),
-                exits: count(cell(r, 6)),
-            })
-            .collect();
-        let links = self
-            .select(&journeys::path_links_sql(&ClickHouseDialect, q))?
-            .iter()
-            .map(|r| PathLink {
-                position: int(cell(r, 0)) as i32,
-                from_site: text(cell(r, 1)),
-                from_page: text(cell(r, 2)),
-                to_site: text(cell(r, 3)),
-                to_page: text(cell(r, 4)),
-                visits: count(cell(r, 5)),
-                visitors: count(cell(r, 6)),
-            })
-            .collect();
-        Ok(Paths { nodes, links })
+        questions::paths(self, q)
     }
 
     fn funnel(&self, q: &FunnelQuery) -> Result<Vec<FunnelRow>, StoreError> {
-        let mut rows: Vec<FunnelRow> = self
-            .select(&journeys::funnel_sql(&ClickHouseDialect, q))?
-            .iter()
-            .map(|r| FunnelRow {
-                step: count(cell(r, 0)) as u32,
-                visits: count(cell(r, 1)),
-                visitors: count(cell(r, 2)),
-                median_seconds: float(cell(r, 3)),
-            })
-            .collect();
-        rows.sort_by_key(|r| r.step);
-        Ok(rows)
+        questions::funnel(self, q)
     }
 
     fn delete_before(&self, site: &str, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -27,49 +27,24 @@ pub enum Layout {
     Cluster(String),
 }
 
-/// Columns in insert order, with their types.
-pub const COLUMNS: [(&str, &str); 34] = [
-    ("site", "String"),
-    ("ts", "Int64"),
-    ("visitor_id", "UInt64"),
-    ("session_id", "UInt64"),
-    ("name", "String"),
-    ("hostname", "String"),
-    ("pathname", "String"),
-    ("query", "String"),
-    ("title", "String"),
-    ("entry_page", "String"),
-    ("source", "String"),
-    ("referrer", "String"),
-    ("utm_source", "String"),
-    ("utm_medium", "String"),
-    ("utm_campaign", "String"),
-    ("utm_content", "String"),
-    ("utm_term", "String"),
-    ("browser", "String"),
-    ("browser_version", "String"),
-    ("os", "String"),
-    ("os_version", "String"),
-    ("device", "String"),
-    ("country", "String"),
-    ("prop_keys", "Array(String)"),
-    ("prop_values", "Array(String)"),
-    ("interactive", "UInt8"),
-    ("revenue_amount", "Nullable(Float64)"),
-    ("revenue_currency", "Nullable(String)"),
-    ("journey_id", "UInt64"),
-    ("seq", "UInt32"),
-    ("prev_site", "String"),
-    ("prev_page", "String"),
-    ("batch_id", "UInt64"),
-    ("batch_row", "UInt32"),
-];
+/// Columns in insert order, with their types: the table of fields
+/// (`row.rs`), then the batch columns that make an append idempotent.
+pub fn columns_typed() -> Vec<(String, &'static str)> {
+    crate::row::sql_columns()
+        .into_iter()
+        .map(|(_, c)| (c.name, c.clickhouse))
+        .chain([
+            ("batch_id".to_string(), "UInt64"),
+            ("batch_row".to_string(), "UInt32"),
+        ])
+        .collect()
+}
 
 /// Partitions: UTC months of `ts`.
 const PARTITION: &str = "toYYYYMM(toDateTime(intDiv(ts, 1000000), 'UTC'))";
 
 fn columns() -> String {
-    COLUMNS
+    columns_typed()
         .iter()
         .map(|(n, t)| format!("    {n} {t}"))
         .collect::<Vec<_>>()
@@ -126,10 +101,46 @@ pub fn create_version(database: &str, layout: &Layout) -> Vec<String> {
     }
 }
 
-/// The numbered migrations, `MIGRATIONS[i]` taking version `i` to `i + 1`:
-/// statements with `{database}` and `{on_cluster}` to fill in. Version 1 is
-/// the tables as `create` makes them, so it has none.
-pub const MIGRATIONS: [&[&str]; crate::SCHEMA_VERSION as usize] = [&[]];
+/// Hand-written steps of the numbered migrations, `STEPS[i]` running in
+/// the step from version `i` to `i + 1` after the columns that version
+/// added: statements with `{database}` and `{on_cluster}` to fill in.
+/// Version 1 is the tables as `create` makes them, so it has none.
+const STEPS: [&[&str]; crate::SCHEMA_VERSION as usize] = [&[]];
+
+/// The statements taking the tables from version `to - 1` to `to`: the
+/// columns of the fields added in `to` (rows stored before read as the
+/// type's default), on the local tables and the `Distributed` one on a
+/// cluster, then any hand-written step.
+pub fn migration(database: &str, layout: &Layout, to: u32) -> Vec<String> {
+    let on_cluster = match layout {
+        Layout::Single => String::new(),
+        Layout::Cluster(c) => format!(" ON CLUSTER {c}"),
+    };
+    let tables: &[&str] = match layout {
+        Layout::Single => &["events"],
+        Layout::Cluster(_) => &["events_local", "events"],
+    };
+    let mut out = Vec::new();
+    for (since, c) in crate::row::sql_columns() {
+        if since != to || to == 1 {
+            continue;
+        }
+        for table in tables {
+            out.push(format!(
+                "ALTER TABLE {database}.{table}{on_cluster} ADD COLUMN IF NOT EXISTS {} {}",
+                c.name, c.clickhouse
+            ));
+        }
+    }
+    for statement in STEPS[to as usize - 1] {
+        out.push(
+            statement
+                .replace("{database}", database)
+                .replace("{on_cluster}", &on_cluster),
+        );
+    }
+    out
+}
 
 /// Statements creating a small table of the aggregate tier (`columns`,
 /// then `PARTITION BY … ORDER BY …` in `order`): one MergeTree table, or on

@@ -44,4 +44,7 @@ impl Dialect for DuckDialect {
     fn median(&self, expr: &str) -> String {
         format!("median({expr})")
     }
+    fn epoch_micros(&self, ts: &str) -> String {
+        format!("epoch_us({ts})")
+    }
 }

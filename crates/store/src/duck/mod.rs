@@ -16,10 +16,11 @@ mod schema;
 
 pub use dialect::DuckDialect;
 
-use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
+use crate::journeys::{FunnelRow, Paths};
+use crate::questions::{self, Cell, Execute};
 use crate::row::AsRow;
-use crate::sessions::{Acquisition, JourneyState, SessionState};
-use crate::sql::{self, Group, Param, Sql};
+use crate::sessions::{JourneyState, SessionState};
+use crate::sql::{Dialect, Param, Sql};
 use crate::{RollupRow, Row, RowBatch, Store, StoreError, StoredEvent, Totals};
 use chrono::{DateTime, Utc};
 use duckdb::types::{TimeUnit, Value};
@@ -27,7 +28,7 @@ use duckdb::Connection;
 use glasshouse_model::journey::{FunnelQuery, PathQuery};
 use glasshouse_model::query::{Dimension, Interval, Query};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// Name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "glasshouse.duckdb";
@@ -91,7 +92,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     for v in found..crate::SCHEMA_VERSION {
         let step = format!(
             "BEGIN TRANSACTION;\n{}\nDELETE FROM schema_version;\nINSERT INTO schema_version VALUES ({});\nCOMMIT;",
-            schema::MIGRATIONS[v as usize],
+            schema::migration(v + 1),
             v + 1
         );
         conn.execute_batch(&step).map_err(db_err)?;
@@ -118,7 +119,7 @@ impl DuckStore {
             ],
         )?;
         let writer = raw.connection()?;
-        writer.execute_batch(schema::CREATE).map_err(db_err)?;
+        writer.execute_batch(&schema::create()).map_err(db_err)?;
         migrate(&writer)?;
         writer
             .execute_batch(schema::CREATE_ROLLUP)
@@ -169,50 +170,52 @@ impl DuckStore {
         }
         out
     }
+}
 
-    fn grouped(&self, sql: Sql) -> Result<Vec<(Value, Totals)>, StoreError> {
+impl Execute for DuckStore {
+    fn dialect(&self) -> &dyn Dialect {
+        &DuckDialect
+    }
+
+    fn cells(&self, sql: &Sql) -> Result<Vec<Vec<Cell>>, StoreError> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare(&sql.text).map_err(db_err)?;
-            let params: Vec<Value> = sql.params.iter().map(to_value).collect();
-            let has_dim = stmt.column_count() == 7;
             let mut rows = stmt
-                .query(duckdb::params_from_iter(params))
+                .query(duckdb::params_from_iter(sql.params.iter().map(to_value)))
                 .map_err(db_err)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db_err)? {
-                let o = usize::from(has_dim);
-                let key: Value = if has_dim {
-                    row.get(0).map_err(db_err)?
-                } else {
-                    Value::Null
-                };
-                let int = |i: usize| -> Result<u64, StoreError> {
-                    Ok(row
-                        .get::<_, Option<i64>>(i + o)
-                        .map_err(db_err)?
-                        .unwrap_or(0)
-                        .max(0) as u64)
-                };
-                let float = |i: usize| -> Result<f64, StoreError> {
-                    Ok(row
-                        .get::<_, Option<f64>>(i + o)
-                        .map_err(db_err)?
-                        .unwrap_or(0.0))
-                };
-                out.push((
-                    key,
-                    Totals {
-                        visitors: int(0)?,
-                        visits: int(1)?,
-                        pageviews: int(2)?,
-                        events: int(3)?,
-                        bounce_rate: float(4)?,
-                        visit_duration: float(5)?,
-                    },
-                ));
+                let n = row.as_ref().column_count();
+                let cells = (0..n)
+                    .map(|i| row.get::<_, Value>(i).map(cell))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db_err)?;
+                out.push(cells);
             }
             Ok(out)
         })
+    }
+}
+
+/// A DuckDB value as the shared questions read it.
+fn cell(v: Value) -> Cell {
+    match v {
+        Value::Null => Cell::Null,
+        Value::Boolean(b) => Cell::Int(i64::from(b)),
+        Value::TinyInt(i) => Cell::Int(i.into()),
+        Value::SmallInt(i) => Cell::Int(i.into()),
+        Value::Int(i) => Cell::Int(i.into()),
+        Value::BigInt(i) => Cell::Int(i),
+        Value::HugeInt(i) => Cell::Int(i.clamp(i64::MIN.into(), i64::MAX.into()) as i64),
+        Value::UTinyInt(i) => Cell::Int(i.into()),
+        Value::USmallInt(i) => Cell::Int(i.into()),
+        Value::UInt(i) => Cell::Int(i.into()),
+        Value::UBigInt(i) => Cell::Int(i as i64),
+        Value::Float(f) => Cell::Float(f.into()),
+        Value::Double(f) => Cell::Float(f),
+        Value::Timestamp(_, us) => Cell::Int(us),
+        Value::Text(s) => Cell::Text(s),
+        other => Cell::Text(format!("{other:?}")),
     }
 }
 
@@ -383,8 +386,7 @@ impl Store for DuckStore {
     }
 
     fn aggregate(&self, q: &Query) -> Result<Totals, StoreError> {
-        let rows = self.grouped(sql::grouped(&DuckDialect, q, &Group::Total, 1, 0))?;
-        Ok(rows.into_iter().next().map(|(_, t)| t).unwrap_or_default())
+        questions::aggregate(self, q)
     }
 
     fn timeseries(
@@ -392,22 +394,7 @@ impl Store for DuckStore {
         q: &Query,
         interval: Interval,
     ) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
-        let rows = self.grouped(sql::grouped(
-            &DuckDialect,
-            q,
-            &Group::Bucket(interval),
-            0,
-            0,
-        ))?;
-        let mut out: Vec<(DateTime<Utc>, Totals)> = rows
-            .into_iter()
-            .filter_map(|(k, t)| match k {
-                Value::BigInt(us) => DateTime::from_timestamp_micros(us).map(|d| (d, t)),
-                _ => None,
-            })
-            .collect();
-        out.sort_by_key(|(d, _)| *d);
-        Ok(out)
+        questions::timeseries(self, q, interval)
     }
 
     fn breakdown(
@@ -417,156 +404,27 @@ impl Store for DuckStore {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<(String, Totals)>, StoreError> {
-        let rows = self.grouped(sql::grouped(&DuckDialect, q, &Group::By(by), limit, offset))?;
-        Ok(rows
-            .into_iter()
-            .map(|(k, t)| {
-                let key = match k {
-                    Value::Text(s) => s,
-                    Value::Null => String::new(),
-                    other => format!("{other:?}"),
-                };
-                (key, t)
-            })
-            .collect())
+        questions::breakdown(self, q, by, limit, offset)
     }
 
     fn current_visitors(&self, site: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.with_reader(|conn| {
-            conn.query_row(
-                "SELECT count(DISTINCT visitor_id) FROM events WHERE site = $1 AND ts >= $2",
-                duckdb::params![site, micros(since)],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(db_err)
-        })
+        questions::current_visitors(self, site, since)
     }
 
     fn recent_sessions(&self, since: DateTime<Utc>) -> Result<Vec<SessionState>, StoreError> {
-        self.with_reader(|conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT session_id, any_value(visitor_id), any_value(site), epoch_us(max(ts)), any_value(entry_page), \
-                     any_value(source), any_value(referrer), any_value(utm_source), any_value(utm_medium), \
-                     any_value(utm_campaign), any_value(utm_content), any_value(utm_term) \
-                     FROM events WHERE ts >= $1 GROUP BY session_id",
-                )
-                .map_err(db_err)?;
-            let rows = stmt
-                .query_map(duckdb::params![micros(since)], |r| {
-                    Ok(SessionState {
-                        session_id: r.get(0)?,
-                        visitor_id: r.get(1)?,
-                        site: r.get(2)?,
-                        last_seen: r.get(3)?,
-                        acquisition: Arc::new(Acquisition {
-                            entry_page: r.get(4)?,
-                            source: r.get(5)?,
-                            referrer: r.get(6)?,
-                            utm: [r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?],
-                        }),
-                    })
-                })
-                .map_err(db_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-        })
+        questions::recent_sessions(self, since)
     }
 
     fn recent_journeys(&self, since: DateTime<Utc>) -> Result<Vec<JourneyState>, StoreError> {
-        self.with_reader(|conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT journey_id, any_value(visitor_id), epoch_us(max(ts)), coalesce(max(seq), 0), \
-                     coalesce(arg_max(site, seq) FILTER (WHERE name = 'pageview'), ''), \
-                     coalesce(arg_max(pathname, seq) FILTER (WHERE name = 'pageview'), '') \
-                     FROM events WHERE ts >= $1 AND journey_id IS NOT NULL GROUP BY journey_id",
-                )
-                .map_err(db_err)?;
-            let rows = stmt
-                .query_map(duckdb::params![micros(since)], |r| {
-                    Ok(JourneyState {
-                        journey_id: r.get(0)?,
-                        visitor_id: r.get(1)?,
-                        last_seen: r.get(2)?,
-                        seq: r.get(3)?,
-                        last_site: r.get(4)?,
-                        last_page: r.get(5)?,
-                    })
-                })
-                .map_err(db_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-        })
+        questions::recent_journeys(self, since)
     }
 
     fn paths(&self, q: &PathQuery) -> Result<Paths, StoreError> {
-        let nodes_sql = journeys::path_nodes_sql(&DuckDialect, q);
-        let links_sql = journeys::path_links_sql(&DuckDialect, q);
-        self.with_reader(|conn| {
-            let count = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
-            let mut stmt = conn.prepare(&nodes_sql.text).map_err(db_err)?;
-            let nodes = stmt
-                .query_map(
-                    duckdb::params_from_iter(nodes_sql.params.iter().map(to_value)),
-                    |r| {
-                        Ok(PathNode {
-                            position: r.get::<_, i64>(0)? as i32,
-                            site: r.get(1)?,
-                            page: r.get(2)?,
-                            visits: count(r.get(3)?),
-                            visitors: count(r.get(4)?),
-                            entrances: count(r.get(5)?),
-                            exits: count(r.get(6)?),
-                        })
-                    },
-                )
-                .map_err(db_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db_err)?;
-            let mut stmt = conn.prepare(&links_sql.text).map_err(db_err)?;
-            let links = stmt
-                .query_map(
-                    duckdb::params_from_iter(links_sql.params.iter().map(to_value)),
-                    |r| {
-                        Ok(PathLink {
-                            position: r.get::<_, i64>(0)? as i32,
-                            from_site: r.get(1)?,
-                            from_page: r.get(2)?,
-                            to_site: r.get(3)?,
-                            to_page: r.get(4)?,
-                            visits: count(r.get(5)?),
-                            visitors: count(r.get(6)?),
-                        })
-                    },
-                )
-                .map_err(db_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db_err)?;
-            Ok(Paths { nodes, links })
-        })
+        questions::paths(self, q)
     }
 
     fn funnel(&self, q: &FunnelQuery) -> Result<Vec<FunnelRow>, StoreError> {
-        let sql = journeys::funnel_sql(&DuckDialect, q);
-        let mut rows = self.with_reader(|conn| {
-            let mut stmt = conn.prepare(&sql.text).map_err(db_err)?;
-            let rows = stmt
-                .query_map(
-                    duckdb::params_from_iter(sql.params.iter().map(to_value)),
-                    |r| {
-                        Ok(FunnelRow {
-                            step: r.get::<_, i64>(0)? as u32,
-                            visits: r.get::<_, Option<i64>>(1)?.unwrap_or(0).max(0) as u64,
-                            visitors: r.get::<_, Option<i64>>(2)?.unwrap_or(0).max(0) as u64,
-                            median_seconds: r.get(3)?,
-                        })
-                    },
-                )
-                .map_err(db_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
-        })?;
-        rows.sort_by_key(|r| r.step);
-        Ok(rows)
+        questions::funnel(self, q)
     }
 
     fn delete_before(&self, site: &str, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -587,67 +445,25 @@ impl Store for DuckStore {
     }
 
     fn scan_rows(&self, after: Option<u64>, limit: usize) -> Result<Vec<(u64, Row)>, StoreError> {
+        let columns: Vec<String> = crate::row::sql_columns()
+            .into_iter()
+            .map(|(_, c)| c.name)
+            .collect();
+        let statement = format!(
+            "SELECT rowid, {} FROM events WHERE rowid > $1 ORDER BY rowid LIMIT $2",
+            columns.join(", ")
+        );
         self.with_reader(|conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT rowid, site, epoch_us(ts), visitor_id, session_id, name, hostname, pathname, query, title, \
-                     entry_page, source, referrer, utm_source, utm_medium, utm_campaign, utm_content, utm_term, \
-                     browser, browser_version, os, os_version, device, country, \
-                     prop_keys, prop_values, 0, interactive, revenue_amount, revenue_currency, \
-                     coalesce(journey_id, session_id), coalesce(seq, 0), coalesce(prev_site, ''), coalesce(prev_page, '') \
-                     FROM events WHERE rowid > $1 ORDER BY rowid LIMIT $2",
-                )
-                .map_err(db_err)?;
+            let mut stmt = conn.prepare(&statement).map_err(db_err)?;
             let after = after.map(|a| a as i64).unwrap_or(-1);
             let rows = stmt
                 .query_map(duckdb::params![after, limit as i64], |r| {
-                    let texts = |v: Value| -> Vec<String> {
-                        match v {
-                            Value::List(items) => items
-                                .into_iter()
-                                .map(|i| match i {
-                                    Value::Text(s) => s,
-                                    _ => String::new(),
-                                })
-                                .collect(),
-                            _ => Vec::new(),
-                        }
-                    };
-                    let keys = texts(r.get(24)?);
-                    let values = texts(r.get(25)?);
-                    let amount: Option<f64> = r.get(28)?;
-                    let currency: Option<String> = r.get(29)?;
-                    Ok((
-                        r.get::<_, i64>(0)? as u64,
-                        Row {
-                            site: r.get(1)?,
-                            ts: r.get(2)?,
-                            visitor_id: r.get(3)?,
-                            session_id: r.get(4)?,
-                            name: r.get(5)?,
-                            hostname: r.get(6)?,
-                            pathname: r.get(7)?,
-                            query: r.get(8)?,
-                            title: r.get(9)?,
-                            entry_page: r.get(10)?,
-                            source: r.get(11)?,
-                            referrer: r.get(12)?,
-                            utm: [r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?],
-                            browser: r.get(18)?,
-                            browser_version: r.get(19)?,
-                            os: r.get(20)?,
-                            os_version: r.get(21)?,
-                            device: r.get(22)?,
-                            country: r.get(23)?,
-                            props: keys.into_iter().zip(values).collect(),
-                            interactive: r.get(27)?,
-                            revenue: amount.zip(currency),
-                            journey_id: r.get(30)?,
-                            seq: r.get(31)?,
-                            prev_site: r.get(32)?,
-                            prev_page: r.get(33)?,
-                        },
-                    ))
+                    let mut row = Row::read_duck(r, 1)?;
+                    if row.journey_id == 0 {
+                        // Rows from before journeys were stored: a visit each.
+                        row.journey_id = row.session_id;
+                    }
+                    Ok((r.get::<_, i64>(0)? as u64, row))
                 })
                 .map_err(db_err)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(db_err)

@@ -9,43 +9,21 @@
 //! Nothing here can hold an IP address or a User-Agent: there is no column
 //! for them, and the rows come only from `AnonymousEvent`s.
 
-/// Statements run at every start; all are idempotent.
-pub const CREATE: &str = "
-CREATE TABLE IF NOT EXISTS events (
-    site             VARCHAR   NOT NULL,
-    ts               TIMESTAMP NOT NULL,
-    visitor_id       UBIGINT   NOT NULL,
-    session_id       UBIGINT   NOT NULL,
-    name             VARCHAR   NOT NULL,
-    hostname         VARCHAR   NOT NULL,
-    pathname         VARCHAR   NOT NULL,
-    query            VARCHAR   NOT NULL,
-    title            VARCHAR   NOT NULL,
-    entry_page       VARCHAR   NOT NULL,
-    source           VARCHAR   NOT NULL,
-    referrer         VARCHAR   NOT NULL,
-    utm_source       VARCHAR   NOT NULL,
-    utm_medium       VARCHAR   NOT NULL,
-    utm_campaign     VARCHAR   NOT NULL,
-    utm_content      VARCHAR   NOT NULL,
-    utm_term         VARCHAR   NOT NULL,
-    browser          VARCHAR   NOT NULL,
-    browser_version  VARCHAR   NOT NULL,
-    os               VARCHAR   NOT NULL,
-    os_version       VARCHAR   NOT NULL,
-    device           VARCHAR   NOT NULL,
-    country          VARCHAR   NOT NULL,
-    prop_keys        VARCHAR[] NOT NULL,
-    prop_values      VARCHAR[] NOT NULL,
-    interactive      BOOLEAN   NOT NULL,
-    revenue_amount   DOUBLE,
-    revenue_currency VARCHAR,
-    journey_id       UBIGINT,
-    seq              UINTEGER,
-    prev_site        VARCHAR,
-    prev_page        VARCHAR
-);
-";
+/// The statement creating the events table, columns from the table of
+/// fields (`row.rs`); idempotent, run at every start.
+pub fn create() -> String {
+    let columns: Vec<String> = crate::row::sql_columns()
+        .into_iter()
+        .map(|(_, c)| {
+            let null = if c.not_null { " NOT NULL" } else { "" };
+            format!("    {} {}{null}", c.name, c.duck)
+        })
+        .collect();
+    format!(
+        "CREATE TABLE IF NOT EXISTS events (\n{}\n);",
+        columns.join(",\n")
+    )
+}
 
 /// The aggregate tier: one day's figures per value, without any visitor id.
 pub const CREATE_ROLLUP: &str = "
@@ -77,10 +55,29 @@ pub const CREATE_VERSION: &str = "
 CREATE TABLE IF NOT EXISTS schema_version (version UINTEGER NOT NULL);
 ";
 
-/// The numbered migrations: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-/// Each runs once, in the transaction that records its version. `CREATE`
-/// already has every column, so on a new file they find nothing to do.
-pub const MIGRATIONS: [&str; crate::SCHEMA_VERSION as usize] = [MIGRATE];
+/// Hand-written steps of the numbered migrations: `STEPS[i]` runs in the
+/// step from version `i` to `i + 1`, after the columns of the fields that
+/// version added are added (see [`migration`]).
+const STEPS: [&str; crate::SCHEMA_VERSION as usize] = [MIGRATE];
+
+/// The statements taking a file from version `to - 1` to `to`: the
+/// columns of the fields added in `to`, each read as its default in rows
+/// stored before, then any hand-written step. Each runs once, in the
+/// transaction that records its version; `create` already has every
+/// column, so on a new file they find nothing to do.
+pub fn migration(to: u32) -> String {
+    let mut out = String::new();
+    for (since, c) in crate::row::sql_columns() {
+        if since == to && to > 1 {
+            out.push_str(&format!(
+                "ALTER TABLE events ADD COLUMN IF NOT EXISTS {} {} DEFAULT {};\n",
+                c.name, c.duck, c.duck_default
+            ));
+        }
+    }
+    out.push_str(STEPS[to as usize - 1]);
+    out
+}
 
 /// Brings a file written before journeys were stored up to date: adds the
 /// journey columns and fills them from the visits already stored (each old
