@@ -76,6 +76,7 @@ pub fn day(date: NaiveDate, events: u64, seed: u64) -> Vec<(usize, RawEvent)> {
                     props: vec![],
                     interactive: true,
                     revenue: None,
+                    engagement: None,
                     timestamp: at,
                 },
             ));
@@ -92,6 +93,7 @@ pub fn day(date: NaiveDate, events: u64, seed: u64) -> Vec<(usize, RawEvent)> {
                         props: vec![("form".into(), format!("form-{}", rng.gen_range(0..20)))],
                         interactive: true,
                         revenue: None,
+                        engagement: None,
                         timestamp: at + Duration::seconds(20),
                     },
                 ));

@@ -20,7 +20,10 @@
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use glasshouse_model::{Clock, Config, SystemClock};
-use glasshouse_privacy::{Anonymiser, AnonymousEvent, RawEvent, Rejection, Revenue, Salts};
+use glasshouse_privacy::limits::accepted;
+use glasshouse_privacy::{
+    Anonymiser, AnonymousEvent, Engagement, RawEvent, Rejection, Revenue, Salts,
+};
 use glasshouse_store::{Sessionizer, StoredEvent};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
@@ -50,6 +53,12 @@ pub struct ImportLine {
     interactive: bool,
     #[serde(default)]
     revenue: Option<RevenueLine>,
+    /// For `engagement` events: percent scrolled, as the collector's `sd`.
+    #[serde(default)]
+    scroll_depth: Option<u8>,
+    /// For `engagement` events: milliseconds engaged, as the collector's `e`.
+    #[serde(default)]
+    engagement_time: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -110,9 +119,13 @@ fn parse_line(
         .iter()
         .position(|s| s.host.eq_ignore_ascii_case(&l.domain))
         .ok_or_else(|| format!("domain: unknown site {:?}", l.domain))?;
-    if l.name.is_empty() || l.name.chars().count() > 120 {
-        return Err("name: must be 1 to 120 characters".into());
+    if l.name.is_empty() || l.name.chars().count() > accepted::NAME {
+        return Err(format!("name: must be 1 to {} characters", accepted::NAME));
     }
+    if l.url.len() > accepted::URL || l.referrer.as_ref().is_some_and(|r| r.len() > accepted::URL) {
+        return Err(format!("url or referrer: longer than {} bytes", accepted::URL));
+    }
+    let engagement = engagement(l.scroll_depth, l.engagement_time)?;
     if l.timestamp > now + chrono::Duration::minutes(5) {
         return Err("timestamp: in the future".into());
     }
@@ -127,8 +140,18 @@ fn parse_line(
         };
         props.push((k, v));
     }
-    if props.len() > 30 {
-        return Err("props: more than 30 properties".into());
+    if props.len() > accepted::PROPS {
+        return Err(format!("props: more than {} properties", accepted::PROPS));
+    }
+    let too_long = |(k, v): &&(String, String)| {
+        k.is_empty() || k.chars().count() > accepted::PROP_KEY || v.chars().count() > accepted::PROP_VALUE
+    };
+    if let Some((k, _)) = props.iter().find(too_long) {
+        return Err(format!(
+            "props.{k}: keys must be 1 to {} characters and values at most {}",
+            accepted::PROP_KEY,
+            accepted::PROP_VALUE
+        ));
     }
     Ok((
         RawEvent {
@@ -144,10 +167,31 @@ fn parse_line(
                 amount: r.amount,
                 currency: r.currency,
             }),
+            engagement,
             timestamp: l.timestamp,
         },
         site,
     ))
+}
+
+/// The engagement an import line reports, checked as the collector checks it.
+fn engagement(
+    scroll_depth: Option<u8>,
+    engagement_time: Option<u32>,
+) -> Result<Option<Engagement>, String> {
+    match (scroll_depth, engagement_time) {
+        (None, None) => Ok(None),
+        (Some(sd), _) if sd > 100 => Err("scroll_depth: a percentage, 0 to 100".into()),
+        (_, Some(e)) if e > accepted::ENGAGEMENT_TIME => Err(format!(
+            "engagement_time: at most {} milliseconds",
+            accepted::ENGAGEMENT_TIME
+        )),
+        (Some(scroll_depth), Some(engagement_time)) => Ok(Some(Engagement {
+            scroll_depth,
+            engagement_time,
+        })),
+        _ => Err("scroll_depth and engagement_time: both or neither".into()),
+    }
 }
 
 /// `glasshouse import --config FILE NDJSON`.

@@ -126,7 +126,7 @@ fn query() -> Query {
             first: day(),
             last: day(),
         },
-        Metric::ALL.to_vec(),
+        Metric::COUNTS.to_vec(),
         vec![],
     )
 }

@@ -52,11 +52,32 @@ pub enum Metric {
     VisitDuration,
     /// All events, page views included (as Plausible counts them).
     Events,
+    /// How far down a page its readers scrolled: the deepest point each
+    /// visitor reached on the page, in percent, averaged over visitors.
+    /// Read from engagement events; per page, as in Plausible.
+    ScrollDepth,
+    /// How long a page was read: each visitor's engaged seconds on the page
+    /// summed, averaged over visitors. Read from engagement events; per page.
+    TimeOnPage,
 }
 
 impl Metric {
     /// Every metric, in the order they are usually shown.
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 9] = [
+        Metric::Visitors,
+        Metric::Visits,
+        Metric::Pageviews,
+        Metric::ViewsPerVisit,
+        Metric::BounceRate,
+        Metric::VisitDuration,
+        Metric::Events,
+        Metric::ScrollDepth,
+        Metric::TimeOnPage,
+    ];
+
+    /// The metrics counted from page views and custom events, any property
+    /// at a time (what the daily roll-ups keep).
+    pub const COUNTS: [Metric; 7] = [
         Metric::Visitors,
         Metric::Visits,
         Metric::Pageviews,
@@ -65,6 +86,11 @@ impl Metric {
         Metric::VisitDuration,
         Metric::Events,
     ];
+
+    /// Whether the metric is read from engagement events, page by page.
+    pub fn is_engagement(self) -> bool {
+        matches!(self, Metric::ScrollDepth | Metric::TimeOnPage)
+    }
 
     /// The name used in the API.
     pub fn name(self) -> &'static str {
@@ -76,6 +102,8 @@ impl Metric {
             Metric::BounceRate => "bounce_rate",
             Metric::VisitDuration => "visit_duration",
             Metric::Events => "events",
+            Metric::ScrollDepth => "scroll_depth",
+            Metric::TimeOnPage => "time_on_page",
         }
     }
 

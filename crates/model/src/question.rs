@@ -10,7 +10,7 @@
 //! and what is logged (docs/architecture.md).
 
 use crate::journey::FunnelStep;
-use crate::query::{DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query};
+use crate::query::{DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query, QueryError};
 use chrono::{Duration, NaiveDate};
 use std::fmt::Write as _;
 
@@ -115,6 +115,38 @@ pub struct Question {
 }
 
 impl Question {
+    /// Refuses engagement metrics where they have no meaning: they are per
+    /// page (a breakdown by page, or totals with a filter on the page, as
+    /// in Plausible), and read engagement events, which a filter on the
+    /// event's name or properties would leave out.
+    pub fn check_engagement(&self) -> Result<(), QueryError> {
+        let q = &self.query;
+        if !q.metrics.iter().any(|m| m.is_engagement()) {
+            return Ok(());
+        }
+        let on_page = q.filters.iter().any(|f| f.dimension == Dimension::Page);
+        let per_page = match &self.shape {
+            Shape::Aggregate { .. } => on_page,
+            Shape::Breakdown { by, .. } => *by == Dimension::Page,
+            _ => false,
+        };
+        if !per_page {
+            return Err(QueryError::new(
+                "metrics",
+                "scroll_depth and time_on_page are per page: break down by event:page, or ask for totals with a filter on event:page",
+            ));
+        }
+        if q.filters.iter().any(|f| {
+            matches!(f.dimension, Dimension::EventName | Dimension::EventProp(_))
+        }) {
+            return Err(QueryError::new(
+                "filters",
+                "scroll_depth and time_on_page read engagement events, which a filter on event:name or event:props would leave out",
+            ));
+        }
+        Ok(())
+    }
+
     /// The days the answer is about, as asked.
     pub fn range(&self) -> DateRange {
         DateRange {

@@ -62,6 +62,7 @@ fn main() {
         props: Vec::new(),
         interactive: true,
         revenue: None,
+        engagement: None,
         timestamp: now,
     };
 

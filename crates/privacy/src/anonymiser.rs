@@ -132,6 +132,17 @@ impl Anonymiser {
             None => None,
             Some(r) => Some(valid_revenue(r)?),
         };
+        let engaged = name == crate::ENGAGEMENT;
+        if engaged != raw.engagement.is_some() {
+            return Err(Rejection::InvalidEvent(
+                "an engagement event, and only one, carries scroll depth and engaged time".into(),
+            ));
+        }
+        if raw.engagement.is_some_and(|e| e.scroll_depth > 100) {
+            return Err(Rejection::InvalidEvent(
+                "the scroll depth is a percentage, 0 to 100".into(),
+            ));
+        }
         let (visitor_id, previous_visitor_id) = self
             .salts
             .visitor_ids(raw.timestamp, scope, raw.ip, &digest)
@@ -186,8 +197,10 @@ impl Anonymiser {
             agent,
             country,
             props,
-            interactive: raw.interactive,
+            // Reading a page is not an interaction that ends a bounce.
+            interactive: raw.interactive && !engaged,
             revenue,
+            engagement: raw.engagement,
         })
     }
 }

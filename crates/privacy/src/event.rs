@@ -38,6 +38,9 @@ pub struct RawEvent {
     pub interactive: bool,
     /// Money attached to a goal, if any.
     pub revenue: Option<Revenue>,
+    /// For an engagement event (Plausible's `engagement`), what the page's
+    /// reader did since the last one.
+    pub engagement: Option<Engagement>,
     /// When the event happened (the collector's clock).
     pub timestamp: DateTime<Utc>,
 }
@@ -52,6 +55,24 @@ pub struct Revenue {
     /// ISO 4217 code such as `GBP`.
     pub currency: String,
 }
+
+/// What Plausible's tracker reports when a page is hidden, loses focus or
+/// is left: how far down the reader has scrolled so far, and how long the
+/// page was visible and focused since the previous report. It describes the
+/// page view, not the person, so it is kept as sent once in range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Engagement {
+    /// The deepest point scrolled to so far, in percent of the page (0–100).
+    pub scroll_depth: u8,
+    /// Milliseconds the page was visible and focused since the previous
+    /// report for this page view (Plausible's name and unit).
+    pub engagement_time: u32,
+}
+
+/// The name of engagement events, which are neither page views nor custom
+/// events: every count of events, visits and visitors leaves them out, and
+/// only the engagement metrics read them.
+pub const ENGAGEMENT: &str = "engagement";
 
 /// An event with everything personal removed or replaced: the only type the
 /// store accepts. It never held the IP address or the User-Agent, only what
@@ -78,6 +99,7 @@ pub struct AnonymousEvent {
     pub(crate) props: Vec<(String, String)>,
     pub(crate) interactive: bool,
     pub(crate) revenue: Option<Revenue>,
+    pub(crate) engagement: Option<Engagement>,
 }
 
 /// The five campaign parameters, scrubbed.
@@ -197,6 +219,10 @@ impl AnonymousEvent {
     pub fn revenue(&self) -> Option<&Revenue> {
         self.revenue.as_ref()
     }
+    /// Scroll depth and engaged time, for an engagement event.
+    pub fn engagement(&self) -> Option<Engagement> {
+        self.engagement
+    }
 }
 
 /// Written by hand (not derived) to show exactly the getters: it is safe to
@@ -225,6 +251,7 @@ impl fmt::Debug for AnonymousEvent {
             .field("props", &self.props)
             .field("interactive", &self.interactive)
             .field("revenue", &self.revenue)
+            .field("engagement", &self.engagement)
             .finish()
     }
 }

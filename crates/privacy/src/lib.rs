@@ -49,7 +49,7 @@ mod url;
 mod visitor;
 
 pub use anonymiser::{Anonymiser, Rejection};
-pub use event::{AnonymousEvent, RawEvent, Revenue};
+pub use event::{AnonymousEvent, Engagement, RawEvent, Revenue, ENGAGEMENT};
 pub use geo::{GeoDb, GeoError};
 pub use salts::{Salts, SALTS_FILE};
 pub use scrub::scrub;
@@ -62,4 +62,23 @@ pub mod limits {
     pub use crate::anonymiser::{MAX_NAME, MAX_PROPS, MAX_PROP_KEY, MAX_PROP_VALUE, MAX_TITLE};
     pub use crate::referrer::{MAX_REFERRER, MAX_SOURCE};
     pub use crate::url::{MAX_PATH, MAX_QUERY_VALUE};
+
+    /// What an event may hold to be accepted at all, by the collector and
+    /// by `glasshouse import` alike (one limit, one constant): beyond these
+    /// an event is refused with the field named, not cut.
+    pub mod accepted {
+        /// Longest event name, in characters.
+        pub const NAME: usize = 120;
+        /// Most custom properties.
+        pub const PROPS: usize = 30;
+        /// Longest property key, in characters.
+        pub const PROP_KEY: usize = 300;
+        /// Longest property value, in characters.
+        pub const PROP_VALUE: usize = 2000;
+        /// Longest URL or referrer, in bytes.
+        pub const URL: usize = 2000;
+        /// Longest engaged time one engagement event may report, in
+        /// milliseconds: a day; the tracker reports at every hide or blur.
+        pub const ENGAGEMENT_TIME: u32 = 86_400_000;
+    }
 }

@@ -38,6 +38,7 @@ fn raw(ip: &str, ua: &str, url: &str, timestamp: DateTime<Utc>) -> RawEvent {
         props: Vec::new(),
         interactive: true,
         revenue: None,
+        engagement: None,
         timestamp,
     }
 }

@@ -43,6 +43,7 @@ fn ephemeral_salts_write_nothing_and_cover_any_day() {
             props: vec![],
             interactive: true,
             revenue: None,
+            engagement: None,
             timestamp: Utc.with_ymd_and_hms(2025, 3, d, h, 0, 0).unwrap(),
         };
         let e = a.anonymise(raw, &site, "www.gov.uk").unwrap();

@@ -84,6 +84,7 @@ fn the_anonymiser_fills_in_the_country() {
             props: vec![],
             interactive: true,
             revenue: None,
+            engagement: None,
             timestamp: Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
         };
         a.anonymise(raw, &site, "www.gov.uk")

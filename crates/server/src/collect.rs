@@ -19,7 +19,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use glasshouse_privacy::{RawEvent, Rejection, Revenue};
+use glasshouse_privacy::{Engagement, RawEvent, Rejection, Revenue};
 use glasshouse_store::IngestError;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -27,16 +27,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Largest accepted body, as the issue sets it: an event is small.
 pub const MAX_BODY: usize = 8 * 1024;
-/// Most custom properties per event.
-pub const MAX_PROPS: usize = 30;
-/// Longest property key.
-pub const MAX_PROP_KEY: usize = 300;
-/// Longest property value.
-pub const MAX_PROP_VALUE: usize = 2000;
-/// Longest event name.
-pub const MAX_NAME: usize = 120;
-/// Longest URL or referrer.
-pub const MAX_URL: usize = 2000;
+pub use glasshouse_privacy::limits::accepted::{
+    ENGAGEMENT_TIME as MAX_ENGAGEMENT_TIME, NAME as MAX_NAME, PROPS as MAX_PROPS,
+    PROP_KEY as MAX_PROP_KEY, PROP_VALUE as MAX_PROP_VALUE, URL as MAX_URL,
+};
 /// Most distinct sites one event may be sent to (Plausible's roll-up
 /// sites); each is one stored event.
 pub const MAX_DOMAINS: usize = 10;
@@ -101,6 +95,10 @@ struct EventBody {
     interactive: Option<bool>,
     #[serde(alias = "$")]
     revenue: Option<RevenueBody>,
+    #[serde(alias = "sd")]
+    scroll_depth: Option<serde_json::Value>,
+    #[serde(alias = "e")]
+    engagement_time: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +138,7 @@ async fn collect(
         props,
         interactive,
         revenue,
+        engagement,
     } = read_event(&body)?;
 
     // Every named site must be one we count; a typo should be loud. A site
@@ -189,6 +188,7 @@ async fn collect(
             props: props.clone(),
             interactive,
             revenue: revenue.clone(),
+            engagement,
             timestamp,
         };
         let scope = app.config.visitor_scope(&site.host, timestamp.date_naive());
@@ -227,6 +227,7 @@ struct Event {
     props: Vec<(String, String)>,
     interactive: bool,
     revenue: Option<Revenue>,
+    engagement: Option<Engagement>,
 }
 
 /// Reads and checks an event body (Plausible's Events API), naming the
@@ -252,6 +253,7 @@ fn read_event(body: &[u8]) -> Result<Event, ApiError> {
             "url or referrer: longer than {MAX_URL} bytes"
         )));
     }
+    let engagement = engagement(&name, body.scroll_depth, body.engagement_time)?;
     Ok(Event {
         name,
         url,
@@ -260,7 +262,45 @@ fn read_event(body: &[u8]) -> Result<Event, ApiError> {
         props: props(body.props)?,
         interactive: body.interactive.unwrap_or(true),
         revenue: body.revenue.map(revenue).transpose()?,
+        engagement,
     })
+}
+
+/// The scroll depth and engaged time of an `engagement` event, as
+/// Plausible's tracker sends them (`sd`, `e`); other events carry neither.
+/// A depth over 100 (the page grew while read) counts as 100.
+fn engagement(
+    name: &str,
+    sd: Option<serde_json::Value>,
+    e: Option<serde_json::Value>,
+) -> Result<Option<Engagement>, ApiError> {
+    if name != glasshouse_privacy::ENGAGEMENT {
+        if sd.is_some() || e.is_some() {
+            return Err(ApiError::bad_request(
+                "sd, e: only engagement events carry scroll depth and engaged time",
+            ));
+        }
+        return Ok(None);
+    }
+    let number = |v: Option<serde_json::Value>, field: &str| {
+        v.as_ref()
+            .and_then(serde_json::Value::as_f64)
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("{field}: required, a number 0 or more"))
+            })
+    };
+    let sd = number(sd, "sd")?.round().min(100.0) as u8;
+    let e = number(e, "e")?.round();
+    if e > f64::from(MAX_ENGAGEMENT_TIME) {
+        return Err(ApiError::bad_request(format!(
+            "e: at most {MAX_ENGAGEMENT_TIME} milliseconds"
+        )));
+    }
+    Ok(Some(Engagement {
+        scroll_depth: sd,
+        engagement_time: e as u32,
+    }))
 }
 
 fn required(v: Option<String>, field: &str) -> Result<String, ApiError> {

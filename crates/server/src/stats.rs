@@ -47,6 +47,9 @@ fn value(metric: Metric, totals: Option<&Totals>) -> Value {
 
 /// A metric's value as Plausible writes it: whole numbers as integers.
 fn number(metric: Metric, totals: &Totals) -> Value {
+    if !totals.has(metric) {
+        return Value::Null;
+    }
     let v = totals.get(metric);
     match metric {
         Metric::ViewsPerVisit => json!(v),

@@ -302,6 +302,7 @@ fn only_an_agreement_links_a_visitor_across_sites() {
             props: vec![],
             interactive: true,
             revenue: None,
+            engagement: None,
             timestamp: now,
         };
         let site = config.site(host).unwrap();

@@ -14,7 +14,7 @@
 //!   match of each step is used, which is the most any journey can reach.
 //!   The median time between steps uses those earliest matches.
 
-use crate::sql::{wildcard_regex, Builder, Dialect, Param, Sql};
+use crate::sql::{wildcard_regex, Builder, Dialect, Param, Sql, COUNTED};
 use chrono::Duration;
 use glasshouse_model::journey::{FunnelQuery, FunnelStep, PathQuery};
 
@@ -88,7 +88,7 @@ fn path_steps<'d>(d: &'d dyn Dialect, q: &PathQuery) -> (Builder<'d>, String, St
     let from = b.bind(Param::Time(q.query.from));
     let until = b.bind(Param::Time(q.query.until));
     let page = b.bind(Param::Text(q.page.clone()));
-    let base = format!("site = {site} AND ts >= {from} AND ts < {until}");
+    let base = format!("site = {site} AND ts >= {from} AND ts < {until} AND {COUNTED}");
     let filters = b.row_filters(&q.query, &base);
     // A journey runs at most a day either side of the period's edges.
     let wide_from = b.bind(Param::Time(q.query.from - Duration::days(1)));
@@ -173,7 +173,7 @@ pub fn funnel_sql(d: &dyn Dialect, q: &FunnelQuery) -> Sql {
         .map(|s| b.bind(Param::Text(s.clone())))
         .collect();
     let base = format!(
-        "site IN ({}) AND ts >= {from} AND ts < {until}",
+        "site IN ({}) AND ts >= {from} AND ts < {until} AND {COUNTED}",
         sites.join(", ")
     );
     let filters = b.row_filters(&q.query, &base);

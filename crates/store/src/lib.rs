@@ -16,6 +16,8 @@
 //!   row as plain data (which both back ends encode and the write-ahead log
 //!   keeps), both back ends' tables and their migrations; `kind` says what
 //!   each kind of value is in each of those places.
+//! - `engagement`: scroll depth and time on page, gathered per visitor
+//!   and page from engagement events at query time.
 //! - `questions`: the stats and journey questions, built once per dialect
 //!   and decoded once; a back end only runs statements (`Execute`).
 //! - `wal`: the local write-ahead log in front of the store: a batch is
@@ -39,6 +41,7 @@
 pub mod clickhouse;
 pub mod datadir;
 pub mod duck;
+pub mod engagement;
 mod fresh;
 pub mod ingest;
 pub mod inventory;
@@ -103,7 +106,7 @@ pub enum StoreError {
 /// The version of the tables this binary writes, recorded in each store
 /// (`schema_version`), so that an upgrade runs each numbered migration once
 /// and an older binary refuses tables it does not know.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A large load of events (`glasshouse import`) in as few writes as the
 /// back end allows. Where the back end has transactions (DuckDB) the load

@@ -4,6 +4,7 @@
 //! once, from [`Cell`]s. A back end only says how to run a statement and
 //! how its values become cells.
 
+use crate::engagement;
 use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use crate::sql::{self, Dialect, Group, Param, Sql};
@@ -91,6 +92,7 @@ fn grouped(x: &impl Execute, sql: Sql) -> Result<Vec<(Cell, Totals)>, StoreError
                 events: at(&r, o + 3).count(),
                 bounce_rate: at(&r, o + 4).float().unwrap_or(0.0),
                 visit_duration: at(&r, o + 5).float().unwrap_or(0.0),
+                ..Totals::default()
             };
             let key = if o == 1 { r[0].clone() } else { Cell::Null };
             (key, totals)
@@ -101,7 +103,11 @@ fn grouped(x: &impl Execute, sql: Sql) -> Result<Vec<(Cell, Totals)>, StoreError
 /// See [`crate::Store::aggregate`].
 pub fn aggregate(x: &impl Execute, q: &Query) -> Result<Totals, StoreError> {
     let rows = grouped(x, sql::grouped(x.dialect(), q, &Group::Total, 1, 0))?;
-    Ok(rows.into_iter().next().map(|(_, t)| t).unwrap_or_default())
+    let mut t = rows.into_iter().next().map(|(_, t)| t).unwrap_or_default();
+    if engagement::asked(q) {
+        engagement::add_to_total(x, q, &mut t)?;
+    }
+    Ok(t)
 }
 
 /// See [`crate::Store::timeseries`].
@@ -130,10 +136,14 @@ pub fn breakdown(
     offset: usize,
 ) -> Result<Vec<(String, Totals)>, StoreError> {
     let sql = sql::grouped(x.dialect(), q, &Group::By(by), limit, offset);
-    Ok(grouped(x, sql)?
+    let mut rows: Vec<(String, Totals)> = grouped(x, sql)?
         .into_iter()
         .map(|(k, t)| (k.text(), t))
-        .collect())
+        .collect();
+    if engagement::asked(q) && *by == Dimension::Page {
+        engagement::add_to_pages(x, q, &mut rows)?;
+    }
+    Ok(rows)
 }
 
 /// See [`crate::Store::current_visitors`].
@@ -144,8 +154,9 @@ pub fn current_visitors(
 ) -> Result<u64, StoreError> {
     let sql = Sql {
         text: format!(
-            "SELECT {} FROM events WHERE site = $1 AND ts >= $2",
-            x.dialect().count_distinct("visitor_id")
+            "SELECT {} FROM events WHERE site = $1 AND ts >= $2 AND {}",
+            x.dialect().count_distinct("visitor_id"),
+            sql::COUNTED
         ),
         params: vec![Param::Text(site.into()), Param::Time(since)],
     };
@@ -165,7 +176,7 @@ pub fn recent_sessions(
     let sql = Sql {
         text: format!(
             "SELECT session_id, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} \
-             FROM events WHERE ts >= $1 GROUP BY session_id",
+             FROM events WHERE ts >= $1 AND {} GROUP BY session_id",
             any("visitor_id"),
             any("site"),
             d.epoch_micros("max(ts)"),
@@ -177,6 +188,7 @@ pub fn recent_sessions(
             any("utm_campaign"),
             any("utm_content"),
             any("utm_term"),
+            sql::COUNTED,
         ),
         params: vec![Param::Time(since)],
     };
@@ -215,11 +227,12 @@ pub fn recent_journeys(
     let sql = Sql {
         text: format!(
             "SELECT journey_id, {}, {}, coalesce(max(seq), 0), {}, {} \
-             FROM events WHERE ts >= $1 AND journey_id IS NOT NULL GROUP BY journey_id",
+             FROM events WHERE ts >= $1 AND journey_id IS NOT NULL AND {} GROUP BY journey_id",
             d.any("visitor_id"),
             d.epoch_micros("max(ts)"),
             last("site"),
             last("pathname"),
+            sql::COUNTED,
         ),
         params: vec![Param::Time(since)],
     };

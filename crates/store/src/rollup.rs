@@ -121,6 +121,7 @@ impl RollupRow {
             } else {
                 (self.duration_sum / visits).round()
             },
+            ..Totals::default()
         }
     }
 }
@@ -167,7 +168,7 @@ pub fn compute(
         site: site.to_string(),
         from: midnight(day),
         until: midnight(day + Duration::days(1)),
-        metrics: Metric::ALL.to_vec(),
+        metrics: Metric::COUNTS.to_vec(),
         filters: vec![],
     };
     let row = |dim: &str, value: String, t: &Totals| {
@@ -251,7 +252,7 @@ pub fn over_midnight(
         site: site.to_string(),
         from,
         until,
-        metrics: Metric::ALL.to_vec(),
+        metrics: Metric::COUNTS.to_vec(),
         filters: vec![Filter {
             dimension: Dimension::OverMidnight,
             op: FilterOp::Is,

@@ -190,6 +190,10 @@ table! {
     prev_site: Text since 1,
     /// Path of the page viewed before.
     prev_page: Text since 1,
+    /// For an engagement event: percent of the page scrolled so far.
+    scroll_depth: U8 since 2,
+    /// For an engagement event: milliseconds engaged since the last one.
+    engagement_time: U32 since 2,
 }
 
 /// Anything that can be written as a row: both back ends take any of these,
@@ -234,6 +238,8 @@ impl AsRow for StoredEvent {
             seq: self.journey.seq,
             prev_site: &self.journey.prev_site,
             prev_page: &self.journey.prev_page,
+            scroll_depth: ev.engagement().map_or(0, |e| e.scroll_depth),
+            engagement_time: ev.engagement().map_or(0, |e| e.engagement_time),
         }
     }
 }
@@ -265,9 +271,6 @@ impl Row {
     /// recorded how many fields its rows have (glasshouse 0.1): 22 texts,
     /// then the integers, props and revenue. Frozen: new fields are never
     /// added here, they read as their default.
-    // The fields added after 0.1 come from `..Row::default()`, which is
-    // needless only while there are none.
-    #[allow(clippy::needless_update)]
     pub fn decode_first_layout(buf: &mut &[u8]) -> Option<Row> {
         use kind::{take, take_str};
         let mut t = [(); 22].map(|_| String::new());

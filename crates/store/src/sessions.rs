@@ -248,6 +248,9 @@ impl Sessionizer {
 
     /// Places `event` in a visit and a journey, starting them if needed.
     pub fn assign(&mut self, event: AnonymousEvent) -> StoredEvent {
+        if event.name() == glasshouse_privacy::ENGAGEMENT {
+            return self.attach(event);
+        }
         let ts = event.timestamp().timestamp_micros();
         self.sweep(ts);
         let site = event.site();
@@ -330,6 +333,53 @@ impl Sessionizer {
             session_id,
             acquisition,
             journey: step,
+            event,
+        }
+    }
+
+    /// Places an engagement event in the live visit and journey of its
+    /// page view without extending them: reading a page is not activity
+    /// that keeps a visit open, and is never counted as a visit (`sql::COUNTED`).
+    /// With no live visit (the report came after 30 minutes of reading),
+    /// it gets ids of its own that no counted row shares.
+    fn attach(&mut self, event: AnonymousEvent) -> StoredEvent {
+        let ts = event.timestamp().timestamp_micros();
+        let site = event.site();
+        let found = [Some(event.visitor_id()), event.previous_visitor_id()]
+            .into_iter()
+            .flatten()
+            .find_map(|id| {
+                let v = self.shard(id).get(&id)?;
+                let visit = v
+                    .visits
+                    .iter()
+                    .find(|s| s.site == site && live(s.last_seen, ts))?;
+                let journey = v.journey.as_ref().filter(|j| live(j.last_seen, ts));
+                Some((
+                    visit.visitor_id,
+                    visit.session_id,
+                    visit.acquisition.clone(),
+                    journey.map(|j| (j.journey_id, j.seq)),
+                ))
+            });
+        let (visitor_id, session_id, acquisition, journey) = found.unwrap_or_else(|| {
+            (
+                event.visitor_id(),
+                rand::random::<u64>() >> 1,
+                Arc::new(acquisition_of(&event)),
+                None,
+            )
+        });
+        let (journey_id, seq) = journey.unwrap_or((rand::random::<u64>() >> 1, 0));
+        StoredEvent {
+            visitor_id,
+            session_id,
+            acquisition,
+            journey: JourneyStep {
+                journey_id,
+                seq,
+                ..JourneyStep::default()
+            },
             event,
         }
     }

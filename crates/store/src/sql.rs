@@ -92,6 +92,12 @@ pub enum Group<'a> {
 /// page. A control character, which scrubbed paths never hold.
 pub const TRANSITION_SEPARATOR: char = '\u{1f}';
 
+/// The condition every count of events, visits and visitors puts on rows:
+/// engagement events (`glasshouse_privacy::ENGAGEMENT`) report how a page
+/// was read, not that anything happened, and only the engagement metrics
+/// read them (`engagement.rs`).
+pub const COUNTED: &str = "name <> 'engagement'";
+
 /// The label Plausible uses for visits without a source.
 pub const DIRECT: &str = "Direct / None";
 /// The label for events that lack the property broken down by.
@@ -280,7 +286,8 @@ fn needs_sessions(q: &Query, group: &Group) -> bool {
 
 fn order_column(q: &Query) -> &'static str {
     match q.metrics.first().copied().unwrap_or(Metric::Visitors) {
-        Metric::Visitors => "visitors",
+        // Engagement is read after the page of rows is chosen.
+        Metric::Visitors | Metric::ScrollDepth | Metric::TimeOnPage => "visitors",
         Metric::Visits => "visits",
         Metric::Pageviews | Metric::ViewsPerVisit => "pageviews",
         Metric::Events => "events",
@@ -298,7 +305,7 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     let site = b.bind(Param::Text(q.site.clone()));
     let from = b.bind(Param::Time(q.from));
     let until = b.bind(Param::Time(q.until));
-    let base = format!("site = {site} AND ts >= {from} AND ts < {until}");
+    let base = format!("site = {site} AND ts >= {from} AND ts < {until} AND {COUNTED}");
 
     let mut visit_conditions = Vec::new();
     let mut event_conditions = Vec::new();

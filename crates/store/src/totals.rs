@@ -18,6 +18,11 @@ pub struct Totals {
     pub bounce_rate: f64,
     /// Mean visit duration in seconds.
     pub visit_duration: f64,
+    /// Mean deepest scroll per visitor on the page, in percent; `None`
+    /// where no engagement was reported (or it was not asked for).
+    pub scroll_depth: Option<f64>,
+    /// Mean engaged seconds per visitor on the page; `None` as above.
+    pub time_on_page: Option<f64>,
 }
 
 impl Totals {
@@ -37,6 +42,18 @@ impl Totals {
             }
             Metric::BounceRate => self.bounce_rate.round(),
             Metric::VisitDuration => self.visit_duration.round(),
+            Metric::ScrollDepth => self.scroll_depth.unwrap_or(0.0).round(),
+            Metric::TimeOnPage => self.time_on_page.unwrap_or(0.0).round(),
+        }
+    }
+
+    /// Whether the metric has a value: engagement metrics have none where
+    /// no engagement was reported (the API says null, as Plausible does).
+    pub fn has(&self, metric: Metric) -> bool {
+        match metric {
+            Metric::ScrollDepth => self.scroll_depth.is_some(),
+            Metric::TimeOnPage => self.time_on_page.is_some(),
+            _ => true,
         }
     }
 }

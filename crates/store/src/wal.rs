@@ -434,7 +434,8 @@ impl Wal {
                 break;
             }
             for r in logged.iter().flat_map(|l| &l.batch.rows) {
-                if r.ts < since {
+                // Engagement neither opens nor extends a visit (`sessions.rs`).
+                if r.ts < since || r.name == glasshouse_privacy::ENGAGEMENT {
                     continue;
                 }
                 let s = sessions

@@ -86,6 +86,31 @@ fn clickhouse_records_its_schema_version_and_refuses_a_newer() {
     );
     assert_eq!(answer.trim(), glasshouse_store::SCHEMA_VERSION.to_string());
     drop(open(&server, "versioned"));
+
+    // Tables of version 1, without the engagement columns: version 2 adds them.
+    for statement in [
+        "ALTER TABLE versioned.events DROP COLUMN scroll_depth",
+        "ALTER TABLE versioned.events DROP COLUMN engagement_time",
+        "TRUNCATE TABLE versioned.schema_version",
+        "INSERT INTO versioned.schema_version (version) VALUES (1)",
+    ] {
+        execute(server.http_port, statement);
+    }
+    let store = open(&server, "versioned");
+    store.append(&suite::aggregates::stored_batch(3)).unwrap();
+    assert_eq!(store.count().unwrap(), 3);
+    drop(store);
+    let columns = execute(
+        server.http_port,
+        "SELECT count() FROM system.columns WHERE database = 'versioned' AND table = 'events' AND name IN ('scroll_depth', 'engagement_time')",
+    );
+    assert_eq!(columns.trim(), "2");
+    let answer = execute(
+        server.http_port,
+        "SELECT max(version) FROM versioned.schema_version",
+    );
+    assert_eq!(answer.trim(), glasshouse_store::SCHEMA_VERSION.to_string());
+
     execute(
         server.http_port,
         "INSERT INTO versioned.schema_version (version) VALUES (99)",

@@ -151,13 +151,29 @@ fn duckdb_records_its_schema_version_migrates_an_older_file_and_refuses_a_newer(
     // stored: migrated once, on open.
     {
         let c = duckdb::Connection::open(&file).unwrap();
-        c.execute_batch("DROP TABLE schema_version; ALTER TABLE events DROP COLUMN prev_page;")
-            .unwrap();
+        c.execute_batch(
+            "DROP TABLE schema_version; ALTER TABLE events DROP COLUMN prev_page; \
+             ALTER TABLE events DROP COLUMN scroll_depth; ALTER TABLE events DROP COLUMN engagement_time;",
+        )
+        .unwrap();
     }
     let store = DuckStore::open(dir.path()).unwrap();
+    // Written into a file whose columns are in another order than a new one's.
     store.append(&suite::aggregates::stored_pages(3)).unwrap();
+    store.bulk_load().unwrap().commit().unwrap();
+    assert_eq!(store.count().unwrap(), 3);
     drop(store);
     assert_eq!(version(&file), Some(SCHEMA_VERSION));
+    let c = duckdb::Connection::open(&file).unwrap();
+    let engagement: i64 = c
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('events') WHERE name IN ('scroll_depth', 'engagement_time')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(engagement, 2);
+    drop(c);
 
     {
         let c = duckdb::Connection::open(&file).unwrap();

@@ -38,6 +38,7 @@ fn a_flood_of_visitors_is_bounded_and_the_active_visitor_keeps_its_visit() {
             props: vec![],
             interactive: true,
             revenue: None,
+            engagement: None,
             timestamp: start + Duration::seconds(seconds),
         };
         anonymiser.anonymise(raw, &site(), "test.example").unwrap()

@@ -65,6 +65,9 @@ pub struct Sent {
     pub props: Vec<(String, String)>,
     /// Whether it counts against bouncing.
     pub interactive: bool,
+    /// For an engagement event: scroll depth in percent and engaged
+    /// milliseconds, as Plausible's tracker reports them.
+    pub engagement: Option<(u8, u32)>,
 }
 
 impl Sent {
@@ -92,6 +95,12 @@ impl Sent {
             props: self.props.clone(),
             interactive: self.interactive,
             revenue: None,
+            engagement: self
+                .engagement
+                .map(|(scroll_depth, engagement_time)| glasshouse_privacy::Engagement {
+                    scroll_depth,
+                    engagement_time,
+                }),
             timestamp: self.ts,
         }
     }
@@ -103,10 +112,15 @@ impl Sent {
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect();
-        serde_json::json!({
+        let mut body = serde_json::json!({
             "name": self.name, "url": self.url(host), "domain": host,
             "referrer": self.referrer_url(), "props": props, "interactive": self.interactive,
-        })
+        });
+        if let Some((sd, e)) = self.engagement {
+            body["sd"] = sd.into();
+            body["e"] = e.into();
+        }
+        body
     }
 }
 
@@ -151,7 +165,26 @@ pub fn generate(seed: u64, first: NaiveDate, days: u32, visits: usize) -> (Vec<P
                     referrer: if step == 0 { referrer } else { 0 },
                     props: vec![],
                     interactive: true,
+                    engagement: None,
                 });
+                let gap = rng.gen_range(10..600);
+                // Reports of how the page was read: on hide, on blur, on
+                // leaving; the depth a running maximum, the time since the
+                // last report.
+                let mut depth = 0u8;
+                for _ in 0..rng.gen_range(0..3) {
+                    depth = depth.max(rng.gen_range(0..=100));
+                    sent.push(Sent {
+                        person,
+                        ts: at + Duration::seconds(rng.gen_range(1..gap)),
+                        name: "engagement".into(),
+                        path: path.clone(),
+                        referrer: 0,
+                        props: vec![],
+                        interactive: false,
+                        engagement: Some((depth, rng.gen_range(0..120_000))),
+                    });
+                }
                 if path == "/apply" && rng.gen_bool(0.5) {
                     at += Duration::seconds(rng.gen_range(5..60));
                     let form = if rng.gen_bool(0.7) {
@@ -167,6 +200,7 @@ pub fn generate(seed: u64, first: NaiveDate, days: u32, visits: usize) -> (Vec<P
                         referrer: 0,
                         props: vec![("form".into(), form.into())],
                         interactive: true,
+                        engagement: None,
                     });
                 }
                 if rng.gen_bool(0.1) {
@@ -178,9 +212,10 @@ pub fn generate(seed: u64, first: NaiveDate, days: u32, visits: usize) -> (Vec<P
                         referrer: 0,
                         props: vec![],
                         interactive: false,
+                        engagement: None,
                     });
                 }
-                at += Duration::seconds(rng.gen_range(10..600));
+                at += Duration::seconds(gap);
                 path = PAGES[rng.gen_range(0..PAGES.len())].to_string();
             }
         }

@@ -47,10 +47,11 @@ impl Visit<'_> {
     }
 }
 
-/// Splits sent events into visits.
+/// Splits sent events into visits. Engagement events are in none: they
+/// neither open nor extend a visit, and no count includes them.
 pub fn visits(sent: &[Sent]) -> Vec<Visit<'_>> {
     let mut by_visitor: BTreeMap<(usize, NaiveDate), Vec<&Sent>> = BTreeMap::new();
-    for s in sent {
+    for s in sent.iter().filter(|s| s.engagement.is_none()) {
         by_visitor
             .entry((s.person, s.ts.date_naive()))
             .or_default()
@@ -162,5 +163,32 @@ pub fn by_event<'a>(
             let t = totals(visits, |_| true, |e| key(e).as_deref() == Some(k.as_str()));
             (k, t)
         })
+        .collect()
+}
+
+/// Expected scroll depth (percent) and time on page (seconds) per page,
+/// over the engagement events `keep` keeps: per visitor (person and day)
+/// and page, the deepest scroll and the summed time; then their means.
+pub fn engagement_by_page(sent: &[Sent], keep: impl Fn(&Sent) -> bool) -> BTreeMap<String, (f64, f64)> {
+    let mut pairs: BTreeMap<(String, usize, NaiveDate), (u8, u64)> = BTreeMap::new();
+    for s in sent.iter().filter(|s| keep(s)) {
+        let Some((sd, ms)) = s.engagement else {
+            continue;
+        };
+        let p = pairs
+            .entry((s.path.clone(), s.person, s.ts.date_naive()))
+            .or_default();
+        p.0 = p.0.max(sd);
+        p.1 += u64::from(ms);
+    }
+    let mut sums: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+    for ((page, _, _), (sd, ms)) in pairs {
+        let s = sums.entry(page).or_default();
+        s.0 += f64::from(sd);
+        s.1 += ms as f64 / 1000.0;
+        s.2 += 1.0;
+    }
+    sums.into_iter()
+        .map(|(page, (sd, secs, n))| (page, (sd / n, secs / n)))
         .collect()
 }

@@ -101,6 +101,7 @@ impl Visit<'_> {
             props,
             interactive: true,
             revenue: None,
+            engagement: None,
             timestamp: at,
         });
     }

@@ -331,7 +331,12 @@ impl ClickHouseStore {
                 }
                 Err(e) => return Err(e),
             }
-            for sql in schema::migration(db, &self.layout, next) {
+            for column in schema::added_columns(&self.layout, next) {
+                if !self.has_column(column.table, &column.name)? {
+                    self.send(&column.statement(db, &self.layout), None, false)?;
+                }
+            }
+            for sql in schema::steps(db, &self.layout, next) {
                 self.send(&sql, None, false)?;
             }
             // Into this server's table, synchronously (a `Distributed`
@@ -349,6 +354,21 @@ impl ClickHouseStore {
             )?;
             tracing::info!(version = next, "ClickHouse schema migrated");
         }
+    }
+
+    /// Whether this server's `table` has `column` (tables made by this
+    /// release have every column; a migration adds them to older ones).
+    fn has_column(&self, table: &str, column: &str) -> Result<bool, StoreError> {
+        let answer: Value = serde_json::from_str(&self.send(
+            &format!(
+                "SELECT count() FROM system.columns WHERE database = '{}' AND table = '{table}' AND name = '{column}' FORMAT JSONCompact",
+                self.config.database
+            ),
+            None,
+            false,
+        )?)
+        .map_err(|_| db_err("ClickHouse sent an answer that is not JSON"))?;
+        Ok(count(&answer["data"][0][0]) > 0)
     }
 
     /// Waits while another process runs migration `version`.

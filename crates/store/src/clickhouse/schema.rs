@@ -104,19 +104,41 @@ pub fn create_version(database: &str, layout: &Layout) -> Vec<String> {
 /// Hand-written steps of the numbered migrations, `STEPS[i]` running in
 /// the step from version `i` to `i + 1` after the columns that version
 /// added: statements with `{database}` and `{on_cluster}` to fill in.
-/// Version 1 is the tables as `create` makes them, so it has none.
-const STEPS: [&[&str]; crate::SCHEMA_VERSION as usize] = [&[]];
+/// Version 1 is the tables as `create` makes them, so it has none;
+/// version 2 only adds the engagement columns.
+const STEPS: [&[&str]; crate::SCHEMA_VERSION as usize] = [&[], &[]];
 
-/// The statements taking the tables from version `to - 1` to `to`: the
-/// columns of the fields added in `to` (rows stored before read as the
-/// type's default), on the local tables and the `Distributed` one on a
-/// cluster, then any hand-written step.
-pub fn migration(database: &str, layout: &Layout, to: u32) -> Vec<String> {
-    let on_cluster = match layout {
-        Layout::Single => String::new(),
-        Layout::Cluster(c) => format!(" ON CLUSTER {c}"),
-    };
-    let tables: &[&str] = match layout {
+/// A column a migration adds: the table, its name and type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddColumn {
+    /// `events`, or on a cluster `events_local` and then `events`.
+    pub table: &'static str,
+    /// The column.
+    pub name: String,
+    /// Its ClickHouse type.
+    pub kind: &'static str,
+}
+
+impl AddColumn {
+    /// The statement adding it (18.16 has no `ADD COLUMN IF NOT EXISTS`:
+    /// the store asks `system.columns` first).
+    pub fn statement(&self, database: &str, layout: &Layout) -> String {
+        let on_cluster = match layout {
+            Layout::Single => String::new(),
+            Layout::Cluster(c) => format!(" ON CLUSTER {c}"),
+        };
+        format!(
+            "ALTER TABLE {database}.{}{on_cluster} ADD COLUMN {} {}",
+            self.table, self.name, self.kind
+        )
+    }
+}
+
+/// The columns of the fields added in version `to`, on the local tables
+/// and the `Distributed` one on a cluster; rows stored before read as the
+/// type's default.
+pub fn added_columns(layout: &Layout, to: u32) -> Vec<AddColumn> {
+    let tables: &[&'static str] = match layout {
         Layout::Single => &["events"],
         Layout::Cluster(_) => &["events_local", "events"],
     };
@@ -126,20 +148,30 @@ pub fn migration(database: &str, layout: &Layout, to: u32) -> Vec<String> {
             continue;
         }
         for table in tables {
-            out.push(format!(
-                "ALTER TABLE {database}.{table}{on_cluster} ADD COLUMN IF NOT EXISTS {} {}",
-                c.name, c.clickhouse
-            ));
+            out.push(AddColumn {
+                table,
+                name: c.name.clone(),
+                kind: c.clickhouse,
+            });
         }
     }
-    for statement in STEPS[to as usize - 1] {
-        out.push(
-            statement
-                .replace("{database}", database)
-                .replace("{on_cluster}", &on_cluster),
-        );
-    }
     out
+}
+
+/// The hand-written statements of the step to version `to`, run after its
+/// columns are added.
+pub fn steps(database: &str, layout: &Layout, to: u32) -> Vec<String> {
+    let on_cluster = match layout {
+        Layout::Single => String::new(),
+        Layout::Cluster(c) => format!("ON CLUSTER {c}"),
+    };
+    STEPS[to as usize - 1]
+        .iter()
+        .map(|s| {
+            s.replace("{database}", database)
+                .replace("{on_cluster}", &on_cluster)
+        })
+        .collect()
 }
 
 /// Statements creating a small table of the aggregate tier (`columns`,

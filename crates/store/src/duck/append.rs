@@ -1,17 +1,37 @@
-//! Rows to an Arrow record batch, in the table's column order. DuckDB takes
-//! a record batch in one call, which is what makes the bulk path fast. Any
-//! [`AsRow`] goes through here: stored events from the ingest queue without
-//! copying their strings, plain rows from elsewhere. The arrays come from
-//! the table of fields (`row.rs`), each built as its kind says (`kind.rs`).
+//! Rows to an Arrow record batch. DuckDB takes a record batch in one call,
+//! which is what makes the bulk path fast. Any [`AsRow`] goes through
+//! here: stored events from the ingest queue without copying their
+//! strings, plain rows from elsewhere. The arrays come from the table of
+//! fields (`row.rs`), each built as its kind says (`kind.rs`).
 
 use crate::row::{self, AsRow, RowRef};
+use duckdb::arrow::array::ArrayRef;
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
 
-/// Builds the batch for `events`.
+/// Builds the batch for `events`, its columns in the table of fields' order.
 pub fn record_batch<T: AsRow>(events: &[T]) -> Result<RecordBatch, ArrowError> {
+    RecordBatch::try_from_iter(columns(events))
+}
+
+/// Builds the batch for `events` with its columns in `order`: the
+/// appender matches columns by position, and a file migrated from an older
+/// release may hold them in another order than a new one.
+pub fn record_batch_in<T: AsRow>(events: &[T], order: &[String]) -> Result<RecordBatch, ArrowError> {
+    let mut by_name = columns(events);
+    let mut out = Vec::with_capacity(order.len());
+    for name in order {
+        let at = by_name.iter().position(|(n, _)| n == name).ok_or_else(|| {
+            ArrowError::SchemaError(format!("the events table has a column {name} this release does not know"))
+        })?;
+        out.push(by_name.swap_remove(at));
+    }
+    RecordBatch::try_from_iter(out)
+}
+
+fn columns<T: AsRow>(events: &[T]) -> Vec<(String, ArrayRef)> {
     // Each row's view is built once, not once per column.
     let rows: Vec<RowRef<'_>> = events.iter().map(|e| e.row()).collect();
     let names = row::sql_columns().into_iter().map(|(_, c)| c.name);
-    RecordBatch::try_from_iter(names.zip(row::arrow_columns(&rows)))
+    names.zip(row::arrow_columns(&rows)).collect()
 }

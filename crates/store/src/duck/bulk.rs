@@ -109,8 +109,14 @@ fn load(conn: RawConn, steps: Receiver<Step>) -> Result<(), StoreError> {
     conn.execute(&format!("USE {}", super::CATALOG))?;
     viewed?;
     conn.execute("SET threads = 1; BEGIN TRANSACTION")?;
+    // By name: a migrated file may hold the columns in another order.
+    let names: Vec<String> = crate::row::sql_columns()
+        .into_iter()
+        .map(|(_, c)| c.name)
+        .collect();
+    let names = names.join(", ");
     let inserted = conn.execute(&format!(
-        "INSERT INTO events SELECT * FROM {FEED_DB}.main.{FEED_VIEW}"
+        "INSERT INTO events ({names}) SELECT {names} FROM {FEED_DB}.main.{FEED_VIEW}"
     ));
     // The stream (and with it the receiver) goes before anything else can
     // fail, so that a sender waiting on a full queue is let go.

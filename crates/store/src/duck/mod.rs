@@ -58,6 +58,8 @@ pub struct DuckStore {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     fresh: crate::fresh::Freshness,
+    /// The events table's columns in the file's order.
+    order: Vec<String>,
     /// The database handle; last, so that it closes after the connections.
     raw: raw::RawDb,
 }
@@ -131,6 +133,15 @@ impl DuckStore {
         let newest: Option<i64> = writer
             .query_row("SELECT epoch_us(max(ts)) FROM events", [], |r| r.get(0))
             .map_err(db_err)?;
+        let order = {
+            let mut stmt = writer
+                .prepare("SELECT name FROM pragma_table_info('events') ORDER BY cid")
+                .map_err(db_err)?;
+            let names = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(db_err)?;
+            names.collect::<Result<Vec<_>, _>>().map_err(db_err)?
+        };
         let readers = (0..READERS)
             .map(|_| writer.try_clone())
             .collect::<Result<Vec<_>, _>>()
@@ -140,6 +151,7 @@ impl DuckStore {
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
             fresh: crate::fresh::Freshness::new(newest.map(crate::fresh::day_of)),
+            order,
             raw,
         })
     }
@@ -240,7 +252,7 @@ impl DuckStore {
         let record_batches = batches
             .iter()
             .filter(|b| !b.is_empty())
-            .map(|b| append::record_batch(b).map_err(arrow_err))
+            .map(|b| append::record_batch_in(b, &self.order).map_err(arrow_err))
             .collect::<Result<Vec<_>, _>>()?;
         if record_batches.is_empty() && mark.is_none() {
             return Ok(());

@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS schema_version (version UINTEGER NOT NULL);
 /// Hand-written steps of the numbered migrations: `STEPS[i]` runs in the
 /// step from version `i` to `i + 1`, after the columns of the fields that
 /// version added are added (see [`migration`]).
-const STEPS: [&str; crate::SCHEMA_VERSION as usize] = [MIGRATE];
+const STEPS: [&str; crate::SCHEMA_VERSION as usize] = [MIGRATE, ""];
 
 /// The statements taking a file from version `to - 1` to `to`: the
 /// columns of the fields added in `to`, each read as its default in rows

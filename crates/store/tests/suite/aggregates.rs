@@ -86,6 +86,7 @@ pub fn stored_batch_on(day: i64, n: usize, url: &str, prop: &str) -> Vec<StoredE
                 props: vec![("form".into(), prop.into())],
                 interactive: true,
                 revenue: None,
+                engagement: None,
                 timestamp: start + Duration::seconds(i as i64),
             };
             sessions.assign(
@@ -123,6 +124,7 @@ pub fn stored_pages(n: usize) -> Vec<StoredEvent> {
                 props: vec![],
                 interactive: true,
                 revenue: None,
+                engagement: None,
                 timestamp: start + Duration::milliseconds(100 * i as i64),
             };
             sessions.assign(
@@ -148,7 +150,7 @@ pub fn batch_day_query(filters: Vec<Filter>) -> Query {
             first: day,
             last: day,
         },
-        Metric::ALL.to_vec(),
+        Metric::COUNTS.to_vec(),
         filters,
     )
 }
@@ -159,7 +161,7 @@ fn query(days: (u32, u32), filters: &str) -> Query {
     Query::for_range(
         HOST,
         DateRange { first, last },
-        Metric::ALL.to_vec(),
+        Metric::COUNTS.to_vec(),
         Filter::parse_list(Some(filters)).expect("valid filters"),
     )
 }
@@ -454,6 +456,8 @@ pub fn conformance(store: Arc<dyn Store>) {
         .iter()
         .all(|s| s.last_seen > (last - Duration::minutes(30)).timestamp_micros()));
 
+    engagement(store.as_ref(), &sent);
+
     // Retention deletes exactly what is older than the cutoff.
     let cutoff = Utc.from_utc_datetime(
         &(first_day() + Duration::days(1))
@@ -473,4 +477,33 @@ pub fn conformance(store: Arc<dyn Store>) {
         &truth::totals(&on_days(&all, (2, 2)), |_| true, |_| true),
         "kept day is intact",
     );
+}
+
+/// Scroll depth and time on page per page, and with a page filter, as the
+/// oracle gathers them from the engagement events sent.
+fn engagement(store: &dyn Store, sent: &[Sent]) {
+    let reported = sent.iter().filter(|s| s.engagement.is_some()).count();
+    assert!(reported > 200, "enough engagement to mean something: {reported}");
+    let mut q = query((0, 2), "");
+    q.metrics = vec![Metric::Visitors, Metric::ScrollDepth, Metric::TimeOnPage];
+    let expected = truth::engagement_by_page(sent, |_| true);
+    let rows = store.breakdown(&q, &Dimension::Page, 100, 0).unwrap();
+    assert_eq!(rows.len(), glasshouse_testkit::traffic::PAGES.len());
+    for (page, t) in &rows {
+        let (sd, secs) = expected[page];
+        let (got_sd, got_secs) = (t.scroll_depth.unwrap(), t.time_on_page.unwrap());
+        assert!((got_sd - sd).abs() < 1e-6, "{page}: scroll depth {got_sd} vs {sd}");
+        assert!((got_secs - secs).abs() < 1e-6, "{page}: time {got_secs} vs {secs}");
+    }
+    let mut q = query((0, 2), "event:page==/apply");
+    q.metrics = vec![Metric::ScrollDepth, Metric::TimeOnPage];
+    let t = store.aggregate(&q).unwrap();
+    let (sd, secs) = truth::engagement_by_page(sent, |s| s.path == "/apply")["/apply"];
+    assert!((t.scroll_depth.unwrap() - sd).abs() < 1e-6);
+    assert!((t.time_on_page.unwrap() - secs).abs() < 1e-6);
+    // Not asked for, not computed; no report on the day, none to give.
+    assert_eq!(store.aggregate(&query((0, 2), "")).unwrap().scroll_depth, None);
+    let mut q = query((5, 6), "event:page==/apply");
+    q.metrics = vec![Metric::ScrollDepth];
+    assert_eq!(store.aggregate(&q).unwrap().scroll_depth, None);
 }

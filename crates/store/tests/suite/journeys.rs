@@ -68,6 +68,7 @@ fn load(store: Arc<dyn Store>) -> Vec<Hop> {
                     props: vec![],
                     interactive: true,
                     revenue: None,
+                    engagement: None,
                     timestamp: h.ts,
                 };
                 anonymiser

@@ -22,7 +22,7 @@ fn period(first: i64, last: i64, filters: &str) -> Query {
             first: day(first),
             last: day(last),
         },
-        Metric::ALL.to_vec(),
+        Metric::COUNTS.to_vec(),
         Filter::parse_list(Some(filters)).expect("valid filters"),
     )
 }

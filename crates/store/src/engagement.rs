@@ -1,0 +1,106 @@
+//! Scroll depth and time on page, read from engagement events.
+//!
+//! Plausible's tracker reports a page view's engagement several times (when
+//! the page is hidden, loses focus, or is left for another in a
+//! single-page app), each report carrying the deepest scroll so far and the
+//! engaged time since the previous report, and none naming its page view.
+//! So the rows are only ever appended, and a visitor's reading of a page is
+//! gathered at query time: the largest scroll depth and the sum of engaged
+//! time per visitor and page. The metrics average those over the
+//! visitor–page pairs (visitor ids live a day, so a pair is one visitor's
+//! day on a page).
+//!
+//! Both metrics are per page, as in Plausible: asked for with a breakdown
+//! by page, or with a filter on the page (checked when the question is
+//! parsed, `Question::check_engagement`).
+
+use crate::questions::{Cell, Execute};
+use crate::sql::{Builder, Param, Sql, COUNTED};
+use crate::{StoreError, Totals};
+use glasshouse_model::query::{Metric, Query};
+use glasshouse_privacy::ENGAGEMENT;
+use std::collections::HashMap;
+
+/// Whether `q` asks for an engagement metric.
+pub fn asked(q: &Query) -> bool {
+    q.metrics.iter().any(|m| m.is_engagement())
+}
+
+/// The statement giving, per page (or for all of them when `pages` is
+/// `None`), the mean deepest scroll and the mean engaged seconds.
+///
+/// Columns: page (absent without `pages`), scroll depth, seconds.
+pub fn sql(d: &dyn crate::sql::Dialect, q: &Query, pages: Option<&[String]>) -> Sql {
+    let mut b = Builder::new(d);
+    let site = b.bind(Param::Text(q.site.clone()));
+    let from = b.bind(Param::Time(q.from));
+    let until = b.bind(Param::Time(q.until));
+    let span = format!("site = {site} AND ts >= {from} AND ts < {until}");
+    // An exit-page filter finds visits by their counted events.
+    let filters = b.row_filters(q, &format!("{span} AND {COUNTED}"));
+    let name = b.bind(Param::Text(ENGAGEMENT.into()));
+    let mut only = String::new();
+    if let Some(pages) = pages {
+        let list: Vec<String> = pages
+            .iter()
+            .map(|p| b.bind(Param::Text(p.clone())))
+            .collect();
+        only = format!(" AND pathname IN ({})", list.join(", "));
+    }
+    let pairs = format!(
+        "SELECT pathname AS page, visitor_id, max(scroll_depth) AS sd, sum(engagement_time) AS ms \
+         FROM events WHERE {span} AND name = {name} AND {filters}{only} GROUP BY pathname, visitor_id"
+    );
+    let (select, group) = if pages.is_some() {
+        ("page, ", " GROUP BY page")
+    } else {
+        ("", "")
+    };
+    Sql {
+        text: format!(
+            "SELECT {select}avg(sd) AS scroll_depth, avg(ms) / 1000.0 AS time_on_page FROM ({pairs}) p{group}"
+        ),
+        params: b.params,
+    }
+}
+
+fn set(t: &mut Totals, q: &Query, sd: &Cell, seconds: &Cell) {
+    if q.metrics.contains(&Metric::ScrollDepth) {
+        t.scroll_depth = sd.float();
+    }
+    if q.metrics.contains(&Metric::TimeOnPage) {
+        t.time_on_page = seconds.float();
+    }
+}
+
+/// Adds the engagement metrics `q` asks for to its totals.
+pub fn add_to_total(x: &impl Execute, q: &Query, t: &mut Totals) -> Result<(), StoreError> {
+    let rows = x.cells(&sql(x.dialect(), q, None))?;
+    if let Some(r) = rows.first() {
+        set(t, q, &r[0], &r[1]);
+    }
+    Ok(())
+}
+
+/// Adds the engagement metrics `q` asks for to each page of a breakdown by page.
+pub fn add_to_pages(
+    x: &impl Execute,
+    q: &Query,
+    rows: &mut [(String, Totals)],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let pages: Vec<String> = rows.iter().map(|(p, _)| p.clone()).collect();
+    let found: HashMap<String, Vec<Cell>> = x
+        .cells(&sql(x.dialect(), q, Some(&pages)))?
+        .into_iter()
+        .map(|mut r| (r.remove(0).text(), r))
+        .collect();
+    for (page, t) in rows.iter_mut() {
+        if let Some(r) = found.get(page.as_str()) {
+            set(t, q, &r[0], &r[1]);
+        }
+    }
+    Ok(())
+}
