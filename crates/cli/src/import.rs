@@ -123,7 +123,10 @@ fn parse_line(
         return Err(format!("name: must be 1 to {} characters", accepted::NAME));
     }
     if l.url.len() > accepted::URL || l.referrer.as_ref().is_some_and(|r| r.len() > accepted::URL) {
-        return Err(format!("url or referrer: longer than {} bytes", accepted::URL));
+        return Err(format!(
+            "url or referrer: longer than {} bytes",
+            accepted::URL
+        ));
     }
     let engagement = engagement(l.scroll_depth, l.engagement_time)?;
     if l.timestamp > now + chrono::Duration::minutes(5) {
@@ -144,7 +147,9 @@ fn parse_line(
         return Err(format!("props: more than {} properties", accepted::PROPS));
     }
     let too_long = |(k, v): &&(String, String)| {
-        k.is_empty() || k.chars().count() > accepted::PROP_KEY || v.chars().count() > accepted::PROP_VALUE
+        k.is_empty()
+            || k.chars().count() > accepted::PROP_KEY
+            || v.chars().count() > accepted::PROP_VALUE
     };
     if let Some((k, _)) = props.iter().find(too_long) {
         return Err(format!(

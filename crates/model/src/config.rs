@@ -5,7 +5,7 @@
 //! naming the file, the line and the field, so an operator never runs with a
 //! half-understood configuration.
 
-use crate::governance::{default_purpose, Agreement, Purpose, PurposeCategory, SHAREABLE_METRICS};
+use crate::governance::{default_purpose, Agreement, Purpose, PurposeCategory};
 use crate::role::Role;
 use chrono::NaiveDate;
 use ipnet::IpNet;
@@ -654,13 +654,15 @@ impl Config {
                 known_purpose(p, at("purposes"), field("purposes"))?;
             }
             for m in &a.metrics {
-                if !SHAREABLE_METRICS.contains(&m.as_str()) {
+                if crate::query::Metric::parse(m).is_err() {
                     return Err(invalid(
                         at("metrics"),
                         field("metrics"),
                         format!(
                             "{m:?} is not a metric; use {}",
-                            SHAREABLE_METRICS.join(", ")
+                            crate::query::Metric::ALL
+                                .map(crate::query::Metric::name)
+                                .join(", ")
                         ),
                     ));
                 }

@@ -130,14 +130,3 @@ pub fn default_purpose() -> Purpose {
         category: PurposeCategory::ServiceImprovement,
     }
 }
-
-/// Metric names an agreement may list.
-pub const SHAREABLE_METRICS: [&str; 7] = [
-    "visitors",
-    "visits",
-    "pageviews",
-    "views_per_visit",
-    "bounce_rate",
-    "visit_duration",
-    "events",
-];

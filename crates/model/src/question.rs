@@ -136,9 +136,10 @@ impl Question {
                 "scroll_depth and time_on_page are per page: break down by event:page, or ask for totals with a filter on event:page",
             ));
         }
-        if q.filters.iter().any(|f| {
-            matches!(f.dimension, Dimension::EventName | Dimension::EventProp(_))
-        }) {
+        if q.filters
+            .iter()
+            .any(|f| matches!(f.dimension, Dimension::EventName | Dimension::EventProp(_)))
+        {
             return Err(QueryError::new(
                 "filters",
                 "scroll_depth and time_on_page read engagement events, which a filter on event:name or event:props would leave out",

@@ -286,9 +286,7 @@ fn engagement(
         v.as_ref()
             .and_then(serde_json::Value::as_f64)
             .filter(|n| n.is_finite() && *n >= 0.0)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("{field}: required, a number 0 or more"))
-            })
+            .ok_or_else(|| ApiError::bad_request(format!("{field}: required, a number 0 or more")))
     };
     let sd = number(sd, "sd")?.round().min(100.0) as u8;
     let e = number(e, "e")?.round();

@@ -110,6 +110,49 @@ async fn stats_api_answers_equal_the_truth() {
         check(row, &expected[page], page);
     }
 
+    // Engagement, sent as Plausible's tracker sends it, read per page.
+    let (status, body) = server
+        .stats(&format!(
+            "/api/v1/stats/breakdown?site_id={HOST}&{range}&metrics=visitors,scroll_depth,time_on_page&property=event:page"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let expected = truth::engagement_by_page(&sent, |_| true);
+    for row in body["results"].as_array().unwrap() {
+        let page = row["page"].as_str().unwrap();
+        match expected.get(page) {
+            Some((sd, secs)) => {
+                assert_eq!(
+                    row["scroll_depth"].as_i64(),
+                    Some(sd.round() as i64),
+                    "{page}"
+                );
+                assert_eq!(
+                    row["time_on_page"].as_i64(),
+                    Some(secs.round() as i64),
+                    "{page}"
+                );
+            }
+            None => assert!(row["scroll_depth"].is_null(), "{page}: {row}"),
+        }
+    }
+    // Per page only, as in Plausible: a clear refusal otherwise.
+    for bad in [
+        "aggregate?metrics=scroll_depth",
+        "breakdown?metrics=time_on_page&property=visit:source",
+        "timeseries?metrics=scroll_depth&filters=event%3Apage%3D%3D%2Fapply",
+        "aggregate?metrics=scroll_depth&filters=event%3Apage%3D%3D%2Fapply%3Bevent%3Aname%3D%3DX",
+    ] {
+        let (status, body) = server
+            .stats(&format!("/api/v1/stats/{bad}&site_id={HOST}&{range}"))
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("scroll_depth"),
+            "{body}"
+        );
+    }
+
     let (_, body) = server
         .stats(&format!(
             "/api/v1/stats/breakdown?site_id={HOST}&{range}&metrics=visitors&property=visit:source"

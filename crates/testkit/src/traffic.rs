@@ -95,12 +95,12 @@ impl Sent {
             props: self.props.clone(),
             interactive: self.interactive,
             revenue: None,
-            engagement: self
-                .engagement
-                .map(|(scroll_depth, engagement_time)| glasshouse_privacy::Engagement {
+            engagement: self.engagement.map(|(scroll_depth, engagement_time)| {
+                glasshouse_privacy::Engagement {
                     scroll_depth,
                     engagement_time,
-                }),
+                }
+            }),
             timestamp: self.ts,
         }
     }

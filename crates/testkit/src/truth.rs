@@ -169,7 +169,10 @@ pub fn by_event<'a>(
 /// Expected scroll depth (percent) and time on page (seconds) per page,
 /// over the engagement events `keep` keeps: per visitor (person and day)
 /// and page, the deepest scroll and the summed time; then their means.
-pub fn engagement_by_page(sent: &[Sent], keep: impl Fn(&Sent) -> bool) -> BTreeMap<String, (f64, f64)> {
+pub fn engagement_by_page(
+    sent: &[Sent],
+    keep: impl Fn(&Sent) -> bool,
+) -> BTreeMap<String, (f64, f64)> {
     let mut pairs: BTreeMap<(String, usize, NaiveDate), (u8, u64)> = BTreeMap::new();
     for s in sent.iter().filter(|s| keep(s)) {
         let Some((sd, ms)) = s.engagement else {

@@ -17,6 +17,8 @@ export const SHORT_METRIC_LABELS: Record<Metric, string> = {
   bounce_rate: 'Bounce rate',
   visit_duration: 'Visit duration',
   events: 'Events',
+  scroll_depth: 'Scroll depth',
+  time_on_page: 'Time on page',
 };
 
 export interface TabSpec {
@@ -42,10 +44,15 @@ export function resultKey(property: string): string {
   return property.startsWith('event:props:') ? property.slice('event:props:'.length) : property.split(':').pop()!;
 }
 
+/** Engagement is read from engagement events, which a filter on an event's name or properties leaves out. */
+const ENGAGEMENT: Metric[] = ['scroll_depth', 'time_on_page'];
+
 export async function fetchBreakdown(view: View, spec: TabSpec, limit: number, signal: AbortSignal): Promise<Row[]> {
+  const byEvent = view.state.filters.some((f) => f.prop === 'event:name' || f.prop.startsWith('event:props:'));
+  const metrics = byEvent ? spec.metrics.filter((m) => !ENGAGEMENT.includes(m)) : spec.metrics;
   const r = await stats<RowsResult>(
     'breakdown',
-    { ...baseParams(view, spec.extraFilters), property: spec.property, metrics: spec.metrics.join(','), limit: String(limit) },
+    { ...baseParams(view, spec.extraFilters), property: spec.property, metrics: metrics.join(','), limit: String(limit) },
     signal,
   );
   return r.results;
@@ -127,6 +134,15 @@ export function breakdownTable(
         { class: 'govuk-table__row gh-breakdown__row' },
         h('th', { scope: 'row', class: 'govuk-table__header gh-breakdown__name' }, bar, name),
         spec.metrics.map((m) => {
+          if (row[m] == null) {
+            // Engagement metrics: no reader of this page reported any.
+            return h(
+              'td',
+              { class: 'govuk-table__cell govuk-table__cell--numeric gh-none', 'data-metric': m, title: 'Not reported' },
+              h('span', { 'aria-hidden': 'true' }, '–'),
+              hidden('not reported'),
+            );
+          }
           const v = Number(row[m]) || 0;
           const full = formatMetric(m, v);
           const short = formatMetricShort(m, v);

@@ -33,8 +33,10 @@ export function formatMetric(metric: Metric, value: number): string {
     case 'views_per_visit':
       return twoPlaces.format(value);
     case 'bounce_rate':
+    case 'scroll_depth':
       return `${whole.format(value)}%`;
     case 'visit_duration':
+    case 'time_on_page':
       return formatDuration(value);
     default:
       return formatNumber(value);
@@ -47,6 +49,8 @@ export function formatMetricShort(metric: Metric, value: number): string {
     case 'views_per_visit':
     case 'bounce_rate':
     case 'visit_duration':
+    case 'scroll_depth':
+    case 'time_on_page':
       return formatMetric(metric, value);
     default:
       return formatCompact(value);

@@ -81,7 +81,7 @@ class Dashboard implements Host {
     this.timeseries = new TimeseriesCard(chartModule, (i) => this.update({ interval: i }, 'chart'));
     this.cards = [
       new BreakdownCard(this, 'pages', 'Pages', [
-        { label: 'Top pages', property: 'event:page', column: 'Page', noun: 'page', metrics: ['visitors', 'pageviews'], explore: true },
+        { label: 'Top pages', property: 'event:page', column: 'Page', noun: 'page', metrics: ['visitors', 'pageviews', 'scroll_depth', 'time_on_page'], explore: true },
         { label: 'Entry pages', property: 'visit:entry_page', column: 'Entry page', noun: 'entry page', metrics: ['visitors', 'visits'], explore: true },
         { label: 'Exit pages', property: 'visit:exit_page', column: 'Exit page', noun: 'exit page', metrics: ['visitors', 'visits'], explore: true },
       ]),

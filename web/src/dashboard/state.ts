@@ -2,7 +2,7 @@
 // be bookmarked and shared: ?period=7d&filters=event:page==/a&metric=visitors&compare=1
 
 export const METRICS = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate', 'visit_duration'] as const;
-export type Metric = (typeof METRICS)[number] | 'events';
+export type Metric = (typeof METRICS)[number] | 'events' | 'scroll_depth' | 'time_on_page';
 
 export const METRIC_LABELS: Record<Metric, string> = {
   visitors: 'Unique visitors',
@@ -12,6 +12,8 @@ export const METRIC_LABELS: Record<Metric, string> = {
   bounce_rate: 'Bounce rate',
   visit_duration: 'Visit duration',
   events: 'Events',
+  scroll_depth: 'Scroll depth',
+  time_on_page: 'Time on page',
 };
 
 /** Whether a rise in the metric is good news (bounce rate: no). */
@@ -23,6 +25,8 @@ export const HIGHER_IS_BETTER: Record<Metric, boolean> = {
   bounce_rate: false,
   visit_duration: true,
   events: true,
+  scroll_depth: true,
+  time_on_page: true,
 };
 
 export const PERIODS = [

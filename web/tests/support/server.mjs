@@ -283,6 +283,7 @@ ${queue}
 <a id="outbound" href="${esc(outbound)}">Outbound link</a>
 <a id="download" href="/files/report.pdf">Download the report (PDF)</a>
 <a id="internal" href="/internal-target">Internal link</a>
+${u.searchParams.has('tall') ? '<div style="height:4000px">A long page to scroll through.</div>' : ''}
 </body></html>`);
   });
   await new Promise((res) => server.listen(port, '127.0.0.1', res));
@@ -296,12 +297,15 @@ ${queue}
 
 /** Records every request the page makes to a collector (/api/event, or the site's /collect), with its answer. */
 export function watchEvents(page) {
+  // Engagement reports (on hide, blur and single-page navigation) are kept
+  // apart, in `seen.engagement`, so counts of page views and events stay exact.
   const seen = [];
+  seen.engagement = [];
   page.on('request', (req) => {
     const path = new URL(req.url()).pathname;
     if (req.method() === 'POST' && (path === '/api/event' || path === '/collect')) {
       const entry = { request: req, body: JSON.parse(req.postData() || 'null'), response: null };
-      seen.push(entry);
+      (entry.body?.n === 'engagement' ? seen.engagement : seen).push(entry);
       req
         .response()
         .then((r) => {

@@ -17,12 +17,17 @@ pub fn record_batch<T: AsRow>(events: &[T]) -> Result<RecordBatch, ArrowError> {
 /// Builds the batch for `events` with its columns in `order`: the
 /// appender matches columns by position, and a file migrated from an older
 /// release may hold them in another order than a new one.
-pub fn record_batch_in<T: AsRow>(events: &[T], order: &[String]) -> Result<RecordBatch, ArrowError> {
+pub fn record_batch_in<T: AsRow>(
+    events: &[T],
+    order: &[String],
+) -> Result<RecordBatch, ArrowError> {
     let mut by_name = columns(events);
     let mut out = Vec::with_capacity(order.len());
     for name in order {
         let at = by_name.iter().position(|(n, _)| n == name).ok_or_else(|| {
-            ArrowError::SchemaError(format!("the events table has a column {name} this release does not know"))
+            ArrowError::SchemaError(format!(
+                "the events table has a column {name} this release does not know"
+            ))
         })?;
         out.push(by_name.swap_remove(at));
     }

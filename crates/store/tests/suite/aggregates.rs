@@ -483,7 +483,10 @@ pub fn conformance(store: Arc<dyn Store>) {
 /// oracle gathers them from the engagement events sent.
 fn engagement(store: &dyn Store, sent: &[Sent]) {
     let reported = sent.iter().filter(|s| s.engagement.is_some()).count();
-    assert!(reported > 200, "enough engagement to mean something: {reported}");
+    assert!(
+        reported > 200,
+        "enough engagement to mean something: {reported}"
+    );
     let mut q = query((0, 2), "");
     q.metrics = vec![Metric::Visitors, Metric::ScrollDepth, Metric::TimeOnPage];
     let expected = truth::engagement_by_page(sent, |_| true);
@@ -492,8 +495,14 @@ fn engagement(store: &dyn Store, sent: &[Sent]) {
     for (page, t) in &rows {
         let (sd, secs) = expected[page];
         let (got_sd, got_secs) = (t.scroll_depth.unwrap(), t.time_on_page.unwrap());
-        assert!((got_sd - sd).abs() < 1e-6, "{page}: scroll depth {got_sd} vs {sd}");
-        assert!((got_secs - secs).abs() < 1e-6, "{page}: time {got_secs} vs {secs}");
+        assert!(
+            (got_sd - sd).abs() < 1e-6,
+            "{page}: scroll depth {got_sd} vs {sd}"
+        );
+        assert!(
+            (got_secs - secs).abs() < 1e-6,
+            "{page}: time {got_secs} vs {secs}"
+        );
     }
     let mut q = query((0, 2), "event:page==/apply");
     q.metrics = vec![Metric::ScrollDepth, Metric::TimeOnPage];
@@ -502,7 +511,10 @@ fn engagement(store: &dyn Store, sent: &[Sent]) {
     assert!((t.scroll_depth.unwrap() - sd).abs() < 1e-6);
     assert!((t.time_on_page.unwrap() - secs).abs() < 1e-6);
     // Not asked for, not computed; no report on the day, none to give.
-    assert_eq!(store.aggregate(&query((0, 2), "")).unwrap().scroll_depth, None);
+    assert_eq!(
+        store.aggregate(&query((0, 2), "")).unwrap().scroll_depth,
+        None
+    );
     let mut q = query((5, 6), "event:page==/apply");
     q.metrics = vec![Metric::ScrollDepth];
     assert_eq!(store.aggregate(&q).unwrap().scroll_depth, None);
