@@ -239,7 +239,7 @@ test('signed in, the figures and tables equal the Stats API answers', async () =
   assert.ok(totals.visitors.value > 100, `the demo has visitors (${totals.visitors.value})`);
 
   // Top pages, with visitors and page views.
-  const pages = (await api('breakdown', { period: '30d', property: 'event:page', metrics: 'visitors,pageviews', limit: '10' })).results;
+  const pages = (await api('breakdown', { period: '30d', property: 'event:page', metrics: 'visitors,pageviews,scroll_depth,time_on_page', limit: '10' })).results;
   const shown = await tableRows(page, '#pages');
   assert.deepEqual(
     shown.map((r) => [r.value, r.visitors, r.pageviews]),
@@ -420,13 +420,13 @@ test('the period and the comparison are kept in the URL, through reloads and Bac
 
 test('CSV downloads hold what the page shows', async () => {
   const { ctx, page, problems } = await dashboard();
-  const pages = (await api('breakdown', { period: '30d', property: 'event:page', metrics: 'visitors,pageviews', limit: '10' })).results;
+  const pages = (await api('breakdown', { period: '30d', property: 'event:page', metrics: 'visitors,pageviews,scroll_depth,time_on_page', limit: '10' })).results;
   const card = await downloaded(page, () => page.click('#pages [data-download=pages]'));
   assert.match(card.name, /^www\.gov\.uk-top-pages-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv$/);
   assert.ok(card.text.endsWith('\r\n'));
   assert.deepEqual(parseCsv(card.text), [
-    ['Page', 'Visitors', 'Page views'],
-    ...pages.map((r) => [r.page, String(r.visitors), String(r.pageviews)]),
+    ['Page', 'Visitors', 'Page views', 'Scroll depth', 'Time on page'],
+    ...pages.map((r) => [r.page, String(r.visitors), String(r.pageviews), String(r.scroll_depth ?? ''), String(r.time_on_page ?? '')]),
   ]);
 
   const all = await downloaded(page, () => page.click('#download-all'));

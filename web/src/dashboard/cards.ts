@@ -101,7 +101,7 @@ export function breakdownTable(
       { class: 'govuk-table__row' },
       h('th', { scope: 'col', class: 'govuk-table__header' }, spec.column),
       spec.metrics.map((m) =>
-        h('th', { scope: 'col', class: 'govuk-table__header govuk-table__header--numeric' }, SHORT_METRIC_LABELS[m]),
+        h('th', { scope: 'col', class: 'govuk-table__header govuk-table__header--numeric', 'data-metric': m }, SHORT_METRIC_LABELS[m]),
       ),
       action ? h('th', { scope: 'col', class: 'govuk-table__header gh-breakdown__action' }, hidden('Paths')) : null,
     ),
@@ -169,13 +169,13 @@ export function csvFor(spec: TabSpec, rows: Row[]): Cell[][] {
   const key = resultKey(spec.property);
   return [
     [spec.column, ...spec.metrics.map((m) => SHORT_METRIC_LABELS[m])],
-    ...rows.map((r) => [String(r[key] ?? ''), ...spec.metrics.map((m) => Number(r[m]) || 0)]),
+    ...rows.map((r) => [String(r[key] ?? ''), ...spec.metrics.map((m) => (r[m] == null ? '' : Number(r[m]) || 0))]),
   ];
 }
 
 export function longRows(section: string, spec: TabSpec, rows: Row[]): Cell[][] {
   const key = resultKey(spec.property);
-  return rows.flatMap((r) => spec.metrics.map((m): Cell[] => [section, String(r[key] ?? ''), m, Number(r[m]) || 0]));
+  return rows.flatMap((r) => spec.metrics.map((m): Cell[] => [section, String(r[key] ?? ''), m, r[m] == null ? '' : Number(r[m]) || 0]));
 }
 
 export function message(text: string, kind: 'empty' | 'error' = 'empty'): HTMLElement {
@@ -204,9 +204,12 @@ export class BreakdownCard implements Section {
     readonly id: string,
     readonly title: string,
     readonly specs: TabSpec[],
+    /** Across the whole grid: for tables of several figures per row. */
+    wide = false,
   ) {
     const frame = cardFrame(id, title, () => this.download());
     this.el = frame.el;
+    if (wide) this.el.classList.add('gh-card--wide');
     this.footer = frame.footer;
     this.tabs = tabs(title, (i) => this.switchTab(i));
     this.tabs.setTabs(

@@ -84,14 +84,14 @@ class Dashboard implements Host {
         { label: 'Top pages', property: 'event:page', column: 'Page', noun: 'page', metrics: ['visitors', 'pageviews', 'scroll_depth', 'time_on_page'], explore: true },
         { label: 'Entry pages', property: 'visit:entry_page', column: 'Entry page', noun: 'entry page', metrics: ['visitors', 'visits'], explore: true },
         { label: 'Exit pages', property: 'visit:exit_page', column: 'Exit page', noun: 'exit page', metrics: ['visitors', 'visits'], explore: true },
-      ]),
+      ], true),
       new BreakdownCard(this, 'sources', 'Sources', [
         { label: 'Sources', property: 'visit:source', column: 'Source', noun: 'source', metrics: ['visitors'] },
         { label: 'Referrers', property: 'visit:referrer', column: 'Referrer', noun: 'referrer', metrics: ['visitors'] },
         { label: 'UTM source', property: 'visit:utm_source', column: 'UTM source', noun: 'UTM source', metrics: ['visitors'] },
         { label: 'UTM medium', property: 'visit:utm_medium', column: 'UTM medium', noun: 'UTM medium', metrics: ['visitors'] },
         { label: 'UTM campaign', property: 'visit:utm_campaign', column: 'UTM campaign', noun: 'UTM campaign', metrics: ['visitors'] },
-      ]),
+      ], true),
       new BreakdownCard(this, 'devices', 'Devices', [
         { label: 'Browsers', property: 'visit:browser', column: 'Browser', noun: 'browser', metrics: ['visitors'] },
         { label: 'Operating systems', property: 'visit:os', column: 'Operating system', noun: 'operating system', metrics: ['visitors'] },

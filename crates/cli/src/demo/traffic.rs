@@ -25,7 +25,9 @@ const HOURLY: [f64; 24] = [
     4.2, 4.0, 3.5, 2.6, 1.6,
 ];
 const WEEKDAY: [f64; 7] = [1.0, 1.0, 0.97, 0.95, 0.85, 0.6, 0.65];
-/// Events a generated visit has on average (page views, custom events, onward visits).
+/// Counted events a generated visit has on average (page views, custom events,
+/// onward visits); each page view adds an engagement report on top, as
+/// Plausible's tracker sends one when a page is left.
 const EVENTS_PER_VISIT: f64 = 1.75;
 const SEARCHES: [&str; 8] = [
     "universal credit",
@@ -106,6 +108,37 @@ impl Visit<'_> {
         });
     }
 
+    /// What Plausible's tracker reports when the page is left: the
+    /// deepest scroll and the time the page was in front of the reader.
+    fn engagement(&mut self, url: String, at: DateTime<Utc>, read: i64) {
+        let left = at + Duration::seconds(read);
+        if left > self.now {
+            return;
+        }
+        // Most readers scroll part of the way; longer reads go further,
+        // and short pages are read to the end more often.
+        let short = 40 - (url.len() as u32 * 7 % 40);
+        let depth =
+            (10 + short + self.rng.gen_range(0..40) + read.min(300) as u32 / 10).min(100) as u8;
+        let engaged = (read as f64 * self.rng.gen_range(0.5..1.0) * 1000.0) as u32;
+        self.out.push(RawEvent {
+            ip: self.person.ip,
+            user_agent: self.person.agent.to_string(),
+            name: glasshouse_privacy::ENGAGEMENT.to_string(),
+            url,
+            referrer: None,
+            title: None,
+            props: vec![],
+            interactive: false,
+            revenue: None,
+            engagement: Some(glasshouse_privacy::Engagement {
+                scroll_depth: depth,
+                engagement_time: engaged,
+            }),
+            timestamp: left,
+        });
+    }
+
     /// Walks `site` from `landing`; returns when the visitor leaves.
     fn walk(
         &mut self,
@@ -130,6 +163,9 @@ impl Visit<'_> {
                 url = format!("{url}?q={}&order=relevance", q.replace(' ', "+"));
             }
             self.event("pageview", url.clone(), referrer.take(), vec![], at);
+            // Reading time: mostly under a minute, sometimes several.
+            let read = ((10.0 * (self.rng.gen::<f64>() * 3.2).exp()) as i64).clamp(4, 600);
+            self.engagement(url.clone(), at, read);
             let Some(p) = page(site, &path) else { return };
             if let Some((name, key, value, chance)) = p.event {
                 if self.rng.gen_range(0..100) < chance {
@@ -167,9 +203,7 @@ impl Visit<'_> {
                 return;
             }
             path = pick(self.rng, p.next, |n| n.1).0.to_string();
-            // Reading time: mostly under a minute, sometimes several.
-            let secs = (10.0 * (self.rng.gen::<f64>() * 3.2).exp()) as i64;
-            at += Duration::seconds(secs.clamp(4, 600));
+            at += Duration::seconds(read);
             referrer = Some(url);
         }
     }
