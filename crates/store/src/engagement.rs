@@ -21,6 +21,9 @@ use glasshouse_model::query::{Metric, Query};
 use glasshouse_privacy::ENGAGEMENT;
 use std::collections::HashMap;
 
+/// Most pages named in the statement; beyond, all pages are read.
+const MAX_LISTED: usize = 1000;
+
 /// Whether `q` asks for an engagement metric.
 pub fn asked(q: &Query) -> bool {
     q.metrics.iter().any(|m| m.is_engagement())
@@ -29,7 +32,7 @@ pub fn asked(q: &Query) -> bool {
 /// The statement giving, per page (or for all of them when `pages` is
 /// `None`), the mean deepest scroll and the mean engaged seconds.
 ///
-/// Columns: page (absent without `pages`), scroll depth, seconds.
+/// Columns: page (absent without `pages`), scroll depth, seconds, pairs.
 pub fn sql(d: &dyn crate::sql::Dialect, q: &Query, pages: Option<&[String]>) -> Sql {
     let mut b = Builder::new(d);
     let site = b.bind(Param::Text(q.site.clone()));
@@ -40,7 +43,9 @@ pub fn sql(d: &dyn crate::sql::Dialect, q: &Query, pages: Option<&[String]>) -> 
     let filters = b.row_filters(q, &format!("{span} AND {COUNTED}"));
     let name = b.bind(Param::Text(ENGAGEMENT.into()));
     let mut only = String::new();
-    if let Some(pages) = pages {
+    // A long list is cheaper read whole than spelled out (and ClickHouse
+    // caps a statement's size): every page is grouped, the rest ignored.
+    if let Some(pages) = pages.filter(|p| p.len() <= MAX_LISTED) {
         let list: Vec<String> = pages
             .iter()
             .map(|p| b.bind(Param::Text(p.clone())))
@@ -58,13 +63,14 @@ pub fn sql(d: &dyn crate::sql::Dialect, q: &Query, pages: Option<&[String]>) -> 
     };
     Sql {
         text: format!(
-            "SELECT {select}avg(sd) AS scroll_depth, avg(ms) / 1000.0 AS time_on_page FROM ({pairs}) p{group}"
+            "SELECT {select}avg(sd) AS scroll_depth, avg(ms) / 1000.0 AS time_on_page, count(*) AS pairs FROM ({pairs}) p{group}"
         ),
         params: b.params,
     }
 }
 
-fn set(t: &mut Totals, q: &Query, sd: &Cell, seconds: &Cell) {
+fn set(t: &mut Totals, q: &Query, sd: &Cell, seconds: &Cell, pairs: &Cell) {
+    t.engaged = pairs.count();
     if q.metrics.contains(&Metric::ScrollDepth) {
         t.scroll_depth = sd.float();
     }
@@ -77,7 +83,7 @@ fn set(t: &mut Totals, q: &Query, sd: &Cell, seconds: &Cell) {
 pub fn add_to_total(x: &impl Execute, q: &Query, t: &mut Totals) -> Result<(), StoreError> {
     let rows = x.cells(&sql(x.dialect(), q, None))?;
     if let Some(r) = rows.first() {
-        set(t, q, &r[0], &r[1]);
+        set(t, q, &r[0], &r[1], &r[2]);
     }
     Ok(())
 }
@@ -99,7 +105,7 @@ pub fn add_to_pages(
         .collect();
     for (page, t) in rows.iter_mut() {
         if let Some(r) = found.get(page.as_str()) {
-            set(t, q, &r[0], &r[1]);
+            set(t, q, &r[0], &r[1], &r[2]);
         }
     }
     Ok(())

@@ -53,6 +53,12 @@ pub struct RollupRow {
     pub bounces: u64,
     /// Seconds of visit duration, summed over visits.
     pub duration_sum: f64,
+    /// Visitor–page pairs with engagement reported (`engagement.rs`).
+    pub engaged: u64,
+    /// Deepest scroll, in percent, summed over those pairs.
+    pub scroll_sum: f64,
+    /// Engaged seconds, summed over those pairs.
+    pub engaged_seconds: f64,
 }
 
 impl RollupRow {
@@ -69,6 +75,9 @@ impl RollupRow {
             events: 0,
             bounces: 0,
             duration_sum: 0.0,
+            engaged: 0,
+            scroll_sum: 0.0,
+            engaged_seconds: 0.0,
         }
     }
 
@@ -81,6 +90,9 @@ impl RollupRow {
         self.events += t.events;
         self.bounces += (t.bounce_rate * t.visits as f64 / 100.0).round() as u64;
         self.duration_sum += t.visit_duration * t.visits as f64;
+        self.engaged += t.engaged;
+        self.scroll_sum += t.scroll_depth.unwrap_or(0.0) * t.engaged as f64;
+        self.engaged_seconds += t.time_on_page.unwrap_or(0.0) * t.engaged as f64;
     }
 
     /// Figures of another row added (of another day, for the same value).
@@ -91,6 +103,9 @@ impl RollupRow {
         self.events += r.events;
         self.bounces += r.bounces;
         self.duration_sum += r.duration_sum;
+        self.engaged += r.engaged;
+        self.scroll_sum += r.scroll_sum;
+        self.engaged_seconds += r.engaged_seconds;
     }
 
     /// Figures of another row taken away (a correction; never below zero).
@@ -101,6 +116,9 @@ impl RollupRow {
         self.events = self.events.saturating_sub(r.events);
         self.bounces = self.bounces.saturating_sub(r.bounces);
         self.duration_sum = (self.duration_sum - r.duration_sum).max(0.0);
+        self.engaged = self.engaged.saturating_sub(r.engaged);
+        self.scroll_sum = (self.scroll_sum - r.scroll_sum).max(0.0);
+        self.engaged_seconds = (self.engaged_seconds - r.engaged_seconds).max(0.0);
     }
 
     /// As the totals the API reports.
@@ -121,7 +139,9 @@ impl RollupRow {
             } else {
                 (self.duration_sum / visits).round()
             },
-            ..Totals::default()
+            engaged: self.engaged,
+            scroll_depth: (self.engaged > 0).then(|| self.scroll_sum / self.engaged as f64),
+            time_on_page: (self.engaged > 0).then(|| self.engaged_seconds / self.engaged as f64),
         }
     }
 }
@@ -183,6 +203,9 @@ pub fn compute(
             events: 0,
             bounces: 0,
             duration_sum: 0.0,
+            engaged: 0,
+            scroll_sum: 0.0,
+            engaged_seconds: 0.0,
         };
         r.add(t);
         r
@@ -200,10 +223,15 @@ pub fn compute(
         ..query.clone()
     };
     for (key, dim) in dimensions() {
-        let query = if dim == Dimension::Transition {
-            &pageviews
-        } else {
-            &query
+        // Pages keep how they were read too.
+        let with_engagement = Query {
+            metrics: Metric::ALL.to_vec(),
+            ..query.clone()
+        };
+        let query = match dim {
+            Dimension::Transition => &pageviews,
+            Dimension::Page => &with_engagement,
+            _ => &query,
         };
         let rows = store.breakdown(query, &dim, MAX_VALUES + 1, 0)?;
         for (value, t) in rows.iter().take(MAX_VALUES) {

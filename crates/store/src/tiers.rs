@@ -38,7 +38,7 @@ pub struct Split {
 /// Whether a question can be answered from roll-ups at all.
 pub fn rollup_answers(query: &Query, interval: Option<Interval>, by: Option<&Dimension>) -> bool {
     query.filters.is_empty()
-        && !crate::engagement::asked(query)
+        && (!crate::engagement::asked(query) || by == Some(&Dimension::Page))
         && interval != Some(Interval::Hour)
         && by.is_none_or(|d| rollup::kept(d).is_some())
 }
@@ -193,15 +193,8 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
     })
 }
 
-/// Refuses filters over rolled-up days: roll-ups keep no visit to filter;
-/// and engagement metrics, which roll-ups do not keep.
+/// Refuses filters over rolled-up days: roll-ups keep no visit to filter.
 pub fn refuse_filters(query: &Query, s: &Split) -> Result<(), StoreError> {
-    if s.rolled.is_some() && crate::engagement::asked(query) {
-        return Err(StoreError::Unanswerable(format!(
-            "metrics: scroll_depth and time_on_page are read from raw events, and days before {} are kept only as daily totals; choose a period from {} on",
-            s.cutoff, s.cutoff
-        )));
-    }
     if s.rolled.is_some() && !query.filters.is_empty() {
         return Err(StoreError::Unanswerable(format!(
             "filters: days before {} are kept only as daily totals without visitor ids, which cannot be filtered; choose a period from {} on",

@@ -23,6 +23,8 @@ pub struct Totals {
     pub scroll_depth: Option<f64>,
     /// Mean engaged seconds per visitor on the page; `None` as above.
     pub time_on_page: Option<f64>,
+    /// Visitor–page pairs the engagement means are over, so that days add up.
+    pub engaged: u64,
 }
 
 impl Totals {

@@ -91,6 +91,9 @@ fn clickhouse_records_its_schema_version_and_refuses_a_newer() {
     for statement in [
         "ALTER TABLE versioned.events DROP COLUMN scroll_depth",
         "ALTER TABLE versioned.events DROP COLUMN engagement_time",
+        "ALTER TABLE versioned.rollup DROP COLUMN engaged",
+        "ALTER TABLE versioned.rollup DROP COLUMN scroll_sum",
+        "ALTER TABLE versioned.rollup DROP COLUMN engaged_seconds",
         "TRUNCATE TABLE versioned.schema_version",
         "INSERT INTO versioned.schema_version (version) VALUES (1)",
     ] {
@@ -105,6 +108,11 @@ fn clickhouse_records_its_schema_version_and_refuses_a_newer() {
         "SELECT count() FROM system.columns WHERE database = 'versioned' AND table = 'events' AND name IN ('scroll_depth', 'engagement_time')",
     );
     assert_eq!(columns.trim(), "2");
+    let columns = execute(
+        server.http_port,
+        "SELECT count() FROM system.columns WHERE database = 'versioned' AND table = 'rollup' AND name IN ('engaged', 'scroll_sum', 'engaged_seconds')",
+    );
+    assert_eq!(columns.trim(), "3");
     let answer = execute(
         server.http_port,
         "SELECT max(version) FROM versioned.schema_version",

@@ -86,7 +86,8 @@ pub fn summed_sql(site: &str, from: NaiveDate, until: NaiveDate, dim: &str) -> S
     let days = "day >= toDate($2) AND day < toDate($3)";
     Sql {
         text: format!(
-            "SELECT $1, $2, $4, value, sum(visitors), sum(visits), sum(pageviews), sum(events), sum(bounces), sum(duration_sum) \
+            "SELECT $1, $2, $4, value, sum(visitors), sum(visits), sum(pageviews), sum(events), sum(bounces), sum(duration_sum), \
+             sum(engaged), sum(scroll_sum), sum(engaged_seconds) \
              FROM rollup WHERE site = $1 AND {days} AND dim = $4 AND {} GROUP BY value ORDER BY value",
             super::rollup::latest("$1", days)
         ),

@@ -155,6 +155,9 @@ fn rollup_rows(rows: Vec<Vec<Value>>) -> Vec<RollupRow> {
             events: count(cell(r, 7)),
             bounces: count(cell(r, 8)),
             duration_sum: float(cell(r, 9)).unwrap_or(0.0),
+            engaged: count(cell(r, 10)),
+            scroll_sum: float(cell(r, 11)).unwrap_or(0.0),
+            engaged_seconds: float(cell(r, 12)).unwrap_or(0.0),
         })
         .collect()
 }

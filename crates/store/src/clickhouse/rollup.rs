@@ -14,7 +14,7 @@ use crate::RollupRow;
 use chrono::NaiveDate;
 
 /// Columns in insert order, with their types.
-const COLUMNS: [(&str, &str); 11] = [
+const COLUMNS: [(&str, &str); 14] = [
     ("site", "String"),
     ("day", "Date"),
     ("dim", "String"),
@@ -26,6 +26,16 @@ const COLUMNS: [(&str, &str); 11] = [
     ("bounces", "UInt64"),
     ("duration_sum", "Float64"),
     ("version", "UInt64"),
+    ("engaged", "UInt64"),
+    ("scroll_sum", "Float64"),
+    ("engaged_seconds", "Float64"),
+];
+
+/// Columns version 2 added (after `version`, where `ADD COLUMN` puts them).
+pub const ADDED_IN_2: [(&str, &str); 3] = [
+    ("engaged", "UInt64"),
+    ("scroll_sum", "Float64"),
+    ("engaged_seconds", "Float64"),
 ];
 
 /// Statements creating the table; idempotent.
@@ -52,7 +62,8 @@ pub fn read_sql(site: &str, from: NaiveDate, until: NaiveDate, dim: &str) -> Sql
     let days = "day >= toDate($2) AND day < toDate($3)";
     Sql {
         text: format!(
-            "SELECT site, toString(day), dim, value, visitors, visits, pageviews, events, bounces, duration_sum \
+            "SELECT site, toString(day), dim, value, visitors, visits, pageviews, events, bounces, duration_sum, \
+             engaged, scroll_sum, engaged_seconds \
              FROM rollup WHERE site = $1 AND {days} AND dim = $4 AND {} ORDER BY day, value",
             latest("$1", days)
         ),
@@ -112,6 +123,7 @@ pub fn insert(rows: &[RollupRow], version: u64) -> (String, String) {
             "site": r.site, "day": r.day.to_string(), "dim": r.dim, "value": r.value,
             "visitors": r.visitors, "visits": r.visits, "pageviews": r.pageviews,
             "events": r.events, "bounces": r.bounces, "duration_sum": r.duration_sum,
+            "engaged": r.engaged, "scroll_sum": r.scroll_sum, "engaged_seconds": r.engaged_seconds,
             "version": version,
         });
         body.push_str(&line.to_string());

@@ -134,9 +134,9 @@ impl AddColumn {
     }
 }
 
-/// The columns of the fields added in version `to`, on the local tables
-/// and the `Distributed` one on a cluster; rows stored before read as the
-/// type's default.
+/// The columns of the fields added in version `to` (and of the roll-ups,
+/// by hand), on the local tables and the `Distributed` one on a cluster;
+/// rows stored before read as the type's default.
 pub fn added_columns(layout: &Layout, to: u32) -> Vec<AddColumn> {
     let tables: &[&'static str] = match layout {
         Layout::Single => &["events"],
@@ -153,6 +153,21 @@ pub fn added_columns(layout: &Layout, to: u32) -> Vec<AddColumn> {
                 name: c.name.clone(),
                 kind: c.clickhouse,
             });
+        }
+    }
+    if to == 2 {
+        let rollup: &[&'static str] = match layout {
+            Layout::Single => &["rollup"],
+            Layout::Cluster(_) => &["rollup_local", "rollup"],
+        };
+        for (name, kind) in super::rollup::ADDED_IN_2 {
+            for table in rollup {
+                out.push(AddColumn {
+                    table,
+                    name: name.to_string(),
+                    kind,
+                });
+            }
         }
     }
     out

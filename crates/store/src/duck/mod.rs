@@ -122,7 +122,6 @@ impl DuckStore {
         )?;
         let writer = raw.connection()?;
         writer.execute_batch(&schema::create()).map_err(db_err)?;
-        migrate(&writer)?;
         writer
             .execute_batch(schema::CREATE_ROLLUP)
             .map_err(db_err)?;
@@ -130,6 +129,8 @@ impl DuckStore {
             .execute_batch(schema::CREATE_WAL_MARK)
             .map_err(db_err)?;
         writer.execute_batch(FRESH_TABLE).map_err(db_err)?;
+        // After every table exists: a step may change any of them.
+        migrate(&writer)?;
         let newest: Option<i64> = writer
             .query_row("SELECT epoch_us(max(ts)) FROM events", [], |r| r.get(0))
             .map_err(db_err)?;
@@ -326,6 +327,9 @@ impl DuckStore {
                             events: r.get(7)?,
                             bounces: r.get(8)?,
                             duration_sum: r.get(9)?,
+                            engaged: r.get(10)?,
+                            scroll_sum: r.get(11)?,
+                            engaged_seconds: r.get(12)?,
                         })
                     },
                 )
@@ -359,7 +363,10 @@ fn put_rollup(
             r.pageviews,
             r.events,
             r.bounces,
-            r.duration_sum
+            r.duration_sum,
+            r.engaged,
+            r.scroll_sum,
+            r.engaged_seconds
         ])
         .map_err(db_err)?;
     }
@@ -576,7 +583,8 @@ impl Store for DuckStore {
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
         self.rollup_rows(
-            "SELECT site, strftime(day, '%Y-%m-%d'), dim, value, visitors, visits, pageviews, events, bounces, duration_sum \
+            "SELECT site, strftime(day, '%Y-%m-%d'), dim, value, visitors, visits, pageviews, events, bounces, duration_sum, \
+             engaged, scroll_sum, engaged_seconds \
              FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 ORDER BY day, value",
             site,
             from,
@@ -593,7 +601,8 @@ impl Store for DuckStore {
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
         self.rollup_rows(
-            "SELECT $1, $2, $4, value, sum(visitors)::UBIGINT, sum(visits)::UBIGINT, sum(pageviews)::UBIGINT, sum(events)::UBIGINT, sum(bounces)::UBIGINT, sum(duration_sum) \
+            "SELECT $1, $2, $4, value, sum(visitors)::UBIGINT, sum(visits)::UBIGINT, sum(pageviews)::UBIGINT, sum(events)::UBIGINT, sum(bounces)::UBIGINT, sum(duration_sum), \
+             sum(engaged)::UBIGINT, sum(scroll_sum), sum(engaged_seconds) \
              FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 GROUP BY value ORDER BY value",
             site,
             from,

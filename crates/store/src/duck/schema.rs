@@ -37,7 +37,10 @@ CREATE TABLE IF NOT EXISTS rollup (
     pageviews    UBIGINT  NOT NULL,
     events       UBIGINT  NOT NULL,
     bounces      UBIGINT  NOT NULL,
-    duration_sum DOUBLE   NOT NULL
+    duration_sum DOUBLE   NOT NULL,
+    engaged      UBIGINT  NOT NULL DEFAULT 0,
+    scroll_sum   DOUBLE   NOT NULL DEFAULT 0,
+    engaged_seconds DOUBLE NOT NULL DEFAULT 0
 );
 ";
 
@@ -58,7 +61,14 @@ CREATE TABLE IF NOT EXISTS schema_version (version UINTEGER NOT NULL);
 /// Hand-written steps of the numbered migrations: `STEPS[i]` runs in the
 /// step from version `i` to `i + 1`, after the columns of the fields that
 /// version added are added (see [`migration`]).
-const STEPS: [&str; crate::SCHEMA_VERSION as usize] = [MIGRATE, ""];
+const STEPS: [&str; crate::SCHEMA_VERSION as usize] = [MIGRATE, ROLLUP_ENGAGEMENT];
+
+/// Version 2: how pages were read, kept in the daily roll-ups too.
+const ROLLUP_ENGAGEMENT: &str = "
+ALTER TABLE rollup ADD COLUMN IF NOT EXISTS engaged UBIGINT DEFAULT 0;
+ALTER TABLE rollup ADD COLUMN IF NOT EXISTS scroll_sum DOUBLE DEFAULT 0;
+ALTER TABLE rollup ADD COLUMN IF NOT EXISTS engaged_seconds DOUBLE DEFAULT 0;
+";
 
 /// The statements taking a file from version `to - 1` to `to`: the
 /// columns of the fields added in `to`, each read as its default in rows

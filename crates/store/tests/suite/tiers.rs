@@ -34,6 +34,8 @@ struct Answers {
     total: Totals,
     series: Vec<Vec<(String, Totals)>>,
     rows: Vec<Vec<(String, Totals)>>,
+    /// Pages with how they were read (scroll depth, time on page).
+    read: Vec<(String, Totals)>,
 }
 
 const BY: [Dimension; 7] = [
@@ -62,10 +64,16 @@ fn answers(store: &dyn Store, raw_from: NaiveDate) -> Answers {
         .iter()
         .map(|by| tiers::breakdown(store, &q, by, 1000, 0, raw_from).expect("breakdown"))
         .collect();
+    let read = Query {
+        metrics: Metric::ALL.to_vec(),
+        ..q.clone()
+    };
     Answers {
         total: tiers::aggregate(store, &q, raw_from).expect("aggregate"),
         series,
         rows,
+        read: tiers::breakdown(store, &read, &Dimension::Page, 1000, 0, raw_from)
+            .expect("pages read"),
     }
 }
 
@@ -108,6 +116,25 @@ fn same_answers(a: &Answers, b: &Answers, when: &str) {
     }
     for (by, (x, y)) in BY.iter().zip(a.rows.iter().zip(&b.rows)) {
         same_rows(x, y, &format!("{when}: breakdown by {by:?}"));
+    }
+    same_rows(&a.read, &b.read, &format!("{when}: pages read"));
+    for (page, t) in &a.read {
+        let o = &b
+            .read
+            .iter()
+            .find(|(p, _)| p == page)
+            .expect("same pages")
+            .1;
+        let near = |x: Option<f64>, y: Option<f64>| (x.unwrap() - y.unwrap()).abs() < 1e-6;
+        assert!(
+            near(t.scroll_depth, o.scroll_depth),
+            "{when}: scroll depth of {page}: {t:?} / {o:?}"
+        );
+        assert!(
+            near(t.time_on_page, o.time_on_page),
+            "{when}: time on page of {page}"
+        );
+        assert_eq!(t.engaged, o.engaged, "{when}: engaged pairs of {page}");
     }
 }
 
