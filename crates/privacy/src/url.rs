@@ -55,8 +55,8 @@ pub(crate) struct PageUrl {
     pub(crate) source_param: Option<String>,
 }
 
-/// Whether `raw` is a page URL the anonymiser accepts (`http` or `https`,
-/// with a host), for callers that must check input before any of it is
+/// Whether `raw` is a page URL the anonymiser accepts (`http`, `https` or
+/// an app's own scheme, with a host), for callers that must check input before any of it is
 /// anonymised; `Err` holds a reason that does not quote the URL.
 pub fn check_page_url(raw: &str) -> Result<(), String> {
     page_url(raw).map(|_| ())
@@ -64,11 +64,16 @@ pub fn check_page_url(raw: &str) -> Result<(), String> {
 
 fn page_url(raw: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
-    if url.scheme() != "http" && url.scheme() != "https" {
+    // Web pages (http, https) and, as Plausible counts them, screens of
+    // mobile and desktop apps under a scheme of their own
+    // (`app://localhost/screen`). The web's other schemes are not pages.
+    if matches!(url.scheme(), "ftp" | "file" | "ws" | "wss") {
         let scheme: String = url.scheme().chars().take(20).collect();
-        return Err(format!("scheme {scheme:?} is not http or https"));
+        return Err(format!(
+            "scheme {scheme:?} is not a page's; use http, https or an app's own scheme"
+        ));
     }
-    if url.host_str().is_none() {
+    if url.host_str().is_none_or(str::is_empty) {
         return Err("the URL has no host".into());
     }
     Ok(url)
@@ -226,6 +231,31 @@ mod tests {
         let long = format!("https://x.gov.uk/{}", "a/".repeat(3000));
         let p = parse_page(&long, &site(&[])).unwrap();
         assert!(p.pathname.len() <= MAX_PATH);
+    }
+
+    #[test]
+    fn app_screens_are_pages_under_their_own_scheme() {
+        let p = parse_page(
+            "app://localhost/screen/settings?utm_source=push",
+            &site(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.hostname.as_str(), p.pathname.as_str()),
+            ("localhost", "/screen/settings")
+        );
+        assert_eq!(p.utm.source, "push");
+        // Scrubbed like any other path.
+        let p = parse_page("app://localhost/user/jo@example.com", &site(&[])).unwrap();
+        assert!(!p.pathname.contains("jo@"), "{}", p.pathname);
+        for bad in [
+            "app:screen",
+            "app:///screen",
+            "file:///etc/passwd",
+            "wss://x.gov.uk/",
+        ] {
+            assert!(parse_page(bad, &site(&[])).is_err(), "{bad}");
+        }
     }
 
     #[test]

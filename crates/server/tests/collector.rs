@@ -77,6 +77,9 @@ async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
         ("long name", with("name", json!("n".repeat(121))), 400, "name"),
         ("bad revenue", with("revenue", json!({"amount": "lots", "currency": "GBP"})), 400, "revenue"),
         ("bad currency", with("revenue", json!({"amount": 1, "currency": "pounds"})), 400, "currency"),
+        ("file URL", with("url", json!("file:///etc/passwd")), 400, "url"),
+        ("engagement without figures", with("name", json!("engagement")), 400, "sd"),
+        ("figures on a page view", with("sd", json!(50)), 400, "only engagement events"),
     ];
     for (what, body, status, reason) in cases {
         let (got, _, answer) = raw_post(&server, body, &[("content-type", "text/plain")]).await;
@@ -91,10 +94,25 @@ async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
     }
     assert_eq!(server.store.count().unwrap(), 0, "nothing stored");
 
-    // And a good event still goes in.
+    // And a good event still goes in; so does an app's screen, as
+    // Plausible counts them, and an engagement report in its short keys.
     let (got, dropped, _) = raw_post(&server, serde_json::to_vec(&good()).unwrap(), &[]).await;
     assert_eq!((got, dropped), (202, None));
     assert_eq!(server.store.count().unwrap(), 1);
+    let (got, _, answer) = raw_post(
+        &server,
+        with("url", json!("app://localhost/screen/settings")),
+        &[],
+    )
+    .await;
+    assert_eq!(got, 202, "{answer}");
+    let mut engaged = good();
+    engaged["name"] = json!("engagement");
+    engaged["sd"] = json!(140);
+    engaged["e"] = json!(4200.4);
+    let (got, _, answer) = raw_post(&server, serde_json::to_vec(&engaged).unwrap(), &[]).await;
+    assert_eq!(got, 202, "{answer}");
+    assert_eq!(server.store.count().unwrap(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
