@@ -2,7 +2,7 @@
 // server, and a headless Chromium. Everything listens on 127.0.0.1 only.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -17,6 +17,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(here, '..', '..', '..');
 /** Where the tracker lives in the source tree (the server embeds this file). */
 export const TRACKER_PATH = join(REPO_ROOT, 'crates', 'server', 'assets', 'glasshouse.js');
+/** Plausible's official npm tracker, installed from the lock file. */
+export const PLAUSIBLE_TRACKER = join(REPO_ROOT, 'web', 'node_modules', '@plausible-analytics', 'tracker', 'plausible.js');
 /** A results folder for screenshots (git-ignored); its own for a run on ClickHouse. */
 export const RESULTS_DIR = resolve(
   here,
@@ -245,6 +247,29 @@ export async function startSite(glasshouseUrl) {
     if (u.pathname === '/elsewhere') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end('<!DOCTYPE html><title>Elsewhere</title><h1 id="elsewhere">Another site</h1>');
+      return;
+    }
+    if (u.pathname === '/vendor/plausible.js') {
+      // Plausible's own npm tracker, unchanged, as a site would bundle it.
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+      res.end(readFileSync(PLAUSIBLE_TRACKER));
+      return;
+    }
+    if (u.pathname.startsWith('/plausible/')) {
+      // A page of a site that moved from Plausible: its tracker pointed at glasshouse.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!DOCTYPE html>
+<html lang="en-GB"><head><meta charset="utf-8"><title>Plausible site ${esc(u.pathname)}</title>
+<script type="module">
+import { init, track } from '/vendor/plausible.js';
+init({ domain: 'test.example', endpoint: ${JSON.stringify(glasshouseUrl + '/api/event')}, captureOnLocalhost: true });
+window.track = track;
+</script>
+</head><body>
+<h1>Plausible site: ${esc(u.pathname)}</h1>
+<button id="spa" onclick="history.pushState({}, '', '/plausible/next')">Go to next step</button>
+<div style="height:4000px">A long page to scroll through.</div>
+</body></html>`);
       return;
     }
     if (u.pathname === '/favicon.ico') {
