@@ -24,18 +24,28 @@ end
 local reqs = {}
 local count = 200000
 
+-- With ENGAGEMENT=1 every page view is followed by the engagement report
+-- Plausible's tracker sends when the page is left (same visitor, same page).
+local engagement = os.getenv("ENGAGEMENT") == "1"
+
 function init(args)
-  for n = 1, count do
+  local step = engagement and 2 or 1
+  for n = 1, count, step do
     local k = n * 7 + id * 1000003
     local ip = string.format("86.%d.%d.%d", 128 + (k % 64), math.floor(k / 64) % 256, (k % 253) + 1)
     local page = "/guidance/page-" .. (k % 997)
     local ref = referrers[(k % #referrers) + 1]
-    local body = '{"n":"pageview","u":"https://www.gov.uk' .. page .. '","d":"www.gov.uk","r":"' .. ref .. '"}'
-    reqs[n] = wrk.format("POST", "/api/event", {
+    local headers = {
       ["Content-Type"] = "text/plain",
       ["User-Agent"] = agents[(k % #agents) + 1],
       ["X-Forwarded-For"] = ip,
-    }, body)
+    }
+    local body = '{"n":"pageview","u":"https://www.gov.uk' .. page .. '","d":"www.gov.uk","r":"' .. ref .. '"}'
+    reqs[n] = wrk.format("POST", "/api/event", headers, body)
+    if engagement then
+      local report = '{"n":"engagement","u":"https://www.gov.uk' .. page .. '","d":"www.gov.uk","sd":' .. (k % 101) .. ',"e":' .. (k % 60000) .. ',"v":36}'
+      reqs[n + 1] = wrk.format("POST", "/api/event", headers, report)
+    end
   end
 end
 

@@ -5,14 +5,16 @@
 # of stored events equals the number of 202s.
 #
 #   benches/ingest.sh [SECONDS] [CONNECTIONS]
+#   ENGAGEMENT=1 benches/ingest.sh …   (each page view followed by its engagement report)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 conns="${2:-64}"
 target="${CARGO_TARGET_DIR:-target}"
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || sudo apt-get install -y -qq wrk; }
-cargo build --release -q -p glasshouse -p glasshouse-bench
-bin="$target/release/glasshouse"
+# The workspace's features, as the README's commands build them (no DuckDB rebuild).
+cargo build --release -q --workspace
+bin="${GLASSHOUSE_BIN:-$target/release/glasshouse}"  # another build to compare with
 dir="$(mktemp -d)"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -202,6 +202,8 @@ fn engagement(
 /// `glasshouse import --config FILE NDJSON`.
 pub fn run(config_path: &Path, file: &Path, skip_invalid: bool) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
+    // One writer per data directory: the import writes its store and salts.
+    let _dir = glasshouse_store::datadir::DataDir::lock(&config.data_dir)?;
     let started = std::time::Instant::now();
     let outcome = import_file(&config, file, skip_invalid, true)?;
     let secs = started.elapsed().as_secs_f64();

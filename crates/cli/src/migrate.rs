@@ -42,6 +42,8 @@ pub fn run(config_path: &Path, from: &str, to: &str) -> anyhow::Result<()> {
     }
     .describe();
     let config = Config::load(config_path)?;
+    // The copy must not change while it is read: no server may hold the directory.
+    let _dir = glasshouse_store::datadir::DataDir::lock(&config.data_dir)?;
     let source = DuckStore::open(&config.data_dir).with_context(|| {
         format!(
             "opening {} (stop the server first: the file must not change while it is copied)",

@@ -124,7 +124,26 @@ fn demo_prints_logins_serves_three_sites_and_restarts_without_reloading() {
             &listen,
         ];
         let second_serve = ["serve", "--config", config.to_str().unwrap()];
-        for args in [&second_demo[..], &second_serve[..]] {
+        // Nor do the commands that write a data directory or copy it whole.
+        let import = [
+            "import",
+            "--config",
+            config.to_str().unwrap(),
+            "no-such-file.ndjson",
+        ];
+        let migrate = [
+            "migrate",
+            "--config",
+            config.to_str().unwrap(),
+            "--to",
+            "clickhouse://127.0.0.1:9/glasshouse",
+        ];
+        for args in [
+            &second_demo[..],
+            &second_serve[..],
+            &import[..],
+            &migrate[..],
+        ] {
             let second = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
                 .args(args)
                 .output()
