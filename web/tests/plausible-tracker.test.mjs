@@ -4,6 +4,7 @@
 // events with properties, and engagement read back through the Stats API.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { launchBrowser, newContext, startServer, startSite, waitFor, watchEvents } from './support/server.mjs';
 
 let gh, site, browser;
@@ -67,5 +68,26 @@ test("Plausible's tracker: page views, custom events and engagement are counted 
   assert.ok(!names.some((r) => r.name === 'engagement'), JSON.stringify(names));
   const plans = await rows('event:props:plan', 'events');
   assert.equal(plans.find((r) => r.plan === 'basic')?.events, 1);
+  await ctx.close();
+});
+
+test("the /optout hand-off stops Plausible's tracker on the site, and the opt-in starts it again", async () => {
+  const ctx = await newContext(browser);
+  const page = await ctx.newPage();
+  const events = watchEvents(page);
+  // /optout sends the visitor back with the fragment; the site's copy of
+  // plausible-objection.js, loaded before the tracker, stores the objection.
+  await page.goto(`${site.url}/plausible/objector#glasshouse-optout`);
+  await waitFor(async () => (await page.evaluate(() => localStorage.getItem('plausible_ignore'))) === 'true', { message: 'the objection stored' });
+  assert.equal(new URL(page.url()).hash, '', 'the fragment is removed');
+  await page.goto(`${site.url}/plausible/objector-again`);
+  await sleep(1500);
+  assert.equal(events.length, 0, JSON.stringify(events.map((e) => e.body)));
+  // Changing one's mind: counted again from the next page.
+  await page.goto(`${site.url}/plausible/objector-back#glasshouse-optin`);
+  await waitFor(() => events.length === 1, { message: 'counted again' });
+  assert.equal(events[0].body.u, `${site.url}/plausible/objector-back`);
+  const pages = (await gh.statsApi(`/api/v1/stats/breakdown?${SITE}&property=event:page&metrics=pageviews`)).results;
+  assert.ok(!pages.some((r) => r.page.startsWith('/plausible/objector-again') || r.page === '/plausible/objector'), JSON.stringify(pages));
   await ctx.close();
 });

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 const TRACKER: &str = include_str!("../assets/glasshouse.js");
+const PLAUSIBLE_OBJECTION: &str = include_str!("../assets/plausible-objection.js");
 const OPTOUT_HTML: &str = include_str!("../assets/optout.html");
 const OPTOUT_JS: &str = include_str!("../assets/optout.js");
 const PAGE_CSS: &str = include_str!("../assets/page.css");
@@ -16,7 +17,11 @@ const PAGE_CSS: &str = include_str!("../assets/page.css");
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 pub fn register(r: &mut crate::routes::Registrar) {
-    r.public("/js/glasshouse.js", get(tracker))
+    r.public("/js/glasshouse.js", get(|| async { script(TRACKER) }))
+        .public(
+            "/js/plausible-objection.js",
+            get(|| async { script(PLAUSIBLE_OBJECTION) }),
+        )
         .public(
             "/js/optout.js",
             get(|| async {
@@ -49,10 +54,12 @@ fn file(content_type: &'static str, body: &'static str, cache: &'static str) -> 
         .into_response()
 }
 
-async fn tracker() -> Response {
+/// A script any site may load: the tracker, or the objection hand-off
+/// for sites on Plausible's tracker.
+fn script(body: &'static str) -> Response {
     let mut r = file(
         "text/javascript; charset=utf-8",
-        TRACKER,
+        body,
         "public, max-age=3600",
     );
     // Any site may load the tracker.

@@ -146,6 +146,7 @@ pub fn spec() -> Value {
             "/transparency/log/proof/consistency": {"get": {"summary": "RFC 6962 consistency proof", "parameters": [param("old", true, "Older tree size."), param("new", true, "Newer tree size.")], "responses": {"200": {"description": "{\"old\", \"new\", \"proof\"}"}, "400": {"$ref": "#/components/responses/BadRequest"}}}},
             "/metrics": {"get": {"summary": "Prometheus/OpenMetrics counters: events accepted, dropped and rejected by reason, ingest queue, commit and query latency, salts, audit log size (operator token)", "security": secured, "responses": {"200": {"description": "text"}, "403": {"$ref": "#/components/responses/Forbidden"}}}},
             "/js/glasshouse.js": {"get": {"summary": "The tracker script", "responses": {"200": {"description": "JavaScript"}}}},
+            "/js/plausible-objection.js": {"get": {"summary": "The /optout hand-off for sites on Plausible's tracker (sets localStorage.plausible_ignore)", "responses": {"200": {"description": "JavaScript"}}}},
             "/optout": {"get": {"summary": "The page where a visitor objects to being counted", "responses": {"200": {"description": "HTML"}}}},
             "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "{\"status\":\"ok\"}"}}}},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}

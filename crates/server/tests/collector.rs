@@ -293,6 +293,7 @@ async fn openapi_describes_every_route() {
         "/transparency/log/checkpoint",
         "/transparency/log/entries",
         "/js/glasshouse.js",
+        "/js/plausible-objection.js",
         "/optout",
         "/health",
         "/api/openapi.json",

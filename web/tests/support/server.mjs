@@ -260,6 +260,7 @@ export async function startSite(glasshouseUrl) {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(`<!DOCTYPE html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>Plausible site ${esc(u.pathname)}</title>
+<script src="${esc(glasshouseUrl)}/js/plausible-objection.js"></script>
 <script type="module">
 import { init, track } from '/vendor/plausible.js';
 init({ domain: 'test.example', endpoint: ${JSON.stringify(glasshouseUrl + '/api/event')}, captureOnLocalhost: true });

@@ -301,8 +301,9 @@ impl ClickHouseStore {
     /// [`crate::SCHEMA_VERSION`] (on a cluster, `ON CLUSTER`), recording
     /// each; refuses tables of a newer version. One process migrates: each
     /// step is claimed by creating a table named after it, which only one
-    /// `CREATE` can do (ClickHouse's DDL queue orders them on a cluster);
-    /// the others wait until the step is recorded.
+    /// `CREATE` can ever do (ClickHouse's DDL queue orders them on a
+    /// cluster, and the table is kept); the others wait until the step is
+    /// recorded.
     fn migrate(&self) -> Result<(), StoreError> {
         let db = &self.config.database;
         let on_cluster = match &self.layout {
@@ -350,11 +351,9 @@ impl ClickHouseStore {
                 None,
                 false,
             )?;
-            self.send(
-                &format!("DROP TABLE IF EXISTS {claim} {on_cluster}"),
-                None,
-                false,
-            )?;
+            // The claim stays: a process that read the version before it
+            // was recorded must not win a new claim and run the step again
+            // (the version it then waits for is recorded).
             tracing::info!(version = next, "ClickHouse schema migrated");
         }
     }
