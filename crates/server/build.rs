@@ -34,6 +34,11 @@ fn main() {
             println!("cargo:rerun-if-changed={}", web.join(path).display());
         }
     }
+    // Region names for the dashboard come from the privacy crate's table.
+    println!(
+        "cargo:rerun-if-changed={}",
+        web.join("../crates/privacy/data/regions.tsv").display()
+    );
     println!("cargo:rerun-if-env-changed=GLASSHOUSE_SKIP_WEB_BUILD");
 
     let dist = web.join("dist");

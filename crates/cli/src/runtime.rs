@@ -92,15 +92,14 @@ fn start_ingest(
     ))
 }
 
-/// Opens the country database, if one is configured.
+/// Opens the country or city databases, if any are configured.
 pub fn open_geo(config: &Config) -> anyhow::Result<Option<GeoDb>> {
-    config
-        .geoip_database
-        .as_ref()
-        .map(|p| {
-            GeoDb::open(p).with_context(|| format!("opening the country database {}", p.display()))
-        })
-        .transpose()
+    let paths = &config.geoip_database;
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let db = GeoDb::open_all(paths).context("opening the geoip_database files")?;
+    Ok(Some(db))
 }
 
 /// Serves until Ctrl-C or SIGTERM, then writes what is queued and stops.

@@ -209,8 +209,22 @@ pub const COLLECTED: &[Field] = &[
     Field {
         name: "country",
         label: "Country",
-        description: "The country your IP address belongs to, when a country database is installed; nothing finer, such as a town.",
-        source: "Looked up from your IP address in a country database (DB-IP Lite), after which the IP address is dropped",
+        description: "The country your IP address belongs to, when a country database is installed.",
+        source: "Looked up from your IP address in a country or city database (DB-IP Lite), after which the IP address is dropped",
+        tier: Tier::RawThenAggregate,
+    },
+    Field {
+        name: "region",
+        label: "Region",
+        description: "The first-level region of that country your IP address belongs to, such as Scotland, Wales or Bavaria, when a city database is installed. Nothing finer is kept: the database also names a town, a postcode and map coordinates, which we drop, because a town can narrow a visitor down to a few people while telling Scotland from Wales is all a service needs. Mobile networks often route through another region, so regions of mobile visitors are often wrong.",
+        source: "Looked up from your IP address in a city database (DB-IP Lite), after which the IP address and everything but the region are dropped",
+        tier: Tier::RawThenAggregate,
+    },
+    Field {
+        name: "engagement",
+        label: "Scroll depth and time on page",
+        description: "When you leave or hide a page: how far down it you scrolled, in percent, and for how many seconds it was visible and in use. Sent as its own event, which is not counted as a page view or a custom event.",
+        source: "Our tracking script (or Plausible's), from the page's scroll position and visibility",
         tier: Tier::RawThenAggregate,
     },
     Field {
@@ -240,7 +254,7 @@ pub const COLLECTED: &[Field] = &[
 pub const NOT_COLLECTED: &[NotCollected] = &[
     NotCollected {
         name: "ip_address",
-        description: "Your IP address. It is used in memory to work out the daily visitor number and the country, then dropped. No database column, log line or file holds it.",
+        description: "Your IP address. It is used in memory to work out the daily visitor number, the country and the region, then dropped. No database column, log line or file holds it.",
     },
     NotCollected {
         name: "user_agent",

@@ -274,7 +274,7 @@ fn collected(h: &mut String, scope: &Scope) {
         &["Item", "What it is", "Where it comes from", "How long"],
         &rows,
     );
-    if scope.config.geoip_database.is_none() {
+    if scope.config.geoip_database.is_empty() {
         inset(
             h,
             "No country database is installed, so no country is recorded.",

@@ -33,7 +33,7 @@ pub fn json(config: &Config, inventory: &Inventory, audit: &AuditPage) -> Value 
             "generated_at": inventory.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             "store": inventory.store_backend,
             "public_url": config.public_url,
-            "country_lookup": config.geoip_database.is_some(),
+            "country_lookup": !config.geoip_database.is_empty(),
         },
         "collected": COLLECTED,
         "retention_tiers": Tier::ALL.iter().map(|t| json!({

@@ -52,8 +52,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Proxies whose `X-Forwarded-For` is believed. Anyone else could forge it.
     pub trusted_proxies: Vec<IpNet>,
-    /// A MaxMind-format country database; without one, countries are unknown.
-    pub geoip_database: Option<PathBuf>,
+    /// MaxMind-format databases, asked in order: a country database gives
+    /// countries, a city one (DB-IP's IPv4 and IPv6 files) countries and
+    /// first-level regions. Without any, both are unknown.
+    pub geoip_database: Vec<PathBuf>,
     /// The organisations that run sites here.
     pub organisations: Vec<Organisation>,
     /// Why data may be processed; every query names one of these.
@@ -243,7 +245,8 @@ struct RawConfig {
     public_url: Option<String>,
     #[serde(default)]
     trusted_proxies: Vec<Spanned<String>>,
-    geoip_database: Option<PathBuf>,
+    #[serde(default)]
+    geoip_database: OneOrMore,
     #[serde(default)]
     organisations: Vec<Spanned<Organisation>>,
     #[serde(default)]
@@ -336,6 +339,20 @@ struct RawUser {
     password_hash: String,
 }
 
+/// `geoip_database = "file"` or `geoip_database = ["ipv4 file", "ipv6 file"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMore {
+    One(PathBuf),
+    More(Vec<PathBuf>),
+}
+
+impl Default for OneOrMore {
+    fn default() -> OneOrMore {
+        OneOrMore::More(Vec::new())
+    }
+}
+
 impl Config {
     /// Reads and validates a configuration file. Relative `data_dir` and
     /// `geoip_database` are taken relative to the file's directory.
@@ -349,9 +366,9 @@ impl Config {
         if config.data_dir.is_relative() {
             config.data_dir = base.join(&config.data_dir);
         }
-        if let Some(geo) = &config.geoip_database {
+        for geo in &mut config.geoip_database {
             if geo.is_relative() {
-                config.geoip_database = Some(base.join(geo));
+                *geo = base.join(&*geo);
             }
         }
         Ok(config)
@@ -900,7 +917,10 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("glasshouse-data")),
             public_url: raw.public_url.map(|u| u.trim_end_matches('/').to_string()),
             trusted_proxies,
-            geoip_database: raw.geoip_database,
+            geoip_database: match raw.geoip_database {
+                OneOrMore::One(p) => vec![p],
+                OneOrMore::More(v) => v,
+            },
             organisations,
             purposes,
             sites,

@@ -176,6 +176,8 @@ pub enum Dimension {
     Device,
     /// ISO 3166-1 alpha-2 country code.
     Country,
+    /// ISO 3166-2 code of the first-level region (`GB-SCT`, `DE-BY`).
+    Region,
     /// Event name (`pageview` or a custom one).
     EventName,
     /// A custom event property, by key.
@@ -218,6 +220,7 @@ impl Dimension {
             "visit:os_version" => Dimension::OsVersion,
             "visit:device" => Dimension::Device,
             "visit:country" => Dimension::Country,
+            "visit:region" => Dimension::Region,
             _ => {
                 return Err(err(
                     "property",
@@ -249,6 +252,7 @@ impl Dimension {
             Dimension::OsVersion => "os_version",
             Dimension::Device => "device",
             Dimension::Country => "country",
+            Dimension::Region => "region",
             Dimension::EventName => "name",
             Dimension::Transition => "transition",
             Dimension::OverMidnight => "over_midnight",

@@ -96,6 +96,7 @@ pub struct AnonymousEvent {
     pub(crate) utm: Utm,
     pub(crate) agent: Arc<AgentInfo>,
     pub(crate) country: String,
+    pub(crate) region: String,
     pub(crate) props: Vec<(String, String)>,
     pub(crate) interactive: bool,
     pub(crate) revenue: Option<Revenue>,
@@ -207,6 +208,11 @@ impl AnonymousEvent {
     pub fn country(&self) -> &str {
         &self.country
     }
+    /// ISO 3166-2 code of the first-level region (`GB-SCT`); `""` when
+    /// unknown or the database has no regions.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
     /// Custom properties: keys allowed by the site, values scrubbed.
     pub fn props(&self) -> &[(String, String)] {
         &self.props
@@ -248,6 +254,7 @@ impl fmt::Debug for AnonymousEvent {
             .field("os_version", &self.agent.os_version)
             .field("device", &self.agent.device)
             .field("country", &self.country)
+            .field("region", &self.region)
             .field("props", &self.props)
             .field("interactive", &self.interactive)
             .field("revenue", &self.revenue)

@@ -1,26 +1,46 @@
-//! IP address → country, from a MaxMind-format (`.mmdb`) database.
+//! IP address → country and first-level region, from MaxMind-format
+//! (`.mmdb`) databases.
 //!
-//! The country is the only place information the visitor's address yields;
-//! the address itself is dropped. Both common layouts are read: MaxMind's
-//! GeoIP2/GeoLite2 (`country.iso_code`) and the DB-IP Lite files packaged by
-//! ip-location-db (`country_code`). Addresses that are not globally routable
-//! (private, loopback, link-local, documentation ranges…) are never looked
-//! up and have no country.
+//! The country and its first-level region (a UK nation, a German Land, a US
+//! state) are the only place information the visitor's address yields; the
+//! address itself is dropped, and so are the city, postcode and coordinates
+//! a city database also holds: a town narrows a visitor down far more than
+//! the service needs to tell Scotland from Wales.
 //!
-//! The free DB-IP Lite database is licensed CC BY 4.0: credit
-//! "IP geolocation by DB-IP (<https://db-ip.com>)" wherever countries are shown
+//! Both common layouts are read: MaxMind's GeoIP2/GeoLite2
+//! (`country.iso_code`, `subdivisions[0].iso_code`) and the DB-IP Lite files
+//! packaged by ip-location-db (`country_code`, and `state1`, an English name
+//! that `data/regions.tsv` maps to its ISO 3166-2 code). Addresses that are
+//! not globally routable (private, loopback, link-local, documentation
+//! ranges…) are never looked up and have no place.
+//!
+//! The free DB-IP Lite databases are licensed CC BY 4.0: credit
+//! "IP geolocation by DB-IP (<https://db-ip.com>)" wherever places are shown
 //! (see `data/README.md`).
 
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-/// A country database, loaded into memory once and shared read-only.
-pub struct GeoDb {
-    reader: maxminddb::Reader<Vec<u8>>,
+/// Where an address is registered, as coarsely as the service needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    /// ISO 3166-1 alpha-2 code, upper case; `""` when unknown.
+    pub country: String,
+    /// ISO 3166-2 code of the first-level region (`GB-SCT`); `""` when unknown.
+    pub region: String,
 }
 
-/// Why a country database could not be opened.
+/// One or more databases, loaded into memory once and shared read-only.
+/// Several files are asked in order (DB-IP ships its city database as an
+/// IPv4 and an IPv6 file); the first that knows the address answers.
+pub struct GeoDb {
+    readers: Vec<maxminddb::Reader<Vec<u8>>>,
+}
+
+/// Why a database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum GeoError {
     /// The file is missing, unreadable, or not a MaxMind DB.
@@ -31,12 +51,12 @@ pub enum GeoError {
         /// What went wrong.
         source: maxminddb::MaxMindDbError,
     },
-    /// The file is a MaxMind DB, but not one that holds countries.
-    #[error("{path} is a {kind} database, not a country database (it gives no country for 8.8.8.8 or 81.2.69.142)")]
+    /// The files are MaxMind DBs, but none holds countries.
+    #[error("{path} is a {kind} database, not a country or city database (it gives no country for 8.8.8.8 or 81.2.69.142)")]
     NotCountries {
-        /// The file that was given.
+        /// The files that were given.
         path: String,
-        /// The database type from its metadata.
+        /// The database type from the first file's metadata.
         kind: String,
     },
 }
@@ -46,30 +66,74 @@ struct Record<'a> {
     #[serde(borrow)]
     country_code: Option<&'a str>,
     #[serde(borrow)]
-    country: Option<Country<'a>>,
+    state1: Option<&'a str>,
+    #[serde(borrow)]
+    country: Option<Coded<'a>>,
+    #[serde(borrow)]
+    subdivisions: Option<Vec<Coded<'a>>>,
 }
 
 #[derive(Deserialize)]
-struct Country<'a> {
+struct Coded<'a> {
     iso_code: Option<&'a str>,
 }
 
+/// DB-IP's English region names by country, from `data/regions.tsv`.
+fn region_codes() -> &'static HashMap<(&'static str, &'static str), &'static str> {
+    static TABLE: OnceLock<HashMap<(&str, &str), &str>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        include_str!("../data/regions.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                Some(((f.next()?, f.next()?), f.next()?))
+            })
+            .collect()
+    })
+}
+
+/// The ISO 3166-2 code of DB-IP's English name for a first-level region of
+/// `country`, if the table has it.
+pub fn region_code(country: &str, name: &str) -> Option<&'static str> {
+    region_codes().get(&(country, name)).copied()
+}
+
+fn is_code(s: &str, len: std::ops::RangeInclusive<usize>) -> bool {
+    len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 impl GeoDb {
-    /// Opens a `.mmdb` country database and checks that it answers with
-    /// countries, so a wrong file (an ASN database, say) is refused at start
-    /// rather than silently giving no countries.
+    /// Opens one `.mmdb` database.
     pub fn open(path: &Path) -> Result<GeoDb, GeoError> {
-        let shown = path.display().to_string();
-        let reader = maxminddb::Reader::open_readfile(path).map_err(|source| GeoError::Open {
-            path: shown.clone(),
-            source,
-        })?;
-        let db = GeoDb { reader };
+        GeoDb::open_all(&[path.to_path_buf()])
+    }
+
+    /// Opens `.mmdb` databases, asked in the order given, and checks that
+    /// together they answer with countries, so a wrong file (an ASN
+    /// database, say) is refused at start rather than silently giving no
+    /// countries.
+    pub fn open_all(paths: &[PathBuf]) -> Result<GeoDb, GeoError> {
+        let mut readers = Vec::new();
+        for path in paths {
+            let reader =
+                maxminddb::Reader::open_readfile(path).map_err(|source| GeoError::Open {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            readers.push(reader);
+        }
+        let db = GeoDb { readers };
         let probes: [IpAddr; 2] = [[8, 8, 8, 8].into(), [81, 2, 69, 142].into()];
-        if probes.iter().all(|ip| db.country(*ip).is_none()) {
+        if probes.iter().all(|ip| db.locate(*ip).country.is_empty()) {
+            let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             return Err(GeoError::NotCountries {
-                path: shown,
-                kind: db.reader.metadata().database_type.clone(),
+                path: shown.join(", "),
+                kind: db
+                    .readers
+                    .first()
+                    .map(|r| r.metadata().database_type.clone())
+                    .unwrap_or_default(),
             });
         }
         Ok(db)
@@ -78,26 +142,60 @@ impl GeoDb {
     /// The ISO 3166-1 alpha-2 code (upper case) of the country `ip` is
     /// registered in, or `None` when unknown or not a public address.
     pub fn country(&self, ip: IpAddr) -> Option<String> {
+        Some(self.locate(ip).country).filter(|c| !c.is_empty())
+    }
+
+    /// The country and first-level region `ip` is registered in; empty
+    /// parts when unknown or not a public address.
+    pub fn locate(&self, ip: IpAddr) -> Place {
         let ip = ip.to_canonical();
         if !is_public(ip) {
-            return None;
+            return Place::default();
         }
-        let found = self.reader.lookup(ip).ok()?;
-        let record: Record = found.decode().ok()??;
-        let code = record
-            .country_code
-            .or(record.country.and_then(|c| c.iso_code))?;
-        (code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()))
-            .then(|| code.to_ascii_uppercase())
+        self.readers
+            .iter()
+            .find_map(|r| {
+                let found = r.lookup(ip).ok()?;
+                let record: Record = found.decode().ok()??;
+                place(&record)
+            })
+            .unwrap_or_default()
     }
+}
+
+fn place(record: &Record<'_>) -> Option<Place> {
+    let country = record
+        .country_code
+        .or(record.country.as_ref().and_then(|c| c.iso_code))
+        .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))?
+        .to_ascii_uppercase();
+    let maxmind = record
+        .subdivisions
+        .as_ref()
+        .and_then(|s| s.first())
+        .and_then(|s| s.iso_code)
+        .filter(|c| is_code(c, 1..=3))
+        .map(|c| format!("{country}-{}", c.to_ascii_uppercase()));
+    let region = maxmind
+        .or_else(|| {
+            record
+                .state1
+                .and_then(|name| region_code(&country, name))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    Some(Place { country, region })
 }
 
 impl std::fmt::Debug for GeoDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let m = self.reader.metadata();
+        let types: Vec<&str> = self
+            .readers
+            .iter()
+            .map(|r| r.metadata().database_type.as_str())
+            .collect();
         f.debug_struct("GeoDb")
-            .field("database_type", &m.database_type)
-            .field("build_epoch", &m.build_epoch)
+            .field("database_types", &types)
             .finish()
     }
 }
@@ -160,6 +258,23 @@ mod tests {
                 is_public(ip.parse::<IpAddr>().unwrap().to_canonical()),
                 "{ip}"
             );
+        }
+    }
+
+    #[test]
+    fn the_region_table_maps_uk_nations_and_only_to_codes_of_their_country() {
+        assert_eq!(region_code("GB", "Scotland"), Some("GB-SCT"));
+        assert_eq!(region_code("GB", "Wales"), Some("GB-WLS"));
+        assert_eq!(region_code("GB", "England"), Some("GB-ENG"));
+        assert_eq!(region_code("GB", "Northern Ireland"), Some("GB-NIR"));
+        assert_eq!(region_code("DE", "Bavaria"), Some("DE-BY"));
+        assert_eq!(region_code("US", "California"), Some("US-CA"));
+        assert_eq!(region_code("GB", "Bavaria"), None);
+        assert!(region_codes().len() > 3000);
+        for ((country, name), code) in region_codes() {
+            let (c, sub) = code.split_once('-').expect("CC-SUB");
+            assert_eq!(c, *country, "{name} maps to {code}");
+            assert!(is_code(sub, 1..=3), "{code}");
         }
     }
 

@@ -48,9 +48,9 @@ mod scrub;
 mod url;
 mod visitor;
 
-pub use anonymiser::{Anonymiser, Rejection};
+pub use anonymiser::{Anonymiser, Locate, Rejection};
 pub use event::{AnonymousEvent, Engagement, RawEvent, Revenue, ENGAGEMENT};
-pub use geo::{GeoDb, GeoError};
+pub use geo::{region_code, GeoDb, GeoError, Place};
 pub use salts::{Salts, SALTS_FILE};
 pub use scrub::scrub;
 pub use url::check_page_url;

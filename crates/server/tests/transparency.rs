@@ -54,3 +54,41 @@ async fn the_register_follows_the_configuration() {
     let (_, dpia) = get(&edited, "/transparency/dpia?format=md").await;
     assert!(dpia.contains("14 days"), "the DPIA states the retention");
 }
+
+/// Every stored column is declared on the transparency page: a new field in
+/// the store's table fails here until the page says what it holds.
+#[test]
+fn every_stored_field_is_declared_to_the_public() {
+    use glasshouse_governance::collected::COLLECTED;
+    fn declared_as(field: &str) -> &str {
+        match field {
+            "ts" => "time",
+            "session_id" => "visit_id",
+            "journey_id" | "seq" => "journey",
+            "prev_site" | "prev_page" => "previous_page",
+            "utm_source" | "utm_medium" | "utm_campaign" | "utm_content" | "utm_term" => "utm",
+            "browser_version" => "browser",
+            "os_version" => "os",
+            "scroll_depth" | "engagement_time" => "engagement",
+            // Always empty: neither the collector nor the import accepts
+            // titles, as the page says under what is not collected.
+            "title" => "page_title",
+            other => other,
+        }
+    }
+    let undeclared: Vec<&str> = glasshouse_store::row::FIELDS
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| {
+            let as_ = declared_as(name);
+            !COLLECTED.iter().any(|c| c.name == as_)
+                && !glasshouse_governance::collected::NOT_COLLECTED
+                    .iter()
+                    .any(|c| c.name == as_)
+        })
+        .collect();
+    assert!(
+        undeclared.is_empty(),
+        "stored but not declared: {undeclared:?}"
+    );
+}

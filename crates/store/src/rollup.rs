@@ -161,6 +161,7 @@ pub fn dimensions() -> Vec<(&'static str, Dimension)> {
         ("os", Dimension::Os),
         ("device", Dimension::Device),
         ("country", Dimension::Country),
+        ("region", Dimension::Region),
         ("name", Dimension::EventName),
         ("transition", Dimension::Transition),
     ]

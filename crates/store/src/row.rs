@@ -194,6 +194,8 @@ table! {
     scroll_depth: U8 since 2,
     /// For an engagement event: milliseconds engaged since the last one.
     engagement_time: U32 since 2,
+    /// ISO 3166-2 code of the first-level region (`GB-SCT`).
+    region: Text since 2,
 }
 
 /// Anything that can be written as a row: both back ends take any of these,
@@ -240,6 +242,7 @@ impl AsRow for StoredEvent {
             prev_page: &self.journey.prev_page,
             scroll_depth: ev.engagement().map_or(0, |e| e.scroll_depth),
             engagement_time: ev.engagement().map_or(0, |e| e.engagement_time),
+            region: ev.region(),
         }
     }
 }

@@ -192,6 +192,7 @@ impl<'d> Builder<'d> {
             Dimension::OsVersion => "os_version".into(),
             Dimension::Device => "device".into(),
             Dimension::Country => "country".into(),
+            Dimension::Region => "region".into(),
             Dimension::EventName => "name".into(),
             Dimension::Transition => format!(
                 "concat(coalesce(prev_site, ''), '{SEP}', coalesce(prev_page, ''), '{SEP}', pathname)",

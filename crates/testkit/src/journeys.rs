@@ -55,6 +55,7 @@ pub fn generate(
                 .parse()
                 .unwrap(),
             agent: i % AGENTS.len(),
+            place: 0,
         })
         .collect();
     let midnight = Utc.from_utc_datetime(&first.and_hms_opt(0, 0, 0).unwrap());

@@ -32,6 +32,15 @@ pub const PAGES: [&str; 6] = [
     "/contact",
 ];
 
+/// Places people are in: country and ISO 3166-2 region ("" = unknown).
+pub const PLACES: [(&str, &str); 5] = [
+    ("GB", "GB-SCT"),
+    ("GB", "GB-WLS"),
+    ("GB", "GB-ENG"),
+    ("IE", "IE-L"),
+    ("FR", ""),
+];
+
 /// A person: what the server sees of them.
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -39,6 +48,33 @@ pub struct Person {
     pub ip: IpAddr,
     /// Index into `AGENTS`.
     pub agent: usize,
+    /// Index into `PLACES`: where `ip` is.
+    pub place: usize,
+}
+
+/// Where each person's address is, for the anonymiser: what a place
+/// database would say of these (documentation-range) addresses, so that
+/// the oracle knows every visitor's country and region.
+#[derive(Debug, Clone)]
+pub struct Places(std::collections::HashMap<IpAddr, usize>);
+
+impl Places {
+    /// The places of `people`.
+    pub fn of(people: &[Person]) -> Places {
+        Places(people.iter().map(|p| (p.ip, p.place)).collect())
+    }
+}
+
+impl glasshouse_privacy::Locate for Places {
+    fn locate(&self, ip: IpAddr) -> glasshouse_privacy::Place {
+        self.0
+            .get(&ip)
+            .map(|i| glasshouse_privacy::Place {
+                country: PLACES[*i].0.to_string(),
+                region: PLACES[*i].1.to_string(),
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl Person {
@@ -140,6 +176,7 @@ pub fn generate(seed: u64, first: NaiveDate, days: u32, visits: usize) -> (Vec<P
                     .unwrap()
             },
             agent: i % AGENTS.len(),
+            place: (i / AGENTS.len()) % PLACES.len(),
         })
         .collect();
     let mut sent = Vec::new();

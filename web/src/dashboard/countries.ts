@@ -16,13 +16,26 @@ const SPEC: TabSpec = {
   display: countryName,
 };
 
+const REGIONS: TabSpec = {
+  label: 'Regions',
+  property: 'visit:region',
+  column: 'Region',
+  noun: 'region',
+  metrics: ['visitors'],
+};
+
 type MapModule = typeof import('./map');
+type NamesModule = typeof import('./region-names');
 
 export class CountriesCard implements Section {
   readonly el: HTMLElement;
   private readonly tabs: Tabs;
   private tab = 0;
   private rows: Row[] = [];
+  private regions: Row[] | null = null;
+  private regionNames: ((code: string) => string) | null = null;
+  private regionsError = '';
+  private view: View | null = null;
   private loaded = false;
   private error = '';
   private expanded = false;
@@ -37,7 +50,7 @@ export class CountriesCard implements Section {
       this.tab = i;
       this.render();
     });
-    this.tabs.setTabs(['Map', 'Table'], 0);
+    this.tabs.setTabs(['Map', 'Table', 'Regions'], 0);
     frame.header.appendChild(this.tabs.list);
     frame.body.appendChild(this.tabs.panel);
     this.mapEl = h('div', { class: 'gh-map', role: 'img', 'aria-label': 'World map loading' });
@@ -47,6 +60,9 @@ export class CountriesCard implements Section {
   }
 
   async load(view: View, signal: AbortSignal): Promise<void> {
+    this.view = view;
+    this.regions = null;
+    this.regionsError = '';
     this.el.setAttribute('aria-busy', 'true');
     this.el.classList.add('gh-card--loading');
     try {
@@ -85,6 +101,10 @@ export class CountriesCard implements Section {
       replace(this.tabs.panel, message('No countries recorded in this period.'));
       return;
     }
+    if (this.tab === 2) {
+      this.renderRegions();
+      return;
+    }
     if (this.tab === 0) {
       replace(this.tabs.panel, this.mapEl);
       const top = this.rows
@@ -117,8 +137,61 @@ export class CountriesCard implements Section {
     }
   }
 
+  /** Regions are fetched, with their names, when the tab is first opened. */
+  private renderRegions(): void {
+    if (this.regionsError) {
+      replace(this.tabs.panel, message(`Could not load regions: ${this.regionsError}`, 'error'));
+      return;
+    }
+    if (!this.regions || !this.regionNames) {
+      replace(this.tabs.panel, message('Loading…'));
+      const view = this.view;
+      if (!view) return;
+      const names: Promise<NamesModule> = import('./region-names');
+      Promise.all([fetchBreakdown(view, REGIONS, 300, new AbortController().signal), names])
+        .then(([rows, m]) => {
+          if (this.view !== view) return;
+          this.regions = rows;
+          this.regionNames = m.regionName;
+          if (this.tab === 2) this.render();
+        })
+        .catch((e) => {
+          this.regionsError = (e as Error).message;
+          if (this.tab === 2) this.render();
+        });
+      return;
+    }
+    if (!this.regions.length) {
+      replace(this.tabs.panel, message('No regions recorded in this period. Regions need a city database (see the README).'));
+      return;
+    }
+    const spec = { ...REGIONS, display: this.regionNames };
+    const shown = this.expanded ? this.regions : this.regions.slice(0, 10);
+    replace(
+      this.tabs.panel,
+      h(
+        'div',
+        null,
+        breakdownTable(spec, shown, 'Regions (such as Scotland or Wales), by visitors. Select a region to filter the dashboard by it.', (v) =>
+          this.host.addFilter(REGIONS.property, v),
+        ),
+        h('p', { class: 'gh-card__note' }, 'Regions of mobile visitors are often wrong: mobile networks may route through another region.'),
+      ),
+    );
+    this.moreButton.hidden = this.regions.length <= 10;
+    this.moreButton.textContent = this.expanded ? 'Show fewer' : 'Show more';
+    this.moreButton.setAttribute('aria-label', `${this.expanded ? 'Show fewer' : 'Show more'} regions`);
+  }
+
   private download(): void {
     const view = this.host.view();
+    if (this.tab === 2 && this.regions && this.regionNames) {
+      const name = this.regionNames;
+      const rows = csvFor(REGIONS, this.regions);
+      const withNames: Cell[][] = rows.map((r, i) => (i === 0 ? ['Region code', 'Region', ...r.slice(1)] : [r[0], name(String(r[0])), ...r.slice(1)]));
+      downloadCsv(`${slug(view.site)}-regions-${view.range.first}-to-${view.range.last}.csv`, withNames);
+      return;
+    }
     const rows = csvFor(SPEC, this.rows);
     // Codes and names: the API's code, then the name people read.
     const withNames: Cell[][] = rows.map((r, i) => (i === 0 ? ['Country code', 'Country', ...r.slice(1)] : [r[0], countryName(String(r[0])), ...r.slice(1)]));

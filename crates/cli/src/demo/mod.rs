@@ -147,9 +147,11 @@ fn demo_config(
     );
     c.push_str("trusted_proxies = [\"127.0.0.1/32\", \"::1/128\"]\n");
 
-    match &geo {
-        Some(p) => c.push_str(&format!("# Country data: DB-IP Lite (CC BY 4.0), https://db-ip.com\ngeoip_database = {:?}\n", p.display().to_string())),
-        None => c.push_str("# No country database was found, so countries are unknown.\n# geoip_database = \"dbip-country.mmdb\"\n"),
+    if geo.is_empty() {
+        c.push_str("# No country database was found, so countries are unknown.\n# geoip_database = \"dbip-country.mmdb\"\n");
+    } else {
+        let files: Vec<String> = geo.iter().map(|p| p.display().to_string()).collect();
+        c.push_str(&format!("# Country and region data: DB-IP Lite (CC BY 4.0), https://db-ip.com\ngeoip_database = {files:?}\n"));
     }
     // A table: after every top-level key.
     if let Some(StoreChoice::ClickHouse { url }) = store {

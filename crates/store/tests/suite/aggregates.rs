@@ -39,7 +39,8 @@ fn site() -> Site {
 pub fn load(store: Arc<dyn Store>) -> (Vec<Person>, Vec<Sent>) {
     let (people, sent) = traffic::generate(7, first_day(), 3, 120);
     let clock = ManualClock::new(Utc.from_utc_datetime(&first_day().and_hms_opt(0, 0, 0).unwrap()));
-    let anonymiser = Anonymiser::new(Salts::ephemeral(Arc::new(clock)), None);
+    let places = Box::new(traffic::Places::of(&people));
+    let anonymiser = Anonymiser::placing(Salts::ephemeral(Arc::new(clock)), Some(places));
     let ingestor = Ingestor::start(store, Sessionizer::default(), IngestOptions::default());
     // Several submissions, so visits span batches as they do in production.
     for chunk in sent.chunks(97) {
@@ -382,6 +383,24 @@ pub fn conformance(store: Arc<dyn Store>) {
         bd(Dimension::Browser, ""),
         truth::by_visit(&all, |v| Some(v.browser(&people).to_string())),
         "by browser",
+    );
+    same_rows(
+        bd(Dimension::Region, ""),
+        // Unknown regions are left out, as unknown countries are.
+        truth::by_visit(&all, |v| {
+            Some(v.region(&people).to_string()).filter(|r| !r.is_empty())
+        }),
+        "by region",
+    );
+    let scots: Vec<Visit> = all
+        .iter()
+        .filter(|v| v.region(&people) == "GB-SCT")
+        .cloned()
+        .collect();
+    same_rows(
+        bd(Dimension::Page, "visit:region==GB-SCT"),
+        truth::by_event(&scots, |e| Some(e.path.clone())),
+        "by page, visits from Scotland",
     );
     let google: Vec<Visit> = all
         .iter()

@@ -38,13 +38,14 @@ struct Answers {
     read: Vec<(String, Totals)>,
 }
 
-const BY: [Dimension; 7] = [
+const BY: [Dimension; 8] = [
     Dimension::Page,
     Dimension::EntryPage,
     Dimension::ExitPage,
     Dimension::Source,
     Dimension::Browser,
     Dimension::Device,
+    Dimension::Region,
     Dimension::EventName,
 ];
 
