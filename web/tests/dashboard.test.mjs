@@ -272,13 +272,24 @@ test('signed in, the figures and tables equal the Stats API answers', async () =
     events.map((r) => [r.name, r.visitors, r.events]),
   );
 
-  // Countries: a table, and the map drawn on demand.
-  await page.click('#countries [role=tab]:text-is("Table")');
+  // Locations: countries, regions, and the map drawn on demand.
+  await page.click('#countries [role=tab]:text-is("Countries")');
   const countries = (await api('breakdown', { period: '30d', property: 'visit:country', limit: '10' })).results;
   assert.deepEqual(
     (await tableRows(page, '#countries')).map((r) => [r.value, r.visitors]),
     countries.map((r) => [r.country, r.visitors]),
   );
+  await page.click('#countries [role=tab]:text-is("Regions")');
+  await page.waitForSelector('#countries table.gh-breakdown th:has-text("Region")');
+  const regions = (await api('breakdown', { period: '30d', property: 'visit:region', limit: '10' })).results;
+  const shownRegions = await tableRows(page, '#countries');
+  assert.deepEqual(
+    shownRegions.map((r) => [r.value, r.visitors]),
+    regions.map((r) => [r.region, r.visitors]),
+  );
+  // The demo's visitors include Scots and Welsh, named as people read them.
+  assert.ok(shownRegions.some((r) => r.value === 'GB-SCT' && r.text.endsWith('Scotland, United Kingdom')), JSON.stringify(shownRegions));
+  assert.ok(shownRegions.some((r) => r.value === 'GB-WLS'));
   await page.click('#countries [role=tab]:text-is("Map")');
   await page.waitForSelector('#countries .gh-map svg path');
   assert.match(await page.getAttribute('#countries .gh-map', 'aria-label'), /World map/);

@@ -101,6 +101,7 @@ fn site(host: &str) -> Site {
         aggregate_retention_days: 761,
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
+        goals: vec![],
     }
 }
 

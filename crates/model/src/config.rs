@@ -185,6 +185,8 @@ pub struct Site {
     /// that is nothing but a date, dates are scrubbed as possible dates of
     /// birth.
     pub dated_slugs: Vec<String>,
+    /// What the site counts as conversions (`event:goal`).
+    pub goals: Vec<crate::goal::Goal>,
 }
 
 /// Lower-case hex SHA-256 of an API token: what the configuration stores,
@@ -285,6 +287,74 @@ struct RawSite {
     purposes: Option<Vec<String>>,
     #[serde(default)]
     dated_slugs: Vec<String>,
+    #[serde(default)]
+    goals: Vec<RawGoal>,
+}
+
+/// `[[sites.goals]]`: `page = "/apply/done"`, or `event = "Signup"` with
+/// optional `props = { plan = "pro" }`; `name` overrides the shown name.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGoal {
+    page: Option<String>,
+    event: Option<String>,
+    #[serde(default)]
+    props: std::collections::BTreeMap<String, String>,
+    name: Option<String>,
+}
+
+impl RawGoal {
+    /// The goal, or what is wrong with it.
+    fn into_goal(self) -> Result<crate::goal::Goal, String> {
+        use crate::goal::{Goal, GoalKind};
+        let kind = match (self.page, self.event) {
+            (Some(p), None) if self.props.is_empty() => {
+                if !p.starts_with('/') || p.len() > 2000 {
+                    return Err(format!("page {p:?} is not a path pattern such as /apply/**"));
+                }
+                GoalKind::Page(p)
+            }
+            (Some(_), None) => return Err("props go with event goals, not page goals".into()),
+            (None, Some(e)) if !e.is_empty() && e.len() <= 120 && e != "pageview" => {
+                GoalKind::Event {
+                    name: e,
+                    props: self.props.into_iter().collect(),
+                }
+            }
+            (None, Some(e)) => {
+                return Err(format!("event {e:?} must be a custom event name (not pageview)"))
+            }
+            _ => return Err("give either page or event".into()),
+        };
+        if self.name.as_ref().is_some_and(|n| n.trim().is_empty() || n.len() > 120) {
+            return Err("name must be 1 to 120 characters".into());
+        }
+        Ok(Goal::new(kind, self.name))
+    }
+}
+
+/// The goals of site `i`, checked: valid, uniquely named, not too many.
+/// A refusal is the field at fault and why.
+fn site_goals(raw: Vec<RawGoal>, i: usize) -> Result<Vec<crate::goal::Goal>, (String, String)> {
+    let field = |j: usize| format!("sites[{i}].goals[{j}]");
+    if raw.len() > crate::goal::MAX_GOALS {
+        return Err((
+            format!("sites[{i}].goals"),
+            format!("at most {} goals", crate::goal::MAX_GOALS),
+        ));
+    }
+    let mut out: Vec<crate::goal::Goal> = Vec::new();
+    for (j, g) in raw.into_iter().enumerate() {
+        let goal = g.into_goal().map_err(|m| (field(j), m))?;
+        if out.iter().any(|o| o.name == goal.name) {
+            return Err((
+                field(j),
+                format!("{:?} names two goals; give one a name", goal.name),
+            ));
+        }
+        out.push(goal);
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -592,7 +662,11 @@ impl Config {
                     ));
                 }
             }
+            let goals = site_goals(s.goals, i).map_err(|(field, message)| {
+                invalid(key_offset(text, span.clone(), "goals"), field, message)
+            })?;
             sites.push(Site {
+                goals,
                 host,
                 organisation: s.organisation,
                 query_params: s.query_params,

@@ -8,6 +8,7 @@
 //!   parsed and validated once, so every other part can trust it.
 //! - `governance`: purposes with their fixed categories and agreements
 //!   between organisations, the rules the gate enforces and publishes.
+//! - `goal`: what a site counts as a conversion (`event:goal`).
 //! - `journey`: path and funnel questions over journeys, which may span
 //!   the sites of an agreement.
 //! - `clock`: the one source of "now". Salts rotate at UTC midnight and
@@ -22,6 +23,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod goal;
 pub mod governance;
 pub mod journey;
 pub mod query;

@@ -59,11 +59,17 @@ pub enum Metric {
     /// How long a page was read: each visitor's engaged seconds on the page
     /// summed, averaged over visitors. Read from engagement events; per page.
     TimeOnPage,
+    /// Percent of all visitors (under the other filters) who completed the
+    /// goals filtered on, or the row's goal in a breakdown by `event:goal`.
+    ConversionRate,
+    /// In a breakdown by another property: percent of the row's visitors
+    /// who completed the goals filtered on.
+    GroupConversionRate,
 }
 
 impl Metric {
     /// Every metric, in the order they are usually shown.
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::Visitors,
         Metric::Visits,
         Metric::Pageviews,
@@ -73,6 +79,8 @@ impl Metric {
         Metric::Events,
         Metric::ScrollDepth,
         Metric::TimeOnPage,
+        Metric::ConversionRate,
+        Metric::GroupConversionRate,
     ];
 
     /// The metrics counted from page views and custom events, any property
@@ -92,6 +100,11 @@ impl Metric {
         matches!(self, Metric::ScrollDepth | Metric::TimeOnPage)
     }
 
+    /// Whether the metric compares goal completions with all visitors.
+    pub fn is_conversion(self) -> bool {
+        matches!(self, Metric::ConversionRate | Metric::GroupConversionRate)
+    }
+
     /// The name used in the API.
     pub fn name(self) -> &'static str {
         match self {
@@ -104,6 +117,8 @@ impl Metric {
             Metric::Events => "events",
             Metric::ScrollDepth => "scroll_depth",
             Metric::TimeOnPage => "time_on_page",
+            Metric::ConversionRate => "conversion_rate",
+            Metric::GroupConversionRate => "group_conversion_rate",
         }
     }
 
@@ -182,6 +197,10 @@ pub enum Dimension {
     EventName,
     /// A custom event property, by key.
     EventProp(String),
+    /// The site's goals (`event:goal`): as a filter, the goals it picks; as
+    /// a breakdown, all of them. Parsed empty and filled from the site's
+    /// configuration by [`crate::Question::resolve_goals`].
+    Goal(Vec<crate::goal::Goal>),
     /// A page view's step in its journey: the page viewed before it (site
     /// and path) and its own path. Used by the aggregate tier to keep daily
     /// transitions; not a Stats API property.
@@ -205,6 +224,7 @@ impl Dimension {
             "event:page" => Dimension::Page,
             "event:hostname" => Dimension::Hostname,
             "event:name" => Dimension::EventName,
+            "event:goal" => Dimension::Goal(Vec::new()),
             "visit:entry_page" => Dimension::EntryPage,
             "visit:exit_page" => Dimension::ExitPage,
             "visit:source" => Dimension::Source,
@@ -257,6 +277,7 @@ impl Dimension {
             Dimension::Transition => "transition",
             Dimension::OverMidnight => "over_midnight",
             Dimension::EventProp(key) => key,
+            Dimension::Goal(_) => "goal",
         }
     }
 
@@ -270,7 +291,13 @@ impl Dimension {
                 | Dimension::EventName
                 | Dimension::EventProp(_)
                 | Dimension::Transition
+                | Dimension::Goal(_)
         )
+    }
+
+    /// Whether this is `event:goal`, resolved or not.
+    pub fn is_goal(&self) -> bool {
+        matches!(self, Dimension::Goal(_))
     }
 }
 
@@ -281,7 +308,8 @@ impl fmt::Display for Dimension {
             Dimension::Page
             | Dimension::Hostname
             | Dimension::EventName
-            | Dimension::Transition => {
+            | Dimension::Transition
+            | Dimension::Goal(_) => {
                 write!(f, "event:{}", self.result_key())
             }
             _ => write!(f, "visit:{}", self.result_key()),
@@ -369,6 +397,25 @@ fn split_alternatives(s: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether `path` matches a page pattern: `**` matches anything, `*`
+/// anything but `/`, every other character itself (the patterns of page
+/// filters and page goals; `sql::wildcard_regex` is the same in SQL).
+pub fn wildcard_matches(pattern: &str, path: &str) -> bool {
+    fn go(p: &[char], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('*') if p.get(1) == Some(&'*') => (0..=s.len()).any(|i| go(&p[2..], &s[i..])),
+            Some('*') => (0..=s.len())
+                .take_while(|i| *i == 0 || s[i - 1] != '/')
+                .any(|i| go(&p[1..], &s[i..])),
+            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let s: Vec<char> = path.chars().collect();
+    go(&p, &s)
 }
 
 /// Width of a timeseries bucket.
@@ -705,6 +752,17 @@ mod tests {
         assert_eq!(f[3].op, FilterOp::DoesNotContain);
         assert!(Filter::parse_list(Some("event:page")).is_err());
         assert!(Filter::parse_list(Some("visit:shoe==9")).is_err());
+    }
+
+    #[test]
+    fn page_patterns_match_as_the_sql_does() {
+        assert!(wildcard_matches("/apply/*", "/apply/start"));
+        assert!(!wildcard_matches("/apply/*", "/apply/start/2"));
+        assert!(wildcard_matches("/apply/**", "/apply/start/2"));
+        assert!(wildcard_matches("/apply**", "/apply"));
+        assert!(!wildcard_matches("/apply", "/apply/"));
+        assert!(wildcard_matches("/a*c", "/abc"));
+        assert!(!wildcard_matches("/a*c", "/a/c"));
     }
 
     #[test]

@@ -115,6 +115,66 @@ pub struct Question {
 }
 
 impl Question {
+    /// Fills `event:goal` in the filters and the breakdown with the site's
+    /// goals (the ones a filter picks; all of them for a breakdown), then
+    /// checks the conversion metrics have the goal they need. A goal
+    /// filter takes `is` or `contains`, as in Plausible.
+    pub fn resolve_goals(&mut self, goals: &[crate::goal::Goal]) -> Result<(), QueryError> {
+        for f in &mut self.query.filters {
+            if f.dimension.is_goal() {
+                let contains = match f.op {
+                    FilterOp::Is => false,
+                    FilterOp::Contains => true,
+                    _ => {
+                        return Err(QueryError::new(
+                            "filters",
+                            "event:goal takes is (==) or contains (~), as in Plausible",
+                        ))
+                    }
+                };
+                f.dimension = Dimension::Goal(crate::goal::pick(goals, contains, &f.values)?);
+            }
+        }
+        if let Shape::Breakdown { by, .. } = &mut self.shape {
+            if by.is_goal() {
+                *by = Dimension::Goal(goals.to_vec());
+            }
+        }
+        self.check_conversion()
+    }
+
+    /// Whether a filter on `event:goal` is present.
+    pub fn has_goal_filter(&self) -> bool {
+        self.query.filters.iter().any(|f| f.dimension.is_goal())
+    }
+
+    /// Refuses conversion metrics without a goal: `conversion_rate` needs a
+    /// goal filter or a breakdown by goal, `group_conversion_rate` a goal
+    /// filter and a breakdown by another property (as in Plausible).
+    fn check_conversion(&self) -> Result<(), QueryError> {
+        let m = &self.query.metrics;
+        let by_goal = matches!(&self.shape, Shape::Breakdown { by, .. } if by.is_goal());
+        let by_other = matches!(&self.shape, Shape::Breakdown { by, .. } if !by.is_goal());
+        let filtered = self.has_goal_filter();
+        let shaped = matches!(
+            self.shape,
+            Shape::Aggregate { .. } | Shape::Timeseries { .. } | Shape::Breakdown { .. }
+        );
+        if m.contains(&Metric::ConversionRate) && !(shaped && (filtered || by_goal)) {
+            return Err(QueryError::new(
+                "metrics",
+                "conversion_rate needs a filter on event:goal or a breakdown by event:goal",
+            ));
+        }
+        if m.contains(&Metric::GroupConversionRate) && !(filtered && by_other) {
+            return Err(QueryError::new(
+                "metrics",
+                "group_conversion_rate needs a filter on event:goal and a breakdown by another property",
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses engagement metrics where they have no meaning: they are per
     /// page (a breakdown by page, or totals with a filter on the page, as
     /// in Plausible), and read engagement events, which a filter on the
@@ -138,11 +198,16 @@ impl Question {
         }
         if q.filters
             .iter()
-            .any(|f| matches!(f.dimension, Dimension::EventName | Dimension::EventProp(_)))
+            .any(|f| {
+                matches!(
+                    f.dimension,
+                    Dimension::EventName | Dimension::EventProp(_) | Dimension::Goal(_)
+                )
+            })
         {
             return Err(QueryError::new(
                 "filters",
-                "scroll_depth and time_on_page read engagement events, which a filter on event:name or event:props would leave out",
+                "scroll_depth and time_on_page read engagement events, which a filter on event:name, event:props or event:goal would leave out",
             ));
         }
         Ok(())

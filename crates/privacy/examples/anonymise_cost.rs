@@ -48,6 +48,7 @@ fn main() {
         aggregate_retention_days: 761,
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
+        goals: vec![],
     };
 
     let raw = |i: usize| RawEvent {

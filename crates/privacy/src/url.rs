@@ -189,6 +189,7 @@ mod tests {
             aggregate_retention_days: 761,
             purposes: vec!["service-improvement".into()],
             dated_slugs: vec![],
+            goals: vec![],
         }
     }
 

@@ -27,6 +27,7 @@ fn ephemeral_salts_write_nothing_and_cover_any_day() {
         aggregate_retention_days: 761,
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
+        goals: vec![],
     };
     let mut ids = Vec::new();
     // A year-old import, across a midnight.

@@ -100,6 +100,7 @@ fn the_anonymiser_fills_in_the_country() {
         aggregate_retention_days: 761,
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
+        goals: vec![],
     };
     let country = |ip: &str| {
         let raw = RawEvent {

@@ -100,12 +100,13 @@ pub fn stats_question(app: &App, p: &Params, shape: Shape) -> Result<Question, A
     let range = range(app, p.get("period"), p.get("date"))?;
     let metrics = Metric::parse_list(p.get("metrics"))?;
     let filters = Filter::parse_list(p.get("filters"))?;
-    let question = Question {
+    let mut question = Question {
         query: Query::for_range(&site.host, range, metrics, filters),
         purpose: purpose(site, p.get("purpose")),
         sites: vec![site.host.clone()],
         shape,
     };
+    question.resolve_goals(&site.goals)?;
     question.check_engagement()?;
     Ok(question)
 }

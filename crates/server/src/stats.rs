@@ -18,7 +18,7 @@ use glasshouse_model::query::{
     breakdown_offset, Dimension, Interval, Metric, Query, MAX_BREAKDOWN_LIMIT,
 };
 use glasshouse_model::Shape;
-use glasshouse_store::tiers;
+use glasshouse_store::{goals, tiers};
 use glasshouse_store::Totals;
 use serde_json::{json, Map, Value};
 
@@ -52,7 +52,7 @@ fn number(metric: Metric, totals: &Totals) -> Value {
     }
     let v = totals.get(metric);
     match metric {
-        Metric::ViewsPerVisit => json!(v),
+        Metric::ViewsPerVisit | Metric::ConversionRate | Metric::GroupConversionRate => json!(v),
         _ => json!(v as i64),
     }
 }
@@ -62,6 +62,7 @@ fn change(metric: Metric, now: &Totals, before: &Totals) -> Value {
     let (a, b) = (now.get(metric), before.get(metric));
     match metric {
         Metric::BounceRate => json!((a - b) as i64),
+        Metric::ConversionRate => json!(((a - b) * 10.0).round() / 10.0),
         _ if b == 0.0 => {
             if a == 0.0 {
                 json!(0)
@@ -94,9 +95,9 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
     let (query, previous) = (d.executed(q), d.executed(&previous));
     let (now, before) = blocking(move || {
-        let now = tiers::aggregate(store.as_ref(), &query, raw_from)?;
+        let now = goals::aggregate(store.as_ref(), &query, raw_from)?;
         let before = if compare {
-            Some(tiers::aggregate(store.as_ref(), &previous, raw_from)?)
+            Some(goals::aggregate(store.as_ref(), &previous, raw_from)?)
         } else {
             None
         };
@@ -153,7 +154,7 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
     let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
     let query = d.executed(q);
     let rows = blocking(move || {
-        Ok(tiers::timeseries(
+        Ok(goals::timeseries(
             store.as_ref(),
             &query,
             interval,
@@ -234,10 +235,20 @@ async fn breakdown(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     let q = &d.question.query;
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
-    let query = d.executed(q);
+    let mut query = d.executed(q);
+    // In v1, a breakdown's conversion_rate is the row's own (v2's
+    // group_conversion_rate), except by goal.
+    let by = match &d.question.shape {
+        Shape::Breakdown { by, .. } => by.clone(),
+        _ => by,
+    };
+    let group_rate = !by.is_goal() && query.metrics.contains(&Metric::ConversionRate);
+    if group_rate {
+        query.metrics.push(Metric::GroupConversionRate);
+    }
     let key_dim = by.clone();
     let rows = blocking(move || {
-        Ok(tiers::breakdown(
+        Ok(goals::breakdown(
             store.as_ref(),
             &query,
             &by,
@@ -259,7 +270,11 @@ async fn breakdown(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
             let mut row = Map::new();
             row.insert(key_dim.result_key().to_string(), json!(key));
             for m in &q.metrics {
-                row.insert(m.name().into(), number(*m, &totals));
+                let shown = match m {
+                    Metric::ConversionRate if group_rate => Metric::GroupConversionRate,
+                    m => *m,
+                };
+                row.insert(m.name().into(), number(shown, &totals));
             }
             Value::Object(row)
         })

@@ -42,6 +42,7 @@ pub mod clickhouse;
 pub mod datadir;
 pub mod duck;
 pub mod engagement;
+pub mod goals;
 mod fresh;
 pub mod ingest;
 pub mod inventory;

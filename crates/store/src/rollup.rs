@@ -142,6 +142,7 @@ impl RollupRow {
             engaged: self.engaged,
             scroll_depth: (self.engaged > 0).then(|| self.scroll_sum / self.engaged as f64),
             time_on_page: (self.engaged > 0).then(|| self.engaged_seconds / self.engaged as f64),
+            ..Totals::default()
         }
     }
 }
@@ -226,7 +227,7 @@ pub fn compute(
     for (key, dim) in dimensions() {
         // Pages keep how they were read too.
         let with_engagement = Query {
-            metrics: Metric::ALL.to_vec(),
+            metrics: [&Metric::COUNTS[..], &[Metric::ScrollDepth, Metric::TimeOnPage]].concat(),
             ..query.clone()
         };
         let query = match dim {

@@ -20,6 +20,7 @@
 //! known once a visit is over, so its filter is a sub-query over visits.
 
 use chrono::{DateTime, Utc};
+use glasshouse_model::goal::{Goal, GoalKind};
 use glasshouse_model::query::{Dimension, Filter, FilterOp, Interval, Metric, Query};
 
 /// A value bound to a placeholder.
@@ -129,6 +130,10 @@ impl<'d> Builder<'d> {
                 out.push(self.over_midnight(&q.site, f));
                 continue;
             }
+            if let Dimension::Goal(goals) = &f.dimension {
+                out.push(self.goal_condition(goals));
+                continue;
+            }
             let col = self.column(&f.dimension);
             if f.dimension == Dimension::ExitPage {
                 exit_conditions.push(self.condition(&col, f));
@@ -143,6 +148,33 @@ impl<'d> Builder<'d> {
             ));
         }
         out.join(" AND ")
+    }
+
+    /// The events that complete any of `goals` (none: no event), as
+    /// `Goal::completed_by` defines it.
+    pub(crate) fn goal_condition(&mut self, goals: &[Goal]) -> String {
+        if goals.is_empty() {
+            return "(1 = 0)".into();
+        }
+        let mut any = Vec::new();
+        for goal in goals {
+            any.push(match &goal.kind {
+                GoalKind::Page(pattern) => {
+                    let p = self.bind(Param::Text(wildcard_regex(pattern)));
+                    format!("(name = 'pageview' AND {})", self.d.full_match("pathname", &p))
+                }
+                GoalKind::Event { name, props } => {
+                    let mut all = vec![format!("name = {}", self.bind(Param::Text(name.clone())))];
+                    for (k, v) in props {
+                        let k = self.bind(Param::Text(k.clone()));
+                        let v = self.bind(Param::Text(v.clone()));
+                        all.push(format!("coalesce({}, '') = {v}", self.d.prop_value(&k)));
+                    }
+                    format!("({})", all.join(" AND "))
+                }
+            });
+        }
+        format!("({})", any.join(" OR "))
     }
 
     /// The visits of `site` with events on both sides of the midnight in
@@ -204,6 +236,9 @@ impl<'d> Builder<'d> {
                 let k = self.bind(Param::Text(key.clone()));
                 format!("coalesce({}, '')", self.d.prop_value(&k))
             }
+            // Goals are conditions, not a column: a breakdown by goal asks
+            // once per goal (`goals.rs`).
+            Dimension::Goal(_) => "''".into(),
         }
     }
 
@@ -288,7 +323,11 @@ fn needs_sessions(q: &Query, group: &Group) -> bool {
 fn order_column(q: &Query) -> &'static str {
     match q.metrics.first().copied().unwrap_or(Metric::Visitors) {
         // Engagement is read after the page of rows is chosen.
-        Metric::Visitors | Metric::ScrollDepth | Metric::TimeOnPage => "visitors",
+        Metric::Visitors
+        | Metric::ScrollDepth
+        | Metric::TimeOnPage
+        | Metric::ConversionRate
+        | Metric::GroupConversionRate => "visitors",
         Metric::Visits => "visits",
         Metric::Pageviews | Metric::ViewsPerVisit => "pageviews",
         Metric::Events => "events",
@@ -314,6 +353,7 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     for f in &q.filters {
         match &f.dimension {
             Dimension::OverMidnight => visit_conditions.push(b.over_midnight(&q.site, f)),
+            Dimension::Goal(goals) => event_conditions.push(b.goal_condition(goals)),
             Dimension::ExitPage => {
                 let col = b.column(&Dimension::ExitPage);
                 exit_conditions.push(b.condition(&col, f));

@@ -25,6 +25,11 @@ pub struct Totals {
     pub time_on_page: Option<f64>,
     /// Visitor–page pairs the engagement means are over, so that days add up.
     pub engaged: u64,
+    /// Percent of all visitors who completed the goal (`goals.rs`); `None`
+    /// where not asked for.
+    pub conversion_rate: Option<f64>,
+    /// Percent of the row's visitors who completed the goal; `None` as above.
+    pub group_conversion_rate: Option<f64>,
 }
 
 impl Totals {
@@ -46,6 +51,11 @@ impl Totals {
             Metric::VisitDuration => self.visit_duration.round(),
             Metric::ScrollDepth => self.scroll_depth.unwrap_or(0.0).round(),
             Metric::TimeOnPage => self.time_on_page.unwrap_or(0.0).round(),
+            // Plausible reports conversion rates to one decimal place.
+            Metric::ConversionRate => (self.conversion_rate.unwrap_or(0.0) * 10.0).round() / 10.0,
+            Metric::GroupConversionRate => {
+                (self.group_conversion_rate.unwrap_or(0.0) * 10.0).round() / 10.0
+            }
         }
     }
 
@@ -55,6 +65,8 @@ impl Totals {
         match metric {
             Metric::ScrollDepth => self.scroll_depth.is_some(),
             Metric::TimeOnPage => self.time_on_page.is_some(),
+            Metric::ConversionRate => self.conversion_rate.is_some(),
+            Metric::GroupConversionRate => self.group_conversion_rate.is_some(),
             _ => true,
         }
     }

@@ -20,6 +20,7 @@ fn site() -> Site {
         aggregate_retention_days: 761,
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
+        goals: vec![],
     }
 }
 

@@ -44,13 +44,13 @@ export class CountriesCard implements Section {
   private mapModule: Promise<MapModule> | null = null;
 
   constructor(private readonly host: Host) {
-    const frame = cardFrame('countries', 'Countries', () => this.download());
+    const frame = cardFrame('countries', 'Locations', () => this.download());
     this.el = frame.el;
-    this.tabs = tabs('Countries', (i) => {
+    this.tabs = tabs('Locations', (i) => {
       this.tab = i;
       this.render();
     });
-    this.tabs.setTabs(['Map', 'Table', 'Regions'], 0);
+    this.tabs.setTabs(['Map', 'Countries', 'Regions'], 0);
     frame.header.appendChild(this.tabs.list);
     frame.body.appendChild(this.tabs.panel);
     this.mapEl = h('div', { class: 'gh-map', role: 'img', 'aria-label': 'World map loading' });
@@ -113,7 +113,7 @@ export class CountriesCard implements Section {
         .join('; ');
       this.mapEl.setAttribute(
         'aria-label',
-        `World map shaded by visitors from ${this.rows.length} ${this.rows.length === 1 ? 'country' : 'countries'}. Most visitors: ${top}. The Table tab lists every country.`,
+        `World map shaded by visitors from ${this.rows.length} ${this.rows.length === 1 ? 'country' : 'countries'}. Most visitors: ${top}. The Countries tab lists every country.`,
       );
       this.mapModule ??= import('./map');
       const rows = this.rows.map((r) => ({ code: String(r.country), visitors: Number(r.visitors) || 0 }));
@@ -121,7 +121,7 @@ export class CountriesCard implements Section {
         .then((m) => m.drawMap(this.mapEl, rows))
         .catch((e) => {
           console.error(e);
-          replace(this.tabs.panel, message('The map could not be drawn. The Table tab lists every country.', 'error'));
+          replace(this.tabs.panel, message('The map could not be drawn. The Countries tab lists every country.', 'error'));
         });
     } else {
       const shown = this.expanded ? this.rows : this.rows.slice(0, 10);

@@ -174,6 +174,7 @@ fn demo_config(
             "\n[[sites]]\nhost = \"{}\"\norganisation = \"{}\"\nquery_params = [\"q\", \"page\"]\npurposes = [\"service-improvement\", \"performance-reporting\", \"accessibility\"]\ndated_slugs = [\"/government/news\", \"/government/speeches\", \"/government/publications\", \"/news\"]\nraw_retention_days = 400\naggregate_retention_days = 761\n",
             site.host, site.organisation
         ));
+        c.push_str(demo_goals(site.host));
     }
     c.push_str(governance::AGREEMENT);
     c.push_str(&format!(
@@ -191,4 +192,26 @@ fn demo_config(
         ));
     }
     Ok(c)
+}
+
+/// What each demo site counts as conversions (`[[sites.goals]]`).
+fn demo_goals(host: &str) -> &'static str {
+    match host {
+        "www.gov.uk" => concat!(
+            "\n[[sites.goals]]\nevent = \"Start now\"\nname = \"Started a service\"\n",
+            "\n[[sites.goals]]\nevent = \"Form submitted\"\nprops = { form = \"universal-credit\" }\nname = \"Universal Credit claim\"\n",
+            "\n[[sites.goals]]\npage = \"/renew-driving-licence/**\"\n",
+            "\n[[sites.goals]]\nevent = \"File Download\"\n",
+        ),
+        "www.mygov.scot" => concat!(
+            "\n[[sites.goals]]\nevent = \"Start now\"\nname = \"Started a service\"\n",
+            "\n[[sites.goals]]\nevent = \"Form submitted\"\n",
+            "\n[[sites.goals]]\npage = \"/apply-blue-badge/**\"\n",
+        ),
+        _ => concat!(
+            "\n[[sites.goals]]\nevent = \"Form submitted\"\n",
+            "\n[[sites.goals]]\nevent = \"File Download\"\n",
+            "\n[[sites.goals]]\npage = \"/council-tax-reduction/**\"\n",
+        ),
+    }
 }

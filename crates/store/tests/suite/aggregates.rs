@@ -32,6 +32,7 @@ fn site() -> Site {
         aggregate_retention_days: 761,
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
+        goals: vec![],
     }
 }
 
@@ -476,6 +477,7 @@ pub fn conformance(store: Arc<dyn Store>) {
         .all(|s| s.last_seen > (last - Duration::minutes(30)).timestamp_micros()));
 
     engagement(store.as_ref(), &sent);
+    goals(store.as_ref(), &all);
 
     // Retention deletes exactly what is older than the cutoff.
     let cutoff = Utc.from_utc_datetime(
@@ -537,4 +539,78 @@ fn engagement(store: &dyn Store, sent: &[Sent]) {
     let mut q = query((5, 6), "event:page==/apply");
     q.metrics = vec![Metric::ScrollDepth];
     assert_eq!(store.aggregate(&q).unwrap().scroll_depth, None);
+}
+
+/// Goal completions and conversion rates, against the oracle applying
+/// each goal's definition (`Goal::completed_by`) to the events sent.
+fn goals(store: &dyn Store, all: &[Visit]) {
+    use glasshouse_model::goal::{Goal, GoalKind};
+    use glasshouse_store::goals;
+    let form = |props: &[(&str, &str)]| GoalKind::Event {
+        name: "Form submitted".into(),
+        props: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    };
+    let defined = vec![
+        Goal::new(GoalKind::Page("/universal-credit/**".into()), None),
+        Goal::new(GoalKind::Page("/apply".into()), None),
+        Goal::new(form(&[("form", "visa")]), Some("Visa form".into())),
+        Goal::new(form(&[]), None),
+        Goal::new(GoalKind::Page("/never-visited".into()), None),
+    ];
+    let completes = |g: &Goal, e: &Sent| g.completed_by(&e.name, &e.path, &e.props);
+    let everyone = truth::totals(all, |_| true, |_| true).visitors;
+    let raw_from = first_day();
+    let goal_filter = |goals: Vec<Goal>| Filter {
+        values: goals.iter().map(|g| g.name.clone()).collect(),
+        dimension: Dimension::Goal(goals),
+        op: glasshouse_model::query::FilterOp::Is,
+    };
+    let mut q = query((0, 2), "");
+    q.metrics.push(Metric::ConversionRate);
+    // Filtered by each goal: its conversions, and the share of everyone.
+    for g in &defined {
+        let mut one = q.clone();
+        one.filters.push(goal_filter(vec![g.clone()]));
+        let got = goals::aggregate(store, &one, raw_from).unwrap();
+        let want = truth::totals(all, |_| true, |e| completes(g, e));
+        same(&got, &want, &format!("goal {}", g.name));
+        let rate = want.visitors as f64 * 100.0 / everyone as f64;
+        assert!((got.conversion_rate.unwrap() - rate).abs() < 1e-9, "{}", g.name);
+    }
+    // Either of two goals: events completing any.
+    let mut two = q.clone();
+    two.filters.push(goal_filter(defined[..2].to_vec()));
+    same(
+        &goals::aggregate(store, &two, raw_from).unwrap(),
+        &truth::totals(all, |_| true, |e| defined[..2].iter().any(|g| completes(g, e))),
+        "either of two goals",
+    );
+    // By goal: a row per goal with conversions.
+    let rows = goals::breakdown(store, &q, &Dimension::Goal(defined.clone()), 100, 0, raw_from)
+        .unwrap();
+    let expected: BTreeMap<String, Expected> = defined
+        .iter()
+        .map(|g| (g.name.clone(), truth::totals(all, |_| true, |e| completes(g, e))))
+        .filter(|(_, t)| t.events > 0)
+        .collect();
+    for (name, t) in &rows {
+        let rate = expected[name].visitors as f64 * 100.0 / everyone as f64;
+        assert!((t.conversion_rate.unwrap() - rate).abs() < 1e-9, "{name}");
+    }
+    same_rows(rows, expected, "by goal");
+    // By source, filtered by a goal: each source's own conversion rate.
+    let mut by_source = q.clone();
+    by_source.metrics.push(Metric::GroupConversionRate);
+    by_source.filters.push(goal_filter(vec![defined[2].clone()]));
+    let rows = goals::breakdown(store, &by_source, &Dimension::Source, 100, 0, raw_from).unwrap();
+    assert!(!rows.is_empty());
+    for (source, t) in &rows {
+        let stored = if source == "Direct / None" { "" } else { source.as_str() };
+        let of_source = |v: &Visit| v.source() == stored;
+        let converted = truth::totals(all, of_source, |e| completes(&defined[2], e)).visitors;
+        let whole = truth::totals(all, of_source, |_| true).visitors;
+        assert_eq!(t.visitors, converted, "{source}");
+        let rate = converted as f64 * 100.0 / whole as f64;
+        assert!((t.group_conversion_rate.unwrap() - rate).abs() < 1e-9, "{source}");
+    }
 }

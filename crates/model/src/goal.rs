@@ -1,0 +1,103 @@
+//! Goals: what a site counts as a conversion, as Plausible defines them.
+//!
+//! A goal is a page view on a path pattern (`/apply/done`, `/apply/**`) or
+//! a custom event by name, optionally with property values that must all
+//! match. Goals are configured per site; the Stats API names them by
+//! `display name` in the `event:goal` property, and `conversion_rate` is the
+//! share of visitors who completed one.
+
+use crate::query::{wildcard_matches, QueryError};
+
+/// One goal of a site.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Goal {
+    /// The name shown and used in `event:goal` (Plausible's display name):
+    /// `Visit /path` for page goals and the event name for event goals,
+    /// unless the configuration names it.
+    pub name: String,
+    /// What completes it.
+    pub kind: GoalKind,
+}
+
+/// What completes a goal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GoalKind {
+    /// A page view whose path matches the pattern (`*` within a segment,
+    /// `**` across segments).
+    Page(String),
+    /// A custom event of this name, with every listed property value.
+    Event {
+        /// The event name.
+        name: String,
+        /// Property key and value pairs the event must all have.
+        props: Vec<(String, String)>,
+    },
+}
+
+/// Most goals a site may have: each is read separately in a breakdown by goal.
+pub const MAX_GOALS: usize = 100;
+
+impl Goal {
+    /// A goal with Plausible's default display name.
+    pub fn new(kind: GoalKind, name: Option<String>) -> Goal {
+        let name = name.unwrap_or_else(|| match &kind {
+            GoalKind::Page(p) => format!("Visit {p}"),
+            GoalKind::Event { name, .. } => name.clone(),
+        });
+        Goal { name, kind }
+    }
+
+    /// Whether an event (name, path, properties) completes the goal; the
+    /// definition the store's SQL and the test oracle both follow.
+    pub fn completed_by(&self, event: &str, path: &str, props: &[(String, String)]) -> bool {
+        match &self.kind {
+            GoalKind::Page(pattern) => event == "pageview" && wildcard_matches(pattern, path),
+            GoalKind::Event { name, props: want } => {
+                event == name
+                    && want
+                        .iter()
+                        .all(|(k, v)| props.iter().any(|(pk, pv)| pk == k && pv == v))
+            }
+        }
+    }
+}
+
+/// The goals of `all` that `op` and `values` of an `event:goal` filter pick:
+/// `is` by exact name, `contains` by part of the name (case-insensitive).
+/// A name that is no goal of the site is refused, so a typo is not an
+/// empty answer.
+pub fn pick(all: &[Goal], contains: bool, values: &[String]) -> Result<Vec<Goal>, QueryError> {
+    let mut out = Vec::new();
+    for v in values {
+        let found: Vec<&Goal> = all
+            .iter()
+            .filter(|g| {
+                if contains {
+                    g.name.to_lowercase().contains(&v.to_lowercase())
+                } else {
+                    g.name == *v
+                }
+            })
+            .collect();
+        if found.is_empty() && !contains {
+            let names: Vec<&str> = all.iter().map(|g| g.name.as_str()).collect();
+            return Err(QueryError::new(
+                "filters",
+                if names.is_empty() {
+                    format!("event:goal {v:?}: the site has no goals configured")
+                } else {
+                    format!(
+                        "event:goal {v:?} is not a goal of the site; its goals are: {}",
+                        names.join(", ")
+                    )
+                },
+            ));
+        }
+        for g in found {
+            if !out.contains(g) {
+                out.push(g.clone());
+            }
+        }
+    }
+    Ok(out)
+}

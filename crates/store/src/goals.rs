@@ -1,0 +1,152 @@
+//! Conversions: goal completions set against all visitors, as Plausible
+//! reports them.
+//!
+//! A filter on `event:goal` is a condition on events (`sql::Builder::
+//! goal_condition`), so the counts of a goal-filtered question are its
+//! conversions. The rates need one more question, the same without the
+//! goal filters: `conversion_rate` is converted visitors over all visitors,
+//! `group_conversion_rate` the same within each breakdown row. A breakdown
+//! by goal asks once per goal, since one event may complete several goals.
+//! Everything goes through `tiers`, so roll-ups answer where they can and
+//! refuse what they cannot.
+
+use crate::{tiers, Store, StoreError, Totals};
+use chrono::{DateTime, NaiveDate, Utc};
+use glasshouse_model::query::{Dimension, Filter, FilterOp, Interval, Metric, Query};
+use std::collections::HashMap;
+
+/// `part` of `whole` in percent (0 when there is no whole).
+fn rate(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64 * 100.0
+    }
+}
+
+/// The same question without its goal filters, counting visitors only.
+fn all_visitors(q: &Query) -> Query {
+    Query {
+        filters: q
+            .filters
+            .iter()
+            .filter(|f| !f.dimension.is_goal())
+            .cloned()
+            .collect(),
+        metrics: vec![Metric::Visitors],
+        ..q.clone()
+    }
+}
+
+fn wants(q: &Query, m: Metric) -> bool {
+    q.metrics.contains(&m)
+}
+
+/// Totals over the period, with `conversion_rate` when asked for.
+pub fn aggregate(store: &dyn Store, q: &Query, raw_from: NaiveDate) -> Result<Totals, StoreError> {
+    let mut t = tiers::aggregate(store, q, raw_from)?;
+    if wants(q, Metric::ConversionRate) {
+        let all = tiers::aggregate(store, &all_visitors(q), raw_from)?;
+        t.conversion_rate = Some(rate(t.visitors, all.visitors));
+    }
+    Ok(t)
+}
+
+/// Totals per bucket, with `conversion_rate` when asked for: then every
+/// bucket with visitors is present, a bucket without conversions at 0 %.
+pub fn timeseries(
+    store: &dyn Store,
+    q: &Query,
+    interval: Interval,
+    raw_from: NaiveDate,
+) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
+    let rows = tiers::timeseries(store, q, interval, raw_from)?;
+    if !wants(q, Metric::ConversionRate) {
+        return Ok(rows);
+    }
+    let mut converted: HashMap<DateTime<Utc>, Totals> = rows.into_iter().collect();
+    let all = tiers::timeseries(store, &all_visitors(q), interval, raw_from)?;
+    Ok(all
+        .into_iter()
+        .map(|(at, everyone)| {
+            let mut t = converted.remove(&at).unwrap_or_default();
+            t.conversion_rate = Some(rate(t.visitors, everyone.visitors));
+            (at, t)
+        })
+        .collect())
+}
+
+/// Rows of a breakdown: by goal, one question per goal; by another
+/// property, with the conversion rates asked for.
+pub fn breakdown(
+    store: &dyn Store,
+    q: &Query,
+    by: &Dimension,
+    limit: usize,
+    offset: usize,
+    raw_from: NaiveDate,
+) -> Result<Vec<(String, Totals)>, StoreError> {
+    if let Dimension::Goal(goals) = by {
+        return by_goal(store, q, goals, limit, offset, raw_from);
+    }
+    let mut rows = tiers::breakdown(store, q, by, limit, offset, raw_from)?;
+    if wants(q, Metric::ConversionRate) {
+        let all = tiers::aggregate(store, &all_visitors(q), raw_from)?.visitors;
+        for (_, t) in &mut rows {
+            t.conversion_rate = Some(rate(t.visitors, all));
+        }
+    }
+    if wants(q, Metric::GroupConversionRate) && !rows.is_empty() {
+        let mut groups = all_visitors(q);
+        groups.filters.push(Filter {
+            dimension: by.clone(),
+            op: FilterOp::Is,
+            values: rows.iter().map(|(k, _)| k.clone()).collect(),
+        });
+        let everyone: HashMap<String, u64> =
+            tiers::breakdown(store, &groups, by, rows.len(), 0, raw_from)?
+                .into_iter()
+                .map(|(k, t)| (k, t.visitors))
+                .collect();
+        for (k, t) in &mut rows {
+            let whole = everyone.get(k).copied().unwrap_or(0);
+            t.group_conversion_rate = Some(rate(t.visitors, whole));
+        }
+    }
+    Ok(rows)
+}
+
+/// A row per goal with conversions, most converted visitors first.
+fn by_goal(
+    store: &dyn Store,
+    q: &Query,
+    goals: &[glasshouse_model::goal::Goal],
+    limit: usize,
+    offset: usize,
+    raw_from: NaiveDate,
+) -> Result<Vec<(String, Totals)>, StoreError> {
+    let all = if wants(q, Metric::ConversionRate) {
+        tiers::aggregate(store, &all_visitors(q), raw_from)?.visitors
+    } else {
+        0
+    };
+    let mut rows = Vec::new();
+    for goal in goals {
+        let mut one = q.clone();
+        one.filters.push(Filter {
+            dimension: Dimension::Goal(vec![goal.clone()]),
+            op: FilterOp::Is,
+            values: vec![goal.name.clone()],
+        });
+        let mut t = tiers::aggregate(store, &one, raw_from)?;
+        if t.events == 0 {
+            continue;
+        }
+        if wants(q, Metric::ConversionRate) {
+            t.conversion_rate = Some(rate(t.visitors, all));
+        }
+        rows.push((goal.name.clone(), t));
+    }
+    rows.sort_by(|a, b| b.1.visitors.cmp(&a.1.visitors).then(a.0.cmp(&b.0)));
+    Ok(rows.into_iter().skip(offset).take(limit).collect())
+}
