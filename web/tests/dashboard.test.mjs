@@ -294,6 +294,16 @@ test('signed in, the figures and tables equal the Stats API answers', async () =
   await page.waitForSelector('#countries .gh-map svg path');
   assert.match(await page.getAttribute('#countries .gh-map', 'aria-label'), /World map/);
 
+  // Goals: each configured goal with conversions, its visitors, completions
+  // and conversion rate, as the API gives them.
+  const goals = (await api('breakdown', { period: '30d', property: 'event:goal', metrics: 'visitors,events,conversion_rate', limit: '10' })).results;
+  assert.ok(goals.length >= 3, JSON.stringify(goals));
+  assert.deepEqual(
+    (await tableRows(page, '#goals')).map((r) => [r.value, r.visitors, r.events, r.conversion_rate]),
+    goals.map((r) => [r.goal, r.visitors, r.events, r.conversion_rate]),
+  );
+  assert.match(await page.textContent('#goals tbody'), /\d\.\d%/);
+
   // The chart of visitors, with a table of the same figures.
   const series = (await api('timeseries', { period: '30d', metrics: 'visitors' })).results;
   await page.waitForSelector('#timeseries .gh-chart svg');
@@ -401,6 +411,20 @@ test('the period and the comparison are kept in the URL, through reloads and Bac
   await waitForFigures(page);
   assert.equal(await page.isChecked('#compare'), false);
   assert.equal(await page.inputValue('#period'), '7d');
+
+  // The same days last year instead (compare=year_over_year).
+  await page.check('#compare');
+  await page.waitForURL(/compare=1/);
+  await page.selectOption('#compare-with', 'year_over_year');
+  await page.waitForURL(/compare=year/);
+  await waitForFigures(page);
+  await expectTilesEqualApi(page, { period: '7d', compare: 'year_over_year' }, '7 days against last year');
+  assert.match(
+    await page.$eval('.gh-tile[data-metric=visitors] .gh-tile__change', (el) => el.textContent),
+    /(up|down) [\d,]+% on the same days last year|no change/,
+  );
+  await page.uncheck('#compare');
+  await page.waitForFunction(() => !new URLSearchParams(location.search).has('compare'));
 
   // Today, by the hour.
   await page.selectOption('#period', 'day');

@@ -310,7 +310,9 @@ impl RawGoal {
         let kind = match (self.page, self.event) {
             (Some(p), None) if self.props.is_empty() => {
                 if !p.starts_with('/') || p.len() > 2000 {
-                    return Err(format!("page {p:?} is not a path pattern such as /apply/**"));
+                    return Err(format!(
+                        "page {p:?} is not a path pattern such as /apply/**"
+                    ));
                 }
                 GoalKind::Page(p)
             }
@@ -322,11 +324,17 @@ impl RawGoal {
                 }
             }
             (None, Some(e)) => {
-                return Err(format!("event {e:?} must be a custom event name (not pageview)"))
+                return Err(format!(
+                    "event {e:?} must be a custom event name (not pageview)"
+                ))
             }
             _ => return Err("give either page or event".into()),
         };
-        if self.name.as_ref().is_some_and(|n| n.trim().is_empty() || n.len() > 120) {
+        if self
+            .name
+            .as_ref()
+            .is_some_and(|n| n.trim().is_empty() || n.len() > 120)
+        {
             return Err("name must be 1 to 120 characters".into());
         }
         Ok(Goal::new(kind, self.name))

@@ -486,6 +486,45 @@ impl Interval {
     }
 }
 
+/// What a period is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Comparison {
+    /// The days just before, as many as the period has.
+    PreviousPeriod,
+    /// The same days a year earlier.
+    YearOverYear,
+}
+
+impl Comparison {
+    /// Parses Plausible's `previous_period` and `year_over_year`.
+    pub fn parse(s: &str) -> Result<Comparison, QueryError> {
+        match s {
+            "previous_period" => Ok(Comparison::PreviousPeriod),
+            "year_over_year" => Ok(Comparison::YearOverYear),
+            other => Err(err(
+                "compare",
+                format!("unknown value {other:?}; use previous_period or year_over_year"),
+            )),
+        }
+    }
+
+    /// The name used in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Comparison::PreviousPeriod => "previous_period",
+            Comparison::YearOverYear => "year_over_year",
+        }
+    }
+
+    /// The days `range` is compared with.
+    pub fn range(self, range: DateRange) -> DateRange {
+        match self {
+            Comparison::PreviousPeriod => range.previous(),
+            Comparison::YearOverYear => range.year_earlier(),
+        }
+    }
+}
+
 /// Midnight UTC at the start of `d`.
 pub fn midnight(d: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
@@ -593,6 +632,19 @@ impl DateRange {
         DateRange {
             first: last - Duration::days(self.days() - 1),
             last,
+        }
+    }
+
+    /// The same days one year earlier (29 February becomes the 28th).
+    pub fn year_earlier(&self) -> DateRange {
+        let back = |d: NaiveDate| {
+            d.with_year(d.year() - 1)
+                .or_else(|| (d - Duration::days(1)).with_year(d.year() - 1))
+                .expect("a day a year earlier exists")
+        };
+        DateRange {
+            first: back(self.first),
+            last: back(self.last),
         }
     }
 
@@ -712,6 +764,11 @@ mod tests {
         assert_eq!(r.previous().last, d("2025-12-31"));
         assert_eq!(r.previous().days(), 31);
         assert!(DateRange::parse(Some("fortnight"), None, today).is_err());
+        let leap = DateRange::parse(Some("custom"), Some("2024-02-01,2024-02-29"), today).unwrap();
+        let yoy = Comparison::YearOverYear.range(leap);
+        assert_eq!((yoy.first, yoy.last), (d("2023-02-01"), d("2023-02-28")));
+        let r = DateRange::parse(Some("6mo"), None, today).unwrap();
+        assert_eq!((r.first, r.last), (d("2026-06-01"), d("2026-11-23")));
         assert!(DateRange::parse(Some("custom"), Some("2026-02-01,2026-01-01"), today).is_err());
     }
 

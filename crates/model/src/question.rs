@@ -10,7 +10,9 @@
 //! and what is logged (docs/architecture.md).
 
 use crate::journey::FunnelStep;
-use crate::query::{DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query, QueryError};
+use crate::query::{
+    Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query, QueryError,
+};
 use chrono::{Duration, NaiveDate};
 use std::fmt::Write as _;
 
@@ -19,8 +21,8 @@ use std::fmt::Write as _;
 pub enum Shape {
     /// Totals over the period, optionally against the previous period.
     Aggregate {
-        /// Whether the previous period of the same length is read too.
-        compare: bool,
+        /// What the period is compared with, if anything.
+        compare: Option<Comparison>,
     },
     /// Totals per time bucket.
     Timeseries {
@@ -96,7 +98,7 @@ impl Shape {
     pub fn compares(&self) -> bool {
         matches!(
             self,
-            Shape::Aggregate { compare: true } | Shape::Funnel { compare: true, .. }
+            Shape::Aggregate { compare: Some(_) } | Shape::Funnel { compare: true, .. }
         )
     }
 }
@@ -196,15 +198,12 @@ impl Question {
                 "scroll_depth and time_on_page are per page: break down by event:page, or ask for totals with a filter on event:page",
             ));
         }
-        if q.filters
-            .iter()
-            .any(|f| {
-                matches!(
-                    f.dimension,
-                    Dimension::EventName | Dimension::EventProp(_) | Dimension::Goal(_)
-                )
-            })
-        {
+        if q.filters.iter().any(|f| {
+            matches!(
+                f.dimension,
+                Dimension::EventName | Dimension::EventProp(_) | Dimension::Goal(_)
+            )
+        }) {
             return Err(QueryError::new(
                 "filters",
                 "scroll_depth and time_on_page read engagement events, which a filter on event:name, event:props or event:goal would leave out",
@@ -221,15 +220,23 @@ impl Question {
         }
     }
 
-    /// Every day whose events the answer reads: the period, and the
-    /// previous one when comparing.
+    /// The days the period is compared with, if it is.
+    pub fn compared_range(&self) -> Option<DateRange> {
+        match &self.shape {
+            Shape::Aggregate { compare: Some(c) } => Some(c.range(self.range())),
+            Shape::Funnel { compare: true, .. } => Some(self.range().previous()),
+            _ => None,
+        }
+    }
+
+    /// Every day whose events the answer reads: the period, and the one it
+    /// is compared with (and, for a year ago, the days between, so that the
+    /// span read is one range).
     pub fn days_read(&self) -> (NaiveDate, NaiveDate) {
         let range = self.range();
-        let first = if self.shape.compares() {
-            range.previous().first
-        } else {
-            range.first
-        };
+        let first = self
+            .compared_range()
+            .map_or(range.first, |c| c.first.min(range.first));
         (first, range.last)
     }
 
@@ -310,8 +317,8 @@ impl Question {
         }
         match &self.shape {
             Shape::Aggregate { compare } => {
-                if *compare {
-                    out.push_str(" compare=previous_period");
+                if let Some(c) = compare {
+                    let _ = write!(out, " compare={}", c.name());
                 }
             }
             Shape::Timeseries { interval } => {
@@ -415,7 +422,9 @@ mod tests {
 
     #[test]
     fn comparing_reads_the_previous_period_too() {
-        let q = question(Shape::Aggregate { compare: true });
+        let q = question(Shape::Aggregate {
+            compare: Some(Comparison::PreviousPeriod),
+        });
         assert_eq!(
             q.days_read(),
             (

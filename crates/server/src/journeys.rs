@@ -24,6 +24,7 @@ use axum::Json;
 use glasshouse_model::journey::{
     validate_steps, FunnelQuery, FunnelStep, PathQuery, MAX_PATH_DEPTH,
 };
+use glasshouse_model::query::Comparison;
 use glasshouse_model::query::Filter;
 use glasshouse_model::{Question, Shape};
 use glasshouse_store::tiers;
@@ -489,7 +490,15 @@ async fn funnel(
     let site = auth::known_site(&app, b.site_id.as_deref())?;
     let range = ask::range(&app, b.period.as_deref(), b.date.as_deref())?;
     let filters = Filter::parse_list(b.filters.as_deref())?;
-    let compare = crate::stats::parse_compare(b.compare.as_deref())?;
+    let compare = match crate::stats::parse_compare(b.compare.as_deref())? {
+        None => false,
+        Some(Comparison::PreviousPeriod) => true,
+        Some(Comparison::YearOverYear) => {
+            return Err(ApiError::bad_request(
+                "compare: funnels compare with previous_period only",
+            ))
+        }
+    };
     validate_steps(&b.steps)?;
     let shape = Shape::Funnel {
         steps: b.steps.clone(),

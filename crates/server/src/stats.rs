@@ -15,11 +15,11 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::routing::get;
 use glasshouse_model::query::{
-    breakdown_offset, Dimension, Interval, Metric, Query, MAX_BREAKDOWN_LIMIT,
+    breakdown_offset, Comparison, Dimension, Interval, Metric, Query, MAX_BREAKDOWN_LIMIT,
 };
 use glasshouse_model::Shape;
-use glasshouse_store::{goals, tiers};
 use glasshouse_store::Totals;
+use glasshouse_store::{goals, tiers};
 use serde_json::{json, Map, Value};
 
 pub fn register(r: &mut Registrar) {
@@ -29,14 +29,12 @@ pub fn register(r: &mut Registrar) {
         .gated("/api/v1/stats/realtime/visitors", get(realtime_visitors));
 }
 
-/// `compare`: nothing, or `previous_period`.
-pub(crate) fn parse_compare(value: Option<&str>) -> Result<bool, ApiError> {
+/// `compare`: nothing, `previous_period`, or `year_over_year` (our
+/// extension of v1, as v2 has it).
+pub(crate) fn parse_compare(value: Option<&str>) -> Result<Option<Comparison>, ApiError> {
     match value {
-        None | Some("") => Ok(false),
-        Some("previous_period") => Ok(true),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "compare: unknown value {other:?}; use previous_period"
-        ))),
+        None | Some("") => Ok(None),
+        Some(s) => Ok(Some(Comparison::parse(s)?)),
     }
 }
 
@@ -86,9 +84,10 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
         return Ok(kept);
     }
     let q = &d.question.query;
+    let compared = d.question.compared_range().unwrap_or(d.question.range());
     let previous = Query {
-        from: d.question.range().previous().from(),
-        until: d.question.range().previous().until(),
+        from: compared.from(),
+        until: compared.until(),
         ..q.clone()
     };
     let store = app.store.clone();
@@ -96,7 +95,7 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     let (query, previous) = (d.executed(q), d.executed(&previous));
     let (now, before) = blocking(move || {
         let now = goals::aggregate(store.as_ref(), &query, raw_from)?;
-        let before = if compare {
+        let before = if compare.is_some() {
             Some(goals::aggregate(store.as_ref(), &previous, raw_from)?)
         } else {
             None
@@ -117,7 +116,7 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
         entry.insert("value".into(), value(*m, now.as_ref()));
         if let (Some(now), Some(before)) = (&now, &before) {
             entry.insert("change".into(), change(*m, now, before));
-        } else if compare {
+        } else if compare.is_some() {
             entry.insert("change".into(), Value::Null);
         }
         results.insert(m.name().into(), Value::Object(entry));

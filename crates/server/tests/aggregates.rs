@@ -5,7 +5,8 @@ mod support;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use glasshouse_testkit::traffic;
-use glasshouse_testkit::truth::{self, Expected};
+use glasshouse_testkit::traffic::Sent;
+use glasshouse_testkit::truth::{self, Expected, Visit};
 use serde_json::Value;
 use support::{TestServer, HOST};
 
@@ -228,6 +229,24 @@ async fn stats_api_answers_equal_the_truth() {
         change
     );
 
+    // The same day a year earlier had no traffic: every change is 100 %.
+    let (status, body) = server.stats(&format!("/api/v1/stats/aggregate?site_id={HOST}&period=day&date=2026-05-05&metrics=visitors&compare=year_over_year")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"]["visitors"]["value"], expected.visitors);
+    assert_eq!(body["results"]["visitors"]["change"], 100);
+    let (status, body) = server
+        .stats(&format!(
+            "/api/v1/stats/aggregate?site_id={HOST}&period=day&compare=last_week"
+        ))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("year_over_year"),
+        "{body}"
+    );
+
+    goals_answer_as_the_oracle_says(&server, &people, &visits).await;
+
     // Realtime: visitors in the last five minutes of the (test) clock.
     let last = sent.last().unwrap().ts;
     let recent: std::collections::BTreeSet<_> = sent
@@ -240,4 +259,90 @@ async fn stats_api_answers_equal_the_truth() {
         .await;
     assert_eq!(body.as_u64().unwrap(), recent.len() as u64);
     server.stop().await;
+}
+
+/// The test site's goals (`support::config_text`): `/apply` page views, and
+/// visa forms sent.
+async fn goals_answer_as_the_oracle_says(
+    server: &TestServer,
+    people: &[traffic::Person],
+    visits: &[Visit<'_>],
+) {
+    let range = "period=custom&date=2026-05-04,2026-05-05";
+    let apply = |e: &Sent| e.name == "pageview" && e.path == "/apply";
+    let visa = |e: &Sent| {
+        e.name == "Form submitted" && e.props.iter().any(|(k, v)| k == "form" && v == "visa")
+    };
+    let everyone = truth::totals(visits, |_| true, |_| true).visitors as f64;
+    let rate = |n: u64| (n as f64 * 100.0 / everyone * 10.0).round() / 10.0;
+
+    let (status, body) = server
+        .stats(&format!("/api/v1/stats/breakdown?site_id={HOST}&{range}&property=event:goal&metrics=visitors,events,conversion_rate"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["results"].as_array().unwrap();
+    for (name, completes) in [
+        ("Visit /apply", &apply as &dyn Fn(&Sent) -> bool),
+        ("Visa form", &visa),
+    ] {
+        let e = truth::totals(visits, |_| true, completes);
+        let row = rows
+            .iter()
+            .find(|r| r["goal"] == name)
+            .unwrap_or_else(|| panic!("{name}: {body}"));
+        assert_eq!(row["visitors"], e.visitors, "{name}");
+        assert_eq!(row["events"], e.events, "{name}");
+        assert_eq!(
+            row["conversion_rate"].as_f64().unwrap(),
+            rate(e.visitors),
+            "{name}"
+        );
+    }
+
+    let (status, body) = server
+        .stats(&format!("/api/v1/stats/aggregate?site_id={HOST}&{range}&metrics=visitors,conversion_rate&filters=event:goal==Visa%20form"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let e = truth::totals(visits, |_| true, visa);
+    assert_eq!(body["results"]["visitors"]["value"], e.visitors);
+    assert_eq!(
+        body["results"]["conversion_rate"]["value"]
+            .as_f64()
+            .unwrap(),
+        rate(e.visitors)
+    );
+
+    // In a v1 breakdown by another property, each row's own rate.
+    let (status, body) = server
+        .stats(&format!("/api/v1/stats/breakdown?site_id={HOST}&{range}&property=visit:browser&metrics=visitors,conversion_rate&filters=event:goal==Visit%20/apply"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["results"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{body}");
+    for row in rows {
+        let browser = row["browser"].as_str().unwrap();
+        let of = |v: &Visit| v.browser(people) == browser;
+        let converted = truth::totals(visits, of, apply).visitors;
+        let whole = truth::totals(visits, of, |_| true).visitors;
+        assert_eq!(row["visitors"], converted, "{browser}");
+        let own = (converted as f64 * 100.0 / whole as f64 * 10.0).round() / 10.0;
+        assert_eq!(row["conversion_rate"].as_f64().unwrap(), own, "{browser}");
+    }
+
+    for (query, field) in [
+        ("metrics=conversion_rate", "conversion_rate needs a filter"),
+        ("filters=event:goal==Nope", "not a goal of the site"),
+        ("filters=event:goal!=Visa%20form", "takes is"),
+    ] {
+        let (status, body) = server
+            .stats(&format!(
+                "/api/v1/stats/aggregate?site_id={HOST}&{range}&{query}"
+            ))
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(field),
+            "{query}: {body}"
+        );
+    }
 }

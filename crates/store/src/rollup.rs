@@ -227,7 +227,11 @@ pub fn compute(
     for (key, dim) in dimensions() {
         // Pages keep how they were read too.
         let with_engagement = Query {
-            metrics: [&Metric::COUNTS[..], &[Metric::ScrollDepth, Metric::TimeOnPage]].concat(),
+            metrics: [
+                &Metric::COUNTS[..],
+                &[Metric::ScrollDepth, Metric::TimeOnPage],
+            ]
+            .concat(),
             ..query.clone()
         };
         let query = match dim {

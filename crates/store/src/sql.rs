@@ -161,7 +161,10 @@ impl<'d> Builder<'d> {
             any.push(match &goal.kind {
                 GoalKind::Page(pattern) => {
                     let p = self.bind(Param::Text(wildcard_regex(pattern)));
-                    format!("(name = 'pageview' AND {})", self.d.full_match("pathname", &p))
+                    format!(
+                        "(name = 'pageview' AND {})",
+                        self.d.full_match("pathname", &p)
+                    )
                 }
                 GoalKind::Event { name, props } => {
                     let mut all = vec![format!("name = {}", self.bind(Param::Text(name.clone())))];

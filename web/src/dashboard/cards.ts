@@ -19,6 +19,7 @@ export const SHORT_METRIC_LABELS: Record<Metric, string> = {
   events: 'Events',
   scroll_depth: 'Scroll depth',
   time_on_page: 'Time on page',
+  conversion_rate: 'Conversion rate',
 };
 
 export interface TabSpec {

@@ -3,6 +3,7 @@ import type { Metric } from './state';
 
 const whole = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
 const twoPlaces = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const oneDecimal = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const onePlace = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 1 });
 
 /** 1,234 */
@@ -35,6 +36,8 @@ export function formatMetric(metric: Metric, value: number): string {
     case 'bounce_rate':
     case 'scroll_depth':
       return `${whole.format(value)}%`;
+    case 'conversion_rate':
+      return `${oneDecimal.format(value)}%`;
     case 'visit_duration':
     case 'time_on_page':
       return formatDuration(value);
@@ -51,6 +54,7 @@ export function formatMetricShort(metric: Metric, value: number): string {
     case 'visit_duration':
     case 'scroll_depth':
     case 'time_on_page':
+    case 'conversion_rate':
       return formatMetric(metric, value);
     default:
       return formatCompact(value);

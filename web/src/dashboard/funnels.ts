@@ -195,7 +195,7 @@ export class FunnelsView implements Section {
       const body: Record<string, unknown> = { site_id: view.site, ...periodParams(view.state), steps: funnel.steps };
       const filters = filtersToApi(view.state.filters);
       if (filters) body.filters = filters;
-      if (view.state.compare) body.compare = 'previous_period';
+      if (view.state.compare && view.state.compareWith === 'previous_period') body.compare = 'previous_period';
       const [result, mod] = await Promise.all([send<FunnelResult>('POST', 'stats/funnel', body, this.host.context.csrf, signal), this.charts()]);
       if (signal.aborted) return;
       this.result = result;
@@ -329,7 +329,7 @@ export class FunnelsView implements Section {
 
   private renderResults(body: HTMLElement, funnel: Funnel, view: View, r: FunnelResult, mod: JourneyChart): void {
     const current = r.results;
-    const previous = view.state.compare ? (r.comparison?.results ?? null) : null;
+    const previous = view.state.compare && view.state.compareWith === 'previous_period' ? (r.comparison?.results ?? null) : null;
     const labels = funnel.steps.map((s, i) => `${i + 1}. ${stepLabel(s, this.site)}`);
     const range = view.range;
     const prev = previousRange(range);
@@ -859,7 +859,7 @@ export class FunnelsView implements Section {
         out.push([period, s.step, f.funnel.steps[i] ? stepLabel(f.funnel.steps[i], this.site) : '', s.visits, s.visitors, s.conversion_rate, s.dropoff, s.median_seconds]),
       );
     add('current', r.results);
-    if (f.view.state.compare && r.comparison) add('previous', r.comparison.results);
+    if (f.view.state.compare && f.view.state.compareWith === 'previous_period' && r.comparison) add('previous', r.comparison.results);
     return out;
   }
 

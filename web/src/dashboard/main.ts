@@ -13,6 +13,7 @@ import {
   PERIODS,
   VIEWS,
   type ViewName,
+  type Comparison,
   type Filter,
   type Metric,
   type Period,
@@ -61,6 +62,7 @@ class Dashboard implements Host {
   private readonly live = h('p', { class: 'gh-live', id: 'live', hidden: true });
   private readonly periodSelect: HTMLSelectElement;
   private readonly compareBox: HTMLInputElement;
+  private readonly compareWith: HTMLSelectElement;
   private readonly customFields: HTMLElement;
   private readonly fromInput: HTMLInputElement;
   private readonly toInput: HTMLInputElement;
@@ -98,6 +100,9 @@ class Dashboard implements Host {
         { label: 'Device types', property: 'visit:device', column: 'Device type', noun: 'device type', metrics: ['visitors'] },
       ]),
       new CountriesCard(this),
+      new BreakdownCard(this, 'goals', 'Goals', [
+        { label: 'Goals', property: 'event:goal', column: 'Goal', noun: 'goal', metrics: ['visitors', 'events', 'conversion_rate'] },
+      ]),
       new EventsCard(this),
     ];
 
@@ -134,6 +139,17 @@ class Dashboard implements Host {
         ),
       ),
     );
+    this.compareWith = h(
+      'select',
+      {
+        class: 'govuk-select gh-select--small',
+        id: 'compare-with',
+        name: 'compare-with',
+        onchange: () => this.update({ compare: true, compareWith: this.compareWith.value as Comparison }),
+      },
+      h('option', { value: 'previous_period' }, 'with the previous period'),
+      h('option', { value: 'year_over_year' }, 'with the same days last year'),
+    );
     this.compareBox = h('input', {
       class: 'govuk-checkboxes__input',
       id: 'compare',
@@ -148,8 +164,10 @@ class Dashboard implements Host {
         'div',
         { class: 'govuk-checkboxes__item' },
         this.compareBox,
-        h('label', { class: 'govuk-label govuk-checkboxes__label', for: 'compare' }, 'Compare with previous period'),
+        h('label', { class: 'govuk-label govuk-checkboxes__label', for: 'compare' }, 'Compare'),
       ),
+      h('label', { class: 'govuk-visually-hidden', for: 'compare-with' }, 'Compare with'),
+      this.compareWith,
     );
     this.downloadButton = h(
       'button',
@@ -270,6 +288,9 @@ class Dashboard implements Host {
     this.fromInput.max = todayUtc();
     this.toInput.max = todayUtc();
     this.compareBox.checked = s.compare;
+    this.compareWith.value = s.compareWith;
+    // Funnels compare with the previous period only.
+    this.compareWith.disabled = s.view === 'funnels';
     this.tiles.select(s.metric);
     const r = rangeOf(s);
     replace(this.rangeText, r.first === r.last ? formatDate(r.first) : `${formatDate(r.first)} to ${formatDate(r.last)}`);

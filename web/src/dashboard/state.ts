@@ -2,7 +2,7 @@
 // be bookmarked and shared: ?period=7d&filters=event:page==/a&metric=visitors&compare=1
 
 export const METRICS = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate', 'visit_duration'] as const;
-export type Metric = (typeof METRICS)[number] | 'events' | 'scroll_depth' | 'time_on_page';
+export type Metric = (typeof METRICS)[number] | 'events' | 'scroll_depth' | 'time_on_page' | 'conversion_rate';
 
 export const METRIC_LABELS: Record<Metric, string> = {
   visitors: 'Unique visitors',
@@ -14,6 +14,7 @@ export const METRIC_LABELS: Record<Metric, string> = {
   events: 'Events',
   scroll_depth: 'Scroll depth',
   time_on_page: 'Time on page',
+  conversion_rate: 'Conversion rate',
 };
 
 /** Whether a rise in the metric is good news (bounce rate: no). */
@@ -27,6 +28,7 @@ export const HIGHER_IS_BETTER: Record<Metric, boolean> = {
   events: true,
   scroll_depth: true,
   time_on_page: true,
+  conversion_rate: true,
 };
 
 export const PERIODS = [
@@ -34,7 +36,9 @@ export const PERIODS = [
   ['7d', 'Last 7 days'],
   ['30d', 'Last 30 days'],
   ['month', 'This month'],
+  ['6mo', 'Last 6 months'],
   ['12mo', 'Last 12 months'],
+  ['year', 'This year'],
   ['custom', 'Custom dates'],
 ] as const;
 export type Period = (typeof PERIODS)[number][0];
@@ -75,6 +79,8 @@ export interface State {
   filters: Filter[];
   metric: Metric;
   compare: boolean;
+  /** What the period is compared with, when `compare` is on. */
+  compareWith: Comparison;
   /** Empty: the API's default for the period. */
   interval: Interval | '';
 }
@@ -116,7 +122,8 @@ export function parseState(search: string): State {
     to,
     filters: parseFilters(q.get('filters') ?? ''),
     metric,
-    compare: q.get('compare') === '1',
+    compare: q.get('compare') === '1' || q.get('compare') === 'year',
+    compareWith: q.get('compare') === 'year' ? 'year_over_year' : 'previous_period',
     interval,
   };
 }
@@ -136,7 +143,7 @@ export function stateToSearch(s: State): string {
   if (s.period === 'custom') q.set('date', `${s.from},${s.to}`);
   if (s.filters.length) q.set('filters', filtersToApi(s.filters));
   q.set('metric', s.metric);
-  if (s.compare) q.set('compare', '1');
+  if (s.compare) q.set('compare', s.compareWith === 'year_over_year' ? 'year' : '1');
   if (s.interval) q.set('interval', s.interval);
   // Keep the separators readable in the address bar.
   return `?${q.toString().replace(/%3A/gi, ':').replace(/%2F/gi, '/').replace(/%3D/gi, '=').replace(/%2C/gi, ',')}`;
@@ -239,8 +246,12 @@ export function rangeOf(s: State, today = todayUtc()): DateRange {
       return { first: addDays(today, -6), last: today };
     case '30d':
       return { first: addDays(today, -29), last: today };
+    case '6mo':
+      return { first: monthsBack(`${today.slice(0, 7)}-01`, 5), last: today };
     case '12mo':
       return { first: monthsBack(`${today.slice(0, 7)}-01`, 11), last: today };
+    case 'year':
+      return { first: `${today.slice(0, 4)}-01-01`, last: `${today.slice(0, 4)}-12-31` };
     case 'month': {
       const first = `${today.slice(0, 7)}-01`;
       return { first, last: addDays(monthsBack(first, -1), -1) };
@@ -252,6 +263,24 @@ export function rangeOf(s: State, today = todayUtc()): DateRange {
 
 export function daysIn(r: DateRange): number {
   return Math.round((Date.parse(`${r.last}T00:00:00Z`) - Date.parse(`${r.first}T00:00:00Z`)) / 86_400_000) + 1;
+}
+
+/** What a period can be compared with, as the API names it. */
+export type Comparison = 'previous_period' | 'year_over_year';
+
+/** The same days a year earlier (the server's `year_over_year`; 29 February becomes the 28th). */
+export function yearEarlier(r: DateRange): DateRange {
+  const back = (day: string) => {
+    const y = String(Number(day.slice(0, 4)) - 1).padStart(4, '0');
+    const md = day.slice(5) === '02-29' ? '02-28' : day.slice(5);
+    return `${y}-${md}`;
+  };
+  return { first: back(r.first), last: back(r.last) };
+}
+
+/** The days the view's period is compared with. */
+export function comparedRange(s: State, r: DateRange): DateRange {
+  return s.compareWith === 'year_over_year' ? yearEarlier(r) : previousRange(r);
 }
 
 /** The range of the same length just before (the server's `previous_period`). */

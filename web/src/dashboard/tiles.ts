@@ -46,10 +46,11 @@ export class Tiles implements Section {
     this.el.classList.add('gh-tiles--loading');
     try {
       const params: Record<string, string> = { ...baseParams(view), metrics: METRICS.join(',') };
-      if (view.state.compare) params.compare = 'previous_period';
+      if (view.state.compare) params.compare = view.state.compareWith;
       const r = await stats<AggregateResult>('aggregate', params, signal);
       if (signal.aborted) return;
       this.figures = r.results as Partial<Record<Metric, Figure>>;
+      this.against = view.state.compareWith === 'year_over_year' ? ' on the same days last year' : ' on the previous period';
       for (const m of METRICS) this.render(m, this.figures[m], view.state.compare);
       // The first meaningful paint: the headline figures are on the page.
       if (!performance.getEntriesByName('glasshouse:figures').length) performance.mark('glasshouse:figures');
@@ -64,6 +65,9 @@ export class Tiles implements Section {
       }
     }
   }
+
+  /** What changes are measured against, in words. */
+  private against = ' on the previous period';
 
   private render(m: Metric, f: Figure | undefined, compare: boolean, error?: string): void {
     const b = this.buttons.get(m)!;
@@ -90,7 +94,7 @@ export class Tiles implements Section {
     const amount = `${formatNumber(Math.abs(c))}${unit}`;
     if (c === 0) {
       change.classList.add('gh-tile__change--none');
-      replace(change, h('span', { 'aria-hidden': 'true' }, '= '), 'no change', hidden(' on the previous period'));
+      replace(change, h('span', { 'aria-hidden': 'true' }, '= '), 'no change', hidden(this.against));
     } else {
       const up = c > 0;
       const good = up === HIGHER_IS_BETTER[m];
@@ -100,7 +104,7 @@ export class Tiles implements Section {
         h('span', { 'aria-hidden': 'true', class: 'gh-tile__arrow' }, up ? '↑' : '↓'),
         hidden(up ? 'up ' : 'down '),
         amount,
-        hidden(' on the previous period'),
+        hidden(this.against),
       );
     }
   }

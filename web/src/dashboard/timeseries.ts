@@ -11,7 +11,7 @@ import {
   type Metric,
   defaultInterval,
   intervalsFor,
-  previousRange,
+  comparedRange,
 } from './state';
 import { type Section, type View, baseParams } from './view';
 import { cardFrame, message } from './cards';
@@ -88,7 +88,7 @@ export class TimeseriesCard implements Section {
     this.el.classList.add('gh-card--loading');
     try {
       const params = { ...baseParams(view), metrics: state.metric, interval };
-      const prev = previousRange(range);
+      const prev = comparedRange(state, range);
       const [cur, before, mod] = await Promise.all([
         stats<RowsResult>('timeseries', params, signal),
         state.compare

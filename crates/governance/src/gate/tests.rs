@@ -165,7 +165,9 @@ fn config(site_purposes: &[Vec<usize>], agreements: &[AgreementSpec]) -> Option<
 
 fn shape() -> impl Strategy<Value = Shape> {
     prop_oneof![
-        any::<bool>().prop_map(|compare| Shape::Aggregate { compare }),
+        any::<bool>().prop_map(|compare| Shape::Aggregate {
+            compare: compare.then_some(glasshouse_model::query::Comparison::PreviousPeriod)
+        }),
         Just(Shape::Timeseries {
             interval: Interval::Day
         }),

@@ -80,6 +80,14 @@ host = "{HOST}"
 organisation = "test-org"
 query_params = ["q"]
 
+[[sites.goals]]
+page = "/apply"
+
+[[sites.goals]]
+event = "Form submitted"
+props = {{ form = "visa" }}
+name = "Visa form"
+
 [[organisations]]
 id = "partner-org"
 name = "Partner Organisation"

@@ -548,7 +548,10 @@ fn goals(store: &dyn Store, all: &[Visit]) {
     use glasshouse_store::goals;
     let form = |props: &[(&str, &str)]| GoalKind::Event {
         name: "Form submitted".into(),
-        props: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        props: props
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
     let defined = vec![
         Goal::new(GoalKind::Page("/universal-credit/**".into()), None),
@@ -575,22 +578,42 @@ fn goals(store: &dyn Store, all: &[Visit]) {
         let want = truth::totals(all, |_| true, |e| completes(g, e));
         same(&got, &want, &format!("goal {}", g.name));
         let rate = want.visitors as f64 * 100.0 / everyone as f64;
-        assert!((got.conversion_rate.unwrap() - rate).abs() < 1e-9, "{}", g.name);
+        assert!(
+            (got.conversion_rate.unwrap() - rate).abs() < 1e-9,
+            "{}",
+            g.name
+        );
     }
     // Either of two goals: events completing any.
     let mut two = q.clone();
     two.filters.push(goal_filter(defined[..2].to_vec()));
     same(
         &goals::aggregate(store, &two, raw_from).unwrap(),
-        &truth::totals(all, |_| true, |e| defined[..2].iter().any(|g| completes(g, e))),
+        &truth::totals(
+            all,
+            |_| true,
+            |e| defined[..2].iter().any(|g| completes(g, e)),
+        ),
         "either of two goals",
     );
     // By goal: a row per goal with conversions.
-    let rows = goals::breakdown(store, &q, &Dimension::Goal(defined.clone()), 100, 0, raw_from)
-        .unwrap();
+    let rows = goals::breakdown(
+        store,
+        &q,
+        &Dimension::Goal(defined.clone()),
+        100,
+        0,
+        raw_from,
+    )
+    .unwrap();
     let expected: BTreeMap<String, Expected> = defined
         .iter()
-        .map(|g| (g.name.clone(), truth::totals(all, |_| true, |e| completes(g, e))))
+        .map(|g| {
+            (
+                g.name.clone(),
+                truth::totals(all, |_| true, |e| completes(g, e)),
+            )
+        })
         .filter(|(_, t)| t.events > 0)
         .collect();
     for (name, t) in &rows {
@@ -601,16 +624,25 @@ fn goals(store: &dyn Store, all: &[Visit]) {
     // By source, filtered by a goal: each source's own conversion rate.
     let mut by_source = q.clone();
     by_source.metrics.push(Metric::GroupConversionRate);
-    by_source.filters.push(goal_filter(vec![defined[2].clone()]));
+    by_source
+        .filters
+        .push(goal_filter(vec![defined[2].clone()]));
     let rows = goals::breakdown(store, &by_source, &Dimension::Source, 100, 0, raw_from).unwrap();
     assert!(!rows.is_empty());
     for (source, t) in &rows {
-        let stored = if source == "Direct / None" { "" } else { source.as_str() };
+        let stored = if source == "Direct / None" {
+            ""
+        } else {
+            source.as_str()
+        };
         let of_source = |v: &Visit| v.source() == stored;
         let converted = truth::totals(all, of_source, |e| completes(&defined[2], e)).visitors;
         let whole = truth::totals(all, of_source, |_| true).visitors;
         assert_eq!(t.visitors, converted, "{source}");
         let rate = converted as f64 * 100.0 / whole as f64;
-        assert!((t.group_conversion_rate.unwrap() - rate).abs() < 1e-9, "{source}");
+        assert!(
+            (t.group_conversion_rate.unwrap() - rate).abs() < 1e-9,
+            "{source}"
+        );
     }
 }
