@@ -35,12 +35,16 @@ const SECTIONS: [&str; 8] = [
     "/foreign-travel-advice",
 ];
 
-/// One day of events, about `events` of them, as (site index, raw event), in time order.
-pub fn day(date: NaiveDate, events: u64, seed: u64) -> Vec<(usize, RawEvent)> {
+/// One day of events, about `events` of them, as (site index, raw event),
+/// in time order. With `engagement`, each page view is followed by the
+/// engagement event a tracker sends when the page is left (not counted in
+/// `events`).
+pub fn day(date: NaiveDate, events: u64, seed: u64, engagement: bool) -> Vec<(usize, RawEvent)> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0xbe7c4);
     let start = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"));
-    let mut out = Vec::with_capacity(events as usize + 16);
-    while (out.len() as u64) < events {
+    let mut out = Vec::with_capacity(events as usize * (1 + usize::from(engagement)) + 16);
+    let mut counted = 0u64;
+    while counted < events {
         let site = match rng.gen_range(0..100) {
             0..=63 => 0,
             64..=81 => 1,
@@ -64,6 +68,8 @@ pub fn day(date: NaiveDate, events: u64, seed: u64) -> Vec<(usize, RawEvent)> {
             );
             let url = format!("https://{}{path}", HOSTS[site]);
             let custom = rng.gen_range(0..10) == 0;
+            counted += 1 + u64::from(custom);
+            let stay = rng.gen_range(10..300);
             out.push((
                 site,
                 RawEvent {
@@ -87,7 +93,7 @@ pub fn day(date: NaiveDate, events: u64, seed: u64) -> Vec<(usize, RawEvent)> {
                         ip,
                         user_agent: agent.to_string(),
                         name: "Form submitted".into(),
-                        url,
+                        url: url.clone(),
                         referrer: None,
                         title: None,
                         props: vec![("form".into(), format!("form-{}", rng.gen_range(0..20)))],
@@ -98,7 +104,28 @@ pub fn day(date: NaiveDate, events: u64, seed: u64) -> Vec<(usize, RawEvent)> {
                     },
                 ));
             }
-            at += Duration::seconds(rng.gen_range(10..300));
+            if engagement {
+                out.push((
+                    site,
+                    RawEvent {
+                        ip,
+                        user_agent: agent.to_string(),
+                        name: "engagement".into(),
+                        url,
+                        referrer: None,
+                        title: None,
+                        props: vec![],
+                        interactive: false,
+                        revenue: None,
+                        engagement: Some(glasshouse_privacy::Engagement {
+                            scroll_depth: rng.gen_range(0..=100),
+                            engagement_time: rng.gen_range(1..stay as u32) * 1000,
+                        }),
+                        timestamp: at + Duration::seconds(stay - 1),
+                    },
+                ));
+            }
+            at += Duration::seconds(stay);
         }
     }
     out.sort_by_key(|(_, e)| e.timestamp);

@@ -41,6 +41,9 @@ enum Command {
         /// clickhouse://HOST:PORT/DATABASE instead of DuckDB in DIR.
         #[arg(long)]
         store: Option<String>,
+        /// Follow each page view with its engagement event (not counted in --events).
+        #[arg(long)]
+        engagement: bool,
     },
     /// Write generated events as NDJSON for `glasshouse import`.
     Ndjson {
@@ -79,7 +82,13 @@ fn main() -> anyhow::Result<()> {
             events,
             days,
             store,
-        } => load(open_store(&data, store.as_deref())?, events, days),
+            engagement,
+        } => load(
+            open_store(&data, store.as_deref())?,
+            events,
+            days,
+            engagement,
+        ),
         Command::Ndjson { out, events, days } => ndjson(out, events, days),
         Command::Queries {
             data,
@@ -118,7 +127,7 @@ fn open_store(data: &std::path::Path, url: Option<&str>) -> anyhow::Result<Arc<d
     })
 }
 
-fn load(store: Arc<dyn Store>, events: u64, days: u32) -> anyhow::Result<()> {
+fn load(store: Arc<dyn Store>, events: u64, days: u32, engagement: bool) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let anonymiser = Arc::new(Anonymiser::new(Salts::ephemeral(clock.clone()), None));
     let ingestor = Ingestor::start(
@@ -139,7 +148,7 @@ fn load(store: Arc<dyn Store>, events: u64, days: u32) -> anyhow::Result<()> {
     let now = clock.now();
     for day in (0..days).rev() {
         let date = (now - Duration::days(day as i64)).date_naive();
-        let raws = gen::day(date, events / days as u64, day as u64);
+        let raws = gen::day(date, events / days as u64, day as u64, engagement);
         // Anonymise on every core; order is kept so visits assemble correctly.
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -205,7 +214,7 @@ fn append(data: PathBuf, events: usize) -> anyhow::Result<()> {
     ];
     let mut sessions = Sessionizer::default();
     let started = Instant::now();
-    let rows: Vec<_> = gen::day(clock.now().date_naive(), events as u64, 1)
+    let rows: Vec<_> = gen::day(clock.now().date_naive(), events as u64, 1, false)
         .into_iter()
         .filter_map(|(i, raw)| anonymiser.anonymise(raw, &sites[i], &sites[i].host).ok())
         .map(|e| sessions.assign(e))
@@ -245,7 +254,7 @@ fn ndjson(out: PathBuf, events: u64, days: u32) -> anyhow::Result<()> {
     let mut n = 0u64;
     for day in (0..days).rev() {
         let date = (now - Duration::days(day as i64 + 1)).date_naive();
-        for (i, raw) in gen::day(date, events / days as u64, day as u64) {
+        for (i, raw) in gen::day(date, events / days as u64, day as u64, false) {
             let props: serde_json::Map<String, serde_json::Value> = raw
                 .props
                 .iter()
@@ -284,7 +293,9 @@ fn queries(store: Arc<dyn Store>, site: &str, runs: usize) -> anyhow::Result<()>
     let store = store.as_ref();
     let today = SystemClock.now().date_naive();
     let range = DateRange::parse(Some("30d"), None, today)?;
-    let all = Metric::ALL.to_vec();
+    // Every count; the engagement metrics are per page, so only the pages
+    // questions ask for them.
+    let all = Metric::COUNTS.to_vec();
     let q = Query::for_range(site, range, all.clone(), vec![]);
     let filtered = Query::for_range(
         site,
@@ -376,6 +387,12 @@ fn overview_as_served(
     // What the dashboard's pages card asks once a source is chosen.
     let mut pages_filtered = pages.clone();
     pages_filtered.filters = filtered.filters.clone();
+    // The pages card with how pages were read, unfiltered and filtered.
+    let mut read = pages.clone();
+    read.metrics
+        .extend([Metric::ScrollDepth, Metric::TimeOnPage]);
+    let mut read_filtered = read.clone();
+    read_filtered.filters = filtered.filters.clone();
     let cases: Vec<Case> = vec![
         (
             "served: aggregate (all metrics)",
@@ -456,6 +473,26 @@ fn overview_as_served(
             }),
         ),
         (
+            "served: top pages with scroll depth, time",
+            Box::new(|| {
+                Ok(
+                    tiers::breakdown(store, &read, &Dimension::Page, 10, 0, raw_from)
+                        .map_err(api)?
+                        .len(),
+                )
+            }),
+        ),
+        (
+            "served: the same, filtered by source",
+            Box::new(|| {
+                Ok(
+                    tiers::breakdown(store, &read_filtered, &Dimension::Page, 10, 0, raw_from)
+                        .map_err(api)?
+                        .len(),
+                )
+            }),
+        ),
+        (
             "served: dashboard top pages, filtered",
             Box::new(|| {
                 Ok(
@@ -491,7 +528,15 @@ fn overview_as_served(
                 .all(|(a, b)| a.0 == b.0 && same(pages, &a.1, &b.1)),
         "top pages differ between raw events and roll-ups:\n{raw:?}\n{served:?}"
     );
-    println!("raw events and roll-ups give the same totals and top pages");
+    let raw = store.breakdown(&read, &Dimension::Page, 10, 0)?;
+    let served = tiers::breakdown(store, &read, &Dimension::Page, 10, 0, raw_from).map_err(api)?;
+    anyhow::ensure!(
+        raw.iter()
+            .zip(&served)
+            .all(|(a, b)| a.0 == b.0 && same(&read, &a.1, &b.1)),
+        "top pages with engagement differ between raw events and roll-ups:\n{raw:?}\n{served:?}"
+    );
+    println!("raw events and roll-ups give the same totals and top pages (engagement too)");
     Ok(())
 }
 

@@ -20,6 +20,7 @@
 //!   on that value and the audit log records it, so what is checked is what
 //!   is executed (docs/architecture.md).
 //! - `role`: what a person or token may change in its own organisation.
+//! - `v2`: Plausible's Stats API v2 request, parsed into the same values.
 
 pub mod clock;
 pub mod config;
@@ -29,6 +30,7 @@ pub mod journey;
 pub mod query;
 pub mod question;
 pub mod role;
+pub mod v2;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ApiToken, Config, ConfigError, Organisation, Site, StoreChoice, User};

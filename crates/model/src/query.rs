@@ -328,6 +328,71 @@ pub enum FilterOp {
     Contains,
     /// Contains none of the values.
     DoesNotContain,
+    /// Matches one of the values as a regular expression, anywhere in the
+    /// value (RE2 syntax, as Plausible's v2 `matches`).
+    Matches,
+    /// Matches none of the values.
+    DoesNotMatch,
+}
+
+impl FilterOp {
+    /// Whether the operator keeps what does not match its values.
+    pub fn is_negative(self) -> bool {
+        matches!(
+            self,
+            FilterOp::IsNot | FilterOp::DoesNotContain | FilterOp::DoesNotMatch
+        )
+    }
+
+    /// How the operator is written in v1 filters and the audit log
+    /// (`=~` and `!=~` for v2's matches, which v1 cannot write).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            FilterOp::Is => "==",
+            FilterOp::IsNot => "!=",
+            FilterOp::Contains => "~",
+            FilterOp::DoesNotContain => "!~",
+            FilterOp::Matches => "=~",
+            FilterOp::DoesNotMatch => "!=~",
+        }
+    }
+
+    /// The operator keeping exactly what this one drops.
+    pub fn negated(self) -> FilterOp {
+        match self {
+            FilterOp::Is => FilterOp::IsNot,
+            FilterOp::IsNot => FilterOp::Is,
+            FilterOp::Contains => FilterOp::DoesNotContain,
+            FilterOp::DoesNotContain => FilterOp::Contains,
+            FilterOp::Matches => FilterOp::DoesNotMatch,
+            FilterOp::DoesNotMatch => FilterOp::Matches,
+        }
+    }
+}
+
+/// Longest regular expression a filter may hold, and the most memory its
+/// compiled form may take: enough for any real page pattern.
+pub const MAX_PATTERN_BYTES: usize = 1000;
+
+/// Checks a `matches` pattern before it reaches the store, so that a
+/// malformed one is a 400 naming the filter rather than a database error.
+pub fn check_pattern(pattern: &str) -> Result<(), QueryError> {
+    if pattern.len() > MAX_PATTERN_BYTES {
+        return Err(err(
+            "filters",
+            format!("a pattern may be at most {MAX_PATTERN_BYTES} bytes"),
+        ));
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map(|_| ())
+        .map_err(|e| {
+            err(
+                "filters",
+                format!("{pattern:?} is not a regular expression: {e}"),
+            )
+        })
 }
 
 /// One condition on a dimension.
@@ -493,6 +558,9 @@ pub enum Comparison {
     PreviousPeriod,
     /// The same days a year earlier.
     YearOverYear,
+    /// Days of the caller's choosing (v2's `custom`, and the shifted days of
+    /// `match_day_of_week`).
+    Custom(DateRange),
 }
 
 impl Comparison {
@@ -513,6 +581,7 @@ impl Comparison {
         match self {
             Comparison::PreviousPeriod => "previous_period",
             Comparison::YearOverYear => "year_over_year",
+            Comparison::Custom(_) => "custom",
         }
     }
 
@@ -521,6 +590,7 @@ impl Comparison {
         match self {
             Comparison::PreviousPeriod => range.previous(),
             Comparison::YearOverYear => range.year_earlier(),
+            Comparison::Custom(other) => other,
         }
     }
 }

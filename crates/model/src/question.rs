@@ -28,6 +28,8 @@ pub enum Shape {
     Timeseries {
         /// Bucket width.
         interval: Interval,
+        /// What the period is compared with, if anything (v2).
+        compare: Option<Comparison>,
     },
     /// Totals per value of a property.
     Breakdown {
@@ -37,6 +39,12 @@ pub enum Shape {
         limit: usize,
         /// Page number, from 1.
         page: usize,
+        /// What the period is compared with, if anything (v2).
+        compare: Option<Comparison>,
+        /// Whether the rows of every page are counted too (v2's
+        /// `include.total_rows`), which reads the breakdown on in pages of
+        /// [`crate::query::MAX_BREAKDOWN_LIMIT`].
+        total_rows: bool,
     },
     /// Visitors in the last five minutes.
     Realtime,
@@ -98,7 +106,16 @@ impl Shape {
     pub fn compares(&self) -> bool {
         matches!(
             self,
-            Shape::Aggregate { compare: Some(_) } | Shape::Funnel { compare: true, .. }
+            Shape::Aggregate { compare: Some(_) }
+                | Shape::Timeseries {
+                    compare: Some(_),
+                    ..
+                }
+                | Shape::Breakdown {
+                    compare: Some(_),
+                    ..
+                }
+                | Shape::Funnel { compare: true, .. }
         )
     }
 }
@@ -223,21 +240,27 @@ impl Question {
     /// The days the period is compared with, if it is.
     pub fn compared_range(&self) -> Option<DateRange> {
         match &self.shape {
-            Shape::Aggregate { compare: Some(c) } => Some(c.range(self.range())),
+            Shape::Aggregate { compare: Some(c) }
+            | Shape::Timeseries {
+                compare: Some(c), ..
+            }
+            | Shape::Breakdown {
+                compare: Some(c), ..
+            } => Some(c.range(self.range())),
             Shape::Funnel { compare: true, .. } => Some(self.range().previous()),
             _ => None,
         }
     }
 
     /// Every day whose events the answer reads: the period, and the one it
-    /// is compared with (and, for a year ago, the days between, so that the
-    /// span read is one range).
+    /// is compared with (and the days between, so that the span read is
+    /// one range).
     pub fn days_read(&self) -> (NaiveDate, NaiveDate) {
         let range = self.range();
-        let first = self
-            .compared_range()
-            .map_or(range.first, |c| c.first.min(range.first));
-        (first, range.last)
+        match self.compared_range() {
+            Some(c) => (c.first.min(range.first), c.last.max(range.last)),
+            None => (range.first, range.last),
+        }
     }
 
     /// Every metric the answer reports: the ones asked for, and visits and
@@ -301,12 +324,7 @@ impl Question {
             let _ = write!(out, " metrics={}", metrics.join(","));
         }
         for f in &self.query.filters {
-            let op = match f.op {
-                FilterOp::Is => "==",
-                FilterOp::IsNot => "!=",
-                FilterOp::Contains => "~",
-                FilterOp::DoesNotContain => "!~",
-            };
+            let op = f.op.symbol();
             let values: Vec<String> = f.values.iter().map(|v| value(v)).collect();
             let _ = write!(
                 out,
@@ -316,20 +334,25 @@ impl Question {
             );
         }
         match &self.shape {
-            Shape::Aggregate { compare } => {
-                if let Some(c) = compare {
-                    let _ = write!(out, " compare={}", c.name());
-                }
-            }
-            Shape::Timeseries { interval } => {
+            Shape::Aggregate { .. } => {}
+            Shape::Timeseries { interval, .. } => {
                 let _ = write!(out, " interval={interval:?}");
             }
-            Shape::Breakdown { by, limit, page } => {
+            Shape::Breakdown {
+                by,
+                limit,
+                page,
+                total_rows,
+                ..
+            } => {
                 let _ = write!(
                     out,
                     " by={} limit={limit} page={page}",
                     value(&by.to_string())
                 );
+                if *total_rows {
+                    out.push_str(" total_rows");
+                }
             }
             Shape::Realtime => {}
             Shape::NextPages { page } | Shape::PreviousPages { page } => {
@@ -352,6 +375,36 @@ impl Question {
                 if *compare {
                     out.push_str(" compare=previous_period");
                 }
+            }
+        }
+        if let (Some(c), false) = (
+            self.compared_range(),
+            matches!(self.shape, Shape::Funnel { .. }),
+        ) {
+            match &self.shape {
+                Shape::Aggregate {
+                    compare: Some(Comparison::Custom(_)),
+                }
+                | Shape::Timeseries {
+                    compare: Some(Comparison::Custom(_)),
+                    ..
+                }
+                | Shape::Breakdown {
+                    compare: Some(Comparison::Custom(_)),
+                    ..
+                } => {
+                    let _ = write!(out, " compare=custom:{}..{}", c.first, c.last);
+                }
+                Shape::Aggregate { compare: Some(k) }
+                | Shape::Timeseries {
+                    compare: Some(k), ..
+                }
+                | Shape::Breakdown {
+                    compare: Some(k), ..
+                } => {
+                    let _ = write!(out, " compare={}", k.name());
+                }
+                _ => {}
             }
         }
         bounded(&out, AUDIT_LINE_CHARS)
@@ -404,6 +457,8 @@ mod tests {
     #[test]
     fn the_canonical_line_holds_scrubbed_bounded_values() {
         let q = question(Shape::Breakdown {
+            compare: None,
+            total_rows: false,
             by: Dimension::Page,
             limit: 10,
             page: 1,

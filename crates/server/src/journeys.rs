@@ -493,7 +493,7 @@ async fn funnel(
     let compare = match crate::stats::parse_compare(b.compare.as_deref())? {
         None => false,
         Some(Comparison::PreviousPeriod) => true,
-        Some(Comparison::YearOverYear) => {
+        Some(_) => {
             return Err(ApiError::bad_request(
                 "compare: funnels compare with previous_period only",
             ))

@@ -53,6 +53,7 @@ pub mod routes;
 pub mod sessions;
 mod stats;
 pub mod transparency;
+mod v2;
 mod web_assets;
 
 pub use error::ApiError;
@@ -133,6 +134,7 @@ pub fn registrar(app: &App) -> routes::Registrar {
     metrics::register(&mut r);
     // Every look at the data goes through the gate and into the audit log.
     stats::register(&mut r);
+    v2::register(&mut r);
     journeys::register(&mut r);
     funnels::register(&mut r);
     audit::register(&mut r);

@@ -116,6 +116,22 @@ pub fn spec() -> Value {
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FunnelRequest"}}}},
                 "responses": ok("One row per step; comparison when asked", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/FunnelRow"}}, "comparison": {"type": "object"}}}))
             }},
+            "/api/v2/query": {"post": {
+                "summary": "Plausible's Stats API v2 query: metrics, a date range, one dimension (a property or time), a filter tree, order, pagination, comparisons",
+                "security": secured,
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["site_id", "metrics", "date_range"], "properties": {
+                    "site_id": {"type": "string"},
+                    "metrics": {"type": "array", "items": {"type": "string"}},
+                    "date_range": {"oneOf": [{"type": "string", "enum": ["day", "7d", "28d", "30d", "91d", "month", "6mo", "12mo", "year", "all"]}, {"type": "array", "items": {"type": "string", "format": "date"}, "minItems": 2, "maxItems": 2}]},
+                    "dimensions": {"type": "array", "items": {"type": "string"}, "maxItems": 1},
+                    "filters": {"type": "array"},
+                    "order_by": {"type": "array"},
+                    "include": {"type": "object"},
+                    "pagination": {"type": "object", "properties": {"limit": {"type": "integer"}, "offset": {"type": "integer"}}},
+                    "purpose": {"type": "string"}
+                }}}}},
+                "responses": ok("Rows of metrics and dimensions, with meta and the query as understood", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {"metrics": {"type": "array"}, "dimensions": {"type": "array"}, "comparison": {"type": "object"}}}}, "meta": {"type": "object"}, "query": {"type": "object"}}}))
+            }},
             "/api/v1/funnels": {
                 "get": {"summary": "Saved funnels of a site", "security": secured, "parameters": [param("site_id", true, "Host of the site.")],
                         "responses": ok("The funnels", json!({"type": "object", "properties": {"funnels": {"type": "array", "items": {"$ref": "#/components/schemas/SavedFunnel"}}}}))},

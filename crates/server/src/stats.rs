@@ -44,7 +44,7 @@ fn value(metric: Metric, totals: Option<&Totals>) -> Value {
 }
 
 /// A metric's value as Plausible writes it: whole numbers as integers.
-fn number(metric: Metric, totals: &Totals) -> Value {
+pub(crate) fn number(metric: Metric, totals: &Totals) -> Value {
     if !totals.has(metric) {
         return Value::Null;
     }
@@ -56,7 +56,7 @@ fn number(metric: Metric, totals: &Totals) -> Value {
 }
 
 /// Percent change, or the difference in points for rates (as Plausible does).
-fn change(metric: Metric, now: &Totals, before: &Totals) -> Value {
+pub(crate) fn change(metric: Metric, now: &Totals, before: &Totals) -> Value {
     let (a, b) = (now.get(metric), before.get(metric));
     match metric {
         Metric::BounceRate => json!((a - b) as i64),
@@ -143,7 +143,14 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
     let d = ask::decide(
         &app,
         &caller,
-        ask::stats_question(&app, &p, Shape::Timeseries { interval })?,
+        ask::stats_question(
+            &app,
+            &p,
+            Shape::Timeseries {
+                interval,
+                compare: None,
+            },
+        )?,
     )?;
     if let Some(kept) = d.kept(&app) {
         return Ok(kept);
@@ -223,6 +230,8 @@ async fn breakdown(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     let page = positive(p.get("page"), "page", 1)?;
     let offset = breakdown_offset(page, limit)?;
     let shape = Shape::Breakdown {
+        compare: None,
+        total_rows: false,
         by: by.clone(),
         limit,
         page,

@@ -7,7 +7,7 @@
 mod support;
 
 use chrono::{Duration, TimeZone, Utc};
-use glasshouse_model::query::{FilterOp, Query};
+use glasshouse_model::query::Query;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as Cases, TestCaseError, TestRunner};
 use serde_json::{json, Value};
@@ -18,6 +18,7 @@ use support::{Backend, TestServer, CHROME, HOST, PARTNER, PARTNER_TOKEN, TOKEN};
 enum Req {
     Get(String),
     Funnel { query: String, body: Value },
+    V2(Value),
 }
 
 fn site() -> impl Strategy<Value = &'static str> {
@@ -154,7 +155,59 @@ fn request() -> impl Strategy<Value = Req> {
             Req::Funnel { query, body }
         },
     );
-    prop_oneof![aggregate, timeseries, breakdown, neighbours, paths, realtime, funnel]
+    prop_oneof![
+        aggregate,
+        timeseries,
+        breakdown,
+        neighbours,
+        paths,
+        realtime,
+        funnel,
+        v2()
+    ]
+}
+
+/// A v2 query: totals, by day or by a property (paged, perhaps with every
+/// row counted), with a filter tree and perhaps a comparison.
+fn v2() -> impl Strategy<Value = Req> {
+    let range = prop::sample::select(vec![
+        json!("day"),
+        json!("7d"),
+        json!(["2026-01-10", "2026-01-14"]),
+        json!(["2019-12-01", "2020-01-05"]),
+    ]);
+    let filters = prop::sample::subsequence(
+        vec![
+            json!(["is", "event:page", ["/a"]]),
+            json!(["not", ["is", "visit:source", ["Google"]]]),
+            json!(["and", [["contains", "event:page", ["/b"]]]]),
+            json!([
+                "or",
+                [
+                    ["is", "visit:browser", ["Chrome"]],
+                    ["is", "visit:browser", ["Firefox"]]
+                ]
+            ]),
+            json!(["matches", "event:page", ["^/a"]]),
+        ],
+        0..=2,
+    );
+    let dims = prop::sample::select(vec![
+        json!([]),
+        json!(["time:day"]),
+        json!(["event:page"]),
+        json!(["visit:source"]),
+    ]);
+    (site(), range, metrics(), filters, dims, 1usize..5, 0usize..3, any::<bool>(), prop::option::of(prop::sample::select(vec!["previous_period", "year_over_year"])))
+        .prop_map(|(s, range, m, f, dims, limit, page, total_rows, compare)| {
+            let m: Vec<&str> = if m.is_empty() { vec!["visitors"] } else { m.into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect() };
+            let mut body = json!({"site_id": s, "metrics": m, "date_range": range, "dimensions": dims, "filters": f,
+                "pagination": {"limit": limit, "offset": limit * page}, "include": {"total_rows": total_rows}});
+            if let Some(mode) = compare {
+                body["include"]["comparisons"] = json!({"mode": mode});
+            }
+            Req::V2(body)
+        })
 }
 
 /// The parts of an audit line that a read must match.
@@ -165,12 +218,7 @@ fn query_parts(q: &Query) -> Vec<String> {
         format!("period={}..{} ", q.from.date_naive(), last),
     ];
     for f in &q.filters {
-        let op = match f.op {
-            FilterOp::Is => "==",
-            FilterOp::IsNot => "!=",
-            FilterOp::Contains => "~",
-            FilterOp::DoesNotContain => "!~",
-        };
+        let op = f.op.symbol();
         out.push(format!(" filter={}{op}{}", f.dimension, f.values.join("|")));
     }
     out
@@ -193,7 +241,13 @@ fn matches(line: &str, asked: &Asked, first: bool) -> Result<(), String> {
             let (Some(l), Some(page)) = (logged("limit"), logged("page")) else {
                 return Err("a breakdown ran but the log names no limit and page".into());
             };
-            if (*limit, *offset) != (l, (page - 1) * l) {
+            // Counting every row reads on in pages of the largest size.
+            let counting = line.contains(" total_rows")
+                && *limit == glasshouse_model::query::MAX_BREAKDOWN_LIMIT
+                && offset % limit == 0;
+            // The compared period is read for the rows shown, from its first.
+            let compared = !first && line.contains(" compare=") && (*limit, *offset) == (l, 0);
+            if (*limit, *offset) != (l, (page - 1) * l) && !counting && !compared {
                 return Err(format!(
                     "rows {offset}.. ({limit}) ran, page {page} of {l} logged"
                 ));
@@ -211,6 +265,20 @@ fn matches(line: &str, asked: &Asked, first: bool) -> Result<(), String> {
                 .then_some(())
                 .ok_or(format!("realtime read of {site}"));
         }
+    };
+    // The compared period of a breakdown is read for the rows shown only:
+    // one more filter, on the property broken down by.
+    let trimmed;
+    let query = match asked {
+        Asked::Breakdown(q, by, ..) if !first && line.contains(" compare=") => {
+            let mut q = q.clone();
+            if q.filters.last().is_some_and(|f| &f.dimension == by) {
+                q.filters.pop();
+            }
+            trimmed = q;
+            &trimmed
+        }
+        _ => query,
     };
     let mut parts = query_parts(query);
     if !first {
@@ -308,6 +376,10 @@ async fn send(server: &TestServer, token: &str, req: &Req) -> u16 {
         Req::Funnel { query, body } => server
             .http
             .post(format!("{}/api/v1/stats/funnel?{query}", server.url))
+            .json(body),
+        Req::V2(body) => server
+            .http
+            .post(format!("{}/api/v2/query", server.url))
             .json(body),
     };
     r.bearer_auth(token).send().await.unwrap().status().as_u16()

@@ -267,12 +267,19 @@ impl<'d> Builder<'d> {
                     let p = self.bind(Param::Text(v));
                     self.d.contains_ci(column, &p)
                 }
+                // Anywhere in the value, as Plausible's `matches`; anchored
+                // whole so both dialects' matchers agree.
+                FilterOp::Matches | FilterOp::DoesNotMatch => {
+                    let p = self.bind(Param::Text(format!("^.*(?:{v}).*$")));
+                    self.d.full_match(column, &p)
+                }
             });
         }
         let any = format!("({})", alternatives.join(" OR "));
-        match f.op {
-            FilterOp::Is | FilterOp::Contains => any,
-            FilterOp::IsNot | FilterOp::DoesNotContain => format!("(NOT {any})"),
+        if f.op.is_negative() {
+            format!("(NOT {any})")
+        } else {
+            any
         }
     }
 }
@@ -472,22 +479,28 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
         )
     } else {
         // Event-level groups: counts per value, then visit metrics of the
-        // visits holding each value.
+        // visits holding each value. The page of values is chosen among the
+        // counts, unless it is ordered by a visit metric: then after them.
         // `GROUP BY`, not `DISTINCT`: ClickHouse 18.16's DISTINCT keeps a
         // duplicate row now and then when the query also reads an IN sub-query.
+        let late = matches!(order_column(q), "bounce_rate" | "visit_duration");
+        let (early, late) = if late {
+            (String::new(), page)
+        } else {
+            (page, format!(" ORDER BY {} DESC, dim", order_column(q)))
+        };
         format!(
             "WITH {e}, s AS (SELECT session_id, {inter} AS inter, {dur} AS dur FROM e GROUP BY session_id), \
-             g AS (SELECT dim, {visitors} AS visitors, {visits} AS visits, {pv} AS pageviews, count(*) AS events FROM e WHERE m AND {keep_dim} GROUP BY dim{page}), \
+             g AS (SELECT dim, {visitors} AS visitors, {visits} AS visits, {pv} AS pageviews, count(*) AS events FROM e WHERE m AND {keep_dim} GROUP BY dim{early}), \
              sd AS (SELECT dim, session_id FROM e WHERE m AND dim IN (SELECT dim FROM g) GROUP BY dim, session_id), \
              b AS (SELECT sd.dim AS dim, {bounce} AS bounce_rate, avg(s.dur) AS visit_duration FROM sd JOIN s ON sd.session_id = s.session_id GROUP BY sd.dim) \
              SELECT g.dim AS dim, g.visitors AS visitors, g.visits AS visits, g.pageviews AS pageviews, g.events AS events, coalesce(b.bounce_rate, 0) AS bounce_rate, coalesce(b.visit_duration, 0) AS visit_duration \
-             FROM g LEFT JOIN b ON g.dim = b.dim ORDER BY {order} DESC, dim",
+             FROM g LEFT JOIN b ON g.dim = b.dim{late}",
             inter = d.count_if("interactive"),
             dur = d.seconds_between("min(ts)", "max(ts)"),
             visitors = d.count_distinct("visitor_id"),
             visits = d.count_distinct("session_id"),
             pv = d.count_if("name = 'pageview'"),
-            order = order_column(q),
         )
     };
     Sql {

@@ -169,9 +169,12 @@ fn shape() -> impl Strategy<Value = Shape> {
             compare: compare.then_some(glasshouse_model::query::Comparison::PreviousPeriod)
         }),
         Just(Shape::Timeseries {
+            compare: None,
             interval: Interval::Day
         }),
         (0usize..4).prop_map(|b| Shape::Breakdown {
+            compare: None,
+            total_rows: false,
             by: Dimension::parse(BREAKDOWNS[b]).unwrap(),
             limit: 10,
             page: 1

@@ -1,0 +1,432 @@
+//! Plausible's Stats API v2 request (`POST /api/v2/query`), parsed into the
+//! same values v1 parses into: a [`DateRange`], [`Metric`]s, flat
+//! [`Filter`]s, and one time or property dimension. The gate and the store
+//! never see the v2 text, so a v2 question is checked, run and logged as its
+//! v1 equivalent is.
+//!
+//! What v2 can say and the query model cannot is refused with a reason
+//! naming the field: more than one property dimension, a time dimension
+//! beside a property, an `or` across different properties, and instants
+//! instead of dates.
+
+use crate::query::{
+    check_pattern, DateRange, Dimension, Filter, FilterOp, Interval, Metric, QueryError,
+};
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The request body, as Plausible's JSON schema has it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The site's host.
+    pub site_id: String,
+    /// Metric names.
+    pub metrics: Vec<String>,
+    /// A period name or `[first, last]`.
+    pub date_range: Value,
+    /// Property or time dimensions.
+    #[serde(default)]
+    pub dimensions: Vec<String>,
+    /// A filter tree.
+    #[serde(default)]
+    pub filters: Vec<Value>,
+    /// `[[metric or dimension, "asc"|"desc"], …]`.
+    #[serde(default)]
+    pub order_by: Vec<(String, String)>,
+    /// Extras of the answer.
+    #[serde(default)]
+    pub include: Include,
+    /// Rows per page and where the page starts.
+    #[serde(default)]
+    pub pagination: Pagination,
+    /// Our extension: the declared purpose (default: the site's first).
+    pub purpose: Option<String>,
+}
+
+/// `include`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Include {
+    /// Every time bucket's label in `meta.time_labels`.
+    #[serde(default)]
+    pub time_labels: bool,
+    /// The number of rows over all pages in `meta.total_rows`.
+    #[serde(default)]
+    pub total_rows: bool,
+    /// Imported history (accepted; see the API reference).
+    #[serde(default)]
+    pub imports: bool,
+    /// `{"mode": "previous_period" | "year_over_year" | "custom", …}`.
+    pub comparisons: Option<Comparisons>,
+}
+
+/// `include.comparisons`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Comparisons {
+    /// `previous_period`, `year_over_year` or `custom`.
+    pub mode: String,
+    /// For `custom`: `[first, last]`.
+    pub date_range: Option<Value>,
+    /// Shift the compared days to start on the same weekday.
+    #[serde(default)]
+    pub match_day_of_week: bool,
+}
+
+/// `pagination`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    /// Rows per page (Plausible's default 10,000; ours at most 1,000).
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+    /// Rows skipped.
+    #[serde(default)]
+    pub offset: usize,
+}
+
+fn default_limit() -> usize {
+    crate::query::MAX_BREAKDOWN_LIMIT
+}
+
+impl Default for Pagination {
+    fn default() -> Pagination {
+        Pagination {
+            limit: default_limit(),
+            offset: 0,
+        }
+    }
+}
+
+/// What the rows are grouped by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Grouping {
+    /// One row: totals.
+    Total,
+    /// A row per time bucket (`time`: the period's default interval).
+    Time(Interval),
+    /// A row per value of a property.
+    Property(Dimension),
+}
+
+fn err(field: &'static str, message: impl Into<String>) -> QueryError {
+    QueryError::new(field, message)
+}
+
+/// Parses `dimensions` for a period of `range`.
+pub fn grouping(dimensions: &[String], range: DateRange) -> Result<Grouping, QueryError> {
+    match dimensions {
+        [] => Ok(Grouping::Total),
+        [one] => Ok(match one.as_str() {
+            "time" => Grouping::Time(range.default_interval()),
+            "time:hour" => Grouping::Time(Interval::Hour),
+            "time:day" => Grouping::Time(Interval::Day),
+            "time:week" => Grouping::Time(Interval::Week),
+            "time:month" => Grouping::Time(Interval::Month),
+            p => Grouping::Property(Dimension::parse(p).map_err(|e| err("dimensions", e.message))?),
+        }),
+        _ => Err(err(
+            "dimensions",
+            "one dimension at a time: a property, or time",
+        )),
+    }
+}
+
+/// Parses the metric names.
+pub fn metrics(names: &[String]) -> Result<Vec<Metric>, QueryError> {
+    if names.is_empty() {
+        return Err(err("metrics", "at least one metric"));
+    }
+    let mut out = Vec::new();
+    for n in names {
+        let m = if n == "percentage" {
+            Metric::Visitors
+        } else {
+            Metric::parse(n)?
+        };
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `date_range` against today; `all` is every day still kept
+/// (`kept_days` back).
+pub fn date_range(v: &Value, today: NaiveDate, kept_days: u32) -> Result<DateRange, QueryError> {
+    let range = match v {
+        Value::String(s) => match s.as_str() {
+            "all" => DateRange {
+                first: today - Duration::days(i64::from(kept_days)),
+                last: today,
+            },
+            "28d" | "91d" => {
+                let n = if s == "28d" { 27 } else { 90 };
+                DateRange {
+                    first: today - Duration::days(n),
+                    last: today,
+                }
+            }
+            "day" | "7d" | "30d" | "month" | "6mo" | "12mo" | "year" => {
+                DateRange::parse(Some(s), None, today).map_err(|e| err("date_range", e.message))?
+            }
+            other => {
+                return Err(err(
+                    "date_range",
+                    format!("unknown period {other:?}; use day, 7d, 28d, 30d, 91d, month, 6mo, 12mo, year, all or [first, last]"),
+                ))
+            }
+        },
+        Value::Array(pair) if pair.len() == 2 => {
+            let day = |v: &Value| -> Result<String, QueryError> {
+                match v.as_str() {
+                    Some(s) if s.len() == 10 => Ok(s.to_string()),
+                    _ => Err(err(
+                        "date_range",
+                        "give dates like \"2024-01-31\"; times of day are not supported",
+                    )),
+                }
+            };
+            let text = format!("{},{}", day(&pair[0])?, day(&pair[1])?);
+            DateRange::parse(Some("custom"), Some(&text), today)
+                .map_err(|e| err("date_range", e.message))?
+        }
+        _ => return Err(err("date_range", "a period name or [first, last]")),
+    };
+    Ok(range)
+}
+
+/// The days `range` is compared with under `c`.
+pub fn compared(
+    c: &Comparisons,
+    range: DateRange,
+    today: NaiveDate,
+) -> Result<DateRange, QueryError> {
+    let mut other = match c.mode.as_str() {
+        "previous_period" => range.previous(),
+        "year_over_year" => range.year_earlier(),
+        "custom" => {
+            let v = c.date_range.as_ref().ok_or_else(|| {
+                err("include", "comparisons: custom needs a date_range [first, last]")
+            })?;
+            date_range(v, today, 0)?
+        }
+        other => {
+            return Err(err(
+                "include",
+                format!("comparisons: unknown mode {other:?}; use previous_period, year_over_year or custom"),
+            ))
+        }
+    };
+    if c.match_day_of_week {
+        let behind = (other.first.weekday().num_days_from_monday() + 7
+            - range.first.weekday().num_days_from_monday())
+            % 7;
+        let back = Duration::days(i64::from(behind));
+        other = DateRange {
+            first: other.first - back,
+            last: other.last - back,
+        };
+    }
+    Ok(other)
+}
+
+/// Most filters a tree may hold once flattened, as v1 allows.
+const MAX_FILTERS: usize = 20;
+
+/// Flattens the filter tree into filters that all hold. `and` nests freely;
+/// `not` negates a filter; `or` joins filters on one property with one
+/// positive operator (their values become alternatives).
+pub fn filters(tree: &[Value]) -> Result<Vec<Filter>, QueryError> {
+    let mut out = Vec::new();
+    for node in tree {
+        flatten(node, false, &mut out)?;
+    }
+    if out.len() > MAX_FILTERS {
+        return Err(err("filters", format!("at most {MAX_FILTERS} filters")));
+    }
+    Ok(out)
+}
+
+fn flatten(node: &Value, negated: bool, out: &mut Vec<Filter>) -> Result<(), QueryError> {
+    let items = node
+        .as_array()
+        .ok_or_else(|| err("filters", format!("{node} is not a filter")))?;
+    match items.first().and_then(Value::as_str) {
+        Some("and") if !negated => {
+            for child in children(items)? {
+                flatten(child, false, out)?;
+            }
+            Ok(())
+        }
+        Some("not") if items.len() == 2 => flatten(&items[1], !negated, out),
+        Some("or") if !negated => {
+            let mut parts = Vec::new();
+            for child in children(items)? {
+                parts.push(simple(child, false)?);
+            }
+            out.push(merge_or(parts)?);
+            Ok(())
+        }
+        Some("and" | "or") => Err(err(
+            "filters",
+            "not over and/or is not supported; negate each filter instead",
+        )),
+        _ => {
+            out.push(simple(node, negated)?);
+            Ok(())
+        }
+    }
+}
+
+fn children(items: &[Value]) -> Result<&Vec<Value>, QueryError> {
+    match items {
+        [_, Value::Array(list)] if !list.is_empty() => Ok(list),
+        _ => Err(err("filters", "and/or take a non-empty list of filters")),
+    }
+}
+
+/// `[op, dimension, [values…]]`.
+fn simple(node: &Value, negated: bool) -> Result<Filter, QueryError> {
+    let (op, dim, values) = match node.as_array().map(Vec::as_slice) {
+        Some([Value::String(op), Value::String(dim), Value::Array(values)]) => (op, dim, values),
+        Some([Value::String(_), Value::String(_), Value::Array(_), Value::Object(_)]) => {
+            return Err(err(
+                "filters",
+                "filter modifiers (case_sensitive) are not supported",
+            ))
+        }
+        _ => {
+            return Err(err(
+                "filters",
+                format!("{node} is not [operator, dimension, [values]]"),
+            ))
+        }
+    };
+    let op = match op.as_str() {
+        "is" => FilterOp::Is,
+        "is_not" => FilterOp::IsNot,
+        "contains" => FilterOp::Contains,
+        "contains_not" => FilterOp::DoesNotContain,
+        "matches" => FilterOp::Matches,
+        "matches_not" => FilterOp::DoesNotMatch,
+        other => {
+            return Err(err(
+                "filters",
+                format!("unknown operator {other:?}; use is, is_not, contains, contains_not, matches or matches_not"),
+            ))
+        }
+    };
+    let dimension = Dimension::parse(dim).map_err(|e| err("filters", e.message))?;
+    let values: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            _ => Err(err("filters", format!("{v} is not a text or number value"))),
+        })
+        .collect::<Result<_, _>>()?;
+    if values.is_empty() || values.len() > 100 || values.iter().any(|v| v.len() > 2000) {
+        return Err(err("filters", "1 to 100 values of at most 2000 bytes each"));
+    }
+    if matches!(op, FilterOp::Matches | FilterOp::DoesNotMatch) {
+        values.iter().try_for_each(|v| check_pattern(v))?;
+    }
+    Ok(Filter {
+        dimension,
+        op: if negated { op.negated() } else { op },
+        values,
+    })
+}
+
+fn merge_or(parts: Vec<Filter>) -> Result<Filter, QueryError> {
+    let mut merged = parts[0].clone();
+    for p in &parts[1..] {
+        if p.dimension != merged.dimension || p.op != merged.op || p.op.is_negative() {
+            return Err(err(
+                "filters",
+                "or joins filters on one property with one of is, contains or matches; other combinations are not supported",
+            ));
+        }
+        merged.values.extend(p.values.iter().cloned());
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<Vec<Filter>, QueryError> {
+        filters(v.as_array().unwrap())
+    }
+
+    #[test]
+    fn trees_flatten_into_filters_that_all_hold() {
+        let f = parse(json!([
+            ["is", "visit:country", ["GB"]],
+            [
+                "and",
+                [
+                    ["contains", "event:page", ["tax"]],
+                    ["not", ["is", "visit:source", ["Google"]]]
+                ]
+            ],
+            [
+                "or",
+                [["is", "event:page", ["/a"]], ["is", "event:page", ["/b"]]]
+            ],
+            ["matches_not", "event:page", ["^/admin"]],
+        ]))
+        .unwrap();
+        assert_eq!(f.len(), 5);
+        assert_eq!(f[2].op, FilterOp::IsNot);
+        assert_eq!(f[3].values, vec!["/a", "/b"]);
+        assert_eq!(f[4].op, FilterOp::DoesNotMatch);
+    }
+
+    #[test]
+    fn what_the_model_cannot_say_is_refused_by_field() {
+        for tree in [
+            json!([[
+                "or",
+                [
+                    ["is", "event:page", ["/a"]],
+                    ["is", "visit:source", ["Google"]]
+                ]
+            ]]),
+            json!([["not", ["and", [["is", "event:page", ["/a"]]]]]]),
+            json!([["matches", "event:page", ["(unclosed"]]]),
+            json!([["is", "visit:shoe", ["9"]]]),
+            json!([["equals", "event:page", ["/a"]]]),
+            json!([["is", "event:page", []]]),
+        ] {
+            assert_eq!(parse(tree.clone()).unwrap_err().field, "filters", "{tree}");
+        }
+    }
+
+    #[test]
+    fn periods_and_comparisons() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let r = date_range(&json!("28d"), today, 30).unwrap();
+        assert_eq!(r.days(), 28);
+        let r = date_range(&json!(["2026-11-02", "2026-11-08"]), today, 30).unwrap();
+        let c = Comparisons {
+            mode: "year_over_year".into(),
+            date_range: None,
+            match_day_of_week: true,
+        };
+        let yoy = compared(&c, r, today).unwrap();
+        assert_eq!(yoy.first.weekday(), r.first.weekday());
+        assert_eq!(yoy.days(), 7);
+        assert!(date_range(&json!(["2026-11-02T00:00:00Z", "2026-11-08"]), today, 30).is_err());
+        assert_eq!(
+            grouping(&["time".into()], r).unwrap(),
+            Grouping::Time(Interval::Day)
+        );
+        assert!(grouping(&["visit:source".into(), "time:day".into()], r).is_err());
+    }
+}

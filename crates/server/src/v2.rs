@@ -1,0 +1,489 @@
+//! Plausible's Stats API v2: `POST /api/v2/query`, with its request and
+//! response shapes, so existing v2 clients work by changing the host.
+//!
+//! The body is parsed (`glasshouse_model::v2`) into the same `Question` a
+//! v1 request becomes — aggregate, time series or breakdown, comparison
+//! included — so it passes the same gate, runs the same store code and is
+//! logged the same way. What the query model cannot express is a 400 that
+//! names the field (docs/api.md lists it).
+
+use crate::ask::{self, Answer};
+use crate::auth::{self, Caller};
+use crate::routes::Registrar;
+use crate::stats::{change, number};
+use crate::{blocking, ApiError, App};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::routing::post;
+use axum::Json;
+use glasshouse_model::query::{
+    Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query,
+    MAX_BREAKDOWN_LIMIT,
+};
+use glasshouse_model::v2::{self, Grouping, Request};
+use glasshouse_model::{Question, Shape};
+use glasshouse_store::{goals, tiers, Totals};
+use serde_json::{json, Map, Value};
+
+pub fn register(r: &mut Registrar) {
+    r.gated("/api/v2/query", post(query));
+}
+
+/// The request, understood.
+struct Asked {
+    question: Question,
+    grouping: Grouping,
+    /// The metric names as asked, in order (`percentage` among them).
+    names: Vec<String>,
+    /// Time buckets newest first.
+    descending: bool,
+    offset: usize,
+    limit: usize,
+}
+
+/// One row of the answer: its dimension values, totals (`None`: withheld)
+/// and those of the compared period.
+struct Row {
+    dims: Vec<String>,
+    now: Option<Totals>,
+    before: Option<Option<Totals>>,
+    before_dims: Vec<String>,
+}
+
+async fn query(
+    State(app): State<App>,
+    caller: Caller,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Answer, ApiError> {
+    let Json(body) = body.map_err(|e| ApiError::bad_request(format!("body: {}", e.body_text())))?;
+    let req: Request =
+        serde_json::from_value(body).map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
+    let asked = understand(&app, &req)?;
+    let d = ask::decide(&app, &caller, asked.question.clone())?;
+    if let Some(kept) = d.kept(&app) {
+        return Ok(kept);
+    }
+    if asked.names.iter().any(|n| n == "percentage") && d.grant.shared() {
+        return Err(d.error(ApiError::bad_request(
+            "metrics: percentage is not released for another organisation's site",
+        )));
+    }
+    let mut rows = run(&app, &d, &asked).await?;
+    release(&app, &d, &mut rows)?;
+    let (total, total_before) = if asked.names.iter().any(|n| n == "percentage") {
+        let range = d.question.range();
+        let before = match d.question.compared_range() {
+            Some(c) => Some(total_visitors(&app, &d, c).await?),
+            None => None,
+        };
+        (Some(total_visitors(&app, &d, range).await?), before)
+    } else {
+        (None, None)
+    };
+    let total_rows = match (&asked.grouping, req.include.total_rows) {
+        (Grouping::Property(by), true) => Some(count_rows(&app, &d, by, &asked, rows.len()).await?),
+        _ => None,
+    };
+    let body = shape(&req, &asked, &rows, [total, total_before], total_rows);
+    d.answer(&app, body)
+}
+
+/// Parses the body into the question and how its rows are laid out.
+fn understand(app: &App, req: &Request) -> Result<Asked, ApiError> {
+    let site = auth::known_site(app, Some(&req.site_id))?;
+    let today = ask::today(app);
+    let range = v2::date_range(&req.date_range, today, site.aggregate_retention_days)?;
+    let grouping = v2::grouping(&req.dimensions, range)?;
+    let mut metrics = v2::metrics(&req.metrics)?;
+    let filters = v2::filters(&req.filters)?;
+    let compare = match &req.include.comparisons {
+        None => None,
+        Some(c) => {
+            let days = v2::compared(c, range, today)?;
+            // Named as asked where the days are the mode's own.
+            Some(match c.mode.as_str() {
+                "previous_period" if days == range.previous() => Comparison::PreviousPeriod,
+                "year_over_year" if days == range.year_earlier() => Comparison::YearOverYear,
+                _ => Comparison::Custom(days),
+            })
+        }
+    };
+    let (limit, offset) = (req.pagination.limit, req.pagination.offset);
+    if limit == 0 || limit > MAX_BREAKDOWN_LIMIT || offset % limit != 0 {
+        return Err(ApiError::bad_request(format!(
+            "pagination: limit 1 to {MAX_BREAKDOWN_LIMIT}, and an offset that is a multiple of it"
+        )));
+    }
+    let descending = order(&req.order_by, &grouping, &mut metrics)?;
+    if grouping == Grouping::Total && req.metrics.iter().any(|m| m == "percentage") {
+        return Err(ApiError::bad_request(
+            "metrics: percentage needs a dimension",
+        ));
+    }
+    if let Grouping::Time(i) = grouping {
+        if i == Interval::Hour && range.days() > 31 {
+            return Err(ApiError::bad_request(
+                "dimensions: time:hour is allowed for periods up to 31 days",
+            ));
+        }
+    }
+    let shape = match &grouping {
+        Grouping::Total => Shape::Aggregate { compare },
+        Grouping::Time(interval) => Shape::Timeseries {
+            interval: *interval,
+            compare,
+        },
+        Grouping::Property(by) => Shape::Breakdown {
+            by: by.clone(),
+            limit,
+            page: offset / limit + 1,
+            compare,
+            total_rows: req.include.total_rows,
+        },
+    };
+    let mut question = Question {
+        query: Query::for_range(&site.host, range, metrics, filters),
+        purpose: ask::purpose(site, req.purpose.as_deref()),
+        sites: vec![site.host.clone()],
+        shape,
+    };
+    question.resolve_goals(&site.goals)?;
+    question.check_engagement()?;
+    // The breakdown by goal is filled in from the site's goals.
+    let grouping = match (&grouping, &question.shape) {
+        (Grouping::Property(_), Shape::Breakdown { by, .. }) => Grouping::Property(by.clone()),
+        _ => grouping,
+    };
+    Ok(Asked {
+        question,
+        grouping,
+        names: req.metrics.clone(),
+        descending,
+        offset,
+        limit,
+    })
+}
+
+/// Applies `order_by`: a metric, largest first (the store orders by the
+/// first metric), or time either way. Returns whether time runs backwards.
+fn order(
+    order_by: &[(String, String)],
+    grouping: &Grouping,
+    metrics: &mut Vec<Metric>,
+) -> Result<bool, ApiError> {
+    let refuse = |what: &str| {
+        ApiError::bad_request(format!(
+            "order_by: {what}; order by a listed metric (desc) or by time (asc or desc)"
+        ))
+    };
+    match order_by {
+        [] => Ok(false),
+        [(key, dir)] if key.starts_with("time") && matches!(grouping, Grouping::Time(_)) => {
+            match dir.as_str() {
+                "asc" => Ok(false),
+                "desc" => Ok(true),
+                _ => Err(refuse(dir)),
+            }
+        }
+        [(key, dir)] if dir == "desc" => {
+            let m = if key == "percentage" {
+                Metric::Visitors
+            } else {
+                Metric::parse(key).map_err(|_| refuse(key))?
+            };
+            let at = metrics
+                .iter()
+                .position(|x| *x == m)
+                .ok_or_else(|| refuse(key))?;
+            let m = metrics.remove(at);
+            metrics.insert(0, m);
+            Ok(false)
+        }
+        _ => Err(refuse("one entry")),
+    }
+}
+
+/// The same query over the compared days.
+fn over(q: &Query, range: DateRange) -> Query {
+    Query {
+        from: range.from(),
+        until: range.until(),
+        ..q.clone()
+    }
+}
+
+async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, ApiError> {
+    let q = d.executed(&d.question.query);
+    let compared = d.question.compared_range();
+    let store = app.store.clone();
+    let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
+    let grouping = asked.grouping.clone();
+    let (limit, offset) = (asked.limit, asked.offset);
+    let range = d.question.range();
+    blocking(move || {
+        let s = store.as_ref();
+        Ok(match &grouping {
+            Grouping::Total => {
+                let now = goals::aggregate(s, &q, raw_from)?;
+                let before = match compared {
+                    Some(c) => Some(Some(goals::aggregate(s, &over(&q, c), raw_from)?)),
+                    None => None,
+                };
+                vec![Row {
+                    dims: vec![],
+                    now: Some(now),
+                    before,
+                    before_dims: vec![],
+                }]
+            }
+            Grouping::Time(i) => {
+                let now = buckets(goals::timeseries(s, &q, *i, raw_from)?, *i, range);
+                let before = match compared {
+                    Some(c) => Some(buckets(
+                        goals::timeseries(s, &over(&q, c), *i, raw_from)?,
+                        *i,
+                        c,
+                    )),
+                    None => None,
+                };
+                time_rows(now, before)
+            }
+            Grouping::Property(by) => {
+                let rows = goals::breakdown(s, &q, by, limit, offset, raw_from)?;
+                let mut before = std::collections::HashMap::new();
+                if let (Some(c), false) = (compared, rows.is_empty()) {
+                    let mut cq = over(&q, c);
+                    cq.filters.push(Filter {
+                        dimension: by.clone(),
+                        op: FilterOp::Is,
+                        values: rows.iter().map(|(k, _)| k.clone()).collect(),
+                    });
+                    before.extend(goals::breakdown(s, &cq, by, limit, 0, raw_from)?);
+                }
+                rows.into_iter()
+                    .map(|(k, t)| Row {
+                        before: compared.map(|_| Some(before.get(&k).copied().unwrap_or_default())),
+                        before_dims: vec![k.clone()],
+                        dims: vec![k],
+                        now: Some(t),
+                    })
+                    .collect()
+            }
+        })
+    })
+    .await
+    .map_err(|e| d.error(e))
+}
+
+/// Every bucket of `range`, with its totals (empty ones zero).
+fn buckets(
+    rows: Vec<(chrono::DateTime<chrono::Utc>, Totals)>,
+    interval: Interval,
+    range: DateRange,
+) -> Vec<(String, Totals)> {
+    let found: std::collections::HashMap<_, _> = rows.into_iter().collect();
+    let mut out = Vec::new();
+    let mut at = interval.bucket_start(range.from());
+    while at < range.until() {
+        out.push((
+            interval.label(at),
+            found.get(&at).copied().unwrap_or_default(),
+        ));
+        at = interval.next(at);
+    }
+    out
+}
+
+/// Rows for the buckets with events, each paired with the compared
+/// period's bucket at the same position (as Plausible pairs them).
+fn time_rows(now: Vec<(String, Totals)>, before: Option<Vec<(String, Totals)>>) -> Vec<Row> {
+    now.into_iter()
+        .enumerate()
+        .filter(|(_, (_, t))| t.events > 0 || t.visitors > 0)
+        .map(|(i, (label, t))| {
+            let other = before.as_ref().map(|b| b.get(i).cloned());
+            Row {
+                dims: vec![label],
+                now: Some(t),
+                before_dims: other
+                    .clone()
+                    .flatten()
+                    .map(|(l, _)| vec![l])
+                    .unwrap_or_default(),
+                before: other.map(|o| Some(o.map(|(_, t)| t).unwrap_or_default())),
+            }
+        })
+        .collect()
+}
+
+/// Releases every row's figures, current and compared, in one release.
+fn release(app: &App, d: &ask::Decided, rows: &mut [Row]) -> Result<(), ApiError> {
+    let mut all: Vec<Option<Totals>> = rows.iter().map(|r| r.now).collect();
+    all.extend(rows.iter().filter_map(|r| r.before.flatten().map(Some)));
+    d.release(app, &mut all)?;
+    let (now, mut before) = (all[..rows.len()].to_vec(), all[rows.len()..].iter());
+    for (row, t) in rows.iter_mut().zip(now) {
+        row.now = t;
+        if row.before.is_some() {
+            row.before = before.next().copied();
+        }
+    }
+    Ok(())
+}
+
+/// Visitors over `range` under the question's filters: what `percentage`
+/// is a share of.
+async fn total_visitors(app: &App, d: &ask::Decided, range: DateRange) -> Result<u64, ApiError> {
+    let q = Query {
+        metrics: vec![Metric::Visitors],
+        ..over(&d.question.query, range)
+    };
+    let store = app.store.clone();
+    let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
+    blocking(move || Ok(goals::aggregate(store.as_ref(), &q, raw_from)?.visitors))
+        .await
+        .map_err(|e| d.error(e))
+}
+
+/// Rows over all pages: this page tells when it is the last; otherwise the
+/// breakdown is read on in pages of the largest size, up to a bound.
+async fn count_rows(
+    app: &App,
+    d: &ask::Decided,
+    by: &Dimension,
+    asked: &Asked,
+    shown: usize,
+) -> Result<usize, ApiError> {
+    if shown < asked.limit {
+        return Ok(asked.offset + shown);
+    }
+    let q = d.executed(&d.question.query);
+    let (store, by) = (app.store.clone(), by.clone());
+    let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
+    blocking(move || {
+        let mut n = 0;
+        for page in 0..100 {
+            let rows = goals::breakdown(
+                store.as_ref(),
+                &q,
+                &by,
+                MAX_BREAKDOWN_LIMIT,
+                page * MAX_BREAKDOWN_LIMIT,
+                raw_from,
+            )?;
+            n += rows.len();
+            if rows.len() < MAX_BREAKDOWN_LIMIT {
+                break;
+            }
+        }
+        Ok(n)
+    })
+    .await
+    .map_err(|e| d.error(e))
+}
+
+fn values(asked: &Asked, t: &Option<Totals>, total: Option<u64>) -> Value {
+    let metrics = &asked.question.query.metrics;
+    Value::Array(
+        asked
+            .names
+            .iter()
+            .map(|name| match (t, name.as_str()) {
+                (None, _) => Value::Null,
+                (Some(t), "percentage") => {
+                    let all = total.unwrap_or(0).max(1) as f64;
+                    json!((t.visitors as f64 * 1000.0 / all).round() / 10.0)
+                }
+                (Some(t), n) => metrics
+                    .iter()
+                    .find(|m| m.name() == n)
+                    .map_or(Value::Null, |m| number(*m, t)),
+            })
+            .collect(),
+    )
+}
+
+fn changes(asked: &Asked, now: &Option<Totals>, before: &Option<Totals>) -> Value {
+    Value::Array(
+        asked
+            .names
+            .iter()
+            .map(|name| match (now, before, Metric::parse(name)) {
+                (Some(a), Some(b), Ok(m)) => change(m, a, b),
+                _ => Value::Null,
+            })
+            .collect(),
+    )
+}
+
+/// The answer in Plausible's v2 shape: `results`, `meta`, `query`.
+fn shape(
+    req: &Request,
+    asked: &Asked,
+    rows: &[Row],
+    [total, total_before]: [Option<u64>; 2],
+    total_rows: Option<usize>,
+) -> Value {
+    let mut ordered: Vec<&Row> = rows.iter().filter(|r| r.now.is_some()).collect();
+    if asked.descending {
+        ordered.reverse();
+    }
+    let results: Vec<Value> = ordered
+        .iter()
+        .map(|r| {
+            let mut row = json!({ "metrics": values(asked, &r.now, total), "dimensions": r.dims });
+            if let Some(before) = &r.before {
+                row["comparison"] = json!({
+                    "dimensions": r.before_dims,
+                    "metrics": values(asked, before, total_before),
+                    "change": changes(asked, &r.now, before),
+                });
+            }
+            row
+        })
+        .collect();
+    let mut meta = Map::new();
+    if req.include.time_labels {
+        if let Grouping::Time(i) = asked.grouping {
+            let labels: Vec<String> = buckets(vec![], i, asked.question.range())
+                .into_iter()
+                .map(|(l, _)| l)
+                .collect();
+            meta.insert("time_labels".into(), json!(labels));
+        }
+    }
+    if let Some(n) = total_rows {
+        meta.insert("total_rows".into(), json!(n));
+    }
+    meta.insert("imports_included".into(), json!(false));
+    if req.include.imports {
+        meta.insert("imports_skip_reason".into(), json!("no_imported_data"));
+    }
+    json!({ "results": results, "meta": meta, "query": echo(req, asked) })
+}
+
+/// The query as it was understood, dates resolved, as Plausible echoes it.
+fn echo(req: &Request, asked: &Asked) -> Value {
+    let range = asked.question.range();
+    let instant = |d: chrono::NaiveDate, end: bool| {
+        format!("{d}T{}+00:00", if end { "23:59:59" } else { "00:00:00" })
+    };
+    let mut q = json!({
+        "site_id": asked.question.query.site,
+        "metrics": req.metrics,
+        "date_range": [instant(range.first, false), instant(range.last, true)],
+        "dimensions": req.dimensions,
+        "filters": req.filters,
+        "order_by": req.order_by,
+        "include": {
+            "imports": req.include.imports,
+            "time_labels": req.include.time_labels,
+            "total_rows": req.include.total_rows,
+        },
+        "pagination": { "limit": asked.limit, "offset": asked.offset },
+    });
+    if let Some(c) = asked.question.compared_range() {
+        q["comparison_date_range"] = json!([instant(c.first, false), instant(c.last, true)]);
+    }
+    q
+}

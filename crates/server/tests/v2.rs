@@ -1,0 +1,228 @@
+//! `POST /api/v2/query` answers in Plausible's v2 shape with the figures v1
+//! gives for the same question, and with what the oracle computes from the
+//! events sent; what the query model cannot say is refused by field, and
+//! another organisation's site is refused by the gate.
+
+mod support;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use glasshouse_testkit::traffic::{self, Sent};
+use glasshouse_testkit::truth::{self, Visit};
+use serde_json::{json, Value};
+use support::{TestServer, HOST, OTHER_TOKEN, TOKEN};
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 5, 4).unwrap()
+}
+
+async fn v2(server: &TestServer, token: &str, body: Value) -> (u16, Value) {
+    let r = server
+        .http
+        .post(format!("{}/api/v2/query", server.url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn loaded() -> (TestServer, Vec<Sent>) {
+    let (people, sent) = traffic::generate(11, day(), 2, 60);
+    let server =
+        TestServer::start(Utc.from_utc_datetime(&day().and_hms_opt(0, 0, 0).unwrap())).await;
+    for s in &sent {
+        server.clock.set(s.ts);
+        let r = server
+            .post_event(
+                &people[s.person].ip.to_string(),
+                people[s.person].user_agent(),
+                &s.body(HOST),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 202);
+    }
+    (server, sent)
+}
+
+const RANGE: [&str; 2] = ["2026-05-04", "2026-05-05"];
+const V1_RANGE: &str = "period=custom&date=2026-05-04,2026-05-05";
+
+#[tokio::test]
+async fn v2_answers_as_v1_and_the_oracle_do() {
+    let (server, sent) = loaded().await;
+    let visits = truth::visits(&sent);
+
+    // Totals: the same figures as v1, in the metrics' order.
+    let metrics = [
+        "visitors",
+        "visits",
+        "pageviews",
+        "bounce_rate",
+        "visit_duration",
+        "events",
+    ];
+    let (status, body) = v2(
+        &server,
+        TOKEN,
+        json!({"site_id": HOST, "metrics": metrics, "date_range": RANGE}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, v1) = server
+        .stats(&format!(
+            "/api/v1/stats/aggregate?site_id={HOST}&{V1_RANGE}&metrics={}",
+            metrics.join(",")
+        ))
+        .await;
+    let row = &body["results"][0];
+    assert_eq!(row["dimensions"], json!([]));
+    for (i, m) in metrics.iter().enumerate() {
+        assert_eq!(row["metrics"][i], v1["results"][m]["value"], "{m}");
+    }
+    assert_eq!(
+        body["query"]["date_range"],
+        json!(["2026-05-04T00:00:00+00:00", "2026-05-05T23:59:59+00:00"])
+    );
+
+    // A breakdown by page, paged, ordered by page views.
+    let (status, body) = v2(
+        &server,
+        TOKEN,
+        json!({"site_id": HOST, "metrics": ["visitors", "pageviews"], "date_range": RANGE,
+        "dimensions": ["event:page"], "order_by": [["pageviews", "desc"]],
+        "pagination": {"limit": 2, "offset": 2}, "include": {"total_rows": true}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, v1) = server
+        .stats(&format!("/api/v1/stats/breakdown?site_id={HOST}&{V1_RANGE}&property=event:page&metrics=pageviews,visitors&limit=2&page=2"))
+        .await;
+    let rows = body["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, old) in rows.iter().zip(v1["results"].as_array().unwrap()) {
+        assert_eq!(row["dimensions"][0], old["page"]);
+        assert_eq!(row["metrics"], json!([old["visitors"], old["pageviews"]]));
+    }
+    let pages = truth::by_event(&visits, |e| Some(e.path.clone()));
+    assert_eq!(body["meta"]["total_rows"], pages.len());
+
+    // A filter tree: and, not, or on one property, matches.
+    let keep = |e: &Sent| e.path.starts_with("/universal-credit") || e.path == "/apply";
+    let (status, body) = v2(&server, TOKEN, json!({"site_id": HOST, "metrics": ["visitors", "events"], "date_range": RANGE,
+        "filters": [["and", [
+            ["or", [["matches", "event:page", ["^/universal-credit"]], ["matches", "event:page", ["^/apply$"]]]],
+            ["not", ["is", "event:name", ["Scrolled"]]],
+        ]]]})).await;
+    assert_eq!(status, 200, "{body}");
+    let e = truth::totals(&visits, |_| true, |s| keep(s) && s.name != "Scrolled");
+    assert_eq!(body["results"][0]["metrics"], json!([e.visitors, e.events]));
+
+    // By day, with every label, compared with the days before (empty).
+    let (status, body) = v2(&server, TOKEN, json!({"site_id": HOST, "metrics": ["visitors"], "date_range": RANGE,
+        "dimensions": ["time:day"], "include": {"time_labels": true, "comparisons": {"mode": "previous_period"}}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"]["time_labels"], json!(RANGE));
+    let rows = body["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (i, d) in RANGE.iter().enumerate() {
+        let on: Vec<Visit> = visits
+            .iter()
+            .filter(|v| v.visitor.1.to_string() == *d)
+            .cloned()
+            .collect();
+        assert_eq!(rows[i]["dimensions"], json!([d]));
+        assert_eq!(
+            rows[i]["metrics"],
+            json!([truth::totals(&on, |_| true, |_| true).visitors])
+        );
+        assert_eq!(rows[i]["comparison"]["metrics"], json!([0]));
+        assert_eq!(rows[i]["comparison"]["change"], json!([100]));
+    }
+    assert_eq!(
+        body["query"]["comparison_date_range"][0],
+        "2026-05-02T00:00:00+00:00"
+    );
+
+    // Goals and percentages.
+    let (status, body) = v2(
+        &server,
+        TOKEN,
+        json!({"site_id": HOST, "metrics": ["visitors", "conversion_rate"], "date_range": RANGE,
+        "dimensions": ["event:goal"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["dimensions"] == json!(["Visit /apply"])),
+        "{body}"
+    );
+    let (status, body) = v2(
+        &server,
+        TOKEN,
+        json!({"site_id": HOST, "metrics": ["percentage"], "date_range": RANGE,
+        "dimensions": ["visit:browser"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let sum: f64 = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["metrics"][0].as_f64().unwrap())
+        .sum();
+    assert!((sum - 100.0).abs() < 0.5, "{body}");
+}
+
+#[tokio::test]
+async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gate() {
+    let server =
+        TestServer::start(Utc.from_utc_datetime(&day().and_hms_opt(12, 0, 0).unwrap())).await;
+    let base = json!({"site_id": HOST, "metrics": ["visitors"], "date_range": "7d"});
+    for (extra, field) in [
+        (
+            json!({"dimensions": ["visit:source", "time:day"]}),
+            "dimensions",
+        ),
+        (
+            json!({"filters": [["or", [["is", "event:page", ["/a"]], ["is", "visit:source", ["Google"]]]]]}),
+            "filters",
+        ),
+        (
+            json!({"filters": [["matches", "event:page", ["(unclosed"]]]}),
+            "filters",
+        ),
+        (
+            json!({"date_range": ["2026-05-01T00:00:00Z", "2026-05-02"]}),
+            "date_range",
+        ),
+        (json!({"order_by": [["visitors", "asc"]]}), "order_by"),
+        (
+            json!({"pagination": {"limit": 10, "offset": 5}}),
+            "pagination",
+        ),
+        (json!({"metrics": ["percentage"]}), "metrics"),
+        (
+            json!({"include": {"comparisons": {"mode": "last_week"}}}),
+            "include",
+        ),
+        (json!({"unknown": 1}), "body"),
+    ] {
+        let mut body = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, answer) = v2(&server, TOKEN, body).await;
+        assert_eq!(status, 400, "{extra}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().starts_with(field),
+            "{extra}: {answer}"
+        );
+    }
+    let (status, answer) = v2(&server, OTHER_TOKEN, base).await;
+    assert_eq!(status, 403, "{answer}");
+}
