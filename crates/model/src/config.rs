@@ -187,6 +187,9 @@ pub struct Site {
     pub dated_slugs: Vec<String>,
     /// What the site counts as conversions (`event:goal`).
     pub goals: Vec<crate::goal::Goal>,
+    /// The site's time zone (IANA name): its days, hours, periods and
+    /// roll-ups are local. UTC when not configured.
+    pub timezone: crate::query::Tz,
 }
 
 /// Lower-case hex SHA-256 of an API token: what the configuration stores,
@@ -289,6 +292,7 @@ struct RawSite {
     dated_slugs: Vec<String>,
     #[serde(default)]
     goals: Vec<RawGoal>,
+    timezone: Option<String>,
 }
 
 /// `[[sites.goals]]`: `page = "/apply/done"`, or `event = "Signup"` with
@@ -673,8 +677,19 @@ impl Config {
             let goals = site_goals(s.goals, i).map_err(|(field, message)| {
                 invalid(key_offset(text, span.clone(), "goals"), field, message)
             })?;
+            let timezone = match &s.timezone {
+                None => crate::query::Tz::UTC,
+                Some(name) => name.parse().map_err(|_| {
+                    invalid(
+                        key_offset(text, span.clone(), "timezone"),
+                        format!("sites[{i}].timezone"),
+                        format!("{name:?} is not an IANA time zone such as Europe/London"),
+                    )
+                })?,
+            };
             sites.push(Site {
                 goals,
+                timezone,
                 host,
                 organisation: s.organisation,
                 query_params: s.query_params,

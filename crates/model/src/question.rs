@@ -229,12 +229,9 @@ impl Question {
         Ok(())
     }
 
-    /// The days the answer is about, as asked.
+    /// The days the answer is about, as asked (the site's local days).
     pub fn range(&self) -> DateRange {
-        DateRange {
-            first: self.query.from.date_naive(),
-            last: (self.query.until - Duration::microseconds(1)).date_naive(),
-        }
+        self.query.range()
     }
 
     /// The days the period is compared with, if it is.

@@ -39,6 +39,6 @@ pub fn site_figures(
     Ok(SiteFigures {
         events_stored: store.aggregate(&all)?.events,
         visitors_last_30_days: store.aggregate(&recent)?.visitors,
-        oldest_event: store.oldest_event_day(&site.host)?.map(midnight),
+        oldest_event: store.oldest_event(&site.host)?,
     })
 }

@@ -270,8 +270,12 @@ pub trait Store: Send + Sync + 'static {
         Ok(false)
     }
 
-    /// The first UTC day of `site` that still has raw events.
-    fn oldest_event_day(&self, site: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
+    /// When the oldest raw event of `site` happened (its local day is the
+    /// first that still has raw events).
+    fn oldest_event(
+        &self,
+        site: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         let _ = site;
         Err(StoreError::Unsupported("the aggregate tier"))
     }

@@ -96,7 +96,7 @@ impl Store for Recording {
         self.inner.count()
     }
     fn oldest_event_day(&self, site: &str) -> Result<Option<NaiveDate>, StoreError> {
-        self.inner.oldest_event_day(site)
+        self.inner.oldest_event(site)
     }
     fn replace_rollup(
         &self,

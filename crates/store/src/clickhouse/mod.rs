@@ -783,7 +783,7 @@ impl Store for ClickHouseStore {
         Ok(n)
     }
 
-    fn oldest_event_day(&self, site: &str) -> Result<Option<NaiveDate>, StoreError> {
+    fn oldest_event(&self, site: &str) -> Result<Option<DateTime<chrono::Utc>>, StoreError> {
         let rows = self.select(&Sql {
             text: "SELECT count(), min(ts) FROM events WHERE site = $1".into(),
             params: vec![Param::Text(site.into())],
@@ -794,7 +794,7 @@ impl Store for ClickHouseStore {
         if count(cell(r, 0)) == 0 {
             return Ok(None);
         }
-        Ok(DateTime::from_timestamp_micros(int(cell(r, 1))).map(|t| t.date_naive()))
+        Ok(DateTime::from_timestamp_micros(int(cell(r, 1))))
     }
 
     fn replace_rollup(

@@ -489,15 +489,15 @@ impl Store for DuckStore {
         })
     }
 
-    fn oldest_event_day(&self, site: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
+    fn oldest_event(&self, site: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         self.with_reader(|conn| {
             conn.query_row(
-                "SELECT strftime(min(ts), '%Y-%m-%d') FROM events WHERE site = $1",
+                "SELECT epoch_us(min(ts)) FROM events WHERE site = $1",
                 duckdb::params![site],
-                |r| r.get::<_, Option<String>>(0),
+                |r| r.get::<_, Option<i64>>(0),
             )
             .map_err(db_err)
-            .map(|d| d.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
+            .map(|t| t.and_then(chrono::DateTime::from_timestamp_micros))
         })
     }
 
