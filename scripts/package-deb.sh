@@ -23,7 +23,7 @@ install -D -m 644 deploy/glasshouse.service "$root/lib/systemd/system/glasshouse
 install -D -m 644 "$mmdb/dbip-country.mmdb" "$root/usr/share/glasshouse/dbip-country.mmdb"
 install -d "$root/etc/glasshouse"
 sed -e 's|^data_dir = .*|data_dir = "/var/lib/glasshouse"|' \
-    -e 's|^# *geoip_database = .*|geoip_database = "/usr/share/glasshouse/dbip-country.mmdb"|' \
+    -e '0,/^# *geoip_database = /s|^# *geoip_database = .*|geoip_database = "/usr/share/glasshouse/dbip-country.mmdb"|' \
     glasshouse.example.toml > "$root/etc/glasshouse/glasshouse.toml"
 grep -q '^geoip_database' "$root/etc/glasshouse/glasshouse.toml" ||
   sed -i '/^data_dir = /a geoip_database = "/usr/share/glasshouse/dbip-country.mmdb"' "$root/etc/glasshouse/glasshouse.toml"
