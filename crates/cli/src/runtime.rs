@@ -132,6 +132,10 @@ pub fn serve(
             }
             let salts = Salts::open(&config.data_dir, clock.clone())
                 .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
+            store.set_zones(&config.site_zones());
+            salts
+                .set_zones(&config.timezones())
+                .context("making today's salts for the sites' time zones")?;
             let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));
             let ingestor = Arc::new(start_ingest(&config, store.clone(), clock.now())?);
             Ok((store, anonymiser, ingestor))

@@ -842,6 +842,16 @@ impl Config {
                         ),
                     ));
                 }
+                // One visitor id across the sites needs one day boundary.
+                let zone = |h: &String| sites.iter().find(|s| &s.host == h).map(|s| s.timezone);
+                let zones: Vec<_> = covered.iter().filter_map(zone).collect();
+                if zones.windows(2).any(|w| w[0] != w[1]) {
+                    return Err(invalid(
+                        at("journeys"),
+                        field("journeys"),
+                        "sites linking journeys must share a timezone: a visitor's id lasts one local day".into(),
+                    ));
+                }
             }
             agreements.push(Agreement {
                 id: a.id,
@@ -1042,6 +1052,19 @@ impl Config {
     /// The purpose with this id, if it is declared.
     pub fn purpose(&self, id: &str) -> Option<&Purpose> {
         self.purposes.iter().find(|p| p.id == id)
+    }
+
+    /// Each site with its time zone, for the store's roll-ups.
+    pub fn site_zones(&self) -> Vec<(String, crate::query::Tz)> {
+        self.sites.iter().map(|s| (s.host.clone(), s.timezone)).collect()
+    }
+
+    /// Every site's time zone, once each: the salts follow their local days.
+    pub fn timezones(&self) -> Vec<crate::query::Tz> {
+        let mut out: Vec<crate::query::Tz> = self.sites.iter().map(|s| s.timezone).collect();
+        out.sort_by_key(|t| t.name());
+        out.dedup();
+        out
     }
 
     /// The agreement in force on `day` that links journeys through `host`, if any.

@@ -13,7 +13,7 @@ use crate::journey::FunnelStep;
 use crate::query::{
     Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query, QueryError,
 };
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use std::fmt::Write as _;
 
 /// What kind of answer a question asks for, with what that kind needs.

@@ -105,6 +105,12 @@ impl Reloader {
         };
         let entry = Entry::config(org, role, actor, &summary).at(now);
         audit.log.append(&entry).map_err(|e| e.to_string())?;
+        // Roll-ups and salts follow the sites' local days.
+        current.store.set_zones(&config.site_zones());
+        current
+            .anonymiser
+            .set_zones(&config.timezones())
+            .map_err(|e| format!("salts: {e}"))?;
         let next = current.with_config(Arc::new(config));
         self.live.store(Arc::new(crate::router(next.clone())));
         *current = next;

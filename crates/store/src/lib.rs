@@ -270,6 +270,12 @@ pub trait Store: Send + Sync + 'static {
         Ok(false)
     }
 
+    /// Tells the store each site's time zone, whose local days its
+    /// roll-ups are of (a late row marks its local day's roll-up stale).
+    fn set_zones(&self, zones: &[(String, glasshouse_model::query::Tz)]) {
+        let _ = zones;
+    }
+
     /// When the oldest raw event of `site` happened (its local day is the
     /// first that still has raw events).
     fn oldest_event(

@@ -170,6 +170,8 @@ pub struct ClickHouseStore {
     schema: SchemaState,
     /// The newest stored day, known once the tables are (`crate::fresh`).
     freshness: std::sync::OnceLock<crate::fresh::Freshness>,
+    /// Each site's time zone, handed to `freshness` once it exists.
+    zones: std::sync::RwLock<Vec<(String, glasshouse_model::query::Tz)>>,
 }
 
 /// Whether the tables have been created, and a lock so they are created by
@@ -237,6 +239,7 @@ impl ClickHouseStore {
             http,
             schema: Default::default(),
             freshness: Default::default(),
+            zones: Default::default(),
         };
         match store.ensure_schema() {
             // Down for now: the collector still starts, logging events
@@ -280,7 +283,9 @@ impl ClickHouseStore {
         let row = &answer["data"][0];
         let newest = (count(&row[0]) > 0)
             .then(|| crate::fresh::day_of(int(&row[1]).saturating_mul(86_400_000_000)));
-        let _ = self.freshness.set(crate::fresh::Freshness::new(newest));
+        let fresh = crate::fresh::Freshness::new(newest);
+        fresh.set_zones(&self.zones.read().unwrap_or_else(|e| e.into_inner()));
+        let _ = self.freshness.set(fresh);
         self.schema.ready.store(true, Ordering::Release);
         Ok(())
     }
@@ -876,6 +881,13 @@ impl Store for ClickHouseStore {
             .iter()
             .filter_map(|r| NaiveDate::parse_from_str(&text(cell(r, 0)), "%Y-%m-%d").ok())
             .collect())
+    }
+
+    fn set_zones(&self, zones: &[(String, glasshouse_model::query::Tz)]) {
+        *self.zones.write().unwrap_or_else(|e| e.into_inner()) = zones.to_vec();
+        if let Some(f) = self.freshness.get() {
+            f.set_zones(zones);
+        }
     }
 
     fn closed_before(&self) -> Result<Option<NaiveDate>, StoreError> {

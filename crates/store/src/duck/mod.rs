@@ -567,6 +567,10 @@ impl Store for DuckStore {
         })
     }
 
+    fn set_zones(&self, zones: &[(String, glasshouse_model::query::Tz)]) {
+        self.fresh.set_zones(zones);
+    }
+
     fn closed_before(&self) -> Result<Option<chrono::NaiveDate>, StoreError> {
         Ok(self.fresh.newest())
     }
