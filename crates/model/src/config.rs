@@ -1056,7 +1056,10 @@ impl Config {
 
     /// Each site with its time zone, for the store's roll-ups.
     pub fn site_zones(&self) -> Vec<(String, crate::query::Tz)> {
-        self.sites.iter().map(|s| (s.host.clone(), s.timezone)).collect()
+        self.sites
+            .iter()
+            .map(|s| (s.host.clone(), s.timezone))
+            .collect()
     }
 
     /// Every site's time zone, once each: the salts follow their local days.

@@ -523,7 +523,10 @@ impl Interval {
             Interval::Day => d.and_time(chrono::NaiveTime::MIN),
             Interval::Week => (d - Duration::days(d.weekday().num_days_from_monday() as i64))
                 .and_time(chrono::NaiveTime::MIN),
-            Interval::Month => d.with_day(1).expect("day 1").and_time(chrono::NaiveTime::MIN),
+            Interval::Month => d
+                .with_day(1)
+                .expect("day 1")
+                .and_time(chrono::NaiveTime::MIN),
         };
         local_instant(start, tz)
     }
@@ -981,7 +984,10 @@ mod tests {
         let london: Tz = "Europe/London".parse().unwrap();
         // 29 March 2026: clocks go forward at 01:00 GMT; the day has 23 hours.
         let spring = d("2026-03-29");
-        let (start, end) = (day_start(spring, london), day_start(d("2026-03-30"), london));
+        let (start, end) = (
+            day_start(spring, london),
+            day_start(d("2026-03-30"), london),
+        );
         assert_eq!(start, Utc.with_ymd_and_hms(2026, 3, 29, 0, 0, 0).unwrap());
         assert_eq!(end, Utc.with_ymd_and_hms(2026, 3, 29, 23, 0, 0).unwrap());
         let hours = std::iter::successors(Some(start), |t| Some(Interval::Hour.next(*t, london)))
@@ -992,7 +998,10 @@ mod tests {
         assert!(!hours.contains(&"2026-03-29 01:00:00".to_string()));
         // 25 October 2026: clocks go back at 02:00 BST; 25 hours, 01:00 twice.
         let autumn = d("2026-10-25");
-        let (start, end) = (day_start(autumn, london), day_start(d("2026-10-26"), london));
+        let (start, end) = (
+            day_start(autumn, london),
+            day_start(d("2026-10-26"), london),
+        );
         assert_eq!(end - start, Duration::hours(25));
         assert_eq!(Interval::Day.next(start, london), end);
         let second_one = Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).unwrap(); // 01:30 GMT
@@ -1001,7 +1010,16 @@ mod tests {
         // 23:30 UTC on a summer day is the next local day.
         let late = Utc.with_ymd_and_hms(2026, 7, 1, 23, 30, 0).unwrap();
         assert_eq!(day_of(late, london), d("2026-07-02"));
-        let q = Query::for_range_in("s", DateRange { first: d("2026-07-02"), last: d("2026-07-02") }, london, vec![], vec![]);
+        let q = Query::for_range_in(
+            "s",
+            DateRange {
+                first: d("2026-07-02"),
+                last: d("2026-07-02"),
+            },
+            london,
+            vec![],
+            vec![],
+        );
         assert_eq!(q.from, Utc.with_ymd_and_hms(2026, 7, 1, 23, 0, 0).unwrap());
         assert_eq!(q.range().first, d("2026-07-02"));
     }

@@ -565,10 +565,22 @@ mod tests {
             }
         }
         let (_, previous) = salts
-            .visitor_ids(at(2026, 3, 10, 12, 0, 0), chrono_tz::Tz::UTC, "s", ip, &AgentDigest::of("ua"))
+            .visitor_ids(
+                at(2026, 3, 10, 12, 0, 0),
+                chrono_tz::Tz::UTC,
+                "s",
+                ip,
+                &AgentDigest::of("ua"),
+            )
             .unwrap();
         assert_eq!(previous, None, "the 9th's salt never existed");
-        match salts.visitor_ids(at(2026, 3, 9, 12, 0, 0), chrono_tz::Tz::UTC, "s", ip, &AgentDigest::of("ua")) {
+        match salts.visitor_ids(
+            at(2026, 3, 9, 12, 0, 0),
+            chrono_tz::Tz::UTC,
+            "s",
+            ip,
+            &AgentDigest::of("ua"),
+        ) {
             Err(SaltError::NoSalt(_)) => {}
             other => panic!("a fresh Salts has no salt for yesterday, got {other:?}"),
         }
@@ -582,13 +594,21 @@ mod tests {
         let london: chrono_tz::Tz = "Europe/London".parse().unwrap();
         salts.set_zones(&[london]).unwrap();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let id = |t| salts.visitor_ids(t, london, "s", ip, &AgentDigest::of("ua")).unwrap();
+        let id = |t| {
+            salts
+                .visitor_ids(t, london, "s", ip, &AgentDigest::of("ua"))
+                .unwrap()
+        };
         // 23:30 BST and the next morning are two local days: two ids.
         let evening = id(at(2026, 7, 1, 22, 30, 0));
         clock.set(at(2026, 7, 1, 23, 30, 0)); // 00:30 BST on 2 July
         let after_midnight = id(at(2026, 7, 1, 23, 30, 0));
         assert_ne!(evening.0, after_midnight.0);
-        assert_eq!(after_midnight.1, Some(evening.0), "a visit over midnight continues");
+        assert_eq!(
+            after_midnight.1,
+            Some(evening.0),
+            "a visit over midnight continues"
+        );
         // 00:30 BST and 10:00 BST on 2 July: one person, one id.
         clock.set(at(2026, 7, 2, 9, 0, 0));
         assert_eq!(id(at(2026, 7, 2, 9, 0, 0)).0, after_midnight.0);
@@ -608,13 +628,31 @@ mod tests {
         let salts = Salts::ephemeral(clock);
         let ip: IpAddr = "2001:db8::1".parse().unwrap();
         let (a, pa) = salts
-            .visitor_ids(at(2020, 1, 1, 10, 0, 0), chrono_tz::Tz::UTC, "s", ip, &AgentDigest::of("ua"))
+            .visitor_ids(
+                at(2020, 1, 1, 10, 0, 0),
+                chrono_tz::Tz::UTC,
+                "s",
+                ip,
+                &AgentDigest::of("ua"),
+            )
             .unwrap();
         let (b, _) = salts
-            .visitor_ids(at(2020, 1, 1, 23, 0, 0), chrono_tz::Tz::UTC, "s", ip, &AgentDigest::of("ua"))
+            .visitor_ids(
+                at(2020, 1, 1, 23, 0, 0),
+                chrono_tz::Tz::UTC,
+                "s",
+                ip,
+                &AgentDigest::of("ua"),
+            )
             .unwrap();
         let (c, pc) = salts
-            .visitor_ids(at(2020, 1, 2, 1, 0, 0), chrono_tz::Tz::UTC, "s", ip, &AgentDigest::of("ua"))
+            .visitor_ids(
+                at(2020, 1, 2, 1, 0, 0),
+                chrono_tz::Tz::UTC,
+                "s",
+                ip,
+                &AgentDigest::of("ua"),
+            )
             .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);

@@ -518,7 +518,10 @@ async fn funnel(
     let before = compare.then(|| {
         make(glasshouse_model::query::Query {
             from: d.question.query.day_start(previous.first),
-            until: d.question.query.day_start(previous.last + chrono::Duration::days(1)),
+            until: d
+                .question
+                .query
+                .day_start(previous.last + chrono::Duration::days(1)),
             ..d.question.query.clone()
         })
     });

@@ -107,6 +107,12 @@ impl Reloader {
         audit.log.append(&entry).map_err(|e| e.to_string())?;
         // Roll-ups and salts follow the sites' local days.
         current.store.set_zones(&config.site_zones());
+        glasshouse_store::zones::apply(
+            current.store.as_ref(),
+            &config.data_dir,
+            &config.site_zones(),
+        )
+        .map_err(|e| format!("time zones: {e}"))?;
         current
             .anonymiser
             .set_zones(&config.timezones())

@@ -58,6 +58,7 @@ pub mod sql;
 pub mod tiers;
 mod totals;
 pub mod wal;
+pub mod zones;
 
 pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
 pub use duck::DuckStore;
@@ -321,6 +322,14 @@ pub trait Store: Send + Sync + 'static {
         rows: &[RollupRow],
         seen: u64,
     ) -> Result<bool, StoreError>;
+
+    /// Takes every fresh mark of `site` away, so that its closed days are
+    /// rolled up again (after its time zone changed, their day boundaries
+    /// did too).
+    fn forget_fresh(&self, site: &str) -> Result<(), StoreError> {
+        let _ = site;
+        Err(StoreError::Unsupported("the aggregate tier"))
+    }
 
     /// The days of `site` in `[from, until)` marked fresh (see
     /// [`Store::replace_fresh_rollup`]), ascending.

@@ -32,7 +32,8 @@ pub fn enforce(
         let cutoff = today - Duration::days(site.raw_retention_days as i64);
         let saved = funnels.of_site(&site.host);
         let extra = |day| saved_funnel_rows(config, store, site, &saved, day);
-        let (days, n) = rollup::roll_up_and_delete(store, &site.host, site.timezone, cutoff, &extra)?;
+        let (days, n) =
+            rollup::roll_up_and_delete(store, &site.host, site.timezone, cutoff, &extra)?;
         if n > 0 {
             tracing::info!(site = %site.host, days, deleted = n, "raw events past retention rolled up and deleted");
         }

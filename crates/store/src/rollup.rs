@@ -285,7 +285,10 @@ pub fn over_midnight(
     day: NaiveDate,
 ) -> Result<Vec<RollupRow>, StoreError> {
     let at = day_start(day, tz);
-    let (before, after) = (day_start(day - Duration::days(1), tz), day_start(day + Duration::days(1), tz));
+    let (before, after) = (
+        day_start(day - Duration::days(1), tz),
+        day_start(day + Duration::days(1), tz),
+    );
     let query = |from, until| Query {
         site: site.to_string(),
         from,

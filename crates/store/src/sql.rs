@@ -159,8 +159,11 @@ impl<'d> Builder<'d> {
     pub(crate) fn local_shift(&mut self, q: &Query) -> String {
         use chrono::Offset;
         let offset = |t: DateTime<Utc>| {
-            i64::from(q.tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc())
-                * 1_000_000
+            i64::from(
+                q.tz.offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            ) * 1_000_000
         };
         let mut branches = Vec::new();
         let (mut at, mut current) = (q.from, offset(q.from));

@@ -283,7 +283,10 @@ pub fn timeseries(
         }
     };
     for r in store.read_rollup(&query.site, from, until, "total")? {
-        put(interval.bucket_start(query.day_start(r.day), query.tz), &|row| row.merge(&r));
+        put(
+            interval.bucket_start(query.day_start(r.day), query.tz),
+            &|row| row.merge(&r),
+        );
     }
     if let Some(raw) = &s.raw {
         for (at, t) in store.timeseries(raw, interval)? {

@@ -883,6 +883,22 @@ impl Store for ClickHouseStore {
             .collect())
     }
 
+    fn forget_fresh(&self, site: &str) -> Result<(), StoreError> {
+        use glasshouse_model::query::EARLIEST_DAY;
+        // ClickHouse's Date ends in 2106 (in 2149 in later releases).
+        let end = NaiveDate::from_ymd_opt(2100, 1, 1).expect("a date");
+        let days: BTreeSet<(String, NaiveDate)> = self
+            .fresh_rollup_days(site, EARLIEST_DAY, end)?
+            .into_iter()
+            .map(|d| (site.to_string(), d))
+            .collect();
+        if days.is_empty() {
+            return Ok(());
+        }
+        let (statement, body) = fresh::mark(&days, false, Utc::now().timestamp_micros() as u64);
+        self.post(&statement, Some(body), true).map(|_| ())
+    }
+
     fn set_zones(&self, zones: &[(String, glasshouse_model::query::Tz)]) {
         *self.zones.write().unwrap_or_else(|e| e.into_inner()) = zones.to_vec();
         if let Some(f) = self.freshness.get() {

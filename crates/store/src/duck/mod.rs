@@ -489,7 +489,10 @@ impl Store for DuckStore {
         })
     }
 
-    fn oldest_event(&self, site: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    fn oldest_event(
+        &self,
+        site: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         self.with_reader(|conn| {
             conn.query_row(
                 "SELECT epoch_us(min(ts)) FROM events WHERE site = $1",
@@ -565,6 +568,16 @@ impl Store for DuckStore {
             })
             .collect()
         })
+    }
+
+    fn forget_fresh(&self, site: &str) -> Result<(), StoreError> {
+        let conn = self.writer.lock().expect("writer");
+        conn.execute(
+            "DELETE FROM rollup_fresh WHERE site = $1",
+            duckdb::params![site],
+        )
+        .map(|_| ())
+        .map_err(db_err)
     }
 
     fn set_zones(&self, zones: &[(String, glasshouse_model::query::Tz)]) {
