@@ -111,6 +111,7 @@ fn site(host: &str) -> Site {
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
         goals: vec![],
+        timezone: glasshouse_model::query::Tz::UTC,
     }
 }
 
@@ -377,7 +378,13 @@ fn overview_as_served(
     use glasshouse_store::tiers;
     let today = SystemClock.now().date_naive();
     let started = Instant::now();
-    let days = glasshouse_store::rollup::refresh(store, site, today - Duration::days(60), today)?;
+    let days = glasshouse_store::rollup::refresh(
+        store,
+        site,
+        glasshouse_model::query::Tz::UTC,
+        today - Duration::days(60),
+        today,
+    )?;
     println!(
         "rolled up {days} closed days of {site} in {:.1} s (the hourly job; once per day after that)",
         started.elapsed().as_secs_f64()

@@ -501,6 +501,7 @@ pub fn import_file(
         .with_context(|| format!("opening {}", file.display()))?
         .len();
     let store = crate::runtime::open_store(config)?;
+    store.set_zones(&config.site_zones());
     let mut load = store.bulk_load().context("starting the import")?;
     // Where the store cannot take a load back, the file is checked first.
     let abort_on_invalid = !skip_invalid && load.atomic();

@@ -132,6 +132,13 @@ pub fn serve(
             }
             let salts = Salts::open(&config.data_dir, clock.clone())
                 .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
+            store.set_zones(&config.site_zones());
+            for site in glasshouse_store::zones::apply(store.as_ref(), &config.data_dir, &config.site_zones())? {
+                tracing::info!(site = %site, "time zone changed: closed days will be rolled up again for its days");
+            }
+            salts
+                .set_zones(&config.timezones())
+                .context("making today's salts for the sites' time zones")?;
             let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));
             let ingestor = Arc::new(start_ingest(&config, store.clone(), clock.now())?);
             Ok((store, anonymiser, ingestor))

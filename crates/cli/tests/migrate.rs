@@ -40,6 +40,7 @@ fn answers(store: &dyn Store) -> Vec<String> {
             site: site.into(),
             from: now - Duration::days(10),
             until: now + Duration::days(1),
+            tz: glasshouse_model::query::Tz::UTC,
             metrics: Metric::COUNTS.to_vec(),
             filters: vec![],
         };

@@ -315,8 +315,9 @@ pub const SCRUBBED: &[&str] = &[
     "values of secret-looking parameters such as token, password, code and state",
 ];
 
-/// How many UTC days' salts exist at any time: today's and yesterday's (so a
-/// visit across midnight still joins up); older ones are erased.
+/// How many days' salts exist at any time for a time zone: today's and
+/// yesterday's (so a visit across midnight still joins up); older ones are
+/// erased.
 pub const SALT_DAYS_KEPT: u32 = 2;
 
 /// Bits of the keyed hash kept as the visitor id.
@@ -329,10 +330,10 @@ pub const VISIT_GAP_MINUTES: u32 = 30;
 pub const OPTOUT_PATH: &str = "/optout";
 
 /// How the visitor id is made, in one paragraph for people.
-pub const VISITOR_COUNTING: &str = "We count visitors without cookies. For each event our server works out a daily visitor number: a keyed BLAKE3 hash of a secret salt for the day (UTC), the visitor scope, your IP address and your browser's User-Agent, cut to 64 bits. The IP address and User-Agent are then dropped. The scope is the site alone, unless the site is in a journey agreement, when it is the group of sites in that agreement: only there can a visit from one site to another be joined up, and only on the same day. There is no cookie and nothing is added to links.";
+pub const VISITOR_COUNTING: &str = "We count visitors without cookies. For each event our server works out a daily visitor number: a keyed BLAKE3 hash of a secret salt for the day (the site's local day, from midnight to midnight in its time zone), the visitor scope, your IP address and your browser's User-Agent, cut to 64 bits. The IP address and User-Agent are then dropped. The scope is the site alone, unless the site is in a journey agreement, when it is the group of sites in that agreement: only there can a visit from one site to another be joined up, and only on the same day. There is no cookie and nothing is added to links.";
 
 /// How long salts live, in one paragraph for people.
-pub const SALT_LIFETIME: &str = "Each salt is 32 random bytes made for one UTC day. Only today's and yesterday's salts exist (yesterday's so that a visit across midnight joins up); older ones are erased from memory and disk. Once a salt is gone nobody, including us, can work out that day's visitor numbers again, so your visits on different days cannot be linked.";
+pub const SALT_LIFETIME: &str = "Each salt is 32 random bytes made for one day of the site's time zone. Only today's and yesterday's salts exist (yesterday's so that a visit across midnight joins up); older ones are erased from memory and disk. Once a salt is gone nobody, including us, can work out that day's visitor numbers again, so your visits on different days cannot be linked.";
 
 /// The honest status of the visitor id under UK GDPR, in one paragraph.
 pub const PSEUDONYMISATION: &str = "Hashing is pseudonymisation, not anonymisation (as the ICO explains): while a day's salt exists, someone who held the salt and knew your IP address and User-Agent could work out your visitor number for that day, so those numbers are pseudonymous personal data. We therefore keep raw events, which carry visitor numbers, only for each site's raw retention period, and after that keep only totals that carry no visitor number.";

@@ -187,6 +187,9 @@ pub struct Site {
     pub dated_slugs: Vec<String>,
     /// What the site counts as conversions (`event:goal`).
     pub goals: Vec<crate::goal::Goal>,
+    /// The site's time zone (IANA name): its days, hours, periods and
+    /// roll-ups are local. UTC when not configured.
+    pub timezone: crate::query::Tz,
 }
 
 /// Lower-case hex SHA-256 of an API token: what the configuration stores,
@@ -289,6 +292,7 @@ struct RawSite {
     dated_slugs: Vec<String>,
     #[serde(default)]
     goals: Vec<RawGoal>,
+    timezone: Option<String>,
 }
 
 /// `[[sites.goals]]`: `page = "/apply/done"`, or `event = "Signup"` with
@@ -673,8 +677,19 @@ impl Config {
             let goals = site_goals(s.goals, i).map_err(|(field, message)| {
                 invalid(key_offset(text, span.clone(), "goals"), field, message)
             })?;
+            let timezone = match &s.timezone {
+                None => crate::query::Tz::UTC,
+                Some(name) => name.parse().map_err(|_| {
+                    invalid(
+                        key_offset(text, span.clone(), "timezone"),
+                        format!("sites[{i}].timezone"),
+                        format!("{name:?} is not an IANA time zone such as Europe/London"),
+                    )
+                })?,
+            };
             sites.push(Site {
                 goals,
+                timezone,
                 host,
                 organisation: s.organisation,
                 query_params: s.query_params,
@@ -825,6 +840,16 @@ impl Config {
                         format!(
                             "{h:?} already links journeys under another agreement; a site can link journeys under one agreement only"
                         ),
+                    ));
+                }
+                // One visitor id across the sites needs one day boundary.
+                let zone = |h: &String| sites.iter().find(|s| &s.host == h).map(|s| s.timezone);
+                let zones: Vec<_> = covered.iter().filter_map(zone).collect();
+                if zones.windows(2).any(|w| w[0] != w[1]) {
+                    return Err(invalid(
+                        at("journeys"),
+                        field("journeys"),
+                        "sites linking journeys must share a timezone: a visitor's id lasts one local day".into(),
                     ));
                 }
             }
@@ -1027,6 +1052,22 @@ impl Config {
     /// The purpose with this id, if it is declared.
     pub fn purpose(&self, id: &str) -> Option<&Purpose> {
         self.purposes.iter().find(|p| p.id == id)
+    }
+
+    /// Each site with its time zone, for the store's roll-ups.
+    pub fn site_zones(&self) -> Vec<(String, crate::query::Tz)> {
+        self.sites
+            .iter()
+            .map(|s| (s.host.clone(), s.timezone))
+            .collect()
+    }
+
+    /// Every site's time zone, once each: the salts follow their local days.
+    pub fn timezones(&self) -> Vec<crate::query::Tz> {
+        let mut out: Vec<crate::query::Tz> = self.sites.iter().map(|s| s.timezone).collect();
+        out.sort_by_key(|t| t.name());
+        out.dedup();
+        out
     }
 
     /// The agreement in force on `day` that links journeys through `host`, if any.

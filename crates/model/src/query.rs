@@ -8,7 +8,8 @@
 //! Dates are UTC days. A period is a half-open range of instants
 //! `[from, to)`; the store never sees the text the caller sent.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+pub use chrono_tz::Tz;
 use std::fmt;
 
 /// Why a query was refused; the message is shown to the API caller as is.
@@ -511,44 +512,85 @@ impl Interval {
         }
     }
 
-    /// The start of the bucket that holds `t`.
-    pub fn bucket_start(self, t: DateTime<Utc>) -> DateTime<Utc> {
-        let d = t.date_naive();
-        match self {
-            Interval::Hour => midnight(d) + Duration::hours(t.hour() as i64),
-            Interval::Day => midnight(d),
-            Interval::Week => {
-                midnight(d - Duration::days(d.weekday().num_days_from_monday() as i64))
-            }
-            Interval::Month => midnight(d.with_day(1).expect("day 1 exists")),
-        }
+    /// The start of the bucket that holds `t`, in the site's time zone:
+    /// days, weeks and months begin at local midnight, hours on the local
+    /// hour (the repeated hour of an autumn clock change is one bucket).
+    pub fn bucket_start(self, t: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        let local = t.with_timezone(&tz).naive_local();
+        let d = local.date();
+        let start = match self {
+            Interval::Hour => d.and_hms_opt(local.hour(), 0, 0).expect("an hour"),
+            Interval::Day => d.and_time(chrono::NaiveTime::MIN),
+            Interval::Week => (d - Duration::days(d.weekday().num_days_from_monday() as i64))
+                .and_time(chrono::NaiveTime::MIN),
+            Interval::Month => d
+                .with_day(1)
+                .expect("day 1")
+                .and_time(chrono::NaiveTime::MIN),
+        };
+        local_instant(start, tz)
     }
 
     /// The start of the bucket after the one starting at `start`.
-    pub fn next(self, start: DateTime<Utc>) -> DateTime<Utc> {
-        match self {
-            Interval::Hour => start + Duration::hours(1),
-            Interval::Day => start + Duration::days(1),
-            Interval::Week => start + Duration::weeks(1),
+    pub fn next(self, start: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        let local = start.with_timezone(&tz).naive_local();
+        let next = match self {
+            Interval::Hour => local + Duration::hours(1),
+            Interval::Day => local + Duration::days(1),
+            Interval::Week => local + Duration::weeks(1),
             Interval::Month => {
-                let d = start.date_naive();
+                let d = local.date();
                 let (y, m) = if d.month() == 12 {
                     (d.year() + 1, 1)
                 } else {
                     (d.year(), d.month() + 1)
                 };
-                midnight(NaiveDate::from_ymd_opt(y, m, 1).expect("valid month"))
+                NaiveDate::from_ymd_opt(y, m, 1)
+                    .expect("valid month")
+                    .and_time(chrono::NaiveTime::MIN)
             }
+        };
+        let at = local_instant(next, tz);
+        // An hour that repeats (autumn) or is skipped (spring) still moves on.
+        if at <= start {
+            start + Duration::hours(1)
+        } else {
+            at
         }
     }
 
-    /// How a bucket is labelled in API answers (Plausible's formats).
-    pub fn label(self, start: DateTime<Utc>) -> String {
+    /// How a bucket is labelled in API answers (Plausible's formats), in
+    /// the site's local time.
+    pub fn label(self, start: DateTime<Utc>, tz: Tz) -> String {
+        let local = start.with_timezone(&tz);
         match self {
-            Interval::Hour => start.format("%Y-%m-%d %H:%M:%S").to_string(),
-            _ => start.format("%Y-%m-%d").to_string(),
+            Interval::Hour => local.format("%Y-%m-%d %H:%M:%S").to_string(),
+            _ => local.format("%Y-%m-%d").to_string(),
         }
     }
+}
+
+/// The first instant at or after the local time `local` in `tz`: the
+/// earlier of two in an autumn repeat, the end of the gap in a spring one.
+pub fn local_instant(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    let mut t = local;
+    for _ in 0..8 {
+        if let Some(at) = tz.from_local_datetime(&t).earliest() {
+            return at.with_timezone(&Utc);
+        }
+        t += Duration::minutes(30);
+    }
+    Utc.from_utc_datetime(&local)
+}
+
+/// The instant the day `d` begins in `tz` (its local midnight).
+pub fn day_start(d: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    local_instant(d.and_time(chrono::NaiveTime::MIN), tz)
+}
+
+/// The local day of an instant in `tz`.
+pub fn day_of(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    t.with_timezone(&tz).date_naive()
 }
 
 /// What a period is compared with.
@@ -768,6 +810,8 @@ pub struct Query {
     pub from: DateTime<Utc>,
     /// End of the range (exclusive).
     pub until: DateTime<Utc>,
+    /// The site's time zone: days, hours, weeks and months are local.
+    pub tz: Tz,
     /// Numbers wanted.
     pub metrics: Vec<Metric>,
     /// Conditions every counted event or visit must meet.
@@ -775,19 +819,49 @@ pub struct Query {
 }
 
 impl Query {
-    /// A query over whole days.
+    /// A query over whole UTC days.
     pub fn for_range(
         site: &str,
         range: DateRange,
         metrics: Vec<Metric>,
         filters: Vec<Filter>,
     ) -> Query {
+        Query::for_range_in(site, range, Tz::UTC, metrics, filters)
+    }
+
+    /// A query over whole days of the site's time zone `tz`.
+    pub fn for_range_in(
+        site: &str,
+        range: DateRange,
+        tz: Tz,
+        metrics: Vec<Metric>,
+        filters: Vec<Filter>,
+    ) -> Query {
         Query {
             site: site.to_string(),
-            from: range.from(),
-            until: range.until(),
+            from: day_start(range.first, tz),
+            until: day_start(range.last + Duration::days(1), tz),
+            tz,
             metrics,
             filters,
+        }
+    }
+
+    /// The instant local day `d` begins for this query's site.
+    pub fn day_start(&self, d: NaiveDate) -> DateTime<Utc> {
+        day_start(d, self.tz)
+    }
+
+    /// The local day of `t` for this query's site.
+    pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
+        day_of(t, self.tz)
+    }
+
+    /// The local days covered, as asked.
+    pub fn range(&self) -> DateRange {
+        DateRange {
+            first: self.day_of(self.from),
+            last: self.day_of(self.until - Duration::microseconds(1)),
         }
     }
 }
@@ -894,16 +968,59 @@ mod tests {
 
     #[test]
     fn buckets_start_and_step() {
+        let utc = Tz::UTC;
         let t = Utc.with_ymd_and_hms(2026, 11, 25, 13, 45, 0).unwrap();
-        assert_eq!(
-            Interval::Hour.label(Interval::Hour.bucket_start(t)),
-            "2026-11-25 13:00:00"
+        let h = Interval::Hour;
+        assert_eq!(h.label(h.bucket_start(t, utc), utc), "2026-11-25 13:00:00");
+        let w = Interval::Week;
+        assert_eq!(w.label(w.bucket_start(t, utc), utc), "2026-11-23");
+        let m = Interval::Month;
+        let dec = m.bucket_start(Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap(), utc);
+        assert_eq!(m.label(m.next(dec, utc), utc), "2027-01-01");
+    }
+
+    #[test]
+    fn local_days_and_hours_follow_the_clock_changes() {
+        let london: Tz = "Europe/London".parse().unwrap();
+        // 29 March 2026: clocks go forward at 01:00 GMT; the day has 23 hours.
+        let spring = d("2026-03-29");
+        let (start, end) = (
+            day_start(spring, london),
+            day_start(d("2026-03-30"), london),
         );
-        assert_eq!(
-            Interval::Week.label(Interval::Week.bucket_start(t)),
-            "2026-11-23"
+        assert_eq!(start, Utc.with_ymd_and_hms(2026, 3, 29, 0, 0, 0).unwrap());
+        assert_eq!(end, Utc.with_ymd_and_hms(2026, 3, 29, 23, 0, 0).unwrap());
+        let hours = std::iter::successors(Some(start), |t| Some(Interval::Hour.next(*t, london)))
+            .take_while(|t| *t < end)
+            .map(|t| Interval::Hour.label(t, london))
+            .collect::<Vec<_>>();
+        assert_eq!(hours.len(), 23);
+        assert!(!hours.contains(&"2026-03-29 01:00:00".to_string()));
+        // 25 October 2026: clocks go back at 02:00 BST; 25 hours, 01:00 twice.
+        let autumn = d("2026-10-25");
+        let (start, end) = (
+            day_start(autumn, london),
+            day_start(d("2026-10-26"), london),
         );
-        let m = Interval::Month.bucket_start(Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap());
-        assert_eq!(Interval::Month.label(Interval::Month.next(m)), "2027-01-01");
+        assert_eq!(end - start, Duration::hours(25));
+        assert_eq!(Interval::Day.next(start, london), end);
+        let second_one = Utc.with_ymd_and_hms(2026, 10, 25, 1, 30, 0).unwrap(); // 01:30 GMT
+        let bucket = Interval::Hour.bucket_start(second_one, london);
+        assert_eq!(Interval::Hour.label(bucket, london), "2026-10-25 01:00:00");
+        // 23:30 UTC on a summer day is the next local day.
+        let late = Utc.with_ymd_and_hms(2026, 7, 1, 23, 30, 0).unwrap();
+        assert_eq!(day_of(late, london), d("2026-07-02"));
+        let q = Query::for_range_in(
+            "s",
+            DateRange {
+                first: d("2026-07-02"),
+                last: d("2026-07-02"),
+            },
+            london,
+            vec![],
+            vec![],
+        );
+        assert_eq!(q.from, Utc.with_ymd_and_hms(2026, 7, 1, 23, 0, 0).unwrap());
+        assert_eq!(q.range().first, d("2026-07-02"));
     }
 }

@@ -13,7 +13,7 @@ use crate::journey::FunnelStep;
 use crate::query::{
     Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query, QueryError,
 };
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use std::fmt::Write as _;
 
 /// What kind of answer a question asks for, with what that kind needs.
@@ -229,12 +229,9 @@ impl Question {
         Ok(())
     }
 
-    /// The days the answer is about, as asked.
+    /// The days the answer is about, as asked (the site's local days).
     pub fn range(&self) -> DateRange {
-        DateRange {
-            first: self.query.from.date_naive(),
-            last: (self.query.until - Duration::microseconds(1)).date_naive(),
-        }
+        self.query.range()
     }
 
     /// The days the period is compared with, if it is.

@@ -49,6 +49,7 @@ fn main() {
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
         goals: vec![],
+        timezone: glasshouse_model::query::Tz::UTC,
     };
 
     let raw = |i: usize| RawEvent {

@@ -103,6 +103,11 @@ impl Anonymiser {
         &self.salts
     }
 
+    /// Sets the time zones whose local days the salts follow (the sites').
+    pub fn set_zones(&self, zones: &[chrono_tz::Tz]) -> std::io::Result<()> {
+        self.salts.set_zones(zones)
+    }
+
     /// Whether countries are looked up.
     pub fn has_geo(&self) -> bool {
         self.geo.is_some()
@@ -165,7 +170,7 @@ impl Anonymiser {
         }
         let (visitor_id, previous_visitor_id) = self
             .salts
-            .visitor_ids(raw.timestamp, scope, raw.ip, &digest)
+            .visitor_ids(raw.timestamp, site.timezone, scope, raw.ip, &digest)
             .map_err(|e| match e {
                 SaltError::NoSalt(day) => Rejection::NoSalt(day),
                 SaltError::Io(e) => Rejection::SaltStorage(e),

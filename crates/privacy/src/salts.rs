@@ -1,10 +1,15 @@
-//! Daily salts: the secret that makes visitor ids die at UTC midnight.
+//! Daily salts: the secret that makes visitor ids die at the site's local
+//! midnight.
 //!
-//! A visitor id is a keyed hash under the salt of the event's UTC day (see
-//! `visitor.rs`). Salts are 32 random bytes, one per UTC day, and exist only
-//! for **today and yesterday**: when the clock shows a new day the next call
-//! makes today's salt and erases every older one, from memory (the bytes are
-//! overwritten) and from disk. Yesterday's salt is kept one more day only so
+//! A visitor id is a keyed hash under the salt of the event's local day in
+//! the site's time zone (see `visitor.rs`). Salts are 32 random bytes, one
+//! per calendar day, and exist only for **today and yesterday** in the
+//! configured time zones ([`Salts::set_zones`]; UTC alone by default): when
+//! the clock shows a new day in one of them the next call makes that day's
+//! salt and erases every older one, from memory (the bytes are overwritten)
+//! and from disk. Ids die at local midnight so that a site's day counts its
+//! visitors once each (at 00:30 and 10:00 BST one person is one visitor of
+//! the day), and the daily roll-ups, which add days, add distinct people. Yesterday's salt is kept one more day only so
 //! that a visit running across midnight can still be joined up
 //! ([`AnonymousEvent::previous_visitor_id`](crate::AnonymousEvent::previous_visitor_id)).
 //! Once a salt is gone, nobody, operators included, can recompute the ids
@@ -56,8 +61,10 @@ pub struct Salts {
     clock: Arc<dyn Clock>,
     /// `Some(file)` when persistent.
     file: Option<PathBuf>,
-    /// Day number of the last rotation check (persistent only).
+    /// The window of days last checked (persistent only), packed by `window`.
     checked_day: AtomicI64,
+    /// The time zones whose today and yesterday have salts.
+    zones: RwLock<Vec<chrono_tz::Tz>>,
     keys: RwLock<BTreeMap<i64, Salt>>,
 }
 
@@ -159,6 +166,7 @@ impl Salts {
             clock,
             file: Some(file),
             checked_day: AtomicI64::new(NEVER),
+            zones: RwLock::new(vec![chrono_tz::Tz::UTC]),
             keys: RwLock::new(keys),
         };
         salts.check_rotation()?;
@@ -174,8 +182,39 @@ impl Salts {
             clock,
             file: None,
             checked_day: AtomicI64::new(NEVER),
+            zones: RwLock::new(vec![chrono_tz::Tz::UTC]),
             keys: RwLock::new(BTreeMap::new()),
         }
+    }
+
+    /// Sets the time zones whose days have salts (the sites'), and rotates
+    /// for them at once. Called at start and on every configuration reload.
+    pub fn set_zones(&self, zones: &[chrono_tz::Tz]) -> io::Result<()> {
+        let mut z: Vec<chrono_tz::Tz> = zones.to_vec();
+        if z.is_empty() {
+            z.push(chrono_tz::Tz::UTC);
+        }
+        z.sort_by_key(|t| t.name());
+        z.dedup();
+        *self.zones.write().unwrap_or_else(PoisonError::into_inner) = z;
+        self.checked_day.store(NEVER, Ordering::Release);
+        self.check_rotation()
+    }
+
+    /// The local days that are "today" in some configured zone, as day
+    /// numbers (at most three, since zones span 26 hours).
+    fn todays(&self) -> Vec<i64> {
+        let now = self.clock.now();
+        let mut out: Vec<i64> = self
+            .zones
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|z| day_of_date(now.with_timezone(z).date_naive()))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// True when the salts live in a file (from [`Salts::open`]).
@@ -200,23 +239,28 @@ impl Salts {
         let Some(file) = &self.file else {
             return Ok(());
         };
-        let today = day_number(self.clock.now());
-        if self.checked_day.load(Ordering::Acquire) == today {
+        let todays = self.todays();
+        // The window (first and last today) packed in one number.
+        let window = todays[0] * 4 + (todays[todays.len() - 1] - todays[0]);
+        if self.checked_day.load(Ordering::Acquire) == window {
             return Ok(());
         }
         let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-        if self.checked_day.load(Ordering::Acquire) == today {
+        if self.checked_day.load(Ordering::Acquire) == window {
             return Ok(());
         }
-        // Keep only yesterday and today. A salt "from the future" (the clock
-        // was moved back) is erased too: it would be today's salt of a day
-        // that has not happened yet, and nothing may outlive its two days.
-        keys.retain(|day, _| *day == today || *day == today - 1);
-        if let std::collections::btree_map::Entry::Vacant(e) = keys.entry(today) {
-            e.insert(Salt::random()?);
+        // Keep only each zone's yesterday and today. A salt "from the
+        // future" (the clock was moved back) is erased too: it would be
+        // today's salt of a day that has not happened yet, and nothing may
+        // outlive its two days.
+        keys.retain(|day, _| todays.iter().any(|t| *day == *t || *day == *t - 1));
+        for today in &todays {
+            if let std::collections::btree_map::Entry::Vacant(e) = keys.entry(*today) {
+                e.insert(Salt::random()?);
+            }
         }
         write_file(file, &keys)?;
-        self.checked_day.store(today, Ordering::Release);
+        self.checked_day.store(window, Ordering::Release);
         Ok(())
     }
 
@@ -226,11 +270,12 @@ impl Salts {
     pub(crate) fn visitor_ids(
         &self,
         at: DateTime<Utc>,
+        tz: chrono_tz::Tz,
         scope: &str,
         ip: IpAddr,
         agent: &AgentDigest,
     ) -> Result<(u64, Option<u64>), SaltError> {
-        let day = day_number(at);
+        let day = day_of_date(at.with_timezone(&tz).date_naive());
         if self.file.is_some() {
             self.check_rotation().map_err(SaltError::Io)?;
         } else {
@@ -514,19 +559,67 @@ mod tests {
         let salts = Salts::open(dir.path(), clock).unwrap();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for t in [at(2026, 3, 8, 23, 59, 59), at(2026, 3, 11, 0, 0, 0)] {
-            match salts.visitor_ids(t, "s", ip, &AgentDigest::of("ua")) {
+            match salts.visitor_ids(t, chrono_tz::Tz::UTC, "s", ip, &AgentDigest::of("ua")) {
                 Err(SaltError::NoSalt(d)) => assert_eq!(d, t.date_naive()),
                 other => panic!("expected NoSalt, got {other:?}"),
             }
         }
         let (_, previous) = salts
-            .visitor_ids(at(2026, 3, 10, 12, 0, 0), "s", ip, &AgentDigest::of("ua"))
+            .visitor_ids(
+                at(2026, 3, 10, 12, 0, 0),
+                chrono_tz::Tz::UTC,
+                "s",
+                ip,
+                &AgentDigest::of("ua"),
+            )
             .unwrap();
         assert_eq!(previous, None, "the 9th's salt never existed");
-        match salts.visitor_ids(at(2026, 3, 9, 12, 0, 0), "s", ip, &AgentDigest::of("ua")) {
+        match salts.visitor_ids(
+            at(2026, 3, 9, 12, 0, 0),
+            chrono_tz::Tz::UTC,
+            "s",
+            ip,
+            &AgentDigest::of("ua"),
+        ) {
             Err(SaltError::NoSalt(_)) => {}
             other => panic!("a fresh Salts has no salt for yesterday, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn ids_live_for_the_site_s_local_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(at(2026, 7, 1, 22, 0, 0)));
+        let salts = Salts::open(dir.path(), clock.clone()).unwrap();
+        let london: chrono_tz::Tz = "Europe/London".parse().unwrap();
+        salts.set_zones(&[london]).unwrap();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let id = |t| {
+            salts
+                .visitor_ids(t, london, "s", ip, &AgentDigest::of("ua"))
+                .unwrap()
+        };
+        // 23:30 BST and the next morning are two local days: two ids.
+        let evening = id(at(2026, 7, 1, 22, 30, 0));
+        clock.set(at(2026, 7, 1, 23, 30, 0)); // 00:30 BST on 2 July
+        let after_midnight = id(at(2026, 7, 1, 23, 30, 0));
+        assert_ne!(evening.0, after_midnight.0);
+        assert_eq!(
+            after_midnight.1,
+            Some(evening.0),
+            "a visit over midnight continues"
+        );
+        // 00:30 BST and 10:00 BST on 2 July: one person, one id.
+        clock.set(at(2026, 7, 2, 9, 0, 0));
+        assert_eq!(id(at(2026, 7, 2, 9, 0, 0)).0, after_midnight.0);
+        // Only London's today and yesterday have salts.
+        assert_eq!(
+            salts.days(),
+            vec![
+                NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 7, 2).unwrap()
+            ]
+        );
     }
 
     #[test]
@@ -535,13 +628,31 @@ mod tests {
         let salts = Salts::ephemeral(clock);
         let ip: IpAddr = "2001:db8::1".parse().unwrap();
         let (a, pa) = salts
-            .visitor_ids(at(2020, 1, 1, 10, 0, 0), "s", ip, &AgentDigest::of("ua"))
+            .visitor_ids(
+                at(2020, 1, 1, 10, 0, 0),
+                chrono_tz::Tz::UTC,
+                "s",
+                ip,
+                &AgentDigest::of("ua"),
+            )
             .unwrap();
         let (b, _) = salts
-            .visitor_ids(at(2020, 1, 1, 23, 0, 0), "s", ip, &AgentDigest::of("ua"))
+            .visitor_ids(
+                at(2020, 1, 1, 23, 0, 0),
+                chrono_tz::Tz::UTC,
+                "s",
+                ip,
+                &AgentDigest::of("ua"),
+            )
             .unwrap();
         let (c, pc) = salts
-            .visitor_ids(at(2020, 1, 2, 1, 0, 0), "s", ip, &AgentDigest::of("ua"))
+            .visitor_ids(
+                at(2020, 1, 2, 1, 0, 0),
+                chrono_tz::Tz::UTC,
+                "s",
+                ip,
+                &AgentDigest::of("ua"),
+            )
             .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);

@@ -190,6 +190,7 @@ mod tests {
             purposes: vec!["service-improvement".into()],
             dated_slugs: vec![],
             goals: vec![],
+            timezone: glasshouse_model::query::Tz::UTC,
         }
     }
 

@@ -28,6 +28,7 @@ fn ephemeral_salts_write_nothing_and_cover_any_day() {
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
         goals: vec![],
+        timezone: glasshouse_model::query::Tz::UTC,
     };
     let mut ids = Vec::new();
     // A year-old import, across a midnight.

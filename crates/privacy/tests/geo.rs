@@ -101,6 +101,7 @@ fn the_anonymiser_fills_in_the_country() {
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
         goals: vec![],
+        timezone: glasshouse_model::query::Tz::UTC,
     };
     let country = |ip: &str| {
         let raw = RawEvent {

@@ -89,19 +89,29 @@ pub fn today(app: &App) -> NaiveDate {
     app.clock.now().date_naive()
 }
 
-/// The period named by `period` and `date`.
-pub fn range(app: &App, period: Option<&str>, date: Option<&str>) -> Result<DateRange, ApiError> {
-    Ok(DateRange::parse(period, date, today(app))?)
+/// Today in the site's time zone.
+pub fn site_today(app: &App, site: &Site) -> NaiveDate {
+    glasshouse_model::query::day_of(app.clock.now(), site.timezone)
+}
+
+/// The period named by `period` and `date`, in the site's days.
+pub fn range(
+    app: &App,
+    site: &Site,
+    period: Option<&str>,
+    date: Option<&str>,
+) -> Result<DateRange, ApiError> {
+    Ok(DateRange::parse(period, date, site_today(app, site))?)
 }
 
 /// A Stats API question about one site.
 pub fn stats_question(app: &App, p: &Params, shape: Shape) -> Result<Question, ApiError> {
     let site = auth::known_site(app, p.get("site_id"))?;
-    let range = range(app, p.get("period"), p.get("date"))?;
+    let range = range(app, site, p.get("period"), p.get("date"))?;
     let metrics = Metric::parse_list(p.get("metrics"))?;
     let filters = Filter::parse_list(p.get("filters"))?;
     let mut question = Question {
-        query: Query::for_range(&site.host, range, metrics, filters),
+        query: Query::for_range_in(&site.host, range, site.timezone, metrics, filters),
         purpose: purpose(site, p.get("purpose")),
         sites: vec![site.host.clone()],
         shape,
@@ -123,7 +133,7 @@ pub fn journey_question(
     shape: Shape,
 ) -> Question {
     let mut q = Question {
-        query: Query::for_range(&site.host, range, vec![], filters),
+        query: Query::for_range_in(&site.host, range, site.timezone, vec![], filters),
         purpose,
         sites: vec![site.host.clone()],
         shape,
@@ -193,6 +203,12 @@ impl Decided {
             ground: self.grant.ground_text(),
             rows: 0,
         }
+    }
+
+    /// Today in the time zone of the question's site: where its raw
+    /// events begin (`tiers::raw_from`) is counted from it.
+    pub fn local_today(&self, app: &App) -> NaiveDate {
+        self.question.query.day_of(app.clock.now())
     }
 
     /// Marks an error as about this question, for the log.

@@ -191,7 +191,8 @@ async fn collect(
             engagement,
             timestamp,
         };
-        let scope = app.config.visitor_scope(&site.host, timestamp.date_naive());
+        let day = glasshouse_model::query::day_of(timestamp, site.timezone);
+        let scope = app.config.visitor_scope(&site.host, day);
         match app.anonymiser.anonymise(raw, site, &scope) {
             Ok(event) => events.push(event),
             Err(Rejection::Bot) => return Ok(dropped("bot")),

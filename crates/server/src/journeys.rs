@@ -77,7 +77,7 @@ fn path_question(
     shape: impl FnOnce(String) -> Shape,
 ) -> Result<Question, ApiError> {
     let site = auth::known_site(app, p.get("site_id"))?;
-    let range = ask::range(app, p.get("period"), p.get("date"))?;
+    let range = ask::range(app, site, p.get("period"), p.get("date"))?;
     let filters = Filter::parse_list(p.get("filters"))?;
     let page = p
         .get("page")
@@ -122,7 +122,7 @@ async fn one_step(app: App, caller: Caller, uri: Uri, next: bool) -> Result<Answ
     let d = ask::decide(&app, &caller, q)?;
     let store = app.store.clone();
     let q = path_query(&d.question, 1);
-    let raw_from = tiers::raw_from(&app.config, &q.query.site, d.today);
+    let raw_from = tiers::raw_from(&app.config, &q.query.site, d.local_today(&app));
     // Raw events answer their days; daily transitions answer the days before.
     let rows = blocking(move || {
         let split = tiers::split(store.as_ref(), &q.query, raw_from)?;
@@ -229,7 +229,7 @@ async fn paths(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Answe
     let q = path_query(&d.question, depth);
     let (site, page) = (q.query.site.clone(), q.page.clone());
     let store = app.store.clone();
-    let raw_from = tiers::raw_from(&app.config, &site, d.today);
+    let raw_from = tiers::raw_from(&app.config, &site, d.local_today(&app));
     let paths = blocking(move || {
         tiers::raw_only(
             store.as_ref(),
@@ -488,7 +488,7 @@ async fn funnel(
         p.agree(name, value.as_deref())?;
     }
     let site = auth::known_site(&app, b.site_id.as_deref())?;
-    let range = ask::range(&app, b.period.as_deref(), b.date.as_deref())?;
+    let range = ask::range(&app, site, b.period.as_deref(), b.date.as_deref())?;
     let filters = Filter::parse_list(b.filters.as_deref())?;
     let compare = match crate::stats::parse_compare(b.compare.as_deref())? {
         None => false,
@@ -517,13 +517,16 @@ async fn funnel(
     let now = make(d.question.query.clone());
     let before = compare.then(|| {
         make(glasshouse_model::query::Query {
-            from: previous.from(),
-            until: previous.until(),
+            from: d.question.query.day_start(previous.first),
+            until: d
+                .question
+                .query
+                .day_start(previous.last + chrono::Duration::days(1)),
             ..d.question.query.clone()
         })
     });
     let store = app.store.clone();
-    let raw_from = tiers::raw_from(&app.config, &site.host, d.today);
+    let raw_from = tiers::raw_from(&app.config, &site.host, d.local_today(&app));
     let (rows, previous) = blocking(move || {
         let rows = tiers::funnel(store.as_ref(), &now, raw_from)?;
         let previous = match before {

@@ -349,6 +349,7 @@ async fn dashboard(
         .unwrap_or_default();
     let context = serde_json::json!({
         "site": site.host,
+        "timezone": site.timezone.name(),
         "sites": sites_of(&app, &s),
         "user": {"username": s.username, "role": s.role, "organisation": org},
         "csrf": s.csrf,

@@ -105,6 +105,18 @@ impl Reloader {
         };
         let entry = Entry::config(org, role, actor, &summary).at(now);
         audit.log.append(&entry).map_err(|e| e.to_string())?;
+        // Roll-ups and salts follow the sites' local days.
+        current.store.set_zones(&config.site_zones());
+        glasshouse_store::zones::apply(
+            current.store.as_ref(),
+            &config.data_dir,
+            &config.site_zones(),
+        )
+        .map_err(|e| format!("time zones: {e}"))?;
+        current
+            .anonymiser
+            .set_zones(&config.timezones())
+            .map_err(|e| format!("salts: {e}"))?;
         let next = current.with_config(Arc::new(config));
         self.live.store(Arc::new(crate::router(next.clone())));
         *current = next;

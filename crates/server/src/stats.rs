@@ -86,12 +86,12 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     let q = &d.question.query;
     let compared = d.question.compared_range().unwrap_or(d.question.range());
     let previous = Query {
-        from: compared.from(),
-        until: compared.until(),
+        from: q.day_start(compared.first),
+        until: q.day_start(compared.last + chrono::Duration::days(1)),
         ..q.clone()
     };
     let store = app.store.clone();
-    let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
+    let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(&app));
     let (query, previous) = (d.executed(q), d.executed(&previous));
     let (now, before) = blocking(move || {
         let now = goals::aggregate(store.as_ref(), &query, raw_from)?;
@@ -130,7 +130,8 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
 
 async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Answer, ApiError> {
     let p = Params::from_uri(&uri)?;
-    let range = ask::range(&app, p.get("period"), p.get("date"))?;
+    let site = crate::auth::known_site(&app, p.get("site_id"))?;
+    let range = ask::range(&app, site, p.get("period"), p.get("date"))?;
     let interval = match p.get("interval") {
         None | Some("") => range.default_interval(),
         Some(s) => Interval::parse(s)?,
@@ -157,7 +158,7 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
     }
     let q = &d.question.query;
     let store = app.store.clone();
-    let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
+    let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(&app));
     let query = d.executed(q);
     let rows = blocking(move || {
         Ok(goals::timeseries(
@@ -173,7 +174,7 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
     // for shared data, empty buckets get noise too).
     let mut rows = rows.into_iter().peekable();
     let mut buckets = Vec::new();
-    let mut bucket = interval.bucket_start(q.from);
+    let mut bucket = interval.bucket_start(q.from, q.tz);
     while bucket < q.until {
         let mut totals = Totals::default();
         while let Some((start, t)) = rows.peek() {
@@ -187,7 +188,7 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
             }
         }
         buckets.push((bucket, Some(totals)));
-        bucket = interval.next(bucket);
+        bucket = interval.next(bucket, q.tz);
     }
     let mut values: Vec<Option<Totals>> = buckets.iter().map(|(_, t)| *t).collect();
     d.release(&app, &mut values)?;
@@ -196,7 +197,7 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
         .zip(&values)
         .map(|((bucket, _), totals)| {
             let mut row = Map::new();
-            row.insert("date".into(), json!(interval.label(*bucket)));
+            row.insert("date".into(), json!(interval.label(*bucket, q.tz)));
             for m in &q.metrics {
                 row.insert(m.name().into(), value(*m, totals.as_ref()));
             }
@@ -242,7 +243,7 @@ async fn breakdown(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     }
     let q = &d.question.query;
     let store = app.store.clone();
-    let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
+    let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(&app));
     let mut query = d.executed(q);
     // In v1, a breakdown's conversion_rate is the row's own (v2's
     // group_conversion_rate), except by goal.

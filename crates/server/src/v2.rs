@@ -91,7 +91,7 @@ async fn query(
 /// Parses the body into the question and how its rows are laid out.
 fn understand(app: &App, req: &Request) -> Result<Asked, ApiError> {
     let site = auth::known_site(app, Some(&req.site_id))?;
-    let today = ask::today(app);
+    let today = ask::site_today(app, site);
     let range = v2::date_range(&req.date_range, today, site.aggregate_retention_days)?;
     let grouping = v2::grouping(&req.dimensions, range)?;
     let mut metrics = v2::metrics(&req.metrics)?;
@@ -142,7 +142,7 @@ fn understand(app: &App, req: &Request) -> Result<Asked, ApiError> {
         },
     };
     let mut question = Question {
-        query: Query::for_range(&site.host, range, metrics, filters),
+        query: Query::for_range_in(&site.host, range, site.timezone, metrics, filters),
         purpose: ask::purpose(site, req.purpose.as_deref()),
         sites: vec![site.host.clone()],
         shape,
@@ -206,8 +206,8 @@ fn order(
 /// The same query over the compared days.
 fn over(q: &Query, range: DateRange) -> Query {
     Query {
-        from: range.from(),
-        until: range.until(),
+        from: q.day_start(range.first),
+        until: q.day_start(range.last + chrono::Duration::days(1)),
         ..q.clone()
     }
 }
@@ -216,10 +216,9 @@ async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, Api
     let q = d.executed(&d.question.query);
     let compared = d.question.compared_range();
     let store = app.store.clone();
-    let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
+    let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(app));
     let grouping = asked.grouping.clone();
     let (limit, offset) = (asked.limit, asked.offset);
-    let range = d.question.range();
     blocking(move || {
         let s = store.as_ref();
         Ok(match &grouping {
@@ -237,13 +236,12 @@ async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, Api
                 }]
             }
             Grouping::Time(i) => {
-                let now = buckets(goals::timeseries(s, &q, *i, raw_from)?, *i, range);
+                let now = buckets(goals::timeseries(s, &q, *i, raw_from)?, *i, &q);
                 let before = match compared {
-                    Some(c) => Some(buckets(
-                        goals::timeseries(s, &over(&q, c), *i, raw_from)?,
-                        *i,
-                        c,
-                    )),
+                    Some(c) => {
+                        let cq = over(&q, c);
+                        Some(buckets(goals::timeseries(s, &cq, *i, raw_from)?, *i, &cq))
+                    }
                     None => None,
                 };
                 time_rows(now, before)
@@ -275,21 +273,20 @@ async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, Api
     .map_err(|e| d.error(e))
 }
 
-/// Every bucket of `range`, with its totals (empty ones zero).
+/// Every bucket of `q`'s period, with its totals (empty ones zero),
+/// labelled in the site's local time.
 fn buckets(
     rows: Vec<(chrono::DateTime<chrono::Utc>, Totals)>,
     interval: Interval,
-    range: DateRange,
+    q: &Query,
 ) -> Vec<(String, Totals)> {
     let found: std::collections::HashMap<_, _> = rows.into_iter().collect();
     let mut out = Vec::new();
-    let mut at = interval.bucket_start(range.from());
-    while at < range.until() {
-        out.push((
-            interval.label(at),
-            found.get(&at).copied().unwrap_or_default(),
-        ));
-        at = interval.next(at);
+    let mut at = interval.bucket_start(q.from, q.tz);
+    while at < q.until {
+        let totals = found.get(&at).copied().unwrap_or_default();
+        out.push((interval.label(at, q.tz), totals));
+        at = interval.next(at, q.tz);
     }
     out
 }
@@ -339,7 +336,7 @@ async fn total_visitors(app: &App, d: &ask::Decided, range: DateRange) -> Result
         ..over(&d.question.query, range)
     };
     let store = app.store.clone();
-    let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
+    let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(app));
     blocking(move || Ok(goals::aggregate(store.as_ref(), &q, raw_from)?.visitors))
         .await
         .map_err(|e| d.error(e))
@@ -359,7 +356,7 @@ async fn count_rows(
     }
     let q = d.executed(&d.question.query);
     let (store, by) = (app.store.clone(), by.clone());
-    let raw_from = tiers::raw_from(&app.config, &q.site, d.today);
+    let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(app));
     blocking(move || {
         let mut n = 0;
         for page in 0..100 {
@@ -445,7 +442,7 @@ fn shape(
     let mut meta = Map::new();
     if req.include.time_labels {
         if let Grouping::Time(i) = asked.grouping {
-            let labels: Vec<String> = buckets(vec![], i, asked.question.range())
+            let labels: Vec<String> = buckets(vec![], i, &asked.question.query)
                 .into_iter()
                 .map(|(l, _)| l)
                 .collect();

@@ -17,6 +17,7 @@
 
 use crate::row::AsRow;
 use chrono::NaiveDate;
+use glasshouse_model::query::Tz;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -37,6 +38,8 @@ pub struct Freshness {
     newest: Mutex<Option<NaiveDate>>,
     /// Moves whenever rows arrive for a closed day.
     late: AtomicU64,
+    /// Each site's time zone, whose days its roll-ups are of.
+    zones: std::sync::RwLock<std::collections::HashMap<String, Tz>>,
 }
 
 impl Freshness {
@@ -45,7 +48,13 @@ impl Freshness {
         Freshness {
             newest: Mutex::new(newest),
             late: AtomicU64::new(0),
+            zones: Default::default(),
         }
+    }
+
+    /// Sets each site's time zone (UTC for any site not named).
+    pub fn set_zones(&self, zones: &[(String, Tz)]) {
+        *self.zones.write().expect("zones") = zones.iter().cloned().collect();
     }
 
     /// The newest day with events.
@@ -64,6 +73,7 @@ impl Freshness {
         &self,
         batches: impl IntoIterator<Item = &'a [T]>,
     ) -> (BTreeSet<(String, NaiveDate)>, Option<NaiveDate>) {
+        let zones = self.zones.read().expect("zones").clone();
         let before = self.newest();
         let mut newest = before;
         let mut late = BTreeSet::new();
@@ -72,10 +82,14 @@ impl Freshness {
                 let r = r.row();
                 let day = day_of(r.ts);
                 if before.is_some_and(|n| day < n) {
-                    // The next day's roll-up corrects for visits over the
+                    // Roll-ups are per day of the site's time zone, and the
+                    // next day's roll-up corrects for visits over the
                     // midnight between them (`rollup::over_midnight`).
-                    late.insert((r.site.to_string(), day));
-                    late.insert((r.site.to_string(), day.succ_opt().unwrap_or(day)));
+                    let tz = zones.get(r.site).copied().unwrap_or(Tz::UTC);
+                    let local = chrono::DateTime::from_timestamp_micros(r.ts)
+                        .map_or(day, |t| glasshouse_model::query::day_of(t, tz));
+                    late.insert((r.site.to_string(), local));
+                    late.insert((r.site.to_string(), local.succ_opt().unwrap_or(local)));
                 }
                 newest = newest.max(Some(day));
             }

@@ -3,7 +3,7 @@
 
 use crate::{Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use glasshouse_model::query::{midnight, Metric, Query};
+use glasshouse_model::query::{day_start, Metric, Query};
 use glasshouse_model::Site;
 
 /// A site's stored volumes, counted up to the end of the day before `today`.
@@ -23,11 +23,12 @@ pub fn site_figures(
     site: &Site,
     today: NaiveDate,
 ) -> Result<SiteFigures, StoreError> {
-    let until = midnight(today);
+    let until = day_start(today, site.timezone);
     let all = Query {
         site: site.host.clone(),
         from: until - Duration::days(i64::from(site.aggregate_retention_days) + 1),
         until,
+        tz: site.timezone,
         metrics: vec![Metric::Events],
         filters: vec![],
     };
@@ -39,6 +40,6 @@ pub fn site_figures(
     Ok(SiteFigures {
         events_stored: store.aggregate(&all)?.events,
         visitors_last_30_days: store.aggregate(&recent)?.visitors,
-        oldest_event: store.oldest_event_day(&site.host)?.map(midnight),
+        oldest_event: store.oldest_event(&site.host)?,
     })
 }

@@ -58,6 +58,7 @@ pub mod sql;
 pub mod tiers;
 mod totals;
 pub mod wal;
+pub mod zones;
 
 pub use clickhouse::{ClickHouseConfig, ClickHouseStore};
 pub use duck::DuckStore;
@@ -270,8 +271,18 @@ pub trait Store: Send + Sync + 'static {
         Ok(false)
     }
 
-    /// The first UTC day of `site` that still has raw events.
-    fn oldest_event_day(&self, site: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
+    /// Tells the store each site's time zone, whose local days its
+    /// roll-ups are of (a late row marks its local day's roll-up stale).
+    fn set_zones(&self, zones: &[(String, glasshouse_model::query::Tz)]) {
+        let _ = zones;
+    }
+
+    /// When the oldest raw event of `site` happened (its local day is the
+    /// first that still has raw events).
+    fn oldest_event(
+        &self,
+        site: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         let _ = site;
         Err(StoreError::Unsupported("the aggregate tier"))
     }
@@ -311,6 +322,14 @@ pub trait Store: Send + Sync + 'static {
         rows: &[RollupRow],
         seen: u64,
     ) -> Result<bool, StoreError>;
+
+    /// Takes every fresh mark of `site` away, so that its closed days are
+    /// rolled up again (after its time zone changed, their day boundaries
+    /// did too).
+    fn forget_fresh(&self, site: &str) -> Result<(), StoreError> {
+        let _ = site;
+        Err(StoreError::Unsupported("the aggregate tier"))
+    }
 
     /// The days of `site` in `[from, until)` marked fresh (see
     /// [`Store::replace_fresh_rollup`]), ascending.

@@ -121,7 +121,14 @@ pub fn timeseries(
         grouped(x, sql::grouped(x.dialect(), q, &group, 0, 0))?
             .into_iter()
             .filter(|(k, _)| *k != Cell::Null)
+            // Buckets are of local time: back to the instant each begins.
             .filter_map(|(k, t)| DateTime::from_timestamp_micros(k.int()).map(|d| (d, t)))
+            .map(|(local, t)| {
+                (
+                    glasshouse_model::query::local_instant(local.naive_utc(), q.tz),
+                    t,
+                )
+            })
             .collect();
     out.sort_by_key(|(d, _)| *d);
     Ok(out)

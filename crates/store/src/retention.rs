@@ -7,14 +7,14 @@
 //! configuration of the moment (a reload changes retention at the next
 //! run), so an installation that was down catches up at once. The same job
 //! rolls up each closed day that still has raw events, for the overview to
-//! read (`tiers`). Retention counts whole UTC days: with 30 days, events from
-//! before midnight 30 days ago go.
+//! read (`tiers`). Retention counts whole days of the site's time zone: with
+//! 30 days, events from before local midnight 30 days ago go.
 
 use crate::saved::{daily_key, Saved, SavedFunnels};
 use crate::{rollup, RollupRow, Store, StoreError};
 use chrono::Duration;
 use glasshouse_model::journey::FunnelQuery;
-use glasshouse_model::query::{midnight, Query};
+use glasshouse_model::query::{day_of, day_start, Query};
 use glasshouse_model::{Clock, Config};
 
 /// Rolls up and deletes what is past raw retention, and deletes roll-ups
@@ -25,13 +25,15 @@ pub fn enforce(
     funnels: &SavedFunnels,
     clock: &dyn Clock,
 ) -> Result<u64, StoreError> {
-    let today = clock.now().date_naive();
+    let now = clock.now();
     let mut deleted = 0;
     for site in &config.sites {
+        let today = day_of(now, site.timezone);
         let cutoff = today - Duration::days(site.raw_retention_days as i64);
         let saved = funnels.of_site(&site.host);
         let extra = |day| saved_funnel_rows(config, store, site, &saved, day);
-        let (days, n) = rollup::roll_up_and_delete(store, &site.host, cutoff, &extra)?;
+        let (days, n) =
+            rollup::roll_up_and_delete(store, &site.host, site.timezone, cutoff, &extra)?;
         if n > 0 {
             tracing::info!(site = %site.host, days, deleted = n, "raw events past retention rolled up and deleted");
         }
@@ -53,11 +55,12 @@ pub fn refresh_rollups(
     store: &dyn Store,
     clock: &dyn Clock,
 ) -> Result<u64, StoreError> {
-    let today = clock.now().date_naive();
+    let now = clock.now();
     let mut days = 0;
     for site in &config.sites {
+        let today = day_of(now, site.timezone);
         let from = today - Duration::days(site.raw_retention_days as i64);
-        days += rollup::refresh(store, &site.host, from, today)?;
+        days += rollup::refresh(store, &site.host, site.timezone, from, today)?;
     }
     Ok(days)
 }
@@ -83,8 +86,9 @@ fn saved_funnel_rows(
         let query = FunnelQuery {
             query: Query {
                 site: site.host.clone(),
-                from: midnight(day),
-                until: midnight(day + Duration::days(1)),
+                from: day_start(day, site.timezone),
+                until: day_start(day + Duration::days(1), site.timezone),
+                tz: site.timezone,
                 metrics: vec![],
                 filters: vec![],
             },

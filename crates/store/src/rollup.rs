@@ -28,7 +28,7 @@
 
 use crate::{Store, StoreError, Totals};
 use chrono::{Duration, NaiveDate};
-use glasshouse_model::query::{midnight, Dimension, Filter, FilterOp, Metric, Query};
+use glasshouse_model::query::{day_of, day_start, Dimension, Filter, FilterOp, Metric, Query, Tz};
 
 /// One day's figures for one value of one property on one site.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,12 +184,14 @@ pub const MAX_VALUES: usize = 50_000;
 pub fn compute(
     store: &dyn Store,
     site: &str,
+    tz: Tz,
     day: NaiveDate,
 ) -> Result<Vec<RollupRow>, StoreError> {
     let query = Query {
         site: site.to_string(),
-        from: midnight(day),
-        until: midnight(day + Duration::days(1)),
+        from: day_start(day, tz),
+        until: day_start(day + Duration::days(1), tz),
+        tz,
         metrics: Metric::COUNTS.to_vec(),
         filters: vec![],
     };
@@ -217,7 +219,7 @@ pub fn compute(
         return Ok(Vec::new());
     }
     let mut out = vec![row("total", String::new(), &total)];
-    out.extend(over_midnight(store, site, day)?);
+    out.extend(over_midnight(store, site, tz, day)?);
     // Transitions are between page views only.
     let pageviews = Query {
         filters: glasshouse_model::query::Filter::parse_list(Some("event:name==pageview"))
@@ -279,13 +281,19 @@ pub const BEFORE: &str = "<";
 pub fn over_midnight(
     store: &dyn Store,
     site: &str,
+    tz: Tz,
     day: NaiveDate,
 ) -> Result<Vec<RollupRow>, StoreError> {
-    let at = midnight(day);
+    let at = day_start(day, tz);
+    let (before, after) = (
+        day_start(day - Duration::days(1), tz),
+        day_start(day + Duration::days(1), tz),
+    );
     let query = |from, until| Query {
         site: site.to_string(),
         from,
         until,
+        tz,
         metrics: Metric::COUNTS.to_vec(),
         filters: vec![Filter {
             dimension: Dimension::OverMidnight,
@@ -293,11 +301,8 @@ pub fn over_midnight(
             values: vec![at.timestamp_micros().to_string()],
         }],
     };
-    let whole = query(at - Duration::days(1), at + Duration::days(1));
-    let halves = [
-        query(at - Duration::days(1), at),
-        query(at, at + Duration::days(1)),
-    ];
+    let whole = query(before, after);
+    let halves = [query(before, at), query(at, after)];
     let total = store.aggregate(&whole)?;
     if total.visits == 0 {
         return Ok(Vec::new());
@@ -342,13 +347,14 @@ pub fn over_midnight(
 pub fn roll_up_and_delete(
     store: &dyn Store,
     site: &str,
+    tz: Tz,
     cutoff: NaiveDate,
     extra: &dyn Fn(NaiveDate) -> Result<Vec<RollupRow>, StoreError>,
 ) -> Result<(u64, u64), StoreError> {
     let mut days = 0;
-    if let Some(mut day) = store.oldest_event_day(site)? {
+    if let Some(mut day) = store.oldest_event(site)?.map(|t| day_of(t, tz)) {
         while day < cutoff {
-            let mut rows = compute(store, site, day)?;
+            let mut rows = compute(store, site, tz, day)?;
             if !rows.is_empty() {
                 rows.extend(extra(day)?);
             }
@@ -359,7 +365,7 @@ pub fn roll_up_and_delete(
             day += Duration::days(1);
         }
     }
-    let deleted = store.delete_before(site, midnight(cutoff))?;
+    let deleted = store.delete_before(site, day_start(cutoff, tz))?;
     Ok((days, deleted))
 }
 
@@ -371,16 +377,24 @@ pub fn roll_up_and_delete(
 pub fn refresh(
     store: &dyn Store,
     site: &str,
+    tz: Tz,
     from: NaiveDate,
     today: NaiveDate,
 ) -> Result<u64, StoreError> {
     let Some(closed) = store.closed_before()? else {
         return Ok(0);
     };
-    let Some(oldest) = store.oldest_event_day(site)? else {
+    let Some(oldest) = store.oldest_event(site)?.map(|t| day_of(t, tz)) else {
         return Ok(0);
     };
-    let (from, until) = (from.max(oldest), closed.min(today));
+    // A local day is closed once it has ended before the UTC day that
+    // closes days (`fresh.rs`) began.
+    let closed_at = day_start(closed, Tz::UTC);
+    let mut last_closed = closed + Duration::days(1);
+    while day_start(last_closed, tz) > closed_at {
+        last_closed -= Duration::days(1);
+    }
+    let (from, until) = (from.max(oldest), last_closed.min(today));
     if from >= until {
         return Ok(0);
     }
@@ -393,7 +407,7 @@ pub fn refresh(
     while day < until {
         if !fresh.contains(&day) {
             let seen = store.late_writes();
-            let rows = compute(store, site, day)?;
+            let rows = compute(store, site, tz, day)?;
             if store.replace_fresh_rollup(site, day, &rows, seen)? {
                 marked += 1;
             }

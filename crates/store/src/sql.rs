@@ -19,7 +19,7 @@
 //! matching events; a visit counts when it has any. The exit page is only
 //! known once a visit is over, so its filter is a sub-query over visits.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use glasshouse_model::goal::{Goal, GoalKind};
 use glasshouse_model::query::{Dimension, Filter, FilterOp, Interval, Metric, Query};
 
@@ -61,8 +61,10 @@ pub trait Dialect {
     fn contains_ci(&self, hay: &str, needle: &str) -> String;
     /// True when `hay` matches the whole regular expression `pattern`.
     fn full_match(&self, hay: &str, pattern: &str) -> String;
-    /// Start of `interval`'s bucket holding `ts`, in microseconds since the epoch.
-    fn bucket_micros(&self, interval: Interval) -> String;
+    /// Start of `interval`'s bucket holding `ts` shifted by `shift` (an
+    /// integer expression of microseconds: the site's offset from UTC at
+    /// `ts`), in microseconds since the epoch of that local time.
+    fn bucket_micros(&self, interval: Interval, shift: &str) -> String;
     /// The median of `expr` over the group.
     fn median(&self, expr: &str) -> String;
     /// The timestamp `ts` as whole microseconds since the epoch.
@@ -148,6 +150,46 @@ impl<'d> Builder<'d> {
             ));
         }
         out.join(" AND ")
+    }
+
+    /// The site's offset from UTC at `ts`, in microseconds, over the
+    /// query's instants: one branch per clock change in them (found hour by
+    /// hour, then to the second), so that both dialects bucket local time
+    /// without a time zone database of their own.
+    pub(crate) fn local_shift(&mut self, q: &Query) -> String {
+        use chrono::Offset;
+        let offset = |t: DateTime<Utc>| {
+            i64::from(
+                q.tz.offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            ) * 1_000_000
+        };
+        let mut branches = Vec::new();
+        let (mut at, mut current) = (q.from, offset(q.from));
+        while at < q.until && branches.len() < 1000 {
+            let next = at + chrono::Duration::hours(1);
+            if offset(next) != current {
+                // The change lies in (at, next]: find its second.
+                let (mut lo, mut hi) = (at, next);
+                while hi - lo > chrono::Duration::seconds(1) {
+                    let mid = lo + (hi - lo) / 2;
+                    if offset(mid) == current {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                let p = self.bind(Param::Time(hi));
+                branches.push(format!("WHEN ts < {p} THEN {current}"));
+                current = offset(hi);
+            }
+            at = next;
+        }
+        if branches.is_empty() {
+            return current.to_string();
+        }
+        format!("(CASE {} ELSE {current} END)", branches.join(" "))
     }
 
     /// The events that complete any of `goals` (none: no event), as
@@ -397,7 +439,10 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
 
     let (dim_expr, dim_is_visit_level) = match group {
         Group::Total => (None, false),
-        Group::Bucket(i) => (Some(d.bucket_micros(*i)), false),
+        Group::Bucket(i) => {
+            let shift = b.local_shift(q);
+            (Some(d.bucket_micros(*i, &shift)), false)
+        }
         Group::By(dim) => {
             let col = b.column(dim);
             let shown = match dim {

@@ -19,7 +19,7 @@
 use crate::rollup::{self, RollupRow};
 use crate::{Store, StoreError, Totals};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use glasshouse_model::query::{midnight, Dimension, Interval, Query};
+use glasshouse_model::query::{Dimension, Interval, Query};
 use std::collections::HashMap;
 
 /// How a query divides between the tiers.
@@ -49,18 +49,18 @@ fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, S
     let Some(raw) = &s.raw else {
         return Ok(s);
     };
-    let first = raw.from.date_naive();
-    if raw.from != midnight(first) {
+    let first = query.day_of(raw.from);
+    if raw.from != query.day_start(first) {
         return Ok(s);
     }
-    let last = raw.until.date_naive();
+    let last = query.day_of(raw.until);
     let fresh = store.fresh_rollup_days(&query.site, first, last)?;
     let run = fresh
         .iter()
         .enumerate()
         .take_while(|(i, d)| **d == first + Duration::days(*i as i64))
         .count();
-    let covered = midnight(first + Duration::days(run as i64)) >= raw.until;
+    let covered = query.day_start(first + Duration::days(run as i64)) >= raw.until;
     // Unless the fresh days cover the rest of the period, the last of them
     // stays with the raw part: its roll-up carries the correction for the
     // midnight between the rolled days and the raw ones (`corrected_days`).
@@ -69,7 +69,7 @@ fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, S
         (false, 0 | 1) => return Ok(s),
         (false, _) => first + Duration::days(run as i64 - 1),
     };
-    let boundary = midnight(until);
+    let boundary = query.day_start(until);
     s.rolled = Some((s.rolled.map(|r| r.0).unwrap_or(first), until));
     s.raw = (raw.until > boundary).then(|| Query {
         from: boundary,
@@ -145,7 +145,7 @@ pub fn split_fresh(
 /// asking the store, which keeps the dashboard's usual questions at one
 /// statement each.
 pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Split, StoreError> {
-    let first = query.from.date_naive();
+    let first = query.day_of(query.from);
     if first >= raw_from {
         return Ok(Split {
             raw: Some(query.clone()),
@@ -154,9 +154,10 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
             fresh: false,
         });
     }
-    let end = (query.until - Duration::microseconds(1)).date_naive() + Duration::days(1);
+    let end = query.day_of(query.until - Duration::microseconds(1)) + Duration::days(1);
     let cutoff = store
-        .oldest_event_day(&query.site)?
+        .oldest_event(&query.site)?
+        .map(|t| query.day_of(t))
         .unwrap_or(end)
         .max(first);
     if first >= cutoff {
@@ -180,7 +181,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
             fresh: false,
         });
     }
-    let boundary = midnight(cutoff);
+    let boundary = query.day_start(cutoff);
     let raw = (query.until > boundary).then(|| Query {
         from: query.from.max(boundary),
         ..query.clone()
@@ -282,7 +283,10 @@ pub fn timeseries(
         }
     };
     for r in store.read_rollup(&query.site, from, until, "total")? {
-        put(interval.bucket_start(midnight(r.day)), &|row| row.merge(&r));
+        put(
+            interval.bucket_start(query.day_start(r.day), query.tz),
+            &|row| row.merge(&r),
+        );
     }
     if let Some(raw) = &s.raw {
         for (at, t) in store.timeseries(raw, interval)? {
@@ -307,8 +311,8 @@ pub fn timeseries(
         let (Some(h), Some(b)) = (on(&halves, w.day), on(&before, w.day)) else {
             continue;
         };
-        let at = interval.bucket_start(midnight(w.day));
-        let was = interval.bucket_start(midnight(w.day - Duration::days(1)));
+        let at = interval.bucket_start(query.day_start(w.day), query.tz);
+        let was = interval.bucket_start(query.day_start(w.day - Duration::days(1)), query.tz);
         if at == was {
             put(at, &|row| {
                 row.merge(w);

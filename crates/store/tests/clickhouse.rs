@@ -71,6 +71,12 @@ fn clickhouse_rolls_up_a_long_tail_of_pages_into_other() {
 }
 
 #[test]
+fn clickhouse_counts_local_days_across_the_clock_changes() {
+    let Some(server) = start() else { return };
+    suite::local_time::local_time_conformance(Arc::new(fresh(&server, "local_time")));
+}
+
+#[test]
 fn clickhouse_passes_the_tiers_suite() {
     let Some(server) = start() else { return };
     suite::tiers::tiers_conformance(Arc::new(fresh(&server, "tiers")));

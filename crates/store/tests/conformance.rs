@@ -15,6 +15,12 @@ fn duckdb_passes_the_conformance_suite() {
 }
 
 #[test]
+fn duckdb_counts_local_days_across_the_clock_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::local_time::local_time_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));
+}
+
+#[test]
 fn duckdb_passes_the_rollup_suite() {
     let dir = tempfile::tempdir().unwrap();
     rollup_conformance(Arc::new(DuckStore::open(dir.path()).unwrap()));

@@ -21,6 +21,7 @@ fn site() -> Site {
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
         goals: vec![],
+        timezone: glasshouse_model::query::Tz::UTC,
     }
 }
 

@@ -24,7 +24,8 @@ import {
   propertyLabel,
   rangeOf,
   stateToSearch,
-  todayUtc,
+  setSiteZone,
+  siteToday,
   withFilter,
 } from './state';
 import { Tiles } from './tiles';
@@ -285,8 +286,8 @@ class Dashboard implements Host {
       this.fromInput.value = s.from;
       this.toInput.value = s.to;
     }
-    this.fromInput.max = todayUtc();
-    this.toInput.max = todayUtc();
+    this.fromInput.max = siteToday();
+    this.toInput.max = siteToday();
     this.compareBox.checked = s.compare;
     this.compareWith.value = s.compareWith;
     // Funnels compare with the previous period only.
@@ -563,6 +564,7 @@ class Dashboard implements Host {
 const app = document.getElementById('app');
 const ctx = readContext();
 if (app && ctx) {
+  setSiteZone(ctx.timezone ?? 'UTC');
   new Dashboard(ctx).mount(app);
 } else if (app) {
   app.removeAttribute('aria-busy');

@@ -87,8 +87,20 @@ export interface State {
 
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
-export function todayUtc(): string {
-  return new Date().toISOString().slice(0, 10);
+/** The site's time zone (IANA name): its days are the API's days. */
+let siteZone = 'UTC';
+
+export function setSiteZone(zone: string): void {
+  siteZone = zone;
+}
+
+/** Today in the site's time zone, YYYY-MM-DD. */
+export function siteToday(): string {
+  try {
+    return new Intl.DateTimeFormat('en-CA', { timeZone: siteZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  } catch {
+    return new Date().toISOString().slice(0, 10);
+  }
 }
 
 export function parseState(search: string): State {
@@ -238,7 +250,7 @@ function monthsBack(firstOfMonth: string, n: number): string {
 }
 
 /** The days a period covers, as the server resolves it (model::query::DateRange). */
-export function rangeOf(s: State, today = todayUtc()): DateRange {
+export function rangeOf(s: State, today = siteToday()): DateRange {
   switch (s.period) {
     case 'day':
       return { first: today, last: today };

@@ -11,6 +11,8 @@ export interface SiteRef {
 
 export interface Context {
   site: string;
+  /** The site's time zone: the API's days are its local days. */
+  timezone?: string;
   sites: SiteRef[];
   user: { username: string; role: string; organisation: string };
   csrf: string;

@@ -171,7 +171,7 @@ fn demo_config(
     c.push_str(governance::PURPOSES);
     for site in sites::SITES {
         c.push_str(&format!(
-            "\n[[sites]]\nhost = \"{}\"\norganisation = \"{}\"\nquery_params = [\"q\", \"page\"]\npurposes = [\"service-improvement\", \"performance-reporting\", \"accessibility\"]\ndated_slugs = [\"/government/news\", \"/government/speeches\", \"/government/publications\", \"/news\"]\nraw_retention_days = 400\naggregate_retention_days = 761\n",
+            "\n[[sites]]\nhost = \"{}\"\norganisation = \"{}\"\ntimezone = \"Europe/London\"\nquery_params = [\"q\", \"page\"]\npurposes = [\"service-improvement\", \"performance-reporting\", \"accessibility\"]\ndated_slugs = [\"/government/news\", \"/government/speeches\", \"/government/publications\", \"/news\"]\nraw_retention_days = 400\naggregate_retention_days = 761\n",
             site.host, site.organisation
         ));
         c.push_str(demo_goals(site.host));

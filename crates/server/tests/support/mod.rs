@@ -95,6 +95,7 @@ name = "Partner Organisation"
 [[sites]]
 host = "other.example"
 organisation = "other-org"
+timezone = "Europe/London"
 
 [[sites]]
 host = "{PARTNER}"
@@ -206,7 +207,11 @@ impl TestServer {
                 (Arc::new(store), Some(server))
             }
         };
-        let anonymiser = Anonymiser::new(Salts::open(dir.path(), shared.clone()).unwrap(), None);
+        // As `glasshouse serve` starts: salts and roll-ups follow the sites' days.
+        let salts = Salts::open(dir.path(), shared.clone()).unwrap();
+        salts.set_zones(&config.timezones()).unwrap();
+        store.set_zones(&config.site_zones());
+        let anonymiser = Anonymiser::new(salts, None);
         let ingestor = Ingestor::start(
             store.clone(),
             Sessionizer::default(),

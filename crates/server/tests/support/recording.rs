@@ -95,8 +95,11 @@ impl Store for Recording {
     fn count(&self) -> Result<u64, StoreError> {
         self.inner.count()
     }
-    fn oldest_event_day(&self, site: &str) -> Result<Option<NaiveDate>, StoreError> {
-        self.inner.oldest_event_day(site)
+    fn set_zones(&self, zones: &[(String, glasshouse_model::query::Tz)]) {
+        self.inner.set_zones(zones)
+    }
+    fn oldest_event(&self, site: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.oldest_event(site)
     }
     fn replace_rollup(
         &self,

@@ -49,16 +49,17 @@ impl Dialect for ClickHouseDialect {
         // re2 searches; the patterns given are anchored (`^…$`).
         format!("match({hay}, {pattern})")
     }
-    fn bucket_micros(&self, interval: Interval) -> String {
+    fn bucket_micros(&self, interval: Interval, shift: &str) -> String {
+        let ts = format!("(ts + {shift})");
         match interval {
-            Interval::Hour => format!("(intDiv(ts, {HOUR}) * {HOUR})"),
-            Interval::Day => format!("(intDiv(ts, {DAY}) * {DAY})"),
+            Interval::Hour => format!("(intDiv({ts}, {HOUR}) * {HOUR})"),
+            Interval::Day => format!("(intDiv({ts}, {DAY}) * {DAY})"),
             // The epoch was a Thursday: Monday is three days earlier.
             Interval::Week => {
-                format!("((intDiv(ts, {DAY}) - ((intDiv(ts, {DAY}) + 3) % 7)) * {DAY})")
+                format!("((intDiv({ts}, {DAY}) - ((intDiv({ts}, {DAY}) + 3) % 7)) * {DAY})")
             }
             Interval::Month => format!(
-                "(toInt64(toUInt16(toStartOfMonth(toDateTime(intDiv(ts, {SECOND}), 'UTC')))) * {DAY})"
+                "(toInt64(toUInt16(toStartOfMonth(toDateTime(intDiv({ts}, {SECOND}), 'UTC')))) * {DAY})"
             ),
         }
     }

@@ -170,6 +170,8 @@ pub struct ClickHouseStore {
     schema: SchemaState,
     /// The newest stored day, known once the tables are (`crate::fresh`).
     freshness: std::sync::OnceLock<crate::fresh::Freshness>,
+    /// Each site's time zone, handed to `freshness` once it exists.
+    zones: std::sync::RwLock<Vec<(String, glasshouse_model::query::Tz)>>,
 }
 
 /// Whether the tables have been created, and a lock so they are created by
@@ -237,6 +239,7 @@ impl ClickHouseStore {
             http,
             schema: Default::default(),
             freshness: Default::default(),
+            zones: Default::default(),
         };
         match store.ensure_schema() {
             // Down for now: the collector still starts, logging events
@@ -280,7 +283,9 @@ impl ClickHouseStore {
         let row = &answer["data"][0];
         let newest = (count(&row[0]) > 0)
             .then(|| crate::fresh::day_of(int(&row[1]).saturating_mul(86_400_000_000)));
-        let _ = self.freshness.set(crate::fresh::Freshness::new(newest));
+        let fresh = crate::fresh::Freshness::new(newest);
+        fresh.set_zones(&self.zones.read().unwrap_or_else(|e| e.into_inner()));
+        let _ = self.freshness.set(fresh);
         self.schema.ready.store(true, Ordering::Release);
         Ok(())
     }
@@ -783,7 +788,7 @@ impl Store for ClickHouseStore {
         Ok(n)
     }
 
-    fn oldest_event_day(&self, site: &str) -> Result<Option<NaiveDate>, StoreError> {
+    fn oldest_event(&self, site: &str) -> Result<Option<DateTime<chrono::Utc>>, StoreError> {
         let rows = self.select(&Sql {
             text: "SELECT count(), min(ts) FROM events WHERE site = $1".into(),
             params: vec![Param::Text(site.into())],
@@ -794,7 +799,7 @@ impl Store for ClickHouseStore {
         if count(cell(r, 0)) == 0 {
             return Ok(None);
         }
-        Ok(DateTime::from_timestamp_micros(int(cell(r, 1))).map(|t| t.date_naive()))
+        Ok(DateTime::from_timestamp_micros(int(cell(r, 1))))
     }
 
     fn replace_rollup(
@@ -876,6 +881,29 @@ impl Store for ClickHouseStore {
             .iter()
             .filter_map(|r| NaiveDate::parse_from_str(&text(cell(r, 0)), "%Y-%m-%d").ok())
             .collect())
+    }
+
+    fn forget_fresh(&self, site: &str) -> Result<(), StoreError> {
+        use glasshouse_model::query::EARLIEST_DAY;
+        // ClickHouse's Date ends in 2106 (in 2149 in later releases).
+        let end = NaiveDate::from_ymd_opt(2100, 1, 1).expect("a date");
+        let days: BTreeSet<(String, NaiveDate)> = self
+            .fresh_rollup_days(site, EARLIEST_DAY, end)?
+            .into_iter()
+            .map(|d| (site.to_string(), d))
+            .collect();
+        if days.is_empty() {
+            return Ok(());
+        }
+        let (statement, body) = fresh::mark(&days, false, Utc::now().timestamp_micros() as u64);
+        self.post(&statement, Some(body), true).map(|_| ())
+    }
+
+    fn set_zones(&self, zones: &[(String, glasshouse_model::query::Tz)]) {
+        *self.zones.write().unwrap_or_else(|e| e.into_inner()) = zones.to_vec();
+        if let Some(f) = self.freshness.get() {
+            f.set_zones(zones);
+        }
     }
 
     fn closed_before(&self) -> Result<Option<NaiveDate>, StoreError> {

@@ -32,14 +32,14 @@ impl Dialect for DuckDialect {
     fn full_match(&self, hay: &str, pattern: &str) -> String {
         format!("regexp_full_match({hay}, {pattern})")
     }
-    fn bucket_micros(&self, interval: Interval) -> String {
+    fn bucket_micros(&self, interval: Interval, shift: &str) -> String {
         let unit = match interval {
             Interval::Hour => "hour",
             Interval::Day => "day",
             Interval::Week => "week",
             Interval::Month => "month",
         };
-        format!("epoch_us(date_trunc('{unit}', ts))")
+        format!("epoch_us(date_trunc('{unit}', ts + to_microseconds(CAST({shift} AS BIGINT))))")
     }
     fn median(&self, expr: &str) -> String {
         format!("median({expr})")

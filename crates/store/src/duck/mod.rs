@@ -489,15 +489,18 @@ impl Store for DuckStore {
         })
     }
 
-    fn oldest_event_day(&self, site: &str) -> Result<Option<chrono::NaiveDate>, StoreError> {
+    fn oldest_event(
+        &self,
+        site: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         self.with_reader(|conn| {
             conn.query_row(
-                "SELECT strftime(min(ts), '%Y-%m-%d') FROM events WHERE site = $1",
+                "SELECT epoch_us(min(ts)) FROM events WHERE site = $1",
                 duckdb::params![site],
-                |r| r.get::<_, Option<String>>(0),
+                |r| r.get::<_, Option<i64>>(0),
             )
             .map_err(db_err)
-            .map(|d| d.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
+            .map(|t| t.and_then(chrono::DateTime::from_timestamp_micros))
         })
     }
 
@@ -565,6 +568,20 @@ impl Store for DuckStore {
             })
             .collect()
         })
+    }
+
+    fn forget_fresh(&self, site: &str) -> Result<(), StoreError> {
+        let conn = self.writer.lock().expect("writer");
+        conn.execute(
+            "DELETE FROM rollup_fresh WHERE site = $1",
+            duckdb::params![site],
+        )
+        .map(|_| ())
+        .map_err(db_err)
+    }
+
+    fn set_zones(&self, zones: &[(String, glasshouse_model::query::Tz)]) {
+        self.fresh.set_zones(zones);
     }
 
     fn closed_before(&self) -> Result<Option<chrono::NaiveDate>, StoreError> {

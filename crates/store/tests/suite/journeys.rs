@@ -33,6 +33,7 @@ fn site(host: &str) -> Site {
         purposes: vec!["service-improvement".into()],
         dated_slugs: vec![],
         goals: vec![],
+        timezone: glasshouse_model::query::Tz::UTC,
     }
 }
 
@@ -89,6 +90,7 @@ fn two_days(host: &str) -> Query {
         site: host.into(),
         from,
         until: from + Duration::days(2),
+        tz: glasshouse_model::query::Tz::UTC,
         metrics: vec![Metric::Visits, Metric::Visitors],
         filters: Filter::parse_list(None).unwrap(),
     }

@@ -7,5 +7,6 @@
 
 pub mod aggregates;
 pub mod journeys;
+pub mod local_time;
 pub mod rollup;
 pub mod tiers;

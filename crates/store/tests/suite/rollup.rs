@@ -16,16 +16,35 @@ pub fn rollup_conformance(store: Arc<dyn Store>) {
     let (_, sent) = load(store.clone());
     let all = truth::visits(&sent);
     let day = |i: u32| first_day() + Duration::days(i64::from(i));
-    assert_eq!(store.oldest_event_day(HOST).unwrap(), Some(day(0)));
-    assert_eq!(store.oldest_event_day("other.example").unwrap(), None);
+    assert_eq!(
+        store.oldest_event(HOST).unwrap().map(|t| t.date_naive()),
+        Some(day(0))
+    );
+    assert_eq!(
+        store
+            .oldest_event("other.example")
+            .unwrap()
+            .map(|t| t.date_naive()),
+        None
+    );
 
     let older = sent.iter().filter(|s| s.ts < midnight(day(2))).count() as u64;
     assert_eq!(
-        rollup::roll_up_and_delete(store.as_ref(), HOST, day(2), &|_| Ok(vec![])).unwrap(),
+        rollup::roll_up_and_delete(
+            store.as_ref(),
+            HOST,
+            glasshouse_model::query::Tz::UTC,
+            day(2),
+            &|_| Ok(vec![])
+        )
+        .unwrap(),
         (2, older),
         "two days rolled up, their raw events deleted"
     );
-    assert_eq!(store.oldest_event_day(HOST).unwrap(), Some(day(2)));
+    assert_eq!(
+        store.oldest_event(HOST).unwrap().map(|t| t.date_naive()),
+        Some(day(2))
+    );
 
     // Each day's totals are the raw figures, bounces and durations as sums.
     let totals = store.read_rollup(HOST, day(0), day(3), "total").unwrap();
@@ -110,7 +129,14 @@ pub fn fresh_conformance(store: Arc<dyn Store>) {
     let day = |n: i64| first + chrono::Duration::days(n);
     assert_eq!(store.closed_before().unwrap(), Some(day(5)));
     assert_eq!(
-        rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap(),
+        rollup::refresh(
+            store.as_ref(),
+            HOST,
+            glasshouse_model::query::Tz::UTC,
+            first,
+            day(60)
+        )
+        .unwrap(),
         5
     );
     assert_eq!(
@@ -120,7 +146,13 @@ pub fn fresh_conformance(store: Arc<dyn Store>) {
     // A late row for the second day, arriving while its roll-up is being
     // computed again.
     let seen = store.late_writes();
-    let rows = rollup::compute(store.as_ref(), HOST, day(1)).unwrap();
+    let rows = rollup::compute(
+        store.as_ref(),
+        HOST,
+        glasshouse_model::query::Tz::UTC,
+        day(1),
+    )
+    .unwrap();
     let mut late = Row::from(stored_batch(1)[0].row());
     late.ts -= 4 * 86_400_000_000;
     store
@@ -143,7 +175,14 @@ pub fn fresh_conformance(store: Arc<dyn Store>) {
     // Computed again, it is, with the next day (its correction for
     // visits over midnight depends on this one).
     assert_eq!(
-        rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap(),
+        rollup::refresh(
+            store.as_ref(),
+            HOST,
+            glasshouse_model::query::Tz::UTC,
+            first,
+            day(60)
+        )
+        .unwrap(),
         2
     );
     let total = store.read_rollup(HOST, day(1), day(2), "total").unwrap();
@@ -161,7 +200,14 @@ pub fn bulk_conformance(store: Arc<dyn Store>) {
     let first = first_day();
     let day = |n: i64| first + chrono::Duration::days(n);
     assert_eq!(
-        rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap(),
+        rollup::refresh(
+            store.as_ref(),
+            HOST,
+            glasshouse_model::query::Tz::UTC,
+            first,
+            day(60)
+        )
+        .unwrap(),
         5
     );
     let before = store.count().unwrap();
@@ -202,7 +248,14 @@ pub fn bulk_conformance(store: Arc<dyn Store>) {
     assert!(fresh.contains(&day(0)) && fresh.contains(&day(3)));
     assert_ne!(store.late_writes(), seen);
     // Computed again, the day counts the loaded rows.
-    rollup::refresh(store.as_ref(), HOST, first, day(60)).unwrap();
+    rollup::refresh(
+        store.as_ref(),
+        HOST,
+        glasshouse_model::query::Tz::UTC,
+        first,
+        day(60),
+    )
+    .unwrap();
     let late = store.read_rollup(HOST, day(1), day(2), "page").unwrap();
     assert_eq!(
         late.iter()
@@ -219,7 +272,13 @@ pub fn long_tail_conformance(store: Arc<dyn Store>) {
     for chunk in super::aggregates::stored_pages(n).chunks(10_000) {
         store.append(chunk).unwrap();
     }
-    let rows = rollup::compute(store.as_ref(), HOST, first_day() + Duration::days(5)).unwrap();
+    let rows = rollup::compute(
+        store.as_ref(),
+        HOST,
+        glasshouse_model::query::Tz::UTC,
+        first_day() + Duration::days(5),
+    )
+    .unwrap();
     let pages: Vec<_> = rows.iter().filter(|r| r.dim == "page").collect();
     assert_eq!(pages.len(), rollup::MAX_VALUES + 1);
     let other = pages
