@@ -63,7 +63,7 @@ fn sent() -> Vec<(usize, DateTime<Utc>)> {
             for (i, (h, m)) in TIMES.iter().enumerate() {
                 for person in 0..4 {
                     // Not everyone at every time, so days differ.
-                    if (i + person + day as usize) % 3 != 0 {
+                    if !(i + person + day as usize).is_multiple_of(3) {
                         let t = Utc.from_utc_datetime(&date.and_hms_opt(*h, *m, 0).unwrap());
                         out.push((person, t));
                     }
