@@ -153,9 +153,10 @@ impl<'d> Builder<'d> {
     }
 
     /// The site's offset from UTC at `ts`, in microseconds, over the
-    /// query's instants: one branch per clock change in them (found hour by
-    /// hour, then to the second), so that both dialects bucket local time
-    /// without a time zone database of their own.
+    /// query's instants: one branch per clock change in them (found day by
+    /// day, as no zone changes its clock twice in a day, then to the
+    /// second), so that both dialects bucket local time without a time
+    /// zone database of their own.
     pub(crate) fn local_shift(&mut self, q: &Query) -> String {
         use chrono::Offset;
         let offset = |t: DateTime<Utc>| {
@@ -168,7 +169,7 @@ impl<'d> Builder<'d> {
         let mut branches = Vec::new();
         let (mut at, mut current) = (q.from, offset(q.from));
         while at < q.until && branches.len() < 1000 {
-            let next = at + chrono::Duration::hours(1);
+            let next = (at + chrono::Duration::days(1)).min(q.until);
             if offset(next) != current {
                 // The change lies in (at, next]: find its second.
                 let (mut lo, mut hi) = (at, next);
