@@ -847,6 +847,16 @@ impl Query {
         }
     }
 
+    /// The same question over other whole days of the site (a compared
+    /// period).
+    pub fn over(&self, range: DateRange) -> Query {
+        Query {
+            from: self.day_start(range.first),
+            until: self.day_start(range.last + Duration::days(1)),
+            ..self.clone()
+        }
+    }
+
     /// The instant local day `d` begins for this query's site.
     pub fn day_start(&self, d: NaiveDate) -> DateTime<Utc> {
         day_start(d, self.tz)

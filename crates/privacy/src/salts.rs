@@ -61,8 +61,11 @@ pub struct Salts {
     clock: Arc<dyn Clock>,
     /// `Some(file)` when persistent.
     file: Option<PathBuf>,
-    /// The window of days last checked (persistent only), packed by `window`.
-    checked_day: AtomicI64,
+    /// The instants (seconds) between which the salts last made are the
+    /// right ones: from the latest zone's midnight passed to the earliest
+    /// one coming (persistent only). Outside them, rotation is checked.
+    valid_from: AtomicI64,
+    valid_until: AtomicI64,
     /// The time zones whose today and yesterday have salts.
     zones: RwLock<Vec<chrono_tz::Tz>>,
     keys: RwLock<BTreeMap<i64, Salt>>,
@@ -165,7 +168,8 @@ impl Salts {
         let salts = Salts {
             clock,
             file: Some(file),
-            checked_day: AtomicI64::new(NEVER),
+            valid_from: AtomicI64::new(NEVER),
+            valid_until: AtomicI64::new(NEVER),
             zones: RwLock::new(vec![chrono_tz::Tz::UTC]),
             keys: RwLock::new(keys),
         };
@@ -181,7 +185,8 @@ impl Salts {
         Salts {
             clock,
             file: None,
-            checked_day: AtomicI64::new(NEVER),
+            valid_from: AtomicI64::new(NEVER),
+            valid_until: AtomicI64::new(NEVER),
             zones: RwLock::new(vec![chrono_tz::Tz::UTC]),
             keys: RwLock::new(BTreeMap::new()),
         }
@@ -197,24 +202,31 @@ impl Salts {
         z.sort_by_key(|t| t.name());
         z.dedup();
         *self.zones.write().unwrap_or_else(PoisonError::into_inner) = z;
-        self.checked_day.store(NEVER, Ordering::Release);
+        self.valid_until.store(NEVER, Ordering::Release);
         self.check_rotation()
     }
 
-    /// The local days that are "today" in some configured zone, as day
-    /// numbers (at most three, since zones span 26 hours).
-    fn todays(&self) -> Vec<i64> {
-        let now = self.clock.now();
-        let mut out: Vec<i64> = self
+    /// The local days that are "today" in some configured zone at `now`,
+    /// as day numbers (at most three, since zones span 26 hours), and the
+    /// instants (seconds) between which that stays so.
+    fn todays(&self, now: DateTime<Utc>) -> (Vec<i64>, i64, i64) {
+        use glasshouse_model::query::day_start;
+        let (mut out, mut from, mut until) = (Vec::new(), i64::MIN, i64::MAX);
+        for z in self
             .zones
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|z| day_of_date(now.with_timezone(z).date_naive()))
-            .collect();
+        {
+            let today = now.with_timezone(z).date_naive();
+            out.push(day_of_date(today));
+            from = from.max(day_start(today, *z).timestamp());
+            let next = today.succ_opt().unwrap_or(today);
+            until = until.min(day_start(next, *z).timestamp());
+        }
         out.sort_unstable();
         out.dedup();
-        out
+        (out, from, until)
     }
 
     /// True when the salts live in a file (from [`Salts::open`]).
@@ -230,8 +242,8 @@ impl Salts {
     }
 
     /// Makes today's salt and erases older ones if the clock has moved to a
-    /// new UTC day since the last check; otherwise does nothing (one atomic
-    /// load). Called on every event; the server may also call it from a timer
+    /// new day in a configured zone since the last check; otherwise does
+    /// nothing (two atomic loads). Called on every event; the server may also call it from a timer
     /// so that salts are erased at midnight even without traffic. A failed
     /// file write is returned and retried at the next call. No-op for
     /// ephemeral salts.
@@ -239,16 +251,19 @@ impl Salts {
         let Some(file) = &self.file else {
             return Ok(());
         };
-        let todays = self.todays();
-        // The window (first and last today) packed in one number.
-        let window = todays[0] * 4 + (todays[todays.len() - 1] - todays[0]);
-        if self.checked_day.load(Ordering::Acquire) == window {
+        let now = self.clock.now();
+        let valid = |t: i64| {
+            self.valid_from.load(Ordering::Acquire) <= t
+                && t < self.valid_until.load(Ordering::Acquire)
+        };
+        if valid(now.timestamp()) {
             return Ok(());
         }
         let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-        if self.checked_day.load(Ordering::Acquire) == window {
+        if valid(now.timestamp()) {
             return Ok(());
         }
+        let (todays, from, until) = self.todays(now);
         // Keep only each zone's yesterday and today. A salt "from the
         // future" (the clock was moved back) is erased too: it would be
         // today's salt of a day that has not happened yet, and nothing may
@@ -260,7 +275,8 @@ impl Salts {
             }
         }
         write_file(file, &keys)?;
-        self.checked_day.store(window, Ordering::Release);
+        self.valid_from.store(from, Ordering::Release);
+        self.valid_until.store(until, Ordering::Release);
         Ok(())
     }
 

@@ -513,18 +513,8 @@ async fn funnel(
         sites: d.question.sites.clone(),
         steps: b.steps.clone(),
     };
-    let previous = range.previous();
     let now = make(d.question.query.clone());
-    let before = compare.then(|| {
-        make(glasshouse_model::query::Query {
-            from: d.question.query.day_start(previous.first),
-            until: d
-                .question
-                .query
-                .day_start(previous.last + chrono::Duration::days(1)),
-            ..d.question.query.clone()
-        })
-    });
+    let before = compare.then(|| make(d.question.query.over(range.previous())));
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &site.host, d.local_today(&app));
     let (rows, previous) = blocking(move || {

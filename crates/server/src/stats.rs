@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::routing::get;
 use glasshouse_model::query::{
-    breakdown_offset, Comparison, Dimension, Interval, Metric, Query, MAX_BREAKDOWN_LIMIT,
+    breakdown_offset, Comparison, Dimension, Interval, Metric, MAX_BREAKDOWN_LIMIT,
 };
 use glasshouse_model::Shape;
 use glasshouse_store::Totals;
@@ -85,11 +85,7 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     }
     let q = &d.question.query;
     let compared = d.question.compared_range().unwrap_or(d.question.range());
-    let previous = Query {
-        from: q.day_start(compared.first),
-        until: q.day_start(compared.last + chrono::Duration::days(1)),
-        ..q.clone()
-    };
+    let previous = q.over(compared);
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(&app));
     let (query, previous) = (d.executed(q), d.executed(&previous));

@@ -203,15 +203,6 @@ fn order(
     }
 }
 
-/// The same query over the compared days.
-fn over(q: &Query, range: DateRange) -> Query {
-    Query {
-        from: q.day_start(range.first),
-        until: q.day_start(range.last + chrono::Duration::days(1)),
-        ..q.clone()
-    }
-}
-
 async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, ApiError> {
     let q = d.executed(&d.question.query);
     let compared = d.question.compared_range();
@@ -225,7 +216,7 @@ async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, Api
             Grouping::Total => {
                 let now = goals::aggregate(s, &q, raw_from)?;
                 let before = match compared {
-                    Some(c) => Some(Some(goals::aggregate(s, &over(&q, c), raw_from)?)),
+                    Some(c) => Some(Some(goals::aggregate(s, &q.over(c), raw_from)?)),
                     None => None,
                 };
                 vec![Row {
@@ -239,7 +230,7 @@ async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, Api
                 let now = buckets(goals::timeseries(s, &q, *i, raw_from)?, *i, &q);
                 let before = match compared {
                     Some(c) => {
-                        let cq = over(&q, c);
+                        let cq = q.over(c);
                         Some(buckets(goals::timeseries(s, &cq, *i, raw_from)?, *i, &cq))
                     }
                     None => None,
@@ -250,7 +241,7 @@ async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, Api
                 let rows = goals::breakdown(s, &q, by, limit, offset, raw_from)?;
                 let mut before = std::collections::HashMap::new();
                 if let (Some(c), false) = (compared, rows.is_empty()) {
-                    let mut cq = over(&q, c);
+                    let mut cq = q.over(c);
                     cq.filters.push(Filter {
                         dimension: by.clone(),
                         op: FilterOp::Is,
@@ -333,7 +324,7 @@ fn release(app: &App, d: &ask::Decided, rows: &mut [Row]) -> Result<(), ApiError
 async fn total_visitors(app: &App, d: &ask::Decided, range: DateRange) -> Result<u64, ApiError> {
     let q = Query {
         metrics: vec![Metric::Visitors],
-        ..over(&d.question.query, range)
+        ..d.question.query.over(range)
     };
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(app));

@@ -73,7 +73,8 @@ impl Freshness {
         &self,
         batches: impl IntoIterator<Item = &'a [T]>,
     ) -> (BTreeSet<(String, NaiveDate)>, Option<NaiveDate>) {
-        let zones = self.zones.read().expect("zones").clone();
+        // Read only for a late row, which is rare: no copy per batch.
+        let zones = self.zones.read().expect("zones");
         let before = self.newest();
         let mut newest = before;
         let mut late = BTreeSet::new();

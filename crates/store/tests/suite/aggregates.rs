@@ -22,7 +22,8 @@ pub fn first_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
 }
 
-fn site() -> Site {
+/// The test site's configuration.
+pub fn site() -> Site {
     Site {
         host: HOST.into(),
         organisation: "test".into(),

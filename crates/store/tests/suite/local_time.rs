@@ -27,15 +27,8 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 fn site() -> Site {
     Site {
         host: HOST.into(),
-        organisation: "test".into(),
-        query_params: vec![],
-        props: None,
-        raw_retention_days: 30,
-        aggregate_retention_days: 761,
-        purposes: vec!["service-improvement".into()],
-        dated_slugs: vec![],
-        goals: vec![],
         timezone: london(),
+        ..super::aggregates::site()
     }
 }
 
