@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod demo;
 mod dpia;
+mod history;
 mod import;
 mod migrate;
 mod runtime;
@@ -64,6 +65,22 @@ enum Command {
         /// Skip invalid lines (reported) instead of refusing the whole file.
         #[arg(long)]
         skip_invalid: bool,
+    },
+    /// Import a site's history from Plausible's CSV export (daily
+    /// aggregates, marked as imported), or delete it.
+    ImportHistory {
+        /// The configuration file naming the site and the data directory.
+        #[arg(long, default_value = "glasshouse.toml")]
+        config: PathBuf,
+        /// The site the history is of (its host).
+        #[arg(long)]
+        site: String,
+        /// The directory holding the export's CSV files (unzipped).
+        #[arg(required_unless_present = "delete")]
+        dir: Option<PathBuf>,
+        /// Delete the site's imported history instead.
+        #[arg(long, conflicts_with = "dir")]
+        delete: bool,
     },
     /// Dashboard accounts.
     User {
@@ -256,6 +273,12 @@ fn main() -> std::process::ExitCode {
             file,
             skip_invalid,
         } => import::run(&config, &file, skip_invalid),
+        Command::ImportHistory {
+            config,
+            site,
+            dir,
+            delete,
+        } => history::run(&config, &site, dir.as_deref(), delete),
         Command::User {
             command:
                 UserCommand::Add {

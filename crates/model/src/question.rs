@@ -131,6 +131,10 @@ pub struct Question {
     pub sites: Vec<String>,
     /// The kind of answer.
     pub shape: Shape,
+    /// Whether the site's imported history (another product's daily
+    /// aggregates) is added where it can answer (`with_imported`,
+    /// `include.imports`). It is the same site's data under the same grant.
+    pub imports: bool,
 }
 
 impl Question {
@@ -404,6 +408,9 @@ impl Question {
                 _ => {}
             }
         }
+        if self.imports {
+            out.push_str(" imports");
+        }
         bounded(&out, AUDIT_LINE_CHARS)
     }
 }
@@ -448,6 +455,7 @@ mod tests {
             purpose: "service-improvement".into(),
             sites: vec!["www.gov.uk".into()],
             shape,
+            imports: false,
         }
     }
 

@@ -39,6 +39,7 @@ mod anonymiser;
 pub mod budget;
 pub mod dp;
 pub mod durable;
+pub mod imported;
 mod event;
 mod geo;
 mod memo;

@@ -115,10 +115,22 @@ pub fn stats_question(app: &App, p: &Params, shape: Shape) -> Result<Question, A
         purpose: purpose(site, p.get("purpose")),
         sites: vec![site.host.clone()],
         shape,
+        imports: with_imported(p.get("with_imported"))?,
     };
     question.resolve_goals(&site.goals)?;
     question.check_engagement()?;
     Ok(question)
+}
+
+/// v1's `with_imported`: whether the site's imported history is added.
+fn with_imported(value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("" | "false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "with_imported: true or false, not {other:?}"
+        ))),
+    }
 }
 
 /// A journey question through `site`: the sites its journeys are linked
@@ -137,6 +149,7 @@ pub fn journey_question(
         purpose,
         sites: vec![site.host.clone()],
         shape,
+        imports: false,
     };
     let (first, last) = q.days_read();
     q.sites = app.config.journey_sites_over(&site.host, first, last);

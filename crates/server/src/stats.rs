@@ -19,7 +19,7 @@ use glasshouse_model::query::{
 };
 use glasshouse_model::Shape;
 use glasshouse_store::Totals;
-use glasshouse_store::{goals, tiers};
+use glasshouse_store::{imports, tiers};
 use serde_json::{json, Map, Value};
 
 pub fn register(r: &mut Registrar) {
@@ -89,14 +89,18 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(&app));
     let (query, previous) = (d.executed(q), d.executed(&previous));
-    let (now, before) = blocking(move || {
-        let now = goals::aggregate(store.as_ref(), &query, raw_from)?;
+    let asked = d.question.imports;
+    let (now, before, plan) = blocking(move || {
+        let s = store.as_ref();
+        let plan = imports::plan(s, &query, None, None, asked)?;
+        let now = imports::aggregate(s, &query, raw_from, &plan)?;
         let before = if compare.is_some() {
-            Some(goals::aggregate(store.as_ref(), &previous, raw_from)?)
+            let plan = imports::plan(s, &previous, None, None, asked)?;
+            Some(imports::aggregate(s, &previous, raw_from, &plan)?)
         } else {
             None
         };
-        Ok((now, before))
+        Ok((now, before, plan))
     })
     .await
     .map_err(|e| d.error(e))?;
@@ -121,6 +125,7 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     if now.is_none() {
         out["withheld"] = json!("fewer visitors than the agreement's minimum (k)");
     }
+    note_imports(&mut out, asked, &plan);
     d.answer(&app, out)
 }
 
@@ -156,13 +161,14 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(&app));
     let query = d.executed(q);
-    let rows = blocking(move || {
-        Ok(goals::timeseries(
-            store.as_ref(),
-            &query,
-            interval,
-            raw_from,
-        )?)
+    let asked = d.question.imports;
+    let (rows, plan) = blocking(move || {
+        let s = store.as_ref();
+        let plan = imports::plan(s, &query, Some(interval), None, asked)?;
+        Ok((
+            imports::timeseries(s, &query, interval, raw_from, &plan)?,
+            plan,
+        ))
     })
     .await
     .map_err(|e| d.error(e))?;
@@ -200,7 +206,20 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
             Value::Object(row)
         })
         .collect();
-    d.answer(&app, json!({ "results": results }))
+    let mut out = json!({ "results": results });
+    note_imports(&mut out, asked, &plan);
+    d.answer(&app, out)
+}
+
+/// Says, when imported days were asked for, whether they are in the
+/// answer and why not (Plausible's v2 names; v1 has no such field).
+fn note_imports(out: &mut Value, asked: bool, plan: &imports::Plan) {
+    if asked {
+        out["imports_included"] = json!(plan.included());
+        if let Some(skip) = plan.skip {
+            out["imports_skip_reason"] = json!(skip.name());
+        }
+    }
 }
 
 fn positive(value: Option<&str>, field: &'static str, default: usize) -> Result<usize, ApiError> {
@@ -252,15 +271,14 @@ async fn breakdown(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
         query.metrics.push(Metric::GroupConversionRate);
     }
     let key_dim = by.clone();
-    let rows = blocking(move || {
-        Ok(goals::breakdown(
-            store.as_ref(),
-            &query,
-            &by,
-            limit,
-            offset,
-            raw_from,
-        )?)
+    let asked = d.question.imports;
+    let (rows, plan) = blocking(move || {
+        let s = store.as_ref();
+        let plan = imports::plan(s, &query, None, Some(&by), asked)?;
+        Ok((
+            imports::breakdown(s, &query, &by, (limit, offset), raw_from, &plan)?,
+            plan,
+        ))
     })
     .await
     .map_err(|e| d.error(e))?;
@@ -284,7 +302,9 @@ async fn breakdown(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
             Value::Object(row)
         })
         .collect();
-    d.answer(&app, json!({ "results": results }))
+    let mut out = json!({ "results": results });
+    note_imports(&mut out, asked, &plan);
+    d.answer(&app, out)
 }
 
 async fn realtime_visitors(

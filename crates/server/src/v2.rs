@@ -22,7 +22,7 @@ use glasshouse_model::query::{
 };
 use glasshouse_model::v2::{self, Grouping, Request};
 use glasshouse_model::{Question, Shape};
-use glasshouse_store::{goals, tiers, Totals};
+use glasshouse_store::{imports, tiers, Totals};
 use serde_json::{json, Map, Value};
 
 pub fn register(r: &mut Registrar) {
@@ -68,7 +68,7 @@ async fn query(
             "metrics: percentage is not released for another organisation's site",
         )));
     }
-    let mut rows = run(&app, &d, &asked).await?;
+    let (mut rows, plan) = run(&app, &d, &asked).await?;
     release(&app, &d, &mut rows)?;
     let (total, total_before) = if asked.names.iter().any(|n| n == "percentage") {
         let range = d.question.range();
@@ -84,7 +84,7 @@ async fn query(
         (Grouping::Property(by), true) => Some(count_rows(&app, &d, by, &asked, rows.len()).await?),
         _ => None,
     };
-    let body = shape(&req, &asked, &rows, [total, total_before], total_rows);
+    let body = shape(&req, &asked, &rows, [total, total_before], total_rows, &plan);
     d.answer(&app, body)
 }
 
@@ -146,6 +146,7 @@ fn understand(app: &App, req: &Request) -> Result<Asked, ApiError> {
         purpose: ask::purpose(site, req.purpose.as_deref()),
         sites: vec![site.host.clone()],
         shape,
+        imports: req.include.imports,
     };
     question.resolve_goals(&site.goals)?;
     question.check_engagement()?;
@@ -203,20 +204,46 @@ fn order(
     }
 }
 
-async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, ApiError> {
+/// Whether (and over which days) `q` reads imported days under `grouping`.
+fn plan_for(
+    s: &dyn glasshouse_store::Store,
+    q: &Query,
+    grouping: &Grouping,
+    asked: bool,
+) -> Result<imports::Plan, glasshouse_store::StoreError> {
+    match grouping {
+        Grouping::Total => imports::plan(s, q, None, None, asked),
+        Grouping::Time(i) => imports::plan(s, q, Some(*i), None, asked),
+        Grouping::Property(by) => imports::plan(s, q, None, Some(by), asked),
+    }
+}
+
+/// The rows, and whether imported days are in them.
+async fn run(
+    app: &App,
+    d: &ask::Decided,
+    asked: &Asked,
+) -> Result<(Vec<Row>, imports::Plan), ApiError> {
     let q = d.executed(&d.question.query);
     let compared = d.question.compared_range();
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(app));
     let grouping = asked.grouping.clone();
     let (limit, offset) = (asked.limit, asked.offset);
+    let with = d.question.imports;
     blocking(move || {
         let s = store.as_ref();
-        Ok(match &grouping {
+        let plan = plan_for(s, &q, &grouping, with)?;
+        let cq = compared.map(|c| q.over(c));
+        let cplan = match &cq {
+            Some(cq) => plan_for(s, cq, &grouping, with)?,
+            None => imports::Plan::NONE,
+        };
+        let rows = match &grouping {
             Grouping::Total => {
-                let now = goals::aggregate(s, &q, raw_from)?;
-                let before = match compared {
-                    Some(c) => Some(Some(goals::aggregate(s, &q.over(c), raw_from)?)),
+                let now = imports::aggregate(s, &q, raw_from, &plan)?;
+                let before = match &cq {
+                    Some(cq) => Some(Some(imports::aggregate(s, cq, raw_from, &cplan)?)),
                     None => None,
                 };
                 vec![Row {
@@ -227,27 +254,22 @@ async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, Api
                 }]
             }
             Grouping::Time(i) => {
-                let now = buckets(goals::timeseries(s, &q, *i, raw_from)?, *i, &q);
-                let before = match compared {
-                    Some(c) => {
-                        let cq = q.over(c);
-                        Some(buckets(goals::timeseries(s, &cq, *i, raw_from)?, *i, &cq))
-                    }
+                let now = buckets(imports::timeseries(s, &q, *i, raw_from, &plan)?, *i, &q);
+                let before = match &cq {
+                    Some(cq) => Some(buckets(
+                        imports::timeseries(s, cq, *i, raw_from, &cplan)?,
+                        *i,
+                        cq,
+                    )),
                     None => None,
                 };
                 time_rows(now, before)
             }
             Grouping::Property(by) => {
-                let rows = goals::breakdown(s, &q, by, limit, offset, raw_from)?;
+                let rows = imports::breakdown(s, &q, by, (limit, offset), raw_from, &plan)?;
                 let mut before = std::collections::HashMap::new();
-                if let (Some(c), false) = (compared, rows.is_empty()) {
-                    let mut cq = q.over(c);
-                    cq.filters.push(Filter {
-                        dimension: by.clone(),
-                        op: FilterOp::Is,
-                        values: rows.iter().map(|(k, _)| k.clone()).collect(),
-                    });
-                    before.extend(goals::breakdown(s, &cq, by, limit, 0, raw_from)?);
+                if let (Some(cq), false) = (&cq, rows.is_empty()) {
+                    before.extend(compared_rows(s, cq, by, &rows, raw_from, &cplan)?);
                 }
                 rows.into_iter()
                     .map(|(k, t)| Row {
@@ -258,10 +280,38 @@ async fn run(app: &App, d: &ask::Decided, asked: &Asked) -> Result<Vec<Row>, Api
                     })
                     .collect()
             }
-        })
+        };
+        Ok((rows, plan))
     })
     .await
     .map_err(|e| d.error(e))
+}
+
+/// The compared period's figures for the values of `rows`: a filter on
+/// them where imported days are not read, else the whole breakdown (a
+/// filter would leave imported days out).
+fn compared_rows(
+    s: &dyn glasshouse_store::Store,
+    cq: &Query,
+    by: &Dimension,
+    rows: &[(String, Totals)],
+    raw_from: chrono::NaiveDate,
+    plan: &imports::Plan,
+) -> Result<Vec<(String, Totals)>, glasshouse_store::StoreError> {
+    if plan.included() {
+        let all = imports::breakdown(s, cq, by, (usize::MAX / 2, 0), raw_from, plan)?;
+        return Ok(all
+            .into_iter()
+            .filter(|(k, _)| rows.iter().any(|(v, _)| v == k))
+            .collect());
+    }
+    let mut cq = cq.clone();
+    cq.filters.push(Filter {
+        dimension: by.clone(),
+        op: FilterOp::Is,
+        values: rows.iter().map(|(k, _)| k.clone()).collect(),
+    });
+    imports::breakdown(s, &cq, by, (rows.len(), 0), raw_from, &imports::Plan::NONE)
 }
 
 /// Every bucket of `q`'s period, with its totals (empty ones zero),
@@ -328,7 +378,12 @@ async fn total_visitors(app: &App, d: &ask::Decided, range: DateRange) -> Result
     };
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(app));
-    blocking(move || Ok(goals::aggregate(store.as_ref(), &q, raw_from)?.visitors))
+    let with = d.question.imports;
+    blocking(move || {
+        let s = store.as_ref();
+        let plan = imports::plan(s, &q, None, None, with)?;
+        Ok(imports::aggregate(s, &q, raw_from, &plan)?.visitors)
+    })
         .await
         .map_err(|e| d.error(e))
 }
@@ -348,16 +403,19 @@ async fn count_rows(
     let q = d.executed(&d.question.query);
     let (store, by) = (app.store.clone(), by.clone());
     let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(app));
+    let with = d.question.imports;
     blocking(move || {
+        let s = store.as_ref();
+        let plan = imports::plan(s, &q, None, Some(&by), with)?;
         let mut n = 0;
         for page in 0..100 {
-            let rows = goals::breakdown(
-                store.as_ref(),
+            let rows = imports::breakdown(
+                s,
                 &q,
                 &by,
-                MAX_BREAKDOWN_LIMIT,
-                page * MAX_BREAKDOWN_LIMIT,
+                (MAX_BREAKDOWN_LIMIT, page * MAX_BREAKDOWN_LIMIT),
                 raw_from,
+                &plan,
             )?;
             n += rows.len();
             if rows.len() < MAX_BREAKDOWN_LIMIT {
@@ -411,6 +469,7 @@ fn shape(
     rows: &[Row],
     [total, total_before]: [Option<u64>; 2],
     total_rows: Option<usize>,
+    plan: &imports::Plan,
 ) -> Value {
     let mut ordered: Vec<&Row> = rows.iter().filter(|r| r.now.is_some()).collect();
     if asked.descending {
@@ -443,9 +502,9 @@ fn shape(
     if let Some(n) = total_rows {
         meta.insert("total_rows".into(), json!(n));
     }
-    meta.insert("imports_included".into(), json!(false));
-    if req.include.imports {
-        meta.insert("imports_skip_reason".into(), json!("no_imported_data"));
+    meta.insert("imports_included".into(), json!(plan.included()));
+    if let Some(skip) = plan.skip {
+        meta.insert("imports_skip_reason".into(), json!(skip.name()));
     }
     json!({ "results": results, "meta": meta, "query": echo(req, asked) })
 }

@@ -44,6 +44,7 @@ pub mod duck;
 pub mod engagement;
 mod fresh;
 pub mod goals;
+pub mod imports;
 pub mod ingest;
 pub mod inventory;
 pub mod journeys;
@@ -295,6 +296,22 @@ pub trait Store: Send + Sync + 'static {
         rows: &[RollupRow],
     ) -> Result<(), StoreError> {
         let _ = (site, day, rows);
+        Err(StoreError::Unsupported("the aggregate tier"))
+    }
+
+    /// Replaces `site`'s roll-ups of every day in `[from, until)` with
+    /// `rows` (sorted by day) at once, leaving days without rows empty: how
+    /// an imported history is written and taken back (`imports.rs`) — one
+    /// transaction on DuckDB, one version on ClickHouse, so a day is never
+    /// seen half old and half new.
+    fn replace_rollup_days(
+        &self,
+        site: &str,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+        rows: &[RollupRow],
+    ) -> Result<(), StoreError> {
+        let _ = (site, from, until, rows);
         Err(StoreError::Unsupported("the aggregate tier"))
     }
 

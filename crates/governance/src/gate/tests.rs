@@ -240,6 +240,7 @@ prop_compose! {
             purpose: ["service-improvement", "statistics", "campaigning"][purpose].to_string(),
             sites,
             shape,
+            imports: false,
         }
     }
 }

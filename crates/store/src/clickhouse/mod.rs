@@ -194,6 +194,10 @@ impl std::fmt::Debug for ClickHouseStore {
 /// ClickHouse's default of 256 KiB.
 const MAX_QUERY_SIZE: usize = 16 << 20;
 
+/// Roll-up rows sent in one insert when many days are written at once
+/// (about 20 MB of `JSONEachRow`).
+const ROLLUP_ROWS_PER_INSERT: usize = 100_000;
+
 fn db_err(what: &str) -> StoreError {
     StoreError::Database(what.to_string())
 }
@@ -833,6 +837,30 @@ impl Store for ClickHouseStore {
             }
         }
         Ok(())
+    }
+
+    fn replace_rollup_days(
+        &self,
+        site: &str,
+        from: NaiveDate,
+        until: NaiveDate,
+        rows: &[RollupRow],
+    ) -> Result<(), StoreError> {
+        let version = Utc::now().timestamp_micros().max(1) as u64;
+        // One insert per run of whole days: a day lands in one part, so it
+        // appears all at once under its new version.
+        let mut start = 0;
+        while start < rows.len() {
+            let mut end = (start + ROLLUP_ROWS_PER_INSERT).min(rows.len());
+            while end < rows.len() && rows[end].day == rows[end - 1].day {
+                end += 1;
+            }
+            let (statement, body) = rollup::insert(&rows[start..end], version);
+            self.post(&statement, Some(body), true)?;
+            start = end;
+        }
+        let (condition, params) = rollup::older_between(site, from, until, version);
+        self.delete_where("rollup", &condition, params)
     }
 
     fn read_rollup(

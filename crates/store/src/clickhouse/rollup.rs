@@ -106,6 +106,24 @@ pub fn older(site: &str, day: NaiveDate, version: u64) -> (String, Vec<Param>) {
     )
 }
 
+/// The condition of rows of `site` on days in `[from, until)` older than
+/// `version`, for a deletion.
+pub fn older_between(
+    site: &str,
+    from: NaiveDate,
+    until: NaiveDate,
+    version: u64,
+) -> (String, Vec<Param>) {
+    (
+        format!("site = $1 AND day >= toDate($2) AND day < toDate($3) AND version < {version}"),
+        vec![
+            Param::Text(site.into()),
+            Param::Text(from.to_string()),
+            Param::Text(until.to_string()),
+        ],
+    )
+}
+
 /// The condition of rows of `site` before `day`, for a deletion.
 pub fn before(site: &str, day: NaiveDate) -> (String, Vec<Param>) {
     (

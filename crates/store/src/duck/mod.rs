@@ -351,6 +351,11 @@ fn put_rollup(
         duckdb::params![site, day.to_string()],
     )
     .map_err(db_err)?;
+    append_rollup(tx, rows)
+}
+
+/// Appends roll-up rows inside `tx`.
+fn append_rollup(tx: &duckdb::Transaction<'_>, rows: &[RollupRow]) -> Result<(), StoreError> {
     let mut app = tx.appender("rollup").map_err(db_err)?;
     for r in rows {
         app.append_row(duckdb::params![
@@ -513,6 +518,24 @@ impl Store for DuckStore {
         let mut conn = self.writer.lock().expect("writer");
         let tx = conn.transaction().map_err(db_err)?;
         put_rollup(&tx, site, day, rows)?;
+        tx.commit().map_err(db_err)
+    }
+
+    fn replace_rollup_days(
+        &self,
+        site: &str,
+        from: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+        rows: &[RollupRow],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer.lock().expect("writer");
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute(
+            "DELETE FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE)",
+            duckdb::params![site, from.to_string(), until.to_string()],
+        )
+        .map_err(db_err)?;
+        append_rollup(&tx, rows)?;
         tx.commit().map_err(db_err)
     }
 
