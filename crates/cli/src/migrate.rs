@@ -115,33 +115,50 @@ fn copy_aggregates(
     source: &DuckStore,
     sink: &ClickHouseStore,
 ) -> anyhow::Result<u64> {
-    let (from, until) = (
-        chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date"),
-        chrono::NaiveDate::from_ymd_opt(9999, 1, 1).expect("a date"),
-    );
+    let (from, until) = rollup::all_days();
     let saved = glasshouse_store::saved::SavedFunnels::open(&config.data_dir)?;
     let mut days = 0;
     for site in &config.sites {
-        let mut dims: Vec<String> = vec!["total".into()];
-        dims.extend(rollup::dimensions().into_iter().map(|(k, _)| k.to_string()));
+        let mut dims = rollup_keys();
         dims.extend(
             saved
                 .of_site(&site.host)
                 .iter()
                 .map(|f| glasshouse_store::saved::daily_key(&f.steps)),
         );
-        let mut by_day: BTreeMap<chrono::NaiveDate, Vec<RollupRow>> = BTreeMap::new();
-        for dim in &dims {
-            for row in source.read_rollup(&site.host, from, until, dim)? {
-                by_day.entry(row.day).or_default().push(row);
+        // The site's own roll-ups, then its imported history.
+        for (key, dims) in [
+            (site.host.clone(), dims),
+            (glasshouse_store::imports::key(&site.host), rollup_keys()),
+        ] {
+            let mut by_day: BTreeMap<chrono::NaiveDate, Vec<RollupRow>> = BTreeMap::new();
+            for dim in &dims {
+                for row in source.read_rollup(&key, from, until, dim)? {
+                    by_day.entry(row.day).or_default().push(row);
+                }
             }
-        }
-        for (day, rows) in by_day {
-            sink.replace_rollup(&site.host, day, &rows)?;
-            days += 1;
+            for (day, rows) in by_day {
+                sink.replace_rollup(&key, day, &rows)?;
+                days += 1;
+            }
         }
     }
     Ok(days)
+}
+
+/// Every property a day's roll-up keeps, with the corrections for visits
+/// over its midnight (`rollup::over_midnight`).
+fn rollup_keys() -> Vec<String> {
+    let mut keys: Vec<String> = vec!["total".into()];
+    keys.extend(rollup::dimensions().into_iter().map(|(k, _)| k.to_string()));
+    let corrected: Vec<String> = keys
+        .iter()
+        .filter(|k| *k != "transition")
+        .flat_map(|k| [format!("{}{k}", rollup::WHOLE), format!("{}{k}", rollup::HALVES)])
+        .collect();
+    keys.extend(corrected);
+    keys.push(format!("{}total", rollup::BEFORE));
+    keys
 }
 
 fn read_progress(path: &PathBuf) -> anyhow::Result<Progress> {

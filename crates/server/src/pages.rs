@@ -347,9 +347,18 @@ async fn dashboard(
         .organisation(&s.organisation)
         .map(|o| o.name.clone())
         .unwrap_or_default();
+    // Where the site's imported history lies: only its own organisation
+    // gets here, and only the days are read.
+    let (store, host) = (app.store.clone(), site.host.clone());
+    let imported = crate::blocking(move || {
+        Ok(glasshouse_store::imports::range(store.as_ref(), &host)?)
+    })
+    .await?
+    .map(|(from, until)| serde_json::json!({"from": from.to_string(), "until": until.to_string()}));
     let context = serde_json::json!({
         "site": site.host,
         "timezone": site.timezone.name(),
+        "imported": imported,
         "sites": sites_of(&app, &s),
         "user": {"username": s.username, "role": s.role, "organisation": org},
         "csrf": s.csrf,

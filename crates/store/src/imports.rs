@@ -111,10 +111,7 @@ impl Plan {
 
 /// The first and last day of `site`'s imported history, if it has one.
 pub fn range(store: &dyn Store, site: &str) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
-    let (from, until) = (
-        NaiveDate::from_ymd_opt(1900, 1, 1).expect("a date"),
-        NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date"),
-    );
+    let (from, until) = rollup::all_days();
     let rows = store.read_rollup(&key(site), from, until, "total")?;
     Ok(rows.first().zip(rows.last()).map(|(a, b)| (a.day, b.day)))
 }

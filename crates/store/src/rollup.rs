@@ -176,6 +176,17 @@ pub fn kept(dim: &Dimension) -> Option<&'static str> {
         .map(|(k, _)| k)
 }
 
+/// Days `[from, until)` wide enough for any stored day and narrow enough
+/// for both back ends' date types (ClickHouse's `Date` runs from 1970,
+/// and to 2105 on older releases): what "every day" means when reading
+/// roll-ups.
+pub fn all_days() -> (NaiveDate, NaiveDate) {
+    (
+        NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date"),
+        NaiveDate::from_ymd_opt(2100, 1, 1).expect("a date"),
+    )
+}
+
 /// Most values kept per property per day; the long tail beyond is summed
 /// into `(other)` so that totals still add up.
 pub const MAX_VALUES: usize = 50_000;

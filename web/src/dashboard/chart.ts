@@ -1,7 +1,7 @@
 // The timeseries chart, loaded on demand: ECharts with only the line chart,
 // the grid, the tooltip and the SVG renderer.
 import { LineChart } from 'echarts/charts';
-import { GridComponent, TooltipComponent } from 'echarts/components';
+import { GridComponent, MarkAreaComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { SVGRenderer } from 'echarts/renderers';
 import { h } from './dom';
@@ -9,7 +9,7 @@ import { formatBucket, formatMetric, formatMetricShort, parseApiDate } from './f
 import { METRIC_LABELS } from './state';
 import type { Series } from './timeseries';
 
-echarts.use([LineChart, GridComponent, TooltipComponent, SVGRenderer]);
+echarts.use([LineChart, GridComponent, MarkAreaComponent, TooltipComponent, SVGRenderer]);
 
 export const BLUE = '#1d70b8';
 export const GREY = '#505a5f';
@@ -78,6 +78,7 @@ export function drawTimeseries(el: HTMLElement, s: Series): void {
       areaStyle: { color: 'rgba(29, 112, 184, 0.12)' },
       emphasis: { focus: 'none', scale: 1.6 },
       z: 3,
+      markArea: importedArea(s),
     },
   ];
   if (s.previous) {
@@ -128,4 +129,18 @@ export function drawTimeseries(el: HTMLElement, s: Series): void {
     },
     { notMerge: true },
   );
+}
+
+/** The buckets imported from Plausible, shaded and labelled. */
+function importedArea(s: Series): object | undefined {
+  const first = s.imported.indexOf(true);
+  if (first < 0) return undefined;
+  const last = s.imported.lastIndexOf(true);
+  const at = (i: number) => formatBucket(s.labels[i], s.interval);
+  return {
+    silent: true,
+    itemStyle: { color: 'rgba(80, 90, 95, 0.1)' },
+    label: { show: true, position: 'insideTop', color: GREY, fontSize: 14, formatter: 'Imported' },
+    data: [[{ xAxis: at(first) }, { xAxis: at(last) }]],
+  };
 }

@@ -25,6 +25,8 @@ import {
   rangeOf,
   stateToSearch,
   setSiteZone,
+  setSiteImports,
+  importedDays,
   siteToday,
   withFilter,
 } from './state';
@@ -71,6 +73,8 @@ class Dashboard implements Host {
   private allController: AbortController | null = null;
   private chartController: AbortController | null = null;
   private readonly compareField: HTMLElement;
+  private readonly importedBox: HTMLInputElement;
+  private readonly importedField: HTMLElement;
   private readonly downloadButton: HTMLButtonElement;
   private readonly viewLinks: HTMLAnchorElement[];
   /** One container per view; only the chosen one is shown. */
@@ -169,6 +173,30 @@ class Dashboard implements Host {
       ),
       h('label', { class: 'govuk-visually-hidden', for: 'compare-with' }, 'Compare with'),
       this.compareWith,
+    );
+    this.importedBox = h('input', {
+      class: 'govuk-checkboxes__input',
+      id: 'imported',
+      name: 'imported',
+      type: 'checkbox',
+      'aria-describedby': 'imported-hint',
+      onchange: () => this.update({ imported: this.importedBox.checked }),
+    });
+    const days = importedDays();
+    this.importedField = h(
+      'div',
+      { class: 'govuk-checkboxes govuk-checkboxes--small gh-toolbar__compare', hidden: !days },
+      h(
+        'div',
+        { class: 'govuk-checkboxes__item' },
+        this.importedBox,
+        h('label', { class: 'govuk-label govuk-checkboxes__label', for: 'imported' }, 'Imported data'),
+        h(
+          'div',
+          { class: 'govuk-hint govuk-checkboxes__hint', id: 'imported-hint' },
+          days ? `Daily totals from Plausible, ${formatDate(days.from)} to ${formatDate(days.until)}` : '',
+        ),
+      ),
     );
     this.downloadButton = h(
       'button',
@@ -290,6 +318,7 @@ class Dashboard implements Host {
     this.toInput.max = siteToday();
     this.compareBox.checked = s.compare;
     this.compareWith.value = s.compareWith;
+    this.importedBox.checked = s.imported;
     // Funnels compare with the previous period only.
     this.compareWith.disabled = s.view === 'funnels';
     this.tiles.select(s.metric);
@@ -311,6 +340,8 @@ class Dashboard implements Host {
     for (const [v, el] of Object.entries(this.viewEls)) el.hidden = v !== s.view;
     // Paths have no previous period to compare with.
     this.compareField.hidden = s.view === 'paths';
+    // Imported days answer the overview only (paths and funnels need visits).
+    this.importedField.hidden = !importedDays() || s.view !== 'overview';
     this.downloadButton.textContent = s.view === 'overview' ? 'Download all as CSV' : `Download ${viewLabel.toLowerCase()} as CSV`;
     this.renderFilters();
   }
@@ -536,6 +567,7 @@ class Dashboard implements Host {
         h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'period' }, 'Period'), this.periodSelect),
         this.customFields,
         this.compareField,
+        this.importedField,
         h('div', { class: 'gh-toolbar__end' }, this.rangeText, this.downloadButton),
       ),
       this.filterBar,
@@ -565,6 +597,7 @@ const app = document.getElementById('app');
 const ctx = readContext();
 if (app && ctx) {
   setSiteZone(ctx.timezone ?? 'UTC');
+  setSiteImports(ctx.imported ?? null);
   new Dashboard(ctx).mount(app);
 } else if (app) {
   app.removeAttribute('aria-busy');

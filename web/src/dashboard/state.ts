@@ -83,6 +83,8 @@ export interface State {
   compareWith: Comparison;
   /** Empty: the API's default for the period. */
   interval: Interval | '';
+  /** Whether the site's imported history is shown (where it has one). */
+  imported: boolean;
 }
 
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -92,6 +94,21 @@ let siteZone = 'UTC';
 
 export function setSiteZone(zone: string): void {
   siteZone = zone;
+}
+
+/** The first and last day of the site's imported history, if it has one. */
+export interface ImportedDays {
+  from: string;
+  until: string;
+}
+let siteImports: ImportedDays | null = null;
+
+export function setSiteImports(days: ImportedDays | null): void {
+  siteImports = days;
+}
+
+export function importedDays(): ImportedDays | null {
+  return siteImports;
 }
 
 /** Today in the site's time zone, YYYY-MM-DD. */
@@ -137,6 +154,7 @@ export function parseState(search: string): State {
     compare: q.get('compare') === '1' || q.get('compare') === 'year',
     compareWith: q.get('compare') === 'year' ? 'year_over_year' : 'previous_period',
     interval,
+    imported: q.get('imported') !== '0',
   };
 }
 
@@ -157,13 +175,16 @@ export function stateToSearch(s: State): string {
   q.set('metric', s.metric);
   if (s.compare) q.set('compare', s.compareWith === 'year_over_year' ? 'year' : '1');
   if (s.interval) q.set('interval', s.interval);
+  if (!s.imported) q.set('imported', '0');
   // Keep the separators readable in the address bar.
   return `?${q.toString().replace(/%3A/gi, ':').replace(/%2F/gi, '/').replace(/%3D/gi, '=').replace(/%2C/gi, ',')}`;
 }
 
 /** The period parameters of a Stats API call. */
 export function periodParams(s: State): Record<string, string> {
-  return s.period === 'custom' ? { period: 'custom', date: `${s.from},${s.to}` } : { period: s.period };
+  const p: Record<string, string> = s.period === 'custom' ? { period: 'custom', date: `${s.from},${s.to}` } : { period: s.period };
+  if (siteImports && s.imported) p.with_imported = 'true';
+  return p;
 }
 
 // --- filters --------------------------------------------------------------

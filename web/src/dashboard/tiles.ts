@@ -5,6 +5,8 @@ import { type AggregateResult, stats } from './api';
 import type { Cell } from './csv';
 import { h, hidden, replace } from './dom';
 import { formatMetric, formatNumber } from './format';
+
+const millions = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 2 });
 import { HIGHER_IS_BETTER, METRICS, METRIC_LABELS, type Metric } from './state';
 import { type Section, type View, baseParams } from './view';
 
@@ -81,7 +83,17 @@ export class Tiles implements Section {
       return;
     }
     b.setAttribute('data-value', String(f.value));
-    replace(value, formatMetric(m, f.value));
+    // Seven digits do not fit a tile: a million and more is shortened,
+    // with the whole number beside it for screen readers and on hover.
+    const full = formatMetric(m, f.value);
+    const short = f.value >= 1_000_000 ? `${millions.format(f.value / 1_000_000)}M` : full;
+    if (short === full) {
+      value.removeAttribute('title');
+      replace(value, full);
+    } else {
+      value.setAttribute('title', full);
+      replace(value, h('span', { 'aria-hidden': 'true' }, short), hidden(full));
+    }
     change.className = 'gh-tile__change';
     if (!compare || f.change == null) {
       b.removeAttribute('data-change');

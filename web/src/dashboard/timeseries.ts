@@ -12,6 +12,8 @@ import {
   defaultInterval,
   intervalsFor,
   comparedRange,
+  importedDays,
+  type ImportedDays,
 } from './state';
 import { type Section, type View, baseParams } from './view';
 import { cardFrame, message } from './cards';
@@ -25,6 +27,24 @@ export interface Series {
   previousLabels: string[];
   currentName: string;
   previousName: string;
+  /** Per bucket: whether it holds days imported from Plausible. */
+  imported: boolean[];
+}
+
+/** Why imported days are not in an answer, in words. */
+const SKIPPED: Record<string, string> = {
+  unsupported_query: 'Imported data is not included: it holds daily totals only, which cannot be filtered.',
+  unsupported_interval: 'Imported data is not included: it holds daily totals, not hours.',
+};
+
+/** Per label: whether its bucket overlaps the imported days. */
+function importedBuckets(labels: string[], days: ImportedDays | null): boolean[] {
+  if (!days) return labels.map(() => false);
+  return labels.map((l, i) => {
+    const start = l.slice(0, 10);
+    const next = labels[i + 1]?.slice(0, 10);
+    return start <= days.until && (next === undefined || next > days.from);
+  });
 }
 
 type ChartModule = typeof import('./chart');
@@ -90,7 +110,7 @@ export class TimeseriesCard implements Section {
       const params = { ...baseParams(view), metrics: state.metric, interval };
       const prev = comparedRange(state, range);
       const [cur, before, mod] = await Promise.all([
-        stats<RowsResult>('timeseries', params, signal),
+        stats<RowsResult & { imports_included?: boolean; imports_skip_reason?: string }>('timeseries', params, signal),
         state.compare
           ? stats<RowsResult>('timeseries', { ...params, period: 'custom', date: `${prev.first},${prev.last}` }, signal)
           : Promise.resolve(null),
@@ -107,6 +127,10 @@ export class TimeseriesCard implements Section {
         previousLabels: before ? before.results.map((r) => String(r.date)) : [],
         currentName: rangeName(range.first, range.last),
         previousName: rangeName(prev.first, prev.last),
+        imported: importedBuckets(
+          cur.results.map((r) => String(r.date)),
+          cur.imports_included ? importedDays() : null,
+        ),
       };
       this.renderLegend();
       this.renderTable();
@@ -115,6 +139,8 @@ export class TimeseriesCard implements Section {
       this.chart.setAttribute('aria-label', describe(s));
       if (s.current.every((v) => v === 0) && (!s.previous || s.previous.every((v) => v === 0))) {
         replace(this.status, message('Nothing recorded in this period.'));
+      } else if (cur.imports_skip_reason && SKIPPED[cur.imports_skip_reason]) {
+        replace(this.status, message(SKIPPED[cur.imports_skip_reason]));
       }
       mod.drawTimeseries(this.chart, s);
     } catch (e) {
@@ -142,6 +168,14 @@ export class TimeseriesCard implements Section {
             { class: 'gh-legend__item' },
             h('span', { class: 'gh-legend__swatch gh-legend__swatch--previous', 'aria-hidden': 'true' }),
             `Previous period: ${s.previousName}`,
+          )
+        : null,
+      s.imported.some((x) => x)
+        ? h(
+            'span',
+            { class: 'gh-legend__item' },
+            h('span', { class: 'gh-legend__swatch gh-legend__swatch--imported', 'aria-hidden': 'true' }),
+            `Imported from Plausible: up to ${formatDate(importedDays()!.until)}`,
           )
         : null,
     );
@@ -175,7 +209,7 @@ export class TimeseriesCard implements Section {
             h(
               'tr',
               { class: 'govuk-table__row' },
-              h('th', { scope: 'row', class: 'govuk-table__header' }, formatBucket(label, s.interval, true)),
+              h('th', { scope: 'row', class: 'govuk-table__header' }, formatBucket(label, s.interval, true), s.imported[i] ? ' (imported)' : ''),
               cell(s.current[i]),
               s.previous ? h('td', { class: 'govuk-table__cell' }, s.previousLabels[i] ? formatBucket(s.previousLabels[i], s.interval, true) : '') : null,
               s.previous ? (s.previous[i] != null ? cell(s.previous[i]) : h('td', { class: 'govuk-table__cell' })) : null,
@@ -219,6 +253,7 @@ function describe(s: Series): string {
   return (
     `Line chart of ${label} per ${s.interval}, ${s.currentName}` +
     (s.previous ? `, compared with ${s.previousName}` : '') +
+    (s.imported.some((x) => x) ? '; the shaded part was imported from Plausible' : '') +
     `. ${total} points; the highest is ${formatMetric(s.metric, s.current[top])} at ${formatBucket(s.labels[top], s.interval, true)}.` +
     ' The figures are in the table below the chart.'
   );

@@ -13,6 +13,8 @@ export interface Context {
   site: string;
   /** The site's time zone: the API's days are its local days. */
   timezone?: string;
+  /** The first and last day of the site's history imported from Plausible. */
+  imported?: { from: string; until: string } | null;
   sites: SiteRef[];
   user: { username: string; role: string; organisation: string };
   csrf: string;

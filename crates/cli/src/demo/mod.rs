@@ -7,6 +7,7 @@
 //! On later runs with the same directory it serves what is there, unchanged.
 
 mod governance;
+mod history;
 mod sites;
 mod traffic;
 
@@ -78,6 +79,9 @@ pub fn run(
             config.sites.len(),
             started.elapsed().as_secs_f64()
         );
+        for line in history::import(&config, &data)? {
+            eprintln!("{line}");
+        }
     }
     runtime::serve(dir, config, &config_path, move |config| {
         use std::io::Write;

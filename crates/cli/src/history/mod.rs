@@ -14,7 +14,7 @@
 //! site's `aggregate_retention_days`, which retention would delete.
 
 mod read;
-mod tables;
+pub mod tables;
 
 use anyhow::{bail, Context};
 use chrono::{Duration, NaiveDate};
@@ -41,28 +41,36 @@ pub fn run(config_path: &Path, host: &str, dir: Option<&Path>, delete: bool) -> 
     let Some(dir) = dir else {
         bail!("DIR: the directory holding the export's CSV files is needed (or --delete)");
     };
+    for line in import_dir(store.as_ref(), site, dir)? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Imports the export in `dir` as `site`'s history (the caller holds the
+/// data directory); returns what to tell the user.
+pub fn import_dir(store: &dyn Store, site: &Site, dir: &Path) -> anyhow::Result<Vec<String>> {
+    let host = &site.host;
     let bar = progress();
     let history = read::read_dir(dir, &site.dated_slugs, &bar)?;
     bar.finish_and_clear();
     let today = day_of(SystemClock.now(), site.timezone);
-    let (from, until, notes) = days_to_import(store.as_ref(), site, &history, today)?;
+    let (from, until, notes) = days_to_import(store, site, &history, today)?;
     let mut rows = history.rows(from, until);
     let days = rows.iter().filter(|r| r.dim == "total").count();
     let visitors: u64 = rows.iter().filter(|r| r.dim == "total").map(|r| r.visitors).sum();
     let spinner = ProgressBar::new_spinner().with_message(format!("storing {days} days"));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    imports::replace(store.as_ref(), host, (from, until), &mut rows)?;
+    imports::replace(store, host, (from, until), &mut rows)?;
     spinner.finish_and_clear();
-    println!(
+    let mut out = vec![format!(
         "imported {days} days of {host} ({from} to {}) from {} files: {visitors} visitors in all, {} rows",
         until - Duration::days(1),
         history.files,
         rows.len()
-    );
-    for note in notes {
-        println!("{note}");
-    }
-    Ok(())
+    )];
+    out.extend(notes);
+    Ok(out)
 }
 
 /// A progress bar over the bytes of the files, on a terminal only.
@@ -119,8 +127,8 @@ fn own_data_starts(
     tz: glasshouse_model::query::Tz,
 ) -> anyhow::Result<Option<NaiveDate>> {
     let raw = store.oldest_event(site)?.map(|t| day_of(t, tz));
-    let first = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a date");
-    let until = raw.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date"));
+    let (first, last) = glasshouse_store::rollup::all_days();
+    let until = raw.unwrap_or(last);
     let rolled = store
         .read_rollup(site, first, until, "total")?
         .first()
