@@ -31,9 +31,13 @@ after(async () => {
   await demo?.stop();
 });
 
-/** The Stats API with the operator token; fails the test on any error. */
+/**
+ * The Stats API with the operator token; fails the test on any error. The
+ * demo site has an imported history, which the dashboard shows unless told
+ * not to: so is it asked for here.
+ */
 async function api(endpoint, params) {
-  const q = new URLSearchParams({ site_id: DEMO_SITE, ...params });
+  const q = new URLSearchParams({ site_id: DEMO_SITE, with_imported: 'true', ...params });
   const { status, body } = await demo.api(`/api/v1/stats/${endpoint}?${q}`);
   assert.equal(status, 200, `${endpoint}?${q} → ${status}: ${JSON.stringify(body)}`);
   return body;
@@ -327,6 +331,36 @@ test('signed in, the figures and tables equal the Stats API answers', async () =
   assert.match(await page.textContent('#live'), /^\d[\d,]* current visitors?/);
 
   assert.deepEqual(await axeProblems(page), []);
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('the imported history is shown where it can answer, marked, and can be left out', async () => {
+  const { ctx, page, problems } = await dashboard();
+  await page.goto(`${demo.url}/sites/${DEMO_SITE}?period=12mo`);
+  await waitForFigures(page);
+  const all = await expectTilesEqualApi(page, { period: '12mo' }, '12 months with the imported history');
+  const own = (await api('aggregate', { period: '12mo', metrics: 'visitors', with_imported: 'false' })).results.visitors.value;
+  assert.ok(all.visitors.value > own * 2, `eleven months of history add to the demo's own (${all.visitors.value} against ${own})`);
+  assert.equal(await page.isChecked('#imported'), true);
+  assert.match(await page.textContent('#imported-hint'), /^Daily totals from Plausible, \d+ \w+ \d{4} to \d+ \w+ \d{4}$/);
+  assert.match(await page.textContent('#timeseries .gh-legend'), /Imported from Plausible: up to/);
+  assert.match(await page.getAttribute('#timeseries .gh-chart', 'aria-label'), /imported from Plausible/);
+  assert.ok((await page.$$eval('#timeseries .gh-chart-table tbody th', (ths) => ths.filter((th) => th.textContent.endsWith('(imported)')).length)) > 0);
+  await page.screenshot({ path: join(RESULTS_DIR, 'dashboard-imported.png') });
+  assert.deepEqual(await axeProblems(page), []);
+
+  // Left out: the tiles are the site's own figures, and the URL says so.
+  await page.click('label[for=imported]');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('imported') === '0');
+  await waitForFigures(page);
+  assert.equal((await tiles(page)).visitors.value, own);
+  assert.doesNotMatch(await page.textContent('#timeseries .gh-legend'), /Imported/);
+
+  // Filtered, daily totals cannot answer: the chart says so.
+  await page.goto(`${demo.url}/sites/${DEMO_SITE}?period=12mo&filters=visit:browser==Chrome`);
+  await waitForFigures(page);
+  assert.match(await page.textContent('#timeseries'), /Imported data is not included: it holds daily totals only, which cannot be filtered/);
   assert.deepEqual(problems, []);
   await ctx.close();
 });

@@ -154,7 +154,12 @@ fn rollup_keys() -> Vec<String> {
     let corrected: Vec<String> = keys
         .iter()
         .filter(|k| *k != "transition")
-        .flat_map(|k| [format!("{}{k}", rollup::WHOLE), format!("{}{k}", rollup::HALVES)])
+        .flat_map(|k| {
+            [
+                format!("{}{k}", rollup::WHOLE),
+                format!("{}{k}", rollup::HALVES),
+            ]
+        })
         .collect();
     keys.extend(corrected);
     keys.push(format!("{}total", rollup::BEFORE));

@@ -151,7 +151,12 @@ fn n(line: &BTreeMap<String, String>, col: &str) -> u64 {
 }
 
 /// `figure` summed per value of `key` (renamed as glasshouse names it).
-fn summed(table: &str, key: &str, figure: &str, rename: &dyn Fn(&str) -> Option<String>) -> BTreeMap<String, u64> {
+fn summed(
+    table: &str,
+    key: &str,
+    figure: &str,
+    rename: &dyn Fn(&str) -> Option<String>,
+) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for l in lines(table) {
         if let Some(k) = rename(&l[key]) {
@@ -177,7 +182,12 @@ fn breakdown(url: &str, property: &str, metric: &str) -> BTreeMap<String, u64> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r[key].as_str().unwrap().to_string(), r[metric].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r[key].as_str().unwrap().to_string(),
+                r[metric].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -211,22 +221,78 @@ fn answers_as_the_files_say(url: &str) {
     // Without imported data asked for, the site has none of its own.
     assert_eq!(total(url, false)["results"]["visitors"]["value"], 0);
 
-    let direct = |v: &str| Some(if v.is_empty() { "Direct / None".into() } else { v.to_string() });
-    assert_eq!(breakdown(url, "visit:source", "visitors"), summed("sources", "source", "visitors", &direct));
-    assert_eq!(breakdown(url, "visit:utm_campaign", "visits"), summed("sources", "utm_campaign", "visits", &same));
+    let direct = |v: &str| {
+        Some(if v.is_empty() {
+            "Direct / None".into()
+        } else {
+            v.to_string()
+        })
+    };
+    assert_eq!(
+        breakdown(url, "visit:source", "visitors"),
+        summed("sources", "source", "visitors", &direct)
+    );
+    assert_eq!(
+        breakdown(url, "visit:utm_campaign", "visits"),
+        summed("sources", "utm_campaign", "visits", &same)
+    );
     let scrubbed = |v: &str| Some(v.replace(EMAIL, "[email]"));
-    assert_eq!(breakdown(url, "event:page", "pageviews"), summed("pages", "page", "pageviews", &scrubbed));
-    assert_eq!(breakdown(url, "visit:entry_page", "visits"), summed("entry_pages", "entry_page", "entrances", &same));
-    assert_eq!(breakdown(url, "visit:exit_page", "visits"), summed("exit_pages", "exit_page", "exits", &same));
-    assert_eq!(breakdown(url, "visit:country", "visitors"), summed("locations", "country", "visitors", &same));
-    assert_eq!(breakdown(url, "visit:region", "visitors"), summed("locations", "region", "visitors", &same));
-    let device = |v: &str| Some(if v == "Laptop" { "Desktop".into() } else { v.to_string() });
-    assert_eq!(breakdown(url, "visit:device", "visitors"), summed("devices", "device", "visitors", &device));
-    let browser = |v: &str| Some(if v == "Microsoft Edge" { "Edge".into() } else { v.to_string() });
-    assert_eq!(breakdown(url, "visit:browser", "visitors"), summed("browsers", "browser", "visitors", &browser));
-    let os = |v: &str| Some(match v { "Mac" => "macOS".into(), "GNU/Linux" => "Linux".into(), v => v.to_string() });
-    assert_eq!(breakdown(url, "visit:os", "visitors"), summed("operating_systems", "operating_system", "visitors", &os));
-    let mut events = summed("custom_events", "name", "events", &|v| (v != "engagement").then(|| v.to_string()));
+    assert_eq!(
+        breakdown(url, "event:page", "pageviews"),
+        summed("pages", "page", "pageviews", &scrubbed)
+    );
+    assert_eq!(
+        breakdown(url, "visit:entry_page", "visits"),
+        summed("entry_pages", "entry_page", "entrances", &same)
+    );
+    assert_eq!(
+        breakdown(url, "visit:exit_page", "visits"),
+        summed("exit_pages", "exit_page", "exits", &same)
+    );
+    assert_eq!(
+        breakdown(url, "visit:country", "visitors"),
+        summed("locations", "country", "visitors", &same)
+    );
+    assert_eq!(
+        breakdown(url, "visit:region", "visitors"),
+        summed("locations", "region", "visitors", &same)
+    );
+    let device = |v: &str| {
+        Some(if v == "Laptop" {
+            "Desktop".into()
+        } else {
+            v.to_string()
+        })
+    };
+    assert_eq!(
+        breakdown(url, "visit:device", "visitors"),
+        summed("devices", "device", "visitors", &device)
+    );
+    let browser = |v: &str| {
+        Some(if v == "Microsoft Edge" {
+            "Edge".into()
+        } else {
+            v.to_string()
+        })
+    };
+    assert_eq!(
+        breakdown(url, "visit:browser", "visitors"),
+        summed("browsers", "browser", "visitors", &browser)
+    );
+    let os = |v: &str| {
+        Some(match v {
+            "Mac" => "macOS".into(),
+            "GNU/Linux" => "Linux".into(),
+            v => v.to_string(),
+        })
+    };
+    assert_eq!(
+        breakdown(url, "visit:os", "visitors"),
+        summed("operating_systems", "operating_system", "visitors", &os)
+    );
+    let mut events = summed("custom_events", "name", "events", &|v| {
+        (v != "engagement").then(|| v.to_string())
+    });
     events.insert("pageview".into(), sum("pageviews"));
     assert_eq!(breakdown(url, "event:name", "events"), events);
 
@@ -236,21 +302,41 @@ fn answers_as_the_files_say(url: &str) {
     let pages = lines("pages");
     for row in body["results"].as_array().unwrap() {
         let page = row["page"].as_str().unwrap();
-        let of: Vec<_> = pages.iter().filter(|l| scrubbed(&l["page"]).unwrap() == page).collect();
+        let of: Vec<_> = pages
+            .iter()
+            .filter(|l| scrubbed(&l["page"]).unwrap() == page)
+            .collect();
         let depth: u64 = of.iter().map(|l| n(l, "total_scroll_depth")).sum();
         let visits: u64 = of.iter().map(|l| n(l, "total_scroll_depth_visits")).sum();
         if visits == 0 {
             assert!(row["scroll_depth"].is_null(), "{row}");
         } else {
-            assert_eq!(row["scroll_depth"].as_f64().unwrap(), (depth as f64 / visits as f64).round(), "{row}");
+            assert_eq!(
+                row["scroll_depth"].as_f64().unwrap(),
+                (depth as f64 / visits as f64).round(),
+                "{row}"
+            );
             assert!(row["time_on_page"].as_f64().unwrap() > 0.0, "{row}");
         }
     }
 
     // Each day is the file's day.
-    let body = get(url, &format!("/api/v1/stats/timeseries?site_id={SITE}&{PERIOD}&metrics=visitors&with_imported=true"));
-    let series: Vec<u64> = body["results"].as_array().unwrap().iter().map(|r| r["visitors"].as_u64().unwrap()).collect();
-    assert_eq!(series, days.iter().map(|l| n(l, "visitors")).collect::<Vec<_>>());
+    let body = get(
+        url,
+        &format!(
+            "/api/v1/stats/timeseries?site_id={SITE}&{PERIOD}&metrics=visitors&with_imported=true"
+        ),
+    );
+    let series: Vec<u64> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["visitors"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        series,
+        days.iter().map(|l| n(l, "visitors")).collect::<Vec<_>>()
+    );
 }
 
 /// v2's `include.imports`, and why imported days are left out when they are.
@@ -264,14 +350,37 @@ fn v2_says_when_imports_are_included(url: &str) {
     };
     let body = ask(serde_json::json!({"dimensions": ["visit:source"]}));
     assert_eq!(body["meta"]["imports_included"], true, "{body}");
-    let google = body["results"].as_array().unwrap().iter().find(|r| r["dimensions"][0] == "Google").unwrap();
-    assert_eq!(google["metrics"][0], summed("sources", "source", "visitors", &same)["Google"]);
+    let google = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["dimensions"][0] == "Google")
+        .unwrap();
+    assert_eq!(
+        google["metrics"][0],
+        summed("sources", "source", "visitors", &same)["Google"]
+    );
     for (extra, reason) in [
-        (serde_json::json!({"filters": [["is", "visit:browser", ["Edge"]]]}), "unsupported_query"),
-        (serde_json::json!({"dimensions": ["visit:city"]}), "unsupported_query"),
-        (serde_json::json!({"dimensions": ["time:hour"], "date_range": ["2025-10-01", "2025-10-02"]}), "unsupported_interval"),
-        (serde_json::json!({"date_range": ["2025-12-01", "2025-12-31"]}), "out_of_range"),
-        (serde_json::json!({"site_id": "gov.wales"}), "no_imported_data"),
+        (
+            serde_json::json!({"filters": [["is", "visit:browser", ["Edge"]]]}),
+            "unsupported_query",
+        ),
+        (
+            serde_json::json!({"dimensions": ["visit:city"]}),
+            "unsupported_query",
+        ),
+        (
+            serde_json::json!({"dimensions": ["time:hour"], "date_range": ["2025-10-01", "2025-10-02"]}),
+            "unsupported_interval",
+        ),
+        (
+            serde_json::json!({"date_range": ["2025-12-01", "2025-12-31"]}),
+            "out_of_range",
+        ),
+        (
+            serde_json::json!({"site_id": "gov.wales"}),
+            "no_imported_data",
+        ),
     ] {
         let body = ask(extra.clone());
         if body.get("error").is_some() {
@@ -280,9 +389,15 @@ fn v2_says_when_imports_are_included(url: &str) {
             continue;
         }
         assert_eq!(body["meta"]["imports_included"], false, "{extra}: {body}");
-        assert_eq!(body["meta"]["imports_skip_reason"], reason, "{extra}: {body}");
+        assert_eq!(
+            body["meta"]["imports_skip_reason"], reason,
+            "{extra}: {body}"
+        );
     }
-    let body = v2(url, serde_json::json!({"site_id": SITE, "metrics": ["visitors"], "date_range": ["2025-10-01", "2025-10-31"]}));
+    let body = v2(
+        url,
+        serde_json::json!({"site_id": SITE, "metrics": ["visitors"], "date_range": ["2025-10-01", "2025-10-31"]}),
+    );
     assert_eq!(body["meta"]["imports_included"], false, "{body}");
     assert_eq!(body["results"][0]["metrics"][0], 0, "{body}");
 }
@@ -294,7 +409,11 @@ fn stored_anywhere(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
         let path = entry.unwrap().path();
         if path.is_dir() {
             found.extend(stored_anywhere(&path, needle));
-        } else if std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle) {
+        } else if std::fs::read(&path)
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
             found.push(path);
         }
     }
@@ -339,20 +458,51 @@ fn cell(text: String, line: usize, column: usize, value: &str) -> String {
 fn bad_files_store_nothing(dir: &Path, config: &Path, visitors_before: &dyn Fn() -> u64) {
     let before = visitors_before();
     let cases = [
-        ("pages", cell(lines_text("pages"), 5, 5, "12x"), "line 5, column 5 (visitors): not a whole number"),
-        ("visitors", cell(lines_text("visitors"), 3, 1, "2025-13-01"), "line 3, column 1 (date): not a date"),
-        ("devices", cell(lines_text("devices"), 2, 1, "2025-11-02"), "line 2, column 1 (date): 2025-11-02 is outside"),
-        ("browsers", lines_text("browsers").replacen("browser_version", "colour", 1), "line 1, column 3 (colour): not a column of Plausible's browsers file"),
-        ("sources", lines_text("sources").replacen(",visitors,", ",people,", 1), "line 1, column 10 (people): not a column"),
-        ("custom_events", cell(lines_text("custom_events"), 4, 2, &"x".repeat(121)), "line 4, column 2 (name): longer than 120 characters"),
-        ("locations", cell(lines_text("locations"), 7, 5, ""), "line 7, column 5 (visitors): not a whole number"),
+        (
+            "pages",
+            cell(lines_text("pages"), 5, 5, "12x"),
+            "line 5, column 5 (visitors): not a whole number",
+        ),
+        (
+            "visitors",
+            cell(lines_text("visitors"), 3, 1, "2025-13-01"),
+            "line 3, column 1 (date): not a date",
+        ),
+        (
+            "devices",
+            cell(lines_text("devices"), 2, 1, "2025-11-02"),
+            "line 2, column 1 (date): 2025-11-02 is outside",
+        ),
+        (
+            "browsers",
+            lines_text("browsers").replacen("browser_version", "colour", 1),
+            "line 1, column 3 (colour): not a column of Plausible's browsers file",
+        ),
+        (
+            "sources",
+            lines_text("sources").replacen(",visitors,", ",people,", 1),
+            "line 1, column 10 (people): not a column",
+        ),
+        (
+            "custom_events",
+            cell(lines_text("custom_events"), 4, 2, &"x".repeat(121)),
+            "line 4, column 2 (name): longer than 120 characters",
+        ),
+        (
+            "locations",
+            cell(lines_text("locations"), 7, 5, ""),
+            "line 7, column 5 (visitors): not a whole number",
+        ),
     ];
     for (table, changed, expected) in cases {
         let d = broken(dir, table, |_| changed.clone());
         let out = import(config, &d);
         assert!(!out.status.success(), "{table}: {}", text(&out));
         let said = text(&out);
-        assert!(said.contains(&format!("imported_{table}_20251001_20251031.csv")), "{said}");
+        assert!(
+            said.contains(&format!("imported_{table}_20251001_20251031.csv")),
+            "{said}"
+        );
         assert!(said.contains(expected), "{table}: {said}");
         assert_eq!(visitors_before(), before, "{table}: something was stored");
         std::fs::remove_dir_all(d).unwrap();
@@ -372,11 +522,14 @@ fn bad_files_store_nothing(dir: &Path, config: &Path, visitors_before: &dyn Fn()
 }
 
 fn lines_text(table: &str) -> String {
-    std::fs::read_to_string(fixtures().join(format!("imported_{table}_20251001_20251031.csv"))).unwrap()
+    std::fs::read_to_string(fixtures().join(format!("imported_{table}_20251001_20251031.csv")))
+        .unwrap()
 }
 
 fn imported_visitors(url: &str) -> u64 {
-    total(url, true)["results"]["visitors"]["value"].as_u64().unwrap()
+    total(url, true)["results"]["visitors"]["value"]
+        .as_u64()
+        .unwrap()
 }
 
 #[test]
@@ -385,14 +538,22 @@ fn an_export_answers_as_its_files_say_and_can_be_taken_back() {
     let (config, url) = config(dir.path(), "");
     let out = import(&config, &fixtures());
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("imported 31 days of www.gov.uk (2025-10-01 to 2025-10-31) from 10 files"), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("imported 31 days of www.gov.uk (2025-10-01 to 2025-10-31) from 10 files"),
+        "{}",
+        text(&out)
+    );
     {
         let _server = serve(&config, &url);
         answers_as_the_files_say(&url);
         v2_says_when_imports_are_included(&url);
     }
     // Nothing of the e-mail address in a page of the export is stored.
-    assert_eq!(stored_anywhere(&dir.path().join("data"), EMAIL.as_bytes()), Vec::<PathBuf>::new());
+    assert_eq!(
+        stored_anywhere(&dir.path().join("data"), EMAIL.as_bytes()),
+        Vec::<PathBuf>::new()
+    );
 
     // The same files again count once; bad files change nothing.
     let out = import(&config, &fixtures());
@@ -407,7 +568,11 @@ fn an_export_answers_as_its_files_say_and_can_be_taken_back() {
 
     // Deleted, it is gone.
     let out = glasshouse(&["import-history", "--site", SITE, "--delete"], &config);
-    assert!(text(&out).contains("deleted the imported history of www.gov.uk: 31 days"), "{}", text(&out));
+    assert!(
+        text(&out).contains("deleted the imported history of www.gov.uk: 31 days"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(visitors(), 0);
 }
 
@@ -432,7 +597,10 @@ fn days_the_site_has_its_own_data_for_are_not_imported() {
     let out = import(&config, &fixtures());
     assert!(out.status.success(), "{}", text(&out));
     let said = text(&out);
-    assert!(said.contains("imported 19 days of www.gov.uk (2025-10-01 to 2025-10-19)"), "{said}");
+    assert!(
+        said.contains("imported 19 days of www.gov.uk (2025-10-01 to 2025-10-19)"),
+        "{said}"
+    );
     assert!(said.contains("days from 2025-10-20 on left out"), "{said}");
     let _server = serve(&config, &url);
     let expected: u64 = lines("visitors")
@@ -451,7 +619,10 @@ fn on_clickhouse_an_export_is_checked_whole_then_stored_once() {
     };
     let dir = tempfile::tempdir().unwrap();
     let ch = format!("clickhouse://127.0.0.1:{}/history_test", server.http_port);
-    let (config, url) = config(dir.path(), &format!("[store]\nbackend = \"clickhouse\"\nurl = \"{ch}\"\n"));
+    let (config, url) = config(
+        dir.path(),
+        &format!("[store]\nbackend = \"clickhouse\"\nurl = \"{ch}\"\n"),
+    );
     let visitors = || {
         let _server = serve(&config, &url);
         imported_visitors(&url)
@@ -459,7 +630,11 @@ fn on_clickhouse_an_export_is_checked_whole_then_stored_once() {
     // A bad last file stores nothing of the good ones before it.
     let d = broken(dir.path(), "visitors", |t| cell(t, 31, 2, "-4"));
     let out = import(&config, &d);
-    assert!(text(&out).contains("line 31, column 2 (visitors): not a whole number"), "{}", text(&out));
+    assert!(
+        text(&out).contains("line 31, column 2 (visitors): not a whole number"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(visitors(), 0);
     for _ in 0..2 {
         let out = import(&config, &fixtures());

@@ -84,7 +84,14 @@ async fn query(
         (Grouping::Property(by), true) => Some(count_rows(&app, &d, by, &asked, rows.len()).await?),
         _ => None,
     };
-    let body = shape(&req, &asked, &rows, [total, total_before], total_rows, &plan);
+    let body = shape(
+        &req,
+        &asked,
+        &rows,
+        [total, total_before],
+        total_rows,
+        &plan,
+    );
     d.answer(&app, body)
 }
 
@@ -384,8 +391,8 @@ async fn total_visitors(app: &App, d: &ask::Decided, range: DateRange) -> Result
         let plan = imports::plan(s, &q, None, None, with)?;
         Ok(imports::aggregate(s, &q, raw_from, &plan)?.visitors)
     })
-        .await
-        .map_err(|e| d.error(e))
+    .await
+    .map_err(|e| d.error(e))
 }
 
 /// Rows over all pages: this page tells when it is the last; otherwise the

@@ -76,7 +76,11 @@ fn write_export(store: &dyn Store, site: &Site, dir: &Path) -> anyhow::Result<bo
                 last: today - Duration::days(1),
             },
             site.timezone,
-            [&Metric::COUNTS[..], &[Metric::ScrollDepth, Metric::TimeOnPage]].concat(),
+            [
+                &Metric::COUNTS[..],
+                &[Metric::ScrollDepth, Metric::TimeOnPage],
+            ]
+            .concat(),
             vec![],
         ),
         days: (today - first).num_days().max(1) as f64,
@@ -91,26 +95,74 @@ fn write_export(store: &dyn Store, site: &Site, dir: &Path) -> anyhow::Result<bo
             (day, trend * weekday * rng.gen_range(0.93..1.07))
         })
         .collect();
-    let span = format!("{}_{}", start.format("%Y%m%d"), (own_from - Duration::days(1)).format("%Y%m%d"));
+    let span = format!(
+        "{}_{}",
+        start.format("%Y%m%d"),
+        (own_from - Duration::days(1)).format("%Y%m%d")
+    );
     let file = |table: &str| dir.join(format!("imported_{table}_{span}.csv"));
-    let visit_cols = ["visitors", "visits", "pageviews", "bounces", "visit_duration"];
+    let visit_cols = [
+        "visitors",
+        "visits",
+        "pageviews",
+        "bounces",
+        "visit_duration",
+    ];
 
     let total = store.aggregate(&own.query)?;
     let mut w = csv::Writer::from_path(file("visitors"))?;
-    w.write_record(["date", "visitors", "pageviews", "bounces", "visits", "visit_duration"])?;
+    w.write_record([
+        "date",
+        "visitors",
+        "pageviews",
+        "bounces",
+        "visits",
+        "visit_duration",
+    ])?;
     for (day, f) in &factors {
         let [v, vi, pv, b, d] = figures(&total, own.days, *f);
-        w.write_record([day.to_string(), v.to_string(), pv.to_string(), b.to_string(), vi.to_string(), d.to_string()])?;
+        w.write_record([
+            day.to_string(),
+            v.to_string(),
+            pv.to_string(),
+            b.to_string(),
+            vi.to_string(),
+            d.to_string(),
+        ])?;
     }
     w.flush()?;
 
     // Session tables: (table, key columns before the figures, property, how a value is written).
     let simple: [(&str, &[&str], Dimension); 5] = [
-        ("sources", &["source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"], Dimension::Source),
+        (
+            "sources",
+            &[
+                "source",
+                "referrer",
+                "utm_source",
+                "utm_medium",
+                "utm_campaign",
+                "utm_content",
+                "utm_term",
+            ],
+            Dimension::Source,
+        ),
         ("devices", &["device"], Dimension::Device),
-        ("browsers", &["browser", "browser_version"], Dimension::Browser),
-        ("operating_systems", &["operating_system", "operating_system_version"], Dimension::Os),
-        ("locations", &["country", "region", "city"], Dimension::Region),
+        (
+            "browsers",
+            &["browser", "browser_version"],
+            Dimension::Browser,
+        ),
+        (
+            "operating_systems",
+            &["operating_system", "operating_system_version"],
+            Dimension::Os,
+        ),
+        (
+            "locations",
+            &["country", "region", "city"],
+            Dimension::Region,
+        ),
     ];
     for (table, keys, by) in simple {
         let rows = own.rows(store, &by)?;
@@ -132,27 +184,68 @@ fn write_export(store: &dyn Store, site: &Site, dir: &Path) -> anyhow::Result<bo
 
     let pages = own.rows(store, &Dimension::Page)?;
     let mut w = csv::Writer::from_path(file("pages"))?;
-    w.write_record(["date", "hostname", "page", "visits", "visitors", "pageviews", "total_scroll_depth", "total_scroll_depth_visits", "total_time_on_page", "total_time_on_page_visits"])?;
+    w.write_record([
+        "date",
+        "hostname",
+        "page",
+        "visits",
+        "visitors",
+        "pageviews",
+        "total_scroll_depth",
+        "total_scroll_depth_visits",
+        "total_time_on_page",
+        "total_time_on_page_visits",
+    ])?;
     for (day, f) in &factors {
         for (page, t) in &pages {
             let [v, vi, pv, _, _] = figures(t, own.days, *f);
             let engaged = v / 2;
             let depth = (t.scroll_depth.unwrap_or(0.0) * engaged as f64).round() as u64;
             let seconds = (t.time_on_page.unwrap_or(0.0) * engaged as f64).round() as u64;
-            w.write_record([day.to_string(), site.host.clone(), page.clone(), vi.to_string(), v.to_string(), pv.to_string(), depth.to_string(), engaged.to_string(), seconds.to_string(), engaged.to_string()])?;
+            w.write_record([
+                day.to_string(),
+                site.host.clone(),
+                page.clone(),
+                vi.to_string(),
+                v.to_string(),
+                pv.to_string(),
+                depth.to_string(),
+                engaged.to_string(),
+                seconds.to_string(),
+                engaged.to_string(),
+            ])?;
         }
     }
     w.flush()?;
 
-    for (table, by, key) in [("entry_pages", Dimension::EntryPage, "entrances"), ("exit_pages", Dimension::ExitPage, "exits")] {
+    for (table, by, key) in [
+        ("entry_pages", Dimension::EntryPage, "entrances"),
+        ("exit_pages", Dimension::ExitPage, "exits"),
+    ] {
         let rows = own.rows(store, &by)?;
         let mut w = csv::Writer::from_path(file(table))?;
         let name = &table[..table.len() - 1];
-        w.write_record(["date", name, "visitors", key, "visit_duration", "bounces", "pageviews"])?;
+        w.write_record([
+            "date",
+            name,
+            "visitors",
+            key,
+            "visit_duration",
+            "bounces",
+            "pageviews",
+        ])?;
         for (day, f) in &factors {
             for (page, t) in &rows {
                 let [v, vi, pv, b, d] = figures(t, own.days, *f);
-                w.write_record([day.to_string(), page.clone(), v.to_string(), vi.to_string(), d.to_string(), b.to_string(), pv.to_string()])?;
+                w.write_record([
+                    day.to_string(),
+                    page.clone(),
+                    v.to_string(),
+                    vi.to_string(),
+                    d.to_string(),
+                    b.to_string(),
+                    pv.to_string(),
+                ])?;
             }
         }
         w.flush()?;
@@ -164,7 +257,14 @@ fn write_export(store: &dyn Store, site: &Site, dir: &Path) -> anyhow::Result<bo
     for (day, f) in &factors {
         for (name, t) in events.iter().filter(|(n, _)| n != "pageview") {
             let per = |x: u64| (x as f64 / own.days * f).round() as u64;
-            w.write_record([day.to_string(), name.clone(), String::new(), String::new(), per(t.visitors).to_string(), per(t.events).to_string()])?;
+            w.write_record([
+                day.to_string(),
+                name.clone(),
+                String::new(),
+                String::new(),
+                per(t.visitors).to_string(),
+                per(t.events).to_string(),
+            ])?;
         }
     }
     w.flush()?;

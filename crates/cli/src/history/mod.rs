@@ -28,7 +28,10 @@ use std::path::Path;
 pub fn run(config_path: &Path, host: &str, dir: Option<&Path>, delete: bool) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
     let site = config.site(host).with_context(|| {
-        format!("--site: {} names no site called {host}", config_path.display())
+        format!(
+            "--site: {} names no site called {host}",
+            config_path.display()
+        )
     })?;
     // One writer per data directory.
     let _dir = glasshouse_store::datadir::DataDir::lock(&config.data_dir)?;
@@ -58,7 +61,11 @@ pub fn import_dir(store: &dyn Store, site: &Site, dir: &Path) -> anyhow::Result<
     let (from, until, notes) = days_to_import(store, site, &history, today)?;
     let mut rows = history.rows(from, until);
     let days = rows.iter().filter(|r| r.dim == "total").count();
-    let visitors: u64 = rows.iter().filter(|r| r.dim == "total").map(|r| r.visitors).sum();
+    let visitors: u64 = rows
+        .iter()
+        .filter(|r| r.dim == "total")
+        .map(|r| r.visitors)
+        .sum();
     let spinner = ProgressBar::new_spinner().with_message(format!("storing {days} days"));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     imports::replace(store, host, (from, until), &mut rows)?;

@@ -79,9 +79,17 @@ fn find_files(dir: &Path) -> anyhow::Result<Vec<File>> {
             );
         };
         if first > last {
-            bail!("{}: the first day in its name is after the last", path.display());
+            bail!(
+                "{}: the first day in its name is after the last",
+                path.display()
+            );
         }
-        files.push(File { path, table, first, last });
+        files.push(File {
+            path,
+            table,
+            first,
+            last,
+        });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     for (i, a) in files.iter().enumerate() {
@@ -117,14 +125,26 @@ pub fn read_dir(dir: &Path, dated_slugs: &[String], bar: &ProgressBar) -> anyhow
     bar.set_length(size);
     let mut history = History {
         rows: BTreeMap::new(),
-        first: files.iter().map(|f| f.first).min().expect("a visitors file"),
+        first: files
+            .iter()
+            .map(|f| f.first)
+            .min()
+            .expect("a visitors file"),
         last: files.iter().map(|f| f.last).max().expect("a visitors file"),
         files: files.len(),
     };
     let mut done = 0;
     for f in &files {
-        bar.set_message(f.path.file_name().unwrap_or_default().to_string_lossy().into_owned());
-        read_file(f, dated_slugs, &mut history, |at| bar.set_position(done + at))?;
+        bar.set_message(
+            f.path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        );
+        read_file(f, dated_slugs, &mut history, |at| {
+            bar.set_position(done + at)
+        })?;
         done += std::fs::metadata(&f.path)?.len();
     }
     Ok(history)
@@ -189,7 +209,8 @@ fn read_file(
     history: &mut History,
     progress: impl Fn(u64),
 ) -> anyhow::Result<()> {
-    let file = std::fs::File::open(&f.path).with_context(|| format!("reading {}", f.path.display()))?;
+    let file =
+        std::fs::File::open(&f.path).with_context(|| format!("reading {}", f.path.display()))?;
     let mut reader = csv::ReaderBuilder::new().from_reader(std::io::BufReader::new(file));
     let headers = reader
         .headers()
@@ -216,12 +237,19 @@ fn read_file(
             )
         };
         let cell = |i: usize| record.get(i).unwrap_or("").trim();
-        let day = NaiveDate::parse_from_str(cell(cols.date), "%Y-%m-%d")
-            .map_err(|_| at(cols.date, format!("not a date (YYYY-MM-DD): {:?}", cell(cols.date))))?;
+        let day = NaiveDate::parse_from_str(cell(cols.date), "%Y-%m-%d").map_err(|_| {
+            at(
+                cols.date,
+                format!("not a date (YYYY-MM-DD): {:?}", cell(cols.date)),
+            )
+        })?;
         if day < f.first || day > f.last {
             return Err(at(
                 cols.date,
-                format!("{day} is outside the days the file's name covers ({} to {})", f.first, f.last),
+                format!(
+                    "{day} is outside the days the file's name covers ({} to {})",
+                    f.first, f.last
+                ),
             ));
         }
         let mut figures = Figures::default();
@@ -237,13 +265,23 @@ fn read_file(
         }
         let mut keys = Vec::new();
         for (i, prop) in &cols.keys {
-            if let Some(v) = prop.value(cell(*i), dated_slugs).map_err(|why| at(*i, why))? {
+            if let Some(v) = prop
+                .value(cell(*i), dated_slugs)
+                .map_err(|why| at(*i, why))?
+            {
                 keys.push((*prop, v));
             }
         }
         if f.table.keys.is_empty() {
             add(history, day, Prop::Total, String::new(), &figures, f.table);
-            add(history, day, Prop::Name, "pageview".into(), &figures, f.table);
+            add(
+                history,
+                day,
+                Prop::Name,
+                "pageview".into(),
+                &figures,
+                f.table,
+            );
         }
         if f.table.name == "custom_events" && !keys.is_empty() {
             let mut events = Figures::default();
@@ -274,7 +312,11 @@ fn add(history: &mut History, day: NaiveDate, prop: Prop, value: String, f: &Fig
     row.visitors += f.get("visitors");
     row.visits += f.get("visits") + f.get("entrances") + f.get("exits");
     row.pageviews += f.get("pageviews");
-    row.events += if custom { f.get("events") } else { f.get("pageviews") };
+    row.events += if custom {
+        f.get("events")
+    } else {
+        f.get("pageviews")
+    };
     row.bounces += f.get("bounces");
     row.duration_sum += f.get("visit_duration") as f64;
     // Scroll depth and time on page are each a sum over the visits that
@@ -284,7 +326,10 @@ fn add(history: &mut History, day: NaiveDate, prop: Prop, value: String, f: &Fig
     // is Plausible's per line, and weighted by scrolling visits over days).
     let scrolled = f.get("total_scroll_depth_visits") + f.get("pageleave_visitors");
     let scroll = f.get("total_scroll_depth") + f.get("scroll_depth");
-    let (timed, seconds) = (f.get("total_time_on_page_visits"), f.get("total_time_on_page"));
+    let (timed, seconds) = (
+        f.get("total_time_on_page_visits"),
+        f.get("total_time_on_page"),
+    );
     if scrolled > 0 {
         row.engaged += scrolled;
         row.scroll_sum += scroll as f64;

@@ -123,7 +123,13 @@ pub const TABLES: [Table; 10] = [
     Table {
         name: "visitors",
         keys: &[],
-        required: &["visitors", "pageviews", "bounces", "visits", "visit_duration"],
+        required: &[
+            "visitors",
+            "pageviews",
+            "bounces",
+            "visits",
+            "visit_duration",
+        ],
         optional: &[],
         dropped: &[],
     },
@@ -231,10 +237,29 @@ mod tests {
 
     #[test]
     fn file_names_are_plausibles() {
-        let (t, a, b) = parse_file_name("imported_operating_systems_20240101_20241231.csv").unwrap();
-        assert_eq!((t.name, a.to_string(), b.to_string()), ("operating_systems", "2024-01-01".into(), "2024-12-31".into()));
-        assert_eq!(parse_file_name("pages_20240101_20240131.csv").unwrap().0.name, "pages");
-        for bad in ["imported_cities_20240101_20240131.csv", "imported_pages_2024_20240131.csv", "imported_pages_20240101_20240131.txt", "notes.csv"] {
+        let (t, a, b) =
+            parse_file_name("imported_operating_systems_20240101_20241231.csv").unwrap();
+        assert_eq!(
+            (t.name, a.to_string(), b.to_string()),
+            (
+                "operating_systems",
+                "2024-01-01".into(),
+                "2024-12-31".into()
+            )
+        );
+        assert_eq!(
+            parse_file_name("pages_20240101_20240131.csv")
+                .unwrap()
+                .0
+                .name,
+            "pages"
+        );
+        for bad in [
+            "imported_cities_20240101_20240131.csv",
+            "imported_pages_2024_20240131.csv",
+            "imported_pages_20240101_20240131.txt",
+            "notes.csv",
+        ] {
             assert!(parse_file_name(bad).is_none(), "{bad}");
         }
     }
@@ -249,7 +274,12 @@ mod tests {
         assert_eq!(v(Prop::Country, "ZZ"), None);
         assert_eq!(v(Prop::Region, ""), None);
         assert_eq!(v(Prop::Name, "engagement"), None);
-        assert_eq!(v(Prop::Page, "/apply/jo@example.com"), Some("/apply/[email]".into()));
-        assert!(Prop::Name.value(&"x".repeat(accepted::NAME + 1), &[]).is_err());
+        assert_eq!(
+            v(Prop::Page, "/apply/jo@example.com"),
+            Some("/apply/[email]".into())
+        );
+        assert!(Prop::Name
+            .value(&"x".repeat(accepted::NAME + 1), &[])
+            .is_err());
     }
 }
