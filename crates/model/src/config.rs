@@ -305,6 +305,7 @@ struct RawGoal {
     #[serde(default)]
     props: std::collections::BTreeMap<String, String>,
     name: Option<String>,
+    currency: Option<String>,
 }
 
 impl RawGoal {
@@ -341,7 +342,20 @@ impl RawGoal {
         {
             return Err("name must be 1 to 120 characters".into());
         }
-        Ok(Goal::new(kind, self.name))
+        match (&self.currency, &kind) {
+            (Some(c), _) if !crate::goal::is_currency(c) => {
+                return Err(format!(
+                    "currency {c:?} is not an ISO 4217 code such as GBP"
+                ))
+            }
+            (Some(_), GoalKind::Page(_)) => {
+                return Err("currency goes with event goals (revenue comes with events)".into())
+            }
+            _ => {}
+        }
+        let mut goal = Goal::new(kind, self.name);
+        goal.currency = self.currency;
+        Ok(goal)
     }
 }
 
@@ -768,6 +782,13 @@ impl Config {
                 known_purpose(p, at("purposes"), field("purposes"))?;
             }
             for m in &a.metrics {
+                if crate::query::Metric::parse(m).is_ok_and(|m| m.is_revenue()) {
+                    return Err(invalid(
+                        at("metrics"),
+                        field("metrics"),
+                        format!("{m} is never shared: k and ε protect counts of people, not sums of money"),
+                    ));
+                }
                 if crate::query::Metric::parse(m).is_err() {
                     return Err(invalid(
                         at("metrics"),

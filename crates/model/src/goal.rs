@@ -17,6 +17,10 @@ pub struct Goal {
     pub name: String,
     /// What completes it.
     pub kind: GoalKind,
+    /// For a revenue goal (an event goal only): the ISO 4217 currency its
+    /// revenue is counted in. Events report revenue in any currency; only
+    /// amounts in this one are summed (glasshouse holds no exchange rates).
+    pub currency: Option<String>,
 }
 
 /// What completes a goal.
@@ -44,7 +48,11 @@ impl Goal {
             GoalKind::Page(p) => format!("Visit {p}"),
             GoalKind::Event { name, .. } => name.clone(),
         });
-        Goal { name, kind }
+        Goal {
+            name,
+            kind,
+            currency: None,
+        }
     }
 
     /// Whether an event (name, path, properties) completes the goal; the
@@ -60,6 +68,26 @@ impl Goal {
             }
         }
     }
+}
+
+/// The one currency shared by every goal of `goals`, if they all have it:
+/// what revenue metrics over those goals are counted in.
+pub fn currency_of<'a>(goals: impl IntoIterator<Item = &'a Goal>) -> Option<String> {
+    let mut out: Option<String> = None;
+    for g in goals {
+        match (&out, &g.currency) {
+            (_, None) => return None,
+            (None, Some(c)) => out = Some(c.clone()),
+            (Some(a), Some(c)) if a != c => return None,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether `code` looks like an ISO 4217 currency code (`GBP`).
+pub fn is_currency(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 /// The goals of `all` that `op` and `values` of an `event:goal` filter pick:

@@ -66,11 +66,15 @@ pub enum Metric {
     /// In a breakdown by another property: percent of the row's visitors
     /// who completed the goals filtered on.
     GroupConversionRate,
+    /// Revenue of the goal's completions, in the goal's currency.
+    TotalRevenue,
+    /// Revenue per completion that carried revenue, in the goal's currency.
+    AverageRevenue,
 }
 
 impl Metric {
     /// Every metric, in the order they are usually shown.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 13] = [
         Metric::Visitors,
         Metric::Visits,
         Metric::Pageviews,
@@ -82,6 +86,8 @@ impl Metric {
         Metric::TimeOnPage,
         Metric::ConversionRate,
         Metric::GroupConversionRate,
+        Metric::TotalRevenue,
+        Metric::AverageRevenue,
     ];
 
     /// The metrics counted from page views and custom events, any property
@@ -99,6 +105,12 @@ impl Metric {
     /// Whether the metric is read from engagement events, page by page.
     pub fn is_engagement(self) -> bool {
         matches!(self, Metric::ScrollDepth | Metric::TimeOnPage)
+    }
+
+    /// Whether the metric sums money: never shared with another
+    /// organisation, since `k` and ε protect counts of people, not amounts.
+    pub fn is_revenue(self) -> bool {
+        matches!(self, Metric::TotalRevenue | Metric::AverageRevenue)
     }
 
     /// Whether the metric compares goal completions with all visitors.
@@ -120,6 +132,8 @@ impl Metric {
             Metric::TimeOnPage => "time_on_page",
             Metric::ConversionRate => "conversion_rate",
             Metric::GroupConversionRate => "group_conversion_rate",
+            Metric::TotalRevenue => "total_revenue",
+            Metric::AverageRevenue => "average_revenue",
         }
     }
 

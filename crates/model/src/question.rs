@@ -166,6 +166,14 @@ impl Question {
         self.check_conversion()
     }
 
+    /// The goals the `event:goal` filters pick.
+    pub fn goal_filter_goals(&self) -> impl Iterator<Item = &crate::goal::Goal> {
+        self.query.filters.iter().flat_map(|f| match &f.dimension {
+            Dimension::Goal(goals) => goals.as_slice(),
+            _ => &[],
+        })
+    }
+
     /// Whether a filter on `event:goal` is present.
     pub fn has_goal_filter(&self) -> bool {
         self.query.filters.iter().any(|f| f.dimension.is_goal())
@@ -188,6 +196,19 @@ impl Question {
                 "metrics",
                 "conversion_rate needs a filter on event:goal or a breakdown by event:goal",
             ));
+        }
+        if let Some(r) = m.iter().find(|m| m.is_revenue()) {
+            let currency = crate::goal::currency_of(self.goal_filter_goals());
+            let aggregate = matches!(self.shape, Shape::Aggregate { .. });
+            if !(by_goal || (aggregate && currency.is_some())) {
+                return Err(QueryError::new(
+                    "metrics",
+                    format!(
+                        "{} needs a breakdown by event:goal, or totals filtered on revenue goals of one currency",
+                        r.name()
+                    ),
+                ));
+            }
         }
         if m.contains(&Metric::GroupConversionRate) && !(filtered && by_other) {
             return Err(QueryError::new(

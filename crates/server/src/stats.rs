@@ -51,8 +51,41 @@ pub(crate) fn number(metric: Metric, totals: &Totals) -> Value {
     let v = totals.get(metric);
     match metric {
         Metric::ViewsPerVisit | Metric::ConversionRate | Metric::GroupConversionRate => json!(v),
+        Metric::TotalRevenue | Metric::AverageRevenue => money(v, totals.currency),
         _ => json!(v as i64),
     }
+}
+
+/// An amount as Plausible's API writes revenue: the value, the currency,
+/// and the amount written in full and short (`£1,234.56`, `£1.2K`).
+fn money(value: f64, currency: Option<[u8; 3]>) -> Value {
+    let code = currency
+        .and_then(|c| String::from_utf8(c.to_vec()).ok())
+        .unwrap_or_default();
+    let (sign, abs) = (if value < 0.0 { "-" } else { "" }, value.abs());
+    let symbol = match code.as_str() {
+        "GBP" => "£".to_string(),
+        "EUR" => "€".to_string(),
+        "USD" => "$".to_string(),
+        other => format!("{other} "),
+    };
+    let pence = (abs * 100.0).round() as u64;
+    let whole = (pence / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let long = format!("{sign}{symbol}{grouped}.{:02}", pence % 100);
+    let short = match abs {
+        a if a >= 1e9 => format!("{sign}{symbol}{:.1}B", a / 1e9),
+        a if a >= 1e6 => format!("{sign}{symbol}{:.1}M", a / 1e6),
+        a if a >= 1e3 => format!("{sign}{symbol}{:.1}K", a / 1e3),
+        _ => long.clone(),
+    };
+    json!({ "short": short, "long": long, "value": value, "currency": code })
 }
 
 /// Percent change, or the difference in points for rates (as Plausible does).
@@ -325,4 +358,20 @@ async fn realtime_visitors(
         .await
         .map_err(|e| d.error(e))?;
     d.answer(&app, json!(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_written_as_plausible_writes_it() {
+        let m = money(1234.5, Some(*b"GBP"));
+        assert_eq!(m["long"], "£1,234.50");
+        assert_eq!(m["short"], "£1.2K");
+        assert_eq!(m["value"], 1234.5);
+        assert_eq!(m["currency"], "GBP");
+        assert_eq!(money(7.0, Some(*b"SEK"))["long"], "SEK 7.00");
+        assert_eq!(money(2_500_000.0, Some(*b"EUR"))["short"], "€2.5M");
+    }
 }

@@ -276,7 +276,7 @@ async fn run(
                 let rows = imports::breakdown(s, &q, by, (limit, offset), raw_from, &plan)?;
                 let mut before = std::collections::HashMap::new();
                 if let (Some(cq), false) = (&cq, rows.is_empty()) {
-                    before.extend(compared_rows(s, cq, by, &rows, raw_from, &cplan)?);
+                    before.extend(compared_rows(s, cq, by, (&rows, limit), raw_from, &cplan)?);
                 }
                 rows.into_iter()
                     .map(|(k, t)| Row {
@@ -301,7 +301,7 @@ fn compared_rows(
     s: &dyn glasshouse_store::Store,
     cq: &Query,
     by: &Dimension,
-    rows: &[(String, Totals)],
+    (rows, limit): (&[(String, Totals)], usize),
     raw_from: chrono::NaiveDate,
     plan: &imports::Plan,
 ) -> Result<Vec<(String, Totals)>, glasshouse_store::StoreError> {
@@ -318,7 +318,7 @@ fn compared_rows(
         op: FilterOp::Is,
         values: rows.iter().map(|(k, _)| k.clone()).collect(),
     });
-    imports::breakdown(s, &cq, by, (rows.len(), 0), raw_from, &imports::Plan::NONE)
+    imports::breakdown(s, &cq, by, (limit, 0), raw_from, &imports::Plan::NONE)
 }
 
 /// Every bucket of `q`'s period, with its totals (empty ones zero),

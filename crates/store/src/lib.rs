@@ -51,6 +51,7 @@ pub mod journeys;
 pub mod kind;
 pub mod questions;
 pub mod retention;
+pub mod revenue;
 pub mod rollup;
 pub mod row;
 pub mod saved;

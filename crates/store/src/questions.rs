@@ -107,6 +107,9 @@ pub fn aggregate(x: &impl Execute, q: &Query) -> Result<Totals, StoreError> {
     if engagement::asked(q) {
         engagement::add_to_total(x, q, &mut t)?;
     }
+    if crate::revenue::asked(q) {
+        crate::revenue::add_to_total(x, q, &mut t)?;
+    }
     Ok(t)
 }
 

@@ -380,7 +380,9 @@ fn order_column(q: &Query) -> &'static str {
         | Metric::ScrollDepth
         | Metric::TimeOnPage
         | Metric::ConversionRate
-        | Metric::GroupConversionRate => "visitors",
+        | Metric::GroupConversionRate
+        | Metric::TotalRevenue
+        | Metric::AverageRevenue => "visitors",
         Metric::Visits => "visits",
         Metric::Pageviews | Metric::ViewsPerVisit => "pageviews",
         Metric::Events => "events",

@@ -30,6 +30,13 @@ pub struct Totals {
     pub conversion_rate: Option<f64>,
     /// Percent of the row's visitors who completed the goal; `None` as above.
     pub group_conversion_rate: Option<f64>,
+    /// Revenue of the goal's completions in [`Totals::currency`]; `None`
+    /// where not asked for or the goals have no currency (`revenue.rs`).
+    pub total_revenue: Option<f64>,
+    /// Revenue per completion that carried revenue in that currency.
+    pub average_revenue: Option<f64>,
+    /// The ISO 4217 code both are in.
+    pub currency: Option<[u8; 3]>,
 }
 
 impl Totals {
@@ -56,6 +63,9 @@ impl Totals {
             Metric::GroupConversionRate => {
                 (self.group_conversion_rate.unwrap_or(0.0) * 10.0).round() / 10.0
             }
+            // Money to the penny.
+            Metric::TotalRevenue => (self.total_revenue.unwrap_or(0.0) * 100.0).round() / 100.0,
+            Metric::AverageRevenue => (self.average_revenue.unwrap_or(0.0) * 100.0).round() / 100.0,
         }
     }
 
@@ -67,6 +77,8 @@ impl Totals {
             Metric::TimeOnPage => self.time_on_page.is_some(),
             Metric::ConversionRate => self.conversion_rate.is_some(),
             Metric::GroupConversionRate => self.group_conversion_rate.is_some(),
+            Metric::TotalRevenue => self.total_revenue.is_some(),
+            Metric::AverageRevenue => self.average_revenue.is_some(),
             _ => true,
         }
     }

@@ -10,7 +10,20 @@ export class ApiError extends Error {
   }
 }
 
-export type Row = Record<string, string | number>;
+/** Revenue as the API writes it. */
+export interface Money {
+  short: string;
+  long: string;
+  value: number;
+  currency: string;
+}
+export type Row = Record<string, string | number | Money | null>;
+
+/** A row's figure as a number (revenue: its value). */
+export function numeric(v: string | number | Money | null | undefined): number {
+  if (v != null && typeof v === 'object') return v.value;
+  return Number(v) || 0;
+}
 
 async function request<T>(url: string, init: RequestInit): Promise<T> {
   let r: Response;

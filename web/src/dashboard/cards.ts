@@ -1,7 +1,7 @@
 // Cards of breakdowns (pages, sources, devices, ...): a title, tabs, a table
 // with proportion bars behind the rows, "Show more", and a CSV download.
 // Clicking a row's name filters the whole dashboard by it.
-import { type Row, type RowsResult, stats } from './api';
+import { type Row, type RowsResult, numeric, stats } from './api';
 import { type Cell, downloadCsv, slug } from './csv';
 import { type Child, h, hidden, replace } from './dom';
 import { formatMetric, formatMetricShort } from './format';
@@ -20,6 +20,8 @@ export const SHORT_METRIC_LABELS: Record<Metric, string> = {
   scroll_depth: 'Scroll depth',
   time_on_page: 'Time on page',
   conversion_rate: 'Conversion rate',
+  total_revenue: 'Revenue',
+  average_revenue: 'Average',
 };
 
 export interface TabSpec {
@@ -38,6 +40,14 @@ export interface TabSpec {
   display?: (value: string) => string;
   /** Rows are pages: each gets an "Explore paths" link. */
   explore?: boolean;
+  /** Metrics shown only where some row has them (revenue: revenue goals only). */
+  optional?: Metric[];
+}
+
+/** The spec with its optional metrics that no row has left out. */
+function shownSpec(spec: TabSpec, rows: Row[]): TabSpec {
+  const absent = (m: Metric) => spec.optional?.includes(m) && rows.every((r) => r[m] == null);
+  return { ...spec, metrics: spec.metrics.filter((m) => !absent(m)) };
 }
 
 /** The key of a property in breakdown rows: event:props:form → form. */
@@ -91,9 +101,10 @@ export function breakdownTable(
   onPick: ((value: string) => void) | null,
   action: ((value: string) => HTMLElement | null) | null = null,
 ): HTMLTableElement {
+  spec = shownSpec(spec, rows);
   const key = resultKey(spec.property);
   const first = spec.metrics[0];
-  const max = Math.max(1, ...rows.map((r) => Number(r[first]) || 0));
+  const max = Math.max(1, ...rows.map((r) => numeric(r[first])));
   const head = h(
     'thead',
     { class: 'govuk-table__head' },
@@ -114,7 +125,7 @@ export function breakdownTable(
       const value = String(row[key] ?? '');
       const shown = spec.display ? spec.display(value) : value;
       const bar = h('span', { class: 'gh-bar', 'aria-hidden': 'true' });
-      bar.style.width = `${((Number(row[first]) || 0) / max) * 100}%`;
+      bar.style.width = `${(numeric(row[first]) / max) * 100}%`;
       const canFilter = onPick && filterable(value);
       const name: Child = canFilter
         ? h(
@@ -144,9 +155,11 @@ export function breakdownTable(
               hidden('not reported'),
             );
           }
-          const v = Number(row[m]) || 0;
-          const full = formatMetric(m, v);
-          const short = formatMetricShort(m, v);
+          const cell = row[m];
+          const v = numeric(cell);
+          const money = typeof cell === 'object' ? cell : null;
+          const full = money ? money.long : formatMetric(m, v);
+          const short = money ? money.short : formatMetricShort(m, v);
           return h(
             'td',
             { class: 'govuk-table__cell govuk-table__cell--numeric', 'data-metric': m, 'data-value': String(v), title: short !== full ? full : null },
@@ -167,16 +180,18 @@ export function breakdownTable(
 }
 
 export function csvFor(spec: TabSpec, rows: Row[]): Cell[][] {
+  spec = shownSpec(spec, rows);
   const key = resultKey(spec.property);
   return [
     [spec.column, ...spec.metrics.map((m) => SHORT_METRIC_LABELS[m])],
-    ...rows.map((r) => [String(r[key] ?? ''), ...spec.metrics.map((m) => (r[m] == null ? '' : Number(r[m]) || 0))]),
+    ...rows.map((r) => [String(r[key] ?? ''), ...spec.metrics.map((m) => (r[m] == null ? '' : numeric(r[m])))]),
   ];
 }
 
 export function longRows(section: string, spec: TabSpec, rows: Row[]): Cell[][] {
+  spec = shownSpec(spec, rows);
   const key = resultKey(spec.property);
-  return rows.flatMap((r) => spec.metrics.map((m): Cell[] => [section, String(r[key] ?? ''), m, r[m] == null ? '' : Number(r[m]) || 0]));
+  return rows.flatMap((r) => spec.metrics.map((m): Cell[] => [section, String(r[key] ?? ''), m, r[m] == null ? '' : numeric(r[m])]))
 }
 
 export function message(text: string, kind: 'empty' | 'error' = 'empty'): HTMLElement {

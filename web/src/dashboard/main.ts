@@ -106,7 +106,14 @@ class Dashboard implements Host {
       ]),
       new CountriesCard(this),
       new BreakdownCard(this, 'goals', 'Goals', [
-        { label: 'Goals', property: 'event:goal', column: 'Goal', noun: 'goal', metrics: ['visitors', 'events', 'conversion_rate'] },
+        {
+          label: 'Goals',
+          property: 'event:goal',
+          column: 'Goal',
+          noun: 'goal',
+          metrics: ['visitors', 'events', 'conversion_rate', 'total_revenue', 'average_revenue'],
+          optional: ['total_revenue', 'average_revenue'],
+        },
       ]),
       new EventsCard(this),
     ];

@@ -2,7 +2,7 @@
 // be bookmarked and shared: ?period=7d&filters=event:page==/a&metric=visitors&compare=1
 
 export const METRICS = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate', 'visit_duration'] as const;
-export type Metric = (typeof METRICS)[number] | 'events' | 'scroll_depth' | 'time_on_page' | 'conversion_rate';
+export type Metric = (typeof METRICS)[number] | 'events' | 'scroll_depth' | 'time_on_page' | 'conversion_rate' | 'total_revenue' | 'average_revenue';
 
 export const METRIC_LABELS: Record<Metric, string> = {
   visitors: 'Unique visitors',
@@ -15,6 +15,8 @@ export const METRIC_LABELS: Record<Metric, string> = {
   scroll_depth: 'Scroll depth',
   time_on_page: 'Time on page',
   conversion_rate: 'Conversion rate',
+  total_revenue: 'Revenue',
+  average_revenue: 'Average revenue',
 };
 
 /** Whether a rise in the metric is good news (bounce rate: no). */
@@ -29,6 +31,8 @@ export const HIGHER_IS_BETTER: Record<Metric, boolean> = {
   scroll_depth: true,
   time_on_page: true,
   conversion_rate: true,
+  total_revenue: true,
+  average_revenue: true,
 };
 
 export const PERIODS = [

@@ -206,6 +206,7 @@ fn demo_goals(host: &str) -> &'static str {
             "\n[[sites.goals]]\nevent = \"Form submitted\"\nprops = { form = \"universal-credit\" }\nname = \"Universal Credit claim\"\n",
             "\n[[sites.goals]]\npage = \"/renew-driving-licence/**\"\n",
             "\n[[sites.goals]]\nevent = \"File Download\"\n",
+            "\n[[sites.goals]]\nevent = \"Payment\"\nname = \"Passport fee paid\"\ncurrency = \"GBP\"\n",
         ),
         "www.mygov.scot" => concat!(
             "\n[[sites.goals]]\nevent = \"Start now\"\nname = \"Started a service\"\n",

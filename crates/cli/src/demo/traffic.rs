@@ -108,6 +108,35 @@ impl Visit<'_> {
         });
     }
 
+    /// A passport fee paid online (adult or child), with its revenue, as a
+    /// service reports it through the Events API.
+    fn payment(&mut self, url: String, at: DateTime<Utc>) {
+        if at > self.now {
+            return;
+        }
+        let amount = if self.rng.gen_range(0..100) < 75 {
+            88.5
+        } else {
+            57.5
+        };
+        self.out.push(RawEvent {
+            ip: self.person.ip,
+            user_agent: self.person.agent.to_string(),
+            name: "Payment".to_string(),
+            url,
+            referrer: None,
+            title: None,
+            props: vec![("service".into(), "passport".into())],
+            interactive: true,
+            revenue: Some(glasshouse_privacy::Revenue {
+                amount,
+                currency: "GBP".into(),
+            }),
+            engagement: None,
+            timestamp: at,
+        });
+    }
+
     /// What Plausible's tracker reports when the page is left: the
     /// deepest scroll and the time the page was in front of the reader.
     fn engagement(&mut self, url: String, at: DateTime<Utc>, read: i64) {
@@ -177,6 +206,10 @@ impl Visit<'_> {
                         vec![(key.to_string(), value.to_string())],
                         at,
                     );
+                    if value == "passport" && self.rng.gen_range(0..100) < 60 {
+                        at += Duration::seconds(self.rng.gen_range(120..900));
+                        self.payment(url.clone(), at);
+                    }
                 }
             }
             for (from, host, to, chance) in site.onward {
