@@ -114,7 +114,7 @@ class Dashboard implements Host {
           metrics: ['visitors', 'events', 'conversion_rate', 'total_revenue', 'average_revenue'],
           optional: ['total_revenue', 'average_revenue'],
         },
-      ]),
+      ], true),
       new EventsCard(this),
     ];
 
