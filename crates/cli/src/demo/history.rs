@@ -34,209 +34,157 @@ pub fn import(config: &Config, dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(said)
 }
 
-/// The demo's own figures of `site` per value of `by`, over its full days.
-struct Own {
+/// What the export is made from: the demo's own figures of a site over
+/// its full days, and the history's days with their share of a mean day.
+struct Export<'a> {
+    store: &'a dyn Store,
     query: Query,
+    /// Full days the demo's figures cover.
     days: f64,
+    factors: Vec<(NaiveDate, f64)>,
+    /// `imported_TABLE_{span}.csv`.
+    span: String,
+    dir: &'a Path,
 }
 
-impl Own {
-    fn rows(&self, store: &dyn Store, by: &Dimension) -> anyhow::Result<Vec<(String, Totals)>> {
-        Ok(store.breakdown(&self.query, by, 50, 0)?)
+/// The figures of visits every session-level file carries, in order.
+const VISIT_COLUMNS: [&str; 5] = [
+    "visitors",
+    "visits",
+    "pageviews",
+    "bounces",
+    "visit_duration",
+];
+
+impl Export<'_> {
+    fn rows(&self, by: &Dimension) -> anyhow::Result<Vec<(String, Totals)>> {
+        Ok(self.store.breakdown(&self.query, by, 50, 0)?)
     }
-}
 
-/// One line's figures: a share of the demo's mean day, scaled by `f`.
-fn figures(t: &Totals, days: f64, f: f64) -> [u64; 5] {
-    let per = |x: f64| (x / days * f).round() as u64;
-    let visits = per(t.visits as f64);
-    [
-        per(t.visitors as f64),
-        visits,
-        per(t.pageviews as f64),
-        (t.bounce_rate / 100.0 * visits as f64).round() as u64,
-        (t.visit_duration * visits as f64).round() as u64,
-    ]
-}
-
-/// Writes the export files; false when the site has no traffic to copy.
-fn write_export(store: &dyn Store, site: &Site, dir: &Path) -> anyhow::Result<bool> {
-    let Some(oldest) = store.oldest_event(&site.host)? else {
-        return Ok(false);
-    };
-    // The demo's first day is partial: shares come from the full days after it.
-    let own_from = day_of(oldest, site.timezone);
-    let first = own_from + Duration::days(1);
-    let today = day_of(SystemClock.now(), site.timezone);
-    let own = Own {
-        query: Query::for_range_in(
-            &site.host,
-            glasshouse_model::query::DateRange {
-                first,
-                last: today - Duration::days(1),
-            },
-            site.timezone,
-            [
-                &Metric::COUNTS[..],
-                &[Metric::ScrollDepth, Metric::TimeOnPage],
-            ]
-            .concat(),
-            vec![],
-        ),
-        days: (today - first).num_days().max(1) as f64,
-    };
-    let start = own_from - Duration::days(DAYS);
-    let mut rng = StdRng::seed_from_u64(0x5c07 ^ site.host.len() as u64);
-    let factors: Vec<(NaiveDate, f64)> = (0..DAYS)
-        .map(|i| {
-            let day = start + Duration::days(i);
-            let trend = 0.75 + 0.25 * i as f64 / DAYS as f64;
-            let weekday = WEEKDAY[day.weekday().num_days_from_monday() as usize];
-            (day, trend * weekday * rng.gen_range(0.93..1.07))
-        })
-        .collect();
-    let span = format!(
-        "{}_{}",
-        start.format("%Y%m%d"),
-        (own_from - Duration::days(1)).format("%Y%m%d")
-    );
-    let file = |table: &str| dir.join(format!("imported_{table}_{span}.csv"));
-    let visit_cols = [
-        "visitors",
-        "visits",
-        "pageviews",
-        "bounces",
-        "visit_duration",
-    ];
-
-    let total = store.aggregate(&own.query)?;
-    let mut w = csv::Writer::from_path(file("visitors"))?;
-    w.write_record([
-        "date",
-        "visitors",
-        "pageviews",
-        "bounces",
-        "visits",
-        "visit_duration",
-    ])?;
-    for (day, f) in &factors {
-        let [v, vi, pv, b, d] = figures(&total, own.days, *f);
-        w.write_record([
-            day.to_string(),
-            v.to_string(),
-            pv.to_string(),
-            b.to_string(),
-            vi.to_string(),
-            d.to_string(),
-        ])?;
+    fn writer(&self, table: &str, header: &[&str]) -> anyhow::Result<csv::Writer<std::fs::File>> {
+        let path = self.dir.join(format!("imported_{table}_{}.csv", self.span));
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record(header)?;
+        Ok(w)
     }
-    w.flush()?;
 
-    // Session tables: (table, key columns before the figures, property, how a value is written).
-    let simple: [(&str, &[&str], Dimension); 5] = [
-        (
-            "sources",
+    /// One line's figures: a share of the demo's mean day, scaled by `f`.
+    fn figures(&self, t: &Totals, f: f64) -> [u64; 5] {
+        let per = |x: f64| (x / self.days * f).round() as u64;
+        let visits = per(t.visits as f64);
+        [
+            per(t.visitors as f64),
+            visits,
+            per(t.pageviews as f64),
+            (t.bounce_rate / 100.0 * visits as f64).round() as u64,
+            (t.visit_duration * visits as f64).round() as u64,
+        ]
+    }
+
+    fn visitors(&self) -> anyhow::Result<()> {
+        let total = self.store.aggregate(&self.query)?;
+        let mut w = self.writer(
+            "visitors",
             &[
-                "source",
-                "referrer",
-                "utm_source",
-                "utm_medium",
-                "utm_campaign",
-                "utm_content",
-                "utm_term",
+                "date",
+                "visitors",
+                "pageviews",
+                "bounces",
+                "visits",
+                "visit_duration",
             ],
-            Dimension::Source,
-        ),
-        ("devices", &["device"], Dimension::Device),
-        (
-            "browsers",
-            &["browser", "browser_version"],
-            Dimension::Browser,
-        ),
-        (
-            "operating_systems",
-            &["operating_system", "operating_system_version"],
-            Dimension::Os,
-        ),
-        (
-            "locations",
-            &["country", "region", "city"],
-            Dimension::Region,
-        ),
-    ];
-    for (table, keys, by) in simple {
-        let rows = own.rows(store, &by)?;
-        let mut w = csv::Writer::from_path(file(table))?;
+        )?;
+        for (day, f) in &self.factors {
+            let [v, vi, pv, b, d] = self.figures(&total, *f);
+            w.write_record([
+                day.to_string(),
+                v.to_string(),
+                pv.to_string(),
+                b.to_string(),
+                vi.to_string(),
+                d.to_string(),
+            ])?;
+        }
+        Ok(w.flush()?)
+    }
+
+    /// A session-level file: key columns, then [`VISIT_COLUMNS`].
+    fn sessions(&self, table: &str, keys: &[&str], by: Dimension) -> anyhow::Result<()> {
+        let rows = self.rows(&by)?;
         let mut header = vec!["date"];
         header.extend_from_slice(keys);
-        header.extend_from_slice(&visit_cols);
-        w.write_record(&header)?;
-        for (day, f) in &factors {
+        header.extend_from_slice(&VISIT_COLUMNS);
+        let mut w = self.writer(table, &header)?;
+        for (day, f) in &self.factors {
             for (value, t) in &rows {
                 let mut line = vec![day.to_string()];
                 line.extend(key_cells(table, value, keys.len()));
-                line.extend(figures(t, own.days, *f).map(|n| n.to_string()));
+                line.extend(self.figures(t, *f).map(|n| n.to_string()));
                 w.write_record(&line)?;
             }
         }
-        w.flush()?;
+        Ok(w.flush()?)
     }
 
-    let pages = own.rows(store, &Dimension::Page)?;
-    let mut w = csv::Writer::from_path(file("pages"))?;
-    w.write_record([
-        "date",
-        "hostname",
-        "page",
-        "visits",
-        "visitors",
-        "pageviews",
-        "total_scroll_depth",
-        "total_scroll_depth_visits",
-        "total_time_on_page",
-        "total_time_on_page_visits",
-    ])?;
-    for (day, f) in &factors {
-        for (page, t) in &pages {
-            let [v, vi, pv, _, _] = figures(t, own.days, *f);
-            let engaged = v / 2;
-            let depth = (t.scroll_depth.unwrap_or(0.0) * engaged as f64).round() as u64;
-            let seconds = (t.time_on_page.unwrap_or(0.0) * engaged as f64).round() as u64;
-            w.write_record([
-                day.to_string(),
-                site.host.clone(),
-                page.clone(),
-                vi.to_string(),
-                v.to_string(),
-                pv.to_string(),
-                depth.to_string(),
-                engaged.to_string(),
-                seconds.to_string(),
-                engaged.to_string(),
-            ])?;
+    fn pages(&self, host: &str) -> anyhow::Result<()> {
+        let pages = self.rows(&Dimension::Page)?;
+        let mut w = self.writer(
+            "pages",
+            &[
+                "date",
+                "hostname",
+                "page",
+                "visits",
+                "visitors",
+                "pageviews",
+                "total_scroll_depth",
+                "total_scroll_depth_visits",
+                "total_time_on_page",
+                "total_time_on_page_visits",
+            ],
+        )?;
+        for (day, f) in &self.factors {
+            for (page, t) in &pages {
+                let [v, vi, pv, _, _] = self.figures(t, *f);
+                let engaged = v / 2;
+                let depth = (t.scroll_depth.unwrap_or(0.0) * engaged as f64).round() as u64;
+                let seconds = (t.time_on_page.unwrap_or(0.0) * engaged as f64).round() as u64;
+                w.write_record([
+                    day.to_string(),
+                    host.to_string(),
+                    page.clone(),
+                    vi.to_string(),
+                    v.to_string(),
+                    pv.to_string(),
+                    depth.to_string(),
+                    engaged.to_string(),
+                    seconds.to_string(),
+                    engaged.to_string(),
+                ])?;
+            }
         }
+        Ok(w.flush()?)
     }
-    w.flush()?;
 
-    for (table, by, key) in [
-        ("entry_pages", Dimension::EntryPage, "entrances"),
-        ("exit_pages", Dimension::ExitPage, "exits"),
-    ] {
-        let rows = own.rows(store, &by)?;
-        let mut w = csv::Writer::from_path(file(table))?;
+    /// Entry or exit pages: `visits` are `key` (entrances, exits).
+    fn ends(&self, table: &str, by: Dimension, key: &str) -> anyhow::Result<()> {
+        let rows = self.rows(&by)?;
         let name = &table[..table.len() - 1];
-        w.write_record([
-            "date",
-            name,
-            "visitors",
-            key,
-            "visit_duration",
-            "bounces",
-            "pageviews",
-        ])?;
-        for (day, f) in &factors {
+        let mut w = self.writer(
+            table,
+            &[
+                "date",
+                name,
+                "visitors",
+                key,
+                "visit_duration",
+                "bounces",
+                "pageviews",
+            ],
+        )?;
+        for (day, f) in &self.factors {
             for (page, t) in &rows {
-                let [v, vi, pv, b, d] = figures(t, own.days, *f);
+                let [v, vi, pv, b, d] = self.figures(t, *f);
                 w.write_record([
                     day.to_string(),
                     page.clone(),
@@ -248,26 +196,105 @@ fn write_export(store: &dyn Store, site: &Site, dir: &Path) -> anyhow::Result<bo
                 ])?;
             }
         }
-        w.flush()?;
+        Ok(w.flush()?)
     }
 
-    let events = own.rows(store, &Dimension::EventName)?;
-    let mut w = csv::Writer::from_path(file("custom_events"))?;
-    w.write_record(["date", "name", "link_url", "path", "visitors", "events"])?;
-    for (day, f) in &factors {
-        for (name, t) in events.iter().filter(|(n, _)| n != "pageview") {
-            let per = |x: u64| (x as f64 / own.days * f).round() as u64;
-            w.write_record([
-                day.to_string(),
-                name.clone(),
-                String::new(),
-                String::new(),
-                per(t.visitors).to_string(),
-                per(t.events).to_string(),
-            ])?;
+    fn custom_events(&self) -> anyhow::Result<()> {
+        let events = self.rows(&Dimension::EventName)?;
+        let mut w = self.writer(
+            "custom_events",
+            &["date", "name", "link_url", "path", "visitors", "events"],
+        )?;
+        for (day, f) in &self.factors {
+            for (name, t) in events.iter().filter(|(n, _)| n != "pageview") {
+                let per = |x: u64| (x as f64 / self.days * f).round() as u64;
+                w.write_record([
+                    day.to_string(),
+                    name.clone(),
+                    String::new(),
+                    String::new(),
+                    per(t.visitors).to_string(),
+                    per(t.events).to_string(),
+                ])?;
+            }
         }
+        Ok(w.flush()?)
     }
-    w.flush()?;
+}
+
+/// Writes the export files; false when the site has no traffic to copy.
+fn write_export(store: &dyn Store, site: &Site, dir: &Path) -> anyhow::Result<bool> {
+    let Some(oldest) = store.oldest_event(&site.host)? else {
+        return Ok(false);
+    };
+    // The demo's first day is partial: shares come from the full days after it.
+    let own_from = day_of(oldest, site.timezone);
+    let first = own_from + Duration::days(1);
+    let today = day_of(SystemClock.now(), site.timezone);
+    let range = glasshouse_model::query::DateRange {
+        first,
+        last: today - Duration::days(1),
+    };
+    let metrics = [
+        &Metric::COUNTS[..],
+        &[Metric::ScrollDepth, Metric::TimeOnPage],
+    ]
+    .concat();
+    let start = own_from - Duration::days(DAYS);
+    let mut rng = StdRng::seed_from_u64(0x5c07 ^ site.host.len() as u64);
+    let export = Export {
+        store,
+        query: Query::for_range_in(&site.host, range, site.timezone, metrics, vec![]),
+        days: (today - first).num_days().max(1) as f64,
+        factors: (0..DAYS)
+            .map(|i| {
+                let day = start + Duration::days(i);
+                let trend = 0.75 + 0.25 * i as f64 / DAYS as f64;
+                let weekday = WEEKDAY[day.weekday().num_days_from_monday() as usize];
+                (day, trend * weekday * rng.gen_range(0.93..1.07))
+            })
+            .collect(),
+        span: format!(
+            "{}_{}",
+            start.format("%Y%m%d"),
+            (own_from - Duration::days(1)).format("%Y%m%d")
+        ),
+        dir,
+    };
+    export.visitors()?;
+    export.sessions(
+        "sources",
+        &[
+            "source",
+            "referrer",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_content",
+            "utm_term",
+        ],
+        Dimension::Source,
+    )?;
+    export.sessions("devices", &["device"], Dimension::Device)?;
+    export.sessions(
+        "browsers",
+        &["browser", "browser_version"],
+        Dimension::Browser,
+    )?;
+    export.sessions(
+        "operating_systems",
+        &["operating_system", "operating_system_version"],
+        Dimension::Os,
+    )?;
+    export.sessions(
+        "locations",
+        &["country", "region", "city"],
+        Dimension::Region,
+    )?;
+    export.pages(&site.host)?;
+    export.ends("entry_pages", Dimension::EntryPage, "entrances")?;
+    export.ends("exit_pages", Dimension::ExitPage, "exits")?;
+    export.custom_events()?;
     Ok(true)
 }
 

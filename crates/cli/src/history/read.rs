@@ -227,61 +227,11 @@ fn read_file(
                 bail!("{}: line {line}: {e}", f.path.display());
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
-        let at = |i: usize, why: String| {
-            anyhow::anyhow!(
-                "{}: line {line}, column {} ({}): {why}",
-                f.path.display(),
-                i + 1,
-                cols.names.get(i).map_or("", |s| s.as_str())
-            )
-        };
-        let cell = |i: usize| record.get(i).unwrap_or("").trim();
-        let day = NaiveDate::parse_from_str(cell(cols.date), "%Y-%m-%d").map_err(|_| {
-            at(
-                cols.date,
-                format!("not a date (YYYY-MM-DD): {:?}", cell(cols.date)),
-            )
-        })?;
-        if day < f.first || day > f.last {
-            return Err(at(
-                cols.date,
-                format!(
-                    "{day} is outside the days the file's name covers ({} to {})",
-                    f.first, f.last
-                ),
-            ));
-        }
-        let mut figures = Figures::default();
-        for (i, name) in &cols.figures {
-            let text = cell(*i);
-            if text.is_empty() && !f.table.required.contains(name) {
-                continue;
-            }
-            let n = text
-                .parse::<u64>()
-                .map_err(|_| at(*i, format!("not a whole number of at least 0: {text:?}")))?;
-            figures.0.insert(name, n);
-        }
-        let mut keys = Vec::new();
-        for (i, prop) in &cols.keys {
-            if let Some(v) = prop
-                .value(cell(*i), dated_slugs)
-                .map_err(|why| at(*i, why))?
-            {
-                keys.push((*prop, v));
-            }
-        }
+        let (day, figures, keys) = read_line(f, &cols, &record, dated_slugs)?;
         if f.table.keys.is_empty() {
             add(history, day, Prop::Total, String::new(), &figures, f.table);
-            add(
-                history,
-                day,
-                Prop::Name,
-                "pageview".into(),
-                &figures,
-                f.table,
-            );
+            let pageviews = "pageview".to_string();
+            add(history, day, Prop::Name, pageviews, &figures, f.table);
         }
         if f.table.name == "custom_events" && !keys.is_empty() {
             let mut events = Figures::default();
@@ -291,11 +241,67 @@ fn read_file(
         for (prop, value) in keys {
             add(history, day, prop, value, &figures, f.table);
         }
-        if line % 4096 == 0 {
+        if record
+            .position()
+            .is_some_and(|p| p.line().is_multiple_of(4096))
+        {
             progress(record.position().map_or(0, |p| p.byte()));
         }
     }
     Ok(())
+}
+
+/// One line, read: its day, figures and property values.
+type Line = (NaiveDate, Figures, Vec<(Prop, String)>);
+
+/// One line, checked.
+fn read_line(
+    f: &File,
+    cols: &Columns,
+    record: &csv::StringRecord,
+    dated_slugs: &[String],
+) -> anyhow::Result<Line> {
+    let line = record.position().map_or(0, |p| p.line());
+    let at = |i: usize, why: String| {
+        anyhow::anyhow!(
+            "{}: line {line}, column {} ({}): {why}",
+            f.path.display(),
+            i + 1,
+            cols.names.get(i).map_or("", |s| s.as_str())
+        )
+    };
+    let cell = |i: usize| record.get(i).unwrap_or("").trim();
+    let text = cell(cols.date);
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| at(cols.date, format!("not a date (YYYY-MM-DD): {text:?}")))?;
+    if day < f.first || day > f.last {
+        let why = format!(
+            "{day} is outside the days the file's name covers ({} to {})",
+            f.first, f.last
+        );
+        return Err(at(cols.date, why));
+    }
+    let mut figures = Figures::default();
+    for (i, name) in &cols.figures {
+        let text = cell(*i);
+        if text.is_empty() && !f.table.required.contains(name) {
+            continue;
+        }
+        let n = text
+            .parse::<u64>()
+            .map_err(|_| at(*i, format!("not a whole number of at least 0: {text:?}")))?;
+        figures.0.insert(name, n);
+    }
+    let mut keys = Vec::new();
+    for (i, prop) in &cols.keys {
+        if let Some(v) = prop
+            .value(cell(*i), dated_slugs)
+            .map_err(|why| at(*i, why))?
+        {
+            keys.push((*prop, v));
+        }
+    }
+    Ok((day, figures, keys))
 }
 
 /// Adds one line's figures to the row of (day, property, value).
