@@ -10,12 +10,13 @@ const EXAMPLE: &str = include_str!("../../../glasshouse.example.toml");
 fn the_example_configuration_parses_with_its_goals() {
     let config = Config::parse(EXAMPLE, "glasshouse.example.toml").unwrap();
     let site = config.site("www.gov.uk").unwrap();
-    assert_eq!(site.goals.len(), 2);
+    assert_eq!(site.goals.len(), 3);
     assert_eq!(site.goals[0].name, "Universal Credit claim sent");
     assert_eq!(site.goals[1].name, "Form submitted");
     assert!(
         matches!(&site.goals[1].kind, GoalKind::Event { props, .. } if props == &[("form".to_string(), "passport".to_string())])
     );
+    assert_eq!(site.goals[2].currency.as_deref(), Some("GBP"));
 }
 
 #[test]
@@ -32,6 +33,8 @@ fn bad_goals_are_refused_by_field() {
             "event = \"A\"\n\n[[sites.goals]]\nevent = \"A\"",
             "names two goals",
         ),
+        ("event = \"Pay\"\ncurrency = \"pounds\"", "not an ISO 4217 code"),
+        ("page = \"/pay\"\ncurrency = \"GBP\"", "currency goes with event goals"),
     ] {
         let text = EXAMPLE.replacen(
             "[[sites.goals]]\npage = \"/apply-universal-credit/done\"\nname = \"Universal Credit claim sent\"",
