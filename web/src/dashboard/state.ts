@@ -186,9 +186,12 @@ export function stateToSearch(s: State): string {
 
 /** The period parameters of a Stats API call. */
 export function periodParams(s: State): Record<string, string> {
-  const p: Record<string, string> = s.period === 'custom' ? { period: 'custom', date: `${s.from},${s.to}` } : { period: s.period };
-  if (siteImports && s.imported) p.with_imported = 'true';
-  return p;
+  return s.period === 'custom' ? { period: 'custom', date: `${s.from},${s.to}` } : { period: s.period };
+}
+
+/** `with_imported` for the Stats API's figures, when the site has an imported history shown. */
+export function importParams(s: State): Record<string, string> {
+  return siteImports && s.imported ? { with_imported: 'true' } : {};
 }
 
 // --- filters --------------------------------------------------------------

@@ -2,7 +2,7 @@
 // it covers, plus what cards may ask of the dashboard.
 import type { Cell } from './csv';
 import { type Attrs, type Child, h } from './dom';
-import { type DateRange, type Filter, type State, filtersToApi, periodParams } from './state';
+import { type DateRange, type Filter, type State, filtersToApi, importParams, periodParams } from './state';
 
 export interface SiteRef {
   host: string;
@@ -28,7 +28,7 @@ export interface View {
 
 /** The common Stats API parameters of a view, with `extra` filters added. */
 export function baseParams(view: View, extra: Filter[] = []): Record<string, string> {
-  const p: Record<string, string> = { site_id: view.site, ...periodParams(view.state) };
+  const p: Record<string, string> = { site_id: view.site, ...periodParams(view.state), ...importParams(view.state) };
   const filters = filtersToApi([...view.state.filters, ...extra]);
   if (filters) p.filters = filters;
   return p;
