@@ -156,6 +156,9 @@ pub fn serve(
             clock: clock.clone(),
             sessions: Default::default(),
             funnels: funnels.clone(),
+            annotations: Arc::new(glasshouse_store::annotations::Annotations::open(
+                &config.data_dir,
+            )?),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
             releases: Arc::new(glasshouse_governance::gate::Releases::open(&config.data_dir)?),
             register: Arc::default(),

@@ -33,8 +33,14 @@ fn bad_goals_are_refused_by_field() {
             "event = \"A\"\n\n[[sites.goals]]\nevent = \"A\"",
             "names two goals",
         ),
-        ("event = \"Pay\"\ncurrency = \"pounds\"", "not an ISO 4217 code"),
-        ("page = \"/pay\"\ncurrency = \"GBP\"", "currency goes with event goals"),
+        (
+            "event = \"Pay\"\ncurrency = \"pounds\"",
+            "not an ISO 4217 code",
+        ),
+        (
+            "page = \"/pay\"\ncurrency = \"GBP\"",
+            "currency goes with event goals",
+        ),
     ] {
         let text = EXAMPLE.replacen(
             "[[sites.goals]]\npage = \"/apply-universal-credit/done\"\nname = \"Universal Credit claim sent\"",

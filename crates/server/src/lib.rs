@@ -32,6 +32,7 @@
 //! Errors become HTTP answers in one place (`error`), always with a JSON
 //! reason.
 
+mod annotations;
 mod ask;
 mod assets;
 pub mod audit;
@@ -110,6 +111,8 @@ pub struct AppState {
     pub sessions: Arc<sessions::Sessions>,
     /// Funnels saved per site.
     pub funnels: Arc<glasshouse_store::saved::SavedFunnels>,
+    /// Dated notes per site.
+    pub annotations: Arc<glasshouse_store::annotations::Annotations>,
     /// The transparency log of every look at the data.
     pub audit: Arc<audit::Audit>,
     /// ε spent under each agreement, per party and month.
@@ -137,6 +140,7 @@ pub fn registrar(app: &App) -> routes::Registrar {
     v2::register(&mut r);
     journeys::register(&mut r);
     funnels::register(&mut r);
+    annotations::register(&mut r);
     audit::register(&mut r);
     reload::register(&mut r);
     revoke::register(&mut r);

@@ -38,6 +38,7 @@
 //! The store decides nothing about who may see what: that belongs to the
 //! governance gate (docs/architecture.md).
 
+pub mod annotations;
 pub mod clickhouse;
 pub mod datadir;
 pub mod duck;
@@ -49,6 +50,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod journeys;
 pub mod kind;
+pub mod listfile;
 pub mod questions;
 pub mod retention;
 pub mod revenue;

@@ -225,6 +225,9 @@ impl TestServer {
             clock: shared,
             sessions: Default::default(),
             funnels: Arc::new(glasshouse_store::saved::SavedFunnels::open(dir.path()).unwrap()),
+            annotations: Arc::new(
+                glasshouse_store::annotations::Annotations::open(dir.path()).unwrap(),
+            ),
             audit: Arc::new(glasshouse_server::audit::Audit::open(dir.path(), None).unwrap()),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
             releases: Arc::new(glasshouse_governance::gate::Releases::open(dir.path()).unwrap()),
