@@ -365,6 +365,39 @@ test('the imported history is shown where it can answer, marked, and can be left
   await ctx.close();
 });
 
+test('annotations are added, shown on the chart and its table, changed and deleted', async () => {
+  const { ctx, page, problems } = await dashboard();
+  await page.goto(`${demo.url}/sites/${DEMO_SITE}?period=30d`);
+  await waitForFigures(page);
+  await page.click('#annotations summary');
+  const day = await page.inputValue('#annotation-date');
+  assert.match(day, /^\d{4}-\d{2}-\d{2}$/);
+  const text = 'Press campaign <b>launched</b>';
+  await page.fill('#annotation-text', text);
+  await page.click('#annotation-form button[type=submit]');
+  await page.waitForSelector('#annotations-list [data-annotation]');
+  assert.equal(await page.textContent('#annotations-list .gh-notes__note'), text, 'shown as text');
+  assert.equal(await page.$('#annotations-list b'), null);
+  assert.match(await page.textContent('#annotations summary'), /Annotations in this period \(1\)/);
+  const saved = (await demo.api(`/api/v1/annotations?site_id=${DEMO_SITE}`)).body.results;
+  assert.deepEqual(saved.map((n) => [n.date, n.text]), [[day, text]]);
+  // In the chart's table, on the annotated day's row.
+  const cells = await page.$$eval('#timeseries .gh-chart-table tbody td:last-child', (tds) => tds.map((td) => td.textContent));
+  assert.ok(cells.some((c) => c.endsWith(text)), JSON.stringify(cells));
+  await page.screenshot({ path: join(RESULTS_DIR, 'dashboard-annotations.png') });
+  assert.deepEqual(await axeProblems(page), []);
+
+  await page.click('#annotations-list button:has-text("Change")');
+  await page.fill('#annotation-text', 'Press campaign');
+  await page.click('#annotation-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#annotations-list .gh-notes__note')?.textContent === 'Press campaign');
+  await page.click('#annotations-list button:has-text("Delete")');
+  await page.waitForSelector('#annotations-list .gh-notes__empty');
+  assert.deepEqual((await demo.api(`/api/v1/annotations?site_id=${DEMO_SITE}`)).body.results, []);
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
 test('clicking a row filters the whole dashboard; the chip removes the filter', async () => {
   const { ctx, page, problems } = await dashboard();
   const before = await tiles(page);

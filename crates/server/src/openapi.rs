@@ -146,6 +146,20 @@ pub fn spec() -> Value {
                 "delete": {"summary": "Delete a saved funnel", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, param("site_id", true, "Host of the site.")],
                            "responses": {"204": {"description": "Deleted"}, "404": {"$ref": "#/components/responses/NotFound"}}}
             },
+            "/api/v1/annotations": {
+                "get": {"summary": "Annotations of a site (dated notes), by date", "security": secured, "parameters": [param("site_id", true, "Host of the site.")],
+                        "responses": ok("The annotations", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "date": {"type": "string", "format": "date"}, "text": {"type": "string"}}}}}}))},
+                "post": {"summary": "Add an annotation (analysts and admins; a signed-in browser sends x-csrf-token); audited by id, not text", "security": secured, "parameters": [param("site_id", true, "Host of the site.")],
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["date", "text"], "properties": {"date": {"type": "string", "format": "date"}, "text": {"type": "string", "maxLength": 500}}}}}},
+                         "responses": {"201": {"description": "Added"}, "400": {"$ref": "#/components/responses/BadRequest"}, "403": {"$ref": "#/components/responses/Forbidden"}}}
+            },
+            "/api/v1/annotations/{id}": {
+                "put": {"summary": "Change an annotation", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, param("site_id", true, "Host of the site.")],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["date", "text"], "properties": {"date": {"type": "string", "format": "date"}, "text": {"type": "string", "maxLength": 500}}}}}},
+                        "responses": {"200": {"description": "Changed"}, "404": {"$ref": "#/components/responses/NotFound"}}},
+                "delete": {"summary": "Delete an annotation", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, param("site_id", true, "Host of the site.")],
+                           "responses": {"204": {"description": "Deleted"}, "404": {"$ref": "#/components/responses/NotFound"}}}
+            },
             "/api/v1/admin/reload": {"post": {
                 "summary": "Read the configuration file again and apply it; recorded in the audit log",
                 "description": "An operator token only. The file is validated whole: on any mistake nothing changes and the answer names the file, line and field.",

@@ -1,7 +1,7 @@
 // The timeseries chart, loaded on demand: ECharts with only the line chart,
 // the grid, the tooltip and the SVG renderer.
 import { LineChart } from 'echarts/charts';
-import { GridComponent, MarkAreaComponent, TooltipComponent } from 'echarts/components';
+import { GridComponent, MarkAreaComponent, MarkLineComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { SVGRenderer } from 'echarts/renderers';
 import { h } from './dom';
@@ -9,7 +9,7 @@ import { formatBucket, formatMetric, formatMetricShort, parseApiDate } from './f
 import { METRIC_LABELS } from './state';
 import type { Series } from './timeseries';
 
-echarts.use([LineChart, GridComponent, MarkAreaComponent, TooltipComponent, SVGRenderer]);
+echarts.use([LineChart, GridComponent, MarkAreaComponent, MarkLineComponent, TooltipComponent, SVGRenderer]);
 
 export const BLUE = '#1d70b8';
 export const GREY = '#505a5f';
@@ -62,6 +62,7 @@ export function drawTimeseries(el: HTMLElement, s: Series): void {
             h('strong', null, formatMetric(s.metric, s.previous[i])),
           )
         : null,
+      s.notes[i]?.map((n) => h('div', { class: 'gh-tooltip__note' }, n)) ?? null,
     );
   };
   const series: echarts.EChartsCoreOption['series'] = [
@@ -79,6 +80,7 @@ export function drawTimeseries(el: HTMLElement, s: Series): void {
       emphasis: { focus: 'none', scale: 1.6 },
       z: 3,
       markArea: importedArea(s),
+      markLine: noteLines(s),
     },
   ];
   if (s.previous) {
@@ -142,5 +144,18 @@ function importedArea(s: Series): object | undefined {
     itemStyle: { color: 'rgba(80, 90, 95, 0.1)' },
     label: { show: true, position: 'insideTop', color: GREY, fontSize: 14, formatter: 'Imported' },
     data: [[{ xAxis: at(first) }, { xAxis: at(last) }]],
+  };
+}
+
+/** A dashed line at each bucket with annotations. */
+function noteLines(s: Series): object | undefined {
+  const at = s.notes.flatMap((n, i) => (n.length ? [{ xAxis: formatBucket(s.labels[i], s.interval) }] : []));
+  if (!at.length) return undefined;
+  return {
+    silent: true,
+    symbol: 'none',
+    lineStyle: { color: TEXT, type: 'dashed', width: 1 },
+    label: { show: true, position: 'end', formatter: 'Note', color: TEXT, fontSize: 12 },
+    data: at,
   };
 }

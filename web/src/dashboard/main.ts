@@ -7,6 +7,7 @@ import { CountriesCard } from './countries';
 import { type Cell, downloadCsv, slug } from './csv';
 import { h, hidden, replace } from './dom';
 import { countryName, formatDate, formatNumber } from './format';
+import { AnnotationsPanel } from './annotations';
 import { EventsCard } from './events';
 import {
   OP_LABELS,
@@ -85,7 +86,8 @@ class Dashboard implements Host {
   constructor(private readonly ctx: Context) {
     this.state = parseState(location.search);
     this.tiles = new Tiles((m) => this.setMetric(m));
-    this.timeseries = new TimeseriesCard(chartModule, (i) => this.update({ interval: i }, 'chart'));
+    const notes: AnnotationsPanel = new AnnotationsPanel(ctx, () => void notes.load().then((all) => this.timeseries.redrawNotes(all)));
+    this.timeseries = new TimeseriesCard(chartModule, (i) => this.update({ interval: i }, 'chart'), notes);
     this.cards = [
       new BreakdownCard(this, 'pages', 'Pages', [
         { label: 'Top pages', property: 'event:page', column: 'Page', noun: 'page', metrics: ['visitors', 'pageviews', 'scroll_depth', 'time_on_page'], explore: true },

@@ -17,6 +17,7 @@ import {
 } from './state';
 import { type Section, type View, baseParams } from './view';
 import { cardFrame, message } from './cards';
+import type { AnnotationsPanel, Note } from './annotations';
 
 export interface Series {
   metric: Metric;
@@ -29,6 +30,17 @@ export interface Series {
   previousName: string;
   /** Per bucket: whether it holds days imported from Plausible. */
   imported: boolean[];
+  /** Per bucket: the annotations of its days. */
+  notes: string[][];
+}
+
+/** Per label: the texts of the notes on its bucket's days. */
+function notesByBucket(labels: string[], notes: Note[]): string[][] {
+  return labels.map((l, i) => {
+    const start = l.slice(0, 10);
+    const next = labels[i + 1]?.slice(0, 10);
+    return notes.filter((n) => n.date >= start && (next === undefined || n.date < next)).map((n) => `${formatDate(n.date)}: ${n.text}`);
+  });
 }
 
 /** Why imported days are not in an answer, in words. */
@@ -58,10 +70,12 @@ export class TimeseriesCard implements Section {
   private readonly status: HTMLElement;
   private readonly intervalSelect: HTMLSelectElement;
   private series: Series | null = null;
+  private drawn: ChartModule | null = null;
 
   constructor(
     private readonly chartModule: Promise<ChartModule>,
     onInterval: (interval: Interval) => void,
+    private readonly notes: AnnotationsPanel | null = null,
   ) {
     const frame = cardFrame('timeseries', 'Chart', () => this.download());
     this.el = frame.el;
@@ -90,6 +104,7 @@ export class TimeseriesCard implements Section {
         h('div', { class: 'govuk-details__text' }, this.tableBody),
       ),
     );
+    if (this.notes) frame.body.append(this.notes.el);
   }
 
   async load(view: View, signal: AbortSignal): Promise<void> {
@@ -109,12 +124,13 @@ export class TimeseriesCard implements Section {
     try {
       const params = { ...baseParams(view), metrics: state.metric, interval };
       const prev = comparedRange(state, range);
-      const [cur, before, mod] = await Promise.all([
+      const [cur, before, mod, notes] = await Promise.all([
         stats<RowsResult & { imports_included?: boolean; imports_skip_reason?: string }>('timeseries', params, signal),
         state.compare
           ? stats<RowsResult>('timeseries', { ...params, period: 'custom', date: `${prev.first},${prev.last}` }, signal)
           : Promise.resolve(null),
         this.chartModule,
+        this.notes ? this.notes.load().catch(() => [] as Note[]) : Promise.resolve([] as Note[]),
       ]);
       if (signal.aborted) return;
       const metric = state.metric;
@@ -131,6 +147,10 @@ export class TimeseriesCard implements Section {
           cur.results.map((r) => String(r.date)),
           cur.imports_included ? importedDays() : null,
         ),
+        notes: notesByBucket(
+          cur.results.map((r) => String(r.date)),
+          notes,
+        ),
       };
       this.renderLegend();
       this.renderTable();
@@ -143,6 +163,8 @@ export class TimeseriesCard implements Section {
         replace(this.status, message(SKIPPED[cur.imports_skip_reason]));
       }
       mod.drawTimeseries(this.chart, s);
+      this.drawn = mod;
+      this.notes?.show(range.first, range.last);
     } catch (e) {
       if (signal.aborted || (e as Error).name === 'AbortError') return;
       this.series = null;
@@ -155,6 +177,14 @@ export class TimeseriesCard implements Section {
         this.el.classList.remove('gh-card--loading');
       }
     }
+  }
+
+  /** Draws the chart again with the notes as they are now. */
+  redrawNotes(notes: Note[]): void {
+    if (!this.series || !this.drawn) return;
+    this.series.notes = notesByBucket(this.series.labels, notes);
+    this.renderTable();
+    this.drawn.drawTimeseries(this.chart, this.series);
   }
 
   private renderLegend(): void {
@@ -200,6 +230,7 @@ export class TimeseriesCard implements Section {
             h('th', { scope: 'col', class: 'govuk-table__header govuk-table__header--numeric' }, METRIC_LABELS[s.metric]),
             s.previous ? h('th', { scope: 'col', class: 'govuk-table__header' }, 'Previous period') : null,
             s.previous ? h('th', { scope: 'col', class: 'govuk-table__header govuk-table__header--numeric' }, METRIC_LABELS[s.metric]) : null,
+            s.notes.some((n) => n.length) ? h('th', { scope: 'col', class: 'govuk-table__header' }, 'Annotations') : null,
           ),
         ),
         h(
@@ -213,6 +244,7 @@ export class TimeseriesCard implements Section {
               cell(s.current[i]),
               s.previous ? h('td', { class: 'govuk-table__cell' }, s.previousLabels[i] ? formatBucket(s.previousLabels[i], s.interval, true) : '') : null,
               s.previous ? (s.previous[i] != null ? cell(s.previous[i]) : h('td', { class: 'govuk-table__cell' })) : null,
+              s.notes.some((n) => n.length) ? h('td', { class: 'govuk-table__cell' }, s.notes[i].join('; ')) : null,
             ),
           ),
         ),
@@ -223,8 +255,8 @@ export class TimeseriesCard implements Section {
   private download(): void {
     const s = this.series;
     if (!s) return;
-    const rows: Cell[][] = [['Time', s.metric, ...(s.previous ? ['Previous period time', `Previous period ${s.metric}`] : [])]];
-    s.labels.forEach((l, i) => rows.push([l, s.current[i], ...(s.previous ? [s.previousLabels[i] ?? '', s.previous[i] ?? null] : [])]));
+    const rows: Cell[][] = [['Time', s.metric, ...(s.previous ? ['Previous period time', `Previous period ${s.metric}`] : []), 'Annotations']];
+    s.labels.forEach((l, i) => rows.push([l, s.current[i], ...(s.previous ? [s.previousLabels[i] ?? '', s.previous[i] ?? null] : []), s.notes[i].join('; ')]));
     downloadCsv(`timeseries-${slug(s.metric)}-${slug(s.labels[0] ?? '')}.csv`, rows);
   }
 
