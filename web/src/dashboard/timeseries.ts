@@ -266,6 +266,7 @@ export class TimeseriesCard implements Section {
     return [
       ...s.labels.map((l, i): Cell[] => ['Timeseries', l, s.metric, s.current[i]]),
       ...(s.previous ? s.previousLabels.map((l, i): Cell[] => ['Timeseries (previous period)', l, s.metric, s.previous![i]]) : []),
+      ...s.labels.flatMap((l, i) => s.notes[i].map((n): Cell[] => ['Annotation', l, '', n])),
     ];
   }
 }
