@@ -14,7 +14,7 @@
 
 use crate::ask::Audited;
 use crate::auth::{self, Caller};
-use crate::funnels::check_csrf;
+use crate::funnels::{check_csrf, SiteParam};
 use crate::routes::Registrar;
 use crate::{ApiError, App};
 use axum::extract::rejection::JsonRejection;
@@ -30,11 +30,6 @@ use serde_json::{json, Value};
 pub fn register(r: &mut Registrar) {
     r.gated("/api/v1/annotations", get(list).post(create))
         .gated("/api/v1/annotations/{id}", put(update).delete(remove));
-}
-
-#[derive(Deserialize)]
-struct SiteParam {
-    site_id: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -31,9 +31,10 @@ pub fn register(r: &mut Registrar) {
         .gated("/api/v1/funnels/{id}", put(update).delete(remove));
 }
 
+/// `?site_id=H` of the changes to a site's definitions.
 #[derive(Deserialize)]
-struct SiteParam {
-    site_id: Option<String>,
+pub(crate) struct SiteParam {
+    pub(crate) site_id: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -49,18 +49,11 @@ pub const PROPERTIES: [&str; 14] = [
     "name",
 ];
 
-/// The metrics imported days can answer.
-const METRICS: [Metric; 9] = [
-    Metric::Visitors,
-    Metric::Visits,
-    Metric::Pageviews,
-    Metric::ViewsPerVisit,
-    Metric::BounceRate,
-    Metric::VisitDuration,
-    Metric::Events,
-    Metric::ScrollDepth,
-    Metric::TimeOnPage,
-];
+/// Whether imported days can answer `m`: the counts every roll-up keeps,
+/// and the engagement of pages.
+fn answers(m: &Metric) -> bool {
+    Metric::COUNTS.contains(m) || m.is_engagement()
+}
 
 /// Why imported days were left out of an answer that asked for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +140,7 @@ pub fn plan(
         return skip(Skip::UnsupportedInterval);
     }
     let kept = by.is_none_or(|d| rollup::kept(d).is_some_and(|k| PROPERTIES.contains(&k)));
-    if !query.filters.is_empty() || !kept || query.metrics.iter().any(|m| !METRICS.contains(m)) {
+    if !query.filters.is_empty() || !kept || !query.metrics.iter().all(answers) {
         return skip(Skip::UnsupportedQuery);
     }
     Ok(Plan {
@@ -243,14 +236,8 @@ pub fn breakdown(
             .or_insert_with(|| RollupRow::zero(&query.site, from, dim, &r.value))
             .merge(&r);
     }
-    let first = query.metrics.first().copied();
-    let mut rows: Vec<(String, Totals)> =
-        by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();
-    rows.sort_by(|a, b| {
-        let key = |t: &Totals| first.map(|m| t.get(m)).unwrap_or(t.visitors as f64);
-        key(&b.1).total_cmp(&key(&a.1)).then_with(|| a.0.cmp(&b.0))
-    });
-    Ok(rows.into_iter().skip(offset).take(limit).collect())
+    let rows = by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();
+    Ok(crate::tiers::page_of_largest(query, rows, limit, offset))
 }
 
 /// Stores an imported history of `site` for the days `[from, until)`,

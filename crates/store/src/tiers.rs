@@ -397,14 +397,24 @@ pub fn breakdown(
     // A value held only by visits over midnight, once both halves are
     // taken away, has nothing left.
     by_value.retain(|_, r| r.events > 0 || r.visits > 0);
+    let rows = by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();
+    Ok(page_of_largest(query, rows, limit, offset))
+}
+
+/// Rows summed outside the database, sorted as the store sorts them
+/// (largest first by the query's first metric, then by value) and paged.
+pub fn page_of_largest(
+    query: &Query,
+    mut rows: Vec<(String, Totals)>,
+    limit: usize,
+    offset: usize,
+) -> Vec<(String, Totals)> {
     let first = query.metrics.first().copied();
-    let mut rows: Vec<(String, Totals)> =
-        by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();
     rows.sort_by(|a, b| {
         let key = |t: &Totals| first.map(|m| t.get(m)).unwrap_or(t.visitors as f64);
         key(&b.1).total_cmp(&key(&a.1)).then_with(|| a.0.cmp(&b.0))
     });
-    Ok(rows.into_iter().skip(offset).take(limit).collect())
+    rows.into_iter().skip(offset).take(limit).collect()
 }
 
 /// Neighbouring pages, (site, path) → (visits, visitors).
