@@ -72,5 +72,8 @@ fn inventory(config: &Config) -> Inventory {
         audit_public_key: audit.map(|r| r.key),
         generated_at: now,
         store_backend: config.store.describe(),
+        // The assessment describes what links may do, not which exist:
+        // the live register lists them.
+        links: Vec::new(),
     }
 }

@@ -159,6 +159,9 @@ pub fn serve(
             annotations: Arc::new(glasshouse_store::annotations::Annotations::open(
                 &config.data_dir,
             )?),
+            segments: Arc::new(glasshouse_store::segments::Segments::open(&config.data_dir)?),
+            links: Arc::new(glasshouse_store::links::Links::open(&config.data_dir)?),
+            link_views: Arc::new(glasshouse_store::links::ViewCounts::open(&config.data_dir)?),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
             releases: Arc::new(glasshouse_governance::gate::Releases::open(&config.data_dir)?),
             register: Arc::default(),
@@ -170,6 +173,7 @@ pub fn serve(
             ),
         });
         let rotation = spawn_salt_rotation(app.anonymiser.clone());
+        let link_audit = spawn_link_audit(app.clone());
         // The register's first reader should not wait for the whole audit
         // log to be checked; later checks read only what was appended.
         let audit = app.audit.clone();
@@ -188,6 +192,7 @@ pub fn serve(
         control.abort();
         let _ = std::fs::remove_file(config.data_dir.join(crate::backup::CONTROL_SOCKET));
         rotation.abort();
+        link_audit.abort();
         // Everything acknowledged is already durable; this writes what was
         // still queued, gives the shipper a few seconds to empty ClickHouse's
         // write-ahead log (the rest goes at the next start), and folds
@@ -226,6 +231,20 @@ fn spawn_retention(
                 }
                 Err(e) => tracing::error!(error = %e, "retention task panicked"),
             }
+        }
+    })
+}
+
+/// Writes the link views of days that are over to the audit log, at start
+/// and every minute, so a day's count is logged even if nobody views the
+/// link the next day (`glasshouse_server::links::flush`). It uses only
+/// the links, their counts, the log and the clock, which reloads keep.
+fn spawn_link_audit(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            glasshouse_server::links::flush(&app).await;
         }
     })
 }

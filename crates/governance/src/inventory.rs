@@ -142,6 +142,32 @@ pub struct Inventory {
     pub generated_at: DateTime<Utc>,
     /// Where the events are stored, in words: "DuckDB (embedded)" or "ClickHouse".
     pub store_backend: String,
+    /// The shared links that work now: who published which site's
+    /// figures to people without an account.
+    pub links: Vec<SharedLink>,
+}
+
+/// A shared link as the register shows it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharedLink {
+    /// The link's id, as its audit entries name it.
+    pub id: String,
+    /// Host of the site it shows.
+    pub site: String,
+    /// The organisation that shared it.
+    pub organisation: String,
+    /// The purpose its questions are asked for.
+    pub purpose: String,
+    /// When it was made (RFC 3339).
+    pub created: String,
+    /// When it stops working, if ever.
+    pub expires: Option<DateTime<Utc>>,
+    /// Whether it needs a password.
+    pub password: bool,
+    /// The segment it is limited to, by name.
+    pub segment: Option<String>,
+    /// Sites whose pages may show it in a frame.
+    pub embed: Vec<String>,
 }
 
 impl Inventory {

@@ -43,7 +43,7 @@ mod transparency_html;
 mod transparency_json;
 
 pub use escape::{escape, markdown as escape_markdown, url_component};
-pub use inventory::{AuditPage, AuditRow, Inventory, PublicCount, SiteInventory};
+pub use inventory::{AuditPage, AuditRow, Inventory, PublicCount, SharedLink, SiteInventory};
 
 /// Where the DPIA is published, linked from the register.
 pub const DPIA_PATH: &str = "/transparency/dpia";

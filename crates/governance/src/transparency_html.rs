@@ -41,6 +41,7 @@ pub fn html(
     purposes(&mut h, &scope);
     retention(&mut h, &scope, inventory);
     agreements(&mut h, &scope);
+    links(&mut h, &scope, inventory);
     audit_log(&mut h, &scope, inventory, audit);
     dpia(&mut h, &scope);
     check(&mut h, &scope, inventory);
@@ -489,6 +490,63 @@ fn agreements(h: &mut String, scope: &Scope) {
     }
 }
 
+/// The links that publish a site's figures to people without an account.
+fn links(h: &mut String, scope: &Scope, inventory: &Inventory) {
+    h2(h, "links", "Figures shared by link");
+    let shown: Vec<_> = inventory
+        .links
+        .iter()
+        .filter(|l| scope.site().is_none_or(|s| s.host == l.site))
+        .collect();
+    if shown.is_empty() {
+        p(h, "No organisation shares these figures through a link: only its own accounts, and partners under an agreement above, can see them.");
+        return;
+    }
+    p(h, "An organisation can share a read-only view of its own site's figures through a link, for people without an account. A link shows only what the organisation may see itself; a partner's figures appear only where their agreement allows publication. Every question asked through a link is counted, and each link's questions are written to the audit log once a day.");
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|l| {
+            let mut limits = Vec::new();
+            if l.password {
+                limits.push("password".to_string());
+            }
+            if let Some(s) = &l.segment {
+                limits.push(format!("segment “{}”", escape(s)));
+            }
+            if !l.embed.is_empty() {
+                limits.push(format!("shown in pages of {}", escape(&l.embed.join(", "))));
+            }
+            vec![
+                escape(&l.site),
+                escape(&scope.org_name(&l.organisation)),
+                format!("<code>{}</code>", escape(&l.purpose)),
+                l.expires
+                    .map(|e| escape(&format::date(e.date_naive())))
+                    .unwrap_or_else(|| "No expiry".into()),
+                if limits.is_empty() {
+                    "None".into()
+                } else {
+                    limits.join("; ")
+                },
+                format!("<code>{}</code>", escape(&l.id)),
+            ]
+        })
+        .collect();
+    table(
+        h,
+        "Links in use",
+        &[
+            "Site",
+            "Shared by",
+            "Purpose",
+            "Expires",
+            "Limits",
+            "Link id",
+        ],
+        &rows,
+    );
+}
+
 /// Operator tokens administer the installation but read no more data than
 /// their organisation; say so wherever sharing is described.
 fn operators(h: &mut String, scope: &Scope) {
@@ -534,6 +592,14 @@ fn agreement(h: &mut String, scope: &Scope, a: &Agreement) {
                     "Yes: a visit that moves between these sites on the same day is counted as one journey".into()
                 } else {
                     "No".into()
+                },
+            ),
+            (
+                "Published through shared links",
+                if a.publish {
+                    "Yes: the shared figures may appear on a party's read-only links, under the same limits".into()
+                } else {
+                    "No: shared links never show the other organisations' figures".into()
                 },
             ),
             (

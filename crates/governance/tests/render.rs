@@ -122,6 +122,7 @@ fn inventory() -> Inventory {
         audit_public_key: Some("analytics.example.gov.uk/glasshouse-audit+1a2b3c4d+AQID".into()),
         generated_at: now(),
         store_backend: "DuckDB (embedded)".into(),
+        links: Vec::new(),
     }
 }
 

@@ -406,6 +406,8 @@ struct RawAgreement {
     breakdowns: Vec<String>,
     #[serde(default)]
     journeys: bool,
+    #[serde(default)]
+    publish: bool,
     k: u32,
     epsilon_per_month: Option<f64>,
     start: String,
@@ -883,6 +885,7 @@ impl Config {
                 metrics: a.metrics,
                 breakdowns: a.breakdowns,
                 journeys: a.journeys,
+                publish: a.publish,
                 k: a.k,
                 epsilon_per_month: a.epsilon_per_month,
                 start,

@@ -96,6 +96,10 @@ pub struct Agreement {
     pub breakdowns: Vec<String>,
     /// Whether a visit that moves between the covered sites is one journey.
     pub journeys: bool,
+    /// Whether the figures it shares may also be shown through a party's
+    /// shared links, to people without an account (publication). Off
+    /// unless the parties wrote it down.
+    pub publish: bool,
     /// Rows describing fewer visitors than this are never shown to another party.
     pub k: u32,
     /// Differential-privacy budget per calendar month for the other parties' queries.

@@ -105,11 +105,17 @@ pub fn range(
 }
 
 /// A Stats API question about one site.
-pub fn stats_question(app: &App, p: &Params, shape: Shape) -> Result<Question, ApiError> {
+pub fn stats_question(
+    app: &App,
+    caller: &Caller,
+    p: &Params,
+    shape: Shape,
+) -> Result<Question, ApiError> {
     let site = auth::known_site(app, p.get("site_id"))?;
     let range = range(app, site, p.get("period"), p.get("date"))?;
     let metrics = Metric::parse_list(p.get("metrics"))?;
     let filters = Filter::parse_list(p.get("filters"))?;
+    let filters = crate::segments::with_segment(app, caller, site, filters, p.get("segment"))?;
     let mut question = Question {
         query: Query::for_range_in(&site.host, range, site.timezone, metrics, filters),
         purpose: purpose(site, p.get("purpose")),
@@ -188,7 +194,12 @@ pub fn canonical(q: &Question) -> String {
 }
 
 /// Asks the gate about `question` for `caller`.
-pub fn decide(app: &App, caller: &Caller, question: Question) -> Result<Decided, ApiError> {
+pub fn decide(app: &App, caller: &Caller, mut question: Question) -> Result<Decided, ApiError> {
+    if let Some(link) = &caller.principal.link {
+        // A shared link reads under its purpose, within its segment.
+        question.purpose = link.purpose.clone();
+        crate::segments::add(&mut question.query.filters, link.filters.clone())?;
+    }
     let today = today(app);
     let canonical = canonical(&question);
     match gate::authorise(&app.config, &caller.principal, &question, today) {

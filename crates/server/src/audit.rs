@@ -155,6 +155,18 @@ impl Audit {
         Ok((total, rows))
     }
 
+    /// A keyed hash of `message` for `purpose`, as 64 hex digits: a value
+    /// the installation can check again but nobody can make without its
+    /// key (a shared link's unlocking cookie).
+    pub fn mac(&self, purpose: &str, message: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(self.actor_key);
+        h.update(purpose.as_bytes());
+        h.update([0]);
+        h.update(message.as_bytes());
+        hex::encode(h.finalize())
+    }
+
     /// A stable pseudonym for an account: the same person gets the same one,
     /// but it cannot be turned back into a name without the installation's key.
     pub fn pseudonym(&self, kind: &str, name: &str) -> String {
@@ -189,9 +201,15 @@ const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The middleware around every route that reads event data (gated routes).
 pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> Response {
-    let Ok(caller) = auth::caller(&app, request.headers()) else {
-        // No credentials: nothing is read, nothing to log.
-        return next.run(request).await;
+    let (caller, link) = match crate::links::caller(&app, request.headers()) {
+        Some(Ok((caller, link))) => (caller, Some(link)),
+        // A link that does not work reads nothing.
+        Some(Err(e)) => return e.into_response(),
+        None => match auth::caller(&app, request.headers()) {
+            Ok(caller) => (caller, None),
+            // No credentials: nothing is read, nothing to log.
+            Err(_) => return next.run(request).await,
+        },
     };
     // The handler decides as the caller logged here, found once.
     request.extensions_mut().insert(caller.clone());
@@ -220,6 +238,15 @@ pub async fn gate(State(app): State<App>, mut request: Request, next: Next) -> R
     // The question as parsed, never the raw request: a request that failed
     // before it became a question is logged by its route alone. The handler
     // counted the answer's rows as it built it.
+    if let Some(link) = link {
+        // Views of a link are counted, and logged once a day per link.
+        let rows = audited.map(|a| a.rows).unwrap_or(0);
+        if !crate::links::count(&app, link, status.is_success(), rows).await {
+            return ApiError::unavailable("the audit log cannot be written; nothing was answered")
+                .into_response();
+        }
+        return response;
+    }
     let (question, purpose, ground, rows) = match audited {
         Some(a) => (a.question, a.purpose, a.ground, a.rows),
         None => (

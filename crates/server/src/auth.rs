@@ -14,6 +14,7 @@ use crate::{ApiError, App};
 use axum::http::{header, HeaderMap};
 use glasshouse_governance::gate::Principal;
 use glasshouse_model::{ApiToken, Role, Site};
+use glasshouse_store::links::Creator;
 
 /// Who is asking, once their credentials checked out.
 #[derive(Debug, Clone)]
@@ -25,8 +26,11 @@ pub struct Caller {
     /// A stable pseudonym of the account or token, for the public audit log.
     pub actor: String,
     /// How the audit log names the caller's kind: the account's role, or
-    /// `api-token` / `operator-token`.
+    /// `api-token` / `operator-token` / `link`.
     pub kind: String,
+    /// The account or token itself, for what must end with its access
+    /// (shared links); none for a link.
+    pub creator: Option<Creator>,
 }
 
 impl Caller {
@@ -64,10 +68,14 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
                     organisation: s.organisation,
                     role,
                     operator: false,
+                    link: None,
                 },
                 csrf: Some(s.csrf),
                 actor: app.audit.pseudonym("account", &s.username),
                 kind: role.name().to_string(),
+                creator: Some(Creator::Account {
+                    username: s.username,
+                }),
             });
         }
     }
@@ -94,6 +102,7 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
             organisation: t.organisation.clone(),
             role: t.role,
             operator: t.all_sites,
+            link: None,
         },
         csrf: None,
         actor: app.audit.pseudonym("token", &hash),
@@ -103,6 +112,7 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
             "api-token"
         }
         .into(),
+        creator: Some(Creator::Token { sha256: hash }),
     })
 }
 

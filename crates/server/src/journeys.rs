@@ -73,12 +73,14 @@ impl Shown {
 /// A path question from the query string; `shape` is made from the page.
 fn path_question(
     app: &App,
+    caller: &Caller,
     p: &Params,
     shape: impl FnOnce(String) -> Shape,
 ) -> Result<Question, ApiError> {
     let site = auth::known_site(app, p.get("site_id"))?;
     let range = ask::range(app, site, p.get("period"), p.get("date"))?;
     let filters = Filter::parse_list(p.get("filters"))?;
+    let filters = crate::segments::with_segment(app, caller, site, filters, p.get("segment"))?;
     let page = p
         .get("page")
         .filter(|s| s.starts_with('/') && s.len() <= 2000)
@@ -112,7 +114,7 @@ fn path_query(q: &Question, depth: u32) -> PathQuery {
 
 async fn one_step(app: App, caller: Caller, uri: Uri, next: bool) -> Result<Answer, ApiError> {
     let p = Params::from_uri(&uri)?;
-    let q = path_question(&app, &p, |page| {
+    let q = path_question(&app, &caller, &p, |page| {
         if next {
             Shape::NextPages { page }
         } else {
@@ -220,7 +222,7 @@ async fn paths(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Answe
     let p = Params::from_uri(&uri)?;
     let depth = bounded(p.get("depth"), "depth", 3, MAX_PATH_DEPTH)?;
     let branches = bounded(p.get("branches"), "branches", 6, 20)?;
-    let q = path_question(&app, &p, |page| Shape::Paths {
+    let q = path_question(&app, &caller, &p, |page| Shape::Paths {
         page,
         depth,
         branches,
@@ -400,6 +402,7 @@ pub struct FunnelBody {
     period: Option<String>,
     date: Option<String>,
     filters: Option<String>,
+    segment: Option<String>,
     purpose: Option<String>,
     steps: Vec<FunnelStep>,
     compare: Option<String>,
@@ -482,6 +485,7 @@ async fn funnel(
         ("period", &b.period),
         ("date", &b.date),
         ("filters", &b.filters),
+        ("segment", &b.segment),
         ("purpose", &b.purpose),
         ("compare", &b.compare),
     ] {
@@ -490,6 +494,8 @@ async fn funnel(
     let site = auth::known_site(&app, b.site_id.as_deref())?;
     let range = ask::range(&app, site, b.period.as_deref(), b.date.as_deref())?;
     let filters = Filter::parse_list(b.filters.as_deref())?;
+    let filters =
+        crate::segments::with_segment(&app, &caller, site, filters, b.segment.as_deref())?;
     let compare = match crate::stats::parse_compare(b.compare.as_deref())? {
         None => false,
         Some(Comparison::PreviousPeriod) => true,

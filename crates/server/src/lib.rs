@@ -23,6 +23,9 @@
 //!   `Question`, has the governance gate decide on it, and releases its
 //!   figures under the `Grant` (k thresholds, differential-privacy noise).
 //! - `reload`: configuration reloads (SIGHUP or the operator's API), audited.
+//! - `links`: shared links, read-only dashboards for people without an
+//!   account, kept to their scope by the gate and counted in the audit log.
+//! - `segments`: saved sets of filters, applied by id.
 //! - `revoke`: an admin ends an account's sessions, audited.
 //! - `metrics`: `/metrics` for Prometheus, operator token only.
 //! - `request_id`: an id per request, in answers and log lines.
@@ -42,6 +45,7 @@ mod collect;
 mod error;
 mod funnels;
 mod journeys;
+pub mod links;
 pub mod listen;
 pub mod metrics;
 mod openapi;
@@ -51,6 +55,7 @@ pub mod reload;
 pub mod request_id;
 mod revoke;
 pub mod routes;
+mod segments;
 pub mod sessions;
 mod stats;
 pub mod transparency;
@@ -113,6 +118,12 @@ pub struct AppState {
     pub funnels: Arc<glasshouse_store::saved::SavedFunnels>,
     /// Dated notes per site.
     pub annotations: Arc<glasshouse_store::annotations::Annotations>,
+    /// Saved segments per site.
+    pub segments: Arc<glasshouse_store::segments::Segments>,
+    /// Shared links.
+    pub links: Arc<glasshouse_store::links::Links>,
+    /// Link views not yet written to the audit log.
+    pub link_views: Arc<glasshouse_store::links::ViewCounts>,
     /// The transparency log of every look at the data.
     pub audit: Arc<audit::Audit>,
     /// ε spent under each agreement, per party and month.
@@ -141,6 +152,8 @@ pub fn registrar(app: &App) -> routes::Registrar {
     journeys::register(&mut r);
     funnels::register(&mut r);
     annotations::register(&mut r);
+    links::register(&mut r);
+    segments::register(&mut r);
     audit::register(&mut r);
     reload::register(&mut r);
     revoke::register(&mut r);

@@ -74,7 +74,7 @@ pub(crate) fn html(status: StatusCode, body: String, cookies: &[String]) -> Resp
     r
 }
 
-fn set_cookie(name: &str, value: &str, path: &str, max_age: u64) -> String {
+pub(crate) fn set_cookie(name: &str, value: &str, path: &str, max_age: u64) -> String {
     format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict")
 }
 
@@ -133,7 +133,7 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
     }
 }
 
-fn error_page(title: &str, message: &str) -> String {
+pub(crate) fn error_page(title: &str, message: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t} – glasshouse</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/page.css\"></head><body><header class=\"gh-header\"><div class=\"gh-width-container gh-header__inner\"><a class=\"gh-header__service\" href=\"/\">glasshouse</a></div></header><div class=\"gh-width-container\"><main class=\"gh-main\" id=\"main-content\"><h1 class=\"gh-heading-xl\">{t}</h1><p class=\"gh-body-l\">{m}</p><p class=\"gh-body-l\"><a href=\"/\">Go to your dashboard</a></p></main></div></body></html>",
         t = escape_html(title),
@@ -347,33 +347,40 @@ async fn dashboard(
         .organisation(&s.organisation)
         .map(|o| o.name.clone())
         .unwrap_or_default();
-    // Where the site's imported history lies: only its own organisation
-    // gets here, and only the days are read.
-    let (store, host) = (app.store.clone(), site.host.clone());
-    let imported = crate::blocking(move || {
-        Ok(glasshouse_store::imports::range(store.as_ref(), &host)?)
-    })
-    .await?
-    .map(|(from, until)| serde_json::json!({"from": from.to_string(), "until": until.to_string()}));
     let context = serde_json::json!({
         "site": site.host,
         "timezone": site.timezone.name(),
-        "imported": imported,
+        "imported": imported_days(&app, site).await?,
         "sites": sites_of(&app, &s),
         "user": {"username": s.username, "role": s.role, "organisation": org},
         "csrf": s.csrf,
     });
+    Ok(html(StatusCode::OK, dashboard_html(&context)?, &[]))
+}
+
+/// The first and last day of a site's imported history, for the
+/// dashboard: only the days are read.
+pub(crate) async fn imported_days(
+    app: &App,
+    site: &glasshouse_model::Site,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let (store, host) = (app.store.clone(), site.host.clone());
+    Ok(crate::blocking(move || {
+        Ok(glasshouse_store::imports::range(store.as_ref(), &host)?)
+    })
+    .await?
+    .map(|(from, until)| serde_json::json!({"from": from.to_string(), "until": until.to_string()})))
+}
+
+/// The dashboard page with `context` (escaped) for its script.
+pub(crate) fn dashboard_html(context: &serde_json::Value) -> Result<String, ApiError> {
     let page = web_assets::page("dashboard.html")
         .ok_or_else(|| ApiError::internal("dashboard.html is not built"))?;
     let block = format!(
         "<script type=\"application/json\" id=\"glasshouse-context\">{}</script>",
-        json_for_html(&context)
+        json_for_html(context)
     );
-    Ok(html(
-        StatusCode::OK,
-        page.replace("<!--glasshouse:context-->", &block),
-        &[],
-    ))
+    Ok(page.replace("<!--glasshouse:context-->", &block))
 }
 
 async fn sites(

@@ -111,7 +111,7 @@ async fn aggregate(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
     let d = ask::decide(
         &app,
         &caller,
-        ask::stats_question(&app, &p, Shape::Aggregate { compare })?,
+        ask::stats_question(&app, &caller, &p, Shape::Aggregate { compare })?,
     )?;
     if let Some(kept) = d.kept(&app) {
         return Ok(kept);
@@ -180,6 +180,7 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
         &caller,
         ask::stats_question(
             &app,
+            &caller,
             &p,
             Shape::Timeseries {
                 interval,
@@ -285,7 +286,11 @@ async fn breakdown(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
         limit,
         page,
     };
-    let d = ask::decide(&app, &caller, ask::stats_question(&app, &p, shape)?)?;
+    let d = ask::decide(
+        &app,
+        &caller,
+        ask::stats_question(&app, &caller, &p, shape)?,
+    )?;
     if let Some(kept) = d.kept(&app) {
         return Ok(kept);
     }
@@ -349,7 +354,7 @@ async fn realtime_visitors(
     let d = ask::decide(
         &app,
         &caller,
-        ask::stats_question(&app, &p, Shape::Realtime)?,
+        ask::stats_question(&app, &caller, &p, Shape::Realtime)?,
     )?;
     let site = d.question.query.site.clone();
     let since = app.clock.now() - chrono::Duration::minutes(5);

@@ -96,7 +96,29 @@ fn inventory(app: &App) -> Result<Inventory, ApiError> {
         audit_public_key: Some(app.audit.log.verifier_key()),
         generated_at: now,
         store_backend: app.config.store.describe(),
+        links: shared_links(app),
     })
+}
+
+/// The links that work now, as the register lists them.
+fn shared_links(app: &App) -> Vec<glasshouse_governance::SharedLink> {
+    let now = app.clock.now();
+    app.links
+        .matching(|l| l.live(now))
+        .into_iter()
+        .filter_map(|l| crate::links::working_link(app, l))
+        .map(|l| glasshouse_governance::SharedLink {
+            id: l.id,
+            site: l.site,
+            organisation: l.organisation,
+            purpose: l.purpose,
+            created: l.created,
+            expires: l.expires,
+            password: l.password.is_some(),
+            segment: l.segment.map(|s| s.name),
+            embed: l.embed,
+        })
+        .collect()
 }
 
 /// One page of the audit log, newest first, optionally only about a site,

@@ -58,7 +58,7 @@ async fn query(
     let Json(body) = body.map_err(|e| ApiError::bad_request(format!("body: {}", e.body_text())))?;
     let req: Request =
         serde_json::from_value(body).map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
-    let asked = understand(&app, &req)?;
+    let asked = understand(&app, &caller, &req)?;
     let d = ask::decide(&app, &caller, asked.question.clone())?;
     if let Some(kept) = d.kept(&app) {
         return Ok(kept);
@@ -96,13 +96,18 @@ async fn query(
 }
 
 /// Parses the body into the question and how its rows are laid out.
-fn understand(app: &App, req: &Request) -> Result<Asked, ApiError> {
+fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiError> {
     let site = auth::known_site(app, Some(&req.site_id))?;
     let today = ask::site_today(app, site);
     let range = v2::date_range(&req.date_range, today, site.aggregate_retention_days)?;
     let grouping = v2::grouping(&req.dimensions, range)?;
     let mut metrics = v2::metrics(&req.metrics)?;
-    let filters = v2::filters(&req.filters)?;
+    let filters = v2::filters(&crate::segments::expand_v2(
+        app,
+        caller,
+        site,
+        &req.filters,
+    )?)?;
     let compare = match &req.include.comparisons {
         None => None,
         Some(c) => {

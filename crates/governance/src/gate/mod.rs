@@ -33,6 +33,48 @@ pub struct Principal {
     /// Whether the caller administers the installation (reload, metrics).
     /// It grants no access to any organisation's data.
     pub operator: bool,
+    /// Set when the caller is a shared link: what it may read, and that
+    /// whatever it reads is published to people without an account.
+    pub link: Option<LinkScope>,
+}
+
+/// What a shared link may read: one site's dashboard, under the purpose
+/// chosen when it was made, within its segment's filters. A partner's
+/// figures reach it only under an agreement that allows publication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkScope {
+    /// Host of the site the link shows.
+    pub site: String,
+    /// The purpose every question through the link is asked for.
+    pub purpose: String,
+    /// Filters every question through the link must carry (its segment).
+    pub filters: Vec<glasshouse_model::query::Filter>,
+}
+
+/// Refuses a question outside what a shared link may read.
+fn within_link(link: &LinkScope, q: &Question) -> Result<(), Refusal> {
+    if !q.query.site.eq_ignore_ascii_case(&link.site) {
+        return Err(refuse(
+            "site_id",
+            format!("this link shows {} only", link.site),
+        ));
+    }
+    if q.purpose != link.purpose {
+        return Err(refuse(
+            "purpose",
+            format!("this link reads for {:?} only", link.purpose),
+        ));
+    }
+    if let Some(f) = link.filters.iter().find(|f| !q.query.filters.contains(f)) {
+        return Err(refuse(
+            "filters",
+            format!(
+                "this link shows its segment only; a filter on {} is missing",
+                f.dimension
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Why the gate said no, naming the request field at fault.
@@ -116,6 +158,9 @@ pub fn authorise(
     question: &Question,
     today: NaiveDate,
 ) -> Result<Grant, Refusal> {
+    if let Some(link) = &who.link {
+        within_link(link, question)?;
+    }
     let purpose = &question.purpose;
     if config.purpose(purpose).is_none() {
         return Err(refuse(
@@ -157,6 +202,16 @@ pub fn authorise(
     for a in config.agreements.iter().filter(|a| {
         a.parties.contains(&who.organisation) && question.sites.iter().all(|s| a.covers(s))
     }) {
+        if who.link.is_some() && !a.publish {
+            first_refusal.get_or_insert(refuse(
+                "site_id",
+                format!(
+                    "agreement {:?} does not allow {partner}'s figures on shared links",
+                    a.id
+                ),
+            ));
+            continue;
+        }
         match covers(a, question, today) {
             Ok(()) => {
                 return Ok(grant(Ground::Agreement {

@@ -32,6 +32,7 @@ struct AgreementSpec {
     metrics: Vec<usize>,
     breakdowns: Vec<usize>,
     journeys: bool,
+    publish: bool,
     k: u32,
     epsilon: Option<f64>,
     start: i64,
@@ -55,7 +56,7 @@ fn agreement_spec() -> impl Strategy<Value = AgreementSpec> {
             Just(vec![0usize, 1, 2, 3]),
             proptest::sample::subsequence(vec![0usize, 1, 2, 3], 0..=4)
         ],
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
         2u32..20,
         proptest::option::weighted(0.3, 1.0f64..20.0),
         0i64..120,
@@ -68,7 +69,7 @@ fn agreement_spec() -> impl Strategy<Value = AgreementSpec> {
                 purposes,
                 metrics,
                 breakdowns,
-                journeys,
+                (journeys, publish),
                 k,
                 epsilon,
                 start,
@@ -92,6 +93,7 @@ fn agreement_spec() -> impl Strategy<Value = AgreementSpec> {
                     metrics,
                     breakdowns,
                     journeys,
+                    publish,
                     k,
                     epsilon,
                     start,
@@ -134,13 +136,14 @@ fn config(site_purposes: &[Vec<usize>], agreements: &[AgreementSpec]) -> Option<
             linked.extend(&a.sites);
         }
         t += &format!(
-            "[[agreements]]\nid = \"ag-{i}\"\ntitle = \"t\"\nparties = [{}]\nsites = [{}]\npurposes = [{}]\nmetrics = [{}]\nbreakdowns = [{}]\njourneys = {}\nk = {}\nstart = \"{}\"\nsignatories = [\"x\", \"y\"]\n",
+            "[[agreements]]\nid = \"ag-{i}\"\ntitle = \"t\"\nparties = [{}]\nsites = [{}]\npurposes = [{}]\nmetrics = [{}]\nbreakdowns = [{}]\njourneys = {}\npublish = {}\nk = {}\nstart = \"{}\"\nsignatories = [\"x\", \"y\"]\n",
             list(a.parties.iter().map(|p| ORGS[*p].to_string())),
             list(a.sites.iter().map(|s| SITES[*s].0.to_string())),
             list(a.purposes.iter().map(|p| PURPOSES[*p].to_string())),
             list(a.metrics.iter().map(|m| Metric::ALL[*m].name().to_string())),
             list(a.breakdowns.iter().map(|b| BREAKDOWNS[*b].to_string())),
             journeys,
+            a.publish,
             a.k,
             day(a.start),
         );
@@ -245,6 +248,18 @@ prop_compose! {
     }
 }
 
+/// Whether a link (if the caller is one) may read `q` at all: its site,
+/// its purpose and every filter of its segment.
+fn link_allows(who: &Principal, q: &Question) -> bool {
+    let Some(l) = &who.link else { return true };
+    if q.query.site != l.site || q.purpose != l.purpose {
+        return false;
+    }
+    l.filters
+        .iter()
+        .all(|f| q.query.filters.iter().any(|g| g == f))
+}
+
 /// Whether agreement `a` lets `who` see `q` on `today`, checked condition
 /// by condition and day by day.
 fn oracle_allows(
@@ -255,6 +270,9 @@ fn oracle_allows(
     today: NaiveDate,
 ) -> bool {
     if !a.parties.contains(&who.organisation) || !q.sites.iter().all(|s| a.covers(s)) {
+        return false;
+    }
+    if who.link.is_some() && !a.publish {
         return false;
     }
     let (first, last) = q.days_read();
@@ -372,6 +390,7 @@ proptest! {
         org in 0usize..3,
         role in 0usize..3,
         operator in any::<bool>(),
+        link in proptest::option::weighted(0.3, (0usize..4, 0usize..2, any::<bool>())),
         q in question(),
         today in 0i64..250,
     ) {
@@ -379,7 +398,12 @@ proptest! {
             OUTCOMES.lock().unwrap()[0] += 1;
             return Ok(());
         };
-        let who = Principal { organisation: ORGS[org].into(), role: Role::ALL[role], operator };
+        let link = link.map(|(site, purpose, segment)| LinkScope {
+            site: SITES[site].0.into(),
+            purpose: PURPOSES[purpose].into(),
+            filters: if segment { vec![Filter { dimension: Dimension::parse(BREAKDOWNS[0]).unwrap(), op: FilterOp::Is, values: vec!["x".into()] }] } else { vec![] },
+        });
+        let who = Principal { organisation: ORGS[org].into(), role: Role::ALL[role], operator, link };
         let today = day(today);
         let own = q.sites.iter().all(|s| config.site(s).unwrap().organisation == who.organisation);
         let allowed_by: Vec<&Agreement> = config.agreements.iter().filter(|a| oracle_allows(&config, a, &who, &q, today)).collect();
@@ -387,6 +411,7 @@ proptest! {
             Ok(grant) => {
                 OUTCOMES.lock().unwrap()[if own { 1 } else { 2 }] += 1;
                 prop_assert_eq!(&grant.purpose, &q.purpose);
+                prop_assert!(link_allows(&who, &q), "a link read outside its scope: {q:?}");
                 match &grant.ground {
                     Ground::Own => {
                         prop_assert!(own, "own ground for a partner's site");
@@ -404,7 +429,7 @@ proptest! {
             Err(refusal) => {
                 OUTCOMES.lock().unwrap()[3] += 1;
                 prop_assert!(!refusal.reason.is_empty());
-                if !own {
+                if !own && link_allows(&who, &q) {
                     prop_assert!(allowed_by.is_empty(), "refused {refusal} though {} allows it", allowed_by[0].id);
                 }
             }
