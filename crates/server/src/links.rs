@@ -87,12 +87,22 @@ fn shown(link: &Link) -> Value {
     })
 }
 
-/// Where the installation is reached: its `public_url`, or its address.
-fn base_url(app: &App) -> String {
-    app.config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", app.config.listen))
+/// Where the installation is reached: its `public_url`, or the host the
+/// creator's own request reached it at, or its listening address.
+fn base_url(app: &App, headers: &HeaderMap) -> String {
+    if let Some(u) = &app.config.public_url {
+        return u.clone();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| app.config.listen.to_string());
+    format!("http://{host}")
 }
 
 /// An analyst or admin of the site's organisation, signed in or by token;
@@ -188,7 +198,7 @@ async fn create(
         Ok(())
     })?;
     let mut out = shown(&link);
-    out["url"] = json!(format!("{}/share/{secret}", base_url(&app)));
+    out["url"] = json!(format!("{}/share/{secret}", base_url(&app, &headers)));
     Ok((
         StatusCode::CREATED,
         audited(&caller, "make", &link),

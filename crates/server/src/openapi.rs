@@ -17,6 +17,7 @@ fn stats_params(extra: Vec<Value>) -> Vec<Value> {
         param("period", false, "day, 7d, 30d (default), month, 6mo, 12mo, year or custom."),
         param("date", false, "Anchor date YYYY-MM-DD (default today, UTC); for custom: YYYY-MM-DD,YYYY-MM-DD."),
         param("filters", false, "Plausible v1 filters: event:page==/a|/b;visit:country!=GB;event:page~tax. == is, != is not, ~ contains, !~ does not contain; * and ** are wildcards in page filters."),
+        param("segment", false, "Id of a saved segment (GET /api/v1/segments): its filters are added to filters."),
         param("purpose", false, "Id of the declared purpose the question is asked for (default: the site's first); another organisation's site is answered only under an agreement that allows it."),
     ];
     p.extend(extra);
@@ -39,6 +40,53 @@ fn ok(description: &str, schema: Value) -> Value {
 
 /// The document.
 pub fn spec() -> Value {
+    let mut doc = core();
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), sharing()) {
+        paths.extend(more);
+    }
+    doc
+}
+
+/// Shared links and saved segments.
+fn sharing() -> Value {
+    let secured = json!([{"bearer": []}]);
+    json!({
+            "/api/v1/links": {
+                "get": {"summary": "The site's shared links that work now (never their secret); analysts and admins", "security": secured, "parameters": [param("site_id", true, "Host of the site.")],
+                        "responses": ok("The links", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/SharedLink"}}}}))},
+                "post": {"summary": "Make a read-only link to the site's dashboard for people without an account (analysts and admins); audited",
+                         "description": "The answer's url holds the link's secret and is shown only this once. The link reads as the caller's organisation under `purpose`, limited to `segment`; a partner's figures appear only where their agreement sets publish = true. Its views are written to the audit log once a day per link.",
+                         "security": secured,
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["site_id"], "properties": {
+                             "site_id": {"type": "string"}, "purpose": {"type": "string", "description": "A purpose the site allows; its first by default."},
+                             "expires": {"type": "string", "description": "A last day (YYYY-MM-DD, in the site's time zone) or an instant (RFC 3339)."},
+                             "password": {"type": "string", "maxLength": 1024}, "segment": {"type": "string", "description": "Id of a saved segment."},
+                             "embed": {"type": "array", "items": {"type": "string"}, "maxItems": 10, "description": "Origins (https://host) whose pages may show it in a frame; not with a password."}}}}}},
+                         "responses": {"201": {"description": "Made: the link with its url", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SharedLink"}}}}, "400": {"$ref": "#/components/responses/BadRequest"}, "403": {"$ref": "#/components/responses/Forbidden"}}}
+            },
+            "/api/v1/links/{id}": {
+                "delete": {"summary": "Withdraw a link: it answers 404 at once", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                           "responses": {"204": {"description": "Withdrawn"}, "404": {"$ref": "#/components/responses/NotFound"}}}
+            },
+            "/api/v1/segments": {
+                "get": {"summary": "Saved segments of a site the caller may apply (their own and the organisation's shared ones)", "security": secured, "parameters": [param("site_id", true, "Host of the site.")],
+                        "responses": ok("The segments", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Segment"}}}}))},
+                "post": {"summary": "Save a segment: a name and Stats API v2 filters, personal or shared with the organisation (sharing: analysts and admins)", "security": secured, "parameters": [param("site_id", true, "Host of the site.")],
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name", "filters"], "properties": {"name": {"type": "string", "maxLength": 100}, "filters": {"type": "array"}, "shared": {"type": "boolean"}}}}}},
+                         "responses": {"201": {"description": "Saved", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Segment"}}}}, "400": {"$ref": "#/components/responses/BadRequest"}, "403": {"$ref": "#/components/responses/Forbidden"}}}
+            },
+            "/api/v1/segments/{id}": {
+                "put": {"summary": "Change a segment (its owner; a shared one, analysts and admins)", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, param("site_id", true, "Host of the site.")],
+                        "responses": {"200": {"description": "Changed"}, "404": {"$ref": "#/components/responses/NotFound"}}},
+                "delete": {"summary": "Delete a segment", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, param("site_id", true, "Host of the site.")],
+                           "responses": {"204": {"description": "Deleted"}, "404": {"$ref": "#/components/responses/NotFound"}}}
+            },
+            "/share/{secret}": {"get": {"summary": "A shared link's read-only dashboard (HTML, no sign-in; a password form first if it has one; ?embed=true for a frame). 404 once withdrawn or expired", "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "HTML"}, "404": {"description": "The link does not work"}}}}
+    })
+}
+
+/// Everything else.
+fn core() -> Value {
     let secured = json!([{"bearer": []}]);
     json!({
         "openapi": "3.1.0",
@@ -195,6 +243,8 @@ pub fn spec() -> Value {
                     "steps": {"type": "array", "minItems": 2, "maxItems": 8, "items": {"$ref": "#/components/schemas/FunnelStep"}},
                     "compare": {"type": "string", "enum": ["previous_period"]}}},
                 "FunnelRow": {"type": "object", "properties": {"step": {"type": "integer"}, "label": {"type": "string"}, "visits": {"type": ["integer", "null"]}, "visitors": {"type": ["integer", "null"]}, "conversion_rate": {"type": ["number", "null"]}, "dropoff": {"type": ["integer", "null"]}, "median_seconds": {"type": ["number", "null"]}, "suppressed": {"type": "boolean"}}},
+                "SharedLink": {"type": "object", "properties": {"id": {"type": "string"}, "url": {"type": "string", "description": "Only in the answer that made it."}, "site_id": {"type": "string"}, "purpose": {"type": "string"}, "created": {"type": "string"}, "expires": {"type": ["string", "null"]}, "password": {"type": "boolean"}, "segment": {"type": ["object", "null"]}, "embed": {"type": "array", "items": {"type": "string"}}}},
+                "Segment": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "filters": {"type": "array"}, "shared": {"type": "boolean"}, "mine": {"type": "boolean"}}},
                 "FunnelDefinition": {"type": "object", "required": ["site_id", "name", "steps"], "properties": {"site_id": {"type": "string"}, "name": {"type": "string", "maxLength": 120}, "steps": {"type": "array", "minItems": 2, "maxItems": 8, "items": {"$ref": "#/components/schemas/FunnelStep"}}}},
                 "SavedFunnel": {"type": "object", "properties": {"id": {"type": "string"}, "site": {"type": "string"}, "name": {"type": "string"}, "steps": {"type": "array", "items": {"$ref": "#/components/schemas/FunnelStep"}}, "updated": {"type": "string", "format": "date-time"}}},
                 "Event": {"type": "object", "required": ["name", "url", "domain"], "properties": {

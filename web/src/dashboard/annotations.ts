@@ -5,7 +5,7 @@ import { ApiError, get, send } from './api';
 import { h, replace } from './dom';
 import { formatDate } from './format';
 import { siteToday } from './state';
-import type { Context } from './view';
+import { type Context, maySave } from './view';
 
 export interface Note {
   id: string;
@@ -58,7 +58,7 @@ export class AnnotationsPanel {
   }
 
   private mayEdit(): boolean {
-    return this.ctx.user.role === 'analyst' || this.ctx.user.role === 'admin';
+    return maySave(this.ctx);
   }
 
   /** Every note of the site, read once (again after a change). */

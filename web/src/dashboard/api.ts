@@ -25,15 +25,22 @@ export function numeric(v: string | number | Money | null | undefined): number {
   return Number(v) || 0;
 }
 
+/** The secret of the shared link this page is behind, if it is behind one. */
+const linkSecret = /^\/share\/([A-Za-z0-9_-]+)/.exec(location.pathname)?.[1] ?? null;
+
+/** Whether this page is a shared link's read-only view. */
+export const behindLink = linkSecret !== null;
+
 async function request<T>(url: string, init: RequestInit): Promise<T> {
   let r: Response;
+  const link: Record<string, string> = linkSecret ? { 'x-glasshouse-link': linkSecret } : {};
   try {
-    r = await fetch(url, { credentials: 'same-origin', ...init, headers: { Accept: 'application/json', ...init.headers } });
+    r = await fetch(url, { credentials: 'same-origin', ...init, headers: { Accept: 'application/json', ...link, ...init.headers } });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError('The server could not be reached. Check your connection and try again.', 0);
   }
-  if (r.status === 401) {
+  if (r.status === 401 && !behindLink) {
     window.location.assign('/login');
     throw new ApiError('Your session has ended. Sign in again.', 401);
   }

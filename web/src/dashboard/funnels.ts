@@ -9,7 +9,7 @@ import { type Child, h, hidden, replace } from './dom';
 import { formatDate, formatDurationLong, formatNumber, formatPercent } from './format';
 import type { KnownHosts } from './journeys';
 import { type DateRange, filtersToApi, periodParams, previousRange } from './state';
-import { type Host, type Section, type View, stateLink } from './view';
+import { type Host, type Section, type View, maySave, stateLink } from './view';
 
 type JourneyChart = typeof import('./journey-chart');
 
@@ -195,6 +195,7 @@ export class FunnelsView implements Section {
       const body: Record<string, unknown> = { site_id: view.site, ...periodParams(view.state), steps: funnel.steps };
       const filters = filtersToApi(view.state.filters);
       if (filters) body.filters = filters;
+      if (view.state.segment) body.segment = view.state.segment;
       if (view.state.compare && view.state.compareWith === 'previous_period') body.compare = 'previous_period';
       const [result, mod] = await Promise.all([send<FunnelResult>('POST', 'stats/funnel', body, this.host.context.csrf, signal), this.charts()]);
       if (signal.aborted) return;
@@ -254,7 +255,7 @@ export class FunnelsView implements Section {
               }),
             )
           : h('p', { class: 'govuk-body gh-funnels__none' }, this.listError ? 'The funnels could not be loaded.' : 'No funnels saved yet.'),
-        h(
+        !maySave(this.host.context) ? null : h(
           'button',
           {
             type: 'button',
@@ -282,7 +283,9 @@ export class FunnelsView implements Section {
           { class: 'govuk-body' },
           'A funnel is 2 to 8 steps in order: pages, perhaps on a partner site, or custom events such as a form being sent. For each step you see how many visits got that far, how many left, and how long the step took.',
         ),
-        h('button', { type: 'button', class: 'govuk-button', onclick: () => this.startEdit(null) }, 'Create a funnel'),
+        maySave(this.host.context)
+          ? h('button', { type: 'button', class: 'govuk-button', onclick: () => this.startEdit(null) }, 'Create a funnel')
+          : h('p', { class: 'govuk-body' }, 'No funnels have been saved for this site.'),
       ),
     );
   }
@@ -304,7 +307,7 @@ export class FunnelsView implements Section {
   private resultsFrame(funnel: Funnel): { el: HTMLElement; body: HTMLElement } {
     const frame = cardFrame('funnel-results', funnel.name, () => this.download());
     frame.el.classList.add('gh-card--funnel');
-    frame.header.appendChild(
+    if (maySave(this.host.context)) frame.header.appendChild(
       h(
         'div',
         { class: 'gh-funnel__actions' },

@@ -1,7 +1,9 @@
 // The glasshouse dashboard. The server puts the context (site, sites the user
 // may see, user, CSRF token) in a JSON script element; every figure comes from
 // the Stats API with the session cookie. The URL holds the view.
-import { stats } from './api';
+import { behindLink, stats } from './api';
+import { Segments } from './segments';
+import { SharePanel } from './share';
 import { BreakdownCard, message } from './cards';
 import { CountriesCard } from './countries';
 import { type Cell, downloadCsv, slug } from './csv';
@@ -33,7 +35,7 @@ import {
 } from './state';
 import { Tiles } from './tiles';
 import { TimeseriesCard } from './timeseries';
-import { type Context, type Host, type Section, type View, stateLink } from './view';
+import { type Context, type Host, type Section, type View, maySave, stateLink } from './view';
 
 // Start fetching the chart code at once, in parallel with the data.
 const chartModule = import('./chart');
@@ -82,9 +84,16 @@ class Dashboard implements Host {
   private readonly viewEls: Record<ViewName, HTMLElement>;
   /** Paths and funnels: their code is fetched when first shown. */
   private journeys: Promise<JourneyViews> | null = null;
+  private readonly segments: Segments;
+  private readonly segmentSelect: HTMLSelectElement;
+  private readonly segmentField: HTMLElement;
+  private readonly segmentError = h('p', { class: 'govuk-error-message', id: 'segment-error', hidden: true });
 
   constructor(private readonly ctx: Context) {
     this.state = parseState(location.search);
+    this.segments = new Segments(ctx);
+    this.segmentSelect = h('select', { class: 'govuk-select', id: 'segment', name: 'segment', onchange: () => this.applySegment(this.segmentSelect.value) });
+    this.segmentField = h('div', { class: 'gh-field', hidden: true }, h('label', { class: 'govuk-label', for: 'segment' }, 'Segment'), this.segmentSelect);
     this.tiles = new Tiles((m) => this.setMetric(m));
     const notes: AnnotationsPanel = new AnnotationsPanel(ctx, () => void notes.load().then((all) => this.timeseries.redrawNotes(all)));
     this.timeseries = new TimeseriesCard(chartModule, (i) => this.update({ interval: i }, 'chart'), notes);
@@ -234,7 +243,8 @@ class Dashboard implements Host {
   }
 
   href(patch: Partial<State>): string {
-    return `/sites/${encodeURIComponent(this.ctx.site)}${stateToSearch({ ...this.state, ...patch })}`;
+    // The page's own address: a site's dashboard, or a shared link's.
+    return `${location.pathname}${stateToSearch({ ...this.state, ...patch })}`;
   }
 
   go(patch: Partial<State>, options: { replace?: boolean; focus?: boolean } = {}): void {
@@ -355,19 +365,85 @@ class Dashboard implements Host {
     this.renderFilters();
   }
 
+  private applySegment(id: string): void {
+    this.update({ segment: id });
+    this.announce(id ? `Showing segment ${this.segments.name(id)}` : 'Showing all visits');
+  }
+
+  /** The segment select, with the segments the viewer may apply. */
+  private syncSegments(): void {
+    const all = this.segments.all;
+    this.segmentField.hidden = behindLink || (!all.length && !this.state.segment);
+    replace(
+      this.segmentSelect,
+      h('option', { value: '' }, 'All visits'),
+      all.map((seg) => h('option', { value: seg.id }, seg.shared ? `${seg.name} (shared)` : seg.name)),
+    );
+    this.segmentSelect.value = this.state.segment;
+  }
+
+  /** A form that saves the filters shown as a segment. */
+  private saveSegmentForm(): HTMLElement | null {
+    if (behindLink || !this.state.filters.length) return null;
+    const name = h('input', { class: 'govuk-input gh-input--small', id: 'segment-name', name: 'name', type: 'text', maxlength: 100, required: true, autocomplete: 'off' });
+    const shared = h('input', { class: 'govuk-checkboxes__input', id: 'segment-shared', name: 'shared', type: 'checkbox' });
+    const save = async (e: Event): Promise<void> => {
+      e.preventDefault();
+      this.segmentError.hidden = true;
+      try {
+        const made = await this.segments.save(name.value.trim(), this.state.filters, shared.checked);
+        this.update({ segment: made.id, filters: [] });
+        this.announce(`Saved and applied segment ${made.name}`);
+      } catch (err) {
+        replace(this.segmentError, (err as Error).message);
+        this.segmentError.hidden = false;
+      }
+    };
+    return h(
+      'details',
+      { class: 'govuk-details gh-segment-save' },
+      h('summary', { class: 'govuk-details__summary' }, h('span', { class: 'govuk-details__summary-text' }, 'Save these filters as a segment')),
+      h(
+        'form',
+        { class: 'govuk-details__text gh-custom__fields', id: 'segment-form', 'aria-describedby': 'segment-error', onsubmit: (e: Event) => void save(e) },
+        this.segmentError,
+        h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'segment-name' }, 'Name'), name),
+        maySave(this.ctx)
+          ? h('div', { class: 'govuk-checkboxes govuk-checkboxes--small' }, h('div', { class: 'govuk-checkboxes__item' }, shared, h('label', { class: 'govuk-label govuk-checkboxes__label', for: 'segment-shared' }, 'Share with my organisation')))
+          : null,
+        h('button', { type: 'submit', class: 'govuk-button govuk-button--secondary gh-toolbar__button' }, 'Save segment'),
+      ),
+    );
+  }
+
   private renderFilters(): void {
     const fs = this.state.filters;
-    this.filterBar.hidden = fs.length === 0;
-    if (!fs.length) {
+    this.syncSegments();
+    this.filterBar.hidden = fs.length === 0 && !this.state.segment;
+    if (this.filterBar.hidden) {
       replace(this.filterBar);
       return;
     }
+    const segmentChip = this.state.segment
+      ? h(
+          'li',
+          null,
+          h(
+            'button',
+            { type: 'button', class: 'gh-chip', id: 'segment-chip', onclick: () => this.applySegment('') },
+            h('span', { class: 'gh-chip__text' }, 'Segment ', h('strong', null, this.segments.name(this.state.segment))),
+            h('span', { class: 'gh-chip__remove', 'aria-hidden': 'true' }, '×'),
+            hidden(' – remove this segment'),
+          ),
+        )
+      : null;
     replace(
       this.filterBar,
       h('h2', { class: 'gh-filters__heading', id: 'filters-heading', tabindex: '-1' }, 'Filtered by'),
       h(
         'ul',
         { class: 'gh-filters__list' },
+        segmentChip,
         fs.map((f, i) =>
           h(
             'li',
@@ -390,6 +466,7 @@ class Dashboard implements Host {
           ? h('li', null, h('button', { type: 'button', class: 'gh-link-button', onclick: () => this.clearFilters() }, 'Clear all filters'))
           : null,
       ),
+      this.saveSegmentForm(),
     );
   }
 
@@ -498,7 +575,8 @@ class Dashboard implements Host {
   mount(app: HTMLElement): void {
     const ctx = this.ctx;
     const account = document.getElementById('account');
-    if (account) {
+    if (ctx.link?.embed) document.body.classList.add('gh-embed');
+    if (account && ctx.user) {
       replace(document.getElementById('account-user')!, hidden('Signed in as '), ctx.user.username, h('span', { class: 'gh-header__org' }, ` · ${ctx.user.organisation}`));
       (document.getElementById('logout-csrf') as HTMLInputElement).value = ctx.csrf;
       account.hidden = false;
@@ -559,12 +637,14 @@ class Dashboard implements Host {
         h(
           'div',
           { class: 'gh-titlebar__site' },
-          h('span', { class: 'govuk-caption-m' }, here?.organisation ?? ctx.user.organisation),
+          h('span', { class: 'govuk-caption-m' }, here?.organisation ?? ctx.user?.organisation ?? ctx.link?.organisation ?? ''),
           h('h1', { class: 'govuk-heading-l gh-title' }, ctx.site),
           picker,
         ),
         this.live,
+        maySave(ctx) ? new SharePanel(ctx, this.segments).el : null,
       ),
+      ctx.link ? sharedBanner(ctx.link) : null,
       h(
         'nav',
         { class: 'gh-viewnav', 'aria-label': 'Dashboard views' },
@@ -574,6 +654,7 @@ class Dashboard implements Host {
         'div',
         { class: 'gh-toolbar', role: 'group', 'aria-label': 'What to show' },
         h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'period' }, 'Period'), this.periodSelect),
+        this.segmentField,
         this.customFields,
         this.compareField,
         this.importedField,
@@ -588,6 +669,10 @@ class Dashboard implements Host {
     history.replaceState(null, '', stateToSearch(this.state));
     this.sync();
     void this.load();
+    void this.segments.load().then(
+      () => this.renderFilters(),
+      () => undefined,
+    );
     window.addEventListener('popstate', () => {
       this.state = parseState(location.search);
       this.sync();
@@ -601,6 +686,17 @@ class Dashboard implements Host {
   }
 }
 
+/** What a shared link's page says about the view: read-only, whose, and until when. */
+function sharedBanner(link: NonNullable<Context['link']>): HTMLElement {
+  return h(
+    'div',
+    { class: 'govuk-inset-text gh-shared', id: 'shared-banner' },
+    h('strong', null, 'A read-only view shared by ', link.organisation, '. '),
+    link.segment ? `It shows the segment “${link.segment}” only. ` : '',
+    link.expires ? `The link works until ${formatDate(link.expires.slice(0, 10))}. ` : '',
+    h('a', { class: 'govuk-link', href: '/transparency#links' }, 'How shared figures are protected'),
+  );
+}
 
 const app = document.getElementById('app');
 const ctx = readContext();

@@ -81,6 +81,8 @@ export interface State {
   from: string;
   to: string;
   filters: Filter[];
+  /** The saved segment applied ('' for none): its id. */
+  segment: string;
   metric: Metric;
   compare: boolean;
   /** What the period is compared with, when `compare` is on. */
@@ -154,6 +156,7 @@ export function parseState(search: string): State {
     from,
     to,
     filters: parseFilters(q.get('filters') ?? ''),
+    segment: /^[0-9a-f]{1,32}$/.test(q.get('segment') ?? '') ? q.get('segment')! : '',
     metric,
     compare: q.get('compare') === '1' || q.get('compare') === 'year',
     compareWith: q.get('compare') === 'year' ? 'year_over_year' : 'previous_period',
@@ -176,6 +179,7 @@ export function stateToSearch(s: State): string {
   q.set('period', s.period);
   if (s.period === 'custom') q.set('date', `${s.from},${s.to}`);
   if (s.filters.length) q.set('filters', filtersToApi(s.filters));
+  if (s.segment) q.set('segment', s.segment);
   q.set('metric', s.metric);
   if (s.compare) q.set('compare', s.compareWith === 'year_over_year' ? 'year' : '1');
   if (s.interval) q.set('interval', s.interval);

@@ -16,8 +16,25 @@ export interface Context {
   /** The first and last day of the site's history imported from Plausible. */
   imported?: { from: string; until: string } | null;
   sites: SiteRef[];
-  user: { username: string; role: string; organisation: string };
+  /** The signed-in account; null behind a shared link. */
+  user: { username: string; role: string; organisation: string } | null;
   csrf: string;
+  /** Set behind a shared link: what it shows. */
+  link?: SharedLink;
+}
+
+/** What the page behind a shared link says about it. */
+export interface SharedLink {
+  organisation: string;
+  purpose: string;
+  expires: string | null;
+  segment: string | null;
+  embed: boolean;
+}
+
+/** Whether the viewer may save definitions (annotations, segments, links). */
+export function maySave(ctx: Context): boolean {
+  return ctx.user?.role === 'analyst' || ctx.user?.role === 'admin';
 }
 
 export interface View {
@@ -31,6 +48,7 @@ export function baseParams(view: View, extra: Filter[] = []): Record<string, str
   const p: Record<string, string> = { site_id: view.site, ...periodParams(view.state), ...importParams(view.state) };
   const filters = filtersToApi([...view.state.filters, ...extra]);
   if (filters) p.filters = filters;
+  if (view.state.segment) p.segment = view.state.segment;
   return p;
 }
 
