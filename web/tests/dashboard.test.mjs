@@ -6,11 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import AxeBuilderModule from '@axe-core/playwright';
 import { CHROME_UA, REPO_ROOT, RESULTS_DIR, launchBrowser, newContext, waitFor } from './support/server.mjs';
-import { DEMO_SITE, signIn, startDemo, waitForFigures, watchProblems } from './support/dashboard.mjs';
+import { DEMO_SITE, axeProblems, signIn, startDemo, waitForFigures, watchProblems } from './support/dashboard.mjs';
 
-const AxeBuilder = AxeBuilderModule.default ?? AxeBuilderModule;
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -109,15 +107,6 @@ async function tableRows(page, selector) {
       return row;
     }),
   );
-}
-
-async function axeProblems(page) {
-  const results = await new AxeBuilder({ page })
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'])
-    .analyze();
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 async function downloaded(page, click) {

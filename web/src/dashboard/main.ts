@@ -642,8 +642,8 @@ class Dashboard implements Host {
           picker,
         ),
         this.live,
-        maySave(ctx) ? new SharePanel(ctx, this.segments).el : null,
       ),
+      maySave(ctx) ? new SharePanel(ctx, this.segments).el : null,
       ctx.link ? sharedBanner(ctx.link) : null,
       h(
         'nav',

@@ -23,7 +23,7 @@ export class SharePanel {
   private readonly list = h('ul', { class: 'govuk-list gh-share__list', id: 'share-list' });
   private readonly made = h('div', { class: 'gh-share__made', id: 'share-made', hidden: true });
   private readonly error = h('p', { class: 'govuk-error-message', id: 'share-error', hidden: true });
-  private readonly password = h('input', { class: 'govuk-input gh-input--small', id: 'share-password', name: 'password', type: 'password', autocomplete: 'new-password' });
+  private readonly password = h('input', { class: 'govuk-input gh-input--date', id: 'share-password', name: 'password', type: 'password', autocomplete: 'new-password' });
   private readonly expires = h('input', { class: 'govuk-input gh-input--date', id: 'share-expires', name: 'expires', type: 'date' });
   private readonly segment = h('select', { class: 'govuk-select', id: 'share-segment', name: 'segment' });
 

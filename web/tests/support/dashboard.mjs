@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import AxeBuilderModule from '@axe-core/playwright';
 import { REPO_ROOT, freePort, glasshouseBin, waitFor } from './server.mjs';
 import { TEST_STORE, startClickHouse } from './clickhouse.mjs';
 
@@ -132,4 +133,16 @@ export function watchProblems(page) {
     if (r.status() >= 500 || (r.status() === 404 && path.startsWith('/static/'))) problems.push(`${r.status()} ${r.url()}`);
   });
   return problems;
+}
+
+const AxeBuilder = AxeBuilderModule.default ?? AxeBuilderModule;
+
+/** The serious and critical accessibility problems axe finds on the page. */
+export async function axeProblems(page) {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'])
+    .analyze();
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
