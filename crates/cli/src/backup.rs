@@ -158,6 +158,17 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
 
 /// Asks the server running on `data` to make the copy.
 fn ask_server(data: &Path, to: &Path) -> anyhow::Result<Manifest> {
+    let to = std::path::absolute(to)?;
+    let answer = ask_control(data, &serde_json::json!({ "backup": to }))?;
+    if let Some(e) = answer["error"].as_str() {
+        bail!("the running server could not make the backup: {e}");
+    }
+    Ok(serde_json::from_value(answer["manifest"].clone())?)
+}
+
+/// Sends one request to the server running on `data` (its control
+/// socket) and reads its answer.
+pub fn ask_control(data: &Path, request: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
     use std::io::{BufRead, BufReader, Write};
     let socket = data.join(CONTROL_SOCKET);
     let mut stream = std::os::unix::net::UnixStream::connect(&socket).with_context(|| {
@@ -167,17 +178,10 @@ fn ask_server(data: &Path, to: &Path) -> anyhow::Result<Manifest> {
             socket.display()
         )
     })?;
-    let to = std::path::absolute(to)?;
-    let request = serde_json::json!({ "backup": to });
     writeln!(stream, "{request}")?;
     let mut line = String::new();
     BufReader::new(stream).read_line(&mut line)?;
-    let answer: serde_json::Value =
-        serde_json::from_str(&line).context("the server's answer is not JSON")?;
-    if let Some(e) = answer["error"].as_str() {
-        bail!("the running server could not make the backup: {e}");
-    }
-    Ok(serde_json::from_value(answer["manifest"].clone())?)
+    serde_json::from_str(&line).context("the server's answer is not JSON")
 }
 
 /// One request on the control socket, answered by the running server.

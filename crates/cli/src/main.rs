@@ -8,6 +8,7 @@ mod dpia;
 mod history;
 mod import;
 mod migrate;
+mod report;
 mod runtime;
 mod token;
 mod user;
@@ -145,6 +146,35 @@ enum Command {
         /// A new, empty data directory.
         #[arg(long)]
         data: PathBuf,
+    },
+    /// A site's latest complete report, now: printed, or with --send mailed
+    /// to its recipients through [smtp] (by the running server if there is one).
+    Report {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Host of the site.
+        #[arg(long)]
+        site: String,
+        /// week or month (default: the site's first configured report).
+        #[arg(long)]
+        every: Option<String>,
+        /// Mail it to the report's recipients instead of printing it.
+        #[arg(long)]
+        send: bool,
+    },
+    /// The traffic alerts a site's rules would have sent over the last days
+    /// (its [sites.alerts], or the defaults), to tune them.
+    Alerts {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Host of the site.
+        #[arg(long)]
+        site: String,
+        /// How many days back.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
     },
     /// Check a configuration file without serving it: exits non-zero naming
     /// the line and field of the first problem.
@@ -301,6 +331,13 @@ fn main() -> std::process::ExitCode {
         Command::Migrate { config, from, to } => migrate::run(&config, &from, &to),
         Command::Dpia { config, site, html } => dpia::run(&config, site.as_deref(), html),
         Command::CheckConfig { file } => check_config(&file),
+        Command::Report {
+            config,
+            site,
+            every,
+            send,
+        } => report::run(&config, &site, every.as_deref(), send),
+        Command::Alerts { config, site, days } => report::alerts(&config, &site, days),
         Command::Backup { data, to } => backup::backup(&data, &to),
         Command::Restore { from, data } => backup::restore(&from, &data),
         Command::Token { organisation, name } => {

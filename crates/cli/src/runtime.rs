@@ -118,69 +118,20 @@ pub fn serve(
         .build()?;
     runtime.block_on(async move {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        // Opening the store and restoring visits block on I/O (ClickHouse
-        // over a blocking HTTP client): not on an async thread as such.
-        let (store, anonymiser, ingestor) = tokio::task::block_in_place(|| -> anyhow::Result<_> {
-            let store = open_store(&config)?;
-            // A week beyond the longest raw retention, so that the retention task
-            // (which rolls days up before deleting them) always goes first.
-            let longest = config.sites.iter().map(|s| s.raw_retention_days).max().unwrap_or(30);
-            match store.set_retention_backstop(longest + 7) {
-                Ok(true) => tracing::info!(days = longest + 7, "the store drops raw events past retention itself too (TTL)"),
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "no TTL backstop; the retention task alone deletes raw events"),
-            }
-            let salts = Salts::open(&config.data_dir, clock.clone())
-                .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
-            store.set_zones(&config.site_zones());
-            for site in glasshouse_store::zones::apply(store.as_ref(), &config.data_dir, &config.site_zones())? {
-                tracing::info!(site = %site, "time zone changed: closed days will be rolled up again for its days");
-            }
-            salts
-                .set_zones(&config.timezones())
-                .context("making today's salts for the sites' time zones")?;
-            let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));
-            let ingestor = Arc::new(start_ingest(&config, store.clone(), clock.now())?);
-            Ok((store, anonymiser, ingestor))
-        })?;
-        let config = Arc::new(config);
+        let (app, store, ingestor, funnels) = assemble(config, clock.clone())?;
+        let config = app.config.clone();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
-        let funnels = Arc::new(glasshouse_store::saved::SavedFunnels::open(&config.data_dir)?);
-        let app = App::new(AppState {
-            config: config.clone(),
-            anonymiser,
-            ingestor: ingestor.clone(),
-            store: store.clone(),
-            clock: clock.clone(),
-            sessions: Default::default(),
-            funnels: funnels.clone(),
-            annotations: Arc::new(glasshouse_store::annotations::Annotations::open(
-                &config.data_dir,
-            )?),
-            segments: Arc::new(glasshouse_store::segments::Segments::open(&config.data_dir)?),
-            links: Arc::new(glasshouse_store::links::Links::open(&config.data_dir)?),
-            link_views: Arc::new(glasshouse_store::links::ViewCounts::open(&config.data_dir)?),
-            budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
-            releases: Arc::new(glasshouse_governance::gate::Releases::open(&config.data_dir)?),
-            register: Arc::default(),
-            reload: Default::default(),
-            metrics: Default::default(),
-            audit: Arc::new(
-                glasshouse_server::audit::Audit::open(&config.data_dir, config.public_url.as_deref())
-                    .with_context(|| format!("opening the audit log in {}", config.data_dir.join("audit").display()))?,
-            ),
-        });
         let rotation = spawn_salt_rotation(app.anonymiser.clone());
-        let link_audit = spawn_link_audit(app.clone());
         // The register's first reader should not wait for the whole audit
         // log to be checked; later checks read only what was appended.
         let audit = app.audit.clone();
         tokio::task::spawn_blocking(move || audit.verified());
         let reloader = glasshouse_server::reload::Reloader::new(path, app);
         let retention = spawn_retention(Arc::downgrade(&reloader), store.clone(), funnels, clock);
-        let control = spawn_control(config.data_dir.clone(), store.clone(), config.store.describe());
+        let minutely = spawn_minutely(Arc::downgrade(&reloader));
+        let control = spawn_control(Arc::downgrade(&reloader), store.clone(), config.store.describe());
         tracing::info!(listen = %config.listen, data = %config.data_dir.display(), "glasshouse is serving");
         ready(&config);
         let hangup = spawn_reload_on_hangup(reloader.clone());
@@ -192,7 +143,8 @@ pub fn serve(
         control.abort();
         let _ = std::fs::remove_file(config.data_dir.join(crate::backup::CONTROL_SOCKET));
         rotation.abort();
-        link_audit.abort();
+        minutely.abort();
+        let _ = minutely.await;
         // Everything acknowledged is already durable; this writes what was
         // still queued, gives the shipper a few seconds to empty ClickHouse's
         // write-ahead log (the rest goes at the next start), and folds
@@ -204,6 +156,98 @@ pub fn serve(
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Opens everything an app needs in the configured data directory (the
+/// caller holds its lock): the store, salts, ingest queue, saved lists,
+/// budgets and audit log. Blocks on I/O: call it inside a multi-threaded
+/// runtime.
+#[allow(clippy::type_complexity)]
+pub fn assemble(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(
+    App,
+    Arc<dyn Store>,
+    Arc<Ingestor>,
+    Arc<glasshouse_store::saved::SavedFunnels>,
+)> {
+    // Opening the store and restoring visits block on I/O (ClickHouse
+    // over a blocking HTTP client): not on an async thread as such.
+    let (store, anonymiser, ingestor) = tokio::task::block_in_place(|| -> anyhow::Result<_> {
+        let store = open_store(&config)?;
+        // A week beyond the longest raw retention, so that the retention task
+        // (which rolls days up before deleting them) always goes first.
+        let longest = config
+            .sites
+            .iter()
+            .map(|s| s.raw_retention_days)
+            .max()
+            .unwrap_or(30);
+        match store.set_retention_backstop(longest + 7) {
+            Ok(true) => tracing::info!(
+                days = longest + 7,
+                "the store drops raw events past retention itself too (TTL)"
+            ),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "no TTL backstop; the retention task alone deletes raw events")
+            }
+        }
+        let salts = Salts::open(&config.data_dir, clock.clone())
+            .with_context(|| format!("opening the salts in {}", config.data_dir.display()))?;
+        store.set_zones(&config.site_zones());
+        for site in
+            glasshouse_store::zones::apply(store.as_ref(), &config.data_dir, &config.site_zones())?
+        {
+            tracing::info!(site = %site, "time zone changed: closed days will be rolled up again for its days");
+        }
+        salts
+            .set_zones(&config.timezones())
+            .context("making today's salts for the sites' time zones")?;
+        let anonymiser = Arc::new(Anonymiser::new(salts, open_geo(&config)?));
+        let ingestor = Arc::new(start_ingest(&config, store.clone(), clock.now())?);
+        Ok((store, anonymiser, ingestor))
+    })?;
+    let config = Arc::new(config);
+    let funnels = Arc::new(glasshouse_store::saved::SavedFunnels::open(
+        &config.data_dir,
+    )?);
+    let app = App::new(AppState {
+        config: config.clone(),
+        anonymiser,
+        ingestor: ingestor.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+        sessions: Default::default(),
+        funnels: funnels.clone(),
+        annotations: Arc::new(glasshouse_store::annotations::Annotations::open(
+            &config.data_dir,
+        )?),
+        segments: Arc::new(glasshouse_store::segments::Segments::open(
+            &config.data_dir,
+        )?),
+        links: Arc::new(glasshouse_store::links::Links::open(&config.data_dir)?),
+        link_views: Arc::new(glasshouse_store::links::ViewCounts::open(&config.data_dir)?),
+        mail: Arc::new(glasshouse_server::mail::Mail::open(&config.data_dir)?),
+        budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
+        releases: Arc::new(glasshouse_governance::gate::Releases::open(
+            &config.data_dir,
+        )?),
+        register: Arc::default(),
+        reload: Default::default(),
+        metrics: Default::default(),
+        audit: Arc::new(
+            glasshouse_server::audit::Audit::open(&config.data_dir, config.public_url.as_deref())
+                .with_context(|| {
+                format!(
+                    "opening the audit log in {}",
+                    config.data_dir.join("audit").display()
+                )
+            })?,
+        ),
+    });
+    Ok((app, store, ingestor, funnels))
 }
 
 /// Runs retention (`glasshouse_store::retention`) at start and then hourly,
@@ -235,36 +279,46 @@ fn spawn_retention(
     })
 }
 
-/// Writes the link views of days that are over to the audit log, at start
-/// and every minute, so a day's count is logged even if nobody views the
-/// link the next day (`glasshouse_server::links::flush`). It uses only
-/// the links, their counts, the log and the clock, which reloads keep.
-fn spawn_link_audit(app: App) -> tokio::task::JoinHandle<()> {
+/// Every minute, under the app serving then: writes the link views of days
+/// that are over to the audit log (`glasshouse_server::links::flush`), so
+/// a day's count is logged even if nobody views the link the next day; and
+/// sends the reports and alerts that are due (`mail::schedule::tick`).
+fn spawn_minutely(
+    reloader: std::sync::Weak<glasshouse_server::reload::Reloader>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
+            let Some(app) = reloader.upgrade().map(|r| r.app()) else {
+                return;
+            };
             glasshouse_server::links::flush(&app).await;
+            glasshouse_server::mail::schedule::tick(&app).await;
         }
     })
 }
 
-/// Takes `glasshouse backup` requests on `DATA_DIR/control.sock`, which
-/// only the directory's owner can open (`backup.rs`).
+/// Takes `glasshouse backup` and `glasshouse report` requests on
+/// `DATA_DIR/control.sock`, which only the directory's owner can open
+/// (`backup.rs`, `report.rs`); each answered under the app serving then.
 fn spawn_control(
-    data: std::path::PathBuf,
+    reloader: std::sync::Weak<glasshouse_server::reload::Reloader>,
     store: Arc<dyn glasshouse_store::Store>,
     described: String,
 ) -> tokio::task::JoinHandle<()> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     tokio::spawn(async move {
+        let Some(data) = reloader.upgrade().map(|r| r.config().data_dir.clone()) else {
+            return;
+        };
         let path = data.join(crate::backup::CONTROL_SOCKET);
         // A socket left by a process that died: this process holds the lock.
         let _ = std::fs::remove_file(&path);
         let listener = match tokio::net::UnixListener::bind(&path) {
             Ok(l) => l,
             Err(e) => {
-                tracing::warn!(error = %e, "no control socket: `glasshouse backup` cannot reach this server");
+                tracing::warn!(error = %e, "no control socket: `glasshouse backup` and `report` cannot reach this server");
                 return;
             }
         };
@@ -277,6 +331,7 @@ fn spawn_control(
                 continue;
             };
             let (data, store, described) = (data.clone(), store.clone(), described.clone());
+            let reloader = reloader.clone();
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut line = String::new();
@@ -284,11 +339,19 @@ fn spawn_control(
                 if reader.read_line(&mut line).await.is_err() {
                     return;
                 }
-                let answer = tokio::task::spawn_blocking(move || {
-                    crate::backup::answer_control(&line, &data, store.as_ref(), &described)
-                })
-                .await
-                .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}).to_string());
+                let request: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+                let answer = match reloader.upgrade().map(|r| r.app()) {
+                    Some(app)
+                        if request.get("report").is_some() || request.get("alerts").is_some() =>
+                    {
+                        crate::report::answer(&app, &request).await.to_string()
+                    }
+                    _ => tokio::task::spawn_blocking(move || {
+                        crate::backup::answer_control(&line, &data, store.as_ref(), &described)
+                    })
+                    .await
+                    .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}).to_string()),
+                };
                 let _ = write.write_all(format!("{answer}\n").as_bytes()).await;
             });
         }

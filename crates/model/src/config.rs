@@ -80,6 +80,8 @@ pub struct Config {
     /// How the server writes its log: lines for people, or JSON for a log
     /// collector.
     pub log_format: LogFormat,
+    /// The relay reports and alerts are mailed through, if any.
+    pub smtp: Option<crate::mail::Smtp>,
 }
 
 /// How the server writes its log (`log_format`).
@@ -190,6 +192,10 @@ pub struct Site {
     /// The site's time zone (IANA name): its days, hours, periods and
     /// roll-ups are local. UTC when not configured.
     pub timezone: crate::query::Tz,
+    /// Reports mailed regularly about the site.
+    pub reports: Vec<crate::mail::Report>,
+    /// Mail when its traffic falls or rises far from the usual.
+    pub alerts: Option<crate::mail::Alerts>,
 }
 
 /// Lower-case hex SHA-256 of an API token: what the configuration stores,
@@ -267,6 +273,7 @@ struct RawConfig {
     store: Option<Spanned<RawStore>>,
     register_threshold: Option<u64>,
     log_format: Option<String>,
+    smtp: Option<Spanned<crate::mail::RawSmtp>>,
 }
 
 #[derive(Deserialize)]
@@ -293,6 +300,9 @@ struct RawSite {
     #[serde(default)]
     goals: Vec<RawGoal>,
     timezone: Option<String>,
+    #[serde(default)]
+    reports: Vec<crate::mail::RawReport>,
+    alerts: Option<crate::mail::RawAlerts>,
 }
 
 /// `[[sites.goals]]`: `page = "/apply/done"`, or `event = "Signup"` with
@@ -703,9 +713,39 @@ impl Config {
                     )
                 })?,
             };
+            let reports = crate::mail::site_reports(s.reports, i).map_err(|(field, message)| {
+                invalid(key_offset(text, span.clone(), "reports"), field, message)
+            })?;
+            let alerts = crate::mail::site_alerts(s.alerts, i).map_err(|(field, message)| {
+                invalid(key_offset(text, span.clone(), "alerts"), field, message)
+            })?;
+            if (!reports.is_empty() || alerts.is_some()) && raw.smtp.is_none() {
+                return Err(invalid(
+                    key_offset(
+                        text,
+                        span.clone(),
+                        if reports.is_empty() {
+                            "alerts"
+                        } else {
+                            "reports"
+                        },
+                    ),
+                    format!(
+                        "sites[{i}].{}",
+                        if reports.is_empty() {
+                            "alerts"
+                        } else {
+                            "reports"
+                        }
+                    ),
+                    "mail needs a relay: add [smtp] (host, from, and how to sign in)".into(),
+                ));
+            }
             sites.push(Site {
                 goals,
                 timezone,
+                reports,
+                alerts,
                 host,
                 organisation: s.organisation,
                 query_params: s.query_params,
@@ -1037,7 +1077,19 @@ impl Config {
                 ))
             }
         };
+        let smtp = match raw.smtp {
+            None => None,
+            Some(s) => {
+                let span = s.span();
+                let smtp = s.into_inner().check().map_err(|(field, message)| {
+                    let key = field.rsplit('.').next().unwrap_or("smtp");
+                    invalid(key_offset(text, span, key), field, message)
+                })?;
+                Some(smtp)
+            }
+        };
         Ok(Config {
+            smtp,
             store,
             wal_limit_bytes,
             register_threshold,

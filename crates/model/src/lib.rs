@@ -27,6 +27,7 @@ pub mod config;
 pub mod goal;
 pub mod governance;
 pub mod journey;
+pub mod mail;
 pub mod query;
 pub mod question;
 pub mod role;

@@ -26,6 +26,8 @@
 //! - `links`: shared links, read-only dashboards for people without an
 //!   account, kept to their scope by the gate and counted in the audit log.
 //! - `segments`: saved sets of filters, applied by id.
+//! - `mail`: weekly and monthly reports and traffic alerts by e-mail,
+//!   asked through the gate, sent once, and the unsubscribe page.
 //! - `revoke`: an admin ends an account's sessions, audited.
 //! - `metrics`: `/metrics` for Prometheus, operator token only.
 //! - `request_id`: an id per request, in answers and log lines.
@@ -47,6 +49,7 @@ mod funnels;
 mod journeys;
 pub mod links;
 pub mod listen;
+pub mod mail;
 pub mod metrics;
 mod openapi;
 mod pages;
@@ -124,6 +127,8 @@ pub struct AppState {
     pub links: Arc<glasshouse_store::links::Links>,
     /// Link views not yet written to the audit log.
     pub link_views: Arc<glasshouse_store::links::ViewCounts>,
+    /// What was mailed, who unsubscribed, and sends to retry.
+    pub mail: Arc<mail::Mail>,
     /// The transparency log of every look at the data.
     pub audit: Arc<audit::Audit>,
     /// ε spent under each agreement, per party and month.
@@ -153,6 +158,7 @@ pub fn registrar(app: &App) -> routes::Registrar {
     funnels::register(&mut r);
     annotations::register(&mut r);
     links::register(&mut r);
+    mail::unsubscribe::register(&mut r);
     segments::register(&mut r);
     audit::register(&mut r);
     reload::register(&mut r);

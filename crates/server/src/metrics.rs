@@ -45,6 +45,12 @@ pub struct Metrics {
     pub rejected: Family<Reason, Counter>,
     /// Seconds each query API request took, by endpoint.
     pub query_seconds: Family<Endpoint, Histogram>,
+    /// Mail the relay accepted, by kind (report or alert).
+    pub mail_sent: Family<Reason, Counter>,
+    /// Attempts the relay refused or that could not reach it, by kind.
+    pub mail_failures: Family<Reason, Counter>,
+    /// Reports and alerts due but not yet accepted by the relay.
+    pub mail_pending: Gauge,
     queue: Gauge,
     written: Counter<u64, AtomicU64>,
     batches: Counter<u64, AtomicU64>,
@@ -71,6 +77,9 @@ impl Default for Metrics {
             query_seconds: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.002, 2.0, 12))
             }),
+            mail_sent: Family::default(),
+            mail_failures: Family::default(),
+            mail_pending: Gauge::default(),
             queue: Gauge::default(),
             written: Counter::default(),
             batches: Counter::default(),
@@ -103,6 +112,21 @@ impl Default for Metrics {
                 "query_duration_seconds",
                 "Query API request time, by endpoint",
                 m.query_seconds.clone(),
+            );
+            r.register(
+                "mail_sent",
+                "Reports and alerts the mail relay accepted, by kind",
+                m.mail_sent.clone(),
+            );
+            r.register(
+                "mail_failures",
+                "Attempts to send a report or alert that failed (retried), by kind",
+                m.mail_failures.clone(),
+            );
+            r.register(
+                "mail_pending",
+                "Reports and alerts due and not yet accepted by the relay",
+                m.mail_pending.clone(),
             );
             r.register(
                 "ingest_queue_depth",

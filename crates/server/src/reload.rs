@@ -53,6 +53,11 @@ impl Reloader {
         })
     }
 
+    /// The app serving now (its configuration the one in force).
+    pub fn app(&self) -> App {
+        self.app.lock().expect("reloader").clone()
+    }
+
     /// The configuration in force now.
     pub fn config(&self) -> Arc<Config> {
         self.app.lock().expect("reloader").config.clone()

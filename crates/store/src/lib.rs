@@ -52,6 +52,7 @@ pub mod journeys;
 pub mod kind;
 pub mod links;
 pub mod listfile;
+pub mod mail;
 pub mod questions;
 pub mod retention;
 pub mod revenue;

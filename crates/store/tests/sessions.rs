@@ -22,6 +22,8 @@ fn site() -> Site {
         dated_slugs: vec![],
         goals: vec![],
         timezone: glasshouse_model::query::Tz::UTC,
+        reports: vec![],
+        alerts: None,
     }
 }
 

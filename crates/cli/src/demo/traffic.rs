@@ -322,15 +322,9 @@ pub fn load(config: &Config, days: u32, events: u64) -> anyhow::Result<u64> {
         .enumerate()
         .map(|(i, d)| {
             let trend = 0.9 + 0.2 * i as f64 / dates.len().max(1) as f64;
-            let full_day = if *d == today {
-                let elapsed = now.signed_duration_since(
-                    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")),
-                );
-                elapsed.num_seconds() as f64 / 86_400.0
-            } else {
-                1.0
-            };
-            WEEKDAY[d.weekday().num_days_from_monday() as usize] * trend * full_day.max(0.05)
+            // Today is made whole and cut at now (`day`), so its hours
+            // are as busy as the same hours of other days.
+            WEEKDAY[d.weekday().num_days_from_monday() as usize] * trend
         })
         .collect();
     let total_weight: f64 = weights.iter().sum();

@@ -231,6 +231,7 @@ impl TestServer {
             segments: Arc::new(glasshouse_store::segments::Segments::open(dir.path()).unwrap()),
             links: Arc::new(glasshouse_store::links::Links::open(dir.path()).unwrap()),
             link_views: Arc::new(glasshouse_store::links::ViewCounts::open(dir.path()).unwrap()),
+            mail: Arc::new(glasshouse_server::mail::Mail::open(dir.path()).unwrap()),
             audit: Arc::new(glasshouse_server::audit::Audit::open(dir.path(), None).unwrap()),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
             releases: Arc::new(glasshouse_governance::gate::Releases::open(dir.path()).unwrap()),

@@ -35,6 +35,8 @@ pub fn site() -> Site {
         dated_slugs: vec![],
         goals: vec![],
         timezone: glasshouse_model::query::Tz::UTC,
+        reports: vec![],
+        alerts: None,
     }
 }
 

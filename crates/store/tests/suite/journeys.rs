@@ -34,6 +34,8 @@ fn site(host: &str) -> Site {
         dated_slugs: vec![],
         goals: vec![],
         timezone: glasshouse_model::query::Tz::UTC,
+        reports: vec![],
+        alerts: None,
     }
 }
 
