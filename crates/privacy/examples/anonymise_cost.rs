@@ -50,6 +50,8 @@ fn main() {
         dated_slugs: vec![],
         goals: vec![],
         timezone: glasshouse_model::query::Tz::UTC,
+        reports: vec![],
+        alerts: None,
     };
 
     let raw = |i: usize| RawEvent {

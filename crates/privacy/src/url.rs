@@ -191,6 +191,8 @@ mod tests {
             dated_slugs: vec![],
             goals: vec![],
             timezone: glasshouse_model::query::Tz::UTC,
+            reports: vec![],
+            alerts: None,
         }
     }
 

@@ -26,6 +26,8 @@ fn site() -> Site {
         dated_slugs: vec![],
         goals: vec![],
         timezone: glasshouse_model::query::Tz::UTC,
+        reports: vec![],
+        alerts: None,
     }
 }
 

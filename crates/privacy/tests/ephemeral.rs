@@ -29,6 +29,8 @@ fn ephemeral_salts_write_nothing_and_cover_any_day() {
         dated_slugs: vec![],
         goals: vec![],
         timezone: glasshouse_model::query::Tz::UTC,
+        reports: vec![],
+        alerts: None,
     };
     let mut ids = Vec::new();
     // A year-old import, across a midnight.

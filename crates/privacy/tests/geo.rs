@@ -102,6 +102,8 @@ fn the_anonymiser_fills_in_the_country() {
         dated_slugs: vec![],
         goals: vec![],
         timezone: glasshouse_model::query::Tz::UTC,
+        reports: vec![],
+        alerts: None,
     };
     let country = |ip: &str| {
         let raw = RawEvent {

@@ -29,11 +29,15 @@ const LONGEST_PAUSE: i64 = 3600;
 /// Fewest hours between two alerts of one kind about one site.
 const ALERT_QUIET_HOURS: i64 = 24;
 
+/// A site and a kind of mail.
+type Key = (String, String);
+
 /// What the schedule remembers between ticks, in memory: when to try a
 /// failed send again, and which hour's alerts were checked.
 #[derive(Default)]
 pub struct Schedule {
-    retry: Mutex<HashMap<(String, String), (DateTime<Utc>, i64)>>,
+    /// When to try again, and the pause in seconds before that.
+    retry: Mutex<HashMap<Key, (DateTime<Utc>, i64)>>,
     checked: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 

@@ -28,6 +28,8 @@ fn site() -> Site {
     Site {
         host: HOST.into(),
         timezone: london(),
+        reports: vec![],
+        alerts: None,
         ..super::aggregates::site()
     }
 }
