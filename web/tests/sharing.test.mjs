@@ -1,20 +1,22 @@
 // Sharing, in a real browser against `glasshouse demo`: saved segments from
 // the filter bar, and shared links made on the dashboard, followed without
 // an account (read-only, with the organisation's figures), locked by a
-// password, framed only by the sites listed for them, and withdrawn.
+// password, framed only by the sites listed for them, and withdrawn. And
+// the traffic alerts' rules stay quiet over the demo's ordinary month.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESULTS_DIR, launchBrowser, newContext } from './support/server.mjs';
+import { RESULTS_DIR, glasshouseBin, launchBrowser, newContext } from './support/server.mjs';
 import { DEMO_SITE, axeProblems, signIn, startDemo, waitForFigures, watchProblems } from './support/dashboard.mjs';
 
 const DESKTOP = { width: 1280, height: 900 };
 let demo, browser;
 
 before(async () => {
-  demo = await startDemo({ days: 7, events: 8000 });
+  demo = await startDemo({ days: 30, events: 30000 });
   browser = await launchBrowser();
   await mkdir(RESULTS_DIR, { recursive: true });
 });
@@ -184,4 +186,12 @@ test('an embeddable link shows in a frame on the sites listed for it, and nowher
   assert.equal(await blocked.$('.gh-tile'), null, 'another site cannot frame it');
   await ctx.close();
   for (const s of frames) s.close();
+});
+
+test('traffic alerts stay quiet over the demo\'s ordinary month', () => {
+  for (const site of ['www.gov.uk', 'www.mygov.scot', 'gov.wales']) {
+    // The running demo answers, through its control socket.
+    const out = execFileSync(glasshouseBin(), ['alerts', '--config', join(demo.data, 'glasshouse.toml'), '--site', site, '--days', '30'], { encoding: 'utf8' });
+    assert.match(out, new RegExp(`^${site.replace(/\./g, '\\.')}: 0 alerts over the last 30 days`), out);
+  }
 });

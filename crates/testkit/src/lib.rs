@@ -13,5 +13,6 @@ pub mod clickhouse;
 pub mod cluster;
 pub mod files;
 pub mod journeys;
+pub mod smtp;
 pub mod traffic;
 pub mod truth;

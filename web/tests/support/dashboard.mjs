@@ -14,7 +14,7 @@ export const DEMO_SITE = 'www.gov.uk';
 /**
  * Starts `glasshouse demo --days 14 --events 40000` in a fresh data directory
  * and reads its logins from stdout. Returns { url, username, password,
- * apiToken, orgTokens, api, stop, log }.
+ * apiToken, orgTokens, api, stop, log, data } (data: its data directory).
  */
 export async function startDemo({ days = 14, events = 40000 } = {}) {
   const bin = glasshouseBin();
@@ -91,7 +91,7 @@ export async function startDemo({ days = 14, events = 40000 } = {}) {
     await rm(dir, { recursive: true, force: true });
   }
 
-  return { url, port, username, password, apiToken, orgTokens, api, stop, log: () => log };
+  return { url, port, username, password, apiToken, orgTokens, api, stop, log: () => log, data: join(dir, 'data') };
 }
 
 /** Signs in through the sign-in form; resolves once the dashboard's figures are shown. */

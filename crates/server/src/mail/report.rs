@@ -238,7 +238,7 @@ pub fn letter(
     text += &format!(
         "\nSee the dashboard: {dashboard}\n\nYou get this because your address is listed for {}'s {} report in glasshouse. Stop getting it: {unsubscribe}\n",
         site.host,
-        every.name()
+        noun.to_lowercase()
     );
     Letter {
         to: to.to_string(),
