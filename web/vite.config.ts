@@ -1,4 +1,4 @@
-// Builds the dashboard and the sign-in page into web/dist, which the server
+// Builds the dashboard, the all-sites overview and the sign-in page into web/dist, which the server
 // embeds (crates/server/src/web_assets.rs). Files under /static/ have hashed
 // names, so the server may cache them for ever.
 import { dirname, resolve } from 'node:path';
@@ -32,6 +32,7 @@ export default defineConfig({
       input: {
         dashboard: resolve(root, 'dashboard.html'),
         login: resolve(root, 'login.html'),
+        overview: resolve(root, 'overview.html'),
         transparency: resolve(root, 'transparency.html'),
       },
     },

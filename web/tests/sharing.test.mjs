@@ -195,3 +195,30 @@ test('traffic alerts stay quiet over the demo\'s ordinary month', () => {
     assert.match(out, new RegExp(`^${site.replace(/\./g, '\\.')}: 0 alerts over the last 30 days`), out);
   }
 });
+
+test('all sites on one page: own sites with their charts, partners\' under agreements, combined sums', async () => {
+  const { ctx, page, problems } = await analyst();
+  await Promise.all([page.waitForURL(/\/overview/), page.click('#all-sites')]);
+  await page.goto(`${demo.url}/overview?period=7d`);
+  await page.waitForSelector('#combined-pages');
+  const shownFor = (site) => page.$eval(`[data-site="${site}"] [data-metric=visitors]`, (d) => Number(d.dataset.value));
+  assert.equal(await shownFor(DEMO_SITE), await visitors({ with_imported: 'false' }));
+  assert.ok(await page.$(`[data-site="${DEMO_SITE}"] svg.gh-spark polyline`), 'a small chart');
+  // Wales shares visitors with the Cabinet Office under an agreement.
+  const wales = await page.textContent('[data-site="gov.wales"]');
+  assert.match(wales, /Welsh Government, shared under/);
+  const { body } = await demo.api(`/api/v1/stats/aggregate?site_id=gov.wales&period=7d&metrics=visitors&purpose=service-improvement`, demo.orgTokens['cabinet-office']);
+  assert.equal(await shownFor('gov.wales'), body.results.visitors.value);
+  // The combined figures add the chosen sites up, and say so.
+  const combined = await page.$eval('#combined [data-metric=visitors]', (d) => Number(d.dataset.value));
+  assert.equal(combined, await shownFor(DEMO_SITE));
+  assert.match(await page.textContent('#counting-note'), /not de-duplicated/);
+  await page.uncheck(`[data-site="${DEMO_SITE}"] input[type=checkbox]`);
+  await page.waitForFunction(() => document.querySelector('#combined-title')?.textContent === 'Combined: 0 sites');
+  await page.check(`[data-site="${DEMO_SITE}"] input[type=checkbox]`);
+  await page.waitForFunction(() => document.querySelector('#combined-title')?.textContent === 'Combined: 1 site');
+  await page.screenshot({ path: join(RESULTS_DIR, 'sharing-overview.png'), fullPage: true });
+  assert.deepEqual(await axeProblems(page), []);
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});

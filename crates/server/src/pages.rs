@@ -30,6 +30,7 @@ pub fn register(r: &mut crate::routes::Registrar) {
         )
         .public("/logout", post(logout))
         .signed("/sites/{host}", get(dashboard))
+        .signed("/overview", get(overview))
         .signed("/api/sites", get(sites));
 }
 
@@ -374,13 +375,71 @@ pub(crate) async fn imported_days(
 
 /// The dashboard page with `context` (escaped) for its script.
 pub(crate) fn dashboard_html(context: &serde_json::Value) -> Result<String, ApiError> {
-    let page = web_assets::page("dashboard.html")
-        .ok_or_else(|| ApiError::internal("dashboard.html is not built"))?;
+    with_context("dashboard.html", context)
+}
+
+/// The built page `name` with `context` (escaped) for its script.
+fn with_context(name: &str, context: &serde_json::Value) -> Result<String, ApiError> {
+    let page =
+        web_assets::page(name).ok_or_else(|| ApiError::internal(format!("{name} is not built")))?;
     let block = format!(
         "<script type=\"application/json\" id=\"glasshouse-context\">{}</script>",
         json_for_html(context)
     );
     Ok(page.replace("<!--glasshouse:context-->", &block))
+}
+
+/// Sites another organisation shares with `org` under an agreement in
+/// force today that shares visitors, with the purpose to ask them for.
+fn shared_with(app: &App, org: &str) -> Vec<serde_json::Value> {
+    let today = crate::ask::today(app);
+    let mut out: Vec<serde_json::Value> = Vec::new();
+    for a in app.config.agreements.iter().filter(|a| {
+        a.parties.iter().any(|p| p == org)
+            && a.in_force(today)
+            && a.metrics.iter().any(|m| m == "visitors")
+    }) {
+        for site in a.sites.iter().filter_map(|h| app.config.site(h)) {
+            let known = out.iter().any(|v| v["host"] == site.host.as_str());
+            let purpose = a.purposes.iter().find(|p| site.purposes.contains(p));
+            if site.organisation == org || known {
+                continue;
+            }
+            if let Some(purpose) = purpose {
+                let owner = app
+                    .config
+                    .organisation(&site.organisation)
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default();
+                out.push(serde_json::json!({"host": site.host, "organisation": owner, "agreement": a.title, "purpose": purpose}));
+            }
+        }
+    }
+    out
+}
+
+/// `GET /overview`: every site of the organisation, and those partners
+/// share with it, on one page; the figures come from the Stats API.
+async fn overview(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let Some(s) = session(&app, &headers) else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let org = app
+        .config
+        .organisation(&s.organisation)
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
+    let context = serde_json::json!({
+        "sites": sites_of(&app, &s),
+        "shared": shared_with(&app, &s.organisation),
+        "user": {"username": s.username, "role": s.role, "organisation": org},
+        "csrf": s.csrf,
+    });
+    Ok(html(
+        StatusCode::OK,
+        with_context("overview.html", &context)?,
+        &[],
+    ))
 }
 
 async fn sites(

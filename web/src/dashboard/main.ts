@@ -1,6 +1,7 @@
 // The glasshouse dashboard. The server puts the context (site, sites the user
 // may see, user, CSRF token) in a JSON script element; every figure comes from
 // the Stats API with the session cookie. The URL holds the view.
+import { showAccount } from './account';
 import { behindLink, stats } from './api';
 import { Segments } from './segments';
 import { SharePanel } from './share';
@@ -574,13 +575,8 @@ class Dashboard implements Host {
 
   mount(app: HTMLElement): void {
     const ctx = this.ctx;
-    const account = document.getElementById('account');
     if (ctx.link?.embed) document.body.classList.add('gh-embed');
-    if (account && ctx.user) {
-      replace(document.getElementById('account-user')!, hidden('Signed in as '), ctx.user.username, h('span', { class: 'gh-header__org' }, ` · ${ctx.user.organisation}`));
-      (document.getElementById('logout-csrf') as HTMLInputElement).value = ctx.csrf;
-      account.hidden = false;
-    }
+    showAccount(ctx.user, ctx.csrf);
     const here = ctx.sites.find((s) => s.host === ctx.site);
     const others = ctx.sites.filter((s) => s.host !== ctx.site);
     const byOrg = new Map<string, string[]>();
@@ -640,6 +636,7 @@ class Dashboard implements Host {
           h('span', { class: 'govuk-caption-m' }, here?.organisation ?? ctx.user?.organisation ?? ctx.link?.organisation ?? ''),
           h('h1', { class: 'govuk-heading-l gh-title' }, ctx.site),
           picker,
+          ctx.user ? h('a', { class: 'govuk-link gh-allsites', href: '/overview', id: 'all-sites' }, 'All sites') : null,
         ),
         this.live,
       ),
