@@ -111,6 +111,15 @@ test('a shared link shows the dashboard read-only without an account, until it i
   assert.deepEqual(await axeProblems(view), []);
   assert.deepEqual(viewProblems, []);
 
+  // The public register lists it, without its secret.
+  const register = await stranger.newPage();
+  await register.goto(`${demo.url}/transparency?site=${DEMO_SITE}#links`);
+  const listed = await register.textContent('#links + p + table, #links ~ table');
+  assert.match(listed, /www\.gov\.uk/);
+  assert.ok(!(await register.content()).includes(url.split('/share/')[1]), 'never the secret');
+  await register.locator('#links').scrollIntoViewIfNeeded();
+  await register.screenshot({ path: join(RESULTS_DIR, 'sharing-register.png') });
+
   // Withdrawn on the dashboard: the link is gone at once.
   await page.click('#share-list button[data-link]');
   await page.waitForFunction(() => document.querySelector('#share-list')?.textContent?.includes('No links yet'));

@@ -11,7 +11,7 @@ mod support;
 use chrono::{Duration, TimeZone, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{Backend, TestServer, CHROME, HOST, OTHER_TOKEN, PARTNER, TOKEN};
+use support::{Backend, TestServer, CHROME, HOST, OPERATOR_TOKEN, OTHER_TOKEN, PARTNER, TOKEN};
 
 async fn call(
     server: &TestServer,
@@ -109,6 +109,30 @@ async fn segments_apply_in_v1_and_v2(server: &TestServer) -> String {
     let (status, answer) = call(server, Method::POST, "/api/v2/query", Some(v2)).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["results"][0]["metrics"][0], 3, "{answer}");
+
+    // A personal segment is its owner's only, even within the organisation.
+    let (status, mine) = call(
+        server,
+        Method::POST,
+        &path,
+        Some(json!({"name": "Mine", "filters": filters})),
+    )
+    .await;
+    assert_eq!(status, 201, "{mine}");
+    let (status, _) = server
+        .stats_as(
+            OPERATOR_TOKEN,
+            &format!("{VISITORS}{HOST}&segment={}", mine["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(
+        status, 400,
+        "another account of the organisation does not see it"
+    );
+    let (status, _) = server
+        .stats_as(OPERATOR_TOKEN, &format!("{VISITORS}{HOST}&segment={id}"))
+        .await;
+    assert_eq!(status, 200, "a shared one it does");
 
     // Another organisation cannot apply it, nor a made-up one be applied.
     let (status, _) = server
@@ -418,6 +442,72 @@ async fn passwords_expiry_and_frames(backend: Backend) {
     }
 }
 
+/// A link dies with its creator's access: here the token that made it is
+/// made a viewer, and the link stops working at the reload.
+async fn dies_with_its_creator(backend: Backend) {
+    let now = Utc.with_ymd_and_hms(2026, 6, 2, 12, 0, 0).unwrap();
+    let Some(server) = TestServer::start_on(backend, now, |c| c).await else {
+        return;
+    };
+    let (_, made) = call(
+        &server,
+        Method::POST,
+        "/api/v1/links",
+        Some(json!({"site_id": HOST})),
+    )
+    .await;
+    let url = made["url"].as_str().unwrap().to_string();
+    assert_eq!(
+        server
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let path = server.dir.path().join("glasshouse.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen(
+            "organisation = \"test-org\"\nrole = \"analyst\"\nsha256",
+            "organisation = \"test-org\"\nrole = \"viewer\"\nsha256",
+            1,
+        ),
+    )
+    .unwrap();
+    let r = server
+        .http
+        .post(format!("{}/api/v1/admin/reload", server.url))
+        .bearer_auth(OPERATOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
+    assert_eq!(
+        server
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    let (status, _) = through(
+        &server,
+        &secret_of(&url),
+        &format!("{VISITORS}{HOST}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
 async fn published_partner_figures(backend: Backend) {
     let now = Utc.with_ymd_and_hms(2026, 6, 2, 12, 0, 0).unwrap();
     let publish =
@@ -451,6 +541,7 @@ async fn links_on_duckdb() {
     links_read_only_within_their_scope(Backend::DuckDb).await;
     passwords_expiry_and_frames(Backend::DuckDb).await;
     published_partner_figures(Backend::DuckDb).await;
+    dies_with_its_creator(Backend::DuckDb).await;
 }
 
 #[tokio::test]
