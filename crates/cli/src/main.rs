@@ -1,6 +1,7 @@
 //! `glasshouse`: the one binary. It owns argument handling and output
 //! policy only; everything it does is a call into the libraries.
 
+mod agreement;
 mod audit;
 mod backup;
 mod demo;
@@ -163,6 +164,9 @@ enum Command {
         #[arg(long)]
         send: bool,
     },
+    /// Signing keys and signatures of agreements.
+    #[command(subcommand)]
+    Agreement(AgreementCommand),
     /// The traffic alerts a site's rules would have sent over the last days
     /// (its [sites.alerts], or the defaults), to tune them.
     Alerts {
@@ -181,6 +185,36 @@ enum Command {
     CheckConfig {
         /// The configuration file.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgreementCommand {
+    /// Make an organisation's signing key (kept by the organisation) and
+    /// print the public line for the configuration.
+    Keygen {
+        /// Slug of the organisation.
+        #[arg(long)]
+        organisation: String,
+        /// Where to write the key (a new file, readable by its owner only).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign an agreement's terms as one of its parties; prints the terms
+    /// and the signature entry to add to the agreement.
+    Sign {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The agreement's id.
+        #[arg(long)]
+        agreement: String,
+        /// The signing party.
+        #[arg(long)]
+        organisation: String,
+        /// Its signing key file.
+        #[arg(long)]
+        key: PathBuf,
     },
 }
 
@@ -338,6 +372,15 @@ fn main() -> std::process::ExitCode {
             send,
         } => report::run(&config, &site, every.as_deref(), send),
         Command::Alerts { config, site, days } => report::alerts(&config, &site, days),
+        Command::Agreement(AgreementCommand::Keygen { organisation, out }) => {
+            agreement::keygen(&organisation, &out)
+        }
+        Command::Agreement(AgreementCommand::Sign {
+            config,
+            agreement,
+            organisation,
+            key,
+        }) => agreement::sign(&config, &agreement, &organisation, &key),
         Command::Backup { data, to } => backup::backup(&data, &to),
         Command::Restore { from, data } => backup::restore(&from, &data),
         Command::Token { organisation, name } => {

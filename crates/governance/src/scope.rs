@@ -92,6 +92,8 @@ impl<'a> Scope<'a> {
 pub(crate) fn agreement_status(a: &Agreement, today: NaiveDate) -> (&'static str, &'static str) {
     if a.in_force(today) {
         ("In force", "govuk-tag--green")
+    } else if !a.unsigned_by().is_empty() && a.in_dates(today) {
+        ("Not in force: awaiting signatures", "govuk-tag--red")
     } else if today < a.start {
         ("Not yet in force", "govuk-tag--blue")
     } else {

@@ -630,8 +630,25 @@ fn agreement(h: &mut String, scope: &Scope, a: &Agreement) {
                 ),
             ),
             ("Signed by", bullets(a.signatories.iter().map(|s| escape(s)))),
+            ("Signatures", signatures(scope, a)),
         ],
     );
+}
+
+/// Each party's signature of the agreement's text, checked against the
+/// key it published: an agreement is in force only when all verify.
+fn signatures(scope: &Scope, a: &Agreement) -> String {
+    bullets(a.parties.iter().map(|p| {
+        let name = escape(&scope.org_name(p));
+        match a.signatures.iter().find(|s| &s.organisation == p) {
+            Some(s) if s.verified => format!(
+                "{name}: signed {}, signature verified",
+                escape(&format::date(s.signed.date_naive()))
+            ),
+            Some(_) => format!("{name}: the signature does not verify: the agreement was changed after signing, or the key is not theirs"),
+            None => format!("{name}: not signed yet"),
+        }
+    }))
 }
 
 fn audit_log(h: &mut String, scope: &Scope, inventory: &Inventory, audit: &AuditPage) {

@@ -158,6 +158,8 @@ fn agreement(scope: &Scope, a: &Agreement) -> Value {
         "start": a.start.to_string(),
         "end": a.end.map(|d| d.to_string()),
         "signatories": a.signatories,
+        "signatures": a.signatures,
+        "unsigned_by": a.unsigned_by(),
         "in_force": a.in_force(scope.today),
         "status": agreement_status(a, scope.today).0,
     })

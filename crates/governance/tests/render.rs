@@ -94,7 +94,7 @@ fn agreement_block() -> &'static str {
 }
 
 fn config(text: &str) -> Config {
-    Config::parse(text, "t.toml").unwrap()
+    Config::parse(&glasshouse_testkit::signing::signed(text), "t.toml").unwrap()
 }
 
 fn now() -> DateTime<Utc> {

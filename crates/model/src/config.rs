@@ -162,6 +162,10 @@ pub struct Organisation {
     /// Where its privacy notice is published.
     #[serde(default)]
     pub privacy_notice: Option<String>,
+    /// The public key its agreement signatures verify with
+    /// (`ed25519:BASE64`, from `glasshouse agreement keygen`).
+    #[serde(default)]
+    pub signing_key: Option<String>,
 }
 
 /// A site whose traffic is counted, with the rules that apply to its data.
@@ -369,6 +373,48 @@ impl RawGoal {
     }
 }
 
+/// An agreement's signatures, each checked against its party's key over
+/// the agreement as configured: one per party at most, by parties only.
+/// A signature that does not verify is kept, marked so: the agreement is
+/// then not in force, and the register says why.
+fn signatures(
+    a: &Agreement,
+    raw: Vec<RawSignature>,
+    organisations: &[Organisation],
+) -> Result<Vec<crate::signing::AgreementSignature>, String> {
+    let mut out: Vec<crate::signing::AgreementSignature> = Vec::new();
+    for s in raw {
+        if !a.parties.contains(&s.organisation) {
+            return Err(format!(
+                "{:?} is not a party to the agreement",
+                s.organisation
+            ));
+        }
+        if out.iter().any(|o| o.organisation == s.organisation) {
+            return Err(format!(
+                "{:?} signed twice; keep one signature",
+                s.organisation
+            ));
+        }
+        let signed = chrono::DateTime::parse_from_rfc3339(&s.signed)
+            .map_err(|_| format!("signed {:?} is not an RFC 3339 time", s.signed))?
+            .with_timezone(&chrono::Utc);
+        let key = organisations
+            .iter()
+            .find(|o| o.id == s.organisation)
+            .and_then(|o| o.signing_key.as_deref())
+            .and_then(|k| crate::signing::public_key(k).ok());
+        let verified = key
+            .is_some_and(|k| crate::signing::verify(&k, a, &s.organisation, signed, &s.signature));
+        out.push(crate::signing::AgreementSignature {
+            organisation: s.organisation,
+            signed,
+            verified,
+        });
+    }
+    Ok(out)
+}
+
 /// The goals of site `i`, checked: valid, uniquely named, not too many.
 /// A refusal is the field at fault and why.
 fn site_goals(raw: Vec<RawGoal>, i: usize) -> Result<Vec<crate::goal::Goal>, (String, String)> {
@@ -424,6 +470,17 @@ struct RawAgreement {
     end: Option<String>,
     #[serde(default)]
     signatories: Vec<String>,
+    #[serde(default)]
+    signatures: Vec<RawSignature>,
+}
+
+/// One entry of an agreement's `signatures`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignature {
+    organisation: String,
+    signed: String,
+    signature: String,
 }
 
 #[derive(Deserialize)]
@@ -526,7 +583,8 @@ impl Config {
         let mut org_ids = HashSet::new();
         let mut organisations = Vec::new();
         for (i, o) in raw.organisations.into_iter().enumerate() {
-            let start = o.span().start;
+            let span = o.span();
+            let start = span.start;
             let o = o.into_inner();
             if !is_slug(&o.id) {
                 return Err(invalid(
@@ -543,6 +601,13 @@ impl Config {
                     start,
                     format!("organisations[{i}].id"),
                     format!("{:?} is declared twice", o.id),
+                ));
+            }
+            if let Some(Err(why)) = o.signing_key.as_deref().map(crate::signing::public_key) {
+                return Err(invalid(
+                    key_offset(text, span.clone(), "signing_key"),
+                    format!("organisations[{i}].signing_key"),
+                    format!("{why} (make one with glasshouse agreement keygen)"),
                 ));
             }
             organisations.push(o);
@@ -916,7 +981,9 @@ impl Config {
                     ));
                 }
             }
-            agreements.push(Agreement {
+            let raw_signatures = a.signatures;
+            let mut agreement = Agreement {
+                signatures: Vec::new(),
                 id: a.id,
                 title: a.title,
                 parties,
@@ -931,7 +998,10 @@ impl Config {
                 start,
                 end,
                 signatories: a.signatories,
-            });
+            };
+            agreement.signatures = signatures(&agreement, raw_signatures, &organisations)
+                .map_err(|why| invalid(at("signatures"), field("signatures"), why))?;
+            agreements.push(agreement);
         }
 
         let mut api_tokens = Vec::new();

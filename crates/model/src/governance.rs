@@ -110,12 +110,36 @@ pub struct Agreement {
     pub end: Option<NaiveDate>,
     /// Who signed it, one line each (name, role, organisation).
     pub signatories: Vec<String>,
+    /// The parties' signatures over its canonical text
+    /// (`crate::signing`), each checked when the configuration loads.
+    pub signatures: Vec<crate::signing::AgreementSignature>,
 }
 
 impl Agreement {
-    /// Whether the agreement is in force on this day.
+    /// Whether the agreement is in force on this day: within its dates,
+    /// and signed by every party.
     pub fn in_force(&self, day: NaiveDate) -> bool {
+        self.in_dates(day) && self.unsigned_by().is_empty()
+    }
+
+    /// Whether `day` is within its start and end.
+    pub fn in_dates(&self, day: NaiveDate) -> bool {
         day >= self.start && self.end.is_none_or(|end| day <= end)
+    }
+
+    /// The parties whose signature is missing or does not verify: while
+    /// any is, the agreement is not in force.
+    pub fn unsigned_by(&self) -> Vec<&str> {
+        self.parties
+            .iter()
+            .filter(|p| {
+                !self
+                    .signatures
+                    .iter()
+                    .any(|s| &s.organisation == *p && s.verified)
+            })
+            .map(String::as_str)
+            .collect()
     }
 
     /// Whether the agreement covers this site.

@@ -31,6 +31,7 @@ pub mod mail;
 pub mod query;
 pub mod question;
 pub mod role;
+pub mod signing;
 pub mod v2;
 
 pub use clock::{Clock, ManualClock, SystemClock};

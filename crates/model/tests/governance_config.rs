@@ -69,7 +69,7 @@ fn day(s: &str) -> NaiveDate {
 
 #[test]
 fn a_full_governance_file_parses() {
-    let c = Config::parse(GOOD, "g.toml").unwrap();
+    let c = Config::parse(&glasshouse_testkit::signing::signed(GOOD), "g.toml").unwrap();
     assert_eq!(c.purposes.len(), 2);
     assert_eq!(
         c.purposes[1].category,
@@ -89,7 +89,7 @@ fn a_full_governance_file_parses() {
 
 #[test]
 fn only_sites_in_a_journey_agreement_share_a_visitor_scope() {
-    let c = Config::parse(GOOD, "g.toml").unwrap();
+    let c = Config::parse(&glasshouse_testkit::signing::signed(GOOD), "g.toml").unwrap();
     let d = day("2026-06-01");
     assert_eq!(
         c.visitor_scope("www.gov.uk", d),
@@ -196,4 +196,39 @@ start = "2026-01-01"
         e.contains("agreements[1].journeys") && e.contains("under one agreement only"),
         "{e}"
     );
+}
+
+#[test]
+fn an_agreement_is_in_force_only_signed_by_every_party_and_unaltered() {
+    use glasshouse_testkit::signing::{signed, signed_except};
+    let d = day("2026-03-01");
+    let linked = |c: &Config| c.visitor_scope("www.gov.uk", d) == c.visitor_scope("gov.wales", d);
+    let all = Config::parse(&signed(GOOD), "g.toml").unwrap();
+    assert!(all.agreements[0].in_force(d) && linked(&all));
+    // One party has not signed: not in force, visits not linked.
+    let one = Config::parse(
+        &signed_except(GOOD, |_, p| p == "welsh-government"),
+        "g.toml",
+    )
+    .unwrap();
+    assert_eq!(one.agreements[0].unsigned_by(), ["welsh-government"]);
+    assert!(!one.agreements[0].in_force(d) && !linked(&one));
+    // Widened after signing: both signatures fail.
+    let altered = signed(GOOD).replacen("k = ", "k = 1", 1);
+    let altered = Config::parse(&altered, "g.toml").unwrap();
+    assert_eq!(
+        altered.agreements[0].unsigned_by().len(),
+        2,
+        "{:?}",
+        altered.agreements[0].signatures
+    );
+    assert!(!linked(&altered));
+    // A signature by an organisation outside the agreement is refused at load.
+    let outsider = signed(GOOD).replacen(
+        "organisation = \"welsh-government\", signed",
+        "organisation = \"scottish-government\", signed",
+        1,
+    );
+    let e = Config::parse(&outsider, "g.toml").unwrap_err().to_string();
+    assert!(e.contains("signatures") && e.contains("not a party"), "{e}");
 }

@@ -13,6 +13,7 @@ pub mod clickhouse;
 pub mod cluster;
 pub mod files;
 pub mod journeys;
+pub mod signing;
 pub mod smtp;
 pub mod traffic;
 pub mod truth;

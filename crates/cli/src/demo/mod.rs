@@ -53,10 +53,8 @@ pub fn run(
     if fresh {
         let secrets = new_secrets();
         write_private(&secrets_path, &toml::to_string(&secrets)?)?;
-        std::fs::write(
-            &config_path,
-            demo_config(&secrets, listen, &data, store.as_ref())?,
-        )?;
+        let text = demo_config(&secrets, listen, &data, store.as_ref())?;
+        std::fs::write(&config_path, sign_agreements(&data, &text)?)?;
     }
     let secrets: Secrets =
         toml::from_str(&std::fs::read_to_string(&secrets_path).with_context(|| {
@@ -115,6 +113,27 @@ fn new_secrets() -> Secrets {
             .map(|(id, _)| (id.to_string(), token::new_token()))
             .collect(),
     }
+}
+
+/// Each demo organisation's own signing key (in `DATA/keys/`, as each
+/// would keep its own), and every party's signature on the agreements:
+/// without them no agreement is in force.
+fn sign_agreements(data: &Path, text: &str) -> anyhow::Result<String> {
+    let dir = data.join("keys");
+    std::fs::create_dir_all(&dir)?;
+    let mut keys = std::collections::HashMap::new();
+    for (id, _) in sites::ORGANISATIONS {
+        let key = crate::agreement::new_key();
+        crate::agreement::write_key(&dir.join(format!("{id}.key")), &key)?;
+        keys.insert(id.to_string(), key);
+    }
+    Ok(glasshouse_model::signing::sign_config(
+        text,
+        CONFIG_FILE,
+        |org| keys.get(org).cloned(),
+        |_, _| true,
+        chrono::Utc::now(),
+    )?)
 }
 
 fn write_private(path: &PathBuf, text: &str) -> anyhow::Result<()> {

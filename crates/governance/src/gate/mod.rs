@@ -239,6 +239,17 @@ pub fn authorise(
 /// Whether agreement `a` covers every condition of `q` (its sites and
 /// parties are already known to match).
 fn covers(a: &Agreement, q: &Question, today: NaiveDate) -> Result<(), Refusal> {
+    let unsigned = a.unsigned_by();
+    if !unsigned.is_empty() {
+        return Err(refuse(
+            "site_id",
+            format!(
+                "agreement {:?} is not in force: it lacks a verified signature of {} (an agreement changed after signing must be signed again)",
+                a.id,
+                unsigned.join(", ")
+            ),
+        ));
+    }
     let (first, last) = q.days_read();
     let span = match a.end {
         Some(end) => format!("from {} to {end}", a.start),

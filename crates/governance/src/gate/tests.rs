@@ -33,6 +33,8 @@ struct AgreementSpec {
     breakdowns: Vec<usize>,
     journeys: bool,
     publish: bool,
+    /// A party whose signature is left out (index into `parties`).
+    unsigned: Option<usize>,
     k: u32,
     epsilon: Option<f64>,
     start: i64,
@@ -56,7 +58,11 @@ fn agreement_spec() -> impl Strategy<Value = AgreementSpec> {
             Just(vec![0usize, 1, 2, 3]),
             proptest::sample::subsequence(vec![0usize, 1, 2, 3], 0..=4)
         ],
-        (any::<bool>(), any::<bool>()),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            proptest::option::weighted(0.15, 0usize..3),
+        ),
         2u32..20,
         proptest::option::weighted(0.3, 1.0f64..20.0),
         0i64..120,
@@ -69,7 +75,7 @@ fn agreement_spec() -> impl Strategy<Value = AgreementSpec> {
                 purposes,
                 metrics,
                 breakdowns,
-                (journeys, publish),
+                (journeys, publish, unsigned),
                 k,
                 epsilon,
                 start,
@@ -86,6 +92,7 @@ fn agreement_spec() -> impl Strategy<Value = AgreementSpec> {
                 } else {
                     metrics
                 };
+                let unsigned = unsigned.filter(|u| *u < parties.len());
                 AgreementSpec {
                     parties,
                     sites,
@@ -94,6 +101,7 @@ fn agreement_spec() -> impl Strategy<Value = AgreementSpec> {
                     breakdowns,
                     journeys,
                     publish,
+                    unsigned,
                     k,
                     epsilon,
                     start,
@@ -155,6 +163,18 @@ fn config(site_purposes: &[Vec<usize>], agreements: &[AgreementSpec]) -> Option<
         }
         t += "\n";
     }
+    // Every party signs, except where the case leaves one out.
+    let skip = |id: &str, party: &str| {
+        let i: usize = id.trim_start_matches("ag-").parse().unwrap_or(usize::MAX);
+        agreements
+            .get(i)
+            .and_then(|a| a.unsigned.map(|u| ORGS[a.parties[u]] == party))
+            .unwrap_or(false)
+    };
+    let t = match Config::parse(&t, "random.toml") {
+        Ok(_) => glasshouse_testkit::signing::signed_except(&t, skip),
+        Err(_) => t,
+    };
     match Config::parse(&t, "random.toml") {
         Ok(c) => Some(c),
         Err(e) => {
@@ -274,6 +294,16 @@ fn oracle_allows(
     }
     if who.link.is_some() && !a.publish {
         return false;
+    }
+    // Every party's signature, checked here by its own loop.
+    for party in &a.parties {
+        if !a
+            .signatures
+            .iter()
+            .any(|s| &s.organisation == party && s.verified)
+        {
+            return false;
+        }
     }
     let (first, last) = q.days_read();
     let mut d = first;

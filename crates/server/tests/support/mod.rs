@@ -60,7 +60,13 @@ static PASSWORD_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
         .to_string()
 });
 
+/// The test configuration, its agreements signed by every party.
 pub fn config_text(dir: &std::path::Path) -> String {
+    glasshouse_testkit::signing::signed(&unsigned_config_text(dir))
+}
+
+/// The test configuration before its agreements are signed, for edits.
+fn unsigned_config_text(dir: &std::path::Path) -> String {
     let hash = |t: &str| hex::encode(Sha256::digest(t.as_bytes()));
     format!(
         r#"
@@ -173,7 +179,9 @@ impl TestServer {
     ) -> Option<TestServer> {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("glasshouse.toml");
-        std::fs::write(&config_path, edit(config_text(dir.path()))).unwrap();
+        // Signed after the edit, as the parties would sign what runs.
+        let text = glasshouse_testkit::signing::signed(&edit(unsigned_config_text(dir.path())));
+        std::fs::write(&config_path, text).unwrap();
         let config = Config::load(&config_path).unwrap();
         let clock = ManualClock::new(at);
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
