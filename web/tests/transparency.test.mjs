@@ -67,6 +67,11 @@ test('the register is public, states the configuration and lists every query', a
   const agreement = json.agreements.find((a) => a.id === 'gov-uk-gov-wales-journeys');
   assert.equal(agreement.k, 10);
   assert.ok(text.includes(String(agreement.k)), 'k is on the page');
+  // Signed by both parties, each signature checked against its key.
+  assert.equal(agreement.in_force, true);
+  assert.deepEqual(agreement.unsigned_by, []);
+  assert.deepEqual(agreement.signatures.map((s) => [s.organisation, s.verified]).sort(), [['cabinet-office', true], ['welsh-government', true]]);
+  assert.match(text, /Welsh Government: signed .*, signature verified/);
   await page.screenshot({ path: join(RESULTS_DIR, 'transparency-desktop.png'), fullPage: true });
   const row = page.locator('tr', { hasText: 'aggregate site=gov.wales' }).first();
   const rowText = await row.innerText();

@@ -548,3 +548,50 @@ fn a_noisy_answer_is_served_again_the_same_day_only() {
 fn shareable() -> usize {
     Metric::ALL.iter().take_while(|m| !m.is_revenue()).count()
 }
+
+#[test]
+fn an_agreement_missing_a_signature_is_refused_by_name() {
+    let spec = AgreementSpec {
+        parties: vec![0, 1],
+        sites: vec![0, 1],
+        purposes: vec![0],
+        metrics: vec![0],
+        breakdowns: vec![],
+        journeys: false,
+        publish: false,
+        unsigned: Some(1),
+        k: 2,
+        epsilon: None,
+        start: 0,
+        length: None,
+    };
+    let config = config(&[vec![0], vec![0], vec![0], vec![0]], &[spec]).unwrap();
+    let who = Principal {
+        organisation: ORGS[0].into(),
+        role: Role::Viewer,
+        operator: false,
+        link: None,
+    };
+    let q = Question {
+        query: Query::for_range(
+            SITES[1].0,
+            DateRange {
+                first: day(10),
+                last: day(10),
+            },
+            vec![Metric::Visitors],
+            vec![],
+        ),
+        purpose: PURPOSES[0].into(),
+        sites: vec![SITES[1].0.into()],
+        shape: Shape::Aggregate { compare: None },
+        imports: false,
+    };
+    let refusal = authorise(&config, &who, &q, day(11)).unwrap_err();
+    assert!(
+        refusal
+            .reason
+            .contains("lacks a verified signature of b-org"),
+        "{refusal}"
+    );
+}
