@@ -135,10 +135,22 @@ async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
 }
 
 pub(crate) fn error_page(title: &str, message: &str) -> String {
+    simple_page(
+        title,
+        &format!(
+            "<p class=\"gh-body-l\">{}</p><p class=\"gh-body-l\"><a href=\"/\">Go to your dashboard</a></p>",
+            escape_html(message)
+        ),
+    )
+}
+
+/// A small page in the installation's style: the title (escaped) and a
+/// body of markup the caller built and escaped. Error pages, a shared
+/// link's password form, the unsubscribe page.
+pub(crate) fn simple_page(title: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t} – glasshouse</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/page.css\"></head><body><header class=\"gh-header\"><div class=\"gh-width-container gh-header__inner\"><a class=\"gh-header__service\" href=\"/\">glasshouse</a></div></header><div class=\"gh-width-container\"><main class=\"gh-main\" id=\"main-content\"><h1 class=\"gh-heading-xl\">{t}</h1><p class=\"gh-body-l\">{m}</p><p class=\"gh-body-l\"><a href=\"/\">Go to your dashboard</a></p></main></div></body></html>",
-        t = escape_html(title),
-        m = escape_html(message)
+        "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t} – glasshouse</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/page.css\"></head><body><header class=\"gh-header\"><div class=\"gh-width-container gh-header__inner\"><a class=\"gh-header__service\" href=\"/\">glasshouse</a></div></header><div class=\"gh-width-container\"><main class=\"gh-main\" id=\"main-content\"><h1 class=\"gh-heading-xl\">{t}</h1>{body}</main></div></body></html>",
+        t = escape_html(title)
     )
 }
 

@@ -4,7 +4,7 @@
 
 use super::{unlock_cookie, unlock_value, unlocked, working};
 use crate::client_ip::client_ip;
-use crate::pages::{dashboard_html, escape_html, html, set_cookie};
+use crate::pages::{dashboard_html, escape_html, html, set_cookie, simple_page as plain};
 use crate::routes::Registrar;
 use crate::{ApiError, App};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
@@ -61,14 +61,6 @@ fn shared(status: StatusCode, body: String, link: Option<&Link>, cookies: &[Stri
         }
     }
     r
-}
-
-/// A small page in the installation's style.
-fn plain(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t} – glasshouse</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/page.css\"></head><body><header class=\"gh-header\"><div class=\"gh-width-container gh-header__inner\"><span class=\"gh-header__service\">glasshouse</span></div></header><div class=\"gh-width-container\"><main class=\"gh-main\" id=\"main-content\"><h1 class=\"gh-heading-xl\">{t}</h1>{body}</main></div></body></html>",
-        t = escape_html(title)
-    )
 }
 
 fn gone() -> Response {

@@ -5,7 +5,7 @@
 //! opaque: the address is never in the link, nor kept once unsubscribed.
 
 use super::schedule::token;
-use crate::pages::{escape_html as escape, html};
+use crate::pages::{escape_html as escape, html, simple_page};
 use crate::routes::Registrar;
 use crate::{ApiError, App};
 use axum::extract::{Path, State};
@@ -45,14 +45,7 @@ fn find(app: &App, t: &str) -> Option<(String, &'static str)> {
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    html(
-        status,
-        format!(
-            "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t} – glasshouse</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/page.css\"></head><body><header class=\"gh-header\"><div class=\"gh-width-container gh-header__inner\"><span class=\"gh-header__service\">glasshouse</span></div></header><div class=\"gh-width-container\"><main class=\"gh-main\" id=\"main-content\"><h1 class=\"gh-heading-xl\">{t}</h1>{body}</main></div></body></html>",
-            t = escape(title)
-        ),
-        &[],
-    )
+    html(status, simple_page(title, body), &[])
 }
 
 fn unknown() -> Response {
