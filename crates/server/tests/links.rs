@@ -68,15 +68,6 @@ fn secret_of(url: &str) -> String {
     url.rsplit('/').next().unwrap().to_string()
 }
 
-fn audit_queries(server: &TestServer) -> Vec<String> {
-    let log = &server.app.audit.log;
-    log.entries(0, log.size())
-        .unwrap()
-        .into_iter()
-        .map(|(_, e)| e.query)
-        .collect()
-}
-
 const VISITORS: &str = "/api/v1/stats/aggregate?metrics=visitors&period=day&site_id=";
 
 async fn segments_apply_in_v1_and_v2(server: &TestServer) -> String {
@@ -240,7 +231,7 @@ async fn links_read_only_within_their_scope(backend: Backend) {
     );
 
     // One audit entry per link and day, written once the day is over.
-    let before = audit_queries(&server);
+    let before = server.audit_queries();
     assert!(
         !before.iter().any(|q| q.starts_with("link views")),
         "{before:?}"
@@ -253,7 +244,7 @@ async fn links_read_only_within_their_scope(backend: Backend) {
     );
     server.clock.set(now + Duration::days(1));
     through(&server, &secret, &format!("{VISITORS}{HOST}"), None).await;
-    let after = audit_queries(&server);
+    let after = server.audit_queries();
     let views: Vec<&String> = after
         .iter()
         .filter(|q| q.starts_with(&format!("link views site={HOST} id={id} ")))

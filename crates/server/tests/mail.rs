@@ -46,15 +46,6 @@ fn plain(message: &str) -> String {
     message.replace("=\r\n", "").replace("=\n", "")
 }
 
-fn audit_queries(server: &TestServer) -> Vec<String> {
-    let log = &server.app.audit.log;
-    log.entries(0, log.size())
-        .unwrap()
-        .into_iter()
-        .map(|(_, e)| e.query)
-        .collect()
-}
-
 async fn reports_and_alerts(backend: Backend) {
     let smtp = glasshouse_testkit::smtp::start();
     let start = Utc.with_ymd_and_hms(2026, 5, 19, 14, 0, 0).unwrap();
@@ -138,7 +129,7 @@ async fn reports_and_alerts(backend: Backend) {
         "{metrics}"
     );
     assert!(metrics.contains("glasshouse_mail_pending 0"), "{metrics}");
-    let log = audit_queries(&server);
+    let log = server.audit_queries();
     assert!(
         log.iter()
             .any(|q| q == &format!("mail week site={HOST} period=2026-06-01 recipients=2")),

@@ -300,6 +300,16 @@ impl TestServer {
             .unwrap()
     }
 
+    /// The query line of every audit log entry, oldest first.
+    pub fn audit_queries(&self) -> Vec<String> {
+        let log = &self.app.audit.log;
+        log.entries(0, log.size())
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.query)
+            .collect()
+    }
+
     pub async fn stats(&self, path_and_query: &str) -> (u16, serde_json::Value) {
         self.stats_as(TOKEN, path_and_query).await
     }
