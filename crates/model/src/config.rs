@@ -82,6 +82,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The relay reports and alerts are mailed through, if any.
     pub smtp: Option<crate::mail::Smtp>,
+    /// Which organisation's node this installation is, when organisations
+    /// each run their own (docs/federation.md); `None` in one shared
+    /// installation.
+    pub node: Option<crate::federation::NodeSettings>,
 }
 
 /// How the server writes its log (`log_format`).
@@ -278,6 +282,7 @@ struct RawConfig {
     register_threshold: Option<u64>,
     log_format: Option<String>,
     smtp: Option<Spanned<crate::mail::RawSmtp>>,
+    node: Option<Spanned<crate::federation::RawNode>>,
 }
 
 #[derive(Deserialize)]
@@ -472,6 +477,10 @@ struct RawAgreement {
     signatories: Vec<String>,
     #[serde(default)]
     signatures: Vec<RawSignature>,
+    #[serde(default)]
+    nodes: Vec<crate::federation::AgreementNode>,
+    #[serde(default)]
+    figures: Vec<crate::federation::RawFigure>,
 }
 
 /// One entry of an agreement's `signatures`.
@@ -981,8 +990,40 @@ impl Config {
                     ));
                 }
             }
+            let site_org = |h: &str| {
+                sites
+                    .iter()
+                    .find(|s| s.host == h)
+                    .map(|s| (s.organisation.clone(), s.timezone))
+            };
+            let figures = crate::federation::check(
+                &a.nodes,
+                a.figures,
+                &crate::federation::Context {
+                    parties: &parties,
+                    covered: &covered,
+                    site_org: &site_org,
+                },
+            )
+            .map_err(|(key, why)| invalid(at(key), field(key), why))?;
+            if !a.nodes.is_empty() && a.journeys {
+                return Err(invalid(
+                    at("journeys"),
+                    field("journeys"),
+                    "an agreement between nodes links no visits: its figures are computed by private set intersection".into(),
+                ));
+            }
+            if !figures.is_empty() && !a.metrics.iter().any(|m| m == "visitors") {
+                return Err(invalid(
+                    at("metrics"),
+                    field("metrics"),
+                    "figures between nodes count visitors: list \"visitors\"".into(),
+                ));
+            }
             let raw_signatures = a.signatures;
             let mut agreement = Agreement {
+                nodes: a.nodes,
+                figures,
                 signatures: Vec::new(),
                 id: a.id,
                 title: a.title,
@@ -1158,7 +1199,26 @@ impl Config {
                 Some(smtp)
             }
         };
+        let node = match raw.node {
+            None => None,
+            Some(n) => {
+                let span = n.span();
+                let n = n.into_inner();
+                if !organisations.iter().any(|o| o.id == n.organisation) {
+                    return Err(invalid(
+                        key_offset(text, span, "organisation"),
+                        "node.organisation".into(),
+                        format!("unknown organisation {:?}", n.organisation),
+                    ));
+                }
+                Some(crate::federation::NodeSettings {
+                    organisation: n.organisation,
+                    key_file: n.key_file,
+                })
+            }
+        };
         Ok(Config {
+            node,
             smtp,
             store,
             wal_limit_bytes,
@@ -1188,6 +1248,16 @@ impl Config {
         self.sites
             .iter()
             .find(|s| s.host.eq_ignore_ascii_case(host))
+    }
+
+    /// Whether this installation holds `host`'s events: every site in one
+    /// shared installation; only its own organisation's on a node.
+    pub fn holds(&self, host: &str) -> bool {
+        match (&self.node, self.site(host)) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(n), Some(s)) => s.organisation == n.organisation,
+        }
     }
 
     /// The organisation with this slug, if it is configured.
@@ -1283,7 +1353,7 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-fn is_slug(s: &str) -> bool {
+pub(crate) fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

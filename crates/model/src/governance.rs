@@ -110,6 +110,11 @@ pub struct Agreement {
     pub end: Option<NaiveDate>,
     /// Who signed it, one line each (name, role, organisation).
     pub signatories: Vec<String>,
+    /// The parties' nodes, where each runs its own installation
+    /// (docs/federation.md); empty when all parties share this one.
+    pub nodes: Vec<crate::federation::AgreementNode>,
+    /// The figures its nodes compute together by private set intersection.
+    pub figures: Vec<crate::federation::Figure>,
     /// The parties' signatures over its canonical text
     /// (`crate::signing`), each checked when the configuration loads.
     pub signatures: Vec<crate::signing::AgreementSignature>,
@@ -140,6 +145,16 @@ impl Agreement {
             })
             .map(String::as_str)
             .collect()
+    }
+
+    /// The node `organisation` runs under this agreement, if any.
+    pub fn node(&self, organisation: &str) -> Option<&crate::federation::AgreementNode> {
+        self.nodes.iter().find(|n| n.organisation == organisation)
+    }
+
+    /// The figure with this id, if the agreement declares it.
+    pub fn figure(&self, id: &str) -> Option<&crate::federation::Figure> {
+        self.figures.iter().find(|f| f.id == id)
     }
 
     /// Whether the agreement covers this site.

@@ -24,6 +24,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod federation;
 pub mod goal;
 pub mod governance;
 pub mod journey;

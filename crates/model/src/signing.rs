@@ -68,6 +68,16 @@ pub fn canonical(a: &Agreement) -> String {
     for (k, v) in lines {
         text += &format!("{k}: {v}\n");
     }
+    // Between nodes, the nodes (address and key) and the figures are
+    // terms too; agreements without them read as they always have.
+    if !a.nodes.is_empty() {
+        let mut nodes = a.nodes.clone();
+        nodes.sort_by(|x, y| x.organisation.cmp(&y.organisation));
+        text += &format!("nodes: {}\n", value(&nodes));
+    }
+    if !a.figures.is_empty() {
+        text += &format!("figures: {}\n", value(&a.figures));
+    }
     text
 }
 

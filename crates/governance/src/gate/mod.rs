@@ -14,6 +14,7 @@
 //! The operator is no exception: an operator token administers the
 //! installation, and reads event data as a member of its own organisation.
 
+pub mod federation;
 mod release;
 
 pub use release::{Ledger, ReleaseError, Releases, SHARED_QUERIES_PER_MONTH};
