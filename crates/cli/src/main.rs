@@ -4,6 +4,7 @@
 mod agreement;
 mod audit;
 mod backup;
+mod clock;
 mod demo;
 mod dpia;
 mod history;

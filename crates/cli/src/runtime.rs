@@ -1,7 +1,7 @@
 //! Assembling the data path from a configuration and serving it.
 
 use anyhow::Context;
-use glasshouse_model::{Clock, Config, StoreChoice, SystemClock};
+use glasshouse_model::{Clock, Config, StoreChoice};
 use glasshouse_privacy::{Anonymiser, GeoDb, Salts};
 use glasshouse_server::{App, AppState};
 use glasshouse_store::ingest::IngestOptions;
@@ -117,7 +117,7 @@ pub fn serve(
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let clock = crate::clock::from_env()?;
         let (app, store, ingestor, funnels) = assemble(config, clock.clone())?;
         let config = app.config.clone();
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -131,6 +131,7 @@ pub fn serve(
         let reloader = glasshouse_server::reload::Reloader::new(path, app);
         let retention = spawn_retention(Arc::downgrade(&reloader), store.clone(), funnels, clock);
         let minutely = spawn_minutely(Arc::downgrade(&reloader));
+        let federation = spawn_federation(Arc::downgrade(&reloader));
         let control = spawn_control(Arc::downgrade(&reloader), store.clone(), config.store.describe());
         tracing::info!(listen = %config.listen, data = %config.data_dir.display(), "glasshouse is serving");
         ready(&config);
@@ -145,6 +146,8 @@ pub fn serve(
         rotation.abort();
         minutely.abort();
         let _ = minutely.await;
+        federation.abort();
+        let _ = federation.await;
         // Everything acknowledged is already durable; this writes what was
         // still queued, gives the shipper a few seconds to empty ClickHouse's
         // write-ahead log (the rest goes at the next start), and folds
@@ -231,6 +234,8 @@ pub fn assemble(
         link_views: Arc::new(glasshouse_store::links::ViewCounts::open(&config.data_dir)?),
         mail: Arc::new(glasshouse_server::mail::Mail::open(&config.data_dir)?),
         budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(&config.data_dir)?),
+        federation: glasshouse_federation::Node::open(&config)
+            .with_context(|| "opening this node's federation state")?,
         releases: Arc::new(glasshouse_governance::gate::Releases::open(
             &config.data_dir,
         )?),
@@ -295,6 +300,41 @@ fn spawn_minutely(
             };
             glasshouse_server::links::flush(&app).await;
             glasshouse_server::mail::schedule::tick(&app).await;
+        }
+    })
+}
+
+/// How often a node looks for work: link keys to agree, figures of
+/// finished days to compute, link ids and keys to erase.
+const FEDERATION_TICK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A node's periodic work (`glasshouse_federation::Node::tick`), under
+/// the app serving then; each exchange it makes is written to the audit log.
+fn spawn_federation(
+    reloader: std::sync::Weak<glasshouse_server::reload::Reloader>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(FEDERATION_TICK);
+        loop {
+            tick.tick().await;
+            let Some(app) = reloader.upgrade().map(|r| r.app()) else {
+                return;
+            };
+            let Some(node) = app.federation.clone() else {
+                return;
+            };
+            let logged = node
+                .tick(&app.config, app.budgets.as_ref(), app.clock.now())
+                .await;
+            for l in &logged {
+                if !glasshouse_server::federation::log(&app, l).await {
+                    tracing::error!("a federation exchange could not be written to the audit log");
+                }
+            }
+            let n = node.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || n.sync()).await {
+                tracing::error!(error = %e, "the day's link ids could not be synced");
+            }
         }
     })
 }

@@ -7,5 +7,10 @@
 #![warn(missing_docs)]
 
 pub mod linkkey;
+pub mod marks;
 pub mod message;
+pub mod node;
 pub mod psi;
+pub mod state;
+
+pub use node::{Logged, Node, Refused};

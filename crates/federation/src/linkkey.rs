@@ -71,8 +71,8 @@ pub struct Context<'a> {
     pub terms: &'a str,
     /// The two nodes' organisations.
     pub pair: [&'a str; 2],
-    /// The day, `YYYY-MM-DD`.
-    pub day: &'a str,
+    /// The day.
+    pub day: chrono::NaiveDate,
 }
 
 impl Context<'_> {
@@ -133,12 +133,12 @@ impl std::fmt::Debug for LinkKey {
 mod tests {
     use super::*;
 
-    fn cx<'a>(day: &'a str) -> Context<'a> {
+    fn cx(day: &str) -> Context<'static> {
         Context {
             agreement: "a",
             terms: "t",
             pair: ["x", "y"],
-            day,
+            day: day.parse().unwrap(),
         }
     }
 
@@ -166,6 +166,8 @@ mod tests {
 
     #[test]
     fn a_low_order_key_gives_nothing() {
-        assert!(Ephemeral::fresh().agree([0; 32], &cx("d")).is_none());
+        assert!(Ephemeral::fresh()
+            .agree([0; 32], &cx("2026-12-05"))
+            .is_none());
     }
 }

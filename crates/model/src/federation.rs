@@ -136,6 +136,19 @@ pub(crate) fn check(
             "figures are computed between nodes: name at least two under nodes".into(),
         ));
     }
+    if !nodes.is_empty() {
+        let zones: Vec<_> = cx
+            .covered
+            .iter()
+            .filter_map(|h| (cx.site_org)(h).map(|(_, tz)| tz))
+            .collect();
+        if zones.windows(2).any(|w| w[0] != w[1]) {
+            return Err((
+                "sites",
+                "the sites of an agreement between nodes must share a timezone, which says when the day ends".into(),
+            ));
+        }
+    }
     let mut out: Vec<Figure> = Vec::new();
     for f in raw {
         if !crate::config::is_slug(&f.id) || out.iter().any(|g| g.id == f.id) {

@@ -149,6 +149,11 @@ async fn collect(
             .config
             .site(host)
             .ok_or_else(|| ApiError::bad_request(format!("domain: unknown site {host:?}")))?;
+        if !app.config.holds(&site.host) {
+            return Err(ApiError::bad_request(format!(
+                "domain: {host:?} is counted by its own organisation's node, not here"
+            )));
+        }
         if !sites.iter().any(|s| s.host == site.host) {
             sites.push(site);
         }
@@ -194,7 +199,22 @@ async fn collect(
         let day = glasshouse_model::query::day_of(timestamp, site.timezone);
         let scope = app.config.visitor_scope(&site.host, day);
         match app.anonymiser.anonymise(raw, site, &scope) {
-            Ok(event) => events.push(event),
+            Ok(event) => {
+                // The day's link ids of the figures between nodes this
+                // event completes a step of (docs/federation.md).
+                if let Some(node) = &app.federation {
+                    node.mark(
+                        &app.config,
+                        &site.host,
+                        event.name(),
+                        event.pathname(),
+                        ip,
+                        &user_agent,
+                        timestamp,
+                    );
+                }
+                events.push(event)
+            }
             Err(Rejection::Bot) => return Ok(dropped("bot")),
             Err(Rejection::InvalidUrl(why)) => {
                 return Err(ApiError::bad_request(format!("url: {why}")))

@@ -45,6 +45,7 @@ mod auth;
 mod client_ip;
 mod collect;
 mod error;
+pub mod federation;
 mod funnels;
 mod journeys;
 pub mod links;
@@ -141,6 +142,9 @@ pub struct AppState {
     pub reload: reload::Slot,
     /// Counters and timings for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// This installation's node, when organisations each run their own
+    /// (docs/federation.md).
+    pub federation: Option<Arc<glasshouse_federation::Node>>,
 }
 
 /// Every route, each registered as gated, signed or public (`routes.rs`).
@@ -155,6 +159,7 @@ pub fn registrar(app: &App) -> routes::Registrar {
     stats::register(&mut r);
     v2::register(&mut r);
     journeys::register(&mut r);
+    federation::register(&mut r);
     funnels::register(&mut r);
     annotations::register(&mut r);
     links::register(&mut r);

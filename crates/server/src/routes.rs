@@ -24,6 +24,9 @@ pub enum Access {
     Signed,
     /// Anyone may call it.
     Public,
+    /// Another node's message: its signature says who sent it, the gate
+    /// decides (`authorise_exchange`), the audit log records it.
+    Node,
 }
 
 /// Collects the routes of every module, with their access.
@@ -59,6 +62,11 @@ impl Registrar {
     /// A route that needs credentials but reads no event data.
     pub fn signed(&mut self, path: &'static str, route: MethodRouter<App>) -> &mut Registrar {
         self.add(path, Access::Signed, route)
+    }
+
+    /// The route partner nodes send their signed messages to.
+    pub fn node(&mut self, path: &'static str, route: MethodRouter<App>) -> &mut Registrar {
+        self.add(path, Access::Node, route)
     }
 
     /// A route anyone may call.

@@ -243,6 +243,7 @@ impl TestServer {
             audit: Arc::new(glasshouse_server::audit::Audit::open(dir.path(), None).unwrap()),
             budgets: Arc::new(glasshouse_privacy::budget::Budgets::open(dir.path()).unwrap()),
             releases: Arc::new(glasshouse_governance::gate::Releases::open(dir.path()).unwrap()),
+            federation: None,
             register: Arc::default(),
             reload: Default::default(),
             metrics: Default::default(),
