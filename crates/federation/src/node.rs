@@ -333,6 +333,7 @@ impl Node {
         payload: Vec<u8>,
         kind: Kind,
     ) -> Result<Vec<u8>, String> {
+        let now = header.sent;
         let nonce = header.nonce.clone();
         let sealed = self.seal(header, &payload);
         drop(payload);
@@ -357,7 +358,7 @@ impl Node {
         }
         let reply = message::open(&body).map_err(|e| e.to_string())?;
         let key = glasshouse_model::signing::public_key(&partner.key)?;
-        reply.verify(&key, Utc::now()).map_err(|e| e.to_string())?;
+        reply.verify(&key, now).map_err(|e| e.to_string())?;
         let h = &reply.header;
         if h.kind != kind
             || h.from != partner.organisation
