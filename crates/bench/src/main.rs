@@ -7,6 +7,7 @@
 //! - `queries`: times the dashboard's overview queries on a data directory.
 
 mod gen;
+mod psi;
 
 use anyhow::Context;
 use chrono::Duration;
@@ -61,6 +62,15 @@ enum Command {
         #[arg(long, default_value_t = 200_000)]
         events: usize,
     },
+    /// Time a private set intersection between two nodes' sets.
+    Psi {
+        /// Elements of the counting node.
+        #[arg(long, default_value_t = 100_000)]
+        a: usize,
+        /// Elements of its partner.
+        #[arg(long, default_value_t = 1_000_000)]
+        b: usize,
+    },
     /// Time the overview queries (aggregate, timeseries, top pages, top sources).
     Queries {
         #[arg(long)]
@@ -97,6 +107,7 @@ fn main() -> anyhow::Result<()> {
             store,
         } => queries(open_store(&data, store.as_deref())?, &site, runs),
         Command::Append { data, events } => append(data, events),
+        Command::Psi { a, b } => psi::run(a, b),
     }
 }
 

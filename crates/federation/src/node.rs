@@ -587,7 +587,7 @@ impl Node {
         config: &Config,
         bytes: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<(Vec<u8>, Option<Logged>), Refused> {
+    ) -> Result<(Vec<u8>, Option<Logged>), Box<Refused>> {
         let opened = message::open(bytes).map_err(|e| self.refused(400, e.to_string(), None))?;
         let h = opened.header.clone();
         let refuse = |status: u16, why: String| self.refused(status, why, Some(&h));
@@ -648,8 +648,8 @@ impl Node {
         }
     }
 
-    fn refused(&self, status: u16, reason: String, h: Option<&Header>) -> Refused {
-        Refused {
+    fn refused(&self, status: u16, reason: String, h: Option<&Header>) -> Box<Refused> {
+        Box::new(Refused {
             status,
             logged: Logged {
                 agreement: h.map(|h| h.agreement.clone()).unwrap_or_default(),
@@ -660,7 +660,7 @@ impl Node {
                 refused: true,
             },
             reason,
-        }
+        })
     }
 
     /// Records a nonce, or refuses one seen before.

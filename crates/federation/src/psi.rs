@@ -105,7 +105,7 @@ pub fn hash_to_group(domain: &[u8], element: &[u8]) -> RistrettoPoint {
 
 /// Points from bytes: refused if any is malformed, the identity, or repeated.
 pub fn decode(bytes: &[u8]) -> Result<Vec<RistrettoPoint>, PsiError> {
-    if bytes.len() % POINT_BYTES != 0 {
+    if !bytes.len().is_multiple_of(POINT_BYTES) {
         return Err(PsiError::Length(bytes.len()));
     }
     let chunks: Vec<&[u8]> = bytes.chunks_exact(POINT_BYTES).collect();

@@ -59,6 +59,7 @@ async fn message(State(app): State<App>, body: Bytes) -> Response {
                 .into_response()
         }
         Ok(Err(refused)) => {
+            let refused = *refused;
             log(&app, &refused.logged).await;
             ApiError {
                 status: StatusCode::from_u16(refused.status).unwrap_or(StatusCode::FORBIDDEN),
@@ -175,7 +176,7 @@ async fn figures(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Ans
     let question = Question {
         query: Query::for_range_in(
             &site.host,
-            range.clone(),
+            range,
             site.timezone,
             vec![Metric::Visitors],
             vec![],
