@@ -42,9 +42,24 @@ pub fn run(a: usize, b: usize) -> anyhow::Result<()> {
     anyhow::ensure!(count == common as u64, "counted {count}, not {common}");
     let per = |d: std::time::Duration, n: usize| d.as_secs_f64() * 1e6 * threads as f64 / n as f64;
     let bytes = sent.len() + doubled.len() * POINT_BYTES + theirs.len();
-    println!("psi {a} x {b}: {:.1} s wall on {threads} threads; intersection {count}", wall.as_secs_f64());
-    println!("  hash to group + multiply, per element per core: A {:.1} µs, B {:.1} µs", per(blind_a, a), per(blind_b, b));
-    println!("  multiply again, per element per core: B {:.1} µs, A {:.1} µs (with the count)", per(reblind_b, a), per(reblind_a, b));
-    println!("  exchanged {:.1} MB: {:.1} bytes per element of either set", bytes as f64 / 1e6, bytes as f64 / (a + b) as f64);
+    println!(
+        "psi {a} x {b}: {:.1} s wall on {threads} threads; intersection {count}",
+        wall.as_secs_f64()
+    );
+    println!(
+        "  hash to group + multiply, per element per core: A {:.1} µs, B {:.1} µs",
+        per(blind_a, a),
+        per(blind_b, b)
+    );
+    println!(
+        "  multiply again, per element per core: B {:.1} µs, A {:.1} µs (with the count)",
+        per(reblind_b, a),
+        per(reblind_a, b)
+    );
+    println!(
+        "  exchanged {:.1} MB: {:.1} bytes per element of either set",
+        bytes as f64 / 1e6,
+        bytes as f64 / (a + b) as f64
+    );
     Ok(())
 }

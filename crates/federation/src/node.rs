@@ -13,7 +13,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use ed25519_dalek::SigningKey;
 use glasshouse_governance::gate::federation::{
-    authorise_exchange, release_figure, terms_digest, Exchange,
+    authorise_exchange, release_figure, terms_digest, Exchange, FigureRelease,
 };
 use glasshouse_governance::gate::{Ledger, ReleaseError};
 use glasshouse_model::federation::{AgreementNode, Figure};
@@ -174,6 +174,17 @@ impl Node {
             .cloned()
     }
 
+    /// Whether link ids were being made on `day` under `agreement` (a key
+    /// was agreed, and the day's figures are not all computed yet).
+    pub fn linking(&self, agreement: &str, day: NaiveDate) -> bool {
+        self.marks.has_day(agreement, day)
+            || self
+                .state
+                .lock()
+                .linked
+                .contains(&format!("{agreement}|{day}"))
+    }
+
     /// Writes the open days' link ids to disk.
     pub fn sync(&self) -> std::io::Result<()> {
         self.marks.sync()
@@ -212,7 +223,7 @@ impl Node {
                 };
                 for day in self.days(a).into_iter().filter(|d| *d < today) {
                     if let Some(l) = self
-                        .count_if_due(config, ledger, a, fi, partner, day, today, now)
+                        .count_if_due(ledger, a, fi, partner, day, today, now)
                         .await
                     {
                         out.push(l);
@@ -436,7 +447,6 @@ impl Node {
     #[allow(clippy::too_many_arguments)]
     async fn count_if_due(
         &self,
-        config: &Config,
         ledger: &dyn Ledger,
         a: &Agreement,
         fi: usize,
@@ -466,7 +476,7 @@ impl Node {
             what,
             refused,
         };
-        match self.count(config, ledger, a, fi, partner, day, now).await {
+        match self.count(ledger, a, fi, partner, day, now).await {
             Ok(r) => {
                 let what = describe(&a.id, &f.id, day, r.release.as_ref(), &self.me, "counted");
                 if let Err(why) = self.deliver(a, f, partner, day, &r, now).await {
@@ -484,7 +494,6 @@ impl Node {
     #[allow(clippy::too_many_arguments)]
     async fn count(
         &self,
-        config: &Config,
         ledger: &dyn Ledger,
         a: &Agreement,
         fi: usize,
@@ -496,6 +505,11 @@ impl Node {
         let elements = elements(&self.marks, &a.id, day, fi, 0);
         if elements.len() > MAX_SET {
             return Err(format!("more than {MAX_SET} elements"));
+        }
+        if elements.len() < a.k as usize {
+            // Fewer than k of our own elements: the figure is under k
+            // whatever the partner holds, so nothing is exchanged.
+            return self.keep(a, f, day, Some(withheld()), None);
         }
         let domain = domain(&a.id, &f.id, day);
         let blinder = Arc::new(Blinder::fresh());
@@ -528,22 +542,28 @@ impl Node {
         .await
         .map_err(|e| e.to_string())??;
         drop(blinder);
-        let released = match release_figure(a, ledger, day, count) {
-            Ok(r) => Released {
-                release: Some(r),
-                unavailable: None,
-                counted_by: self.me.clone(),
-                delivered: false,
-            },
-            Err(ReleaseError::Refused(r)) => Released {
-                release: None,
-                unavailable: Some(r.reason),
-                counted_by: self.me.clone(),
-                delivered: false,
-            },
-            Err(ReleaseError::Failed(why)) => return Err(why),
+        match release_figure(a, ledger, day, count) {
+            Ok(r) => self.keep(a, f, day, Some(r), None),
+            Err(ReleaseError::Refused(r)) => self.keep(a, f, day, None, Some(r.reason)),
+            Err(ReleaseError::Failed(why)) => Err(why),
+        }
+    }
+
+    /// Keeps a figure's release durably, before it is shown or sent.
+    fn keep(
+        &self,
+        a: &Agreement,
+        f: &Figure,
+        day: NaiveDate,
+        release: Option<FigureRelease>,
+        unavailable: Option<String>,
+    ) -> Result<Released, String> {
+        let released = Released {
+            release,
+            unavailable,
+            counted_by: self.me.clone(),
+            delivered: false,
         };
-        let _ = config;
         let mut st = self.state.lock();
         st.released
             .insert(figure_of(&a.id, &f.id, day), released.clone());
@@ -759,8 +779,13 @@ impl Node {
             *n += 1;
             self.state.save(&st).map_err(|e| e.to_string())?;
         }
-        if m.payload.len() > MAX_SET * POINT_BYTES {
+        let received = m.payload.len() / POINT_BYTES;
+        if received > MAX_SET {
             return Err(format!("more than {MAX_SET} elements"));
+        }
+        // A set smaller than k can only be a probe for a few people.
+        if received < a.k as usize {
+            return Err(format!("{received} elements are fewer than k = {}", a.k));
         }
         let fi = a
             .figures
@@ -784,7 +809,7 @@ impl Node {
             day: Some(h.day),
             partner: h.from.clone(),
             what: format!(
-                "federation intersection answered agreement={} figure={} day={} asked-by={}",
+                "federation intersection answered agreement={} figure={} day={} asked-by={} elements-received={received}",
                 a.id, f.id, h.day, h.from
             ),
             refused: false,
@@ -835,11 +860,19 @@ impl Node {
     }
 }
 
+fn withheld() -> FigureRelease {
+    FigureRelease {
+        visitors: None,
+        epsilon: None,
+        noise_scale: None,
+    }
+}
+
 fn describe(
     agreement: &str,
     figure: &str,
     day: NaiveDate,
-    r: Option<&glasshouse_governance::gate::federation::FigureRelease>,
+    r: Option<&FigureRelease>,
     by: &str,
     how: &str,
 ) -> String {

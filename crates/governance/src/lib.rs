@@ -34,6 +34,7 @@ pub mod collected;
 mod doc;
 pub mod dpia;
 mod escape;
+mod federation;
 mod format;
 pub mod gate;
 mod inventory;

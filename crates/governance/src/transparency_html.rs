@@ -589,7 +589,9 @@ fn agreement(h: &mut String, scope: &Scope, a: &Agreement) {
             (
                 "Journeys linked across sites",
                 if a.journeys {
-                    "Yes: a visit that moves between these sites on the same day is counted as one journey".into()
+                    crate::federation::OPERATOR_HOLDS_IDS.into()
+                } else if !a.nodes.is_empty() {
+                    "Not linked: each organisation runs its own node, and the figures below are computed between the nodes".into()
                 } else {
                     "No".into()
                 },
@@ -633,6 +635,7 @@ fn agreement(h: &mut String, scope: &Scope, a: &Agreement) {
             ("Signatures", signatures(scope, a)),
         ],
     );
+    crate::federation::html(h, scope, a);
 }
 
 /// Each party's signature of the agreement's text, checked against the

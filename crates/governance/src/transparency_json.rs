@@ -162,5 +162,12 @@ fn agreement(scope: &Scope, a: &Agreement) -> Value {
         "unsigned_by": a.unsigned_by(),
         "in_force": a.in_force(scope.today),
         "status": agreement_status(a, scope.today).0,
+        "linked_ids_held_by_operator": a.journeys,
+        "federation": (!a.nodes.is_empty()).then(|| json!({
+            "nodes": a.nodes.iter().map(|n| json!({"organisation": n.organisation, "url": n.url, "key": n.key})).collect::<Vec<_>>(),
+            "figures": a.figures,
+            "computed_by": crate::federation::COMPUTED_BY,
+            "no_node_receives": crate::federation::NO_NODE_RECEIVES,
+        })),
     })
 }

@@ -151,29 +151,8 @@ async fn list(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Json<V
 async fn figures(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Answer, ApiError> {
     let p = Params::from_uri(&uri)?;
     let site = auth::known_site(&app, p.get("site_id"))?;
-    let id = p
-        .get("agreement")
-        .ok_or_else(|| ApiError::bad_request("agreement: required"))?;
-    let a = agreements_of(&app, &site.host)
-        .find(|a| a.id == id)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "agreement: {id:?} declares no figure about {}",
-                site.host
-            ))
-        })?;
     let range = ask::range(&app, site, p.get("period"), p.get("date"))?;
-    // The question the gate decides: visitors of every site the figures
-    // join, for the purpose asked, as for any question about a partner.
-    let mut sites = vec![site.host.clone()];
-    for f in &a.figures {
-        for s in &f.steps {
-            if !sites.contains(&s.site) {
-                sites.push(s.site.clone());
-            }
-        }
-    }
-    let question = Question {
+    let question = |sites: Vec<String>| Question {
         query: Query::for_range_in(
             &site.host,
             range,
@@ -186,6 +165,32 @@ async fn figures(State(app): State<App>, caller: Caller, uri: Uri) -> Result<Ans
         shape: Shape::Aggregate { compare: None },
         imports: false,
     };
+    let found = p
+        .get("agreement")
+        .and_then(|id| agreements_of(&app, &site.host).find(|a| a.id == id));
+    let Some(a) = found else {
+        // The site's own figures first: another organisation is refused
+        // by the gate before it learns which agreements exist.
+        let d = ask::decide(&app, &caller, question(vec![site.host.clone()]))?;
+        return Err(d.error(match p.get("agreement") {
+            None => ApiError::bad_request("agreement: required"),
+            Some(id) => ApiError::not_found(format!(
+                "agreement: {id:?} declares no figure about {}",
+                site.host
+            )),
+        }));
+    };
+    // The question the gate decides: visitors of every site the figures
+    // join, for the purpose asked, as for any question about a partner.
+    let mut sites = vec![site.host.clone()];
+    for f in &a.figures {
+        for s in &f.steps {
+            if !sites.contains(&s.site) {
+                sites.push(s.site.clone());
+            }
+        }
+    }
+    let question = question(sites);
     let d = ask::decide(&app, &caller, question)?;
     let node = app.federation.clone();
     let agreement = a.clone();
@@ -209,7 +214,8 @@ fn figures_body(
             let mut d = range.first;
             while d <= range.last && d < today {
                 let r = node.and_then(|n| n.released(&a.id, &f.id, d));
-                days.push(day_value(d, r));
+                let linked = node.is_some_and(|n| n.linking(&a.id, d));
+                days.push(day_value(d, r, linked));
                 d += chrono::Duration::days(1);
             }
             json!({
@@ -230,9 +236,16 @@ fn figures_body(
     })
 }
 
-fn day_value(day: chrono::NaiveDate, r: Option<glasshouse_federation::state::Released>) -> Value {
+fn day_value(
+    day: chrono::NaiveDate,
+    r: Option<glasshouse_federation::state::Released>,
+    linked: bool,
+) -> Value {
     let Some(r) = r else {
-        return json!({"date": day, "status": "pending", "visitors": null});
+        // No release: still to compute, or nothing was linked that day
+        // (no link key agreed, before the agreement or the node).
+        let status = if linked { "pending" } else { "not-linked" };
+        return json!({"date": day, "status": status, "visitors": null});
     };
     match r.release {
         Some(

@@ -194,6 +194,15 @@ fn core() -> Value {
                 "delete": {"summary": "Delete a saved funnel", "security": secured, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}, param("site_id", true, "Host of the site.")],
                            "responses": {"204": {"description": "Deleted"}, "404": {"$ref": "#/components/responses/NotFound"}}}
             },
+            "/api/v1/federation": {
+                "get": {"summary": "Agreements between nodes the site takes part in, with their figures (docs/federation.md)", "security": secured, "parameters": [param("site_id", true, "Host of the site.")],
+                        "responses": ok("The agreements and figures", json!({"type": "object"}))}
+            },
+            "/api/v1/federation/figures": {
+                "get": {"summary": "Each finished day's figure computed with the partner's node by private set intersection: released (with noise bounds under ε), withheld under k, pending, not-linked or unavailable", "security": secured,
+                        "parameters": stats_params(vec![param("agreement", true, "Id of the agreement between nodes.")]),
+                        "responses": ok("The figures, day by day", json!({"type": "object", "properties": {"results": {"type": "array"}}}))}
+            },
             "/api/v1/annotations": {
                 "get": {"summary": "Annotations of a site (dated notes), by date", "security": secured, "parameters": [param("site_id", true, "Host of the site.")],
                         "responses": ok("The annotations", json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "date": {"type": "string", "format": "date"}, "text": {"type": "string"}}}}}}))},
