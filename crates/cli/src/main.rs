@@ -57,6 +57,11 @@ enum Command {
         /// clickhouse://HOST:PORT/DATABASE (its HTTP interface).
         #[arg(long, value_parser = parse_store)]
         store: Option<StoreChoice>,
+        /// One node per organisation, each its own process and data
+        /// directory (DATA/ORG), computing cross-government figures
+        /// between them (docs/federation.md); on the next two ports too.
+        #[arg(long, conflicts_with = "store")]
+        federated: bool,
     },
     /// Import events from an NDJSON file through the same anonymisation as live traffic.
     Import {
@@ -332,7 +337,14 @@ fn main() -> std::process::ExitCode {
             days,
             events,
             store,
-        } => demo::run(&data, listen, days, events, store),
+            federated,
+        } => {
+            if federated {
+                demo::run_federated(&data, listen, days, events)
+            } else {
+                demo::run(&data, listen, days, events, store)
+            }
+        }
         Command::Import {
             config,
             file,

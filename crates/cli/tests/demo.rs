@@ -40,8 +40,13 @@ fn start(data: &std::path::Path, port: u16) -> Demo {
 
 #[allow(clippy::zombie_processes)]
 fn start_with(data: &std::path::Path, port: u16, extra: &[&str]) -> Demo {
+    let (days, events) = if extra.contains(&"--federated") {
+        ("8", "120000")
+    } else {
+        ("7", "20000")
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
-        .args(["demo", "--days", "7", "--events", "20000", "--listen"])
+        .args(["demo", "--days", days, "--events", events, "--listen"])
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data")
         .arg(data)
@@ -291,4 +296,109 @@ fn the_demo_runs_on_clickhouse() {
     );
     drop(demo);
     drop(server);
+}
+
+/// Three free ports in a row, for the federated demo's nodes.
+fn free_ports() -> u16 {
+    loop {
+        let p = free_port();
+        if p < 65000 && (1..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
+            return p;
+        }
+    }
+}
+
+fn days_of(base: &str, token: &str, site: &str, agreement: &str) -> Vec<serde_json::Value> {
+    let (status, body) = stat(
+        base,
+        token,
+        &format!("/api/v1/federation/figures?site_id={site}&agreement={agreement}&period=7d"),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            f["days"].as_array().unwrap().iter().map(|d| {
+                let mut d = d.clone();
+                d["figure"] = f["id"].clone();
+                d
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn the_federated_demo_runs_one_node_per_organisation_and_computes_figures_between_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = start_with(dir.path(), free_ports(), &["--federated"]);
+    assert!(demo.value("dashboard:").starts_with("http://"));
+    assert!(!demo.value("login:").is_empty());
+    let node = |org: &str| {
+        (
+            demo.value(&format!("node {org}:")),
+            demo.value(&format!("token {org}:")),
+        )
+    };
+    // Each node counts its own organisation's site only.
+    for (i, (_, org)) in SITES.iter().enumerate() {
+        let (url, _) = node(org);
+        let other = SITES[(i + 1) % 3].0;
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{url}/api/event"))
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+            )
+            .body(format!(
+                r#"{{"n":"pageview","u":"https://{other}/","d":"{other}"}}"#
+            ))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{org} refuses {other}'s events");
+    }
+    let (uk, uk_token) = node("cabinet-office");
+    let (scot, scot_token) = node("scottish-government");
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let computed = |days: &[serde_json::Value]| {
+        days.iter()
+            .filter(|d| d["date"] == yesterday.as_str())
+            .all(|d| d["status"] == "released" || d["status"] == "withheld")
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let a = days_of(&uk, &uk_token, "www.gov.uk", "gov-uk-mygov-scot-federated");
+        let b = days_of(&uk, &uk_token, "www.gov.uk", "gov-uk-gov-wales-federated");
+        if computed(&a) && computed(&b) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "yesterday's figures: {a:?} {b:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The week's figures: some shown, the Scottish node showing the same.
+    let ours = days_of(&uk, &uk_token, "www.gov.uk", "gov-uk-mygov-scot-federated");
+    let theirs = days_of(
+        &scot,
+        &scot_token,
+        "www.mygov.scot",
+        "gov-uk-mygov-scot-federated",
+    );
+    assert!(
+        ours.iter()
+            .any(|d| d["status"] == "released" && d["visitors"].as_u64() > Some(0)),
+        "{ours:?}"
+    );
+    for d in ours.iter().filter(|d| d["status"] == "released") {
+        let same = theirs
+            .iter()
+            .find(|t| t["date"] == d["date"] && t["figure"] == d["figure"]);
+        assert!(
+            same.is_some_and(|t| t["visitors"] == d["visitors"]),
+            "{d} {theirs:?}"
+        );
+    }
 }

@@ -353,6 +353,7 @@ fn three_nodes_compute_cross_government_figures_without_sharing_ids() {
             && released_on(wales, "uk-wales", "brexit-then-apply", day)["status"] == "released"
     });
     check_figures(&nodes, day);
+    register(&nodes);
     wait(60, "the day's link ids to be erased", || {
         nodes.iter().all(|n| {
             state(n)["linked"].as_array().is_some_and(|l| {
@@ -531,4 +532,40 @@ fn refusals(nodes: &[Node], day: chrono::NaiveDate, offset: i64) {
     assert_eq!(status, 400);
     let refused = audit_text(uk).matches("federation message refused").count() - refused_before;
     assert!(refused >= 7, "{refused} refusals logged");
+}
+
+/// Both nodes' registers show the federation: nodes, keys, figures, how
+/// they are computed, and that no node receives another's ids.
+fn register(nodes: &[Node]) {
+    for n in &nodes[..2] {
+        let json: serde_json::Value =
+            reqwest::blocking::get(format!("{}/transparency.json", n.url))
+                .unwrap()
+                .json()
+                .unwrap();
+        let a = json["agreements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == "uk-scot")
+            .unwrap();
+        let f = &a["federation"];
+        assert_eq!(f["nodes"].as_array().unwrap().len(), 2, "{a}");
+        assert_eq!(f["figures"][0]["id"], "brexit-then-apply");
+        assert!(f["no_node_receives"]
+            .as_str()
+            .unwrap()
+            .contains("No node receives"));
+        assert_eq!(a["linked_ids_held_by_operator"], false);
+        let page = reqwest::blocking::get(format!("{}/transparency", n.url))
+            .unwrap()
+            .text()
+            .unwrap();
+        assert!(
+            page.contains("Each organisation keeps its own data"),
+            "{}",
+            n.org
+        );
+        assert!(page.contains(&signing::public_key_string(&nodes[1].node_key)));
+    }
 }

@@ -367,14 +367,27 @@ impl Node {
                 String::from_utf8_lossy(&body[..body.len().min(500)])
             ));
         }
-        let reply = message::open(&body).map_err(|e| e.to_string())?;
+        self.check_reply(partner, &body, kind, &nonce, now)
+    }
+
+    /// The payload of `body` if it is `partner`'s signed reply of `kind`
+    /// to our message `nonce`.
+    fn check_reply(
+        &self,
+        partner: &AgreementNode,
+        body: &[u8],
+        kind: Kind,
+        nonce: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u8>, String> {
+        let reply = message::open(body).map_err(|e| e.to_string())?;
         let key = glasshouse_model::signing::public_key(&partner.key)?;
         reply.verify(&key, now).map_err(|e| e.to_string())?;
         let h = &reply.header;
         if h.kind != kind
             || h.from != partner.organisation
             || h.to != self.me
-            || h.reply_to.as_deref() != Some(&nonce)
+            || h.reply_to.as_deref() != Some(nonce)
         {
             return Err(format!(
                 "{} sent a reply that does not answer the message",
@@ -392,46 +405,95 @@ impl Node {
         day: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<(), String> {
-        let slot = key_of(&a.id, &partner.organisation, day);
-        let eph = {
-            let mut st = self.state.lock();
-            let entry = st.keys.entry(slot.clone()).or_default();
-            let eph = match entry.pending.as_deref().and_then(bytes32) {
-                Some(b) => Ephemeral::from_bytes(b),
-                None => {
-                    let e = Ephemeral::fresh();
-                    entry.pending = Some(B64.encode(e.to_bytes()));
-                    entry.mine = B64.encode(e.public());
-                    e
-                }
-            };
-            self.state.save(&st).map_err(|e| e.to_string())?;
-            eph
-        };
-        let terms = terms_digest(a);
-        let header = Header::new(
-            Kind::LinkKey,
-            &a.id,
-            &terms,
-            None,
-            day,
-            &self.me,
-            &partner.organisation,
-            now,
-        );
+        let eph = self.pending(a, &partner.organisation, day)?;
+        let header = self.link_key_header(a, &partner.organisation, day, now);
         let theirs = self
             .send(partner, header, eph.public().to_vec(), Kind::LinkKeyReply)
             .await?;
+        self.store_key(a, &partner.organisation, day, &eph, &theirs)
+    }
+
+    /// Agrees the day's link key with `partner` running in this same
+    /// process (the demo sets its nodes up before they serve): the same
+    /// signed messages as over HTTP, handed over directly.
+    pub fn handshake_with(
+        &self,
+        partner: &Node,
+        partner_config: &Config,
+        a: &Agreement,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let node = a.node(&partner.me).ok_or("not a node of the agreement")?;
+        let eph = self.pending(a, &partner.me, day)?;
+        let header = self.link_key_header(a, &partner.me, day, now);
+        let nonce = header.nonce.clone();
+        let sealed = self.seal(header, &eph.public());
+        let (reply, _) = partner
+            .answer(partner_config, &sealed, now)
+            .map_err(|r| r.reason)?;
+        let theirs = self.check_reply(node, &reply, Kind::LinkKeyReply, &nonce, now)?;
+        self.store_key(a, &partner.me, day, &eph, &theirs)
+    }
+
+    fn link_key_header(
+        &self,
+        a: &Agreement,
+        partner: &str,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Header {
+        Header::new(
+            Kind::LinkKey,
+            &a.id,
+            &terms_digest(a),
+            None,
+            day,
+            &self.me,
+            partner,
+            now,
+        )
+    }
+
+    /// Our private half for the day's handshake with `partner`, kept until
+    /// the partner answers.
+    fn pending(&self, a: &Agreement, partner: &str, day: NaiveDate) -> Result<Ephemeral, String> {
+        let mut st = self.state.lock();
+        let entry = st.keys.entry(key_of(&a.id, partner, day)).or_default();
+        let eph = match entry.pending.as_deref().and_then(bytes32) {
+            Some(b) => Ephemeral::from_bytes(b),
+            None => {
+                let e = Ephemeral::fresh();
+                entry.pending = Some(B64.encode(e.to_bytes()));
+                entry.mine = B64.encode(e.public());
+                e
+            }
+        };
+        self.state.save(&st).map_err(|e| e.to_string())?;
+        Ok(eph)
+    }
+
+    /// Derives and keeps the link key from the partner's public half, and
+    /// erases our private one.
+    fn store_key(
+        &self,
+        a: &Agreement,
+        partner: &str,
+        day: NaiveDate,
+        eph: &Ephemeral,
+        theirs: &[u8],
+    ) -> Result<(), String> {
         let theirs: [u8; 32] = theirs
             .try_into()
             .map_err(|_| "the reply is not a key".to_string())?;
-        let cx = context(a, &terms, &self.me, &partner.organisation, day);
+        let terms = terms_digest(a);
+        let cx = context(a, &terms, &self.me, partner, day);
         let key = eph
             .agree(theirs, &cx)
             .ok_or("the partner's key gives no secret")?;
         let mut st = self.state.lock();
         st.keys.insert(
-            slot,
+            key_of(&a.id, partner, day),
             KeyEntry {
                 pending: None,
                 mine: B64.encode(eph.public()),

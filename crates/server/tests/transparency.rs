@@ -22,6 +22,13 @@ async fn the_register_follows_the_configuration() {
     let (_, json) = get(&s, "/transparency.json").await;
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["agreements"][0]["k"], 2);
+    // One installation linking journeys says plainly who holds the ids.
+    assert!(
+        page.contains("the organisation that operates it holds pseudonymous ids"),
+        "the register says the operator holds the linked ids"
+    );
+    assert_eq!(json["agreements"][0]["linked_ids_held_by_operator"], true);
+    assert!(json["agreements"][0]["federation"].is_null());
     let (status, dpia) = get(&s, "/transparency/dpia?format=md").await;
     assert_eq!(status, 200);
     assert!(dpia.contains("## 7"), "{dpia}");

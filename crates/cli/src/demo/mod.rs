@@ -6,6 +6,7 @@
 //! ephemeral salts for past days, then the ingest queue), and serves it.
 //! On later runs with the same directory it serves what is there, unchanged.
 
+mod federated;
 mod governance;
 mod history;
 mod sites;
@@ -53,7 +54,7 @@ pub fn run(
     if fresh {
         let secrets = new_secrets();
         write_private(&secrets_path, &toml::to_string(&secrets)?)?;
-        let text = demo_config(&secrets, listen, &data, store.as_ref())?;
+        let text = demo_config(&secrets, listen, &data, store.as_ref(), None)?;
         std::fs::write(&config_path, sign_agreements(&data, &text)?)?;
     }
     let secrets: Secrets =
@@ -71,7 +72,7 @@ pub fn run(
     }
     if fresh {
         let started = std::time::Instant::now();
-        let n = traffic::load(&config, days, events)?;
+        let n = traffic::load(&config, days, events, None)?;
         eprintln!(
             "loaded {n} demo events for {} sites over {days} days in {:.1} s",
             config.sites.len(),
@@ -93,6 +94,16 @@ pub fn run(
         let _ = writeln!(out, "tracker: <script defer data-site=\"www.gov.uk\" src=\"http://{}/js/glasshouse.js\"></script>", config.listen);
         let _ = out.flush();
     })
+}
+
+/// Runs the federated demo: one node per organisation (`federated.rs`).
+pub fn run_federated(
+    data: &Path,
+    listen: SocketAddr,
+    days: u32,
+    events: u64,
+) -> anyhow::Result<()> {
+    federated::run(data, listen, days, events)
 }
 
 fn random_string(n: usize) -> String {
@@ -119,14 +130,7 @@ fn new_secrets() -> Secrets {
 /// would keep its own), and every party's signature on the agreements:
 /// without them no agreement is in force.
 fn sign_agreements(data: &Path, text: &str) -> anyhow::Result<String> {
-    let dir = data.join("keys");
-    std::fs::create_dir_all(&dir)?;
-    let mut keys = std::collections::HashMap::new();
-    for (id, _) in sites::ORGANISATIONS {
-        let key = crate::agreement::new_key();
-        crate::agreement::write_key(&dir.join(format!("{id}.key")), &key)?;
-        keys.insert(id.to_string(), key);
-    }
+    let keys = org_keys(data)?;
     Ok(glasshouse_model::signing::sign_config(
         text,
         CONFIG_FILE,
@@ -134,6 +138,30 @@ fn sign_agreements(data: &Path, text: &str) -> anyhow::Result<String> {
         |_, _| true,
         chrono::Utc::now(),
     )?)
+}
+
+/// Each demo organisation's signing key in `DATA/keys/ORG.key`, made on
+/// first use.
+fn org_keys(
+    data: &Path,
+) -> anyhow::Result<std::collections::HashMap<String, glasshouse_model::signing::SigningKey>> {
+    let dir = data.join("keys");
+    std::fs::create_dir_all(&dir)?;
+    let mut keys = std::collections::HashMap::new();
+    for (id, _) in sites::ORGANISATIONS {
+        keys.insert(id.to_string(), key_file(&dir.join(format!("{id}.key")))?);
+    }
+    Ok(keys)
+}
+
+/// The key in `path`, made there first if there is none.
+fn key_file(path: &Path) -> anyhow::Result<glasshouse_model::signing::SigningKey> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return glasshouse_model::signing::signing_key(&text).map_err(anyhow::Error::msg);
+    }
+    let key = crate::agreement::new_key();
+    crate::agreement::write_key(path, &key)?;
+    Ok(key)
 }
 
 fn write_private(path: &PathBuf, text: &str) -> anyhow::Result<()> {
@@ -146,11 +174,20 @@ fn write_private(path: &PathBuf, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One node of the federated demo: its organisation, the agreements
+/// between the nodes, and its node key.
+struct NodeLayout<'a> {
+    organisation: &'a str,
+    agreements: &'a str,
+    key_file: &'a Path,
+}
+
 fn demo_config(
     secrets: &Secrets,
     listen: SocketAddr,
     data: &Path,
     store: Option<&StoreChoice>,
+    node: Option<&NodeLayout>,
 ) -> anyhow::Result<String> {
     let hash = argon2::Argon2::default()
         .hash_password(
@@ -199,19 +236,28 @@ fn demo_config(
         ));
         c.push_str(demo_goals(site.host));
     }
-    c.push_str(governance::AGREEMENT);
-    c.push_str(&format!(
+    c.push_str(node.map_or(governance::AGREEMENT, |n| n.agreements));
+    let ours = |org: &str| node.is_none_or(|n| n.organisation == org);
+    if ours("cabinet-office") {
+        c.push_str(&format!(
         "\n[[users]]\nusername = \"{}\"\norganisation = \"cabinet-office\"\nrole = \"admin\"\npassword_hash = \"{hash}\"\n",
         secrets.username
     ));
-    c.push_str(&format!(
+        c.push_str(&format!(
         "\n# The installation operator's token: it administers the installation\n# (reload, metrics) and reads data as a member of the Cabinet Office.\n[[api_tokens]]\nname = \"demo operator\"\norganisation = \"cabinet-office\"\nall_sites = true\nrole = \"analyst\"\nsha256 = \"{}\"\n",
         token::sha256_hex(&secrets.api_token)
     ));
-    for (org, t) in &secrets.organisation_tokens {
+    }
+    for (org, t) in secrets.organisation_tokens.iter().filter(|(o, _)| ours(o)) {
         c.push_str(&format!(
             "\n[[api_tokens]]\nname = \"{org} analyst\"\norganisation = \"{org}\"\nrole = \"analyst\"\nsha256 = \"{}\"\n",
             token::sha256_hex(t)
+        ));
+    }
+    if let Some(n) = node {
+        c.push_str(&format!(
+            "\n# This installation is the {} node: it holds its own sites' events only.\n[node]\norganisation = \"{}\"\nkey_file = {:?}\n",
+            n.organisation, n.organisation, n.key_file.display().to_string()
         ));
     }
     Ok(c)

@@ -294,7 +294,15 @@ fn day(
 
 /// Generates `days` days of traffic (about `events` events) ending now, and
 /// stores it through the anonymiser and the ingest queue. Returns events stored.
-pub fn load(config: &Config, days: u32, events: u64) -> anyhow::Result<u64> {
+/// On a node (`node`), only its own sites' events are stored, and its
+/// visitors who do a figure's step get the day's link id, as at the
+/// collector.
+pub fn load(
+    config: &Config,
+    days: u32,
+    events: u64,
+    node: Option<&glasshouse_federation::Node>,
+) -> anyhow::Result<u64> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
     let store = crate::runtime::open_store(config)?;
@@ -336,12 +344,16 @@ pub fn load(config: &Config, days: u32, events: u64) -> anyhow::Result<u64> {
         let mut batch = Vec::with_capacity(raws.len());
         for raw in raws {
             let host = url_host(&raw.url);
-            let Some(site) = config.site(host) else {
+            let Some(site) = config.site(host).filter(|s| config.holds(&s.host)) else {
                 continue;
             };
             // Bots are dropped here, as at the collector.
             let scope = config.visitor_scope(&site.host, raw.timestamp.date_naive());
+            let (ip, agent, at) = (raw.ip, raw.user_agent.clone(), raw.timestamp);
             if let Ok(e) = anonymiser.anonymise(raw, site, &scope) {
+                if let Some(n) = node {
+                    n.mark(config, &site.host, e.name(), e.pathname(), ip, &agent, at);
+                }
                 batch.push(e);
             }
         }
