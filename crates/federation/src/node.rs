@@ -92,7 +92,7 @@ impl Node {
         })?;
         let dir = config.data_dir.join("federation");
         let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(600))
+            .timeout(std::time::Duration::from_secs(15 * 60))
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(std::io::Error::other)?;
@@ -344,7 +344,10 @@ impl Node {
         payload: Vec<u8>,
         kind: Kind,
     ) -> Result<Vec<u8>, String> {
-        let now = header.sent;
+        // Our clock when the reply arrives: when we sent, and the time
+        // the partner took (a large intersection takes minutes).
+        let sent = header.sent;
+        let started = std::time::Instant::now();
         let nonce = header.nonce.clone();
         let sealed = self.seal(header, &payload);
         drop(payload);
@@ -367,6 +370,7 @@ impl Node {
                 String::from_utf8_lossy(&body[..body.len().min(500)])
             ));
         }
+        let now = sent + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
         self.check_reply(partner, &body, kind, &nonce, now)
     }
 

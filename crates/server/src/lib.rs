@@ -176,15 +176,20 @@ pub fn registrar(app: &App) -> routes::Registrar {
 }
 
 /// The whole HTTP surface; every request answered within
-/// `listen::REQUEST_TIMEOUT` (408 after it).
+/// `listen::REQUEST_TIMEOUT` (408 after it), a partner node's message
+/// within `listen::EXCHANGE_TIMEOUT`.
 pub fn router(app: App) -> Router {
-    registrar(&app)
-        .into_router()
-        .with_state(app)
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+    let timeout = |t| {
+        tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            listen::REQUEST_TIMEOUT,
-        ))
+            t,
+        )
+    };
+    let (routes, exchanges) = registrar(&app).into_routers();
+    routes
+        .layer(timeout(listen::REQUEST_TIMEOUT))
+        .merge(exchanges.layer(timeout(listen::EXCHANGE_TIMEOUT)))
+        .with_state(app)
         .layer(axum::middleware::from_fn(request_id::layer))
 }
 

@@ -23,6 +23,11 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a request may take to be answered.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Longest a partner node's message may take to be answered: a set
+/// intersection of `glasshouse_federation::node::MAX_SET` elements, at low
+/// priority on a busy machine (docs/benchmarks.md, "Federation").
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
 /// Longest shutdown waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(30);
 
