@@ -283,6 +283,19 @@ test('signed in, the figures and tables equal the Stats API answers', async () =
   // The demo's visitors include Scots and Welsh, named as people read them.
   assert.ok(shownRegions.some((r) => r.value === 'GB-SCT' && r.text.endsWith('Scotland, United Kingdom')), JSON.stringify(shownRegions));
   assert.ok(shownRegions.some((r) => r.value === 'GB-WLS'));
+  // The UK's nations drawn above the table, each with the API's count.
+  await page.waitForSelector('#countries .gh-map--nations svg path');
+  const nationsLabel = await page.getAttribute('#countries .gh-map--nations', 'aria-label');
+  for (const [code, nation] of [['GB-SCT', 'Scotland'], ['GB-WLS', 'Wales'], ['GB-ENG', 'England']]) {
+    const row = regions.find((r) => r.region === code);
+    assert.ok(row, `${code} in ${JSON.stringify(regions)}`);
+    assert.ok(nationsLabel.includes(`${nation} ${whole.format(row.visitors)}`), nationsLabel);
+  }
+  // The four nations are drawn as shapes (islands make more paths).
+  assert.ok((await page.$$('#countries .gh-map--nations svg path')).length >= 4);
+  // DB-IP's licence asks for a credit where its places are shown.
+  assert.match(await page.textContent('#countries .gh-card__credit'), /IP geolocation by DB-IP\. Outlines: Natural Earth\./);
+  await page.locator('#countries').screenshot({ path: join(RESULTS_DIR, 'dashboard-regions.png') });
   await page.click('#countries [role=tab]:text-is("Map")');
   await page.waitForSelector('#countries .gh-map svg path');
   assert.match(await page.getAttribute('#countries .gh-map', 'aria-label'), /World map/);

@@ -72,11 +72,20 @@ pub struct Anonymiser {
 pub trait Locate: Send + Sync + std::fmt::Debug {
     /// The country and first-level region of `ip`; empty when unknown.
     fn locate(&self, ip: std::net::IpAddr) -> Place;
+
+    /// Whom pages showing places must credit, if anyone.
+    fn credit(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 impl Locate for GeoDb {
     fn locate(&self, ip: std::net::IpAddr) -> Place {
         GeoDb::locate(self, ip)
+    }
+
+    fn credit(&self) -> Option<&'static str> {
+        GeoDb::credit(self)
     }
 }
 
@@ -96,6 +105,11 @@ impl Anonymiser {
             geo,
             agents: Agents::new(),
         }
+    }
+
+    /// Whom pages showing places must credit (DB-IP's licence asks it).
+    pub fn geo_credit(&self) -> Option<&'static str> {
+        self.geo.as_ref().and_then(|g| g.credit())
     }
 
     /// The daily salts, e.g. to show which days have one.

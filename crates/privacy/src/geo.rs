@@ -38,6 +38,19 @@ pub struct Place {
 /// IPv4 and an IPv6 file); the first that knows the address answers.
 pub struct GeoDb {
     readers: Vec<maxminddb::Reader<Vec<u8>>>,
+    credit: Option<&'static str>,
+}
+
+/// Who the pages must credit for places, by the files' names: DB-IP Lite's
+/// licence (CC BY 4.0) asks for a credit wherever its places are shown, and
+/// its files' metadata does not name it (ip-location-db names them
+/// `dbip-*.mmdb`).
+fn credit_for(paths: &[PathBuf]) -> Option<&'static str> {
+    let named = |p: &PathBuf| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().contains("dbip"))
+    };
+    paths.iter().any(named).then_some("DB-IP")
 }
 
 /// Why a database could not be opened.
@@ -123,7 +136,10 @@ impl GeoDb {
                 })?;
             readers.push(reader);
         }
-        let db = GeoDb { readers };
+        let db = GeoDb {
+            readers,
+            credit: credit_for(paths),
+        };
         let probes: [IpAddr; 2] = [[8, 8, 8, 8].into(), [81, 2, 69, 142].into()];
         if probes.iter().all(|ip| db.locate(*ip).country.is_empty()) {
             let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -137,6 +153,11 @@ impl GeoDb {
             });
         }
         Ok(db)
+    }
+
+    /// Whom pages showing places must credit ("DB-IP"), if anyone.
+    pub fn credit(&self) -> Option<&'static str> {
+        self.credit
     }
 
     /// The ISO 3166-1 alpha-2 code (upper case) of the country `ip` is

@@ -54,6 +54,19 @@ fn known_addresses_map_to_their_countries() {
 }
 
 #[test]
+fn db_ip_files_are_credited_as_their_licence_asks() {
+    let Some(paths) = database() else { return };
+    let db = GeoDb::open_all(&paths).unwrap();
+    let named = paths.iter().any(|p| p.to_string_lossy().contains("dbip"));
+    assert_eq!(db.credit(), named.then_some("DB-IP"));
+    // The same database under another name is not taken for DB-IP's.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("places.mmdb");
+    std::os::unix::fs::symlink(&paths[0], &copy).unwrap();
+    assert_eq!(GeoDb::open(&copy).unwrap().credit(), None);
+}
+
+#[test]
 fn uk_nations_are_told_apart_where_the_database_has_regions() {
     let Some(paths) = database() else { return };
     let db = GeoDb::open_all(&paths).unwrap();

@@ -364,6 +364,7 @@ async fn dashboard(
         "site": site.host,
         "timezone": site.timezone.name(),
         "imported": imported_days(&app, site).await?,
+        "geo_credit": app.anonymiser.geo_credit(),
         "sites": sites_of(&app, &s),
         "user": {"username": s.username, "role": s.role, "organisation": org},
         "csrf": s.csrf,

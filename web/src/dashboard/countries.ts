@@ -1,4 +1,5 @@
-// Countries: a table, and a world map loaded on demand.
+// Countries: a table, and a world map loaded on demand; regions: a table,
+// with the UK's four nations drawn when visitors came from them.
 import type { Row } from './api';
 import { type TabSpec, breakdownTable, cardFrame, csvFor, fetchBreakdown, longRows, message } from './cards';
 import { type Cell, downloadCsv, slug } from './csv';
@@ -25,6 +26,7 @@ const REGIONS: TabSpec = {
 };
 
 type MapModule = typeof import('./map');
+type MapName = import('./map').MapName;
 type NamesModule = typeof import('./region-names');
 
 export class CountriesCard implements Section {
@@ -40,10 +42,15 @@ export class CountriesCard implements Section {
   private error = '';
   private expanded = false;
   private readonly mapEl: HTMLElement;
+  private readonly nationsEl: HTMLElement;
   private readonly moreButton: HTMLButtonElement;
   private mapModule: Promise<MapModule> | null = null;
 
-  constructor(private readonly host: Host) {
+  /** `credit`: whom the places come from, when their licence asks it ("DB-IP"). */
+  constructor(
+    private readonly host: Host,
+    credit: string | null,
+  ) {
     const frame = cardFrame('countries', 'Locations', () => this.download());
     this.el = frame.el;
     this.tabs = tabs('Locations', (i) => {
@@ -54,8 +61,18 @@ export class CountriesCard implements Section {
     frame.header.appendChild(this.tabs.list);
     frame.body.appendChild(this.tabs.panel);
     this.mapEl = h('div', { class: 'gh-map', role: 'img', 'aria-label': 'World map loading' });
+    this.nationsEl = h('div', { class: 'gh-map gh-map--nations', role: 'img', 'aria-label': 'Map of UK nations loading' });
     this.moreButton = h('button', { type: 'button', class: 'gh-link-button', hidden: true, onclick: () => this.toggleMore() }, 'Show more');
     frame.footer.prepend(this.moreButton);
+    // DB-IP Lite's licence (CC BY 4.0) asks for this wherever places are shown.
+    frame.footer.prepend(
+      h(
+        'p',
+        { class: 'gh-card__credit' },
+        credit === 'DB-IP' ? ['IP geolocation by ', h('a', { class: 'govuk-link', href: 'https://db-ip.com' }, 'DB-IP'), '. '] : null,
+        'Outlines: Natural Earth.',
+      ),
+    );
     replace(this.tabs.panel, message('Loading…'));
   }
 
@@ -115,14 +132,8 @@ export class CountriesCard implements Section {
         'aria-label',
         `World map shaded by visitors from ${this.rows.length} ${this.rows.length === 1 ? 'country' : 'countries'}. Most visitors: ${top}. The Countries tab lists every country.`,
       );
-      this.mapModule ??= import('./map');
       const rows = this.rows.map((r) => ({ code: String(r.country), visitors: Number(r.visitors) || 0 }));
-      this.mapModule
-        .then((m) => m.drawMap(this.mapEl, rows))
-        .catch((e) => {
-          console.error(e);
-          replace(this.tabs.panel, message('The map could not be drawn. The Countries tab lists every country.', 'error'));
-        });
+      this.draw(this.mapEl, 'world', rows, countryName, 'The map could not be drawn. The Countries tab lists every country.');
     } else {
       const shown = this.expanded ? this.rows : this.rows.slice(0, 10);
       replace(
@@ -172,6 +183,7 @@ export class CountriesCard implements Section {
       h(
         'div',
         null,
+        this.nations(this.regions, this.regionNames),
         breakdownTable(spec, shown, 'Regions (such as Scotland or Wales), by visitors. Select a region to filter the dashboard by it.', (v) =>
           this.host.addFilter(REGIONS.property, v),
         ),
@@ -181,6 +193,33 @@ export class CountriesCard implements Section {
     this.moreButton.hidden = this.regions.length <= 10;
     this.moreButton.textContent = this.expanded ? 'Show fewer' : 'Show more';
     this.moreButton.setAttribute('aria-label', `${this.expanded ? 'Show fewer' : 'Show more'} regions`);
+  }
+
+  /**
+   * The UK's four nations, drawn when any visitor came from one: what
+   * mygov.scot and gov.wales ask first. Other countries' regions are in the
+   * table only (no boundary data with a licence that fits is at hand).
+   */
+  private nations(regions: Row[], name: (code: string) => string): HTMLElement | null {
+    const rows = regions
+      .filter((r) => String(r.region).startsWith('GB-'))
+      .map((r) => ({ code: String(r.region), visitors: Number(r.visitors) || 0 }));
+    if (!rows.length) return null;
+    const label = (code: string) => name(code).replace(/, United Kingdom$/, '');
+    const counts = rows.map((r) => `${label(r.code)} ${formatNumber(r.visitors)}`).join('; ');
+    this.nationsEl.setAttribute('aria-label', `Map of the UK's nations shaded by visitors: ${counts}. The table lists every region.`);
+    this.draw(this.nationsEl, 'uk-nations', rows, label, 'The map of UK nations could not be drawn. The table lists every region.');
+    return this.nationsEl;
+  }
+
+  private draw(el: HTMLElement, map: MapName, rows: { code: string; visitors: number }[], label: (code: string) => string, failed: string): void {
+    this.mapModule ??= import('./map');
+    this.mapModule
+      .then((m) => m.drawMap(el, map, rows, label))
+      .catch((e) => {
+        console.error(e);
+        el.replaceWith(message(failed, 'error'));
+      });
   }
 
   private download(): void {

@@ -116,7 +116,7 @@ class Dashboard implements Host {
         { label: 'Operating systems', property: 'visit:os', column: 'Operating system', noun: 'operating system', metrics: ['visitors'] },
         { label: 'Device types', property: 'visit:device', column: 'Device type', noun: 'device type', metrics: ['visitors'] },
       ]),
-      new CountriesCard(this),
+      new CountriesCard(this, ctx.geo_credit ?? null),
       new BreakdownCard(this, 'goals', 'Goals', [
         {
           label: 'Goals',

@@ -1,6 +1,8 @@
-// The world map of visitors by country, loaded only when the map is shown:
-// ECharts' map series, with Natural Earth boundaries (world-atlas, 1:110m)
-// keyed by ISO 3166-1 alpha-2 codes, as in our data.
+// The maps of visitors, loaded only when a map is shown: ECharts' map series
+// over Natural Earth's public-domain outlines. The world map (world-atlas,
+// 1:110m) is keyed by ISO 3166-1 alpha-2 codes; the UK's four nations (1:50m
+// map units, made by scripts/uk-nations-map.R) by ISO 3166-2 codes, as our
+// data names countries and regions.
 import { MapChart } from 'echarts/charts';
 import { TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
@@ -12,11 +14,15 @@ import type { GeometryCollection, Topology } from 'topojson-specification';
 import world from 'world-atlas/countries-110m.json';
 import { BORDER, FONT, TEXT, instance } from './chart';
 import { h } from './dom';
-import { countryName, formatNumber } from './format';
+import { formatNumber } from './format';
+import ukNations from './uk-nations.geo.json';
 
 echarts.use([MapChart, TooltipComponent, SVGRenderer]);
 
-let registered = false;
+/** The maps that can be drawn: the world by country, the UK by nation. */
+export type MapName = 'world' | 'uk-nations';
+
+const registered = new Set<MapName>();
 
 type Ring = number[][];
 
@@ -36,8 +42,7 @@ function unwrap(g: Geometry): Geometry {
   return g;
 }
 
-function register(): void {
-  if (registered) return;
+function registerWorld(): void {
   const alpha2 = new Map<string, string>((codes as string[][]).map(([a2, , num]) => [num, a2]));
   const byName: Record<string, string> = { Kosovo: 'XK', 'N. Cyprus': 'CY', Somaliland: 'SO' };
   const topo = world as unknown as Topology<{ countries: GeometryCollection<{ name: string }> }>;
@@ -50,7 +55,13 @@ function register(): void {
       properties: { name: alpha2.get(String(f.id)) ?? byName[f.properties?.name ?? ''] ?? String(f.id) },
     }));
   echarts.registerMap('world', geo as never);
-  registered = true;
+}
+
+function register(name: MapName): void {
+  if (registered.has(name)) return;
+  if (name === 'world') registerWorld();
+  else echarts.registerMap(name, ukNations as never);
+  registered.add(name);
 }
 
 /** Light to GOV.UK blue, by the square root of the share of the largest. */
@@ -62,8 +73,12 @@ function shade(share: number): string {
   return `rgb(${c.join(',')})`;
 }
 
-export function drawMap(el: HTMLElement, rows: { code: string; visitors: number }[]): void {
-  register();
+/**
+ * Shades each area by its visitors; `rows` carry the codes the map is keyed
+ * by, and `label` names a code as people read it (in the tooltip).
+ */
+export function drawMap(el: HTMLElement, map: MapName, rows: { code: string; visitors: number }[], label: (code: string) => string): void {
+  register(map);
   const chart = instance(el);
   const max = Math.max(1, ...rows.map((r) => r.visitors));
   chart.setOption(
@@ -82,7 +97,7 @@ export function drawMap(el: HTMLElement, rows: { code: string; visitors: number 
           return h(
             'div',
             { class: 'gh-tooltip' },
-            h('div', { class: 'gh-tooltip__title' }, countryName(name)),
+            h('div', { class: 'gh-tooltip__title' }, label(name)),
             h('div', { class: 'gh-tooltip__row' }, h('span', { class: 'gh-tooltip__key' }, 'Visitors'), h('strong', null, formatNumber(Number(value) || 0))),
           );
         },
@@ -90,10 +105,12 @@ export function drawMap(el: HTMLElement, rows: { code: string; visitors: number 
       series: [
         {
           type: 'map',
-          map: 'world',
+          map,
           roam: false,
           selectedMode: false,
-          aspectScale: 0.9,
+          // Degrees of longitude are shorter than of latitude: about 0.9 on
+          // average over the world, 0.6 at the UK's latitudes.
+          aspectScale: map === 'world' ? 0.9 : 0.6,
           left: 0,
           right: 0,
           top: 4,

@@ -15,6 +15,8 @@ export interface Context {
   timezone?: string;
   /** The first and last day of the site's history imported from Plausible. */
   imported?: { from: string; until: string } | null;
+  /** Whom the places must be credited to ("DB-IP"), if anyone. */
+  geo_credit?: string | null;
   sites: SiteRef[];
   /** The signed-in account; null behind a shared link. */
   user: { username: string; role: string; organisation: string } | null;

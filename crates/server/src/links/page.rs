@@ -122,6 +122,7 @@ async fn show(
         "site": site.host,
         "timezone": site.timezone.name(),
         "imported": crate::pages::imported_days(&app, site).await?,
+        "geo_credit": app.anonymiser.geo_credit(),
         "sites": [],
         "user": null,
         "csrf": "",
