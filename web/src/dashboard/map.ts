@@ -111,10 +111,8 @@ export function drawMap(el: HTMLElement, map: MapName, rows: { code: string; vis
           // Degrees of longitude are shorter than of latitude: about 0.9 on
           // average over the world, 0.6 at the UK's latitudes.
           aspectScale: map === 'world' ? 0.9 : 0.6,
-          left: 0,
-          right: 0,
-          top: 4,
-          bottom: 4,
+          // The world fills the box; the UK keeps its shape, centred in it.
+          ...(map === 'world' ? { left: 0, right: 0, top: 4, bottom: 4 } : { layoutCenter: ['50%', '50%'], layoutSize: '96%' }),
           itemStyle: { areaColor: '#f3f2f1', borderColor: BORDER, borderWidth: 0.5 },
           emphasis: { label: { show: false }, itemStyle: { areaColor: '#ffdd00', borderColor: TEXT, borderWidth: 1 } },
           label: { show: false },
