@@ -360,16 +360,26 @@ async fn dashboard(
         .organisation(&s.organisation)
         .map(|o| o.name.clone())
         .unwrap_or_default();
-    let context = serde_json::json!({
+    let mut context = site_context(&app, site).await?;
+    context["sites"] = serde_json::json!(sites_of(&app, &s));
+    context["user"] =
+        serde_json::json!({"username": s.username, "role": s.role, "organisation": org});
+    context["csrf"] = serde_json::json!(s.csrf);
+    Ok(html(StatusCode::OK, dashboard_html(&context)?, &[]))
+}
+
+/// What the dashboard is told about the site it shows, signed in or behind
+/// a shared link: its time zone, imported days and whom places are credited to.
+pub(crate) async fn site_context(
+    app: &App,
+    site: &glasshouse_model::Site,
+) -> Result<serde_json::Value, ApiError> {
+    Ok(serde_json::json!({
         "site": site.host,
         "timezone": site.timezone.name(),
-        "imported": imported_days(&app, site).await?,
+        "imported": imported_days(app, site).await?,
         "geo_credit": app.anonymiser.geo_credit(),
-        "sites": sites_of(&app, &s),
-        "user": {"username": s.username, "role": s.role, "organisation": org},
-        "csrf": s.csrf,
-    });
-    Ok(html(StatusCode::OK, dashboard_html(&context)?, &[]))
+    }))
 }
 
 /// The first and last day of a site's imported history, for the

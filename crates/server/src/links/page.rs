@@ -118,21 +118,16 @@ async fn show(
         .organisation(&link.organisation)
         .map(|o| o.name.clone())
         .unwrap_or_default();
-    let context = serde_json::json!({
-        "site": site.host,
-        "timezone": site.timezone.name(),
-        "imported": crate::pages::imported_days(&app, site).await?,
-        "geo_credit": app.anonymiser.geo_credit(),
-        "sites": [],
-        "user": null,
-        "csrf": "",
-        "link": {
+    let mut context = crate::pages::site_context(&app, site).await?;
+    context["sites"] = serde_json::json!([]);
+    context["user"] = serde_json::Value::Null;
+    context["csrf"] = serde_json::json!("");
+    context["link"] = serde_json::json!({
             "organisation": org,
             "purpose": link.purpose,
             "expires": link.expires.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             "segment": link.segment.as_ref().map(|s| s.name.clone()),
             "embed": p.embed.as_deref() == Some("true"),
-        },
     });
     Ok(shared(
         StatusCode::OK,
