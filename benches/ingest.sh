@@ -11,7 +11,9 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 conns="${2:-64}"
 target="${CARGO_TARGET_DIR:-target}"
-command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || sudo apt-get install -y -qq wrk; }
+for tool in wrk time; do
+  [ -x "/usr/bin/$tool" ] || apt-get install -y -qq "$tool" >/dev/null 2>&1 || sudo apt-get install -y -qq "$tool"
+done
 # The workspace's features, as the README's commands build them (no DuckDB rebuild).
 cargo build --release -q --workspace
 bin="${GLASSHOUSE_BIN:-$target/release/glasshouse}"  # another build to compare with
@@ -43,13 +45,22 @@ peak=0
 sampler=$!
 echo "glasshouse ingest benchmark: $(nproc) cores, ${seconds}s, $conns connections"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# CPU ticks by thread name (the comm field may hold spaces: take it between
+# the parentheses), to see where the server's time goes.
+thread_ticks() { for f in /proc/"$pid"/task/*/stat; do sed -E 's/^[0-9]+ \(([^)]*)\) (.*)$/\1 \2/' "$f" 2>/dev/null; done | awk '{t[$1] += $13 + $14} END {for (k in t) print k, t[k]}' | sort; }
+thread_ticks > "$dir/threads.before"
 before=$(cpu_ticks)
-wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)'
+/usr/bin/time -f "load_generator_cpu_percent=%P" -o "$dir/wrk.time" wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)'
 after=$(cpu_ticks)
+thread_ticks > "$dir/threads.after"
+cat "$dir/wrk.time"
 metric() { curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" | awk -v m="glasshouse_$1" '$1 == m || $1 == m"_total" {print $2}'; }
 written=$(metric ingest_written); batches=$(metric ingest_batches)
 [ -n "$written" ] && [ -n "$batches" ] && [ "$batches" -gt 0 ] && echo "group_commits=$batches events_per_commit=$((written / batches))"
 echo "server_cpu_percent=$(( (after - before) * 100 / $(getconf CLK_TCK) / seconds ))"
+# Per thread: CPU percent of one core (threads that ended mid-run are left out).
+join -a2 -e0 -o 0,1.2,2.2 "$dir/threads.before" "$dir/threads.after" \
+  | awk -v hz="$(getconf CLK_TCK)" -v s="$seconds" '{printf "%s%s=%d", (NR > 1 ? " " : "server_threads "), $1, ($3 - $2) * 100 / hz / s} END {print ""}'
 sleep 0.5
 stored=$(curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/stats/aggregate?site_id=www.gov.uk&period=day&metrics=pageviews" | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"]["pageviews"]["value"])')
 kill -TERM "$pid"; wait "$pid" || true

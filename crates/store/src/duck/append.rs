@@ -14,14 +14,21 @@ pub fn record_batch<T: AsRow>(events: &[T]) -> Result<RecordBatch, ArrowError> {
     RecordBatch::try_from_iter(columns(events))
 }
 
-/// Builds the batch for `events` with its columns in `order`: the
-/// appender matches columns by position, and a file migrated from an older
-/// release may hold them in another order than a new one.
+/// Builds one batch for the events of every slice, its columns in `order`:
+/// the appender matches columns by position, and a file migrated from an
+/// older release may hold them in another order than a new one. One batch,
+/// not one per slice: the shipper hands over hundreds of small group
+/// commits at once, and DuckDB pays for each batch it converts (a chunk of
+/// every column, sized for 2,048 rows) whatever its length.
 pub fn record_batch_in<T: AsRow>(
-    events: &[T],
+    slices: &[&[T]],
     order: &[String],
 ) -> Result<RecordBatch, ArrowError> {
-    let mut by_name = columns(events);
+    let rows: Vec<RowRef<'_>> = slices
+        .iter()
+        .flat_map(|s| s.iter().map(|e| e.row()))
+        .collect();
+    let mut by_name = named(&rows);
     let mut out = Vec::with_capacity(order.len());
     for name in order {
         let at = by_name.iter().position(|(n, _)| n == name).ok_or_else(|| {
@@ -37,6 +44,10 @@ pub fn record_batch_in<T: AsRow>(
 fn columns<T: AsRow>(events: &[T]) -> Vec<(String, ArrayRef)> {
     // Each row's view is built once, not once per column.
     let rows: Vec<RowRef<'_>> = events.iter().map(|e| e.row()).collect();
+    named(&rows)
+}
+
+fn named(rows: &[RowRef<'_>]) -> Vec<(String, ArrayRef)> {
     let names = row::sql_columns().into_iter().map(|(_, c)| c.name);
-    names.zip(row::arrow_columns(&rows)).collect()
+    names.zip(row::arrow_columns(rows)).collect()
 }

@@ -250,19 +250,18 @@ impl DuckStore {
     /// committed in the same transaction; rows on closed days take their
     /// day's fresh mark away in it too (`fresh.rs`).
     fn write<T: AsRow>(&self, batches: &[&[T]], mark: Option<u64>) -> Result<(), StoreError> {
-        let record_batches = batches
-            .iter()
-            .filter(|b| !b.is_empty())
-            .map(|b| append::record_batch_in(b, &self.order).map_err(arrow_err))
-            .collect::<Result<Vec<_>, _>>()?;
-        if record_batches.is_empty() && mark.is_none() {
+        let record_batch = match batches.iter().any(|b| !b.is_empty()) {
+            true => Some(append::record_batch_in(batches, &self.order).map_err(arrow_err)?),
+            false => None,
+        };
+        if record_batch.is_none() && mark.is_none() {
             return Ok(());
         }
         let conn = self.writer.lock().expect("writer");
         let (late, newest) = self.fresh.late_in(batches.iter().copied());
         let append = |conn: &Connection| -> Result<(), StoreError> {
             let mut app = conn.appender("events").map_err(db_err)?;
-            for batch in record_batches {
+            if let Some(batch) = record_batch {
                 app.append_record_batch(batch).map_err(db_err)?;
             }
             app.flush().map_err(db_err)
