@@ -8,11 +8,12 @@
 //! Shutdown stops accepting, then lets the connections in flight finish.
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::Router;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tower::ServiceExt;
@@ -31,12 +32,17 @@ pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Longest shutdown waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(30);
 
-/// Serves `router` on `listener` until `shutdown` resolves.
-pub async fn serve(
+/// Serves `service` (a router, or the reloader's switch between routers)
+/// on `listener` until `shutdown` resolves.
+pub async fn serve<S>(
     listener: tokio::net::TcpListener,
-    router: Router,
+    service: S,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -53,12 +59,12 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
+        let inner = service.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request
                 .extensions_mut()
                 .insert(ConnectInfo::<SocketAddr>(remote));
-            router.clone().oneshot(request.map(Body::new))
+            inner.clone().oneshot(request.map(Body::new))
         });
         let mut builder = Builder::new(TokioExecutor::new());
         builder

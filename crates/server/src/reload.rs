@@ -44,10 +44,20 @@ impl Reloader {
     }
 
     /// The service to hand to the listener: every request goes to the router
-    /// of the moment.
-    pub fn service(self: &Arc<Reloader>) -> Router {
+    /// of the moment. A plain function, not a second router around the
+    /// first: the collector answers tens of thousands of requests a second,
+    /// and each layer of routing costs every one of them.
+    pub fn service(
+        self: &Arc<Reloader>,
+    ) -> impl tower::Service<
+        Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future = impl Send,
+    > + Clone
+           + Send {
         let me = self.clone();
-        Router::new().fallback(move |req: Request| {
+        tower::service_fn(move |req: Request| {
             let router = me.live.load_full();
             async move { (*router).clone().oneshot(req).await }
         })
