@@ -250,9 +250,10 @@ impl DuckStore {
     /// committed in the same transaction; rows on closed days take their
     /// day's fresh mark away in it too (`fresh.rs`).
     fn write<T: AsRow>(&self, batches: &[&[T]], mark: Option<u64>) -> Result<(), StoreError> {
-        let record_batch = match batches.iter().any(|b| !b.is_empty()) {
-            true => Some(append::record_batch_in(batches, &self.order).map_err(arrow_err)?),
-            false => None,
+        let record_batch = if batches.iter().any(|b| !b.is_empty()) {
+            Some(append::record_batch_in(batches, &self.order).map_err(arrow_err)?)
+        } else {
+            None
         };
         if record_batch.is_none() && mark.is_none() {
             return Ok(());
