@@ -4,33 +4,17 @@
 //! its audit log verifies and records the restore, and restore refuses a
 //! directory in use or not empty and a copy whose audit log was changed.
 
+use glasshouse_testkit::process::{free_port, Running};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "backup-test-token";
 const SITE: &str = "test.example";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn config(dir: &Path, data: &Path) -> (PathBuf, String) {
     let port = free_port();
@@ -50,7 +34,7 @@ fn config(dir: &Path, data: &Path) -> (PathBuf, String) {
 
 // The guard's Drop stops and waits for the child, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-fn serve(config: &Path, url: &str, log: &Path) -> Server {
+fn serve(config: &Path, url: &str, log: &Path) -> Running {
     let child = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
         .args(["serve", "--config"])
         .arg(config)
@@ -58,7 +42,7 @@ fn serve(config: &Path, url: &str, log: &Path) -> Server {
         .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
         .spawn()
         .unwrap();
-    let server = Server(child);
+    let server = Running::new(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !reqwest::blocking::get(format!("{url}/ready")).is_ok_and(|r| r.status().is_success()) {
         assert!(

@@ -2,23 +2,15 @@
 //! three sites, prints its logins, serves the Stats API, and on a second run
 //! with the same directory serves the same data without loading again.
 
+use glasshouse_testkit::process::{free_port, Running};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 struct Demo {
-    child: Child,
+    /// Stopped when the demo is dropped.
+    _child: Running,
     lines: Vec<String>,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
 }
 
 impl Demo {
@@ -58,7 +50,7 @@ fn start_with(data: &std::path::Path, port: u16, extra: &[&str]) -> Demo {
     let stdout = child.stdout.take().unwrap();
     // Owned by the guard at once, so a failed start still stops the process.
     let mut demo = Demo {
-        child,
+        _child: Running::new(child),
         lines: Vec::new(),
     };
     let (tx, rx) = std::sync::mpsc::channel();
@@ -82,14 +74,6 @@ fn start_with(data: &std::path::Path, port: u16, extra: &[&str]) -> Demo {
         "the demo did not print its logins in time: {:?}",
         demo.lines
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn stat(base: &str, token: &str, q: &str) -> (u16, serde_json::Value) {

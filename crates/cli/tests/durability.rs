@@ -7,10 +7,11 @@
 //! cut off by the kill were never acknowledged: they may or may not be
 //! there, but never twice either.
 
+use glasshouse_testkit::process::{free_port, Running};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,15 +22,8 @@ const THREADS: usize = 4;
 const PER_THREAD: usize = 2500;
 
 struct Glasshouse {
-    child: Child,
+    child: Running,
     url: String,
-}
-
-impl Drop for Glasshouse {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Glasshouse {
@@ -38,14 +32,6 @@ impl Glasshouse {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Writes the configuration (a ClickHouse URL, or DuckDB when `None`).
@@ -80,7 +66,7 @@ all_sites = true
     path
 }
 
-// The guard's Drop kills and waits for the child, which clippy cannot see.
+// The guard's Drop stops and waits for the child, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
 fn start(dir: &Path, config: &Path) -> Glasshouse {
     let text = std::fs::read_to_string(config).unwrap();
@@ -103,7 +89,7 @@ fn start(dir: &Path, config: &Path) -> Glasshouse {
         .spawn()
         .unwrap();
     let server = Glasshouse {
-        child,
+        child: Running::new(child),
         url: format!("http://{listen}"),
     };
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -17,9 +17,10 @@ use base64::Engine;
 use glasshouse_federation::linkkey::LinkKey;
 use glasshouse_federation::message::{self, Header, Kind};
 use glasshouse_model::signing::{self, SigningKey};
+use glasshouse_testkit::process::{free_port, Running};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ORGS: [(&str, &str); 3] = [
@@ -28,23 +29,6 @@ const ORGS: [(&str, &str); 3] = [
     ("welsh-government", "gov.wales"),
 ];
 const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Node {
     org: &'static str,
@@ -154,7 +138,7 @@ fn configure(dir: &Path) -> Vec<Node> {
 
 // The guard's Drop stops and waits for the child, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-fn serve(n: &Node, clock: &Path) -> Server {
+fn serve(n: &Node, clock: &Path) -> Running {
     let child = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
         .args(["serve", "--config"])
         .arg(&n.config)
@@ -164,7 +148,7 @@ fn serve(n: &Node, clock: &Path) -> Server {
         .stderr(Stdio::from(std::fs::File::create(&n.log).unwrap()))
         .spawn()
         .unwrap();
-    let server = Server(child);
+    let server = Running::new(child);
     wait(60, &format!("{} ready", n.org), || {
         reqwest::blocking::get(format!("{}/ready", n.url)).is_ok_and(|r| r.status().is_success())
     });
@@ -322,7 +306,7 @@ fn three_nodes_compute_cross_government_figures_without_sharing_ids() {
     let clock = dir.path().join("clock-offset");
     std::fs::write(&clock, "0").unwrap();
     let nodes = configure(dir.path());
-    let _servers: Vec<Server> = nodes.iter().map(|n| serve(n, &clock)).collect();
+    let _servers: Vec<Running> = nodes.iter().map(|n| serve(n, &clock)).collect();
     let day = chrono::Utc::now().date_naive();
     let (uk, scot, wales) = (&nodes[0], &nodes[1], &nodes[2]);
     wait(60, "today's link keys", || {

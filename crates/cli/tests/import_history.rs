@@ -7,10 +7,11 @@
 //! byte holds the e-mail address in a page of the export. On ClickHouse
 //! too.
 
+use glasshouse_testkit::process::{free_port, Running};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "history-test-token";
@@ -20,23 +21,6 @@ const EMAIL: &str = "jo.bloggs@example.com";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plausible-export")
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The configuration (`store` a `[store]` table, DuckDB if empty) and the
@@ -86,7 +70,7 @@ fn text(o: &Output) -> String {
 
 // The guard's Drop stops and waits for the child, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-fn serve(config: &Path, url: &str) -> Server {
+fn serve(config: &Path, url: &str) -> Running {
     let log = config.with_extension("log");
     let child = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
         .args(["serve", "--config"])
@@ -95,7 +79,7 @@ fn serve(config: &Path, url: &str) -> Server {
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .spawn()
         .unwrap();
-    let server = Server(child);
+    let server = Running::new(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !reqwest::blocking::get(format!("{url}/ready")).is_ok_and(|r| r.status().is_success()) {
         assert!(

@@ -3,35 +3,21 @@
 //! directory (database, write-ahead log, salts) and no line the server
 //! logged contains any of them, as text or in binary form.
 
+use glasshouse_testkit::process::{free_port, Running};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "privacy-test-token";
 
 struct Server {
-    child: Child,
+    child: Running,
     url: String,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-// The guard's Drop kills and waits for the child, which clippy cannot see.
+// The guard's Drop stops and waits for the child, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
 fn start(dir: &Path) -> Server {
     let port = free_port();
@@ -65,7 +51,7 @@ sha256 = "{}"
         .unwrap();
     // Owned by the guard at once, so a failed start still stops the process.
     let server = Server {
-        child,
+        child: Running::new(child),
         url: format!("http://127.0.0.1:{port}"),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -244,16 +230,8 @@ fn no_ip_address_or_user_agent_is_ever_stored_or_logged() {
 }
 
 fn terminate(server: &mut Server) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(server.child.id().to_string())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if server.child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the server did not stop on SIGTERM");
+    assert!(
+        server.child.terminate(Duration::from_secs(30)),
+        "the server did not stop on SIGTERM"
+    );
 }

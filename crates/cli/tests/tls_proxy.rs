@@ -3,30 +3,14 @@
 //! addresses are two visitors, and a visitor who sends its own
 //! `X-Forwarded-For` cannot pass for someone else.
 
+use glasshouse_testkit::process::{free_port, Running};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "tls-proxy-test-token";
 const NGINX: &str = "/usr/sbin/nginx";
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn wait_for(port: u16, what: &str, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -169,7 +153,7 @@ fn behind_nginx_with_tls_visitors_are_told_apart_by_the_address_nginx_saw() {
     )
     .unwrap();
     let log = d.join("glasshouse.log");
-    let _glasshouse = Process(
+    let _glasshouse = Running::new(
         Command::new(env!("CARGO_BIN_EXE_glasshouse"))
             .args(["serve", "--config"])
             .arg(&config)
@@ -183,7 +167,7 @@ fn behind_nginx_with_tls_visitors_are_told_apart_by_the_address_nginx_saw() {
         std::fs::create_dir_all(d.join(temp)).unwrap();
     }
     std::fs::write(d.join("nginx.conf"), nginx_config(d, https, upstream)).unwrap();
-    let _nginx = Process(
+    let _nginx = Running::new(
         Command::new(NGINX)
             .arg("-p")
             .arg(d)

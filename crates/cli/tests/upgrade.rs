@@ -3,18 +3,10 @@
 //! and answers as that release did; its audit log still verifies. A
 //! directory or store of a newer release is refused.
 
+use glasshouse_testkit::process::{free_port, Running};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn fixture(release: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/data-{release}"))
@@ -33,14 +25,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A copy of a release's directory, its configuration pointed at it.
 fn copy_of(release: &str, dir: &Path) -> (PathBuf, u16) {
     let data = dir.join("data");
@@ -55,9 +39,9 @@ fn copy_of(release: &str, dir: &Path) -> (PathBuf, u16) {
     (data, port)
 }
 
-// The guard's Drop kills and waits for the child, which clippy cannot see.
+// The guard's Drop stops and waits for the child, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
-fn serve(config: &Path, port: u16, log: &Path) -> Server {
+fn serve(config: &Path, port: u16, log: &Path) -> Running {
     let child = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
         .args(["serve", "--config"])
         .arg(config)
@@ -65,7 +49,7 @@ fn serve(config: &Path, port: u16, log: &Path) -> Server {
         .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
         .spawn()
         .unwrap();
-    let server = Server(child);
+    let server = Running::new(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while reqwest::blocking::get(format!("http://127.0.0.1:{port}/ready"))
         .map(|r| r.status().as_u16())

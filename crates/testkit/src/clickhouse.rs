@@ -7,7 +7,7 @@
 //! is set, for machines that deliberately run DuckDB only.
 //! `GLASSHOUSE_CLICKHOUSE_PORT=8123` uses a server already listening there.
 
-use std::net::TcpListener;
+use crate::process::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -112,24 +112,6 @@ pub(crate) fn server_program() -> Option<(PathBuf, Vec<&'static str>)> {
         }
     }
     None
-}
-
-/// A port nothing listens on now, never handed out before by this process,
-/// and below Linux's ephemeral range (32768 and up), so that neither
-/// another server of the same test nor an outgoing connection takes it
-/// between this call and the server binding it.
-pub fn free_port() -> u16 {
-    use std::sync::Mutex;
-    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    for _ in 0..10_000 {
-        let port: u16 = rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..32_000);
-        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            given.push(port);
-            return port;
-        }
-    }
-    panic!("no free port between 20000 and 32000");
 }
 
 /// Writes a server's configuration into `dir`; `extra` is XML placed inside

@@ -7,7 +7,8 @@
 //! `java`), which `.ci/run` installs. Without it `start` panics saying what
 //! to install, unless `GLASSHOUSE_SKIP_CLICKHOUSE=1` is set.
 
-use crate::clickhouse::{free_port, ping, post, server_program, spawn, tail, write_config};
+use crate::clickhouse::{ping, post, server_program, spawn, tail, write_config};
+use crate::process::free_port;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -8,11 +8,13 @@
 //!   store against an independent answer.
 //! - `files`: every file under a directory, for the tests that prove no
 //!   stored byte holds personal data.
+//! - `process`: ports for servers under test, and a guard that stops them.
 
 pub mod clickhouse;
 pub mod cluster;
 pub mod files;
 pub mod journeys;
+pub mod process;
 pub mod signing;
 pub mod smtp;
 pub mod traffic;

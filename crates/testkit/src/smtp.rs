@@ -3,6 +3,7 @@
 //! (`openssl`), sign-in over TLS, and a first answer of 451 to prove that
 //! senders try again. Messages it accepts are read back from files.
 
+use crate::process::free_port;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -102,14 +103,6 @@ fn certificates(dir: &Path) {
         ],
         dir,
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts the server. Panics, saying what to install, if it cannot.
