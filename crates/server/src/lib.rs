@@ -178,7 +178,7 @@ pub fn registrar(app: &App) -> routes::Registrar {
 /// The whole HTTP surface; every request answered within
 /// `listen::REQUEST_TIMEOUT` (408 after it), a partner node's message
 /// within `listen::EXCHANGE_TIMEOUT`.
-pub fn router(app: App) -> Router {
+pub fn router(app: App) -> Served {
     let timeout = |t| {
         tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -186,12 +186,15 @@ pub fn router(app: App) -> Router {
         )
     };
     let (routes, exchanges) = registrar(&app).into_routers();
-    routes
+    let routes = routes
         .layer(timeout(listen::REQUEST_TIMEOUT))
         .merge(exchanges.layer(timeout(listen::EXCHANGE_TIMEOUT)))
-        .with_state(app)
-        .layer(axum::middleware::from_fn(request_id::layer))
+        .with_state(app);
+    tower::Layer::layer(&request_id::Layer, routes)
 }
+
+/// The routers, each request given its id (`request_id`) before routing.
+pub type Served = request_id::WithId<Router>;
 
 /// Every registered path and how it may be reached, for the test that
 /// holds the API description and the pages against it.

@@ -14,7 +14,7 @@ use crate::{ApiError, App};
 use arc_swap::ArcSwap;
 use axum::extract::{Request, State};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use glasshouse_audit::Entry;
 use glasshouse_model::Config;
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ use tower::ServiceExt;
 /// Holds the router being served and rebuilds it from a new configuration.
 pub struct Reloader {
     path: PathBuf,
-    live: ArcSwap<Router>,
+    live: ArcSwap<crate::Served>,
     app: Mutex<App>,
 }
 

@@ -9,8 +9,13 @@
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use tokio::task::futures::TaskLocalFuture;
+use tower::util::Oneshot;
+use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 tokio::task_local! {
@@ -32,23 +37,87 @@ fn plain(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The middleware around every route.
-pub async fn layer(request: Request, next: Next) -> Response {
-    let id = request
+/// The id to answer `request` under: the proxy's, or a new one.
+fn id_of(request: &Request) -> String {
+    request
         .headers()
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| plain(v))
         .map(str::to_string)
-        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
-    let span = tracing::info_span!("request", id = %id);
-    let mut response = REQUEST_ID
-        .scope(id.clone(), next.run(request).instrument(span))
-        .await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(HEADER, v);
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()))
+}
+
+/// Gives every request an id, outside all routing. A plain tower layer
+/// rather than a middleware function: that would box the rest of the stack
+/// and its future again for each request, and the collector answers tens
+/// of thousands a second.
+#[derive(Clone, Copy, Default)]
+pub struct Layer;
+
+impl<S> tower::Layer<S> for Layer {
+    type Service = WithId<S>;
+    fn layer(&self, inner: S) -> WithId<S> {
+        WithId { inner }
     }
-    response
+}
+
+/// `S`, its requests answered under an id ([`Layer`]).
+#[derive(Clone)]
+pub struct WithId<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for WithId<S>
+where
+    S: tower::Service<Request, Response = Response> + Clone,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Answer<S>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Answer<S> {
+        let id = id_of(&request);
+        let header = HeaderValue::from_str(&id).ok();
+        let span = tracing::info_span!("request", id = %id);
+        // The inner service is called when first polled, within the id's
+        // scope, so whatever it logs while routing carries the id too.
+        let inner = Oneshot::new(self.inner.clone(), request);
+        Answer {
+            inner: REQUEST_ID.scope(id, inner.instrument(span)),
+            header,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of a [`WithId`] service: the inner answer, carrying the
+    /// id in its header.
+    pub struct Answer<S: tower::Service<Request>> {
+        #[pin]
+        inner: TaskLocalFuture<String, Instrumented<Oneshot<S, Request>>>,
+        header: Option<HeaderValue>,
+    }
+}
+
+impl<S> Future for Answer<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Output = Result<Response, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.inner.poll(cx))?;
+        if let Some(v) = this.header.take() {
+            response.headers_mut().insert(HEADER, v);
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 #[cfg(test)]

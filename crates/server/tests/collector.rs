@@ -192,6 +192,61 @@ async fn events_api_accepts_plausible_bodies_and_cors() {
     );
 }
 
+/// A browser on a government site asks first (preflight) whether it may
+/// post its JSON from that origin; only POST is an event, and each answer
+/// carries an id a person can quote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_collector_answers_preflight_and_refuses_other_methods() {
+    let server = TestServer::start(Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()).await;
+    let url = format!("{}/api/event", server.url);
+    let r = server
+        .http
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "https://test.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let h = r.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://test.example");
+    assert_eq!(h["access-control-allow-methods"], "POST");
+    assert_eq!(h["access-control-allow-headers"], "content-type");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    assert!(h.contains_key("x-request-id"));
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
+        let r = server
+            .http
+            .request(method.clone(), &url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{method}");
+    }
+    let r = server
+        .http
+        .post(&url)
+        .header("x-request-id", "edge-7")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.headers()["x-request-id"], "edge-7");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["request_id"], "edge-7", "{body}");
+    // Nothing of the above was an event.
+    let (_, body) = server
+        .stats("/api/v1/stats/aggregate?site_id=test.example&period=day&metrics=events")
+        .await;
+    assert_eq!(body["results"]["events"]["value"], 0, "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_api_needs_a_token_of_the_right_organisation() {
     let server = TestServer::start(Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()).await;
