@@ -24,10 +24,13 @@ pub fn record_batch_in<T: AsRow>(
     slices: &[&[T]],
     order: &[String],
 ) -> Result<RecordBatch, ArrowError> {
-    let rows: Vec<RowRef<'_>> = slices
-        .iter()
-        .flat_map(|s| s.iter().map(|e| e.row()))
-        .collect();
+    // Sized at once: collected from the slices, the vector of several
+    // megabytes grew by doubling, each step fresh pages to zero and a copy
+    // (an eighth of the shipper's time, measured with perf).
+    let mut rows: Vec<RowRef<'_>> = Vec::with_capacity(slices.iter().map(|s| s.len()).sum());
+    for slice in slices {
+        rows.extend(slice.iter().map(AsRow::row));
+    }
     let mut by_name = named(&rows);
     let mut out = Vec::with_capacity(order.len());
     for name in order {

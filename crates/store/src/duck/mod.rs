@@ -273,7 +273,10 @@ impl DuckStore {
             self.fresh.stored(newest, false);
             return Ok(());
         }
-        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
+        // Prepared once: DuckDB parses every statement it is sent afresh.
+        conn.prepare_cached("BEGIN TRANSACTION")
+            .and_then(|mut s| s.execute([]))
+            .map_err(db_err)?;
         let written = (|| {
             append(&conn)?;
             if let Some(seq) = mark {
@@ -285,7 +288,10 @@ impl DuckStore {
                 conn.execute(UNMARK_FRESH, duckdb::params![site, day.to_string()])
                     .map_err(db_err)?;
             }
-            conn.execute_batch("COMMIT").map_err(db_err)
+            conn.prepare_cached("COMMIT")
+                .and_then(|mut s| s.execute([]))
+                .map(|_| ())
+                .map_err(db_err)
         })();
         match written {
             Ok(()) => self.fresh.stored(newest, !late.is_empty()),
