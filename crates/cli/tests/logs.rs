@@ -2,6 +2,7 @@
 //! with no IP address, User-Agent or token in any of it; and every answer
 //! carries a request id that error answers repeat.
 
+use glasshouse_testkit::process::{free_port, Running};
 use sha2::{Digest, Sha256};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,11 +14,7 @@ const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.
 #[test]
 fn json_logs_hold_no_address_agent_or_token_and_errors_name_their_request() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = dir.path().join("glasshouse.toml");
     std::fs::write(
         &config,
@@ -43,14 +40,16 @@ sha256 = "{}"
     )
     .unwrap();
     let log = dir.path().join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_glasshouse"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("GLASSHOUSE_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
+    let mut child = Running::new(
+        Command::new(env!("CARGO_BIN_EXE_glasshouse"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("GLASSHOUSE_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .spawn()
+            .unwrap(),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::blocking::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -96,8 +95,10 @@ sha256 = "{}"
     let body: serde_json::Value = r.json().unwrap();
     assert_eq!(body["request_id"], id.as_str());
 
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+    assert!(
+        child.terminate(Duration::from_secs(30)),
+        "the server did not stop on SIGTERM"
+    );
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.lines().count() >= 2, "{text}");
     for line in text.lines() {
