@@ -15,7 +15,7 @@ use crate::client_ip::client_ip;
 use crate::{ApiError, App};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -120,13 +120,18 @@ fn dropped(reason: &'static str) -> Response {
         .into_response()
 }
 
-async fn collect(
-    State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| match e.status() {
+/// Takes the request whole: the `HeaderMap` extractor would copy every
+/// header of every event, and here they can be moved out instead.
+async fn collect(State(app): State<App>, request: Request) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer)
+        .ok_or_else(|| ApiError::internal("the connection's address is missing"))?;
+    let body = Bytes::from_request(Request::from_parts(parts, body), &()).await;
+    let body = body.map_err(|e: BytesRejection| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             message: format!("the body is larger than {MAX_BODY} bytes"),
