@@ -20,7 +20,7 @@ use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on_service, MethodFilter};
-use glasshouse_privacy::{Engagement, RawEvent, Rejection, Revenue};
+use glasshouse_privacy::{AnonymousEvent, Engagement, RawEvent, Rejection, Revenue};
 use glasshouse_store::IngestError;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -120,25 +120,8 @@ fn dropped(reason: &'static str) -> Response {
         .into_response()
 }
 
-/// Takes the request whole: the `HeaderMap` extractor would copy every
-/// header of every event, and here they can be moved out instead.
 async fn collect(State(app): State<App>, request: Request) -> Result<Response, ApiError> {
-    let (mut parts, body) = request.into_parts();
-    let headers = std::mem::take(&mut parts.headers);
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| *peer)
-        .ok_or_else(|| ApiError::internal("the connection's address is missing"))?;
-    let body = Bytes::from_request(Request::from_parts(parts, body), &()).await;
-    let body = body.map_err(|e: BytesRejection| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            message: format!("the body is larger than {MAX_BODY} bytes"),
-            audited: None,
-        },
-        _ => ApiError::bad_request("the body could not be read"),
-    })?;
+    let (headers, peer, body) = split(request).await?;
     let Event {
         name,
         url,
@@ -150,31 +133,7 @@ async fn collect(State(app): State<App>, request: Request) -> Result<Response, A
         engagement,
     } = read_event(&body)?;
 
-    // Every named site must be one we count; a typo should be loud. A site
-    // named twice counts once: one page view is one event per site.
-    let mut sites: Vec<&glasshouse_model::Site> = Vec::new();
-    for host in domain.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-        let site = app
-            .config
-            .site(host)
-            .ok_or_else(|| ApiError::bad_request(format!("domain: unknown site {host:?}")))?;
-        if !app.config.holds(&site.host) {
-            return Err(ApiError::bad_request(format!(
-                "domain: {host:?} is counted by its own organisation's node, not here"
-            )));
-        }
-        if !sites.iter().any(|s| s.host == site.host) {
-            sites.push(site);
-        }
-        if sites.len() > MAX_DOMAINS {
-            return Err(ApiError::bad_request(format!(
-                "domain: at most {MAX_DOMAINS} sites"
-            )));
-        }
-    }
-    if sites.is_empty() {
-        return Err(ApiError::bad_request("domain: no site named"));
-    }
+    let sites = sites_named(&app.config, &domain)?;
 
     if header_is(&headers, "dnt", "1") || header_is(&headers, "sec-gpc", "1") {
         return Ok(dropped("do-not-track"));
@@ -232,6 +191,12 @@ async fn collect(State(app): State<App>, request: Request) -> Result<Response, A
             Err(other) => return Err(ApiError::bad_request(other.to_string())),
         }
     }
+    keep(&app, events).await
+}
+
+/// Hands the events to the ingest queue: 202 once they are durable, 503
+/// with the reason when the queue or the log of events waiting is full.
+async fn keep(app: &App, events: Vec<AnonymousEvent>) -> Result<Response, ApiError> {
     let n = events.len() as u64;
     match app.ingestor.ingest(events).await {
         Ok(()) => {
@@ -246,6 +211,62 @@ async fn collect(State(app): State<App>, request: Request) -> Result<Response, A
         )),
         Err(e) => Err(ApiError::internal(e)),
     }
+}
+
+/// The sites an event's `domain` names. Every one must be a site we count;
+/// a typo should be loud. A site named twice counts once: one page view is
+/// one event per site.
+fn sites_named<'c>(
+    config: &'c glasshouse_model::Config,
+    domain: &str,
+) -> Result<Vec<&'c glasshouse_model::Site>, ApiError> {
+    let mut sites: Vec<&glasshouse_model::Site> = Vec::new();
+    for host in domain.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        let site = config
+            .site(host)
+            .ok_or_else(|| ApiError::bad_request(format!("domain: unknown site {host:?}")))?;
+        if !config.holds(&site.host) {
+            return Err(ApiError::bad_request(format!(
+                "domain: {host:?} is counted by its own organisation's node, not here"
+            )));
+        }
+        if !sites.iter().any(|s| s.host == site.host) {
+            sites.push(site);
+        }
+        if sites.len() > MAX_DOMAINS {
+            return Err(ApiError::bad_request(format!(
+                "domain: at most {MAX_DOMAINS} sites"
+            )));
+        }
+    }
+    if sites.is_empty() {
+        return Err(ApiError::bad_request("domain: no site named"));
+    }
+    Ok(sites)
+}
+
+/// The request's headers, the peer's address and the body, read within
+/// `MAX_BODY`. The request is taken whole and its headers moved out: the
+/// `HeaderMap` extractor would copy every header of every event.
+async fn split(request: Request) -> Result<(HeaderMap, SocketAddr, Bytes), ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer)
+        .ok_or_else(|| ApiError::internal("the connection's address is missing"))?;
+    let body = Bytes::from_request(Request::from_parts(parts, body), &())
+        .await
+        .map_err(|e: BytesRejection| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: format!("the body is larger than {MAX_BODY} bytes"),
+                audited: None,
+            },
+            _ => ApiError::bad_request("the body could not be read"),
+        })?;
+    Ok((headers, peer, body))
 }
 
 /// An event body, checked: what the anonymiser is handed with the request.
