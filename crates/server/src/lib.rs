@@ -32,7 +32,8 @@
 //! - `metrics`: `/metrics` for Prometheus, operator token only.
 //! - `request_id`: an id per request, in answers and log lines.
 //! - `ready`: `/ready`, each thing the instance depends on, checked.
-//! - `listen`: the accept loop, with header-read and request timeouts.
+//! - `listen`: the accept loop, with the header-read timeout.
+//! - `deadline`: every request's time to be answered (408 after it).
 //!
 //! Errors become HTTP answers in one place (`error`), always with a JSON
 //! reason.
@@ -44,6 +45,7 @@ pub mod audit;
 mod auth;
 mod client_ip;
 mod collect;
+pub mod deadline;
 mod error;
 pub mod federation;
 mod funnels;
@@ -177,24 +179,23 @@ pub fn registrar(app: &App) -> routes::Registrar {
 
 /// The whole HTTP surface; every request answered within
 /// `listen::REQUEST_TIMEOUT` (408 after it), a partner node's message
-/// within `listen::EXCHANGE_TIMEOUT`.
+/// within `listen::EXCHANGE_TIMEOUT` (`deadline`).
 pub fn router(app: App) -> Served {
-    let timeout = |t| {
-        tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            t,
-        )
-    };
-    let (routes, exchanges) = registrar(&app).into_routers();
-    let routes = routes
-        .layer(timeout(listen::REQUEST_TIMEOUT))
-        .merge(exchanges.layer(timeout(listen::EXCHANGE_TIMEOUT)))
-        .with_state(app);
-    tower::Layer::layer(&request_id::Layer, routes)
+    let registrar = registrar(&app);
+    let exchanges = registrar
+        .table()
+        .iter()
+        .filter(|(_, access)| *access == routes::Access::Node)
+        .map(|(path, _)| *path)
+        .collect();
+    let times = deadline::Layer::new(listen::REQUEST_TIMEOUT, listen::EXCHANGE_TIMEOUT, exchanges);
+    let routes = registrar.into_router().with_state(app);
+    tower::Layer::layer(&request_id::Layer, tower::Layer::layer(&times, routes))
 }
 
-/// The routers, each request given its id (`request_id`) before routing.
-pub type Served = request_id::WithId<Router>;
+/// The routers, each request given its id (`request_id`) and its time
+/// (`deadline`) before routing.
+pub type Served = request_id::WithId<deadline::Deadline<Router>>;
 
 /// Every registered path and how it may be reached, for the test that
 /// holds the API description and the pages against it.

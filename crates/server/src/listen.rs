@@ -4,7 +4,7 @@
 //! `axum::serve` gives it none: a client that sends its headers one byte a
 //! minute would hold a connection (and its memory) for ever. Here every
 //! connection gets a timer and [`HEADER_READ_TIMEOUT`], and every request
-//! at most [`REQUEST_TIMEOUT`] to be answered (408 after it, `router`).
+//! at most [`REQUEST_TIMEOUT`] to be answered (408 after it, `deadline`).
 //! Shutdown stops accepting, then lets the connections in flight finish.
 
 use axum::body::Body;

@@ -33,7 +33,6 @@ pub enum Access {
 pub struct Registrar {
     app: App,
     router: Router<App>,
-    exchanges: Router<App>,
     table: Vec<(&'static str, Access)>,
 }
 
@@ -43,7 +42,6 @@ impl Registrar {
         Registrar {
             app,
             router: Router::new(),
-            exchanges: Router::new(),
             table: Vec::new(),
         }
     }
@@ -66,13 +64,12 @@ impl Registrar {
         self.add(path, Access::Signed, route)
     }
 
-    /// The route partner nodes send their signed messages to. Kept apart
-    /// ([`Registrar::into_routers`]): answering a set intersection of a
-    /// million elements takes longer than any other request may.
+    /// The route partner nodes send their signed messages to. Given a
+    /// longer time than other requests (`deadline`, from the table):
+    /// answering a set intersection of a million elements takes longer
+    /// than any other request may.
     pub fn node(&mut self, path: &'static str, route: MethodRouter<App>) -> &mut Registrar {
-        self.exchanges = std::mem::take(&mut self.exchanges).route(path, route);
-        self.table.push((path, Access::Node));
-        self
+        self.add(path, Access::Node, route)
     }
 
     /// A route anyone may call.
@@ -96,9 +93,8 @@ impl Registrar {
         &self.table
     }
 
-    /// The routers of everything registered: every route but the nodes',
-    /// and the nodes'.
-    pub fn into_routers(self) -> (Router<App>, Router<App>) {
-        (self.router, self.exchanges)
+    /// The router of everything registered.
+    pub fn into_router(self) -> Router<App> {
+        self.router
     }
 }
