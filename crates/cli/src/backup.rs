@@ -46,12 +46,15 @@ pub struct Manifest {
     pub store: String,
 }
 
-/// Files never copied: the salts (erased daily), the lock and the socket.
-const NOT_COPIED: [&str; 4] = [
+/// Files never copied: the salts (erased daily), the lock, the socket and
+/// the write-ahead log's spare segment (zeros, made again when needed).
+const NOT_COPIED: [&str; 6] = [
     "salts.json",
     datadir::LOCK_FILE,
     CONTROL_SOCKET,
     "backup.json",
+    glasshouse_store::wal::SPARE,
+    glasshouse_store::wal::SPARE_WRITING,
 ];
 
 /// `glasshouse backup --data DIR --to OUT`.

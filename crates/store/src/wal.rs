@@ -19,7 +19,12 @@
 //! - Segment files `NNNNNNNNNNNNNNNNNNNN.wal`, named by the sequence number
 //!   of their first record, appended to and never rewritten. The writer
 //!   starts a new segment when the current one passes `segment_bytes`, and
-//!   at every start.
+//!   at every start. Once the log is busy, a new segment is a file of
+//!   zeros `segment_bytes` long made ahead (`spare.rs`, [`SPARE`]), and
+//!   records are written over the zeros: the `fdatasync` then has no new
+//!   file size to commit. A zero length where a record would start ends
+//!   the segment; the unused zeros are cut off when the writer moves on,
+//!   and at start.
 //! - A record is `length: u32 LE`, `check: u64 LE` (the first 8 bytes of a
 //!   BLAKE3 hash of the length and the payload), then the payload:
 //!   `seq: u64`, `batch id: u64`, `rows: u32` with its top bit set, `fields:
@@ -54,8 +59,8 @@
 //! it, [`Wal::append`] refuses with [`WalError::Full`] and the collector
 //! answers 503: the visitor's browser may retry, and nothing is
 //! acknowledged that the disk cannot hold. On disk the log takes at most
-//! the bound plus one segment (shipped records of the current segment) plus
-//! one batch.
+//! the bound plus two segments (the shipped records and unused zeros of
+//! the current segment, and the spare) plus one batch.
 //!
 //! Rows hold only the table's columns: no IP address or User-Agent exists
 //! at this layer (docs/architecture.md, promise 1).
@@ -64,10 +69,14 @@ use crate::row::{AsRow, Row, RowBatch, FIELDS};
 use crate::sessions::{Acquisition, JourneyState, SessionState};
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+
+mod spare;
+pub use spare::{SPARE, SPARE_WRITING};
 
 /// Default bound on bytes not yet shipped. An event takes about 260 bytes
 /// in the log, so this holds about four million: an outage of an hour at
@@ -76,6 +85,11 @@ pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 
 /// Default size at which the writer starts a new segment.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+
+/// Bytes a segment started empty takes before the log counts as busy and
+/// asks for a spare (or a quarter of a segment, if less): most
+/// installations' logs never need 64 MiB of zeros.
+const BUSY_BYTES: u64 = 1 << 20;
 
 const HEADER: usize = 12;
 /// Larger than any batch the ingest queue writes; a longer length is damage.
@@ -142,6 +156,9 @@ struct State {
     segments: Vec<u64>,
     /// Sequence number of the next record appended.
     next_seq: u64,
+    /// Where the last complete record of the segment being written ends:
+    /// readers read no further (zeros may follow).
+    active_len: u64,
     /// Highest sequence number shipped (0: none yet).
     shipped: u64,
     /// Bytes of records not yet shipped.
@@ -163,7 +180,11 @@ struct Shared {
 pub struct Wal {
     shared: Arc<Shared>,
     file: File,
+    /// Where the next record goes: the end of the last one.
     file_len: u64,
+    /// How much of the file is preallocated (0: it grows with each record).
+    zeroed: u64,
+    spares: spare::Spares,
     /// Set when a failed write could not be undone: appending after it
     /// would put acknowledged records behind a damaged one.
     broken: bool,
@@ -173,8 +194,8 @@ pub struct Wal {
 #[derive(Debug)]
 pub struct WalReader {
     shared: Arc<Shared>,
-    /// The segment being read: its first sequence number and a reader.
-    open: Option<(u64, BufReader<File>)>,
+    /// The segment being read.
+    open: Option<Open>,
     /// Sequence number of the next record wanted.
     next: u64,
 }
@@ -191,6 +212,54 @@ fn check(parts: &[&[u8]]) -> u64 {
 
 fn segment_name(first: u64) -> String {
     format!("{first:020}{SUFFIX}")
+}
+
+/// A segment being read, never past what its reader may see.
+#[derive(Debug)]
+struct Open {
+    /// Its first sequence number.
+    first: u64,
+    reader: BufReader<io::Take<File>>,
+    /// The offset up to which reading is allowed so far.
+    allowed: u64,
+}
+
+impl Open {
+    fn new(dir: &Path, first: u64) -> io::Result<Open> {
+        let file = File::open(dir.join(segment_name(first)))?;
+        Ok(Open {
+            first,
+            reader: BufReader::with_capacity(1 << 20, file.take(0)),
+            allowed: 0,
+        })
+    }
+
+    /// Lets reading go on up to `end`.
+    fn allow(&mut self, end: u64) {
+        if end > self.allowed {
+            let take = self.reader.get_mut();
+            take.set_limit(take.limit().saturating_add(end - self.allowed));
+            self.allowed = end;
+        }
+    }
+}
+
+/// Creates segment `first`, on the spare if one is ready; also returns
+/// how many bytes of it are zeros already.
+fn start_segment(dir: &Path, spares: &mut spare::Spares, first: u64) -> io::Result<(File, u64)> {
+    let path = dir.join(segment_name(first));
+    let zeroed = if spares.take(&path)? {
+        spares.size()
+    } else {
+        0
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(&path)?;
+    sync_dir(dir)?;
+    Ok((file, zeroed))
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -216,6 +285,10 @@ fn read_record(r: &mut impl Read) -> io::Result<Read1> {
             0 => return Ok(Read1::Torn),
             n => got += n,
         }
+    }
+    if header == [0; HEADER] {
+        // The preallocated zeros after the last record.
+        return Ok(Read1::End);
     }
     let len_bytes: [u8; 4] = header[..4].try_into().expect("4 bytes");
     let len = u32::from_le_bytes(len_bytes) as usize;
@@ -349,6 +422,9 @@ impl Wal {
                         "the write-ahead log ended in a torn write (never acknowledged); cut"
                     );
                 }
+            }
+            if torn || len > valid {
+                // A torn write, or preallocated zeros after the last record.
                 file.set_len(valid)?;
                 file.sync_all()?;
             }
@@ -361,10 +437,8 @@ impl Wal {
             segments.push(first);
         }
         let next_seq = last_seq.max(shipped) + 1;
-        let path = dir.join(segment_name(next_seq));
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let file_len = file.metadata()?.len();
-        sync_dir(dir)?;
+        let mut spares = spare::Spares::new(dir, options.segment_bytes);
+        let (file, zeroed) = start_segment(dir, &mut spares, next_seq)?;
         segments.push(next_seq);
         if pending_batches > 0 {
             tracing::info!(
@@ -380,6 +454,7 @@ impl Wal {
                 state: Mutex::new(State {
                     segments,
                     next_seq,
+                    active_len: 0,
                     shipped,
                     pending_bytes,
                     pending_batches,
@@ -387,7 +462,9 @@ impl Wal {
                 appended: Condvar::new(),
             }),
             file,
-            file_len,
+            file_len: 0,
+            zeroed,
+            spares,
             broken: false,
         })
     }
@@ -515,11 +592,12 @@ impl Wal {
         record[4..HEADER].copy_from_slice(&sum.to_le_bytes());
         if let Err(e) = self
             .file
-            .write_all(&record)
+            .write_all_at(&record, self.file_len)
             .and_then(|()| self.file.sync_data())
         {
-            // Undo the partial record, or stop: a later record behind it
-            // would be cut at the next start.
+            // Undo the partial record (and drop the zeros after it), or
+            // stop: a later record behind it would be cut at the next start.
+            self.zeroed = self.file_len;
             if self
                 .file
                 .set_len(self.file_len)
@@ -534,30 +612,49 @@ impl Wal {
         {
             let mut st = self.shared.state.lock().expect("wal state");
             st.next_seq = seq + 1;
+            st.active_len = self.file_len;
             st.pending_bytes += record.len() as u64;
             st.pending_batches += 1;
         }
         self.shared.appended.notify_all();
-        if self.file_len >= self.shared.options.segment_bytes {
-            self.rotate(seq + 1)?;
-        }
+        self.next_segment(seq + 1)?;
         Ok(seq)
     }
 
+    /// After each append: asks for a spare once the log is busy, and
+    /// starts a new segment when this one is full, or when it was started
+    /// empty and a spare is ready.
+    fn next_segment(&mut self, first: u64) -> io::Result<()> {
+        let size = self.shared.options.segment_bytes;
+        let started_empty = self.zeroed == 0;
+        let busy = if started_empty {
+            self.file_len >= BUSY_BYTES.min(size / 4)
+        } else {
+            self.file_len >= self.zeroed / 2
+        };
+        if busy {
+            self.spares.want();
+        }
+        if self.file_len >= size || (started_empty && busy && self.spares.ready()) {
+            self.rotate(first)?;
+        }
+        Ok(())
+    }
+
     /// Starts segment `first`. The new file is in the list before any
-    /// record is written to it, so the reader always finds its records.
+    /// record is written to it, and the old one cut to its last record
+    /// before that, so a reader finds every record and no zeros.
     fn rotate(&mut self, first: u64) -> io::Result<()> {
-        let path = self.shared.dir.join(segment_name(first));
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        sync_dir(&self.shared.dir)?;
+        let (file, zeroed) = start_segment(&self.shared.dir, &mut self.spares, first)?;
+        if self.zeroed > self.file_len {
+            self.file.set_len(self.file_len)?;
+        }
         self.file = file;
         self.file_len = 0;
-        self.shared
-            .state
-            .lock()
-            .expect("wal state")
-            .segments
-            .push(first);
+        self.zeroed = zeroed;
+        let mut st = self.shared.state.lock().expect("wal state");
+        st.segments.push(first);
+        st.active_len = 0;
         Ok(())
     }
 }
@@ -591,9 +688,18 @@ impl WalReader {
     /// `max_bytes` bytes are in hand or none is left. Each record is read
     /// once; ship it, then [`mark_shipped`](Self::mark_shipped).
     pub fn read(&mut self, max_rows: usize, max_bytes: u64) -> Result<Vec<Logged>, WalError> {
-        let (end, segments) = {
+        let (end, segments, active_len) = {
             let st = self.shared.state.lock().expect("wal state");
-            (st.next_seq, st.segments.clone())
+            (st.next_seq, st.segments.clone(), st.active_len)
+        };
+        // How far a segment may be read: the last one (being written) up to
+        // its last complete record, every other one to its end.
+        let limit = |first: u64| {
+            if segments.last() == Some(&first) {
+                active_len
+            } else {
+                u64::MAX
+            }
         };
         let mut out: Vec<Logged> = Vec::new();
         let (mut rows, mut bytes) = (0usize, 0u64);
@@ -608,22 +714,16 @@ impl WalReader {
                 else {
                     break;
                 };
-                let path = self.shared.dir.join(segment_name(first));
-                let mut f = File::open(&path)?;
-                f.seek(SeekFrom::Start(0))?;
-                self.open = Some((first, BufReader::with_capacity(1 << 20, f)));
+                self.open = Some(Open::new(&self.shared.dir, first)?);
             }
-            let (first, reader) = self.open.as_mut().expect("opened above");
-            let first = *first;
-            match read_record(reader)? {
+            let open = self.open.as_mut().expect("opened above");
+            let first = open.first;
+            open.allow(limit(first));
+            match read_record(&mut open.reader)? {
                 Read1::End => {
                     // On to the next segment, if the writer has started one.
                     match segments.iter().find(|&&f| f > first) {
-                        Some(&f) => {
-                            let path = self.shared.dir.join(segment_name(f));
-                            self.open =
-                                Some((f, BufReader::with_capacity(1 << 20, File::open(&path)?)));
-                        }
+                        Some(&f) => self.open = Some(Open::new(&self.shared.dir, f)?),
                         None => break,
                     }
                 }
@@ -937,5 +1037,56 @@ mod tests {
         let all = wal.reader().read(usize::MAX, u64::MAX).unwrap();
         assert_eq!(all.len() as u64, wal.depth().1);
         assert_eq!(all.last().unwrap().batch.id, 999);
+    }
+
+    #[test]
+    fn records_over_preallocated_zeros_read_back_while_written_and_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = WalOptions {
+            segment_bytes: 64 << 10,
+            ..WalOptions::default()
+        };
+        let mut wal = Wal::open(dir.path(), options).unwrap();
+        let mut reader = wal.reader();
+        let mut read = Vec::new();
+        for i in 0..400 {
+            wal.append(i, &rows(i * 3, 3)).unwrap();
+            // Time for the thread to make the spares asked for.
+            std::thread::sleep(Duration::from_millis(1));
+            if i % 7 == 0 {
+                read.extend(reader.read(usize::MAX, u64::MAX).unwrap());
+            }
+        }
+        read.extend(reader.read(usize::MAX, u64::MAX).unwrap());
+        assert_eq!(
+            read.iter().map(|l| l.batch.id).collect::<Vec<_>>(),
+            (0..400).collect::<Vec<_>>()
+        );
+        assert_eq!(read[399].batch.rows, rows(399 * 3, 3));
+        // Segments that were spares: the finished ones cut to their last
+        // record, the one being written still full of zeros after it.
+        let segs = segments(dir.path());
+        assert!(segs.len() >= 4, "{segs:?}");
+        let (last, done) = segs.split_last().unwrap();
+        assert_eq!(fs::metadata(last).unwrap().len(), 64 << 10);
+        let lens: Vec<u64> = done
+            .iter()
+            .map(|s| fs::metadata(s).unwrap().len())
+            .collect();
+        assert!(
+            lens[1..]
+                .iter()
+                .all(|l| ((64 << 10)..(64 << 10) + 2_000).contains(l)),
+            "{lens:?}"
+        );
+        // A crash: reopened, every record is there once, the zeros are
+        // cut, and the log goes on.
+        drop((reader, wal));
+        let mut wal = Wal::open(dir.path(), options).unwrap();
+        assert!(fs::metadata(last).unwrap().len() < 64 << 10);
+        let again = wal.reader().read(usize::MAX, u64::MAX).unwrap();
+        assert_eq!(again.len(), 400);
+        assert_eq!(again.last().unwrap().batch.rows, rows(399 * 3, 3));
+        assert_eq!(wal.append(400, &rows(0, 1)).unwrap(), 401);
     }
 }
