@@ -5,8 +5,8 @@
 //! journal commit, done by the kernel's journal thread, on top of the data
 //! flush. Over blocks already written (here with zeros) a batch changes no
 //! metadata, and the `fdatasync` is the data flush alone. On the
-//! development machine that took an append's sync from about 300 µs to
-//! about 200 µs with the CPUs busy, and made ingest 8 % faster
+//! development machine that took a 6.5 KB append's sync from about 300 µs
+//! to about 200 µs with both CPUs busy, and made ingest 4–6 % faster
 //! (docs/benchmarks.md, "Ingest over HTTP").
 //!
 //! A thread writes the next segment, [`SPARE`], while the current one
