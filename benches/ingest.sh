@@ -48,11 +48,17 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 # CPU ticks by thread name (the comm field may hold spaces: take it between
 # the parentheses), to see where the server's time goes.
 thread_ticks() { for f in /proc/"$pid"/task/*/stat; do sed -E 's/^[0-9]+ \(([^)]*)\) (.*)$/\1 \2/' "$f" 2>/dev/null; done | awk '{t[$1] += $13 + $14} END {for (k in t) print k, t[k]}' | sort; }
+# Nanoseconds each thread waited, runnable, for a CPU (the scheduler's
+# counters): on a machine shared with the load generator, where time goes
+# that the CPU figures do not show.
+thread_waits() { for t in /proc/"$pid"/task/*; do echo "$(tr ' ' _ < "$t/comm") $(cut -d' ' -f2 "$t/schedstat")"; done 2>/dev/null | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' | sort; }
 thread_ticks > "$dir/threads.before"
+thread_waits > "$dir/waits.before"
 before=$(cpu_ticks)
 /usr/bin/time -f "load_generator_cpu_percent=%P" -o "$dir/wrk.time" wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)'
 after=$(cpu_ticks)
 thread_ticks > "$dir/threads.after"
+thread_waits > "$dir/waits.after"
 cat "$dir/wrk.time"
 metric() { curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" | awk -v m="glasshouse_$1" '$1 == m || $1 == m"_total" {print $2}'; }
 written=$(metric ingest_written); batches=$(metric ingest_batches)
@@ -61,6 +67,9 @@ echo "server_cpu_percent=$(( (after - before) * 100 / $(getconf CLK_TCK) / secon
 # Per thread: CPU percent of one core (threads that ended mid-run are left out).
 join -a2 -e0 -o 0,1.2,2.2 "$dir/threads.before" "$dir/threads.after" \
   | awk -v hz="$(getconf CLK_TCK)" -v s="$seconds" '{printf "%s%s=%d", (NR > 1 ? " " : "server_threads "), $1, ($3 - $2) * 100 / hz / s} END {print ""}'
+# Per thread: time spent waiting for a CPU, as a percent of one core.
+join -a2 -e0 -o 0,1.2,2.2 "$dir/waits.before" "$dir/waits.after" \
+  | awk -v s="$seconds" '{printf "%s%s=%d", (NR > 1 ? " " : "server_threads_waiting "), $1, ($3 - $2) / 1e7 / s} END {print ""}'
 sleep 0.5
 stored=$(curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/stats/aggregate?site_id=www.gov.uk&period=day&metrics=pageviews" | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"]["pageviews"]["value"])')
 kill -TERM "$pid"; wait "$pid" || true
