@@ -146,19 +146,28 @@ mod tests {
         Request::builder().uri(path).body(Body::empty()).unwrap()
     }
 
-    #[tokio::test]
-    async fn a_request_not_answered_in_time_gets_a_408_with_a_reason() {
-        let layer = Layer::new(
+    /// Requests wait 100 ms, or 5 s on `/node`.
+    fn layer() -> Layer {
+        Layer::new(
             Duration::from_millis(100),
             Duration::from_secs(5),
             vec!["/node"],
-        );
-        let started = Instant::now();
-        let answer = layer
-            .layer(slow(Duration::from_secs(30)))
-            .oneshot(request("/api/event"))
+        )
+    }
+
+    /// The answer to `path` from a service that takes `after`.
+    async fn answer(after: Duration, path: &str) -> Response {
+        layer()
+            .layer(slow(after))
+            .oneshot(request(path))
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_not_answered_in_time_gets_a_408_with_a_reason() {
+        let started = Instant::now();
+        let answer = answer(Duration::from_secs(30), "/api/event").await;
         let waited = started.elapsed();
         assert_eq!(answer.status(), StatusCode::REQUEST_TIMEOUT);
         assert!(
@@ -174,29 +183,14 @@ mod tests {
 
     #[tokio::test]
     async fn the_long_paths_get_the_long_time_and_others_are_answered() {
-        let layer = Layer::new(
-            Duration::from_millis(100),
-            Duration::from_secs(5),
-            vec!["/node"],
-        );
-        let answer = layer
-            .layer(slow(Duration::from_millis(400)))
-            .oneshot(request("/node"))
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), StatusCode::OK);
+        let long = Duration::from_millis(400);
+        assert_eq!(answer(long, "/node").await.status(), StatusCode::OK);
         // Only the exact path: another under it gets the short time.
-        let answer = layer
-            .layer(slow(Duration::from_millis(400)))
-            .oneshot(request("/node/other"))
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), StatusCode::REQUEST_TIMEOUT);
-        let answer = layer
-            .layer(slow(Duration::from_millis(1)))
-            .oneshot(request("/api/event"))
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(
+            answer(long, "/node/other").await.status(),
+            StatusCode::REQUEST_TIMEOUT
+        );
+        let quick = Duration::from_millis(1);
+        assert_eq!(answer(quick, "/api/event").await.status(), StatusCode::OK);
     }
 }

@@ -148,7 +148,13 @@ fn make_spares(dir: &Path, size: u64, shared: &Shared) {
                 return;
             }
         }
-        match write_zeros(&dir.join(SPARE_WRITING), size, shared) {
+        let made = write_zeros(&dir.join(SPARE_WRITING), size, shared).and_then(|whole| {
+            if whole {
+                fs::rename(dir.join(SPARE_WRITING), dir.join(SPARE))?;
+            }
+            Ok(whole)
+        });
+        match made {
             Ok(true) => {}
             Ok(false) => {
                 let _ = fs::remove_file(dir.join(SPARE_WRITING));
@@ -159,10 +165,6 @@ fn make_spares(dir: &Path, size: u64, shared: &Shared) {
                 let _ = fs::remove_file(dir.join(SPARE_WRITING));
                 return;
             }
-        }
-        if let Err(e) = fs::rename(dir.join(SPARE_WRITING), dir.join(SPARE)) {
-            tracing::warn!(error = %e, "preallocating a write-ahead log segment failed; new segments start empty");
-            return;
         }
         shared.asked.lock().expect("spares").wanted = false;
         shared.ready.store(true, Ordering::SeqCst);
