@@ -346,6 +346,15 @@ pub fn conformance(store: Arc<dyn Store>) {
         truth::by_event(&all, |e| Some(e.path.clone())),
         "by page",
     );
+    // A page larger than `sql::SMALL_PAGE` pairs every value with its
+    // visits instead of the page's values only: the same figures.
+    same_rows(
+        store
+            .breakdown(&query((0, 2), ""), &Dimension::Page, usize::MAX, 0)
+            .unwrap(),
+        truth::by_event(&all, |e| Some(e.path.clone())),
+        "by page, every value at once",
+    );
     same_rows(
         bd(Dimension::EventName, ""),
         truth::by_event(&all, |e| Some(e.name.clone())),
@@ -437,6 +446,7 @@ pub fn conformance(store: Arc<dyn Store>) {
     // for an event property (whose visit metrics are computed after the
     // counts).
     for (metric, dim) in [
+        (Metric::Visits, Dimension::Page),
         (Metric::BounceRate, Dimension::Page),
         (Metric::VisitDuration, Dimension::Page),
         (Metric::BounceRate, Dimension::Source),
