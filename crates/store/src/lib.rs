@@ -115,7 +115,7 @@ pub enum StoreError {
 /// The version of the tables this binary writes, recorded in each store
 /// (`schema_version`), so that an upgrade runs each numbered migration once
 /// and an older binary refuses tables it does not know.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A large load of events (`glasshouse import`) in as few writes as the
 /// back end allows. Where the back end has transactions (DuckDB) the load

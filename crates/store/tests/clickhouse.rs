@@ -101,8 +101,9 @@ fn clickhouse_records_its_schema_version_and_refuses_a_newer() {
         "ALTER TABLE versioned.rollup DROP COLUMN scroll_sum",
         "ALTER TABLE versioned.rollup DROP COLUMN engaged_seconds",
         "TRUNCATE TABLE versioned.schema_version",
-        // A store of version 1 has never seen the step to 2 claimed.
+        // A store of version 1 has never seen the steps after it claimed.
         "DROP TABLE versioned.migrating_to_2",
+        "DROP TABLE versioned.migrating_to_3",
         "INSERT INTO versioned.schema_version (version) VALUES (1)",
     ] {
         execute(server.http_port, statement);

@@ -159,11 +159,33 @@ fn duckdb_records_its_schema_version_migrates_an_older_file_and_refuses_a_newer(
         let c = duckdb::Connection::open(&file).unwrap();
         c.execute_batch(
             "DROP TABLE schema_version; ALTER TABLE events DROP COLUMN prev_page; \
-             ALTER TABLE events DROP COLUMN scroll_depth; ALTER TABLE events DROP COLUMN engagement_time;",
+             ALTER TABLE events DROP COLUMN scroll_depth; ALTER TABLE events DROP COLUMN engagement_time; \
+             DROP TABLE rollup_pages; \
+             INSERT INTO rollup VALUES ('a.example', DATE '2026-01-05', 'page', '/x', 3, 3, 4, 4, 1, 9.0, 0, 0, 0), \
+                 ('a.example', DATE '2026-01-05', 'total', '', 5, 5, 6, 6, 2, 9.0, 0, 0, 0);",
         )
         .unwrap();
     }
     let store = DuckStore::open(dir.path()).unwrap();
+    // Page-level roll-ups written into the one table of version 2 moved
+    // to their own, and read back from there.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+    let read = |dim: &str| {
+        store
+            .read_rollup("a.example", day, day.succ_opt().unwrap(), dim)
+            .unwrap()
+    };
+    assert_eq!(
+        read("page")
+            .iter()
+            .map(|r| (&*r.value, r.visitors))
+            .collect::<Vec<_>>(),
+        [("/x", 3)]
+    );
+    assert_eq!(
+        read("total").iter().map(|r| r.visitors).collect::<Vec<_>>(),
+        [5]
+    );
     // Written into a file whose columns are in another order than a new one's.
     store.append(&suite::aggregates::stored_pages(3)).unwrap();
     store.bulk_load().unwrap().commit().unwrap();
@@ -179,6 +201,15 @@ fn duckdb_records_its_schema_version_migrates_an_older_file_and_refuses_a_newer(
         )
         .unwrap();
     assert_eq!(engagement, 2);
+    let pages_left: i64 = c
+        .query_row("SELECT count(*) FROM rollup WHERE dim = 'page'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(
+        pages_left, 0,
+        "page roll-ups left in the table of the other properties"
+    );
     drop(c);
 
     {

@@ -105,8 +105,9 @@ pub fn create_version(database: &str, layout: &Layout) -> Vec<String> {
 /// the step from version `i` to `i + 1` after the columns that version
 /// added: statements with `{database}` and `{on_cluster}` to fill in.
 /// Version 1 is the tables as `create` makes them, so it has none;
-/// version 2 only adds the engagement columns.
-const STEPS: [&[&str]; crate::SCHEMA_VERSION as usize] = [&[], &[]];
+/// version 2 only adds the engagement columns; version 3 changed DuckDB's
+/// roll-up tables only.
+const STEPS: [&[&str]; crate::SCHEMA_VERSION as usize] = [&[], &[], &[]];
 
 /// A column a migration adds: the table, its name and type.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -123,7 +123,7 @@ impl DuckStore {
         let writer = raw.connection()?;
         writer.execute_batch(&schema::create()).map_err(db_err)?;
         writer
-            .execute_batch(schema::CREATE_ROLLUP)
+            .execute_batch(&schema::create_rollup())
             .map_err(db_err)?;
         writer
             .execute_batch(schema::CREATE_WAL_MARK)
@@ -352,17 +352,33 @@ fn put_rollup(
     day: chrono::NaiveDate,
     rows: &[RollupRow],
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "DELETE FROM rollup WHERE site = $1 AND day = CAST($2 AS DATE)",
-        duckdb::params![site, day.to_string()],
-    )
-    .map_err(db_err)?;
+    for table in schema::ROLLUP_TABLES {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE site = $1 AND day = CAST($2 AS DATE)"),
+            duckdb::params![site, day.to_string()],
+        )
+        .map_err(db_err)?;
+    }
     append_rollup(tx, rows)
 }
 
-/// Appends roll-up rows inside `tx`.
+/// Appends roll-up rows inside `tx`, each to its property's table.
 fn append_rollup(tx: &duckdb::Transaction<'_>, rows: &[RollupRow]) -> Result<(), StoreError> {
-    let mut app = tx.appender("rollup").map_err(db_err)?;
+    for table in schema::ROLLUP_TABLES {
+        let rows = rows
+            .iter()
+            .filter(|r| schema::rollup_table(&r.dim) == table);
+        append_rollup_to(tx, table, rows)?;
+    }
+    Ok(())
+}
+
+fn append_rollup_to<'a>(
+    tx: &duckdb::Transaction<'_>,
+    table: &str,
+    rows: impl Iterator<Item = &'a RollupRow>,
+) -> Result<(), StoreError> {
+    let mut app = tx.appender(table).map_err(db_err)?;
     for r in rows {
         app.append_row(duckdb::params![
             r.site,
@@ -536,11 +552,13 @@ impl Store for DuckStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.writer.lock().expect("writer");
         let tx = conn.transaction().map_err(db_err)?;
-        tx.execute(
-            "DELETE FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE)",
-            duckdb::params![site, from.to_string(), until.to_string()],
-        )
-        .map_err(db_err)?;
+        for table in schema::ROLLUP_TABLES {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE)"),
+                duckdb::params![site, from.to_string(), until.to_string()],
+            )
+            .map_err(db_err)?;
+        }
         append_rollup(&tx, rows)?;
         tx.commit().map_err(db_err)
     }
@@ -629,9 +647,9 @@ impl Store for DuckStore {
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
         self.rollup_rows(
-            "SELECT site, strftime(day, '%Y-%m-%d'), dim, value, visitors, visits, pageviews, events, bounces, duration_sum, \
+            &format!("SELECT site, strftime(day, '%Y-%m-%d'), dim, value, visitors, visits, pageviews, events, bounces, duration_sum, \
              engaged, scroll_sum, engaged_seconds \
-             FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 ORDER BY day, value",
+             FROM {} WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 ORDER BY day, value", schema::rollup_table(dim)),
             site,
             from,
             until,
@@ -647,9 +665,9 @@ impl Store for DuckStore {
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
         self.rollup_rows(
-            "SELECT $1, $2, $4, value, sum(visitors)::UBIGINT, sum(visits)::UBIGINT, sum(pageviews)::UBIGINT, sum(events)::UBIGINT, sum(bounces)::UBIGINT, sum(duration_sum), \
+            &format!("SELECT $1, $2, $4, value, sum(visitors)::UBIGINT, sum(visits)::UBIGINT, sum(pageviews)::UBIGINT, sum(events)::UBIGINT, sum(bounces)::UBIGINT, sum(duration_sum), \
              sum(engaged)::UBIGINT, sum(scroll_sum), sum(engaged_seconds) \
-             FROM rollup WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 GROUP BY value ORDER BY value",
+             FROM {} WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 GROUP BY value ORDER BY value", schema::rollup_table(dim)),
             site,
             from,
             until,
@@ -658,13 +676,19 @@ impl Store for DuckStore {
     }
 
     fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
-        let conn = self.writer.lock().expect("writer");
-        conn.execute(
-            "DELETE FROM rollup WHERE site = $1 AND day < CAST($2 AS DATE)",
-            duckdb::params![site, day.to_string()],
-        )
-        .map(|n| n as u64)
-        .map_err(db_err)
+        let mut conn = self.writer.lock().expect("writer");
+        let tx = conn.transaction().map_err(db_err)?;
+        let mut deleted = 0;
+        for table in schema::ROLLUP_TABLES {
+            deleted += tx
+                .execute(
+                    &format!("DELETE FROM {table} WHERE site = $1 AND day < CAST($2 AS DATE)"),
+                    duckdb::params![site, day.to_string()],
+                )
+                .map_err(db_err)? as u64;
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(deleted)
     }
 
     fn count(&self) -> Result<u64, StoreError> {
