@@ -352,14 +352,30 @@ fn put_rollup(
     day: chrono::NaiveDate,
     rows: &[RollupRow],
 ) -> Result<(), StoreError> {
-    for table in schema::ROLLUP_TABLES {
-        tx.execute(
-            &format!("DELETE FROM {table} WHERE site = $1 AND day = CAST($2 AS DATE)"),
-            duckdb::params![site, day.to_string()],
-        )
-        .map_err(db_err)?;
-    }
+    delete_rollups(tx, site, Some(day), day + chrono::Duration::days(1))?;
     append_rollup(tx, rows)
+}
+
+/// Deletes `site`'s roll-ups of days in `[from, until)` (every day before
+/// `until` without `from`) from every roll-up table inside `tx`; returns
+/// how many rows went.
+fn delete_rollups(
+    tx: &duckdb::Transaction<'_>,
+    site: &str,
+    from: Option<chrono::NaiveDate>,
+    until: chrono::NaiveDate,
+) -> Result<u64, StoreError> {
+    let from = from.unwrap_or(crate::rollup::all_days().0);
+    let mut deleted = 0;
+    for table in schema::ROLLUP_TABLES {
+        deleted += tx
+            .execute(
+                &format!("DELETE FROM {table} WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE)"),
+                duckdb::params![site, from.to_string(), until.to_string()],
+            )
+            .map_err(db_err)? as u64;
+    }
+    Ok(deleted)
 }
 
 /// Appends roll-up rows inside `tx`, each to its property's table.
@@ -552,13 +568,7 @@ impl Store for DuckStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.writer.lock().expect("writer");
         let tx = conn.transaction().map_err(db_err)?;
-        for table in schema::ROLLUP_TABLES {
-            tx.execute(
-                &format!("DELETE FROM {table} WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE)"),
-                duckdb::params![site, from.to_string(), until.to_string()],
-            )
-            .map_err(db_err)?;
-        }
+        delete_rollups(&tx, site, Some(from), until)?;
         append_rollup(&tx, rows)?;
         tx.commit().map_err(db_err)
     }
@@ -678,15 +688,7 @@ impl Store for DuckStore {
     fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
         let mut conn = self.writer.lock().expect("writer");
         let tx = conn.transaction().map_err(db_err)?;
-        let mut deleted = 0;
-        for table in schema::ROLLUP_TABLES {
-            deleted += tx
-                .execute(
-                    &format!("DELETE FROM {table} WHERE site = $1 AND day < CAST($2 AS DATE)"),
-                    duckdb::params![site, day.to_string()],
-                )
-                .map_err(db_err)? as u64;
-        }
+        let deleted = delete_rollups(&tx, site, None, day)?;
         tx.commit().map_err(db_err)?;
         Ok(deleted)
     }
