@@ -27,7 +27,7 @@
 //! (`duck/fresh.rs`).
 
 use crate::{Store, StoreError, Totals};
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use glasshouse_model::query::{day_of, day_start, Dimension, Filter, FilterOp, Metric, Query, Tz};
 
 /// One day's figures for one value of one property on one site.
@@ -295,11 +295,25 @@ pub fn over_midnight(
     tz: Tz,
     day: NaiveDate,
 ) -> Result<Vec<RollupRow>, StoreError> {
+    let dims = dimensions();
+    let end = day_start(day + Duration::days(1), tz);
+    midnight_rows(store, site, tz, (day, end), &dims, true)
+}
+
+/// The rows of [`over_midnight`] for the visits over the midnight starting
+/// `day`, their second half read until `end` (the end of the day, or
+/// earlier while it is still under way): for the properties `dims` and,
+/// with `totals`, the totals.
+pub fn midnight_rows(
+    store: &dyn Store,
+    site: &str,
+    tz: Tz,
+    (day, end): (NaiveDate, DateTime<Utc>),
+    dims: &[(&'static str, Dimension)],
+    totals: bool,
+) -> Result<Vec<RollupRow>, StoreError> {
     let at = day_start(day, tz);
-    let (before, after) = (
-        day_start(day - Duration::days(1), tz),
-        day_start(day + Duration::days(1), tz),
-    );
+    let before = day_start(day - Duration::days(1), tz);
     let query = |from, until| Query {
         site: site.to_string(),
         from,
@@ -312,33 +326,36 @@ pub fn over_midnight(
             values: vec![at.timestamp_micros().to_string()],
         }],
     };
-    let whole = query(before, after);
-    let halves = [query(before, at), query(at, after)];
-    let total = store.aggregate(&whole)?;
-    if total.visits == 0 {
-        return Ok(Vec::new());
-    }
+    let whole = query(before, end);
+    let halves = [query(before, at), query(at, end)];
     let row = |dim: String, value: &str| RollupRow::zero(site, day, &dim, value);
-    let mut plus = row(format!("{WHOLE}total"), "");
-    plus.add(&total);
-    let mut minus = row(format!("{HALVES}total"), "");
-    let mut before = row(format!("{BEFORE}total"), "");
-    before.add(&store.aggregate(&halves[0])?);
-    minus.merge(&before);
-    minus.add(&store.aggregate(&halves[1])?);
-    let mut out = vec![plus, minus, before];
-    for (key, dim) in dimensions() {
-        if dim == Dimension::Transition {
+    let mut out = Vec::new();
+    if totals {
+        let total = store.aggregate(&whole)?;
+        if total.visits == 0 {
+            return Ok(Vec::new());
+        }
+        let mut plus = row(format!("{WHOLE}total"), "");
+        plus.add(&total);
+        let mut minus = row(format!("{HALVES}total"), "");
+        let mut before = row(format!("{BEFORE}total"), "");
+        before.add(&store.aggregate(&halves[0])?);
+        minus.merge(&before);
+        minus.add(&store.aggregate(&halves[1])?);
+        out.extend([plus, minus, before]);
+    }
+    for (key, dim) in dims {
+        if *dim == Dimension::Transition {
             continue;
         }
-        for (value, t) in store.breakdown(&whole, &dim, usize::MAX / 2, 0)? {
+        for (value, t) in store.breakdown(&whole, dim, usize::MAX / 2, 0)? {
             let mut r = row(format!("{WHOLE}{key}"), &value);
             r.add(&t);
             out.push(r);
         }
         let mut halved: std::collections::BTreeMap<String, RollupRow> = Default::default();
         for h in &halves {
-            for (value, t) in store.breakdown(h, &dim, usize::MAX / 2, 0)? {
+            for (value, t) in store.breakdown(h, dim, usize::MAX / 2, 0)? {
                 halved
                     .entry(value.clone())
                     .or_insert_with(|| row(format!("{HALVES}{key}"), &value))

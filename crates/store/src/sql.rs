@@ -224,9 +224,11 @@ impl<'d> Builder<'d> {
     }
 
     /// The visits of `site` with events on both sides of the midnight in
-    /// `f` (a day either side).
+    /// `f`. Events of a visit are less than `SESSION_TIMEOUT_MICROS` apart
+    /// (`sessions.rs`), so such a visit has events within that time either
+    /// side of the midnight: only those minutes are searched for its id.
     fn over_midnight(&mut self, site: &str, f: &Filter) -> String {
-        const DAY: i64 = 86_400_000_000;
+        const NEAR: i64 = crate::sessions::SESSION_TIMEOUT_MICROS;
         let at = f
             .values
             .first()
@@ -236,9 +238,9 @@ impl<'d> Builder<'d> {
             |m: i64| Param::Time(chrono::DateTime::from_timestamp_micros(m).unwrap_or_default());
         let s = self.bind(Param::Text(site.to_string()));
         let (before, at, after) = (
-            self.bind(time(at - DAY)),
+            self.bind(time(at - NEAR)),
             self.bind(time(at)),
-            self.bind(time(at + DAY)),
+            self.bind(time(at + NEAR)),
         );
         format!(
             "session_id IN (SELECT session_id FROM events WHERE site = {s} AND ts >= {before} AND ts < {at}) \

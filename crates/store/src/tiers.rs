@@ -60,15 +60,13 @@ fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, S
         .enumerate()
         .take_while(|(i, d)| **d == first + Duration::days(*i as i64))
         .count();
-    let covered = query.day_start(first + Duration::days(run as i64)) >= raw.until;
-    // Unless the fresh days cover the rest of the period, the last of them
-    // stays with the raw part: its roll-up carries the correction for the
-    // midnight between the rolled days and the raw ones (`corrected_days`).
-    let until = match (covered, run) {
-        (true, _) => first + Duration::days(run as i64),
-        (false, 0 | 1) => return Ok(s),
-        (false, _) => first + Duration::days(run as i64 - 1),
-    };
+    if run == 0 {
+        return Ok(s);
+    }
+    // The midnight between the last of them and the raw part is corrected
+    // from the raw events (`live_midnight`): the next day's roll-up, which
+    // would carry its correction, does not exist yet.
+    let until = first + Duration::days(run as i64);
     let boundary = query.day_start(until);
     s.rolled = Some((s.rolled.map(|r| r.0).unwrap_or(first), until));
     s.raw = (raw.until > boundary).then(|| Query {
@@ -80,43 +78,76 @@ fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, S
 }
 
 /// The days whose roll-ups carry the correction for visits over their
-/// midnight (`rollup::over_midnight`) that a split must
-/// apply: every midnight inside the rolled days, and the one between them
-/// and the raw part when the raw part's first day has a fresh roll-up.
+/// midnight (`rollup::over_midnight`) that a split must apply: every
+/// midnight inside the rolled days.
 fn corrected_days(s: &Split) -> Option<(NaiveDate, NaiveDate)> {
     let (first, until) = s.rolled?;
-    let end = if s.raw.is_some() && s.fresh {
-        until + Duration::days(1)
-    } else {
-        until
-    };
     let start = first + Duration::days(1);
-    (start < end).then_some((start, end))
+    (start < until).then_some((start, until))
 }
 
-/// The correction rows of `dim` (`+` whole, `-` halves) for a split, per
-/// day (`summed` false) or summed per value.
+/// The day starting at the midnight between fresh roll-ups and the raw
+/// part after them, with the end of the raw part: no roll-up carries that
+/// midnight's correction yet, so it is read from the raw events. (Roll-ups
+/// whose raw events are gone have no such correction at all.)
+fn live_midnight(s: &Split) -> Option<(NaiveDate, DateTime<Utc>)> {
+    let raw = s.raw.as_ref().filter(|_| s.fresh)?;
+    let (_, until) = s.rolled?;
+    Some((until, raw.until))
+}
+
+/// The correction rows for a split (`rollup::WHOLE` visits whole,
+/// `rollup::HALVES` as halves, and for the totals `rollup::BEFORE` the half
+/// before midnight).
+#[derive(Default)]
+struct Corrections {
+    whole: Vec<RollupRow>,
+    halves: Vec<RollupRow>,
+    before: Vec<RollupRow>,
+}
+
+/// The corrections of `dim` for a split, per day (`summed` false) or summed
+/// per value: those kept with the roll-ups, and the live one.
 fn corrections(
     store: &dyn Store,
-    site: &str,
+    query: &Query,
     s: &Split,
     dim: &str,
     summed: bool,
-) -> Result<(Vec<RollupRow>, Vec<RollupRow>), StoreError> {
-    let Some((from, until)) = corrected_days(s) else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let read = |d: String| {
-        if summed {
-            store.read_rollup_summed(site, from, until, &d)
-        } else {
-            store.read_rollup(site, from, until, &d)
+) -> Result<Corrections, StoreError> {
+    let site = &query.site;
+    let mut c = Corrections::default();
+    if let Some((from, until)) = corrected_days(s) {
+        let read = |d: String| {
+            if summed {
+                store.read_rollup_summed(site, from, until, &d)
+            } else {
+                store.read_rollup(site, from, until, &d)
+            }
+        };
+        c.whole = read(format!("{}{dim}", rollup::WHOLE))?;
+        c.halves = read(format!("{}{dim}", rollup::HALVES))?;
+        if dim == "total" && !summed {
+            c.before = read(format!("{}{dim}", rollup::BEFORE))?;
         }
-    };
-    Ok((
-        read(format!("{}{dim}", rollup::WHOLE))?,
-        read(format!("{}{dim}", rollup::HALVES))?,
-    ))
+    }
+    if let Some((day, raw_until)) = live_midnight(s) {
+        let end = raw_until.min(query.day_start(day + Duration::days(1)));
+        let totals = dim == "total";
+        let dims: Vec<_> = rollup::dimensions()
+            .into_iter()
+            .filter(|(k, _)| *k == dim)
+            .collect();
+        for r in rollup::midnight_rows(store, site, query.tz, (day, end), &dims, totals)? {
+            match r.dim.strip_suffix(dim) {
+                Some(rollup::WHOLE) => c.whole.push(r),
+                Some(rollup::HALVES) => c.halves.push(r),
+                Some(rollup::BEFORE) => c.before.push(r),
+                _ => {}
+            }
+        }
+    }
+    Ok(c)
 }
 
 /// [`split`], then, for a question roll-ups can answer (`answers`), fresh
@@ -230,18 +261,18 @@ pub fn aggregate(
     };
     refuse_filters(query, &s)?;
     let mut sum = empty(&query.site);
-    let (whole, halves) = corrections(store, &query.site, &s, "total", true)?;
+    let c = corrections(store, query, &s, "total", true)?;
     for r in store
         .read_rollup(&query.site, from, until, "total")?
         .iter()
-        .chain(&whole)
+        .chain(&c.whole)
     {
         sum.merge(r);
     }
     if let Some(raw) = &s.raw {
         sum.add(&store.aggregate(raw)?);
     }
-    for r in &halves {
+    for r in &c.halves {
         sum.subtract(r);
     }
     Ok(sum.totals())
@@ -296,19 +327,10 @@ pub fn timeseries(
     // A visit over a midnight is one visit of a bucket holding both sides;
     // buckets split there each count it, with the whole visit's bounce and
     // duration (as the raw events do).
-    let (whole, halves) = corrections(store, &query.site, &s, "total", false)?;
-    let before = match corrected_days(&s) {
-        Some((from, until)) => store.read_rollup(
-            &query.site,
-            from,
-            until,
-            &format!("{}total", rollup::BEFORE),
-        )?,
-        None => Vec::new(),
-    };
+    let c = corrections(store, query, &s, "total", false)?;
     let on = |rows: &[RollupRow], day| rows.iter().find(|r| r.day == day).cloned();
-    for w in &whole {
-        let (Some(h), Some(b)) = (on(&halves, w.day), on(&before, w.day)) else {
+    for w in &c.whole {
+        let (Some(h), Some(b)) = (on(&c.halves, w.day), on(&c.before, w.day)) else {
             continue;
         };
         let at = interval.bucket_start(query.day_start(w.day), query.tz);
@@ -373,9 +395,9 @@ pub fn breakdown(
         range = r;
         kept = store.read_rollup_summed(&query.site, range.0, range.1, dim)?;
     }
-    let (whole, halves) = corrections(store, &query.site, &s, dim, true)?;
+    let c = corrections(store, query, &s, dim, true)?;
     let mut by_value: HashMap<String, RollupRow> = HashMap::new();
-    for r in kept.iter().chain(&whole) {
+    for r in kept.iter().chain(&c.whole) {
         by_value
             .entry(r.value.clone())
             .or_insert_with(|| empty(&query.site))
@@ -389,7 +411,7 @@ pub fn breakdown(
                 .add(&t);
         }
     }
-    for r in &halves {
+    for r in &c.halves {
         if let Some(row) = by_value.get_mut(&r.value) {
             row.subtract(r);
         }

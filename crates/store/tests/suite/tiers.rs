@@ -171,16 +171,30 @@ pub fn tiers_conformance(store: Arc<dyn Store>) {
         2
     );
     same_answers(&raw, &answers(s, day(0)), "fresh roll-ups");
-    // Day 0's roll-up is read (day 1's stays with the raw part: it carries
-    // the correction for visits over the midnight after it).
-    let kept = s.read_rollup(HOST, day(0), day(1), "total").unwrap();
-    let mut doctored = kept.clone();
-    doctored[0].pageviews += 1000;
-    s.replace_rollup(HOST, day(0), &doctored).unwrap();
+    // Both closed days' roll-ups are read (the midnight between the last of
+    // them and the raw part is corrected from the raw events).
+    // (A day's totals, and its correction for the midnight before it.)
+    let totals = ["", rollup::WHOLE, rollup::HALVES, rollup::BEFORE];
+    let kept: Vec<Vec<_>> = (0..2)
+        .map(|i| {
+            totals
+                .iter()
+                .flat_map(|p| {
+                    let dim = format!("{p}total");
+                    s.read_rollup(HOST, day(i), day(i + 1), &dim).unwrap()
+                })
+                .collect()
+        })
+        .collect();
+    for (i, rows) in kept.iter().enumerate() {
+        let mut doctored = rows.clone();
+        doctored[0].pageviews += 1000;
+        s.replace_rollup(HOST, day(i as i64), &doctored).unwrap();
+    }
     let q = period(0, 2, "");
     assert_eq!(
         tiers::aggregate(s, &q, day(0)).unwrap().pageviews,
-        raw.total.pageviews + 1000,
+        raw.total.pageviews + 2000,
         "an unfiltered question reads the roll-ups"
     );
     let filtered = period(0, 2, "visit:device==Desktop");
@@ -190,7 +204,9 @@ pub fn tiers_conformance(store: Arc<dyn Store>) {
         &by_raw,
         "a filtered question reads raw events",
     );
-    s.replace_rollup(HOST, day(0), &kept).unwrap();
+    for (i, rows) in kept.iter().enumerate() {
+        s.replace_rollup(HOST, day(i as i64), rows).unwrap();
+    }
 
     // Retention deletes the raw events of the first two days: unfiltered
     // questions answer the same from what is kept.
