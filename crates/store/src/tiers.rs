@@ -33,6 +33,23 @@ pub struct Split {
     /// Whether some of the rolled days still have raw events (fresh roll-ups
     /// read in their stead).
     pub fresh: bool,
+    /// Whether the midnight between fresh roll-ups and the raw part is
+    /// corrected from the raw events (`Boundary::Live`).
+    pub live: bool,
+}
+
+/// Where a split puts the last fresh day before the raw part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// With the raw part: its roll-up carries the correction for the
+    /// midnight before it, and the next day's, which would carry the one
+    /// after it, does not exist yet.
+    Raw,
+    /// With the rolled days: the midnight after it is corrected from the
+    /// raw events of the visits over it (three statements). Worth it where
+    /// a day's raw events cost more than that, as for a breakdown by page,
+    /// which reads every page of the raw days for the roll-ups' sums.
+    Live,
 }
 
 /// Whether a question can be answered from roll-ups at all.
@@ -45,7 +62,12 @@ pub fn rollup_answers(query: &Query, interval: Option<Interval>, by: Option<&Dim
 
 /// Moves the closed days at the start of the raw part whose roll-ups are
 /// fresh into the rolled part.
-fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, StoreError> {
+fn take_fresh(
+    store: &dyn Store,
+    query: &Query,
+    mut s: Split,
+    boundary: Boundary,
+) -> Result<Split, StoreError> {
     let Some(raw) = &s.raw else {
         return Ok(s);
     };
@@ -60,13 +82,13 @@ fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, S
         .enumerate()
         .take_while(|(i, d)| **d == first + Duration::days(*i as i64))
         .count();
-    if run == 0 {
-        return Ok(s);
-    }
-    // The midnight between the last of them and the raw part is corrected
-    // from the raw events (`live_midnight`): the next day's roll-up, which
-    // would carry its correction, does not exist yet.
-    let until = first + Duration::days(run as i64);
+    let covered = query.day_start(first + Duration::days(run as i64)) >= raw.until;
+    let live = boundary == Boundary::Live && !covered;
+    let until = match (covered || live, run) {
+        (_, 0) | (false, 1) => return Ok(s),
+        (true, _) => first + Duration::days(run as i64),
+        (false, _) => first + Duration::days(run as i64 - 1),
+    };
     let boundary = query.day_start(until);
     s.rolled = Some((s.rolled.map(|r| r.0).unwrap_or(first), until));
     s.raw = (raw.until > boundary).then(|| Query {
@@ -74,16 +96,23 @@ fn take_fresh(store: &dyn Store, query: &Query, mut s: Split) -> Result<Split, S
         ..raw.clone()
     });
     s.fresh = true;
+    s.live = live;
     Ok(s)
 }
 
 /// The days whose roll-ups carry the correction for visits over their
 /// midnight (`rollup::over_midnight`) that a split must apply: every
-/// midnight inside the rolled days.
+/// midnight inside the rolled days, and the one between them and the raw
+/// part when the raw part's first day has a fresh roll-up (`Boundary::Raw`).
 fn corrected_days(s: &Split) -> Option<(NaiveDate, NaiveDate)> {
     let (first, until) = s.rolled?;
+    let end = if s.raw.is_some() && s.fresh && !s.live {
+        until + Duration::days(1)
+    } else {
+        until
+    };
     let start = first + Duration::days(1);
-    (start < until).then_some((start, until))
+    (start < end).then_some((start, end))
 }
 
 /// The day starting at the midnight between fresh roll-ups and the raw
@@ -91,7 +120,7 @@ fn corrected_days(s: &Split) -> Option<(NaiveDate, NaiveDate)> {
 /// midnight's correction yet, so it is read from the raw events. (Roll-ups
 /// whose raw events are gone have no such correction at all.)
 fn live_midnight(s: &Split) -> Option<(NaiveDate, DateTime<Utc>)> {
-    let raw = s.raw.as_ref().filter(|_| s.fresh)?;
+    let raw = s.raw.as_ref().filter(|_| s.live)?;
     let (_, until) = s.rolled?;
     Some((until, raw.until))
 }
@@ -156,13 +185,12 @@ pub fn split_fresh(
     store: &dyn Store,
     query: &Query,
     raw_from: NaiveDate,
-    answers: bool,
+    answers: Option<Boundary>,
 ) -> Result<Split, StoreError> {
     let s = split(store, query, raw_from)?;
-    if answers {
-        take_fresh(store, query, s)
-    } else {
-        Ok(s)
+    match answers {
+        Some(boundary) => take_fresh(store, query, s, boundary),
+        None => Ok(s),
     }
 }
 
@@ -183,6 +211,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
             rolled: None,
             cutoff: raw_from,
             fresh: false,
+            live: false,
         });
     }
     let end = query.day_of(query.until - Duration::microseconds(1)) + Duration::days(1);
@@ -197,6 +226,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
             rolled: None,
             cutoff,
             fresh: false,
+            live: false,
         });
     }
     let rolled_until = end.min(cutoff);
@@ -210,6 +240,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
             rolled: None,
             cutoff,
             fresh: false,
+            live: false,
         });
     }
     let boundary = query.day_start(cutoff);
@@ -222,6 +253,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
         rolled: Some((first, rolled_until)),
         cutoff,
         fresh: false,
+        live: false,
     })
 }
 
@@ -255,7 +287,8 @@ pub fn aggregate(
     query: &Query,
     raw_from: NaiveDate,
 ) -> Result<Totals, StoreError> {
-    let s = split_fresh(store, query, raw_from, rollup_answers(query, None, None))?;
+    let answers = rollup_answers(query, None, None).then_some(Boundary::Raw);
+    let s = split_fresh(store, query, raw_from, answers)?;
     let Some((from, until)) = s.rolled else {
         return store.aggregate(query);
     };
@@ -285,12 +318,8 @@ pub fn timeseries(
     interval: Interval,
     raw_from: NaiveDate,
 ) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
-    let s = split_fresh(
-        store,
-        query,
-        raw_from,
-        rollup_answers(query, Some(interval), None),
-    )?;
+    let answers = rollup_answers(query, Some(interval), None).then_some(Boundary::Raw);
+    let s = split_fresh(store, query, raw_from, answers)?;
     let Some((from, until)) = s.rolled else {
         return store.timeseries(query, interval);
     };
@@ -368,12 +397,12 @@ pub fn breakdown(
     offset: usize,
     raw_from: NaiveDate,
 ) -> Result<Vec<(String, Totals)>, StoreError> {
-    let mut s = split_fresh(
-        store,
-        query,
-        raw_from,
-        rollup_answers(query, None, Some(by)),
-    )?;
+    let boundary = match by {
+        Dimension::Page => Boundary::Live,
+        _ => Boundary::Raw,
+    };
+    let answers = rollup_answers(query, None, Some(by)).then_some(boundary);
+    let mut s = split_fresh(store, query, raw_from, answers)?;
     let Some(mut range) = s.rolled else {
         return store.breakdown(query, by, limit, offset);
     };

@@ -81,6 +81,20 @@ fn answers(store: &dyn Store, raw_from: NaiveDate) -> Answers {
 /// The same figures as the API reports them (rates and durations rounded,
 /// as roll-ups keep them).
 #[track_caller]
+/// Every roll-up row of `day`: each property's, with its corrections.
+fn every_row(store: &dyn Store, day: NaiveDate) -> Vec<rollup::RollupRow> {
+    let keys = rollup::dimensions().into_iter().map(|(k, _)| k);
+    let prefixes = ["", rollup::WHOLE, rollup::HALVES, rollup::BEFORE];
+    std::iter::once("total")
+        .chain(keys)
+        .flat_map(|k| prefixes.map(|p| format!("{p}{k}")))
+        .flat_map(|dim| {
+            let next = day + Duration::days(1);
+            store.read_rollup(HOST, day, next, &dim).unwrap()
+        })
+        .collect()
+}
+
 fn close(a: &Totals, b: &Totals, what: &str) {
     let reported = |t: &Totals| {
         (
@@ -171,30 +185,39 @@ pub fn tiers_conformance(store: Arc<dyn Store>) {
         2
     );
     same_answers(&raw, &answers(s, day(0)), "fresh roll-ups");
-    // Both closed days' roll-ups are read (the midnight between the last of
-    // them and the raw part is corrected from the raw events).
-    // (A day's totals, and its correction for the midnight before it.)
-    let totals = ["", rollup::WHOLE, rollup::HALVES, rollup::BEFORE];
-    let kept: Vec<Vec<_>> = (0..2)
-        .map(|i| {
-            totals
-                .iter()
-                .flat_map(|p| {
-                    let dim = format!("{p}total");
-                    s.read_rollup(HOST, day(i), day(i + 1), &dim).unwrap()
-                })
-                .collect()
-        })
-        .collect();
-    for (i, rows) in kept.iter().enumerate() {
-        let mut doctored = rows.clone();
-        doctored[0].pageviews += 1000;
-        s.replace_rollup(HOST, day(i as i64), &doctored).unwrap();
-    }
+    // Day 0's roll-up is read (day 1's stays with the raw part: it carries
+    // the correction for visits over the midnight after it), except by a
+    // breakdown by page, which reads day 1's roll-up too and corrects the
+    // midnight after it from the raw events.
+    let day1 = every_row(s, day(1));
+    let mut doctored = day1.clone();
+    let top = &raw.rows[0][0].0;
+    doctored
+        .iter_mut()
+        .find(|r| r.dim == "page" && &r.value == top)
+        .expect("the top page rolled up")
+        .pageviews += 1000;
+    s.replace_rollup(HOST, day(1), &doctored).unwrap();
     let q = period(0, 2, "");
+    let pages = tiers::breakdown(s, &q, &Dimension::Page, 10, 0, day(0)).unwrap();
+    assert_eq!(
+        pages.iter().find(|(p, _)| p == top).unwrap().1.pageviews,
+        raw.rows[0][0].1.pageviews + 1000,
+        "a breakdown by page reads the last fresh day's roll-up"
+    );
     assert_eq!(
         tiers::aggregate(s, &q, day(0)).unwrap().pageviews,
-        raw.total.pageviews + 2000,
+        raw.total.pageviews,
+        "the totals read the last fresh day raw"
+    );
+    s.replace_rollup(HOST, day(1), &day1).unwrap();
+    let kept = s.read_rollup(HOST, day(0), day(1), "total").unwrap();
+    let mut doctored = kept.clone();
+    doctored[0].pageviews += 1000;
+    s.replace_rollup(HOST, day(0), &doctored).unwrap();
+    assert_eq!(
+        tiers::aggregate(s, &q, day(0)).unwrap().pageviews,
+        raw.total.pageviews + 1000,
         "an unfiltered question reads the roll-ups"
     );
     let filtered = period(0, 2, "visit:device==Desktop");
@@ -204,9 +227,7 @@ pub fn tiers_conformance(store: Arc<dyn Store>) {
         &by_raw,
         "a filtered question reads raw events",
     );
-    for (i, rows) in kept.iter().enumerate() {
-        s.replace_rollup(HOST, day(i as i64), rows).unwrap();
-    }
+    s.replace_rollup(HOST, day(0), &kept).unwrap();
 
     // Retention deletes the raw events of the first two days: unfiltered
     // questions answer the same from what is kept.
