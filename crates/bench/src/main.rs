@@ -93,19 +93,28 @@ fn main() -> anyhow::Result<()> {
             days,
             store,
             engagement,
-        } => load(
-            open_store(&data, store.as_deref())?,
-            events,
-            days,
-            engagement,
-        ),
+        } => {
+            let today = SystemClock.now().date_naive();
+            load(
+                open_store(&data, store.as_deref())?,
+                events,
+                days,
+                engagement,
+            )?;
+            std::fs::create_dir_all(&data)?;
+            std::fs::write(data.join(LOADED_ON), today.to_string())?;
+            Ok(())
+        }
         Command::Ndjson { out, events, days } => ndjson(out, events, days),
         Command::Queries {
             data,
             site,
             runs,
             store,
-        } => queries(open_store(&data, store.as_deref())?, &site, runs),
+        } => {
+            let today = loaded_on(&data)?;
+            queries(open_store(&data, store.as_deref())?, &site, runs, today)
+        }
         Command::Append { data, events } => append(data, events),
         Command::Psi { a, b } => psi::run(a, b),
     }
@@ -303,9 +312,29 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Res
 /// A named query to time.
 type Case<'a> = (&'static str, Box<dyn Fn() -> anyhow::Result<usize> + 'a>);
 
-fn queries(store: Arc<dyn Store>, site: &str, runs: usize) -> anyhow::Result<()> {
+/// The file in which `load` notes the day it loaded, the last of its days.
+const LOADED_ON: &str = "bench-loaded-on";
+
+/// The day `queries` takes as today: the day the data was loaded, so that a
+/// run after midnight asks the same questions of the same days (today's
+/// events raw, the closed days rolled up) as a run on the day of loading.
+fn loaded_on(data: &std::path::Path) -> anyhow::Result<chrono::NaiveDate> {
+    match std::fs::read_to_string(data.join(LOADED_ON)) {
+        Ok(day) => day
+            .trim()
+            .parse()
+            .with_context(|| format!("{}: not a date", data.join(LOADED_ON).display())),
+        Err(_) => Ok(SystemClock.now().date_naive()),
+    }
+}
+
+fn queries(
+    store: Arc<dyn Store>,
+    site: &str,
+    runs: usize,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
     let store = store.as_ref();
-    let today = SystemClock.now().date_naive();
     let range = DateRange::parse(Some("30d"), None, today)?;
     // Every count; the engagement metrics are per page, so only the pages
     // questions ask for them.
@@ -373,7 +402,7 @@ fn queries(store: Arc<dyn Store>, site: &str, runs: usize) -> anyhow::Result<()>
         let (median, max) = time(runs, f)?;
         println!("{name:<44} {median:>10.1} {max:>10.1}");
     }
-    overview_as_served(store, site, &q, &visitors, &pages, &filtered, runs)?;
+    overview_as_served(store, site, today, [&q, &visitors, &pages, &filtered], runs)?;
     journey_queries(store, site, range, runs)
 }
 
@@ -382,14 +411,11 @@ fn queries(store: Arc<dyn Store>, site: &str, runs: usize) -> anyhow::Result<()>
 fn overview_as_served(
     store: &dyn Store,
     site: &str,
-    q: &Query,
-    visitors: &Query,
-    pages: &Query,
-    filtered: &Query,
+    today: chrono::NaiveDate,
+    [q, visitors, pages, filtered]: [&Query; 4],
     runs: usize,
 ) -> anyhow::Result<()> {
     use glasshouse_store::tiers;
-    let today = SystemClock.now().date_naive();
     let started = Instant::now();
     let days = glasshouse_store::rollup::refresh(
         store,
