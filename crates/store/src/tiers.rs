@@ -136,8 +136,30 @@ struct Corrections {
 }
 
 /// The corrections of `dim` for a split, per day (`summed` false) or summed
-/// per value: those kept with the roll-ups, and the live one.
+/// per value: those kept with the roll-ups, and the live one, read beside
+/// them on a thread of its own.
 fn corrections(
+    store: &dyn Store,
+    query: &Query,
+    s: &Split,
+    dim: &str,
+    summed: bool,
+) -> Result<Corrections, StoreError> {
+    let live = live_midnight(s).map(|m| move || live_correction(store, query, m, dim));
+    let (live, mut c) = beside(live, || stored_corrections(store, query, s, dim, summed))?;
+    for r in live.unwrap_or_default() {
+        match r.dim.strip_suffix(dim) {
+            Some(rollup::WHOLE) => c.whole.push(r),
+            Some(rollup::HALVES) => c.halves.push(r),
+            Some(rollup::BEFORE) => c.before.push(r),
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+/// The corrections kept with the roll-ups of the split's corrected days.
+fn stored_corrections(
     store: &dyn Store,
     query: &Query,
     s: &Split,
@@ -160,23 +182,49 @@ fn corrections(
             c.before = read(format!("{}{dim}", rollup::BEFORE))?;
         }
     }
-    if let Some((day, raw_until)) = live_midnight(s) {
-        let end = raw_until.min(query.day_start(day + Duration::days(1)));
-        let totals = dim == "total";
-        let dims: Vec<_> = rollup::dimensions()
-            .into_iter()
-            .filter(|(k, _)| *k == dim)
-            .collect();
-        for r in rollup::midnight_rows(store, site, query.tz, (day, end), &dims, totals)? {
-            match r.dim.strip_suffix(dim) {
-                Some(rollup::WHOLE) => c.whole.push(r),
-                Some(rollup::HALVES) => c.halves.push(r),
-                Some(rollup::BEFORE) => c.before.push(r),
-                _ => {}
-            }
-        }
-    }
     Ok(c)
+}
+
+/// The correction for the midnight at the start of `day`, from the raw
+/// events up to `raw_until` ([`live_midnight`]).
+fn live_correction(
+    store: &dyn Store,
+    query: &Query,
+    (day, raw_until): (NaiveDate, DateTime<Utc>),
+    dim: &str,
+) -> Result<Vec<RollupRow>, StoreError> {
+    let end = raw_until.min(query.day_start(day + Duration::days(1)));
+    let dims: Vec<_> = rollup::dimensions()
+        .into_iter()
+        .filter(|(k, _)| *k == dim)
+        .collect();
+    rollup::midnight_rows(
+        store,
+        &query.site,
+        query.tz,
+        (day, end),
+        &dims,
+        dim == "total",
+    )
+}
+
+/// Runs `aside` (when there is one) on a thread of its own while this
+/// thread runs `here`. A served answer over fresh roll-ups is several
+/// independent statements: today's raw events, the roll-ups' sums, the
+/// corrections. Each is too small for the database to spread over every
+/// core, so running them side by side is what shortens the answer.
+fn beside<A: Send, H>(
+    aside: Option<impl FnOnce() -> Result<A, StoreError> + Send>,
+    here: impl FnOnce() -> Result<H, StoreError>,
+) -> Result<(Option<A>, H), StoreError> {
+    std::thread::scope(|scope| {
+        let handle = aside.map(|f| scope.spawn(f));
+        let here = here();
+        let aside = handle
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .transpose()?;
+        Ok((aside, here?))
+    })
 }
 
 /// [`split`], then, for a question roll-ups can answer (`answers`), fresh
@@ -293,17 +341,17 @@ pub fn aggregate(
         return store.aggregate(query);
     };
     refuse_filters(query, &s)?;
+    let raw = s.raw.as_ref().map(|raw| move || store.aggregate(raw));
+    let (raw, (rolled, c)) = beside(raw, || {
+        let rolled = store.read_rollup(&query.site, from, until, "total")?;
+        Ok((rolled, corrections(store, query, &s, "total", true)?))
+    })?;
     let mut sum = empty(&query.site);
-    let c = corrections(store, query, &s, "total", true)?;
-    for r in store
-        .read_rollup(&query.site, from, until, "total")?
-        .iter()
-        .chain(&c.whole)
-    {
+    for r in rolled.iter().chain(&c.whole) {
         sum.merge(r);
     }
-    if let Some(raw) = &s.raw {
-        sum.add(&store.aggregate(raw)?);
+    if let Some(raw) = &raw {
+        sum.add(raw);
     }
     for r in &c.halves {
         sum.subtract(r);
@@ -342,21 +390,26 @@ pub fn timeseries(
             buckets.push((at, row));
         }
     };
-    for r in store.read_rollup(&query.site, from, until, "total")? {
+    let raw = s
+        .raw
+        .as_ref()
+        .map(|raw| move || store.timeseries(raw, interval));
+    let (raw, (rolled, c)) = beside(raw, || {
+        let rolled = store.read_rollup(&query.site, from, until, "total")?;
+        Ok((rolled, corrections(store, query, &s, "total", false)?))
+    })?;
+    for r in rolled {
         put(
             interval.bucket_start(query.day_start(r.day), query.tz),
             &|row| row.merge(&r),
         );
     }
-    if let Some(raw) = &s.raw {
-        for (at, t) in store.timeseries(raw, interval)? {
-            put(at, &|row| row.add(&t));
-        }
+    for (at, t) in raw.unwrap_or_default() {
+        put(at, &|row| row.add(&t));
     }
     // A visit over a midnight is one visit of a bucket holding both sides;
     // buckets split there each count it, with the whole visit's bounce and
     // duration (as the raw events do).
-    let c = corrections(store, query, &s, "total", false)?;
     let on = |rows: &[RollupRow], day| rows.iter().find(|r| r.day == day).cloned();
     for w in &c.whole {
         let (Some(h), Some(b)) = (on(&c.halves, w.day), on(&c.before, w.day)) else {
@@ -403,9 +456,9 @@ pub fn breakdown(
     };
     let answers = rollup_answers(query, None, Some(by)).then_some(boundary);
     let mut s = split_fresh(store, query, raw_from, answers)?;
-    let Some(mut range) = s.rolled else {
+    if s.rolled.is_none() {
         return store.breakdown(query, by, limit, offset);
-    };
+    }
     refuse_filters(query, &s)?;
     let Some(dim) = rollup::kept(by) else {
         return Err(StoreError::Unanswerable(format!(
@@ -413,18 +466,17 @@ pub fn breakdown(
             s.cutoff
         )));
     };
-    let mut kept = store.read_rollup_summed(&query.site, range.0, range.1, dim)?;
-    if s.fresh && kept.iter().any(|r| r.value == OTHER) {
+    let mut read = rolled_breakdown(store, query, &s, by, dim)?;
+    if s.fresh && read.kept.iter().any(|r| r.value == OTHER) {
         // A day had more values than a roll-up keeps: days whose raw events
         // are still there answer from them.
         s = split(store, query, raw_from)?;
-        let Some(r) = s.rolled else {
+        if s.rolled.is_none() {
             return store.breakdown(query, by, limit, offset);
-        };
-        range = r;
-        kept = store.read_rollup_summed(&query.site, range.0, range.1, dim)?;
+        }
+        read = rolled_breakdown(store, query, &s, by, dim)?;
     }
-    let c = corrections(store, query, &s, dim, true)?;
+    let RolledBreakdown { kept, raw, c } = read;
     let mut by_value: HashMap<String, RollupRow> = HashMap::new();
     for r in kept.iter().chain(&c.whole) {
         by_value
@@ -432,13 +484,11 @@ pub fn breakdown(
             .or_insert_with(|| empty(&query.site))
             .merge(r);
     }
-    if let Some(raw) = &s.raw {
-        for (value, t) in store.breakdown(raw, by, rollup::MAX_VALUES, 0)? {
-            by_value
-                .entry(value)
-                .or_insert_with(|| empty(&query.site))
-                .add(&t);
-        }
+    for (value, t) in raw {
+        by_value
+            .entry(value)
+            .or_insert_with(|| empty(&query.site))
+            .add(&t);
     }
     for r in &c.halves {
         if let Some(row) = by_value.get_mut(&r.value) {
@@ -450,6 +500,38 @@ pub fn breakdown(
     by_value.retain(|_, r| r.events > 0 || r.visits > 0);
     let rows = by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();
     Ok(page_of_largest(query, rows, limit, offset))
+}
+
+/// What a breakdown over a split reads: the rolled days' sums per value,
+/// the raw part's rows, and the corrections between them.
+struct RolledBreakdown {
+    kept: Vec<RollupRow>,
+    raw: Vec<(String, Totals)>,
+    c: Corrections,
+}
+
+/// Reads a breakdown's parts, the raw part beside the roll-ups ([`beside`]).
+fn rolled_breakdown(
+    store: &dyn Store,
+    query: &Query,
+    s: &Split,
+    by: &Dimension,
+    dim: &str,
+) -> Result<RolledBreakdown, StoreError> {
+    let (from, until) = s.rolled.unwrap_or_default();
+    let raw = s
+        .raw
+        .as_ref()
+        .map(|raw| move || store.breakdown(raw, by, rollup::MAX_VALUES, 0));
+    let (raw, (kept, c)) = beside(raw, || {
+        let kept = store.read_rollup_summed(&query.site, from, until, dim)?;
+        Ok((kept, corrections(store, query, s, dim, true)?))
+    })?;
+    Ok(RolledBreakdown {
+        kept,
+        raw: raw.unwrap_or_default(),
+        c,
+    })
 }
 
 /// Rows summed outside the database, sorted as the store sorts them

@@ -40,8 +40,11 @@ const UNMARK_FRESH: &str = "DELETE FROM rollup_fresh WHERE site = $1 AND day = C
 /// The database's name in SQL, which DuckDB takes from the file's.
 const CATALOG: &str = "glasshouse";
 
-/// Readers kept open; two cores rarely profit from more.
-const READERS: usize = 4;
+/// Readers kept open. A served answer over fresh roll-ups reads with up to
+/// three at once (`tiers::beside`), and the dashboard asks for its cards
+/// together; a reader beyond these is cloned from the writer, which waits
+/// for the writer's lock.
+const READERS: usize = 8;
 
 /// The table of fresh days (`crate::fresh`); a day is listed only while its
 /// roll-up holds every raw event of it.
