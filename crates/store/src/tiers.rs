@@ -166,16 +166,9 @@ fn stored_corrections(
     dim: &str,
     summed: bool,
 ) -> Result<Corrections, StoreError> {
-    let site = &query.site;
     let mut c = Corrections::default();
-    if let Some((from, until)) = corrected_days(s) {
-        let read = |d: String| {
-            if summed {
-                store.read_rollup_summed(site, from, until, &d)
-            } else {
-                store.read_rollup(site, from, until, &d)
-            }
-        };
+    if let Some(days) = corrected_days(s) {
+        let read = |d: String| read_rows(store, &query.site, days, &d, summed);
         c.whole = read(format!("{}{dim}", rollup::WHOLE))?;
         c.halves = read(format!("{}{dim}", rollup::HALVES))?;
         if dim == "total" && !summed {
@@ -225,6 +218,49 @@ fn beside<A: Send, H>(
             .transpose()?;
         Ok((aside, here?))
     })
+}
+
+/// What an answer over a split reads: the rolled days' rows of one
+/// property, the raw part's answer, and the corrections between them.
+struct Parts<A> {
+    rolled: Vec<RollupRow>,
+    raw: Option<A>,
+    c: Corrections,
+}
+
+/// Reads a split's parts: `raw` over the raw part [`beside`] the roll-ups
+/// of `dim` and their corrections, per day (`summed` false) or summed per
+/// value.
+fn parts<A: Send>(
+    store: &dyn Store,
+    query: &Query,
+    s: &Split,
+    dim: &str,
+    summed: bool,
+    raw: impl FnOnce(&Query) -> Result<A, StoreError> + Send,
+) -> Result<Parts<A>, StoreError> {
+    let days = s.rolled.unwrap_or_default();
+    let aside = s.raw.as_ref().map(|q| move || raw(q));
+    let (raw, (rolled, c)) = beside(aside, || {
+        let rolled = read_rows(store, &query.site, days, dim, summed)?;
+        Ok((rolled, corrections(store, query, s, dim, summed)?))
+    })?;
+    Ok(Parts { rolled, raw, c })
+}
+
+/// Roll-up rows of `dim` on days `[from, until)`, per day or summed per value.
+fn read_rows(
+    store: &dyn Store,
+    site: &str,
+    (from, until): (NaiveDate, NaiveDate),
+    dim: &str,
+    summed: bool,
+) -> Result<Vec<RollupRow>, StoreError> {
+    if summed {
+        store.read_rollup_summed(site, from, until, dim)
+    } else {
+        store.read_rollup(site, from, until, dim)
+    }
 }
 
 /// [`split`], then, for a question roll-ups can answer (`answers`), fresh
@@ -337,15 +373,12 @@ pub fn aggregate(
 ) -> Result<Totals, StoreError> {
     let answers = rollup_answers(query, None, None).then_some(Boundary::Raw);
     let s = split_fresh(store, query, raw_from, answers)?;
-    let Some((from, until)) = s.rolled else {
+    if s.rolled.is_none() {
         return store.aggregate(query);
-    };
+    }
     refuse_filters(query, &s)?;
-    let raw = s.raw.as_ref().map(|raw| move || store.aggregate(raw));
-    let (raw, (rolled, c)) = beside(raw, || {
-        let rolled = store.read_rollup(&query.site, from, until, "total")?;
-        Ok((rolled, corrections(store, query, &s, "total", true)?))
-    })?;
+    let Parts { rolled, raw, c } =
+        parts(store, query, &s, "total", true, |raw| store.aggregate(raw))?;
     let mut sum = empty(&query.site);
     for r in rolled.iter().chain(&c.whole) {
         sum.merge(r);
@@ -368,9 +401,9 @@ pub fn timeseries(
 ) -> Result<Vec<(DateTime<Utc>, Totals)>, StoreError> {
     let answers = rollup_answers(query, Some(interval), None).then_some(Boundary::Raw);
     let s = split_fresh(store, query, raw_from, answers)?;
-    let Some((from, until)) = s.rolled else {
+    if s.rolled.is_none() {
         return store.timeseries(query, interval);
-    };
+    }
     refuse_filters(query, &s)?;
     if interval == Interval::Hour {
         return Err(StoreError::Unanswerable(format!(
@@ -390,13 +423,8 @@ pub fn timeseries(
             buckets.push((at, row));
         }
     };
-    let raw = s
-        .raw
-        .as_ref()
-        .map(|raw| move || store.timeseries(raw, interval));
-    let (raw, (rolled, c)) = beside(raw, || {
-        let rolled = store.read_rollup(&query.site, from, until, "total")?;
-        Ok((rolled, corrections(store, query, &s, "total", false)?))
+    let Parts { rolled, raw, c } = parts(store, query, &s, "total", false, |raw| {
+        store.timeseries(raw, interval)
     })?;
     for r in rolled {
         put(
@@ -466,25 +494,26 @@ pub fn breakdown(
             s.cutoff
         )));
     };
-    let mut read = rolled_breakdown(store, query, &s, by, dim)?;
-    if s.fresh && read.kept.iter().any(|r| r.value == OTHER) {
+    let raw = |raw: &Query| store.breakdown(raw, by, rollup::MAX_VALUES, 0);
+    let mut read = parts(store, query, &s, dim, true, raw)?;
+    if s.fresh && read.rolled.iter().any(|r| r.value == OTHER) {
         // A day had more values than a roll-up keeps: days whose raw events
         // are still there answer from them.
         s = split(store, query, raw_from)?;
         if s.rolled.is_none() {
             return store.breakdown(query, by, limit, offset);
         }
-        read = rolled_breakdown(store, query, &s, by, dim)?;
+        read = parts(store, query, &s, dim, true, raw)?;
     }
-    let RolledBreakdown { kept, raw, c } = read;
+    let Parts { rolled, raw, c } = read;
     let mut by_value: HashMap<String, RollupRow> = HashMap::new();
-    for r in kept.iter().chain(&c.whole) {
+    for r in rolled.iter().chain(&c.whole) {
         by_value
             .entry(r.value.clone())
             .or_insert_with(|| empty(&query.site))
             .merge(r);
     }
-    for (value, t) in raw {
+    for (value, t) in raw.unwrap_or_default() {
         by_value
             .entry(value)
             .or_insert_with(|| empty(&query.site))
@@ -500,38 +529,6 @@ pub fn breakdown(
     by_value.retain(|_, r| r.events > 0 || r.visits > 0);
     let rows = by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();
     Ok(page_of_largest(query, rows, limit, offset))
-}
-
-/// What a breakdown over a split reads: the rolled days' sums per value,
-/// the raw part's rows, and the corrections between them.
-struct RolledBreakdown {
-    kept: Vec<RollupRow>,
-    raw: Vec<(String, Totals)>,
-    c: Corrections,
-}
-
-/// Reads a breakdown's parts, the raw part beside the roll-ups ([`beside`]).
-fn rolled_breakdown(
-    store: &dyn Store,
-    query: &Query,
-    s: &Split,
-    by: &Dimension,
-    dim: &str,
-) -> Result<RolledBreakdown, StoreError> {
-    let (from, until) = s.rolled.unwrap_or_default();
-    let raw = s
-        .raw
-        .as_ref()
-        .map(|raw| move || store.breakdown(raw, by, rollup::MAX_VALUES, 0));
-    let (raw, (kept, c)) = beside(raw, || {
-        let kept = store.read_rollup_summed(&query.site, from, until, dim)?;
-        Ok((kept, corrections(store, query, s, dim, true)?))
-    })?;
-    Ok(RolledBreakdown {
-        kept,
-        raw: raw.unwrap_or_default(),
-        c,
-    })
 }
 
 /// Rows summed outside the database, sorted as the store sorts them

@@ -78,9 +78,6 @@ fn answers(store: &dyn Store, raw_from: NaiveDate) -> Answers {
     }
 }
 
-/// The same figures as the API reports them (rates and durations rounded,
-/// as roll-ups keep them).
-#[track_caller]
 /// Every roll-up row of `day`: each property's, with its corrections.
 fn every_row(store: &dyn Store, day: NaiveDate) -> Vec<rollup::RollupRow> {
     let keys = rollup::dimensions().into_iter().map(|(k, _)| k);
@@ -95,6 +92,9 @@ fn every_row(store: &dyn Store, day: NaiveDate) -> Vec<rollup::RollupRow> {
         .collect()
 }
 
+/// The same figures as the API reports them (rates and durations rounded,
+/// as roll-ups keep them).
+#[track_caller]
 fn close(a: &Totals, b: &Totals, what: &str) {
     let reported = |t: &Totals| {
         (
