@@ -22,18 +22,29 @@ use glasshouse_privacy::ENGAGEMENT;
 use std::collections::HashMap;
 
 /// Most pages named in the statement; beyond, all pages are read.
-const MAX_LISTED: usize = 1000;
+pub const MAX_LISTED: usize = 1000;
+
+/// Which pages the engagement statement reads.
+#[derive(Clone, Copy)]
+pub enum Pages<'a> {
+    /// All pages together, as one figure.
+    Total,
+    /// These pages, each on its own (every page when the list is long).
+    Listed(&'a [String]),
+    /// Every page, each on its own.
+    Every,
+}
 
 /// Whether `q` asks for an engagement metric.
 pub fn asked(q: &Query) -> bool {
     q.metrics.iter().any(|m| m.is_engagement())
 }
 
-/// The statement giving, per page (or for all of them when `pages` is
-/// `None`), the mean deepest scroll and the mean engaged seconds.
+/// The statement giving, per page (or for all of them together), the mean
+/// deepest scroll and the mean engaged seconds.
 ///
-/// Columns: page (absent without `pages`), scroll depth, seconds, pairs.
-pub fn sql(d: &dyn crate::sql::Dialect, q: &Query, pages: Option<&[String]>) -> Sql {
+/// Columns: page (absent for `Pages::Total`), scroll depth, seconds, pairs.
+pub fn sql(d: &dyn crate::sql::Dialect, q: &Query, pages: Pages) -> Sql {
     let mut b = Builder::new(d);
     let site = b.bind(Param::Text(q.site.clone()));
     let from = b.bind(Param::Time(q.from));
@@ -45,21 +56,22 @@ pub fn sql(d: &dyn crate::sql::Dialect, q: &Query, pages: Option<&[String]>) -> 
     let mut only = String::new();
     // A long list is cheaper read whole than spelled out (and ClickHouse
     // caps a statement's size): every page is grouped, the rest ignored.
-    if let Some(pages) = pages.filter(|p| p.len() <= MAX_LISTED) {
-        let list: Vec<String> = pages
-            .iter()
-            .map(|p| b.bind(Param::Text(p.clone())))
-            .collect();
-        only = format!(" AND pathname IN ({})", list.join(", "));
+    if let Pages::Listed(listed) = pages {
+        if listed.len() <= MAX_LISTED {
+            let list: Vec<String> = listed
+                .iter()
+                .map(|p| b.bind(Param::Text(p.clone())))
+                .collect();
+            only = format!(" AND pathname IN ({})", list.join(", "));
+        }
     }
     let pairs = format!(
         "SELECT pathname AS page, visitor_id, max(scroll_depth) AS sd, sum(engagement_time) AS ms \
          FROM events WHERE {span} AND name = {name} AND {filters}{only} GROUP BY pathname, visitor_id"
     );
-    let (select, group) = if pages.is_some() {
-        ("page, ", " GROUP BY page")
-    } else {
-        ("", "")
+    let (select, group) = match pages {
+        Pages::Total => ("", ""),
+        Pages::Listed(_) | Pages::Every => ("page, ", " GROUP BY page"),
     };
     Sql {
         text: format!(
@@ -81,32 +93,33 @@ fn set(t: &mut Totals, q: &Query, sd: &Cell, seconds: &Cell, pairs: &Cell) {
 
 /// Adds the engagement metrics `q` asks for to its totals.
 pub fn add_to_total(x: &impl Execute, q: &Query, t: &mut Totals) -> Result<(), StoreError> {
-    let rows = x.cells(&sql(x.dialect(), q, None))?;
+    let rows = x.cells(&sql(x.dialect(), q, Pages::Total))?;
     if let Some(r) = rows.first() {
         set(t, q, &r[0], &r[1], &r[2]);
     }
     Ok(())
 }
 
-/// Adds the engagement metrics `q` asks for to each page of a breakdown by page.
-pub fn add_to_pages(
-    x: &impl Execute,
-    q: &Query,
-    rows: &mut [(String, Totals)],
-) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
+/// The engagement of `pages`, per page: scroll depth, seconds and pairs.
+pub type PerPage = HashMap<String, Vec<Cell>>;
+
+/// Reads the engagement of `pages` ([`PerPage`]).
+pub fn per_page(x: &impl Execute, q: &Query, pages: Pages) -> Result<PerPage, StoreError> {
+    if matches!(pages, Pages::Listed(p) if p.is_empty()) {
+        return Ok(PerPage::new());
     }
-    let pages: Vec<String> = rows.iter().map(|(p, _)| p.clone()).collect();
-    let found: HashMap<String, Vec<Cell>> = x
-        .cells(&sql(x.dialect(), q, Some(&pages)))?
+    Ok(x.cells(&sql(x.dialect(), q, pages))?
         .into_iter()
         .map(|mut r| (r.remove(0).text(), r))
-        .collect();
+        .collect())
+}
+
+/// Adds the engagement metrics `q` asks for to each page of a breakdown
+/// by page, from `found` ([`per_page`]).
+pub fn add_to_pages(q: &Query, rows: &mut [(String, Totals)], found: &PerPage) {
     for (page, t) in rows.iter_mut() {
         if let Some(r) = found.get(page.as_str()) {
             set(t, q, &r[0], &r[1], &r[2]);
         }
     }
-    Ok(())
 }

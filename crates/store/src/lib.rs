@@ -39,6 +39,7 @@
 //! governance gate (docs/architecture.md).
 
 pub mod annotations;
+mod beside;
 pub mod clickhouse;
 pub mod datadir;
 pub mod duck;

@@ -4,6 +4,7 @@
 //! once, from [`Cell`]s. A back end only says how to run a statement and
 //! how its values become cells.
 
+use crate::beside::beside;
 use crate::engagement;
 use crate::journeys::{self, FunnelRow, PathLink, PathNode, Paths};
 use crate::sessions::{Acquisition, JourneyState, SessionState};
@@ -139,19 +140,30 @@ pub fn timeseries(
 
 /// See [`crate::Store::breakdown`].
 pub fn breakdown(
-    x: &impl Execute,
+    x: &(impl Execute + Sync),
     q: &Query,
     by: &Dimension,
     limit: usize,
     offset: usize,
 ) -> Result<Vec<(String, Totals)>, StoreError> {
     let sql = sql::grouped(x.dialect(), q, &Group::By(by), limit, offset);
-    let mut rows: Vec<(String, Totals)> = grouped(x, sql)?
-        .into_iter()
-        .map(|(k, t)| (k.text(), t))
-        .collect();
-    if engagement::asked(q) && *by == Dimension::Page {
-        engagement::add_to_pages(x, q, &mut rows)?;
+    let engaged = engagement::asked(q) && *by == Dimension::Page;
+    // A page of answers too long to name its pages in the engagement
+    // statement reads every page's engagement anyway: that need not wait
+    // for the counts, so it runs beside them.
+    let every = (engaged && limit > engagement::MAX_LISTED)
+        .then_some(|| engagement::per_page(x, q, engagement::Pages::Every));
+    let (found, rows) = beside(every, || grouped(x, sql))?;
+    let mut rows: Vec<(String, Totals)> = rows.into_iter().map(|(k, t)| (k.text(), t)).collect();
+    if engaged {
+        let found = match found {
+            Some(found) => found,
+            None => {
+                let pages: Vec<String> = rows.iter().map(|(p, _)| p.clone()).collect();
+                engagement::per_page(x, q, engagement::Pages::Listed(&pages))?
+            }
+        };
+        engagement::add_to_pages(q, &mut rows, &found);
     }
     Ok(rows)
 }

@@ -16,6 +16,7 @@
 //! question reads the raw events of those days, as before; the figures are
 //! the same either way (a test holds them equal).
 
+use crate::beside::beside;
 use crate::rollup::{self, RollupRow};
 use crate::{Store, StoreError, Totals};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -199,25 +200,6 @@ fn live_correction(
         &dims,
         dim == "total",
     )
-}
-
-/// Runs `aside` (when there is one) on a thread of its own while this
-/// thread runs `here`. A served answer over fresh roll-ups is several
-/// independent statements: today's raw events, the roll-ups' sums, the
-/// corrections. Each is too small for the database to spread over every
-/// core, so running them side by side is what shortens the answer.
-fn beside<A: Send, H>(
-    aside: Option<impl FnOnce() -> Result<A, StoreError> + Send>,
-    here: impl FnOnce() -> Result<H, StoreError>,
-) -> Result<(Option<A>, H), StoreError> {
-    std::thread::scope(|scope| {
-        let handle = aside.map(|f| scope.spawn(f));
-        let here = here();
-        let aside = handle
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .transpose()?;
-        Ok((aside, here?))
-    })
 }
 
 /// What an answer over a split reads: the rolled days' rows of one
@@ -506,18 +488,26 @@ pub fn breakdown(
         read = parts(store, query, &s, dim, true, raw)?;
     }
     let Parts { rolled, raw, c } = read;
-    let mut by_value: HashMap<String, RollupRow> = HashMap::new();
-    for r in rolled.iter().chain(&c.whole) {
-        by_value
-            .entry(r.value.clone())
-            .or_insert_with(|| empty(&query.site))
-            .merge(r);
+    // Rows move into the map (a month of pages is thousands of them): the
+    // value becomes the key, the row keeps the figures.
+    let mut by_value: HashMap<String, RollupRow> = HashMap::with_capacity(rolled.len());
+    for mut r in rolled.into_iter().chain(c.whole) {
+        match by_value.get_mut(&r.value) {
+            Some(row) => row.merge(&r),
+            None => {
+                by_value.insert(std::mem::take(&mut r.value), r);
+            }
+        }
     }
     for (value, t) in raw.unwrap_or_default() {
-        by_value
-            .entry(value)
-            .or_insert_with(|| empty(&query.site))
-            .add(&t);
+        match by_value.get_mut(&value) {
+            Some(row) => row.add(&t),
+            None => {
+                let mut row = empty(&query.site);
+                row.add(&t);
+                by_value.insert(value, row);
+            }
+        }
     }
     for r in &c.halves {
         if let Some(row) = by_value.get_mut(&r.value) {

@@ -12,6 +12,7 @@ mod append;
 mod bulk;
 mod dialect;
 mod raw;
+mod rolled;
 mod schema;
 
 pub use dialect::DuckDialect;
@@ -61,6 +62,8 @@ pub struct DuckStore {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     fresh: crate::fresh::Freshness,
+    /// Roll-up reads kept until the roll-ups change.
+    rolled: rolled::Rolled,
     /// The events table's columns in the file's order.
     order: Vec<String>,
     /// The database handle; last, so that it closes after the connections.
@@ -155,6 +158,7 @@ impl DuckStore {
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
             fresh: crate::fresh::Freshness::new(newest.map(crate::fresh::day_of)),
+            rolled: rolled::Rolled::new(),
             order,
             raw,
         })
@@ -307,6 +311,26 @@ impl DuckStore {
 }
 
 impl DuckStore {
+    /// Runs `write` in a transaction of the writer and commits it: every
+    /// change to the roll-up tables goes through here, so that the reads
+    /// kept of them are dropped (`rolled.rs`).
+    fn write_rollups<T>(
+        &self,
+        write: impl FnOnce(&duckdb::Transaction<'_>) -> Result<Option<T>, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut conn = self.writer.lock().expect("writer");
+        let out = (|| {
+            let tx = conn.transaction().map_err(db_err)?;
+            let out = write(&tx)?;
+            if out.is_some() {
+                tx.commit().map_err(db_err)?;
+            }
+            Ok(out)
+        })();
+        self.rolled.changed();
+        out
+    }
+
     /// Roll-up rows from `sql`, which takes (site, from, until, dim) and
     /// selects the table's columns in order, the day as `YYYY-MM-DD`.
     fn rollup_rows(
@@ -556,10 +580,8 @@ impl Store for DuckStore {
         day: chrono::NaiveDate,
         rows: &[RollupRow],
     ) -> Result<(), StoreError> {
-        let mut conn = self.writer.lock().expect("writer");
-        let tx = conn.transaction().map_err(db_err)?;
-        put_rollup(&tx, site, day, rows)?;
-        tx.commit().map_err(db_err)
+        self.write_rollups(|tx| put_rollup(tx, site, day, rows).map(Some))
+            .map(|_| ())
     }
 
     fn replace_rollup_days(
@@ -569,11 +591,11 @@ impl Store for DuckStore {
         until: chrono::NaiveDate,
         rows: &[RollupRow],
     ) -> Result<(), StoreError> {
-        let mut conn = self.writer.lock().expect("writer");
-        let tx = conn.transaction().map_err(db_err)?;
-        delete_rollups(&tx, site, Some(from), until)?;
-        append_rollup(&tx, rows)?;
-        tx.commit().map_err(db_err)
+        self.write_rollups(|tx| {
+            delete_rollups(tx, site, Some(from), until)?;
+            append_rollup(tx, rows).map(Some)
+        })
+        .map(|_| ())
     }
 
     fn replace_fresh_rollup(
@@ -583,23 +605,23 @@ impl Store for DuckStore {
         rows: &[RollupRow],
         seen: u64,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.writer.lock().expect("writer");
-        // Under the writer's lock no row can arrive between this check and
-        // the commit.
-        if self.fresh.late_writes() != seen || self.fresh.newest().is_none_or(|n| day >= n) {
-            return Ok(false);
-        }
-        let tx = conn.transaction().map_err(db_err)?;
-        put_rollup(&tx, site, day, rows)?;
-        tx.execute(UNMARK_FRESH, duckdb::params![site, day.to_string()])
+        self.write_rollups(|tx| {
+            // Under the writer's lock no row can arrive between this check
+            // and the commit.
+            if self.fresh.late_writes() != seen || self.fresh.newest().is_none_or(|n| day >= n) {
+                return Ok(None);
+            }
+            put_rollup(tx, site, day, rows)?;
+            tx.execute(UNMARK_FRESH, duckdb::params![site, day.to_string()])
+                .map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO rollup_fresh VALUES ($1, CAST($2 AS DATE))",
+                duckdb::params![site, day.to_string()],
+            )
             .map_err(db_err)?;
-        tx.execute(
-            "INSERT INTO rollup_fresh VALUES ($1, CAST($2 AS DATE))",
-            duckdb::params![site, day.to_string()],
-        )
-        .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
-        Ok(true)
+            Ok(Some(()))
+        })
+        .map(|done| done.is_some())
     }
 
     fn fresh_rollup_days(
@@ -659,7 +681,8 @@ impl Store for DuckStore {
         until: chrono::NaiveDate,
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
-        self.rollup_rows(
+        let read = (site, from, until, dim, false);
+        self.rolled.get_or_read(read, || self.rollup_rows(
             &format!("SELECT site, strftime(day, '%Y-%m-%d'), dim, value, visitors, visits, pageviews, events, bounces, duration_sum, \
              engaged, scroll_sum, engaged_seconds \
              FROM {} WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 ORDER BY day, value", schema::rollup_table(dim)),
@@ -667,7 +690,7 @@ impl Store for DuckStore {
             from,
             until,
             dim,
-        )
+        ))
     }
 
     fn read_rollup_summed(
@@ -677,23 +700,23 @@ impl Store for DuckStore {
         until: chrono::NaiveDate,
         dim: &str,
     ) -> Result<Vec<RollupRow>, StoreError> {
-        self.rollup_rows(
-            &format!("SELECT $1, $2, $4, value, sum(visitors)::UBIGINT, sum(visits)::UBIGINT, sum(pageviews)::UBIGINT, sum(events)::UBIGINT, sum(bounces)::UBIGINT, sum(duration_sum), \
-             sum(engaged)::UBIGINT, sum(scroll_sum), sum(engaged_seconds) \
+        let read = (site, from, until, dim, true);
+        // Counts are summed as BIGINT: DuckDB sums UBIGINT into 128-bit
+        // integers, which made a month of page rows a third slower to sum.
+        self.rolled.get_or_read(read, || self.rollup_rows(
+            &format!("SELECT $1, $2, $4, value, sum(visitors::BIGINT)::UBIGINT, sum(visits::BIGINT)::UBIGINT, sum(pageviews::BIGINT)::UBIGINT, sum(events::BIGINT)::UBIGINT, sum(bounces::BIGINT)::UBIGINT, sum(duration_sum), \
+             sum(engaged::BIGINT)::UBIGINT, sum(scroll_sum), sum(engaged_seconds) \
              FROM {} WHERE site = $1 AND day >= CAST($2 AS DATE) AND day < CAST($3 AS DATE) AND dim = $4 GROUP BY value ORDER BY value", schema::rollup_table(dim)),
             site,
             from,
             until,
             dim,
-        )
+        ))
     }
 
     fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
-        let mut conn = self.writer.lock().expect("writer");
-        let tx = conn.transaction().map_err(db_err)?;
-        let deleted = delete_rollups(&tx, site, None, day)?;
-        tx.commit().map_err(db_err)?;
-        Ok(deleted)
+        self.write_rollups(|tx| delete_rollups(tx, site, None, day).map(Some))
+            .map(Option::unwrap_or_default)
     }
 
     fn count(&self) -> Result<u64, StoreError> {
