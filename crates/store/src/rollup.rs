@@ -26,6 +26,7 @@
 //! events. A late event for a fresh day takes the mark away
 //! (`duck/fresh.rs`).
 
+use crate::beside::beside;
 use crate::{Store, StoreError, Totals};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use glasshouse_model::query::{day_of, day_start, Dimension, Filter, FilterOp, Metric, Query, Tz};
@@ -348,14 +349,19 @@ pub fn midnight_rows(
         if *dim == Dimension::Transition {
             continue;
         }
-        for (value, t) in store.breakdown(&whole, dim, usize::MAX / 2, 0)? {
+        // The three are independent: each on a thread (`beside`).
+        let all = |q: &Query| store.breakdown(q, dim, usize::MAX / 2, 0);
+        let (wholly, (before, after)) = beside(Some(|| all(&whole)), || {
+            beside(Some(|| all(&halves[0])), || all(&halves[1]))
+        })?;
+        for (value, t) in wholly.unwrap_or_default() {
             let mut r = row(format!("{WHOLE}{key}"), &value);
             r.add(&t);
             out.push(r);
         }
         let mut halved: std::collections::BTreeMap<String, RollupRow> = Default::default();
-        for h in &halves {
-            for (value, t) in store.breakdown(h, dim, usize::MAX / 2, 0)? {
+        for half in [before.unwrap_or_default(), after] {
+            for (value, t) in half {
                 halved
                     .entry(value.clone())
                     .or_insert_with(|| row(format!("{HALVES}{key}"), &value))

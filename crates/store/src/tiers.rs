@@ -47,9 +47,10 @@ pub enum Boundary {
     /// after it, does not exist yet.
     Raw,
     /// With the rolled days: the midnight after it is corrected from the
-    /// raw events of the visits over it (three statements). Worth it where
-    /// a day's raw events cost more than that, as for a breakdown by page,
-    /// which reads every page of the raw days for the roll-ups' sums.
+    /// raw events of the visits over it (three statements, side by side).
+    /// Worth it where a day's raw events cost more than that, as for a
+    /// breakdown by page, which reads every page of the raw days for the
+    /// roll-ups' sums.
     Live,
 }
 

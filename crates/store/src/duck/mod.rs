@@ -42,10 +42,11 @@ const UNMARK_FRESH: &str = "DELETE FROM rollup_fresh WHERE site = $1 AND day = C
 const CATALOG: &str = "glasshouse";
 
 /// Readers kept open. A served answer over fresh roll-ups reads with up to
-/// three at once (`tiers::beside`), and the dashboard asks for its cards
-/// together; a reader beyond these is cloned from the writer, which waits
-/// for the writer's lock.
-const READERS: usize = 8;
+/// six at once (`beside`: the raw part and its engagement, the roll-ups,
+/// the three statements of the live correction), and the dashboard asks
+/// for its cards together; a reader beyond these is cloned from the
+/// writer, which waits for the writer's lock.
+const READERS: usize = 12;
 
 /// The table of fresh days (`crate::fresh`); a day is listed only while its
 /// roll-up holds every raw event of it.
