@@ -312,9 +312,10 @@ impl DuckStore {
 }
 
 impl DuckStore {
-    /// Runs `write` in a transaction of the writer and commits it: every
-    /// change to the roll-up tables goes through here, so that the reads
-    /// kept of them are dropped (`rolled.rs`).
+    /// Runs `write` in a transaction of the writer and commits it when
+    /// `write` hands back something (`None`: nothing to write, rolled
+    /// back). Every change to the roll-up tables goes through here, so
+    /// that the reads kept of them are dropped (`rolled.rs`).
     fn write_rollups<T>(
         &self,
         write: impl FnOnce(&duckdb::Transaction<'_>) -> Result<Option<T>, StoreError>,
