@@ -312,23 +312,19 @@ impl DuckStore {
 }
 
 impl DuckStore {
-    /// Runs `write` in a transaction of the writer and commits it when
-    /// `write` hands back something (`None`: nothing to write, rolled
-    /// back). Every change to the roll-up tables goes through here, so
-    /// that the reads kept of them are dropped (`rolled.rs`).
+    /// Runs `write` in a transaction of the writer and commits it. Every
+    /// change to the roll-up tables goes through here, so that the reads
+    /// kept of them are dropped (`rolled.rs`).
     fn write_rollups<T>(
         &self,
-        write: impl FnOnce(&duckdb::Transaction<'_>) -> Result<Option<T>, StoreError>,
-    ) -> Result<Option<T>, StoreError> {
+        write: impl FnOnce(&duckdb::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.writer.lock().expect("writer");
-        let out = (|| {
-            let tx = conn.transaction().map_err(db_err)?;
+        let out = conn.transaction().map_err(db_err).and_then(|tx| {
             let out = write(&tx)?;
-            if out.is_some() {
-                tx.commit().map_err(db_err)?;
-            }
+            tx.commit().map_err(db_err)?;
             Ok(out)
-        })();
+        });
         self.rolled.changed();
         out
     }
@@ -582,8 +578,7 @@ impl Store for DuckStore {
         day: chrono::NaiveDate,
         rows: &[RollupRow],
     ) -> Result<(), StoreError> {
-        self.write_rollups(|tx| put_rollup(tx, site, day, rows).map(Some))
-            .map(|_| ())
+        self.write_rollups(|tx| put_rollup(tx, site, day, rows))
     }
 
     fn replace_rollup_days(
@@ -595,9 +590,8 @@ impl Store for DuckStore {
     ) -> Result<(), StoreError> {
         self.write_rollups(|tx| {
             delete_rollups(tx, site, Some(from), until)?;
-            append_rollup(tx, rows).map(Some)
+            append_rollup(tx, rows)
         })
-        .map(|_| ())
     }
 
     fn replace_fresh_rollup(
@@ -611,7 +605,7 @@ impl Store for DuckStore {
             // Under the writer's lock no row can arrive between this check
             // and the commit.
             if self.fresh.late_writes() != seen || self.fresh.newest().is_none_or(|n| day >= n) {
-                return Ok(None);
+                return Ok(false);
             }
             put_rollup(tx, site, day, rows)?;
             tx.execute(UNMARK_FRESH, duckdb::params![site, day.to_string()])
@@ -621,9 +615,8 @@ impl Store for DuckStore {
                 duckdb::params![site, day.to_string()],
             )
             .map_err(db_err)?;
-            Ok(Some(()))
+            Ok(true)
         })
-        .map(|done| done.is_some())
     }
 
     fn fresh_rollup_days(
@@ -717,8 +710,7 @@ impl Store for DuckStore {
     }
 
     fn delete_rollup_before(&self, site: &str, day: chrono::NaiveDate) -> Result<u64, StoreError> {
-        self.write_rollups(|tx| delete_rollups(tx, site, None, day).map(Some))
-            .map(Option::unwrap_or_default)
+        self.write_rollups(|tx| delete_rollups(tx, site, None, day))
     }
 
     fn count(&self) -> Result<u64, StoreError> {
