@@ -331,8 +331,9 @@ pub fn midnight_rows(
     let halves = [query(before, at), query(at, end)];
     let row = |dim: String, value: &str| RollupRow::zero(site, day, &dim, value);
     let mut out = Vec::new();
+    let asked = [&whole, &halves[0], &halves[1]];
     if totals {
-        let total = store.aggregate(&whole)?;
+        let (total, first, second) = whole_and_halves(asked, |q| store.aggregate(q))?;
         if total.visits == 0 {
             return Ok(Vec::new());
         }
@@ -340,27 +341,24 @@ pub fn midnight_rows(
         plus.add(&total);
         let mut minus = row(format!("{HALVES}total"), "");
         let mut before = row(format!("{BEFORE}total"), "");
-        before.add(&store.aggregate(&halves[0])?);
+        before.add(&first);
         minus.merge(&before);
-        minus.add(&store.aggregate(&halves[1])?);
+        minus.add(&second);
         out.extend([plus, minus, before]);
     }
     for (key, dim) in dims {
         if *dim == Dimension::Transition {
             continue;
         }
-        // The three are independent: each on a thread (`beside`).
         let all = |q: &Query| store.breakdown(q, dim, usize::MAX / 2, 0);
-        let (wholly, (before, after)) = beside(Some(|| all(&whole)), || {
-            beside(Some(|| all(&halves[0])), || all(&halves[1]))
-        })?;
-        for (value, t) in wholly.unwrap_or_default() {
+        let (wholly, before, after) = whole_and_halves(asked, all)?;
+        for (value, t) in wholly {
             let mut r = row(format!("{WHOLE}{key}"), &value);
             r.add(&t);
             out.push(r);
         }
         let mut halved: std::collections::BTreeMap<String, RollupRow> = Default::default();
-        for half in [before.unwrap_or_default(), after] {
+        for half in [before, after] {
             for (value, t) in half {
                 halved
                     .entry(value.clone())
@@ -371,6 +369,24 @@ pub fn midnight_rows(
         out.extend(halved.into_values());
     }
     Ok(out)
+}
+
+/// `ask` of the whole visits over a midnight and of each half: three
+/// independent statements, each on a thread of its own (`beside`).
+fn whole_and_halves<T: Send + Default>(
+    [whole, first, second]: [&Query; 3],
+    ask: impl Fn(&Query) -> Result<T, StoreError> + Sync,
+) -> Result<(T, T, T), StoreError> {
+    let ask = &ask;
+    let (wholly, (before, after)) = beside(Some(|| ask(whole)), || {
+        beside(Some(|| ask(first)), || ask(second))
+    })?;
+    // `beside` hands back what it was given to run aside.
+    Ok((
+        wholly.unwrap_or_default(),
+        before.unwrap_or_default(),
+        after,
+    ))
 }
 
 /// Rolls up every day of `site` before `cutoff` that still has raw events,
