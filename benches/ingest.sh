@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Ingest over HTTP on loopback: wrk posts page views to a running glasshouse;
 # every 202 means the event is durable (group commit). Reports throughput,
-# latency percentiles and the server's peak RSS, then checks that the number
-# of stored events equals the number of 202s.
+# latency percentiles, the server's CPU per event and peak RSS, and the rate
+# of GET /health in the same minute (the machine's ceiling that hour), then
+# checks that the number of stored events equals the number of 202s.
 #
 #   benches/ingest.sh [SECONDS] [CONNECTIONS]
 #   ENGAGEMENT=1 benches/ingest.sh …   (each page view followed by its engagement report)
@@ -52,10 +53,16 @@ thread_ticks() { for f in /proc/"$pid"/task/*/stat; do sed -E 's/^[0-9]+ \(([^)]
 # counters): on a machine shared with the load generator, where time goes
 # that the CPU figures do not show.
 thread_waits() { for t in /proc/"$pid"/task/*; do echo "$(tr ' ' _ < "$t/comm") $(cut -d' ' -f2 "$t/schedstat")"; done 2>/dev/null | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' | sort; }
+# The machine's speed drifts 10-20 % within an hour. A few seconds of the
+# cheapest route (GET /health, no body, no store) at the same connections
+# give this hour's ceiling for any request, to read the event rate against.
+health=$(wrk -t1 -c"$conns" -d"${HEALTH_SECONDS:-5}s" "http://127.0.0.1:$port/health" \
+  | awk '/^Requests\/sec/ {printf "%.0f", $2}')
+echo "health_rate=$health"
 thread_ticks > "$dir/threads.before"
 thread_waits > "$dir/waits.before"
 before=$(cpu_ticks)
-/usr/bin/time -f "load_generator_cpu_percent=%P" -o "$dir/wrk.time" wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)'
+/usr/bin/time -f "load_generator_cpu_percent=%P" -o "$dir/wrk.time" wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)' | tee "$dir/wrk.out"
 after=$(cpu_ticks)
 thread_ticks > "$dir/threads.after"
 thread_waits > "$dir/waits.after"
@@ -64,6 +71,11 @@ metric() { curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/me
 written=$(metric ingest_written); batches=$(metric ingest_batches)
 [ -n "$written" ] && [ -n "$batches" ] && [ "$batches" -gt 0 ] && echo "group_commits=$batches events_per_commit=$((written / batches))"
 echo "server_cpu_percent=$(( (after - before) * 100 / $(getconf CLK_TCK) / seconds ))"
+# Server CPU per request, in microseconds (each request is one event).
+requests=$(awk -F'[ =]' '/^requests=/ {print $2}' "$dir/wrk.out")
+[ -n "$requests" ] && [ "$requests" -gt 0 ] && echo "server_cpu_us_per_event=$(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests ))"
+rate=$(awk -F'rate=' '/^requests=/ {split($2, r, " "); print r[1]}' "$dir/wrk.out")
+[ -n "$health" ] && [ "$health" -gt 0 ] && echo "rate_of_health_rate_percent=$(( rate * 100 / health ))"
 # Per thread: CPU percent of one core (threads that ended mid-run are left out).
 join -a2 -e0 -o 0,1.2,2.2 "$dir/threads.before" "$dir/threads.after" \
   | awk -v hz="$(getconf CLK_TCK)" -v s="$seconds" '{printf "%s%s=%d", (NR > 1 ? " " : "server_threads "), $1, ($3 - $2) * 100 / hz / s} END {print ""}'
