@@ -71,11 +71,11 @@ metric() { curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/me
 written=$(metric ingest_written); batches=$(metric ingest_batches)
 [ -n "$written" ] && [ -n "$batches" ] && [ "$batches" -gt 0 ] && echo "group_commits=$batches events_per_commit=$((written / batches))"
 echo "server_cpu_percent=$(( (after - before) * 100 / $(getconf CLK_TCK) / seconds ))"
-# Server CPU per request, in microseconds (each request is one event).
-requests=$(awk -F'[ =]' '/^requests=/ {print $2}' "$dir/wrk.out")
-[ -n "$requests" ] && [ "$requests" -gt 0 ] && echo "server_cpu_us_per_event=$(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests ))"
-rate=$(awk -F'rate=' '/^requests=/ {split($2, r, " "); print r[1]}' "$dir/wrk.out")
-[ -n "$health" ] && [ "$health" -gt 0 ] && echo "rate_of_health_rate_percent=$(( rate * 100 / health ))"
+# Server CPU per request, in microseconds (each request is one event), and
+# the event rate against this hour's GET /health rate.
+read -r requests rate < <(awk -F'[ =]' '/^requests=/ {print $2, $6}' "$dir/wrk.out")
+[ "${requests:-0}" -gt 0 ] && echo "server_cpu_us_per_event=$(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests ))"
+[ "${health:-0}" -gt 0 ] && echo "rate_of_health_rate_percent=$(( rate * 100 / health ))"
 # Per thread: CPU percent of one core (threads that ended mid-run are left out).
 join -a2 -e0 -o 0,1.2,2.2 "$dir/threads.before" "$dir/threads.after" \
   | awk -v hz="$(getconf CLK_TCK)" -v s="$seconds" '{printf "%s%s=%d", (NR > 1 ? " " : "server_threads "), $1, ($3 - $2) * 100 / hz / s} END {print ""}'
