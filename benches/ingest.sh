@@ -62,13 +62,14 @@ echo "health_rate=$health"
 thread_ticks > "$dir/threads.before"
 thread_waits > "$dir/waits.before"
 before=$(cpu_ticks)
-/usr/bin/time -f "load_generator_cpu_percent=%P" -o "$dir/wrk.time" wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)' | tee "$dir/wrk.out"
+/usr/bin/time -f "load_generator_cpu_percent=%P load_generator_user_s=%U load_generator_sys_s=%S" -o "$dir/wrk.time" wrk -t1 -c"$conns" -d"${seconds}s" --latency -s benches/ingest.lua "http://127.0.0.1:$port" | grep -E '^(requests|latency_ms)' | tee "$dir/wrk.out"
 after=$(cpu_ticks)
 thread_ticks > "$dir/threads.after"
 thread_waits > "$dir/waits.after"
 cat "$dir/wrk.time"
 metric() { curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" | awk -v m="glasshouse_$1" '$1 == m || $1 == m"_total" {print $2}'; }
 written=$(metric ingest_written); batches=$(metric ingest_batches)
+echo "store_inserts=$(metric store_inserts) store_insert_seconds=$(metric store_insert_seconds)"
 [ -n "$written" ] && [ -n "$batches" ] && [ "$batches" -gt 0 ] && echo "group_commits=$batches events_per_commit=$((written / batches))"
 echo "server_cpu_percent=$(( (after - before) * 100 / $(getconf CLK_TCK) / seconds ))"
 # Server CPU per request, in microseconds (each request is one event), and
