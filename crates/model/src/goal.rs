@@ -90,24 +90,40 @@ pub fn is_currency(code: &str) -> bool {
     code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
-/// The goals of `all` that `op` and `values` of an `event:goal` filter pick:
-/// `is` by exact name, `contains` by part of the name (case-insensitive).
+/// How an `event:goal` filter names its goals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// `is`: the exact name.
+    Exact,
+    /// `contains`: part of the name, case-insensitive.
+    Part,
+    /// `matches`: a regular expression found in the name (what v2's
+    /// case-sensitive `contains` and case-insensitive `is` become).
+    Pattern,
+}
+
+/// The goals of `all` that the `values` of an `event:goal` filter pick.
 /// A name that is no goal of the site is refused, so a typo is not an
-/// empty answer.
-pub fn pick(all: &[Goal], contains: bool, values: &[String]) -> Result<Vec<Goal>, QueryError> {
+/// empty answer; a part or a pattern may pick none.
+pub fn pick(all: &[Goal], naming: Naming, values: &[String]) -> Result<Vec<Goal>, QueryError> {
     let mut out = Vec::new();
     for v in values {
+        let pattern = match naming {
+            Naming::Pattern => Some(regex::Regex::new(v).map_err(|e| {
+                QueryError::new("filters", format!("{v:?} is not a regular expression: {e}"))
+            })?),
+            _ => None,
+        };
         let found: Vec<&Goal> = all
             .iter()
-            .filter(|g| {
-                if contains {
-                    g.name.to_lowercase().contains(&v.to_lowercase())
-                } else {
-                    g.name == *v
-                }
+            .filter(|g| match (&naming, &pattern) {
+                (Naming::Exact, _) => g.name == *v,
+                (Naming::Part, _) => g.name.to_lowercase().contains(&v.to_lowercase()),
+                (_, Some(p)) => p.is_match(&g.name),
+                (Naming::Pattern, None) => false,
             })
             .collect();
-        if found.is_empty() && !contains {
+        if found.is_empty() && naming == Naming::Exact {
             let names: Vec<&str> = all.iter().map(|g| g.name.as_str()).collect();
             return Err(QueryError::new(
                 "filters",
@@ -128,4 +144,35 @@ pub fn pick(all: &[Goal], contains: bool, values: &[String]) -> Result<Vec<Goal>
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_pick_goals_by_name_part_or_pattern() {
+        let all = [
+            Goal::new(GoalKind::Page("/apply".into()), None),
+            Goal::new(
+                GoalKind::Event {
+                    name: "Signup".into(),
+                    props: vec![],
+                },
+                None,
+            ),
+        ];
+        let names = |naming, v: &str| -> Result<Vec<String>, QueryError> {
+            Ok(pick(&all, naming, &[v.to_string()])?
+                .into_iter()
+                .map(|g| g.name)
+                .collect())
+        };
+        assert_eq!(names(Naming::Exact, "Signup").unwrap(), ["Signup"]);
+        assert!(names(Naming::Exact, "signup").is_err());
+        assert_eq!(names(Naming::Part, "APPLY").unwrap(), ["Visit /apply"]);
+        assert_eq!(names(Naming::Pattern, "(?i)^signup$").unwrap(), ["Signup"]);
+        assert!(names(Naming::Pattern, "Apply").unwrap().is_empty());
+        assert!(names(Naming::Pattern, "(").is_err());
+    }
 }

@@ -479,9 +479,68 @@ fn split_alternatives(s: &str) -> Vec<String> {
     out
 }
 
+/// The label Plausible uses for visits without a source.
+pub const DIRECT: &str = "Direct / None";
+/// The label for events that lack the property broken down by.
+pub const NONE: &str = "(none)";
+
+/// The value stored for a label shown to callers (`Direct / None` is a
+/// source that is empty, `(none)` a property that is missing).
+pub fn stored_value(dim: &Dimension, shown: &str) -> String {
+    match (dim, shown) {
+        (Dimension::Source, DIRECT) => String::new(),
+        (Dimension::EventProp(_), NONE) => String::new(),
+        _ => shown.to_string(),
+    }
+}
+
+/// Turns a page pattern into a regular expression (RE2 and Rust's
+/// `regex` alike): `**` matches anything, `*` anything but `/`,
+/// everything else literally.
+pub fn wildcard_regex(pattern: &str) -> String {
+    let mut out = String::from("^");
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '*' {
+            if chars.peek() == Some(&'*') {
+                chars.next();
+                out.push_str(".*");
+            } else {
+                out.push_str("[^/]*");
+            }
+        } else {
+            push_literal(&mut out, c);
+        }
+    }
+    out.push('$');
+    out
+}
+
+/// A regular expression matching `text` itself, anywhere in a value.
+pub fn literal_regex(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        push_literal(&mut out, c);
+    }
+    out
+}
+
+fn push_literal(out: &mut String, c: char) {
+    if c.is_ascii_punctuation() && c != '/' && c != '-' && c != '_' {
+        out.push('\\');
+        out.push(c);
+    } else if c.is_control() {
+        // RE2 escapes only punctuation with a backslash; the rest by code.
+        out.push_str(&format!("\\x{{{:x}}}", c as u32));
+    } else {
+        // Letters, digits and other text (any script) match themselves.
+        out.push(c);
+    }
+}
+
 /// Whether `path` matches a page pattern: `**` matches anything, `*`
 /// anything but `/`, every other character itself (the patterns of page
-/// filters and page goals; `sql::wildcard_regex` is the same in SQL).
+/// filters and page goals; [`wildcard_regex`] is the same as a pattern).
 pub fn wildcard_matches(pattern: &str, path: &str) -> bool {
     fn go(p: &[char], s: &[char]) -> bool {
         match p.first() {

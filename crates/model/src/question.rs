@@ -9,6 +9,7 @@
 //! log records its canonical form, so what is checked is what is executed
 //! and what is logged (docs/architecture.md).
 
+use crate::goal::Naming;
 use crate::journey::FunnelStep;
 use crate::query::{
     Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query, QueryError,
@@ -141,13 +142,15 @@ impl Question {
     /// Fills `event:goal` in the filters and the breakdown with the site's
     /// goals (the ones a filter picks; all of them for a breakdown), then
     /// checks the conversion metrics have the goal they need. A goal
-    /// filter takes `is` or `contains`, as in Plausible.
+    /// filter takes `is` or `contains`, as in Plausible (and the patterns
+    /// v2's case rules become, `v2.rs`).
     pub fn resolve_goals(&mut self, goals: &[crate::goal::Goal]) -> Result<(), QueryError> {
         for f in &mut self.query.filters {
             if f.dimension.is_goal() {
-                let contains = match f.op {
-                    FilterOp::Is => false,
-                    FilterOp::Contains => true,
+                let naming = match f.op {
+                    FilterOp::Is => Naming::Exact,
+                    FilterOp::Contains => Naming::Part,
+                    FilterOp::Matches => Naming::Pattern,
                     _ => {
                         return Err(QueryError::new(
                             "filters",
@@ -155,7 +158,7 @@ impl Question {
                         ))
                     }
                 };
-                f.dimension = Dimension::Goal(crate::goal::pick(goals, contains, &f.values)?);
+                f.dimension = Dimension::Goal(crate::goal::pick(goals, naming, &f.values)?);
             }
         }
         if let Shape::Breakdown { by, .. } = &mut self.shape {

@@ -7,10 +7,12 @@
 //! What v2 can say and the query model cannot is refused with a reason
 //! naming the field: more than one property dimension, a time dimension
 //! beside a property, an `or` across different properties, and instants
-//! instead of dates.
+//! instead of dates. v2's case rules (`case_sensitive`) are said with the
+//! model's operators and patterns ([`cased`]).
 
 use crate::query::{
-    check_pattern, DateRange, Dimension, Filter, FilterOp, Interval, Metric, QueryError,
+    check_pattern, literal_regex, stored_value, wildcard_regex, DateRange, Dimension, Filter,
+    FilterOp, Interval, Metric, QueryError, DIRECT, NONE,
 };
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Deserialize;
@@ -290,13 +292,12 @@ fn children(items: &[Value]) -> Result<&Vec<Value>, QueryError> {
 
 /// `[op, dimension, [values…]]`.
 fn simple(node: &Value, negated: bool) -> Result<Filter, QueryError> {
-    let (op, dim, values) = match node.as_array().map(Vec::as_slice) {
-        Some([Value::String(op), Value::String(dim), Value::Array(values)]) => (op, dim, values),
-        Some([Value::String(_), Value::String(_), Value::Array(_), Value::Object(_)]) => {
-            return Err(err(
-                "filters",
-                "filter modifiers (case_sensitive) are not supported",
-            ))
+    let (op, dim, values, modifiers) = match node.as_array().map(Vec::as_slice) {
+        Some([Value::String(op), Value::String(dim), Value::Array(values)]) => {
+            (op, dim, values, None)
+        }
+        Some([Value::String(op), Value::String(dim), Value::Array(values), Value::Object(m)]) => {
+            (op, dim, values, Some(m))
         }
         _ => {
             return Err(err(
@@ -331,6 +332,7 @@ fn simple(node: &Value, negated: bool) -> Result<Filter, QueryError> {
     if values.is_empty() || values.len() > 100 || values.iter().any(|v| v.len() > 2000) {
         return Err(err("filters", "1 to 100 values of at most 2000 bytes each"));
     }
+    let (op, values) = cased(op, &dimension, values, case_sensitive(modifiers)?);
     if matches!(op, FilterOp::Matches | FilterOp::DoesNotMatch) {
         values.iter().try_for_each(|v| check_pattern(v))?;
     }
@@ -339,6 +341,81 @@ fn simple(node: &Value, negated: bool) -> Result<Filter, QueryError> {
         op: if negated { op.negated() } else { op },
         values,
     })
+}
+
+/// The filter's `{"case_sensitive": bool}`; true when absent, as in
+/// Plausible.
+fn case_sensitive(modifiers: Option<&serde_json::Map<String, Value>>) -> Result<bool, QueryError> {
+    let mut sensitive = true;
+    for (key, value) in modifiers.into_iter().flatten() {
+        match (key.as_str(), value) {
+            ("case_sensitive", Value::Bool(b)) => sensitive = *b,
+            ("case_sensitive", _) => {
+                return Err(err("filters", "case_sensitive takes true or false"))
+            }
+            (other, _) => {
+                return Err(err(
+                    "filters",
+                    format!(
+                        "unknown filter modifier {other:?}; the one modifier is case_sensitive"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(sensitive)
+}
+
+/// Says v2's case rules in the model's operators. In v2, `is` and
+/// `contains` heed case unless `case_sensitive` is false; the model's `is`
+/// heeds case and its `contains` ignores it (as v1's `~`), so the other two
+/// combinations become patterns (`matches`, RE2 in both stores). A
+/// case-insensitive pattern gets `(?i)` (Plausible ignores the modifier on
+/// patterns; honouring it is what the caller asked).
+fn cased(
+    op: FilterOp,
+    dim: &Dimension,
+    values: Vec<String>,
+    sensitive: bool,
+) -> (FilterOp, Vec<String>) {
+    use FilterOp::*;
+    let pattern = |op: FilterOp| {
+        if op.is_negative() {
+            DoesNotMatch
+        } else {
+            Matches
+        }
+    };
+    let pages = matches!(
+        dim,
+        Dimension::Page | Dimension::EntryPage | Dimension::ExitPage
+    );
+    match (op, sensitive) {
+        (Is | IsNot, true) | (Contains | DoesNotContain, false) => (op, values),
+        (Matches | DoesNotMatch, true) => (op, values),
+        (Matches | DoesNotMatch, false) => {
+            (op, values.iter().map(|v| format!("(?i){v}")).collect())
+        }
+        (Contains | DoesNotContain, true) => (
+            pattern(op),
+            values.iter().map(|v| literal_regex(v)).collect(),
+        ),
+        (Is | IsNot, false) => {
+            let whole = |v: &String| {
+                // A label such as `Direct / None` names the stored empty value.
+                let label = [DIRECT, NONE]
+                    .into_iter()
+                    .find(|l| l.eq_ignore_ascii_case(v));
+                let v = stored_value(dim, label.unwrap_or(v));
+                if pages && v.contains('*') {
+                    format!("(?i){}", wildcard_regex(&v))
+                } else {
+                    format!("(?i)^{}$", literal_regex(&v))
+                }
+            };
+            (pattern(op), values.iter().map(whole).collect())
+        }
+    }
 }
 
 fn merge_or(parts: Vec<Filter>) -> Result<Filter, QueryError> {
@@ -386,6 +463,37 @@ mod tests {
         assert_eq!(f[2].op, FilterOp::IsNot);
         assert_eq!(f[3].values, vec!["/a", "/b"]);
         assert_eq!(f[4].op, FilterOp::DoesNotMatch);
+    }
+
+    #[test]
+    fn case_rules_become_the_models_operators() {
+        let f = parse(json!([
+            ["contains", "event:page", ["a.b"]],
+            ["contains", "event:page", ["Tax"], {"case_sensitive": false}],
+            ["is", "visit:source", ["direct / NONE"], {"case_sensitive": false}],
+            ["not", ["is", "event:page", ["/Blog/*"], {"case_sensitive": false}]],
+            ["matches", "event:page", ["^/a"], {"case_sensitive": false}],
+            ["is", "event:page", ["/A"], {"case_sensitive": true}],
+        ]))
+        .unwrap();
+        let said: Vec<(FilterOp, &str)> = f.iter().map(|f| (f.op, f.values[0].as_str())).collect();
+        assert_eq!(
+            said,
+            vec![
+                (FilterOp::Matches, "a\\.b"),
+                (FilterOp::Contains, "Tax"),
+                (FilterOp::Matches, "(?i)^$"),
+                (FilterOp::DoesNotMatch, "(?i)^/Blog/[^/]*$"),
+                (FilterOp::Matches, "(?i)^/a"),
+                (FilterOp::Is, "/A"),
+            ]
+        );
+        for bad in [
+            json!([["is", "event:page", ["/a"], {"case_sensitive": 0}]]),
+            json!([["is", "event:page", ["/a"], {"loud": true}]]),
+        ] {
+            assert_eq!(parse(bad).unwrap_err().field, "filters");
+        }
     }
 
     #[test]

@@ -178,6 +178,147 @@ async fn v2_answers_as_v1_and_the_oracle_do() {
     assert!((sum - 100.0).abs() < 0.5, "{body}");
 }
 
+/// v2's case rules, as Plausible's: `is` and `contains` heed case unless
+/// `case_sensitive` is false (v1's `~` never does); the modifier works on
+/// pages, sources' labels, patterns and goals.
+#[tokio::test]
+async fn filters_heed_case_unless_told_not_to() {
+    let (server, sent) = loaded().await;
+    let visits = truth::visits(&sent);
+    let ask = |filter: Value| {
+        let server = &server;
+        async move {
+            let (status, body) = v2(
+                server,
+                TOKEN,
+                json!({"site_id": HOST,
+                "metrics": ["visitors", "events"], "date_range": RANGE, "filters": [filter]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            body["results"][0]["metrics"].clone()
+        }
+    };
+    let expect = |keep: &dyn Fn(&Sent) -> bool| {
+        let e = truth::totals(&visits, |_| true, keep);
+        assert!(e.visitors > 0);
+        json!([e.visitors, e.events])
+    };
+    let none = json!([0, 0]);
+    let insensitive = json!({"case_sensitive": false});
+
+    // contains: case-sensitive by default, unlike v1's `~`.
+    let part = |e: &Sent| e.path.contains("universal");
+    assert_eq!(
+        ask(json!(["contains", "event:page", ["Universal"]])).await,
+        none
+    );
+    assert_eq!(
+        ask(json!([
+            "contains",
+            "event:page",
+            ["Universal"],
+            insensitive
+        ]))
+        .await,
+        expect(&part)
+    );
+    assert_eq!(
+        ask(json!(["contains", "event:page", ["universal"]])).await,
+        expect(&part)
+    );
+    let (_, v1) = server
+        .stats(&format!("/api/v1/stats/aggregate?site_id={HOST}&{V1_RANGE}&metrics=visitors&filters=event:page~Universal"))
+        .await;
+    assert_eq!(v1["results"]["visitors"]["value"], expect(&part)[0]);
+    assert_eq!(
+        ask(json!([
+            "contains_not",
+            "event:page",
+            ["Universal"],
+            insensitive
+        ]))
+        .await,
+        expect(&|e| !part(e))
+    );
+
+    // is, is_not and matches, without regard to case.
+    let apply = |e: &Sent| e.path == "/apply";
+    assert_eq!(ask(json!(["is", "event:page", ["/APPLY"]])).await, none);
+    assert_eq!(
+        ask(json!(["is", "event:page", ["/APPLY"], insensitive])).await,
+        expect(&apply)
+    );
+    assert_eq!(
+        ask(json!(["is_not", "event:page", ["/APPLY"], insensitive])).await,
+        expect(&|e| !apply(e))
+    );
+    assert_eq!(
+        ask(json!([
+            "is",
+            "event:page",
+            ["/UNIVERSAL-CREDIT/**"],
+            insensitive
+        ]))
+        .await,
+        expect(&|e| e.path.starts_with("/universal-credit/"))
+    );
+    assert_eq!(
+        ask(json!(["matches", "event:page", ["^/APP"], insensitive])).await,
+        expect(&|e| e.path.starts_with("/app"))
+    );
+    let (_, v1) = server
+        .stats(&format!("/api/v1/stats/aggregate?site_id={HOST}&{V1_RANGE}&metrics=visitors,events&filters=visit:source%3D%3DDirect%20%2F%20None"))
+        .await;
+    assert_eq!(
+        ask(json!([
+            "is",
+            "visit:source",
+            ["direct / none"],
+            insensitive
+        ]))
+        .await,
+        json!([
+            v1["results"]["visitors"]["value"],
+            v1["results"]["events"]["value"]
+        ])
+    );
+
+    // Goals by name: exact, or without regard to case, or in part.
+    let goal = |filter: Value| {
+        let server = &server;
+        async move {
+            let (status, body) = v2(
+                server,
+                TOKEN,
+                json!({"site_id": HOST,
+                "metrics": ["visitors"], "date_range": RANGE, "filters": [filter]}),
+            )
+            .await;
+            (status, body["results"][0]["metrics"].clone())
+        }
+    };
+    let (status, exact) = goal(json!(["is", "event:goal", ["Visit /apply"]])).await;
+    assert_eq!(status, 200);
+    assert_ne!(exact, json!([0]));
+    assert_eq!(
+        goal(json!(["is", "event:goal", ["visit /APPLY"], insensitive])).await,
+        (200, exact.clone())
+    );
+    assert_eq!(
+        goal(json!(["contains", "event:goal", ["APPLY"], insensitive])).await,
+        (200, exact.clone())
+    );
+    assert_eq!(
+        goal(json!(["contains", "event:goal", ["APPLY"]])).await,
+        (200, json!([0]))
+    );
+    assert_eq!(
+        goal(json!(["is", "event:goal", ["visit /APPLY"]])).await.0,
+        400
+    );
+}
+
 #[tokio::test]
 async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gate() {
     let server =
@@ -211,6 +352,14 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
             "include",
         ),
         (json!({"unknown": 1}), "body"),
+        (
+            json!({"filters": [["is", "event:page", ["/a"], {"case_sensitive": "no"}]]}),
+            "filters",
+        ),
+        (
+            json!({"filters": [["is", "event:page", ["/a"], {"shout": true}]]}),
+            "filters",
+        ),
     ] {
         let mut body = base.clone();
         for (k, v) in extra.as_object().unwrap() {

@@ -21,7 +21,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use glasshouse_model::goal::{Goal, GoalKind};
-use glasshouse_model::query::{Dimension, Filter, FilterOp, Interval, Metric, Query};
+use glasshouse_model::query::{stored_value, Dimension, Filter, FilterOp, Interval, Metric, Query};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,10 +101,7 @@ pub const TRANSITION_SEPARATOR: char = '\u{1f}';
 /// read them (`engagement.rs`).
 pub const COUNTED: &str = "name <> 'engagement'";
 
-/// The label Plausible uses for visits without a source.
-pub const DIRECT: &str = "Direct / None";
-/// The label for events that lack the property broken down by.
-pub const NONE: &str = "(none)";
+pub use glasshouse_model::query::{wildcard_regex, DIRECT, NONE};
 
 /// Collects the parameters of one statement while its text is written.
 pub(crate) struct Builder<'d> {
@@ -327,43 +324,6 @@ impl<'d> Builder<'d> {
             any
         }
     }
-}
-
-/// Maps a label shown to callers back to the stored value.
-fn stored_value(dim: &Dimension, shown: &str) -> String {
-    match (dim, shown) {
-        (Dimension::Source, DIRECT) => String::new(),
-        (Dimension::EventProp(_), NONE) => String::new(),
-        _ => shown.to_string(),
-    }
-}
-
-/// Turns a page pattern into a regular expression: `**` matches anything,
-/// `*` anything but `/`, everything else literally.
-pub fn wildcard_regex(pattern: &str) -> String {
-    let mut out = String::from("^");
-    let mut chars = pattern.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '*' {
-            if chars.peek() == Some(&'*') {
-                chars.next();
-                out.push_str(".*");
-            } else {
-                out.push_str("[^/]*");
-            }
-        } else if c.is_ascii_punctuation() && c != '/' && c != '-' && c != '_' {
-            out.push('\\');
-            out.push(c);
-        } else if c.is_control() {
-            // RE2 escapes only punctuation with a backslash; the rest by code.
-            out.push_str(&format!("\\x{{{:x}}}", c as u32));
-        } else {
-            // Letters, digits and other text (any script) match themselves.
-            out.push(c);
-        }
-    }
-    out.push('$');
-    out
 }
 
 fn needs_sessions(q: &Query, group: &Group) -> bool {

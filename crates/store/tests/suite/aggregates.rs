@@ -298,6 +298,49 @@ pub fn conformance(store: Arc<dyn Store>) {
         );
     }
 
+    // v2's case rules, said as patterns (`glasshouse_model::v2`): every
+    // back end's regular expressions must read them alike.
+    let v2_cases: Vec<(serde_json::Value, EventTest)> = vec![
+        (
+            serde_json::json!(["contains", "event:page", ["Credit"]]),
+            Box::new(|e| e.path.contains("Credit")),
+        ),
+        (
+            serde_json::json!(["contains", "event:page", ["t.r"]]),
+            Box::new(|e| e.path.contains("t.r")),
+        ),
+        (
+            serde_json::json!(["contains", "event:page", ["t-r"]]),
+            Box::new(|e| e.path.contains("t-r")),
+        ),
+        (
+            serde_json::json!(["is", "event:page", ["/APPLY"], {"case_sensitive": false}]),
+            Box::new(|e| e.path == "/apply"),
+        ),
+        (
+            serde_json::json!(["is", "event:page", ["/Universal-Credit/**"], {"case_sensitive": false}]),
+            Box::new(|e| e.path.starts_with("/universal-credit/")),
+        ),
+        (
+            serde_json::json!(["matches_not", "event:page", ["^/APP"], {"case_sensitive": false}]),
+            Box::new(|e| !e.path.starts_with("/app")),
+        ),
+        (
+            serde_json::json!(["is", "event:props:form", ["(NONE)"], {"case_sensitive": false}]),
+            Box::new(|e| e.props.is_empty()),
+        ),
+    ];
+    for (tree, keep) in &v2_cases {
+        let filters = glasshouse_model::v2::filters(std::slice::from_ref(tree)).unwrap();
+        let mut q = query((0, 2), "");
+        q.filters = filters;
+        same(
+            &store.aggregate(&q).unwrap(),
+            &truth::totals(&all, |_| true, keep),
+            &tree.to_string(),
+        );
+    }
+
     // Visit filters keep or drop whole visits.
     let visit_cases: Vec<(&str, VisitTest)> = vec![
         ("visit:source==Google", Box::new(|v| v.source() == "Google")),
