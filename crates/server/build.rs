@@ -34,10 +34,10 @@ fn main() {
             println!("cargo:rerun-if-changed={}", web.join(path).display());
         }
     }
-    // Region names for the dashboard come from the privacy crate's table.
+    // Region names for the dashboard come from the model crate's table.
     println!(
         "cargo:rerun-if-changed={}",
-        web.join("../crates/privacy/data/regions.tsv").display()
+        web.join("../crates/model/data/regions.tsv").display()
     );
     println!("cargo:rerun-if-env-changed=GLASSHOUSE_SKIP_WEB_BUILD");
 

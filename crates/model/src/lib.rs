@@ -29,6 +29,7 @@ pub mod goal;
 pub mod governance;
 pub mod journey;
 pub mod mail;
+pub mod places;
 pub mod query;
 pub mod question;
 pub mod role;

@@ -256,6 +256,12 @@ impl Dimension {
             "visit:device" => Dimension::Device,
             "visit:country" => Dimension::Country,
             "visit:region" => Dimension::Region,
+            "visit:city" | "visit:city_name" => {
+                return Err(err(
+                    "property",
+                    format!("{s}: glasshouse keeps no cities, by design (the town is dropped with the address); visit:country and visit:region are kept"),
+                ))
+            }
             _ => {
                 return Err(err(
                     "property",

@@ -10,6 +10,7 @@
 //! instead of dates. v2's case rules (`case_sensitive`) are said with the
 //! model's operators and patterns ([`cased`]).
 
+use crate::places::{Place, NO_PLACE};
 use crate::query::{
     check_pattern, literal_regex, stored_value, wildcard_regex, DateRange, Dimension, Filter,
     FilterOp, Interval, Metric, QueryError, DIRECT, NONE,
@@ -127,13 +128,42 @@ pub fn grouping(dimensions: &[String], range: DateRange) -> Result<Grouping, Que
             "time:day" => Grouping::Time(Interval::Day),
             "time:week" => Grouping::Time(Interval::Week),
             "time:month" => Grouping::Time(Interval::Month),
-            p => Grouping::Property(Dimension::parse(p).map_err(|e| err("dimensions", e.message))?),
+            p => Grouping::Property(match named(dimensions) {
+                Some(place) => place.dimension(),
+                None => Dimension::parse(p).map_err(|e| err("dimensions", e.message))?,
+            }),
         }),
         _ => Err(err(
             "dimensions",
             "one dimension at a time: a property, or time",
         )),
     }
+}
+
+/// The kind of place a `visit:country_name` or `visit:region_name`
+/// dimension names: its rows are stored codes, shown as names.
+pub fn named(dimensions: &[String]) -> Option<Place> {
+    match dimensions {
+        [one] => place_named(one),
+        _ => None,
+    }
+}
+
+fn place_named(dimension: &str) -> Option<Place> {
+    match dimension {
+        "visit:country_name" => Some(Place::Country),
+        "visit:region_name" => Some(Place::Region),
+        _ => None,
+    }
+}
+
+/// A row's value as shown: the place's name under `named`, else as stored
+/// (an unknown code as itself).
+pub fn label(named: Option<Place>, value: &str) -> String {
+    named
+        .and_then(|p| p.name(value))
+        .unwrap_or(value)
+        .to_string()
 }
 
 /// Parses the metric names.
@@ -320,7 +350,6 @@ fn simple(node: &Value, negated: bool) -> Result<Filter, QueryError> {
             ))
         }
     };
-    let dimension = Dimension::parse(dim).map_err(|e| err("filters", e.message))?;
     let values: Vec<String> = values
         .iter()
         .map(|v| match v {
@@ -332,7 +361,18 @@ fn simple(node: &Value, negated: bool) -> Result<Filter, QueryError> {
     if values.is_empty() || values.len() > 100 || values.iter().any(|v| v.len() > 2000) {
         return Err(err("filters", "1 to 100 values of at most 2000 bytes each"));
     }
-    let (op, values) = cased(op, &dimension, values, case_sensitive(modifiers)?);
+    let sensitive = case_sensitive(modifiers)?;
+    if matches!(op, FilterOp::Matches | FilterOp::DoesNotMatch) {
+        values.iter().try_for_each(|v| check_pattern(v))?;
+    }
+    let (dimension, op, values) = match place_named(dim) {
+        Some(place) => by_name(place, op, &values, sensitive)?,
+        None => {
+            let dimension = Dimension::parse(dim).map_err(|e| err("filters", e.message))?;
+            let (op, values) = cased(op, &dimension, values, sensitive);
+            (dimension, op, values)
+        }
+    };
     if matches!(op, FilterOp::Matches | FilterOp::DoesNotMatch) {
         values.iter().try_for_each(|v| check_pattern(v))?;
     }
@@ -418,6 +458,57 @@ fn cased(
     }
 }
 
+/// A filter on places by name becomes one on their stored codes: the
+/// names are few, so the operator is applied to them here and the store
+/// is asked for the codes whose names it picked ([`NO_PLACE`] for none).
+fn by_name(
+    place: Place,
+    op: FilterOp,
+    values: &[String],
+    sensitive: bool,
+) -> Result<(Dimension, FilterOp, Vec<String>), QueryError> {
+    let fold = |s: &str| {
+        if sensitive {
+            s.to_string()
+        } else {
+            s.to_lowercase()
+        }
+    };
+    let wanted: Vec<String> = values.iter().map(|v| fold(v)).collect();
+    let patterns = match op {
+        FilterOp::Matches | FilterOp::DoesNotMatch => values
+            .iter()
+            .map(|v| {
+                regex::RegexBuilder::new(v)
+                    .case_insensitive(!sensitive)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| err("filters", format!("{v:?} is not a regular expression: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => Vec::new(),
+    };
+    let codes = place.codes_named(|name| {
+        let name_folded = fold(name);
+        match op {
+            FilterOp::Is | FilterOp::IsNot => wanted.contains(&name_folded),
+            FilterOp::Contains | FilterOp::DoesNotContain => {
+                wanted.iter().any(|w| name_folded.contains(w.as_str()))
+            }
+            FilterOp::Matches | FilterOp::DoesNotMatch => patterns.iter().any(|p| p.is_match(name)),
+        }
+    });
+    let values = match codes.is_empty() {
+        true => vec![NO_PLACE.to_string()],
+        false => codes.into_iter().map(String::from).collect(),
+    };
+    let op = match op.is_negative() {
+        true => FilterOp::IsNot,
+        false => FilterOp::Is,
+    };
+    Ok((place.dimension(), op, values))
+}
+
 fn merge_or(parts: Vec<Filter>) -> Result<Filter, QueryError> {
     let mut merged = parts[0].clone();
     for p in &parts[1..] {
@@ -494,6 +585,51 @@ mod tests {
         ] {
             assert_eq!(parse(bad).unwrap_err().field, "filters");
         }
+    }
+
+    #[test]
+    fn places_by_name_become_their_codes() {
+        let f = parse(json!([
+            ["is", "visit:country_name", ["United Kingdom", "Atlantis"]],
+            ["not", ["contains", "visit:region_name", ["scotl"], {"case_sensitive": false}]],
+            ["is", "visit:country_name", ["united kingdom"]],
+            ["matches", "visit:region_name", ["^Wales$"]],
+        ]))
+        .unwrap();
+        let said: Vec<(&Dimension, FilterOp, Vec<&str>)> = f
+            .iter()
+            .map(|f| {
+                (
+                    &f.dimension,
+                    f.op,
+                    f.values.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                (&Dimension::Country, FilterOp::Is, vec!["GB"]),
+                (&Dimension::Region, FilterOp::IsNot, vec!["GB-SCT"]),
+                (&Dimension::Country, FilterOp::Is, vec![NO_PLACE]),
+                (&Dimension::Region, FilterOp::Is, vec!["GB-WLS"]),
+            ]
+        );
+        let named_by = named(&["visit:region_name".into()]);
+        assert_eq!(label(named_by, "GB-SCT"), "Scotland");
+        assert_eq!(label(named_by, ""), "");
+        assert_eq!(label(None, "GB-SCT"), "GB-SCT");
+        let r = DateRange::parse(
+            Some("7d"),
+            None,
+            NaiveDate::from_ymd_opt(2026, 12, 5).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            grouping(&["visit:country_name".into()], r).unwrap(),
+            Grouping::Property(Dimension::Country)
+        );
+        assert!(grouping(&["visit:city_name".into()], r).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! Both common layouts are read: MaxMind's GeoIP2/GeoLite2
 //! (`country.iso_code`, `subdivisions[0].iso_code`) and the DB-IP Lite files
 //! packaged by ip-location-db (`country_code`, and `state1`, an English name
-//! that `data/regions.tsv` maps to its ISO 3166-2 code). Addresses that are
+//! that the model's `data/regions.tsv` maps to its ISO 3166-2 code). Addresses that are
 //! not globally routable (private, loopback, link-local, documentation
 //! ranges…) are never looked up and have no place.
 //!
@@ -19,10 +19,8 @@
 //! (see `data/README.md`).
 
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 /// Where an address is registered, as coarsely as the service needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,26 +89,9 @@ struct Coded<'a> {
     iso_code: Option<&'a str>,
 }
 
-/// DB-IP's English region names by country, from `data/regions.tsv`.
-fn region_codes() -> &'static HashMap<(&'static str, &'static str), &'static str> {
-    static TABLE: OnceLock<HashMap<(&str, &str), &str>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        include_str!("../data/regions.tsv")
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| {
-                let mut f = l.split('\t');
-                Some(((f.next()?, f.next()?), f.next()?))
-            })
-            .collect()
-    })
-}
-
 /// The ISO 3166-2 code of DB-IP's English name for a first-level region of
-/// `country`, if the table has it.
-pub fn region_code(country: &str, name: &str) -> Option<&'static str> {
-    region_codes().get(&(country, name)).copied()
-}
+/// `country`, from the model's table of places (`data/regions.tsv`).
+pub use glasshouse_model::places::region_code;
 
 fn is_code(s: &str, len: std::ops::RangeInclusive<usize>) -> bool {
     len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -279,23 +260,6 @@ mod tests {
                 is_public(ip.parse::<IpAddr>().unwrap().to_canonical()),
                 "{ip}"
             );
-        }
-    }
-
-    #[test]
-    fn the_region_table_maps_uk_nations_and_only_to_codes_of_their_country() {
-        assert_eq!(region_code("GB", "Scotland"), Some("GB-SCT"));
-        assert_eq!(region_code("GB", "Wales"), Some("GB-WLS"));
-        assert_eq!(region_code("GB", "England"), Some("GB-ENG"));
-        assert_eq!(region_code("GB", "Northern Ireland"), Some("GB-NIR"));
-        assert_eq!(region_code("DE", "Bavaria"), Some("DE-BY"));
-        assert_eq!(region_code("US", "California"), Some("US-CA"));
-        assert_eq!(region_code("GB", "Bavaria"), None);
-        assert!(region_codes().len() > 3000);
-        for ((country, name), code) in region_codes() {
-            let (c, sub) = code.split_once('-').expect("CC-SUB");
-            assert_eq!(c, *country, "{name} maps to {code}");
-            assert!(is_code(sub, 1..=3), "{code}");
         }
     }
 

@@ -487,13 +487,18 @@ fn shape(
     if asked.descending {
         ordered.reverse();
     }
+    // Places asked for by name are grouped by their codes, shown as names.
+    let named = v2::named(&req.dimensions);
+    let labels =
+        |dims: &[String]| -> Vec<String> { dims.iter().map(|d| v2::label(named, d)).collect() };
     let results: Vec<Value> = ordered
         .iter()
         .map(|r| {
-            let mut row = json!({ "metrics": values(asked, &r.now, total), "dimensions": r.dims });
+            let mut row =
+                json!({ "metrics": values(asked, &r.now, total), "dimensions": labels(&r.dims) });
             if let Some(before) = &r.before {
                 row["comparison"] = json!({
-                    "dimensions": r.before_dims,
+                    "dimensions": labels(&r.before_dims),
                     "metrics": values(asked, before, total_before),
                     "change": changes(asked, &r.now, before),
                 });

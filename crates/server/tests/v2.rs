@@ -193,6 +193,99 @@ async fn filtered(server: &TestServer, metrics: Value, filter: Value) -> (u16, V
     }
 }
 
+/// `visit:country_name` and `visit:region_name`: rows grouped by the stored
+/// codes and named as the dashboard names them; filters by name pick the
+/// codes. Cities are refused, by design.
+#[tokio::test]
+async fn places_by_name() {
+    let (server, sent) = loaded().await;
+    let visits = truth::visits(&sent);
+    let (people, _) = traffic::generate(11, day(), 2, 60);
+    let named = |dimension: &str| {
+        let server = &server;
+        let dimension = dimension.to_string();
+        async move {
+            let (status, body) = v2(
+                server,
+                TOKEN,
+                json!({"site_id": HOST, "metrics": ["visitors"],
+                "date_range": RANGE, "dimensions": [dimension]}),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["dimensions"][0].as_str().unwrap().to_string(),
+                        r["metrics"][0].as_u64().unwrap(),
+                    )
+                })
+                .collect::<std::collections::BTreeMap<String, u64>>()
+        }
+    };
+    let count = |keep: &dyn Fn(&Visit) -> bool| truth::totals(&visits, keep, |_| true).visitors;
+    let countries = named("visit:country_name").await;
+    assert_eq!(
+        countries["United Kingdom"],
+        count(&|v| v.country(&people) == "GB")
+    );
+    assert_eq!(countries["Ireland"], count(&|v| v.country(&people) == "IE"));
+    assert_eq!(countries["France"], count(&|v| v.country(&people) == "FR"));
+    let regions = named("visit:region_name").await;
+    assert_eq!(
+        regions["Scotland"],
+        count(&|v| v.region(&people) == "GB-SCT")
+    );
+    assert_eq!(regions["Wales"], count(&|v| v.region(&people) == "GB-WLS"));
+    assert!(!regions.contains_key("GB-SCT"), "{regions:?}");
+
+    let visitors = |keep: &dyn Fn(&Visit) -> bool| json!([count(keep)]);
+    let by = |filter: Value| filtered(&server, json!(["visitors"]), filter);
+    assert_eq!(
+        by(json!(["is", "visit:country_name", ["United Kingdom"]])).await,
+        (200, visitors(&|v| v.country(&people) == "GB"))
+    );
+    assert_eq!(
+        by(json!(["is_not", "visit:country_name", ["united kingdom", "France"], {"case_sensitive": false}])).await,
+        (200, visitors(&|v| v.country(&people) == "IE"))
+    );
+    assert_eq!(
+        by(json!(["contains", "visit:region_name", ["WAL"], {"case_sensitive": false}])).await,
+        (200, visitors(&|v| v.region(&people) == "GB-WLS"))
+    );
+    assert_eq!(
+        by(json!([
+            "matches",
+            "visit:region_name",
+            ["^(Scot|Eng)land$"]
+        ]))
+        .await,
+        (
+            200,
+            visitors(&|v| matches!(v.region(&people), "GB-SCT" | "GB-ENG"))
+        )
+    );
+    assert_eq!(
+        by(json!(["is", "visit:country_name", ["Atlantis"]])).await,
+        (200, json!([0]))
+    );
+    let (status, body) = v2(
+        &server,
+        TOKEN,
+        json!({"site_id": HOST, "metrics": ["visitors"],
+        "date_range": RANGE, "dimensions": ["visit:city_name"]}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("by design"),
+        "{body}"
+    );
+}
+
 /// v2's case rules, as Plausible's: `is` and `contains` heed case unless
 /// `case_sensitive` is false (v1's `~` never does); the modifier works on
 /// pages, sources' labels, patterns and goals.

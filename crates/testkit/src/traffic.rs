@@ -63,6 +63,11 @@ impl Places {
     pub fn of(people: &[Person]) -> Places {
         Places(people.iter().map(|p| (p.ip, p.place)).collect())
     }
+
+    /// The places of the first `n` people of any traffic ([`person`]).
+    pub fn first(n: usize) -> Places {
+        Places((0..n).map(person).map(|p| (p.ip, p.place)).collect())
+    }
 }
 
 impl glasshouse_privacy::Locate for Places {
@@ -160,25 +165,30 @@ impl Sent {
     }
 }
 
+/// The `i`th person of every traffic: the same address, browser and place
+/// whatever the seed, so a server can be told where everyone is before
+/// the traffic is made ([`Places::first`]).
+pub fn person(i: usize) -> Person {
+    Person {
+        ip: if i.is_multiple_of(5) {
+            format!("2001:db8:{:x}::{:x}", i / 256 + 1, i % 256 + 1)
+                .parse()
+                .unwrap()
+        } else {
+            format!("198.51.{}.{}", 100 + i / 250, i % 250 + 1)
+                .parse()
+                .unwrap()
+        },
+        agent: i % AGENTS.len(),
+        place: (i / AGENTS.len()) % PLACES.len(),
+    }
+}
+
 /// Traffic for `days` days from `first`, about `visits` visits a day, between
 /// 01:00 and 22:00 UTC so no visit crosses midnight. Sorted by time.
 pub fn generate(seed: u64, first: NaiveDate, days: u32, visits: usize) -> (Vec<Person>, Vec<Sent>) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let people: Vec<Person> = (0..visits.max(4) / 2)
-        .map(|i| Person {
-            ip: if i % 5 == 0 {
-                format!("2001:db8:{:x}::{:x}", i / 256 + 1, i % 256 + 1)
-                    .parse()
-                    .unwrap()
-            } else {
-                format!("198.51.{}.{}", 100 + i / 250, i % 250 + 1)
-                    .parse()
-                    .unwrap()
-            },
-            agent: i % AGENTS.len(),
-            place: (i / AGENTS.len()) % PLACES.len(),
-        })
-        .collect();
+    let people: Vec<Person> = (0..visits.max(4) / 2).map(person).collect();
     let mut sent = Vec::new();
     for d in 0..days {
         let day = Utc.from_utc_datetime(

@@ -39,6 +39,10 @@ impl Visit<'_> {
     pub fn browser(&self, people: &[crate::traffic::Person]) -> &'static str {
         AGENTS[people[self.events[0].person].agent].1
     }
+    /// The visitor's country code.
+    pub fn country(&self, people: &[crate::traffic::Person]) -> &'static str {
+        crate::traffic::PLACES[people[self.events[0].person].place].0
+    }
     /// ISO 3166-2 region ("" = unknown).
     pub fn region(&self, people: &[crate::traffic::Person]) -> &'static str {
         crate::traffic::PLACES[people[self.events[0].person].place].1

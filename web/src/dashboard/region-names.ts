@@ -1,7 +1,7 @@
 // Names of first-level regions (ISO 3166-2 codes such as GB-SCT), from the
 // table the server uses to turn DB-IP's English names into codes. Loaded
 // only when the Regions tab is opened.
-import table from '../../../crates/privacy/data/regions.tsv?raw';
+import table from '../../../crates/model/data/regions.tsv?raw';
 import { countryName } from './format';
 
 const names = new Map<string, string>();

@@ -219,7 +219,9 @@ impl TestServer {
         let salts = Salts::open(dir.path(), shared.clone()).unwrap();
         salts.set_zones(&config.timezones()).unwrap();
         store.set_zones(&config.site_zones());
-        let anonymiser = Anonymiser::new(salts, None);
+        // Where the test traffic's people are, as a place database would say.
+        let places = glasshouse_testkit::traffic::Places::first(10_000);
+        let anonymiser = Anonymiser::placing(salts, Some(Box::new(places)));
         let ingestor = Ingestor::start(
             store.clone(),
             Sessionizer::default(),
