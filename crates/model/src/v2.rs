@@ -410,8 +410,8 @@ fn case_sensitive(modifiers: Option<&serde_json::Map<String, Value>>) -> Result<
 /// `contains` heed case unless `case_sensitive` is false; the model's `is`
 /// heeds case and its `contains` ignores it (as v1's `~`), so the other two
 /// combinations become patterns (`matches`, RE2 in both stores). A
-/// case-insensitive pattern gets `(?i)` (Plausible ignores the modifier on
-/// patterns; honouring it is what the caller asked).
+/// case-insensitive pattern is wrapped in `(?i:…)` (Plausible ignores the
+/// modifier on patterns; honouring it is what the caller asked).
 fn cased(
     op: FilterOp,
     dim: &Dimension,
@@ -433,9 +433,7 @@ fn cased(
     match (op, sensitive) {
         (Is | IsNot, true) | (Contains | DoesNotContain, false) => (op, values),
         (Matches | DoesNotMatch, true) => (op, values),
-        (Matches | DoesNotMatch, false) => {
-            (op, values.iter().map(|v| format!("(?i){v}")).collect())
-        }
+        (Matches | DoesNotMatch, false) => (op, values.iter().map(|v| insensitive(v)).collect()),
         (Contains | DoesNotContain, true) => (
             pattern(op),
             values.iter().map(|v| literal_regex(v)).collect(),
@@ -448,9 +446,9 @@ fn cased(
                     .find(|l| l.eq_ignore_ascii_case(v));
                 let v = stored_value(dim, label.unwrap_or(v));
                 if pages && v.contains('*') {
-                    format!("(?i){}", wildcard_regex(&v))
+                    insensitive(&wildcard_regex(&v))
                 } else {
-                    format!("(?i)^{}$", literal_regex(&v))
+                    insensitive(&format!("^{}$", literal_regex(&v)))
                 }
             };
             (pattern(op), values.iter().map(whole).collect())
@@ -507,6 +505,14 @@ fn by_name(
         false => FilterOp::Is,
     };
     Ok((place.dimension(), op, values))
+}
+
+/// `pattern`, ignoring case. As a group with the flag (`(?i:…)`), not a
+/// leading `(?i)`: ClickHouse 18.16 takes the literal text of a pattern
+/// that starts with `(?i)` as a case-sensitive prefilter, and then finds
+/// nothing.
+fn insensitive(pattern: &str) -> String {
+    format!("(?i:{pattern})")
 }
 
 fn merge_or(parts: Vec<Filter>) -> Result<Filter, QueryError> {
@@ -573,9 +579,9 @@ mod tests {
             vec![
                 (FilterOp::Matches, "a\\.b"),
                 (FilterOp::Contains, "Tax"),
-                (FilterOp::Matches, "(?i)^$"),
-                (FilterOp::DoesNotMatch, "(?i)^/Blog/[^/]*$"),
-                (FilterOp::Matches, "(?i)^/a"),
+                (FilterOp::Matches, "(?i:^$)"),
+                (FilterOp::DoesNotMatch, "(?i:^/Blog/[^/]*$)"),
+                (FilterOp::Matches, "(?i:^/a)"),
                 (FilterOp::Is, "/A"),
             ]
         );

@@ -186,7 +186,7 @@ pub fn funnel_sql(d: &dyn Dialect, q: &FunnelQuery) -> Sql {
                 ));
                 let path = if page.contains('*') {
                     let p = b.bind(Param::Text(wildcard_regex(page)));
-                    d.full_match("pathname", &p)
+                    d.regex_search("pathname", &p)
                 } else {
                     let p = b.bind(Param::Text(page.clone()));
                     format!("pathname = {p}")

@@ -59,8 +59,11 @@ pub trait Dialect {
     fn prop_value(&self, key: &str) -> String;
     /// True when `hay` contains `needle`, ignoring case.
     fn contains_ci(&self, hay: &str, needle: &str) -> String;
-    /// True when `hay` matches the whole regular expression `pattern`.
-    fn full_match(&self, hay: &str, pattern: &str) -> String;
+    /// True when the regular expression `pattern` (RE2) is found in
+    /// `hay`; a pattern anchored `^…$` matches the whole value. Searching,
+    /// not wrapping a pattern in `^.*(?:…).*$` for a whole match: on
+    /// DuckDB that was 8–12 times slower over 21 M rows.
+    fn regex_search(&self, hay: &str, pattern: &str) -> String;
     /// Start of `interval`'s bucket holding `ts` shifted by `shift` (an
     /// integer expression of microseconds: the site's offset from UTC at
     /// `ts`), in microseconds since the epoch of that local time.
@@ -203,7 +206,7 @@ impl<'d> Builder<'d> {
                     let p = self.bind(Param::Text(wildcard_regex(pattern)));
                     format!(
                         "(name = 'pageview' AND {})",
-                        self.d.full_match("pathname", &p)
+                        self.d.regex_search("pathname", &p)
                     )
                 }
                 GoalKind::Event { name, props } => {
@@ -299,7 +302,7 @@ impl<'d> Builder<'d> {
             alternatives.push(match f.op {
                 FilterOp::Is | FilterOp::IsNot if wildcards && v.contains('*') => {
                     let p = self.bind(Param::Text(wildcard_regex(&v)));
-                    self.d.full_match(column, &p)
+                    self.d.regex_search(column, &p)
                 }
                 FilterOp::Is | FilterOp::IsNot => {
                     let p = self.bind(Param::Text(v));
@@ -309,11 +312,12 @@ impl<'d> Builder<'d> {
                     let p = self.bind(Param::Text(v));
                     self.d.contains_ci(column, &p)
                 }
-                // Anywhere in the value, as Plausible's `matches`; anchored
-                // whole so both dialects' matchers agree.
+                // Anywhere in the value, as Plausible's `matches`. In a
+                // group: ClickHouse 18.16 mistakes the text of a pattern
+                // that starts with `(?i)` for a case-sensitive prefilter.
                 FilterOp::Matches | FilterOp::DoesNotMatch => {
-                    let p = self.bind(Param::Text(format!("^.*(?:{v}).*$")));
-                    self.d.full_match(column, &p)
+                    let p = self.bind(Param::Text(format!("(?:{v})")));
+                    self.d.regex_search(column, &p)
                 }
             });
         }

@@ -45,8 +45,7 @@ impl Dialect for ClickHouseDialect {
     fn contains_ci(&self, hay: &str, needle: &str) -> String {
         format!("(positionCaseInsensitiveUTF8({hay}, {needle}) > 0)")
     }
-    fn full_match(&self, hay: &str, pattern: &str) -> String {
-        // re2 searches; the patterns given are anchored (`^…$`).
+    fn regex_search(&self, hay: &str, pattern: &str) -> String {
         format!("match({hay}, {pattern})")
     }
     fn bucket_micros(&self, interval: Interval, shift: &str) -> String {

@@ -29,8 +29,8 @@ impl Dialect for DuckDialect {
     fn contains_ci(&self, hay: &str, needle: &str) -> String {
         format!("contains(lower({hay}), lower({needle}))")
     }
-    fn full_match(&self, hay: &str, pattern: &str) -> String {
-        format!("regexp_full_match({hay}, {pattern})")
+    fn regex_search(&self, hay: &str, pattern: &str) -> String {
+        format!("regexp_matches({hay}, {pattern})")
     }
     fn bucket_micros(&self, interval: Interval, shift: &str) -> String {
         let unit = match interval {

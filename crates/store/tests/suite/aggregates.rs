@@ -326,6 +326,10 @@ pub fn conformance(store: Arc<dyn Store>) {
             Box::new(|e| !e.path.starts_with("/app")),
         ),
         (
+            serde_json::json!(["matches", "event:page", ["(?i)^/APP"]]),
+            Box::new(|e| e.path.starts_with("/app")),
+        ),
+        (
             serde_json::json!(["is", "event:props:form", ["(NONE)"], {"case_sensitive": false}]),
             Box::new(|e| e.props.is_empty()),
         ),
