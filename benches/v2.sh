@@ -36,3 +36,10 @@ ask "top 10 pages, visitors and page views" breakdown "property=event:page&metri
   '"metrics":["visitors","pageviews"],"dimensions":["event:page"],"pagination":{"limit":10}'
 ask "top pages, filtered by source" breakdown "property=event:page&metrics=visitors&limit=10&filters=visit:source%3D%3DGoogle" \
   '"metrics":["visitors"],"dimensions":["event:page"],"filters":[["is","visit:source",["Google"]]],"pagination":{"limit":10}'
+# Filters on part of the page: v1's `~` ignores case, as v2's `contains`
+# does with `case_sensitive: false`; v2's default heeds case and runs as a
+# pattern (the same pages here, where every path is lower case).
+ask "visitors, pages containing a word" aggregate "metrics=visitors,pageviews&filters=event:page~universal" \
+  '"metrics":["visitors","pageviews"],"filters":[["contains","event:page",["universal"],{"case_sensitive":false}]]'
+ask "the same, v2 heeding case (a pattern)" aggregate "metrics=visitors,pageviews&filters=event:page~universal" \
+  '"metrics":["visitors","pageviews"],"filters":[["contains","event:page",["universal"]]]'

@@ -370,6 +370,14 @@ fn queries(
         all,
         Filter::parse_list(Some("visit:source==Google"))?,
     );
+    // A filter by pattern (v2's `matches`, and its case-sensitive
+    // `contains`): a regular expression searched in every page.
+    let pattern = Query::for_range(
+        site,
+        range,
+        vec![Metric::Visitors, Metric::Pageviews],
+        glasshouse_model::v2::filters(&[serde_json::json!(["matches", "event:page", ["credit"]])])?,
+    );
     // What the dashboard's cards ask for: visitors (and page views for pages).
     let visitors = Query::for_range(site, range, vec![Metric::Visitors], vec![]);
     let pages = Query::for_range(
@@ -420,6 +428,10 @@ fn queries(
         (
             "top pages, filtered by source",
             Box::new(|| Ok(store.breakdown(&filtered, &Dimension::Page, 10, 0)?.len())),
+        ),
+        (
+            "aggregate, pages matching a pattern",
+            Box::new(|| store.aggregate(&pattern).map(|_| 1).map_err(Into::into)),
         ),
     ];
     if served_only {
