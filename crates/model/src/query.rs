@@ -958,6 +958,10 @@ impl Query {
 /// Limits breakdown pages so one request cannot ask for everything at once.
 pub const MAX_BREAKDOWN_LIMIT: usize = 1000;
 
+/// The most rows of a Stats API v2 page, and the default: Plausible's, so
+/// that a v2 client asking for 10,000 rows at once is answered, not refused.
+pub const MAX_V2_LIMIT: usize = 10_000;
+
 /// The furthest row a breakdown page may start at: far beyond any real
 /// breakdown, and small enough that `page × limit` never overflows.
 pub const MAX_BREAKDOWN_OFFSET: usize = 10_000_000;

@@ -82,7 +82,7 @@ pub struct Comparisons {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pagination {
-    /// Rows per page (Plausible's default 10,000; ours at most 1,000).
+    /// Rows per page: at most, and by default, 10,000, as in Plausible.
     #[serde(default = "default_limit")]
     pub limit: usize,
     /// Rows skipped.
@@ -91,7 +91,7 @@ pub struct Pagination {
 }
 
 fn default_limit() -> usize {
-    crate::query::MAX_BREAKDOWN_LIMIT
+    crate::query::MAX_V2_LIMIT
 }
 
 impl Default for Pagination {

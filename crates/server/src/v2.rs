@@ -18,7 +18,7 @@ use axum::routing::post;
 use axum::Json;
 use glasshouse_model::query::{
     Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query,
-    MAX_BREAKDOWN_LIMIT,
+    MAX_BREAKDOWN_LIMIT, MAX_V2_LIMIT,
 };
 use glasshouse_model::v2::{self, Grouping, Request};
 use glasshouse_model::{Question, Shape};
@@ -121,9 +121,9 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
         }
     };
     let (limit, offset) = (req.pagination.limit, req.pagination.offset);
-    if limit == 0 || limit > MAX_BREAKDOWN_LIMIT || offset % limit != 0 {
+    if limit == 0 || limit > MAX_V2_LIMIT || offset % limit != 0 {
         return Err(ApiError::bad_request(format!(
-            "pagination: limit 1 to {MAX_BREAKDOWN_LIMIT}, and an offset that is a multiple of it"
+            "pagination: limit 1 to {MAX_V2_LIMIT}, and an offset that is a multiple of it"
         )));
     }
     let descending = order(&req.order_by, &grouping, &mut metrics)?;

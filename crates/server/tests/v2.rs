@@ -85,6 +85,19 @@ async fn v2_answers_as_v1_and_the_oracle_do() {
         json!(["2026-05-04T00:00:00+00:00", "2026-05-05T23:59:59+00:00"])
     );
 
+    // As many rows as Plausible gives at once, and by default.
+    for pagination in [json!({"limit": 10_000}), json!({})] {
+        let (status, body) = v2(
+            &server,
+            TOKEN,
+            json!({"site_id": HOST, "metrics": ["visitors"],
+            "date_range": RANGE, "dimensions": ["event:page"], "pagination": pagination}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["query"]["pagination"]["limit"], 10_000);
+    }
+
     // A breakdown by page, paged, ordered by page views.
     let (status, body) = v2(
         &server,
@@ -436,6 +449,7 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
             json!({"pagination": {"limit": 10, "offset": 5}}),
             "pagination",
         ),
+        (json!({"pagination": {"limit": 10_001}}), "pagination"),
         (json!({"metrics": ["percentage"]}), "metrics"),
         (
             json!({"include": {"comparisons": {"mode": "last_week"}}}),
