@@ -6,7 +6,7 @@
 //! `display name` in the `event:goal` property, and `conversion_rate` is the
 //! share of visitors who completed one.
 
-use crate::query::{wildcard_matches, QueryError};
+use crate::query::{compile_pattern, wildcard_matches, QueryError};
 
 /// One goal of a site.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -109,18 +109,15 @@ pub fn pick(all: &[Goal], naming: Naming, values: &[String]) -> Result<Vec<Goal>
     let mut out = Vec::new();
     for v in values {
         let pattern = match naming {
-            Naming::Pattern => Some(regex::Regex::new(v).map_err(|e| {
-                QueryError::new("filters", format!("{v:?} is not a regular expression: {e}"))
-            })?),
+            Naming::Pattern => Some(compile_pattern(v)?),
             _ => None,
         };
         let found: Vec<&Goal> = all
             .iter()
-            .filter(|g| match (&naming, &pattern) {
-                (Naming::Exact, _) => g.name == *v,
-                (Naming::Part, _) => g.name.to_lowercase().contains(&v.to_lowercase()),
-                (_, Some(p)) => p.is_match(&g.name),
-                (Naming::Pattern, None) => false,
+            .filter(|g| match naming {
+                Naming::Exact => g.name == *v,
+                Naming::Part => g.name.to_lowercase().contains(&v.to_lowercase()),
+                Naming::Pattern => pattern.as_ref().is_some_and(|p| p.is_match(&g.name)),
             })
             .collect();
         if found.is_empty() && naming == Naming::Exact {

@@ -398,6 +398,12 @@ pub const MAX_PATTERN_BYTES: usize = 1000;
 /// Checks a `matches` pattern before it reaches the store, so that a
 /// malformed one is a 400 naming the filter rather than a database error.
 pub fn check_pattern(pattern: &str) -> Result<(), QueryError> {
+    compile_pattern(pattern).map(|_| ())
+}
+
+/// A caller's pattern, compiled under the same limits as [`check_pattern`],
+/// for what is matched here rather than in the store (goal and place names).
+pub fn compile_pattern(pattern: &str) -> Result<regex::Regex, QueryError> {
     if pattern.len() > MAX_PATTERN_BYTES {
         return Err(err(
             "filters",
@@ -407,7 +413,6 @@ pub fn check_pattern(pattern: &str) -> Result<(), QueryError> {
     regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)
         .build()
-        .map(|_| ())
         .map_err(|e| {
             err(
                 "filters",

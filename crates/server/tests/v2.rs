@@ -6,7 +6,7 @@
 mod support;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use glasshouse_testkit::traffic::{self, Sent};
+use glasshouse_testkit::traffic::{self, Person, Sent};
 use glasshouse_testkit::truth::{self, Visit};
 use serde_json::{json, Value};
 use support::{TestServer, HOST, OTHER_TOKEN, TOKEN};
@@ -27,7 +27,7 @@ async fn v2(server: &TestServer, token: &str, body: Value) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-async fn loaded() -> (TestServer, Vec<Sent>) {
+async fn loaded() -> (TestServer, Vec<Person>, Vec<Sent>) {
     let (people, sent) = traffic::generate(11, day(), 2, 60);
     let server =
         TestServer::start(Utc.from_utc_datetime(&day().and_hms_opt(0, 0, 0).unwrap())).await;
@@ -42,7 +42,7 @@ async fn loaded() -> (TestServer, Vec<Sent>) {
             .await;
         assert_eq!(r.status().as_u16(), 202);
     }
-    (server, sent)
+    (server, people, sent)
 }
 
 const RANGE: [&str; 2] = ["2026-05-04", "2026-05-05"];
@@ -50,7 +50,7 @@ const V1_RANGE: &str = "period=custom&date=2026-05-04,2026-05-05";
 
 #[tokio::test]
 async fn v2_answers_as_v1_and_the_oracle_do() {
-    let (server, sent) = loaded().await;
+    let (server, _, sent) = loaded().await;
     let visits = truth::visits(&sent);
 
     // Totals: the same figures as v1, in the metrics' order.
@@ -211,9 +211,8 @@ async fn filtered(server: &TestServer, metrics: Value, filter: Value) -> (u16, V
 /// codes. Cities are refused, by design.
 #[tokio::test]
 async fn places_by_name() {
-    let (server, sent) = loaded().await;
+    let (server, people, sent) = loaded().await;
     let visits = truth::visits(&sent);
-    let (people, _) = traffic::generate(11, day(), 2, 60);
     let named = |dimension: &str| {
         let server = &server;
         let dimension = dimension.to_string();
@@ -304,7 +303,7 @@ async fn places_by_name() {
 /// pages, sources' labels, patterns and goals.
 #[tokio::test]
 async fn filters_heed_case_unless_told_not_to() {
-    let (server, sent) = loaded().await;
+    let (server, _, sent) = loaded().await;
     let visits = truth::visits(&sent);
     let ask = |filter: Value| {
         let server = &server;
