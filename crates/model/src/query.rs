@@ -224,7 +224,21 @@ pub enum Dimension {
     /// visits with events on both sides of it. Used by the aggregate tier
     /// to count such visits once over several days; not a Stats API property.
     OverMidnight,
+    /// Several dimensions at once (v2's list of `dimensions`): a row per
+    /// combination of their values that occurs, so a connector can ask for
+    /// pages per source, or sources per day, in one question. A row's key
+    /// holds the parts' values in order ([`Dimension::join_key`]).
+    Tuple(Vec<Dimension>),
+    /// Only as a part of a [`Dimension::Tuple`]: the local time bucket an
+    /// event falls in, its value the bucket's local start in microseconds
+    /// since the epoch (as a time series' keys).
+    Time(Interval),
 }
+
+/// Separates the parts' values in the key of a [`Dimension::Tuple`] row:
+/// a control character, which the store removes from the parts' values
+/// before joining them, so that a key always splits back into its parts.
+pub const PART_SEPARATOR: char = '\u{1e}';
 
 impl Dimension {
     /// Parses a Plausible property such as `event:page` or `visit:source`.
@@ -299,21 +313,57 @@ impl Dimension {
             Dimension::OverMidnight => "over_midnight",
             Dimension::EventProp(key) => key,
             Dimension::Goal(_) => "goal",
+            Dimension::Tuple(_) => "dimensions",
+            Dimension::Time(_) => "time",
+        }
+    }
+
+    /// The dimensions this one is made of: a tuple's parts, else itself.
+    pub fn parts(&self) -> &[Dimension] {
+        match self {
+            Dimension::Tuple(parts) => parts,
+            one => std::slice::from_ref(one),
+        }
+    }
+
+    /// A row key of this dimension from its parts' values (for a single
+    /// dimension, its one value).
+    pub fn join_key(values: &[String]) -> String {
+        values.join(&PART_SEPARATOR.to_string())
+    }
+
+    /// A row key of this dimension split into its parts' values, one per
+    /// part (a single dimension's key is its one value).
+    pub fn split_key(&self, key: &str) -> Vec<String> {
+        match self {
+            Dimension::Tuple(parts) => {
+                let mut out: Vec<String> = key
+                    .splitn(parts.len(), PART_SEPARATOR)
+                    .map(str::to_string)
+                    .collect();
+                out.resize(parts.len(), String::new());
+                out
+            }
+            _ => vec![key.to_string()],
         }
     }
 
     /// True when the value belongs to one event rather than to the whole visit.
     /// Event dimensions are filtered per event; visit dimensions per visit.
     pub fn is_event_level(&self) -> bool {
-        matches!(
-            self,
-            Dimension::Page
-                | Dimension::Hostname
-                | Dimension::EventName
-                | Dimension::EventProp(_)
-                | Dimension::Transition
-                | Dimension::Goal(_)
-        )
+        match self {
+            Dimension::Tuple(parts) => parts.iter().any(Dimension::is_event_level),
+            d => matches!(
+                d,
+                Dimension::Page
+                    | Dimension::Hostname
+                    | Dimension::EventName
+                    | Dimension::EventProp(_)
+                    | Dimension::Transition
+                    | Dimension::Goal(_)
+                    | Dimension::Time(_)
+            ),
+        }
     }
 
     /// Whether this is `event:goal`, resolved or not.
@@ -326,6 +376,11 @@ impl fmt::Display for Dimension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Dimension::EventProp(k) => write!(f, "event:props:{k}"),
+            Dimension::Tuple(parts) => {
+                let names: Vec<String> = parts.iter().map(Dimension::to_string).collect();
+                write!(f, "{}", names.join(","))
+            }
+            Dimension::Time(i) => write!(f, "time:{}", i.name()),
             Dimension::Page
             | Dimension::Hostname
             | Dimension::EventName
@@ -582,6 +637,16 @@ pub enum Interval {
 }
 
 impl Interval {
+    /// Its name, as `parse` and v2's `time:` dimensions spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interval::Hour => "hour",
+            Interval::Day => "day",
+            Interval::Week => "week",
+            Interval::Month => "month",
+        }
+    }
+
     /// Parses `hour`, `day` (or Plausible's `date`), `week`, `month`.
     pub fn parse(s: &str) -> Result<Interval, QueryError> {
         match s {
@@ -900,6 +965,28 @@ pub struct Query {
     pub metrics: Vec<Metric>,
     /// Conditions every counted event or visit must meet.
     pub filters: Vec<Filter>,
+    /// How a breakdown's rows are ordered, before ties go by their key;
+    /// empty: by the first metric, largest first (v1's only order).
+    pub order: Vec<OrderKey>,
+}
+
+/// One key of a breakdown's order (an entry of v2's `order_by`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrderKey {
+    /// What rows are compared on.
+    pub on: Ordered,
+    /// Largest (latest, last in byte order) first.
+    pub descending: bool,
+}
+
+/// What a breakdown's rows can be ordered on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ordered {
+    /// A metric the store counts ([`Metric::COUNTS`]).
+    Metric(Metric),
+    /// The value of the breakdown's `n`th dimension (0 for a single one):
+    /// text in byte order, time in time order.
+    Part(usize),
 }
 
 impl Query {
@@ -928,6 +1015,7 @@ impl Query {
             tz,
             metrics,
             filters,
+            order: Vec::new(),
         }
     }
 

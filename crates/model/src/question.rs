@@ -38,8 +38,9 @@ pub enum Shape {
         by: Dimension,
         /// Rows per page.
         limit: usize,
-        /// Page number, from 1.
-        page: usize,
+        /// Rows skipped before the page (v1's pages of `limit` rows, or
+        /// v2's `pagination.offset`).
+        offset: usize,
         /// What the period is compared with, if anything (v2).
         compare: Option<Comparison>,
         /// Whether the rows of every page are counted too (v2's
@@ -312,7 +313,13 @@ impl Question {
             .map(|f| f.dimension.clone())
             .collect();
         match &self.shape {
-            Shape::Breakdown { by, .. } => out.push(by.clone()),
+            // A tuple reveals each of its properties; time is no property.
+            Shape::Breakdown { by, .. } => out.extend(
+                by.parts()
+                    .iter()
+                    .filter(|d| !matches!(d, Dimension::Time(_)))
+                    .cloned(),
+            ),
             Shape::Funnel { steps, .. } => {
                 out.push(Dimension::Page);
                 if steps.iter().any(|s| matches!(s, FunnelStep::Event { .. })) {
@@ -322,8 +329,13 @@ impl Question {
             s if s.is_journey() => out.push(Dimension::Page),
             _ => {}
         }
-        out.dedup();
-        out
+        let mut unique = Vec::new();
+        for d in out {
+            if !unique.contains(&d) {
+                unique.push(d);
+            }
+        }
+        unique
     }
 
     /// The question in one bounded line, as the audit log keeps it. Every
@@ -366,17 +378,25 @@ impl Question {
             Shape::Breakdown {
                 by,
                 limit,
-                page,
+                offset,
                 total_rows,
                 ..
             } => {
                 let _ = write!(
                     out,
-                    " by={} limit={limit} page={page}",
+                    " by={} limit={limit} offset={offset}",
                     value(&by.to_string())
                 );
                 if *total_rows {
                     out.push_str(" total_rows");
+                }
+                for k in &self.query.order {
+                    let on = match k.on {
+                        crate::query::Ordered::Metric(m) => m.name().to_string(),
+                        crate::query::Ordered::Part(i) => format!("dimension{}", i + 1),
+                    };
+                    let dir = if k.descending { "desc" } else { "asc" };
+                    let _ = write!(out, " order={on}:{dir}");
                 }
             }
             Shape::Realtime => {}
@@ -490,13 +510,13 @@ mod tests {
             total_rows: false,
             by: Dimension::Page,
             limit: 10,
-            page: 1,
+            offset: 0,
         });
         let line = q.canonical(&|v: &str| v.replace("ana@example.com", "(email)"));
         assert_eq!(
             line,
             "breakdown site=www.gov.uk period=2026-03-04..2026-03-10 purpose=service-improvement \
-             metrics=visitors filter=event:page==/contact/(email) by=event:page limit=10 page=1"
+             metrics=visitors filter=event:page==/contact/(email) by=event:page limit=10 offset=0"
         );
         let mut long = q.clone();
         long.query.filters[0].values = vec!["x".repeat(70_000)];

@@ -1,13 +1,13 @@
 //! Plausible's Stats API v2 request (`POST /api/v2/query`), parsed into the
 //! same values v1 parses into: a [`DateRange`], [`Metric`]s, flat
-//! [`Filter`]s, and one time or property dimension. The gate and the store
-//! never see the v2 text, so a v2 question is checked, run and logged as its
-//! v1 equivalent is.
+//! [`Filter`]s, and a time or property dimension (several make one
+//! [`Dimension::Tuple`]). The gate and the store never see the v2 text, so a
+//! v2 question is checked, run and logged as its v1 equivalent is.
 //!
 //! What v2 can say and the query model cannot is refused with a reason
-//! naming the field: more than one property dimension, a time dimension
-//! beside a property, an `or` across different properties, and instants
-//! instead of dates. v2's case rules (`case_sensitive`) are said with the
+//! naming the field: `event:goal` or `visit:exit_page` beside other
+//! dimensions, an `or` across different properties, and instants instead
+//! of dates. v2's case rules (`case_sensitive`) are said with the
 //! model's operators and patterns ([`cased`]).
 
 use crate::places::{Place, NO_PLACE};
@@ -118,35 +118,78 @@ fn err(field: &'static str, message: impl Into<String>) -> QueryError {
     QueryError::new(field, message)
 }
 
-/// Parses `dimensions` for a period of `range`.
+/// Most dimensions one question may combine: more parts make rows no
+/// connector reads, each smaller than the last.
+pub const MAX_DIMENSIONS: usize = 6;
+
+/// Parses `dimensions` for a period of `range`: several become one
+/// [`Dimension::Tuple`], a time dimension among them a [`Dimension::Time`]
+/// part.
 pub fn grouping(dimensions: &[String], range: DateRange) -> Result<Grouping, QueryError> {
     match dimensions {
         [] => Ok(Grouping::Total),
-        [one] => Ok(match one.as_str() {
-            "time" => Grouping::Time(range.default_interval()),
-            "time:hour" => Grouping::Time(Interval::Hour),
-            "time:day" => Grouping::Time(Interval::Day),
-            "time:week" => Grouping::Time(Interval::Week),
-            "time:month" => Grouping::Time(Interval::Month),
-            p => Grouping::Property(match named(dimensions) {
-                Some(place) => place.dimension(),
-                None => Dimension::parse(p).map_err(|e| err("dimensions", e.message))?,
-            }),
+        [one] => Ok(match time(one, range) {
+            Some(i) => Grouping::Time(i),
+            None => Grouping::Property(property(one)?),
         }),
-        _ => Err(err(
+        several if several.len() > MAX_DIMENSIONS => Err(err(
             "dimensions",
-            "one dimension at a time: a property, or time",
+            format!("at most {MAX_DIMENSIONS} dimensions at once"),
         )),
+        several => {
+            let mut parts = Vec::new();
+            for name in several {
+                let part = match time(name, range) {
+                    Some(i) => Dimension::Time(i),
+                    None => property(name)?,
+                };
+                check_part(name, &part, &parts)?;
+                parts.push(part);
+            }
+            Ok(Grouping::Property(Dimension::Tuple(parts)))
+        }
     }
 }
 
-/// The kind of place a `visit:country_name` or `visit:region_name`
-/// dimension names: its rows are stored codes, shown as names.
-pub fn named(dimensions: &[String]) -> Option<Place> {
-    match dimensions {
-        [one] => place_named(one),
+/// The interval a time dimension names (`time`: the period's own).
+fn time(name: &str, range: DateRange) -> Option<Interval> {
+    match name {
+        "time" => Some(range.default_interval()),
+        "time:hour" => Some(Interval::Hour),
+        "time:day" => Some(Interval::Day),
+        "time:week" => Some(Interval::Week),
+        "time:month" => Some(Interval::Month),
         _ => None,
     }
+}
+
+fn property(name: &str) -> Result<Dimension, QueryError> {
+    match place_named(name) {
+        Some(place) => Ok(place.dimension()),
+        None => Dimension::parse(name).map_err(|e| err("dimensions", e.message)),
+    }
+}
+
+/// Refuses a part that cannot join `before` in one row.
+fn check_part(name: &str, part: &Dimension, before: &[Dimension]) -> Result<(), QueryError> {
+    let why = match part {
+        Dimension::Time(_) if before.iter().any(|d| matches!(d, Dimension::Time(_))) => {
+            "is a second time dimension"
+        }
+        Dimension::Goal(_) => "is asked once per goal: break down by it alone",
+        Dimension::ExitPage => "is known only once the visit ends: break down by it alone",
+        _ => return Ok(()),
+    };
+    Err(err(
+        "dimensions",
+        format!("{name} {why}; other dimensions combine freely"),
+    ))
+}
+
+/// The kind of place each dimension names: `visit:country_name` and
+/// `visit:region_name` rows are stored codes, shown as names.
+pub fn named(dimensions: &[String]) -> Vec<Option<Place>> {
+    dimensions.iter().map(|d| place_named(d)).collect()
 }
 
 fn place_named(dimension: &str) -> Option<Place> {
@@ -615,7 +658,7 @@ mod tests {
                 (&Dimension::Region, FilterOp::Is, vec!["GB-WLS"]),
             ]
         );
-        let named_by = named(&["visit:region_name".into()]);
+        let named_by = named(&["visit:region_name".into()])[0];
         assert_eq!(label(named_by, "GB-SCT"), "Scotland");
         assert_eq!(label(named_by, ""), "");
         assert_eq!(label(None, "GB-SCT"), "GB-SCT");
@@ -630,6 +673,44 @@ mod tests {
             Grouping::Property(Dimension::Country)
         );
         assert!(grouping(&["visit:city_name".into()], r).is_err());
+    }
+
+    #[test]
+    fn several_dimensions_make_one_tuple() {
+        let r = DateRange::parse(
+            Some("7d"),
+            None,
+            NaiveDate::from_ymd_opt(2026, 12, 5).unwrap(),
+        )
+        .unwrap();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let tuple = Dimension::Tuple(vec![
+            Dimension::Time(Interval::Day),
+            Dimension::Page,
+            Dimension::Country,
+        ]);
+        assert_eq!(
+            grouping(&names(&["time", "event:page", "visit:country_name"]), r).unwrap(),
+            Grouping::Property(tuple.clone())
+        );
+        assert!(tuple.is_event_level());
+        assert_eq!(tuple.to_string(), "time:day,event:page,visit:country");
+        let key = Dimension::join_key(&names(&["1", "/a", "GB"]));
+        assert_eq!(tuple.split_key(&key), names(&["1", "/a", "GB"]));
+        assert_eq!(
+            named(&names(&["event:page", "visit:country_name"])),
+            vec![None, Some(Place::Country)]
+        );
+        for refused in [
+            &["event:page", "event:goal"][..],
+            &["visit:exit_page", "visit:source"],
+            &["time:day", "time:week", "event:page"],
+            &["event:page", "visit:shoe"],
+            &["event:page"; MAX_DIMENSIONS + 1],
+        ] {
+            let e = grouping(&names(refused), r).unwrap_err();
+            assert_eq!(e.field, "dimensions", "{refused:?}");
+        }
     }
 
     #[test]
@@ -671,6 +752,5 @@ mod tests {
             grouping(&["time".into()], r).unwrap(),
             Grouping::Time(Interval::Day)
         );
-        assert!(grouping(&["visit:source".into(), "time:day".into()], r).is_err());
     }
 }

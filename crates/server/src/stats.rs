@@ -284,7 +284,7 @@ async fn breakdown(State(app): State<App>, caller: Caller, uri: Uri) -> Result<A
         total_rows: false,
         by: by.clone(),
         limit,
-        page,
+        offset,
     };
     let d = ask::decide(
         &app,

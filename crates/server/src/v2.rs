@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::Json;
 use glasshouse_model::query::{
-    Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query,
+    Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, OrderKey, Ordered, Query,
     MAX_BREAKDOWN_LIMIT, MAX_V2_LIMIT,
 };
 use glasshouse_model::v2::{self, Grouping, Request};
@@ -121,23 +121,40 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
         }
     };
     let (limit, offset) = (req.pagination.limit, req.pagination.offset);
-    if limit == 0 || limit > MAX_V2_LIMIT || offset % limit != 0 {
+    if limit == 0 || limit > MAX_V2_LIMIT {
         return Err(ApiError::bad_request(format!(
-            "pagination: limit 1 to {MAX_V2_LIMIT}, and an offset that is a multiple of it"
+            "pagination: limit 1 to {MAX_V2_LIMIT}"
         )));
     }
-    let descending = order(&req.order_by, &grouping, &mut metrics)?;
+    let (descending, ordered) = match &grouping {
+        Grouping::Property(by) => (
+            false,
+            breakdown_order(&req.order_by, by, &req.dimensions, &metrics)?,
+        ),
+        _ => (order(&req.order_by, &grouping, &mut metrics)?, Vec::new()),
+    };
     if grouping == Grouping::Total && req.metrics.iter().any(|m| m == "percentage") {
         return Err(ApiError::bad_request(
             "metrics: percentage needs a dimension",
         ));
     }
-    if let Grouping::Time(i) = grouping {
-        if i == Interval::Hour && range.days() > 31 {
-            return Err(ApiError::bad_request(
-                "dimensions: time:hour is allowed for periods up to 31 days",
-            ));
-        }
+    let time = match &grouping {
+        Grouping::Time(i) => Some(*i),
+        Grouping::Property(by) => by.parts().iter().find_map(|d| match d {
+            Dimension::Time(i) => Some(*i),
+            _ => None,
+        }),
+        Grouping::Total => None,
+    };
+    if time == Some(Interval::Hour) && range.days() > 31 {
+        return Err(ApiError::bad_request(
+            "dimensions: time:hour is allowed for periods up to 31 days",
+        ));
+    }
+    if time.is_some() && compare.is_some() && !matches!(grouping, Grouping::Time(_)) {
+        return Err(ApiError::bad_request(
+            "include: comparisons pair time buckets with time alone; with properties beside time, ask for each period",
+        ));
     }
     let shape = match &grouping {
         Grouping::Total => Shape::Aggregate { compare },
@@ -148,13 +165,15 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
         Grouping::Property(by) => Shape::Breakdown {
             by: by.clone(),
             limit,
-            page: offset / limit + 1,
+            offset,
             compare,
             total_rows: req.include.total_rows,
         },
     };
+    let mut query = Query::for_range_in(&site.host, range, site.timezone, metrics, filters);
+    query.order = ordered;
     let mut question = Question {
-        query: Query::for_range_in(&site.host, range, site.timezone, metrics, filters),
+        query,
         purpose: ask::purpose(site, req.purpose.as_deref()),
         sites: vec![site.host.clone()],
         shape,
@@ -177,8 +196,9 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
     })
 }
 
-/// Applies `order_by`: a metric, largest first (the store orders by the
-/// first metric), or time either way. Returns whether time runs backwards.
+/// Applies `order_by` to totals and time series: a metric, largest first
+/// (the store orders by the first metric), or time either way. Returns
+/// whether time runs backwards.
 fn order(
     order_by: &[(String, String)],
     grouping: &Grouping,
@@ -214,6 +234,79 @@ fn order(
         }
         _ => Err(refuse("one entry")),
     }
+}
+
+/// The metrics the store orders a breakdown's rows on itself.
+const ORDERED_METRICS: [Metric; 6] = [
+    Metric::Visitors,
+    Metric::Visits,
+    Metric::Pageviews,
+    Metric::Events,
+    Metric::BounceRate,
+    Metric::VisitDuration,
+];
+
+/// A breakdown's order keys from `order_by`: listed dimensions and listed
+/// metrics the store counts, either way, ties going by the row's values.
+/// None given: the time dimension first where one is listed, then the
+/// first metric, largest first, as in Plausible.
+fn breakdown_order(
+    order_by: &[(String, String)],
+    by: &Dimension,
+    dimensions: &[String],
+    metrics: &[Metric],
+) -> Result<Vec<OrderKey>, ApiError> {
+    let refuse = |what: String| ApiError::bad_request(format!("order_by: {what}"));
+    let time = by
+        .parts()
+        .iter()
+        .position(|d| matches!(d, Dimension::Time(_)));
+    if order_by.is_empty() {
+        return Ok(match time {
+            Some(i) => vec![
+                OrderKey {
+                    on: Ordered::Part(i),
+                    descending: false,
+                },
+                OrderKey {
+                    on: Ordered::Metric(metrics[0]),
+                    descending: true,
+                },
+            ],
+            None => Vec::new(),
+        });
+    }
+    let mut keys = Vec::new();
+    for (key, dir) in order_by {
+        let descending = match dir.as_str() {
+            "asc" => false,
+            "desc" => true,
+            _ => return Err(refuse(format!("{dir:?} is neither asc nor desc"))),
+        };
+        let on = if let Some(i) = dimensions.iter().position(|d| d == key) {
+            Ordered::Part(i)
+        } else if let (Some(i), true) = (time, key.starts_with("time")) {
+            Ordered::Part(i)
+        } else {
+            let m = match key.as_str() {
+                "percentage" => Metric::Visitors,
+                k => Metric::parse(k).map_err(|_| {
+                    refuse(format!("{key} is neither a listed dimension nor a metric"))
+                })?,
+            };
+            if !metrics.contains(&m) {
+                return Err(refuse(format!("{key} is not among the metrics asked for")));
+            }
+            if !ORDERED_METRICS.contains(&m) {
+                return Err(refuse(format!(
+                    "{key} is worked out once the rows are chosen; order by visitors, visits, pageviews, events, bounce_rate, visit_duration or a dimension"
+                )));
+            }
+            Ordered::Metric(m)
+        };
+        keys.push(OrderKey { on, descending });
+    }
+    Ok(keys)
 }
 
 /// Whether (and over which days) `q` reads imported days under `grouping`.
@@ -286,8 +379,8 @@ async fn run(
                 rows.into_iter()
                     .map(|(k, t)| Row {
                         before: compared.map(|_| Some(before.get(&k).copied().unwrap_or_default())),
-                        before_dims: vec![k.clone()],
-                        dims: vec![k],
+                        before_dims: parts(by, &k, &q),
+                        dims: parts(by, &k, &q),
                         now: Some(t),
                     })
                     .collect()
@@ -297,6 +390,27 @@ async fn run(
     })
     .await
     .map_err(|e| d.error(e))
+}
+
+/// A row key's values, one per dimension asked for: time buckets (kept
+/// as their local start in microseconds) labelled as a time series'.
+fn parts(by: &Dimension, key: &str, q: &Query) -> Vec<String> {
+    by.parts()
+        .iter()
+        .zip(by.split_key(key))
+        .map(|(part, value)| match part {
+            Dimension::Time(i) => value
+                .parse::<i64>()
+                .ok()
+                .and_then(chrono::DateTime::from_timestamp_micros)
+                .map(|local| {
+                    let at = glasshouse_model::query::local_instant(local.naive_utc(), q.tz);
+                    i.label(at, q.tz)
+                })
+                .unwrap_or(value),
+            _ => value,
+        })
+        .collect()
 }
 
 /// The compared period's figures for the values of `rows`: a filter on
@@ -489,8 +603,12 @@ fn shape(
     }
     // Places asked for by name are grouped by their codes, shown as names.
     let named = v2::named(&req.dimensions);
-    let labels =
-        |dims: &[String]| -> Vec<String> { dims.iter().map(|d| v2::label(named, d)).collect() };
+    let labels = |dims: &[String]| -> Vec<String> {
+        dims.iter()
+            .zip(named.iter().chain(std::iter::repeat(&None)))
+            .map(|(d, n)| v2::label(*n, d))
+            .collect()
+    };
     let results: Vec<Value> = ordered
         .iter()
         .map(|r| {

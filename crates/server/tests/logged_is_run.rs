@@ -238,8 +238,8 @@ fn matches(line: &str, asked: &Asked, first: bool) -> Result<(), String> {
         Asked::Timeseries(q, _) => (q, vec![]),
         Asked::Breakdown(q, by, limit, offset) => {
             let logged = |name| token_in(line, name).and_then(|v| v.parse::<usize>().ok());
-            let (Some(l), Some(page)) = (logged("limit"), logged("page")) else {
-                return Err("a breakdown ran but the log names no limit and page".into());
+            let (Some(l), Some(o)) = (logged("limit"), logged("offset")) else {
+                return Err("a breakdown ran but the log names no limit and offset".into());
             };
             // Counting every row reads on in pages of the largest size.
             let counting = line.contains(" total_rows")
@@ -247,9 +247,9 @@ fn matches(line: &str, asked: &Asked, first: bool) -> Result<(), String> {
                 && offset % limit == 0;
             // The compared period is read for the rows shown, from its first.
             let compared = !first && line.contains(" compare=") && (*limit, *offset) == (l, 0);
-            if (*limit, *offset) != (l, (page - 1) * l) && !counting && !compared {
+            if (*limit, *offset) != (l, o) && !counting && !compared {
                 return Err(format!(
-                    "rows {offset}.. ({limit}) ran, page {page} of {l} logged"
+                    "rows {offset}.. ({limit}) ran, rows {o}.. ({l}) logged"
                 ));
             }
             (q, vec![format!(" by={by} ")])

@@ -298,6 +298,173 @@ async fn places_by_name() {
     );
 }
 
+/// Several dimensions at once, as v2 connectors ask: a row per
+/// combination that occurs, each part shown as it is alone (places by
+/// name, days as dates), with the oracle's figures; pages of them count.
+#[tokio::test]
+async fn several_dimensions_at_once() {
+    use glasshouse_model::places::Place;
+    use glasshouse_model::query::{Dimension, Tz};
+    use std::collections::BTreeMap;
+    let (server, people, sent) = loaded().await;
+    let visits = truth::visits(&sent);
+    let ask = |dimensions: Value, extra: Value| {
+        let server = &server;
+        async move {
+            let mut body = json!({"site_id": HOST, "metrics": ["visitors", "pageviews"],
+                "date_range": RANGE, "dimensions": dimensions});
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            let (status, body) = v2(server, TOKEN, body).await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    let rows = |body: &Value| -> BTreeMap<Vec<String>, (u64, u64)> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let dims: Vec<String> = serde_json::from_value(r["dimensions"].clone()).unwrap();
+                let m = &r["metrics"];
+                (dims, (m[0].as_u64().unwrap(), m[1].as_u64().unwrap()))
+            })
+            .collect()
+    };
+    let expected = |key: &dyn Fn(&Visit, &Sent) -> Option<Vec<String>>| {
+        truth::by_visit_and_event(&visits, |v, e| key(v, e).map(|k| Dimension::join_key(&k)))
+            .into_iter()
+            .map(|(k, t)| {
+                let parts: Vec<String> = k.split('\u{1e}').map(str::to_string).collect();
+                (parts, (t.visitors, t.pageviews))
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    let source = |v: &Visit| match v.source() {
+        "" => "Direct / None".to_string(),
+        s => s.to_string(),
+    };
+
+    let body = ask(json!(["visit:source", "event:page"]), json!({})).await;
+    let want = expected(&|v, e| Some(vec![source(v), e.path.clone()]));
+    assert!(want.len() > 10, "enough combinations: {}", want.len());
+    assert_eq!(rows(&body), want, "by source and page");
+
+    let london = |e: &Sent| {
+        e.ts.with_timezone(&Tz::Europe__London)
+            .date_naive()
+            .to_string()
+    };
+    let body = ask(json!(["time:day", "visit:country_name"]), json!({})).await;
+    let want = expected(&|v, e| {
+        let name = Place::Country.name(v.country(&people)).unwrap_or("?");
+        Some(vec![london(e), name.to_string()])
+    });
+    assert_eq!(rows(&body), want, "by day and country, by name");
+    assert!(want.keys().any(|k| k[1] == "United Kingdom"), "{want:?}");
+
+    // Pages: five rows, and the count of all of them.
+    let body = ask(
+        json!(["visit:source", "event:page"]),
+        json!({"pagination": {"limit": 5, "offset": 3}, "include": {"total_rows": true}}),
+    )
+    .await;
+    let all = expected(&|v, e| Some(vec![source(v), e.path.clone()]));
+    assert_eq!(body["results"].as_array().unwrap().len(), 5, "{body}");
+    assert_eq!(body["meta"]["total_rows"], json!(all.len()), "{body}");
+    assert_eq!(
+        body["query"]["dimensions"],
+        json!(["visit:source", "event:page"])
+    );
+}
+
+/// `order_by` on breakdowns, as Plausible's: listed dimensions and counts
+/// either way; none given, time first where it is listed, then the first
+/// metric, largest first. Ties go by the row's values.
+#[tokio::test]
+async fn breakdowns_in_the_order_asked() {
+    let (server, _, _) = loaded().await;
+    let ask = |dimensions: Value, order_by: Value| {
+        let server = &server;
+        async move {
+            let (status, body) = v2(
+                server,
+                TOKEN,
+                json!({"site_id": HOST, "metrics": ["visitors", "pageviews"],
+                "date_range": RANGE, "dimensions": dimensions, "order_by": order_by}),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let dims: Vec<String> =
+                        serde_json::from_value(r["dimensions"].clone()).unwrap();
+                    (
+                        dims,
+                        r["metrics"][0].as_u64().unwrap(),
+                        r["metrics"][1].as_u64().unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    type Row = (Vec<String>, u64, u64);
+    let sorted = |rows: &[Row], cmp: &dyn Fn(&Row, &Row) -> std::cmp::Ordering| {
+        let mut want = rows.to_vec();
+        want.sort_by(|a, b| cmp(a, b));
+        want
+    };
+
+    let rows = ask(json!(["time:day", "visit:source"]), json!([])).await;
+    assert!(rows.len() > 4, "{rows:?}");
+    let want = sorted(&rows, &|a, b| {
+        a.0[0].cmp(&b.0[0]).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0))
+    });
+    assert_eq!(rows, want, "days oldest first, then most visitors");
+
+    let rows = ask(json!(["event:page"]), json!([["event:page", "asc"]])).await;
+    let want = sorted(&rows, &|a, b| a.0.cmp(&b.0));
+    assert_eq!(rows, want, "pages in byte order");
+
+    let rows = ask(
+        json!(["visit:source", "event:page"]),
+        json!([["pageviews", "asc"], ["visit:source", "desc"]]),
+    )
+    .await;
+    let want = sorted(&rows, &|a, b| {
+        a.2.cmp(&b.2).then(b.0[0].cmp(&a.0[0])).then(a.0.cmp(&b.0))
+    });
+    assert_eq!(rows, want, "fewest page views, then sources backwards");
+
+    for (order_by, why) in [
+        (
+            json!([["visit:country", "asc"]]),
+            "neither a listed dimension",
+        ),
+        (json!([["event:page", "up"]]), "neither asc nor desc"),
+        (json!([["views_per_visit", "desc"]]), "not among"),
+    ] {
+        let (status, body) = v2(
+            &server,
+            TOKEN,
+            json!({"site_id": HOST, "metrics": ["visitors"], "date_range": RANGE,
+                   "dimensions": ["event:page"], "order_by": order_by}),
+        )
+        .await;
+        assert_eq!(status, 400, "{order_by}: {body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("order_by") && error.contains(why),
+            "{order_by}: {body}"
+        );
+    }
+}
+
 /// v2's case rules, as Plausible's: `is` and `contains` heed case unless
 /// `case_sensitive` is false (v1's `~` never does); the modifier works on
 /// pages, sources' labels, patterns and goals.
@@ -428,8 +595,13 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
     let base = json!({"site_id": HOST, "metrics": ["visitors"], "date_range": "7d"});
     for (extra, field) in [
         (
-            json!({"dimensions": ["visit:source", "time:day"]}),
+            json!({"dimensions": ["visit:source", "event:goal"]}),
             "dimensions",
+        ),
+        (
+            json!({"dimensions": ["visit:source", "time:day"],
+                   "include": {"comparisons": {"mode": "previous_period"}}}),
+            "include",
         ),
         (
             json!({"filters": [["or", [["is", "event:page", ["/a"]], ["is", "visit:source", ["Google"]]]]]}),
@@ -445,8 +617,8 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
         ),
         (json!({"order_by": [["visitors", "asc"]]}), "order_by"),
         (
-            json!({"pagination": {"limit": 10, "offset": 5}}),
-            "pagination",
+            json!({"dimensions": ["event:page"], "order_by": [["time_on_page", "desc"]], "metrics": ["visitors", "time_on_page"]}),
+            "order_by",
         ),
         (json!({"pagination": {"limit": 10_001}}), "pagination"),
         (json!({"metrics": ["percentage"]}), "metrics"),

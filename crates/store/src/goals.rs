@@ -147,6 +147,10 @@ fn by_goal(
         }
         rows.push((goal.name.clone(), t));
     }
+    if !q.order.is_empty() {
+        let by = Dimension::Goal(goals.to_vec());
+        return Ok(tiers::page_of_largest(q, &by, rows, limit, offset));
+    }
     rows.sort_by(|a, b| b.1.visitors.cmp(&a.1.visitors).then(a.0.cmp(&b.0)));
     Ok(rows.into_iter().skip(offset).take(limit).collect())
 }

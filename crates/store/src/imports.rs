@@ -237,7 +237,9 @@ pub fn breakdown(
             .merge(&r);
     }
     let rows = by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();
-    Ok(crate::tiers::page_of_largest(query, rows, limit, offset))
+    Ok(crate::tiers::page_of_largest(
+        query, by, rows, limit, offset,
+    ))
 }
 
 /// Stores an imported history of `site` for the days `[from, until)`,

@@ -85,6 +85,7 @@ fn saved_funnel_rows(
         rows.push(RollupRow::zero(&site.host, day, &key, "0"));
         let query = FunnelQuery {
             query: Query {
+                order: Vec::new(),
                 site: site.host.clone(),
                 from: day_start(day, site.timezone),
                 until: day_start(day + Duration::days(1), site.timezone),

@@ -21,7 +21,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use glasshouse_model::goal::{Goal, GoalKind};
-use glasshouse_model::query::{stored_value, Dimension, Filter, FilterOp, Interval, Metric, Query};
+use glasshouse_model::query::{
+    stored_value, Dimension, Filter, FilterOp, Interval, Metric, Ordered, Query,
+};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +74,13 @@ pub trait Dialect {
     fn median(&self, expr: &str) -> String;
     /// The timestamp `ts` as whole microseconds since the epoch.
     fn epoch_micros(&self, ts: &str) -> String;
+    /// The integer `expr` in decimal digits.
+    fn decimal_text(&self, expr: &str) -> String;
+    /// The text `expr` with every `c` taken out.
+    fn without(&self, expr: &str, c: char) -> String;
+    /// Part `i` (from 0) of the text `key` split at `sep`; an integer
+    /// where `integer`.
+    fn key_part(&self, key: &str, sep: char, i: usize, integer: bool) -> String;
     /// The literal for "true": not every engine has a boolean literal.
     fn true_literal(&self) -> &'static str {
         "TRUE"
@@ -104,7 +113,7 @@ pub const TRANSITION_SEPARATOR: char = '\u{1f}';
 /// read them (`engagement.rs`).
 pub const COUNTED: &str = "name <> 'engagement'";
 
-pub use glasshouse_model::query::{wildcard_regex, DIRECT, NONE};
+pub use glasshouse_model::query::{wildcard_regex, DIRECT, NONE, PART_SEPARATOR};
 
 /// Collects the parameters of one statement while its text is written.
 pub(crate) struct Builder<'d> {
@@ -136,7 +145,7 @@ impl<'d> Builder<'d> {
                 out.push(self.goal_condition(goals));
                 continue;
             }
-            let col = self.column(&f.dimension);
+            let col = self.column(q, &f.dimension);
             if f.dimension == Dimension::ExitPage {
                 exit_conditions.push(self.condition(&col, f));
             } else {
@@ -253,7 +262,7 @@ impl<'d> Builder<'d> {
         format!("${}", self.params.len())
     }
 
-    fn column(&mut self, dim: &Dimension) -> String {
+    fn column(&mut self, q: &Query, dim: &Dimension) -> String {
         match dim {
             Dimension::Page => "pathname".into(),
             Dimension::EntryPage => "entry_page".into(),
@@ -287,6 +296,38 @@ impl<'d> Builder<'d> {
             // Goals are conditions, not a column: a breakdown by goal asks
             // once per goal (`goals.rs`).
             Dimension::Goal(_) => "''".into(),
+            Dimension::Time(i) => {
+                let shift = self.local_shift(q);
+                self.d.decimal_text(&self.d.bucket_micros(*i, &shift))
+            }
+            Dimension::Tuple(parts) => self.tuple(q, parts),
+        }
+    }
+
+    /// A row's key under `parts`: their values as shown, each without the
+    /// separator, joined by it; NULL (not listed) where a part whose empty
+    /// values mean "not known" is empty, as a single dimension leaves
+    /// those rows out.
+    fn tuple(&mut self, q: &Query, parts: &[Dimension]) -> String {
+        let mut shown = Vec::new();
+        let mut unknown = Vec::new();
+        for part in parts {
+            let col = format!("coalesce({}, '')", self.column(q, part));
+            if lists_empty(part) {
+                shown.push(self.d.without(&shown_value(part, &col), PART_SEPARATOR));
+            } else {
+                unknown.push(format!("{col} = ''"));
+                shown.push(self.d.without(&col, PART_SEPARATOR));
+            }
+        }
+        let joined = format!("concat({})", shown.join(&format!(", '{PART_SEPARATOR}', ")));
+        if unknown.is_empty() {
+            joined
+        } else {
+            format!(
+                "(CASE WHEN {} THEN NULL ELSE {joined} END)",
+                unknown.join(" OR ")
+            )
         }
     }
 
@@ -330,6 +371,24 @@ impl<'d> Builder<'d> {
     }
 }
 
+/// Whether a breakdown lists the empty value of `dim`, under a label.
+fn lists_empty(dim: &Dimension) -> bool {
+    matches!(
+        dim,
+        Dimension::Source | Dimension::EventProp(_) | Dimension::Time(_)
+    )
+}
+
+/// `col` of `dim` as a breakdown shows it: an empty source is
+/// `Direct / None`, a missing property `(none)`.
+fn shown_value(dim: &Dimension, col: &str) -> String {
+    match dim {
+        Dimension::Source => format!("CASE WHEN {col} = '' THEN '{DIRECT}' ELSE {col} END"),
+        Dimension::EventProp(_) => format!("CASE WHEN {col} = '' THEN '{NONE}' ELSE {col} END"),
+        _ => col.to_string(),
+    }
+}
+
 fn needs_sessions(q: &Query, group: &Group) -> bool {
     q.metrics.iter().any(|m| {
         matches!(
@@ -345,9 +404,10 @@ fn needs_sessions(q: &Query, group: &Group) -> bool {
 /// of 10 pages 30 % sooner, and all 16,000 pages 15 % later.
 const SMALL_PAGE: usize = 1_000;
 
-fn order_column(q: &Query) -> &'static str {
-    match q.metrics.first().copied().unwrap_or(Metric::Visitors) {
-        // Engagement is read after the page of rows is chosen.
+/// The column a metric is ordered on: engagement, conversion and revenue
+/// are read after the page of rows is chosen, which is chosen by visitors.
+fn metric_column(m: Metric) -> &'static str {
+    match m {
         Metric::Visitors
         | Metric::ScrollDepth
         | Metric::TimeOnPage
@@ -361,6 +421,39 @@ fn order_column(q: &Query) -> &'static str {
         Metric::BounceRate => "bounce_rate",
         Metric::VisitDuration => "visit_duration",
     }
+}
+
+/// The query's order keys (`Query::order`; none: its first metric, largest
+/// first) as `(column, descending)`, `by`'s parts read from the key `dim`.
+fn order_keys(d: &dyn Dialect, q: &Query, by: &Dimension) -> Vec<(String, bool)> {
+    if q.order.is_empty() {
+        let first = q.metrics.first().copied().unwrap_or(Metric::Visitors);
+        return vec![(metric_column(first).to_string(), true)];
+    }
+    q.order
+        .iter()
+        .map(|k| {
+            let column = match (k.on, by) {
+                (Ordered::Metric(m), _) => metric_column(m).to_string(),
+                (Ordered::Part(i), Dimension::Tuple(parts)) => {
+                    let time = matches!(parts.get(i), Some(Dimension::Time(_)));
+                    d.key_part("dim", PART_SEPARATOR, i, time)
+                }
+                (Ordered::Part(_), _) => "dim".to_string(),
+            };
+            (column, k.descending)
+        })
+        .collect()
+}
+
+/// `ORDER BY` for a breakdown: the order keys, then the key itself.
+fn order_by(keys: &[(String, bool)]) -> String {
+    let mut out: Vec<String> = keys
+        .iter()
+        .map(|(c, desc)| format!("{c} {}", if *desc { "DESC" } else { "ASC" }))
+        .collect();
+    out.push("dim".into());
+    format!(" ORDER BY {}", out.join(", "))
 }
 
 /// The statement answering `q` grouped by `group`.
@@ -382,15 +475,15 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
             Dimension::OverMidnight => visit_conditions.push(b.over_midnight(&q.site, f)),
             Dimension::Goal(goals) => event_conditions.push(b.goal_condition(goals)),
             Dimension::ExitPage => {
-                let col = b.column(&Dimension::ExitPage);
+                let col = b.column(q, &Dimension::ExitPage);
                 exit_conditions.push(b.condition(&col, f));
             }
             dim if dim.is_event_level() => {
-                let col = b.column(dim);
+                let col = b.column(q, dim);
                 event_conditions.push(b.condition(&col, f));
             }
             dim => {
-                let col = b.column(dim);
+                let col = b.column(q, dim);
                 visit_conditions.push(b.condition(&col, f));
             }
         }
@@ -419,24 +512,21 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
             (Some(d.bucket_micros(*i, &shift)), false)
         }
         Group::By(dim) => {
-            let col = b.column(dim);
-            let shown = match dim {
-                Dimension::Source => format!("CASE WHEN {col} = '' THEN '{DIRECT}' ELSE {col} END"),
-                Dimension::EventProp(_) => {
-                    format!("CASE WHEN {col} = '' THEN '{NONE}' ELSE {col} END")
-                }
-                _ => col,
-            };
-            (Some(shown), !dim.is_event_level())
+            let col = b.column(q, dim);
+            (Some(shown_value(dim, &col)), !dim.is_event_level())
         }
     };
-    // Empty values of most dimensions mean "not known" and are not listed.
+    // Empty values of most dimensions mean "not known" and are not listed
+    // (a tuple's key is NULL then).
     let keep_dim = match group {
-        Group::By(Dimension::Source | Dimension::EventProp(_))
-        | Group::Total
-        | Group::Bucket(_) => d.true_literal(),
-        Group::By(_) => "dim IS NOT NULL AND dim <> ''",
+        Group::By(dim) if !lists_empty(dim) => "dim IS NOT NULL AND dim <> ''",
+        _ => d.true_literal(),
     };
+    let keys = match group {
+        Group::By(by) => order_keys(d, q, by),
+        _ => Vec::new(),
+    };
+    let ordered = order_by(&keys);
     let page = match group {
         Group::Total | Group::Bucket(_) => String::new(),
         Group::By(_) => {
@@ -445,10 +535,7 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
             // limit + offset cannot overflow (ClickHouse fails there).
             let l = b.bind(Param::Int(limit.min(u32::MAX as usize) as i64));
             let o = b.bind(Param::Int(offset as i64));
-            format!(
-                " ORDER BY {} DESC, dim LIMIT {l} OFFSET {o}",
-                order_column(q)
-            )
+            format!("{ordered} LIMIT {l} OFFSET {o}")
         }
     };
     let group_by = if dim_expr.is_some() {
@@ -507,7 +594,9 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
         // (the roll-up's, or all of them).
         // `GROUP BY`, not `DISTINCT`: ClickHouse 18.16's DISTINCT keeps a
         // duplicate row now and then when the query also reads an IN sub-query.
-        let late = matches!(order_column(q), "visits" | "bounce_rate" | "visit_duration");
+        let late = keys
+            .iter()
+            .any(|(c, _)| matches!(c.as_str(), "visits" | "bounce_rate" | "visit_duration"));
         let paired = if !late && limit <= SMALL_PAGE {
             "dim IN (SELECT dim FROM g)"
         } else {
@@ -516,15 +605,15 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
         let (early, late) = if late {
             (String::new(), page)
         } else {
-            (page, format!(" ORDER BY {} DESC, dim", order_column(q)))
+            (page, ordered)
         };
         format!(
             "WITH {e}, s AS (SELECT session_id, {inter} AS inter, {dur} AS dur FROM e GROUP BY session_id), \
              g AS (SELECT dim, {visitors} AS visitors, {pv} AS pageviews, count(*) AS events FROM e WHERE m AND {keep_dim} GROUP BY dim{early}), \
              sd AS (SELECT dim, session_id FROM e WHERE m AND {paired} GROUP BY dim, session_id), \
              b AS (SELECT sd.dim AS dim, count(*) AS visits, {bounce} AS bounce_rate, avg(s.dur) AS visit_duration FROM sd JOIN s ON sd.session_id = s.session_id GROUP BY sd.dim) \
-             SELECT g.dim AS dim, g.visitors AS visitors, coalesce(b.visits, 0) AS visits, g.pageviews AS pageviews, g.events AS events, coalesce(b.bounce_rate, 0) AS bounce_rate, coalesce(b.visit_duration, 0) AS visit_duration \
-             FROM g LEFT JOIN b ON g.dim = b.dim{late}",
+             SELECT * FROM (SELECT g.dim AS dim, g.visitors AS visitors, coalesce(b.visits, 0) AS visits, g.pageviews AS pageviews, g.events AS events, coalesce(b.bounce_rate, 0) AS bounce_rate, coalesce(b.visit_duration, 0) AS visit_duration \
+             FROM g LEFT JOIN b ON g.dim = b.dim) AS r{late}",
             inter = d.count_if("interactive"),
             dur = d.seconds_between("min(ts)", "max(ts)"),
             visitors = d.count_distinct("visitor_id"),

@@ -20,7 +20,7 @@ use crate::beside::beside;
 use crate::rollup::{self, RollupRow};
 use crate::{Store, StoreError, Totals};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use glasshouse_model::query::{Dimension, Interval, Query};
+use glasshouse_model::query::{Dimension, Interval, Metric, OrderKey, Ordered, Query};
 use std::collections::HashMap;
 
 /// How a query divides between the tiers.
@@ -519,21 +519,42 @@ pub fn breakdown(
     // taken away, has nothing left.
     by_value.retain(|_, r| r.events > 0 || r.visits > 0);
     let rows = by_value.into_iter().map(|(v, r)| (v, r.totals())).collect();
-    Ok(page_of_largest(query, rows, limit, offset))
+    Ok(page_of_largest(query, by, rows, limit, offset))
 }
 
-/// Rows summed outside the database, sorted as the store sorts them
-/// (largest first by the query's first metric, then by value) and paged.
+/// Rows summed outside the database, sorted as the store sorts them (by
+/// the query's order keys, then by key) and paged.
 pub fn page_of_largest(
     query: &Query,
+    by: &Dimension,
     mut rows: Vec<(String, Totals)>,
     limit: usize,
     offset: usize,
 ) -> Vec<(String, Totals)> {
-    let first = query.metrics.first().copied();
+    let first = query.metrics.first().copied().unwrap_or(Metric::Visitors);
+    let keys = match query.order.as_slice() {
+        [] => vec![OrderKey {
+            on: Ordered::Metric(first),
+            descending: true,
+        }],
+        keys => keys.to_vec(),
+    };
+    let part = |key: &str, i: usize| by.split_key(key).swap_remove(i.min(by.parts().len() - 1));
     rows.sort_by(|a, b| {
-        let key = |t: &Totals| first.map(|m| t.get(m)).unwrap_or(t.visitors as f64);
-        key(&b.1).total_cmp(&key(&a.1)).then_with(|| a.0.cmp(&b.0))
+        keys.iter()
+            .map(|k| {
+                let o = match k.on {
+                    Ordered::Metric(m) => a.1.get(m).total_cmp(&b.1.get(m)),
+                    Ordered::Part(i) => part(&a.0, i).cmp(&part(&b.0, i)),
+                };
+                if k.descending {
+                    o.reverse()
+                } else {
+                    o
+                }
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| a.0.cmp(&b.0))
     });
     rows.into_iter().skip(offset).take(limit).collect()
 }

@@ -110,11 +110,20 @@ pub fn totals<'a>(
     keep_visit: impl Fn(&Visit<'a>) -> bool,
     keep_event: impl Fn(&Sent) -> bool,
 ) -> Expected {
+    totals_where(visits, |v, e| keep_visit(v) && keep_event(e))
+}
+
+/// Totals counting the events `keep` keeps, each judged with its visit; a
+/// visit counts when it has at least one kept event.
+pub fn totals_where<'a>(
+    visits: &[Visit<'a>],
+    keep: impl Fn(&Visit<'a>, &Sent) -> bool,
+) -> Expected {
     let mut visitors = BTreeSet::new();
     let (mut n, mut pageviews, mut events, mut bounces, mut seconds) =
         (0u64, 0u64, 0u64, 0u64, 0i64);
-    for v in visits.iter().filter(|v| keep_visit(v)) {
-        let kept: Vec<_> = v.events.iter().filter(|e| keep_event(e)).collect();
+    for v in visits {
+        let kept: Vec<_> = v.events.iter().filter(|e| keep(v, e)).collect();
         if kept.is_empty() {
             continue;
         }
@@ -148,13 +157,7 @@ pub fn by_visit<'a>(
     visits: &[Visit<'a>],
     key: impl Fn(&Visit<'a>) -> Option<String>,
 ) -> BTreeMap<String, Expected> {
-    let keys: BTreeSet<String> = visits.iter().filter_map(&key).collect();
-    keys.into_iter()
-        .map(|k| {
-            let t = totals(visits, |v| key(v).as_deref() == Some(k.as_str()), |_| true);
-            (k, t)
-        })
-        .collect()
+    by_visit_and_event(visits, |v, _| key(v))
 }
 
 /// Expected rows of a breakdown by an event property (`key` of each event).
@@ -162,13 +165,27 @@ pub fn by_event<'a>(
     visits: &[Visit<'a>],
     key: impl Fn(&Sent) -> Option<String>,
 ) -> BTreeMap<String, Expected> {
+    by_visit_and_event(visits, |_, e| key(e))
+}
+
+/// Expected rows of a breakdown keyed by each event with its visit: by
+/// several properties at once, of the visit, of the event, or both.
+pub fn by_visit_and_event<'a>(
+    visits: &[Visit<'a>],
+    key: impl Fn(&Visit<'a>, &Sent) -> Option<String>,
+) -> BTreeMap<String, Expected> {
     let keys: BTreeSet<String> = visits
         .iter()
-        .flat_map(|v| v.events.iter().filter_map(|e| key(e)))
+        .flat_map(|v| {
+            v.events
+                .iter()
+                .filter_map(|e| key(v, e))
+                .collect::<Vec<_>>()
+        })
         .collect();
     keys.into_iter()
         .map(|k| {
-            let t = totals(visits, |_| true, |e| key(e).as_deref() == Some(k.as_str()));
+            let t = totals_where(visits, |v, e| key(v, e).as_deref() == Some(k.as_str()));
             (k, t)
         })
         .collect()

@@ -200,7 +200,7 @@ fn shape() -> impl Strategy<Value = Shape> {
             total_rows: false,
             by: Dimension::parse(BREAKDOWNS[b]).unwrap(),
             limit: 10,
-            page: 1
+            offset: 0
         }),
         Just(Shape::Realtime),
         Just(Shape::NextPages { page: "/a".into() }),

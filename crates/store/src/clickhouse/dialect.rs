@@ -71,6 +71,20 @@ impl Dialect for ClickHouseDialect {
             "if({n} = 0, NULL, ({sorted}[intDiv({n} + 1, 2)] + {sorted}[intDiv({n}, 2) + 1]) / 2)"
         )
     }
+    fn decimal_text(&self, expr: &str) -> String {
+        format!("toString({expr})")
+    }
+    fn without(&self, expr: &str, c: char) -> String {
+        format!("replaceAll({expr}, '{c}', '')")
+    }
+    fn key_part(&self, key: &str, sep: char, i: usize, integer: bool) -> String {
+        let part = format!("splitByChar('{sep}', assumeNotNull({key}))[{}]", i + 1);
+        if integer {
+            format!("toInt64({part})")
+        } else {
+            part
+        }
+    }
     fn epoch_micros(&self, ts: &str) -> String {
         // `ts` is already an Int64 of microseconds.
         ts.to_string()

@@ -44,6 +44,20 @@ impl Dialect for DuckDialect {
     fn median(&self, expr: &str) -> String {
         format!("median({expr})")
     }
+    fn decimal_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS VARCHAR)")
+    }
+    fn without(&self, expr: &str, c: char) -> String {
+        format!("replace({expr}, '{c}', '')")
+    }
+    fn key_part(&self, key: &str, sep: char, i: usize, integer: bool) -> String {
+        let part = format!("split_part({key}, '{sep}', {})", i + 1);
+        if integer {
+            format!("CAST({part} AS BIGINT)")
+        } else {
+            part
+        }
+    }
     fn epoch_micros(&self, ts: &str) -> String {
         format!("epoch_us({ts})")
     }
