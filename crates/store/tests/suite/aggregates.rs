@@ -765,15 +765,13 @@ fn goals(store: &dyn Store, all: &[Visit]) {
     }
 }
 
+/// A breakdown over the first three days, by a dimension, with filters.
+type Breakdown<'a> = dyn Fn(Dimension, &str) -> Vec<(String, Totals)> + 'a;
+
 /// Breakdowns by several dimensions at once (v2's list): a row per
 /// combination that occurs, its key the parts' values joined; a part whose
 /// empty value means "not known" leaves the row out, as alone.
-fn several_dimensions(
-    store: &dyn Store,
-    all: &[Visit],
-    people: &[Person],
-    bd: &dyn Fn(Dimension, &str) -> Vec<(String, Totals)>,
-) {
+fn several_dimensions(store: &dyn Store, all: &[Visit], people: &[Person], bd: &Breakdown<'_>) {
     let key = |parts: &[String]| Dimension::join_key(parts);
     let source = |v: &Visit| match v.source() {
         "" => "Direct / None".to_string(),
