@@ -43,3 +43,9 @@ ask "visitors, pages containing a word" aggregate "metrics=visitors,pageviews&fi
   '"metrics":["visitors","pageviews"],"filters":[["contains","event:page",["universal"],{"case_sensitive":false}]]'
 ask "the same, v2 heeding case (a pattern)" aggregate "metrics=visitors,pageviews&filters=event:page~universal" \
   '"metrics":["visitors","pageviews"],"filters":[["contains","event:page",["universal"]]]'
+# What a second dimension costs: v1 asks by page alone (it has no pairs),
+# v2 by source and page, or by day and page (Plausible's order: days first).
+ask "top 10 pages; v2 by source and page" breakdown "property=event:page&metrics=visitors,pageviews&limit=10" \
+  '"metrics":["visitors","pageviews"],"dimensions":["visit:source","event:page"],"pagination":{"limit":10}'
+ask "top 10 pages; v2 by day and page" breakdown "property=event:page&metrics=visitors,pageviews&limit=10" \
+  '"metrics":["visitors","pageviews"],"dimensions":["time:day","event:page"],"pagination":{"limit":10}'
