@@ -555,4 +555,35 @@ mod tests {
         assert_eq!(q.metrics_reported(), vec![Metric::Visitors, Metric::Visits]);
         assert!(q.properties_revealed().contains(&Dimension::EventName));
     }
+
+    #[test]
+    fn several_dimensions_reveal_each_property_and_log_their_order() {
+        let mut q = question(Shape::Breakdown {
+            by: Dimension::Tuple(vec![
+                Dimension::Time(Interval::Day),
+                Dimension::Page,
+                Dimension::Country,
+            ]),
+            limit: 10,
+            offset: 30,
+            compare: None,
+            total_rows: false,
+        });
+        q.query.filters.clear();
+        q.query.order = vec![crate::query::OrderKey {
+            on: crate::query::Ordered::Part(0),
+            descending: false,
+        }];
+        assert_eq!(
+            q.properties_revealed(),
+            vec![Dimension::Page, Dimension::Country]
+        );
+        let line = q.canonical(&|v: &str| v.to_string());
+        assert!(
+            line.contains(
+                " by=time:day,event:page,visit:country limit=10 offset=30 order=dimension1:asc"
+            ),
+            "{line}"
+        );
+    }
 }

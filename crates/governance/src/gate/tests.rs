@@ -202,6 +202,18 @@ fn shape() -> impl Strategy<Value = Shape> {
             limit: 10,
             offset: 0
         }),
+        // Several dimensions (v2): time, and two properties.
+        (0usize..4, 0usize..4).prop_map(|(a, b)| Shape::Breakdown {
+            compare: None,
+            total_rows: false,
+            by: Dimension::Tuple(vec![
+                Dimension::Time(Interval::Day),
+                Dimension::parse(BREAKDOWNS[a]).unwrap(),
+                Dimension::parse(BREAKDOWNS[b]).unwrap(),
+            ]),
+            limit: 10,
+            offset: 0
+        }),
         Just(Shape::Realtime),
         Just(Shape::NextPages { page: "/a".into() }),
         Just(Shape::Paths {
@@ -331,6 +343,16 @@ fn oracle_allows(
         .map(|f| f.dimension.clone())
         .collect();
     match &q.shape {
+        // Time is no property; each other part of a tuple is one.
+        Shape::Breakdown {
+            by: Dimension::Tuple(parts),
+            ..
+        } => props.extend(
+            parts
+                .iter()
+                .filter(|p| !matches!(p, Dimension::Time(_)))
+                .cloned(),
+        ),
         Shape::Breakdown { by, .. } => props.push(by.clone()),
         Shape::Funnel { steps, .. } => {
             props.push(Dimension::Page);
