@@ -163,8 +163,14 @@ impl Question {
             }
         }
         if let Shape::Breakdown { by, .. } = &mut self.shape {
-            if by.is_goal() {
-                *by = Dimension::Goal(goals.to_vec());
+            match by {
+                Dimension::Tuple(parts) => {
+                    for part in parts.iter_mut().filter(|p| p.is_goal()) {
+                        *part = Dimension::Goal(goals.to_vec());
+                    }
+                }
+                by if by.is_goal() => *by = Dimension::Goal(goals.to_vec()),
+                _ => {}
             }
         }
         self.check_conversion()
@@ -188,6 +194,13 @@ impl Question {
     /// filter and a breakdown by another property (as in Plausible).
     fn check_conversion(&self) -> Result<(), QueryError> {
         let m = &self.query.metrics;
+        let beside_goal = matches!(&self.shape, Shape::Breakdown { by: Dimension::Tuple(parts), .. } if parts.iter().any(Dimension::is_goal));
+        if beside_goal && m.iter().any(|m| m.is_conversion() || m.is_revenue()) {
+            return Err(QueryError::new(
+                "metrics",
+                "conversion rates and revenue are given by event:goal alone; beside other dimensions it takes counts",
+            ));
+        }
         let by_goal = matches!(&self.shape, Shape::Breakdown { by, .. } if by.is_goal());
         let by_other = matches!(&self.shape, Shape::Breakdown { by, .. } if !by.is_goal());
         let filtered = self.has_goal_filter();

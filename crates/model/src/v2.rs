@@ -5,10 +5,10 @@
 //! v2 question is checked, run and logged as its v1 equivalent is.
 //!
 //! What v2 can say and the query model cannot is refused with a reason
-//! naming the field: `event:goal` or `visit:exit_page` beside other
-//! dimensions, an `or` across different properties, and instants instead
-//! of dates. v2's case rules (`case_sensitive`) are said with the
-//! model's operators and patterns ([`cased`]).
+//! naming the field: `visit:exit_page` beside other dimensions, an `or`
+//! across different properties, and instants instead of dates. v2's case
+//! rules (`case_sensitive`) are said with the model's operators and
+//! patterns ([`cased`]).
 
 use crate::places::{Place, NO_PLACE};
 use crate::query::{
@@ -176,7 +176,6 @@ fn check_part(name: &str, part: &Dimension, before: &[Dimension]) -> Result<(), 
         Dimension::Time(_) if before.iter().any(|d| matches!(d, Dimension::Time(_))) => {
             "is a second time dimension"
         }
-        Dimension::Goal(_) => "is asked once per goal: break down by it alone",
         Dimension::ExitPage => "is known only once the visit ends: break down by it alone",
         _ => return Ok(()),
     };
@@ -702,8 +701,7 @@ mod tests {
             vec![None, Some(Place::Country)]
         );
         for refused in [
-            &["event:page", "event:goal"][..],
-            &["visit:exit_page", "visit:source"],
+            &["visit:exit_page", "visit:source"][..],
             &["time:day", "time:week", "event:page"],
             &["event:page", "visit:shoe"],
             &["event:page"; MAX_DIMENSIONS + 1],

@@ -365,6 +365,27 @@ async fn several_dimensions_at_once() {
     assert_eq!(rows(&body), want, "by day and country, by name");
     assert!(want.keys().any(|k| k[1] == "United Kingdom"), "{want:?}");
 
+    // Goals beside a property: per goal, the visits completing it.
+    let body = ask(json!(["event:goal", "visit:source"]), json!({})).await;
+    let want = expected(&|v, e| {
+        (e.name == "pageview" && e.path == "/apply")
+            .then(|| vec!["Visit /apply".to_string(), source(v)])
+    });
+    let got: BTreeMap<_, _> = rows(&body)
+        .into_iter()
+        .filter(|(k, _)| k[0] == "Visit /apply")
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want, "by goal and source");
+    let (status, body) = v2(
+        &server,
+        TOKEN,
+        json!({"site_id": HOST, "metrics": ["conversion_rate"], "date_range": RANGE,
+               "dimensions": ["event:goal", "visit:source"]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+
     // Pages: five rows, and the count of all of them.
     let body = ask(
         json!(["visit:source", "event:page"]),
@@ -595,7 +616,7 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
     let base = json!({"site_id": HOST, "metrics": ["visitors"], "date_range": "7d"});
     for (extra, field) in [
         (
-            json!({"dimensions": ["visit:source", "event:goal"]}),
+            json!({"dimensions": ["visit:source", "visit:exit_page"]}),
             "dimensions",
         ),
         (

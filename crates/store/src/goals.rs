@@ -12,7 +12,9 @@
 
 use crate::{tiers, Store, StoreError, Totals};
 use chrono::{DateTime, NaiveDate, Utc};
-use glasshouse_model::query::{Dimension, Filter, FilterOp, Interval, Metric, Query};
+use glasshouse_model::query::{
+    Dimension, Filter, FilterOp, Interval, Metric, OrderKey, Ordered, Query,
+};
 use std::collections::HashMap;
 
 /// `part` of `whole` in percent (0 when there is no whole).
@@ -89,6 +91,9 @@ pub fn breakdown(
     if let Dimension::Goal(goals) = by {
         return by_goal(store, q, goals, limit, offset, raw_from);
     }
+    if let Some((at, goals)) = goal_part(by) {
+        return by_goal_and(store, q, (by, at, goals), limit, offset, raw_from);
+    }
     let mut rows = tiers::breakdown(store, q, by, limit, offset, raw_from)?;
     if wants(q, Metric::ConversionRate) {
         let all = tiers::aggregate(store, &all_visitors(q), raw_from)?.visitors;
@@ -153,4 +158,69 @@ fn by_goal(
     }
     rows.sort_by(|a, b| b.1.visitors.cmp(&a.1.visitors).then(a.0.cmp(&b.0)));
     Ok(rows.into_iter().skip(offset).take(limit).collect())
+}
+
+/// Where a tuple holds `event:goal`, and the goals it breaks down by.
+fn goal_part(by: &Dimension) -> Option<(usize, &[glasshouse_model::goal::Goal])> {
+    by.parts().iter().enumerate().find_map(|(i, d)| match d {
+        Dimension::Goal(goals) if by.parts().len() > 1 => Some((i, goals.as_slice())),
+        _ => None,
+    })
+}
+
+/// Rows by goal and other dimensions: per goal, the other dimensions'
+/// rows of the events completing it (enough of them for the page), the
+/// goal's name put back in its place in each key; then ordered and paged
+/// as one breakdown.
+fn by_goal_and(
+    store: &dyn Store,
+    q: &Query,
+    (by, at, goals): (&Dimension, usize, &[glasshouse_model::goal::Goal]),
+    limit: usize,
+    offset: usize,
+    raw_from: NaiveDate,
+) -> Result<Vec<(String, Totals)>, StoreError> {
+    let mut rest: Vec<Dimension> = by.parts().to_vec();
+    rest.remove(at);
+    let rest = match rest.len() {
+        1 => rest.remove(0),
+        _ => Dimension::Tuple(rest),
+    };
+    let mut one = q.clone();
+    // The goal part orders nothing within one goal; later parts move up.
+    one.order = q
+        .order
+        .iter()
+        .filter_map(|k| match k.on {
+            Ordered::Part(i) if i == at => None,
+            Ordered::Part(i) if i > at => Some(OrderKey {
+                on: Ordered::Part(i - 1),
+                ..*k
+            }),
+            _ => Some(*k),
+        })
+        .collect();
+    if one.order.is_empty() && !q.order.is_empty() {
+        // Ordered by goal alone: within one goal, by the key.
+        one.order.push(OrderKey {
+            on: Ordered::Part(0),
+            descending: false,
+        });
+    }
+    let wanted = offset.saturating_add(limit);
+    let mut rows = Vec::new();
+    for goal in goals {
+        let mut converted = one.clone();
+        converted.filters.push(Filter {
+            dimension: Dimension::Goal(vec![goal.clone()]),
+            op: FilterOp::Is,
+            values: vec![goal.name.clone()],
+        });
+        for (key, t) in tiers::breakdown(store, &converted, &rest, wanted, 0, raw_from)? {
+            let mut values = rest.split_key(&key);
+            values.insert(at, goal.name.clone());
+            rows.push((Dimension::join_key(&values), t));
+        }
+    }
+    Ok(tiers::page_of_largest(q, by, rows, limit, offset))
 }

@@ -739,6 +739,58 @@ fn goals(store: &dyn Store, all: &[Visit]) {
         assert!((t.conversion_rate.unwrap() - rate).abs() < 1e-9, "{name}");
     }
     same_rows(rows, expected, "by goal");
+    // By goal and page, and by source and goal: per goal, the rows of the
+    // events completing it.
+    let key = |parts: &[String]| Dimension::join_key(parts);
+    let counts = vec![
+        Metric::Visitors,
+        Metric::Visits,
+        Metric::Pageviews,
+        Metric::Events,
+    ];
+    let counted = Query {
+        metrics: counts,
+        ..q.clone()
+    };
+    let goal = Dimension::Goal(defined.clone());
+    let source = |v: &Visit| match v.source() {
+        "" => "Direct / None".to_string(),
+        s => s.to_string(),
+    };
+    type Key<'k> = dyn Fn(&Goal, &Visit, &Sent) -> String + 'k;
+    let cases: [(Vec<Dimension>, &Key); 2] = [
+        (vec![goal.clone(), Dimension::Page], &|g, _, e| {
+            key(&[g.name.clone(), e.path.clone()])
+        }),
+        (vec![Dimension::Source, goal.clone()], &|g, v, _| {
+            key(&[source(v), g.name.clone()])
+        }),
+    ];
+    for (parts, keyed) in cases {
+        let by = Dimension::Tuple(parts);
+        let rows = goals::breakdown(store, &counted, &by, 1000, 0, raw_from).unwrap();
+        let mut expected = BTreeMap::new();
+        for g in &defined {
+            expected.extend(truth::by_visit_and_event(all, |v, e| {
+                completes(g, e).then(|| keyed(g, v, e))
+            }));
+        }
+        same_rows(rows.clone(), expected, &format!("by {by}"));
+        let page = goals::breakdown(store, &counted, &by, 2, 1, raw_from).unwrap();
+        assert_eq!(page, rows[1..3].to_vec(), "by {by}: a page");
+        let mut by_name = counted.clone();
+        by_name.order = vec![glasshouse_model::query::OrderKey {
+            on: glasshouse_model::query::Ordered::Part(1),
+            descending: true,
+        }];
+        let rows = goals::breakdown(store, &by_name, &by, 1000, 0, raw_from).unwrap();
+        let part = |k: &str| by.split_key(k)[1].clone();
+        assert!(
+            rows.windows(2).all(|w| part(&w[0].0) > part(&w[1].0)
+                || (part(&w[0].0) == part(&w[1].0) && w[0].0 < w[1].0)),
+            "by {by}, second part backwards"
+        );
+    }
     // By source, filtered by a goal: each source's own conversion rate.
     let mut by_source = q.clone();
     by_source.metrics.push(Metric::GroupConversionRate);
