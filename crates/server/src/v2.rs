@@ -377,11 +377,15 @@ async fn run(
                     before.extend(compared_rows(s, cq, by, (&rows, limit), raw_from, &cplan)?);
                 }
                 rows.into_iter()
-                    .map(|(k, t)| Row {
-                        before: compared.map(|_| Some(before.get(&k).copied().unwrap_or_default())),
-                        before_dims: parts(by, &k, &q),
-                        dims: parts(by, &k, &q),
-                        now: Some(t),
+                    .map(|(k, t)| {
+                        let dims = parts(by, &k, &q);
+                        Row {
+                            before: compared
+                                .map(|_| Some(before.get(&k).copied().unwrap_or_default())),
+                            before_dims: dims.clone(),
+                            dims,
+                            now: Some(t),
+                        }
                     })
                     .collect()
             }

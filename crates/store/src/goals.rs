@@ -137,13 +137,7 @@ fn by_goal(
     };
     let mut rows = Vec::new();
     for goal in goals {
-        let mut one = q.clone();
-        one.filters.push(Filter {
-            dimension: Dimension::Goal(vec![goal.clone()]),
-            op: FilterOp::Is,
-            values: vec![goal.name.clone()],
-        });
-        let mut t = tiers::aggregate(store, &one, raw_from)?;
+        let mut t = tiers::aggregate(store, &converting(q, goal), raw_from)?;
         if t.events == 0 {
             continue;
         }
@@ -152,12 +146,27 @@ fn by_goal(
         }
         rows.push((goal.name.clone(), t));
     }
-    if !q.order.is_empty() {
-        let by = Dimension::Goal(goals.to_vec());
-        return Ok(tiers::page_of_largest(q, &by, rows, limit, offset));
+    // Most converted visitors first unless another order is asked for.
+    let mut ordered = q.clone();
+    if ordered.order.is_empty() {
+        ordered.order.push(OrderKey {
+            on: Ordered::Metric(Metric::Visitors),
+            descending: true,
+        });
     }
-    rows.sort_by(|a, b| b.1.visitors.cmp(&a.1.visitors).then(a.0.cmp(&b.0)));
-    Ok(rows.into_iter().skip(offset).take(limit).collect())
+    let by = Dimension::Goal(goals.to_vec());
+    Ok(tiers::page_of_largest(&ordered, &by, rows, limit, offset))
+}
+
+/// `q` counting only the events that complete `goal`.
+fn converting(q: &Query, goal: &glasshouse_model::goal::Goal) -> Query {
+    let mut one = q.clone();
+    one.filters.push(Filter {
+        dimension: Dimension::Goal(vec![goal.clone()]),
+        op: FilterOp::Is,
+        values: vec![goal.name.clone()],
+    });
+    one
 }
 
 /// Where a tuple holds `event:goal`, and the goals it breaks down by.
@@ -210,13 +219,9 @@ fn by_goal_and(
     let wanted = offset.saturating_add(limit);
     let mut rows = Vec::new();
     for goal in goals {
-        let mut converted = one.clone();
-        converted.filters.push(Filter {
-            dimension: Dimension::Goal(vec![goal.clone()]),
-            op: FilterOp::Is,
-            values: vec![goal.name.clone()],
-        });
-        for (key, t) in tiers::breakdown(store, &converted, &rest, wanted, 0, raw_from)? {
+        for (key, t) in
+            tiers::breakdown(store, &converting(&one, goal), &rest, wanted, 0, raw_from)?
+        {
             let mut values = rest.split_key(&key);
             values.insert(at, goal.name.clone());
             rows.push((Dimension::join_key(&values), t));

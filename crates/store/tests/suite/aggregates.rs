@@ -460,13 +460,7 @@ pub fn conformance(store: Arc<dyn Store>) {
     );
     same_rows(
         bd(Dimension::Source, ""),
-        truth::by_visit(&all, |v| {
-            Some(if v.source().is_empty() {
-                "Direct / None".to_string()
-            } else {
-                v.source().to_string()
-            })
-        }),
+        truth::by_visit(&all, |v| Some(shown_source(v))),
         "by source",
     );
     same_rows(
@@ -753,10 +747,7 @@ fn goals(store: &dyn Store, all: &[Visit]) {
         ..q.clone()
     };
     let goal = Dimension::Goal(defined.clone());
-    let source = |v: &Visit| match v.source() {
-        "" => "Direct / None".to_string(),
-        s => s.to_string(),
-    };
+    let source = shown_source;
     type Key<'k> = dyn Fn(&Goal, &Visit, &Sent) -> String + 'k;
     let cases: [(Vec<Dimension>, &Key); 2] = [
         (vec![goal.clone(), Dimension::Page], &|g, _, e| {
@@ -817,6 +808,14 @@ fn goals(store: &dyn Store, all: &[Visit]) {
     }
 }
 
+/// A visit's source as breakdowns show it: none is `Direct / None`.
+fn shown_source(v: &Visit) -> String {
+    match v.source() {
+        "" => "Direct / None".to_string(),
+        s => s.to_string(),
+    }
+}
+
 /// A breakdown over the first three days, by a dimension, with filters.
 type Breakdown<'a> = dyn Fn(Dimension, &str) -> Vec<(String, Totals)> + 'a;
 
@@ -825,10 +824,7 @@ type Breakdown<'a> = dyn Fn(Dimension, &str) -> Vec<(String, Totals)> + 'a;
 /// empty value means "not known" leaves the row out, as alone.
 fn several_dimensions(store: &dyn Store, all: &[Visit], people: &[Person], bd: &Breakdown<'_>) {
     let key = |parts: &[String]| Dimension::join_key(parts);
-    let source = |v: &Visit| match v.source() {
-        "" => "Direct / None".to_string(),
-        s => s.to_string(),
-    };
+    let source = shown_source;
     let tuple = |parts: &[Dimension]| Dimension::Tuple(parts.to_vec());
     same_rows(
         bd(tuple(&[Dimension::Source, Dimension::Page]), ""),
