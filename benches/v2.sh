@@ -49,3 +49,10 @@ ask "top 10 pages; v2 by source and page" breakdown "property=event:page&metrics
   '"metrics":["visitors","pageviews"],"dimensions":["visit:source","event:page"],"pagination":{"limit":10}'
 ask "top 10 pages; v2 by day and page" breakdown "property=event:page&metrics=visitors,pageviews&limit=10" \
   '"metrics":["visitors","pageviews"],"dimensions":["time:day","event:page"],"pagination":{"limit":10}'
+# Channels are worked out when asked (a CASE of patterns over the source
+# and UTM tags): the same question in both APIs, then against the sources
+# they are worked out from.
+ask "channels" breakdown "property=visit:channel&metrics=visitors&limit=10" \
+  '"metrics":["visitors"],"dimensions":["visit:channel"],"pagination":{"limit":10}'
+ask "sources; v2 by channel" breakdown "property=visit:source&metrics=visitors&limit=10" \
+  '"metrics":["visitors"],"dimensions":["visit:channel"],"pagination":{"limit":10}'

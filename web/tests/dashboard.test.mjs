@@ -451,6 +451,33 @@ test('clicking a row filters the whole dashboard; the chip removes the filter', 
   await ctx.close();
 });
 
+test('the sources card shows the channels visits came through, and a channel filters', async () => {
+  const { ctx, page, problems } = await dashboard();
+  await page.click('#sources [role=tab]:text-is("Channels")');
+  await page.waitForFunction(() => document.querySelector('#sources table')?.dataset.property === 'visit:channel');
+  const channels = (await api('breakdown', { period: '30d', property: 'visit:channel', limit: '10' })).results;
+  const names = channels.map((r) => r.channel);
+  for (const expected of ['Direct', 'Organic Search', 'Email', 'Organic Social', 'Referral']) {
+    assert.ok(names.includes(expected), `the demo arrives through ${expected}: ${names}`);
+  }
+  assert.deepEqual(
+    (await tableRows(page, '#sources')).map((r) => [r.value, r.visitors]),
+    channels.map((r) => [r.channel, r.visitors]),
+  );
+  await page.locator('#sources').screenshot({ path: join(RESULTS_DIR, 'dashboard-channels.png') });
+  const button = page.locator('#sources table tbody tr:nth-child(2) .gh-row-button');
+  const value = await button.getAttribute('data-value');
+  await button.click();
+  await page.waitForSelector('.gh-chip');
+  await waitForFigures(page);
+  assert.equal((await page.textContent('.gh-chip .gh-chip__text')).trim(), `Channel is ${value}`);
+  assert.equal(new URL(page.url()).searchParams.get('filters'), `visit:channel==${value}`);
+  await expectTilesEqualApi(page, { period: '30d', filters: `visit:channel==${value}` }, `filtered by ${value}`);
+  assert.deepEqual(await axeProblems(page), []);
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
 test('the period and the comparison are kept in the URL, through reloads and Back', async () => {
   const { ctx, page, problems } = await dashboard();
   await page.selectOption('#period', '7d');

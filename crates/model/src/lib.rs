@@ -9,6 +9,8 @@
 //! - `governance`: purposes with their fixed categories and agreements
 //!   between organisations, the rules the gate enforces and publishes.
 //! - `goal`: what a site counts as a conversion (`event:goal`).
+//! - `channel`: the acquisition channel a visit came through
+//!   (`visit:channel`), decided by Plausible's rules.
 //! - `journey`: path and funnel questions over journeys, which may span
 //!   the sites of an agreement.
 //! - `clock`: the one source of "now". Salts rotate at UTC midnight and
@@ -22,6 +24,7 @@
 //! - `role`: what a person or token may change in its own organisation.
 //! - `v2`: Plausible's Stats API v2 request, parsed into the same values.
 
+pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod federation;

@@ -184,6 +184,9 @@ pub enum Dimension {
     Source,
     /// Referring host and path.
     Referrer,
+    /// The acquisition channel (`Organic Search`, `Email`…), worked out
+    /// from the source and UTM tags by [`crate::channel`].
+    Channel,
     /// `utm_source` of the visit's landing URL.
     UtmSource,
     /// `utm_medium`.
@@ -258,6 +261,7 @@ impl Dimension {
             "visit:exit_page" => Dimension::ExitPage,
             "visit:source" => Dimension::Source,
             "visit:referrer" => Dimension::Referrer,
+            "visit:channel" => Dimension::Channel,
             "visit:utm_source" => Dimension::UtmSource,
             "visit:utm_medium" => Dimension::UtmMedium,
             "visit:utm_campaign" => Dimension::UtmCampaign,
@@ -296,6 +300,7 @@ impl Dimension {
             Dimension::Hostname => "hostname",
             Dimension::Source => "source",
             Dimension::Referrer => "referrer",
+            Dimension::Channel => "channel",
             Dimension::UtmSource => "utm_source",
             Dimension::UtmMedium => "utm_medium",
             Dimension::UtmCampaign => "utm_campaign",
@@ -1037,6 +1042,13 @@ impl Query {
     /// The local day of `t` for this query's site.
     pub fn day_of(&self, t: DateTime<Utc>) -> NaiveDate {
         day_of(t, self.tz)
+    }
+
+    /// Whether the query covers whole local days (not times of day, which
+    /// only raw events can answer).
+    pub fn whole_days(&self) -> bool {
+        self.from == self.day_start(self.day_of(self.from))
+            && self.until == self.day_start(self.day_of(self.until))
     }
 
     /// The local days covered, as asked.

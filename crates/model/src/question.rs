@@ -14,7 +14,7 @@ use crate::journey::FunnelStep;
 use crate::query::{
     Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query, QueryError,
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt::Write as _;
 
 /// What kind of answer a question asks for, with what that kind needs.
@@ -195,10 +195,13 @@ impl Question {
     fn check_conversion(&self) -> Result<(), QueryError> {
         let m = &self.query.metrics;
         let beside_goal = matches!(&self.shape, Shape::Breakdown { by: Dimension::Tuple(parts), .. } if parts.iter().any(Dimension::is_goal));
-        if beside_goal && m.iter().any(|m| m.is_conversion() || m.is_revenue()) {
+        if beside_goal
+            && m.iter()
+                .any(|m| *m == Metric::GroupConversionRate || m.is_revenue())
+        {
             return Err(QueryError::new(
                 "metrics",
-                "conversion rates and revenue are given by event:goal alone; beside other dimensions it takes counts",
+                "group_conversion_rate and revenue are given by event:goal alone; beside other dimensions it takes counts and conversion_rate",
             ));
         }
         let by_goal = matches!(&self.shape, Shape::Breakdown { by, .. } if by.is_goal());
@@ -208,7 +211,8 @@ impl Question {
             self.shape,
             Shape::Aggregate { .. } | Shape::Timeseries { .. } | Shape::Breakdown { .. }
         );
-        if m.contains(&Metric::ConversionRate) && !(shaped && (filtered || by_goal)) {
+        if m.contains(&Metric::ConversionRate) && !(shaped && (filtered || by_goal || beside_goal))
+        {
             return Err(QueryError::new(
                 "metrics",
                 "conversion_rate needs a filter on event:goal or a breakdown by event:goal",
@@ -274,6 +278,22 @@ impl Question {
     /// The days the answer is about, as asked (the site's local days).
     pub fn range(&self) -> DateRange {
         self.query.range()
+    }
+
+    /// The period as logged: its local days (`2026-03-04..2026-03-10`), or
+    /// its first and last second in UTC where it gives times of day.
+    pub fn period(&self) -> String {
+        let q = &self.query;
+        if q.whole_days() {
+            let range = self.range();
+            return format!("{}..{}", range.first, range.last);
+        }
+        let second = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        format!(
+            "{}..{}",
+            second(q.from),
+            second(q.until - chrono::Duration::seconds(1))
+        )
     }
 
     /// The days the period is compared with, if it is.
@@ -357,13 +377,11 @@ impl Question {
     /// [`AUDIT_LINE_CHARS`].
     pub fn canonical(&self, scrub: &dyn Fn(&str) -> String) -> String {
         let value = |v: &str| bounded(&scrub(v), AUDIT_VALUE_CHARS);
-        let range = self.range();
         let mut out = format!(
-            "{} site={} period={}..{} purpose={}",
+            "{} site={} period={} purpose={}",
             self.shape.name(),
             self.query.site,
-            range.first,
-            range.last,
+            self.period(),
             value(&self.purpose)
         );
         if self.sites.len() > 1 {

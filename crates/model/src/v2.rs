@@ -6,7 +6,7 @@
 //!
 //! What v2 can say and the query model cannot is refused with a reason
 //! naming the field: `visit:exit_page` beside other dimensions, an `or`
-//! across different properties, and instants instead of dates. v2's case
+//! across different properties, and comparisons of times of day. v2's case
 //! rules (`case_sensitive`) are said with the model's operators and
 //! patterns ([`cased`]).
 
@@ -15,7 +15,7 @@ use crate::query::{
     check_pattern, compile_pattern, literal_regex, stored_value, wildcard_regex, DateRange,
     Dimension, Filter, FilterOp, Interval, Metric, QueryError, DIRECT, NONE,
 };
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SubsecRound, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -259,7 +259,7 @@ pub fn date_range(v: &Value, today: NaiveDate, kept_days: u32) -> Result<DateRan
                     Some(s) if s.len() == 10 => Ok(s.to_string()),
                     _ => Err(err(
                         "date_range",
-                        "give dates like \"2024-01-31\"; times of day are not supported",
+                        "give dates like \"2024-01-31\", or times with their offsets",
                     )),
                 }
             };
@@ -270,6 +270,40 @@ pub fn date_range(v: &Value, today: NaiveDate, kept_days: u32) -> Result<DateRan
         _ => return Err(err("date_range", "a period name or [first, last]")),
     };
     Ok(range)
+}
+
+/// A span of instants `[from, until)`.
+pub type Instants = (DateTime<Utc>, DateTime<Utc>);
+
+/// `date_range` as instants `[from, until)`, when it gives two times of
+/// day with their offsets (`["2024-01-31T09:00:00Z",
+/// "2024-01-31T17:00:00+00:00"]`), both ends included to the second as in
+/// Plausible; `None` for a period name or dates.
+pub fn instants(v: &Value) -> Result<Option<Instants>, QueryError> {
+    let Some([a, b]) = v.as_array().map(Vec::as_slice) else {
+        return Ok(None);
+    };
+    let (Some(a), Some(b)) = (a.as_str(), b.as_str()) else {
+        return Ok(None);
+    };
+    if a.len() == 10 && b.len() == 10 {
+        return Ok(None);
+    }
+    let at = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc).trunc_subsecs(0))
+            .map_err(|_| {
+                err(
+                    "date_range",
+                    format!("{s:?} is neither a date (\"2024-01-31\") nor a time with its offset (\"2024-01-31T09:00:00Z\"); give two of one kind"),
+                )
+            })
+    };
+    let (from, last) = (at(a)?, at(b)?);
+    if last < from {
+        return Err(err("date_range", "the first time is after the last"));
+    }
+    Ok(Some((from, last + Duration::seconds(1))))
 }
 
 /// The days `range` is compared with under `c`.
@@ -746,6 +780,32 @@ mod tests {
         assert_eq!(yoy.first.weekday(), r.first.weekday());
         assert_eq!(yoy.days(), 7);
         assert!(date_range(&json!(["2026-11-02T00:00:00Z", "2026-11-08"]), today, 30).is_err());
+
+        // Times of day: instants, both ends to the second, any offset.
+        let (from, until) = instants(&json!([
+            "2026-11-02T09:00:00+01:00",
+            "2026-11-02T16:59:59.7Z"
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(from.to_rfc3339(), "2026-11-02T08:00:00+00:00");
+        assert_eq!(until.to_rfc3339(), "2026-11-02T17:00:00+00:00");
+        assert_eq!(
+            instants(&json!(["2026-11-02", "2026-11-08"])).unwrap(),
+            None
+        );
+        assert_eq!(instants(&json!("7d")).unwrap(), None);
+        for refused in [
+            json!(["2026-11-02T00:00:00Z", "2026-11-08"]),
+            json!(["2026-11-02T10:00:00", "2026-11-02T11:00:00"]),
+            json!(["2026-11-02T10:00:00Z", "2026-11-02T09:00:00Z"]),
+        ] {
+            assert_eq!(
+                instants(&refused).unwrap_err().field,
+                "date_range",
+                "{refused}"
+            );
+        }
         assert_eq!(
             grouping(&["time".into()], r).unwrap(),
             Grouping::Time(Interval::Day)

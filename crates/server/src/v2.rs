@@ -16,9 +16,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::routing::post;
 use axum::Json;
+use chrono::{DateTime, Utc};
 use glasshouse_model::query::{
-    Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, OrderKey, Ordered, Query,
-    MAX_BREAKDOWN_LIMIT, MAX_V2_LIMIT,
+    day_of, Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, OrderKey,
+    Ordered, Query, Tz, MAX_BREAKDOWN_LIMIT, MAX_V2_LIMIT,
 };
 use glasshouse_model::v2::{self, Grouping, Request};
 use glasshouse_model::{Question, Shape};
@@ -99,7 +100,14 @@ async fn query(
 fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiError> {
     let site = auth::known_site(app, Some(&req.site_id))?;
     let today = ask::site_today(app, site);
-    let range = v2::date_range(&req.date_range, today, site.aggregate_retention_days)?;
+    let instants = v2::instants(&req.date_range)?;
+    let range = match instants {
+        Some((from, until)) => DateRange {
+            first: day_of(from, site.timezone),
+            last: day_of(until - chrono::Duration::microseconds(1), site.timezone),
+        },
+        None => v2::date_range(&req.date_range, today, site.aggregate_retention_days)?,
+    };
     let grouping = v2::grouping(&req.dimensions, range)?;
     let mut metrics = v2::metrics(&req.metrics)?;
     let filters = v2::filters(&crate::segments::expand_v2(
@@ -110,6 +118,11 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
     )?)?;
     let compare = match &req.include.comparisons {
         None => None,
+        Some(_) if instants.is_some() => {
+            return Err(ApiError::bad_request(
+                "include: comparisons are of whole days; give dates in date_range",
+            ))
+        }
         Some(c) => {
             let days = v2::compared(c, range, today)?;
             // Named as asked where the days are the mode's own.
@@ -151,11 +164,6 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
             "dimensions: time:hour is allowed for periods up to 31 days",
         ));
     }
-    if time.is_some() && compare.is_some() && !matches!(grouping, Grouping::Time(_)) {
-        return Err(ApiError::bad_request(
-            "include: comparisons pair time buckets with time alone; with properties beside time, ask for each period",
-        ));
-    }
     let shape = match &grouping {
         Grouping::Total => Shape::Aggregate { compare },
         Grouping::Time(interval) => Shape::Timeseries {
@@ -171,6 +179,9 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
         },
     };
     let mut query = Query::for_range_in(&site.host, range, site.timezone, metrics, filters);
+    if let Some((from, until)) = instants {
+        (query.from, query.until) = (from, until);
+    }
     query.order = ordered;
     let mut question = Question {
         query,
@@ -372,19 +383,23 @@ async fn run(
             }
             Grouping::Property(by) => {
                 let rows = imports::breakdown(s, &q, by, (limit, offset), raw_from, &plan)?;
-                let mut before = std::collections::HashMap::new();
-                if let (Some(cq), false) = (&cq, rows.is_empty()) {
-                    before.extend(compared_rows(s, cq, by, (&rows, limit), raw_from, &cplan)?);
-                }
+                let before = match &cq {
+                    Some(cq) => Some(paired_rows(s, (&q, cq), by, &rows, raw_from, &cplan)?),
+                    None => None,
+                };
                 rows.into_iter()
-                    .map(|(k, t)| {
+                    .enumerate()
+                    .map(|(i, (k, t))| {
                         let dims = parts(by, &k, &q);
+                        let (before_dims, before) = match &before {
+                            Some(b) => (b[i].0.clone(), Some(Some(b[i].1))),
+                            None => (dims.clone(), None),
+                        };
                         Row {
-                            before: compared
-                                .map(|_| Some(before.get(&k).copied().unwrap_or_default())),
-                            before_dims: dims.clone(),
                             dims,
                             now: Some(t),
+                            before,
+                            before_dims,
                         }
                     })
                     .collect()
@@ -417,29 +432,108 @@ fn parts(by: &Dimension, key: &str, q: &Query) -> Vec<String> {
         .collect()
 }
 
-/// The compared period's figures for the values of `rows`: a filter on
+/// For each of `rows`, the compared row it is paired with (`Pairing`):
+/// its values as shown, and its figures (zero where it has none).
+fn paired_rows(
+    s: &dyn glasshouse_store::Store,
+    (q, cq): (&Query, &Query),
+    by: &Dimension,
+    rows: &[(String, Totals)],
+    raw_from: chrono::NaiveDate,
+    plan: &imports::Plan,
+) -> Result<Vec<(Vec<String>, Totals)>, glasshouse_store::StoreError> {
+    let pair = Pairing::new(by, q, cq);
+    let keys: Vec<Option<String>> = rows.iter().map(|(k, _)| pair.key(by, k)).collect();
+    let asked: Vec<String> = keys.iter().flatten().cloned().collect();
+    let found: std::collections::HashMap<String, Totals> = if asked.is_empty() {
+        Default::default()
+    } else {
+        compared_rows(s, cq, by, (&asked, rows.len()), raw_from, plan)?
+            .into_iter()
+            .collect()
+    };
+    Ok(rows
+        .iter()
+        .zip(keys)
+        .map(|((k, _), other)| match other {
+            Some(o) => (
+                parts(by, &o, cq),
+                found.get(&o).copied().unwrap_or_default(),
+            ),
+            None => (parts(by, k, q), Totals::default()),
+        })
+        .collect())
+}
+
+/// Which compared row a breakdown row is paired with: the same values,
+/// and, for a time part, the compared period's bucket at the same
+/// position (as Plausible pairs a time series' buckets).
+struct Pairing {
+    /// The time part's index and its buckets (local starts in
+    /// microseconds, as row keys hold them) now and in the compared period.
+    time: Option<(usize, Vec<i64>, Vec<i64>)>,
+}
+
+impl Pairing {
+    fn new(by: &Dimension, q: &Query, cq: &Query) -> Pairing {
+        let time = by.parts().iter().enumerate().find_map(|(i, d)| match d {
+            Dimension::Time(interval) => Some((i, starts(*interval, q), starts(*interval, cq))),
+            _ => None,
+        });
+        Pairing { time }
+    }
+
+    /// The compared row's key for the row keyed `key`; none where the
+    /// compared period has no bucket at that position.
+    fn key(&self, by: &Dimension, key: &str) -> Option<String> {
+        let Some((at, now, before)) = &self.time else {
+            return Some(key.to_string());
+        };
+        let mut values = by.split_key(key);
+        let start: i64 = values.get(*at)?.parse().ok()?;
+        let position = now.iter().position(|s| *s == start)?;
+        values[*at] = before.get(position)?.to_string();
+        Some(Dimension::join_key(&values))
+    }
+}
+
+/// The local starts of `q`'s buckets, in microseconds, as a time part of
+/// a row key holds them (`sql.rs`, `Dimension::Time`).
+fn starts(interval: Interval, q: &Query) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut at = interval.bucket_start(q.from, q.tz);
+    while at < q.until {
+        out.push(
+            at.with_timezone(&q.tz)
+                .naive_local()
+                .and_utc()
+                .timestamp_micros(),
+        );
+        at = interval.next(at, q.tz);
+    }
+    out
+}
+
+/// The compared period's figures for the rows keyed `keys`: a filter on
 /// them where imported days are not read, else the whole breakdown (a
 /// filter would leave imported days out).
 fn compared_rows(
     s: &dyn glasshouse_store::Store,
     cq: &Query,
     by: &Dimension,
-    (rows, limit): (&[(String, Totals)], usize),
+    (keys, limit): (&[String], usize),
     raw_from: chrono::NaiveDate,
     plan: &imports::Plan,
 ) -> Result<Vec<(String, Totals)>, glasshouse_store::StoreError> {
     if plan.included() {
         let all = imports::breakdown(s, cq, by, (usize::MAX / 2, 0), raw_from, plan)?;
-        return Ok(all
-            .into_iter()
-            .filter(|(k, _)| rows.iter().any(|(v, _)| v == k))
-            .collect());
+        return Ok(all.into_iter().filter(|(k, _)| keys.contains(k)).collect());
     }
     let mut cq = cq.clone();
     cq.filters.push(Filter {
         dimension: by.clone(),
         op: FilterOp::Is,
-        values: rows.iter().map(|(k, _)| k.clone()).collect(),
+        values: keys.to_vec(),
     });
     imports::breakdown(s, &cq, by, (limit, 0), raw_from, &imports::Plan::NONE)
 }
@@ -650,14 +744,11 @@ fn shape(
 
 /// The query as it was understood, dates resolved, as Plausible echoes it.
 fn echo(req: &Request, asked: &Asked) -> Value {
-    let range = asked.question.range();
-    let instant = |d: chrono::NaiveDate, end: bool| {
-        format!("{d}T{}+00:00", if end { "23:59:59" } else { "00:00:00" })
-    };
+    let asked_query = &asked.question.query;
     let mut q = json!({
-        "site_id": asked.question.query.site,
+        "site_id": asked_query.site,
         "metrics": req.metrics,
-        "date_range": [instant(range.first, false), instant(range.last, true)],
+        "date_range": echoed(asked_query.from, asked_query.until, asked_query.tz),
         "dimensions": req.dimensions,
         "filters": req.filters,
         "order_by": req.order_by,
@@ -669,7 +760,18 @@ fn echo(req: &Request, asked: &Asked) -> Value {
         "pagination": { "limit": asked.limit, "offset": asked.offset },
     });
     if let Some(c) = asked.question.compared_range() {
-        q["comparison_date_range"] = json!([instant(c.first, false), instant(c.last, true)]);
+        let cq = asked_query.over(c);
+        q["comparison_date_range"] = echoed(cq.from, cq.until, cq.tz);
     }
     q
+}
+
+/// `[from, until)` as Plausible echoes a period: its first and last second
+/// in the site's time zone, with the offset.
+fn echoed(from: DateTime<Utc>, until: DateTime<Utc>, tz: Tz) -> Value {
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&tz)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    };
+    json!([local(from), local(until - chrono::Duration::seconds(1))])
 }

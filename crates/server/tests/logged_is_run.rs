@@ -175,6 +175,7 @@ fn v2() -> impl Strategy<Value = Req> {
         json!("7d"),
         json!(["2026-01-10", "2026-01-14"]),
         json!(["2019-12-01", "2020-01-05"]),
+        json!(["2026-01-15T09:30:00Z", "2026-01-15T13:59:59+00:00"]),
     ]);
     let filters = prop::sample::subsequence(
         vec![
@@ -213,10 +214,17 @@ fn v2() -> impl Strategy<Value = Req> {
 /// The parts of an audit line that a read must match.
 fn query_parts(q: &Query) -> Vec<String> {
     let last = (q.until - Duration::microseconds(1)).date_naive();
-    let mut out = vec![
-        format!("site={} ", q.site),
-        format!("period={}..{} ", q.from.date_naive(), last),
-    ];
+    let period = if q.whole_days() {
+        format!("period={}..{} ", q.from.date_naive(), last)
+    } else {
+        let second = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        format!(
+            "period={}..{} ",
+            second(q.from),
+            second(q.until - Duration::seconds(1))
+        )
+    };
+    let mut out = vec![format!("site={} ", q.site), period];
     for f in &q.filters {
         let op = f.op.symbol();
         out.push(format!(" filter={}{op}{}", f.dimension, f.values.join("|")));

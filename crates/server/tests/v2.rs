@@ -365,6 +365,61 @@ async fn several_dimensions_at_once() {
     assert_eq!(rows(&body), want, "by day and country, by name");
     assert!(want.keys().any(|k| k[1] == "United Kingdom"), "{want:?}");
 
+    // Channels, as Plausible names them, with a filter on one.
+    let channel = |v: &Visit| glasshouse_model::channel::of(v.source(), "", "", "").to_string();
+    let body = ask(json!(["visit:channel", "visit:source"]), json!({})).await;
+    let want = expected(&|v, _| Some(vec![channel(v), source(v)]));
+    assert!(want.keys().any(|k| k[0] == "Organic Search"), "{want:?}");
+    assert_eq!(rows(&body), want, "by channel and source");
+    let body = ask(
+        json!(["visit:channel"]),
+        json!({"filters": [["is", "visit:channel", ["Referral", "Direct"]]]}),
+    )
+    .await;
+    let want = expected(&|v, _| {
+        let c = channel(v);
+        matches!(c.as_str(), "Referral" | "Direct").then(|| vec![c])
+    });
+    assert_eq!(rows(&body), want, "channels filtered");
+
+    // Compared, with time beside a property: each row with the compared
+    // period's bucket at the same position and the same source.
+    let body = ask(
+        json!(["time:day", "visit:source"]),
+        json!({"date_range": ["2026-05-05", "2026-05-05"],
+               "include": {"comparisons": {"mode": "custom", "date_range": ["2026-05-04", "2026-05-04"]}}}),
+    )
+    .await;
+    let on = |day: &'static str| {
+        move |v: &Visit, e: &Sent| (london(e) == day).then(|| vec![london(e), source(v)])
+    };
+    let now = expected(&on("2026-05-05"));
+    let before = expected(&on("2026-05-04"));
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), now.len(), "{body}");
+    for r in results {
+        let dims: Vec<String> = serde_json::from_value(r["dimensions"].clone()).unwrap();
+        assert_eq!(dims[0], "2026-05-05");
+        let c = &r["comparison"];
+        let other = vec!["2026-05-04".to_string(), dims[1].clone()];
+        assert_eq!(c["dimensions"], json!(other), "{r}");
+        let (visitors, pageviews) = before.get(&other).copied().unwrap_or_default();
+        assert_eq!(c["metrics"], json!([visitors, pageviews]), "{r}");
+        assert_eq!(
+            (
+                r["metrics"][0].as_u64().unwrap(),
+                r["metrics"][1].as_u64().unwrap()
+            ),
+            now[&dims],
+        );
+    }
+    assert!(
+        results
+            .iter()
+            .any(|r| r["comparison"]["metrics"][0].as_u64() > Some(0)),
+        "some sources came on both days"
+    );
+
     // Goals beside a property: per goal, the visits completing it.
     let body = ask(json!(["event:goal", "visit:source"]), json!({})).await;
     let want = expected(&|v, e| {
@@ -377,14 +432,38 @@ async fn several_dimensions_at_once() {
         .collect();
     assert!(!want.is_empty());
     assert_eq!(got, want, "by goal and source");
+    // Their conversion rate, as Plausible's: the row's visitors over all
+    // visitors; revenue and the group rate stay with event:goal alone.
     let (status, body) = v2(
         &server,
         TOKEN,
-        json!({"site_id": HOST, "metrics": ["conversion_rate"], "date_range": RANGE,
+        json!({"site_id": HOST, "metrics": ["visitors", "conversion_rate"], "date_range": RANGE,
                "dimensions": ["event:goal", "visit:source"]}),
     )
     .await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(status, 200, "{body}");
+    let everyone = truth::totals(&visits, |_| true, |_| true).visitors as f64;
+    let mut checked = 0;
+    for r in body["results"].as_array().unwrap() {
+        let dims: Vec<String> = serde_json::from_value(r["dimensions"].clone()).unwrap();
+        if let Some((visitors, _)) = want.get(&dims) {
+            assert_eq!(r["metrics"][0], json!(visitors), "{r}");
+            let rate = ((*visitors as f64 / everyone * 100.0) * 10.0).round() / 10.0;
+            assert_eq!(r["metrics"][1].as_f64(), Some(rate), "{r}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, want.len(), "{body}");
+    for metric in ["group_conversion_rate", "total_revenue"] {
+        let (status, body) = v2(
+            &server,
+            TOKEN,
+            json!({"site_id": HOST, "metrics": [metric], "date_range": RANGE,
+                   "dimensions": ["event:goal", "visit:source"]}),
+        )
+        .await;
+        assert_eq!(status, 400, "{metric}: {body}");
+    }
 
     // Pages: five rows, and the count of all of them.
     let body = ask(
@@ -398,6 +477,84 @@ async fn several_dimensions_at_once() {
     assert_eq!(
         body["query"]["dimensions"],
         json!(["visit:source", "event:page"])
+    );
+}
+
+/// Times of day in `date_range`: instants, read from raw events, labelled
+/// by hour, logged with their seconds; comparisons stay with whole days.
+#[tokio::test]
+async fn times_of_day() {
+    use chrono::Duration;
+    let (server, _, sent) = loaded().await;
+    let visits = truth::visits(&sent);
+    // 09:00 to 12:59:59 in London's summer time, asked of a site that
+    // keeps UTC: 08:00 to 11:59:59 there.
+    let from = Utc.with_ymd_and_hms(2026, 5, 4, 8, 0, 0).unwrap();
+    let until = from + Duration::hours(4);
+    let inside = |e: &Sent| e.ts >= from && e.ts < until;
+    let range = json!(["2026-05-04T09:00:00+01:00", "2026-05-04T12:59:59+01:00"]);
+    let (status, body) = v2(
+        &server,
+        TOKEN,
+        json!({"site_id": HOST, "metrics": ["visitors", "pageviews"],
+        "date_range": range}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let e = truth::totals(&visits, |_| true, inside);
+    assert!(e.pageviews > 0 && e.pageviews < truth::totals(&visits, |_| true, |_| true).pageviews);
+    assert_eq!(
+        body["results"][0]["metrics"],
+        json!([e.visitors, e.pageviews]),
+        "{body}"
+    );
+    assert_eq!(
+        body["query"]["date_range"],
+        json!(["2026-05-04T08:00:00+00:00", "2026-05-04T11:59:59+00:00"]),
+        "echoed in the site's time zone"
+    );
+
+    // By hour: the four hours, each as the oracle counts it.
+    let (status, body) = v2(
+        &server,
+        TOKEN,
+        json!({"site_id": HOST, "metrics": ["pageviews"],
+        "date_range": range, "dimensions": ["time"], "include": {"time_labels": true}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let labels: Vec<String> = (8..12)
+        .map(|h| format!("2026-05-04 {h:02}:00:00"))
+        .collect();
+    assert_eq!(body["meta"]["time_labels"], json!(labels), "{body}");
+    for r in body["results"].as_array().unwrap() {
+        let label = r["dimensions"][0].as_str().unwrap().to_string();
+        let hour = |e: &Sent| e.ts.format("%Y-%m-%d %H:00:00").to_string();
+        let want = truth::totals(&visits, |_| true, |e| inside(e) && hour(e) == label);
+        assert_eq!(r["metrics"], json!([want.pageviews]), "{label}");
+    }
+
+    // Logged with its instants; comparisons stay with whole days.
+    let (status, body) = v2(
+        &server,
+        TOKEN,
+        json!({"site_id": HOST, "metrics": ["visitors"],
+        "date_range": range, "include": {"comparisons": {"mode": "previous_period"}}}),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            body["error"].as_str().map(|e| e.starts_with("include"))
+        ),
+        (400, Some(true)),
+        "{body}"
+    );
+    let log = server.audit_queries();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("period=2026-05-04T08:00:00Z..2026-05-04T11:59:59Z")),
+        "{log:?}"
     );
 }
 
@@ -618,11 +775,6 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
         (
             json!({"dimensions": ["visit:source", "visit:exit_page"]}),
             "dimensions",
-        ),
-        (
-            json!({"dimensions": ["visit:source", "time:day"],
-                   "include": {"comparisons": {"mode": "previous_period"}}}),
-            "include",
         ),
         (
             json!({"filters": [["or", [["is", "event:page", ["/a"]], ["is", "visit:source", ["Google"]]]]]}),

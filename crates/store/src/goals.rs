@@ -216,14 +216,21 @@ fn by_goal_and(
             descending: false,
         });
     }
+    // As Plausible's: a row's converted visitors over all visitors.
+    let all = if wants(q, Metric::ConversionRate) {
+        Some(tiers::aggregate(store, &all_visitors(q), raw_from)?.visitors)
+    } else {
+        None
+    };
     let wanted = offset.saturating_add(limit);
     let mut rows = Vec::new();
     for goal in goals {
-        for (key, t) in
+        for (key, mut t) in
             tiers::breakdown(store, &converting(&one, goal), &rest, wanted, 0, raw_from)?
         {
             let mut values = rest.split_key(&key);
             values.insert(at, goal.name.clone());
+            t.conversion_rate = all.map(|all| rate(t.visitors, all));
             rows.push((Dimension::join_key(&values), t));
         }
     }

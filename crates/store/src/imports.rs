@@ -139,6 +139,10 @@ pub fn plan(
     if interval == Some(Interval::Hour) {
         return skip(Skip::UnsupportedInterval);
     }
+    if !query.whole_days() {
+        // Imported days are whole days.
+        return skip(Skip::UnsupportedQuery);
+    }
     let kept = by.is_none_or(|d| rollup::kept(d).is_some_and(|k| PROPERTIES.contains(&k)));
     if !query.filters.is_empty() || !kept || !query.metrics.iter().all(answers) {
         return skip(Skip::UnsupportedQuery);

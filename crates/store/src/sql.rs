@@ -270,6 +270,7 @@ impl<'d> Builder<'d> {
             Dimension::Hostname => "hostname".into(),
             Dimension::Source => "source".into(),
             Dimension::Referrer => "referrer".into(),
+            Dimension::Channel => self.channel(),
             Dimension::UtmSource => "utm_source".into(),
             Dimension::UtmMedium => "utm_medium".into(),
             Dimension::UtmCampaign => "utm_campaign".into(),
@@ -302,6 +303,33 @@ impl<'d> Builder<'d> {
             }
             Dimension::Tuple(parts) => self.tuple(q, parts),
         }
+    }
+
+    /// The visit's acquisition channel: the rules of
+    /// `glasshouse_model::channel` as one `CASE`, their patterns bound.
+    fn channel(&mut self) -> String {
+        use glasshouse_model::channel::{rules, Field, FALLBACK};
+        let mut whens = Vec::new();
+        for rule in rules() {
+            let mut any = Vec::new();
+            for all in &rule.when {
+                let mut tests = Vec::new();
+                for t in all {
+                    let column = match t.field {
+                        Field::Source => "source",
+                        Field::UtmMedium => "utm_medium",
+                        Field::UtmSource => "utm_source",
+                        Field::UtmCampaign => "utm_campaign",
+                    };
+                    let p = self.bind(Param::Text(t.pattern.clone()));
+                    tests.push(self.d.regex_search(&format!("coalesce({column}, '')"), &p));
+                }
+                any.push(format!("({})", tests.join(" AND ")));
+            }
+            // A name is one of the model's constants, without quotes.
+            whens.push(format!("WHEN {} THEN '{}'", any.join(" OR "), rule.channel));
+        }
+        format!("(CASE {} ELSE '{FALLBACK}' END)", whens.join(" "))
     }
 
     /// A row's key under `parts`: their values as shown, each without the

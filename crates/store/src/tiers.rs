@@ -256,8 +256,9 @@ pub fn split_fresh(
 ) -> Result<Split, StoreError> {
     let s = split(store, query, raw_from)?;
     match answers {
-        Some(boundary) => take_fresh(store, query, s, boundary),
-        None => Ok(s),
+        // Roll-ups hold whole days: times of day are read raw.
+        Some(boundary) if query.whole_days() => take_fresh(store, query, s, boundary),
+        _ => Ok(s),
     }
 }
 
@@ -309,6 +310,11 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
             fresh: false,
             live: false,
         });
+    }
+    if !query.whole_days() {
+        return Err(StoreError::Unanswerable(format!(
+            "date_range: times of day are answered from raw events, kept from {cutoff}; give dates to read the daily roll-ups before"
+        )));
     }
     let boundary = query.day_start(cutoff);
     let raw = (query.until > boundary).then(|| Query {

@@ -106,6 +106,7 @@ class Dashboard implements Host {
       ], true),
       new BreakdownCard(this, 'sources', 'Sources', [
         { label: 'Sources', property: 'visit:source', column: 'Source', noun: 'source', metrics: ['visitors'] },
+        { label: 'Channels', property: 'visit:channel', column: 'Channel', noun: 'channel', metrics: ['visitors'] },
         { label: 'Referrers', property: 'visit:referrer', column: 'Referrer', noun: 'referrer', metrics: ['visitors'] },
         { label: 'UTM source', property: 'visit:utm_source', column: 'UTM source', noun: 'UTM source', metrics: ['visitors'] },
         { label: 'UTM medium', property: 'visit:utm_medium', column: 'UTM medium', noun: 'UTM medium', metrics: ['visitors'] },

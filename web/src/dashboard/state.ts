@@ -242,6 +242,7 @@ export const PROPERTY_LABELS: Record<string, string> = {
   'visit:exit_page': 'Exit page',
   'visit:source': 'Source',
   'visit:referrer': 'Referrer',
+  'visit:channel': 'Channel',
   'visit:utm_source': 'UTM source',
   'visit:utm_medium': 'UTM medium',
   'visit:utm_campaign': 'UTM campaign',

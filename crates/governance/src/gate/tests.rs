@@ -18,7 +18,14 @@ const SITES: [(&str, usize); 4] = [
     ("a2.example", 0),
 ];
 const PURPOSES: [&str; 2] = ["service-improvement", "statistics"];
-const BREAKDOWNS: [&str; 4] = ["event:page", "visit:source", "event:name", "visit:country"];
+/// Properties drawn: stored ones, and one worked out when asked (the channel).
+const BREAKDOWNS: [&str; 5] = [
+    "event:page",
+    "visit:source",
+    "event:name",
+    "visit:country",
+    "visit:channel",
+];
 
 fn day(n: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(n)
@@ -55,8 +62,8 @@ fn agreement_spec() -> impl Strategy<Value = AgreementSpec> {
             proptest::sample::subsequence((0..shareable()).collect::<Vec<_>>(), 0..=4)
         ],
         prop_oneof![
-            Just(vec![0usize, 1, 2, 3]),
-            proptest::sample::subsequence(vec![0usize, 1, 2, 3], 0..=4)
+            Just(vec![0usize, 1, 2, 3, 4]),
+            proptest::sample::subsequence(vec![0usize, 1, 2, 3, 4], 0..=5)
         ],
         (
             any::<bool>(),
@@ -195,7 +202,7 @@ fn shape() -> impl Strategy<Value = Shape> {
             compare: None,
             interval: Interval::Day
         }),
-        (0usize..4).prop_map(|b| Shape::Breakdown {
+        (0usize..BREAKDOWNS.len()).prop_map(|b| Shape::Breakdown {
             compare: None,
             total_rows: false,
             by: Dimension::parse(BREAKDOWNS[b]).unwrap(),
@@ -203,7 +210,7 @@ fn shape() -> impl Strategy<Value = Shape> {
             offset: 0
         }),
         // Several dimensions (v2): time, and two properties.
-        (0usize..4, 0usize..4).prop_map(|(a, b)| Shape::Breakdown {
+        (0usize..BREAKDOWNS.len(), 0usize..BREAKDOWNS.len()).prop_map(|(a, b)| Shape::Breakdown {
             compare: None,
             total_rows: false,
             by: Dimension::Tuple(vec![
@@ -249,7 +256,7 @@ prop_compose! {
         extra in proptest::sample::subsequence(vec![0usize, 1, 2, 3], 0..=2),
         purpose in prop_oneof![4 => 0usize..2, 1 => Just(2usize)],
         metrics in prop_oneof![Just(vec![0usize]), proptest::sample::subsequence((0..Metric::ALL.len()).collect::<Vec<_>>(), 1..=3)],
-        filters in proptest::sample::subsequence(vec![0usize, 1, 2, 3], 0..=2),
+        filters in proptest::sample::subsequence(vec![0usize, 1, 2, 3, 4], 0..=2),
         first in 0i64..150,
         days in 1i64..60,
         shape in shape(),

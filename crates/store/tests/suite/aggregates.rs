@@ -610,6 +610,7 @@ pub fn conformance(store: Arc<dyn Store>) {
         &truth::totals(&on_days(&all, (2, 2)), |_| true, |_| true),
         "kept day is intact",
     );
+    channels(store.as_ref(), &all);
 }
 
 /// Scroll depth and time on page per page, and with a page filter, as the
@@ -984,4 +985,137 @@ fn ordered(store: &dyn Store, by: &Dimension) {
         let again = glasshouse_store::tiers::page_of_largest(&q, &by, rows.clone(), 1000, 0);
         assert_eq!(again, rows, "{by}: sorted outside the database");
     }
+}
+
+/// Acquisition channels (`visit:channel`): the loaded traffic against the
+/// model's rules, then visits sent with tags, each against the channel
+/// Plausible's rules give it, written out by hand.
+fn channels(store: &dyn Store, all: &[Visit]) {
+    use glasshouse_model::channel;
+    let of = |v: &Visit| channel::of(v.source(), "", "", "").to_string();
+    let kept = on_days(all, (2, 2));
+    let day = |dim: Dimension, filters: &str| {
+        store
+            .breakdown(&query((2, 2), filters), &dim, 1000, 0)
+            .unwrap()
+    };
+    same_rows(
+        day(Dimension::Channel, ""),
+        truth::by_visit(&kept, |v| Some(of(v))),
+        "by channel",
+    );
+    same_rows(
+        day(Dimension::Channel, "event:page==/apply"),
+        truth::by_visit_and_event(&kept, |v, e| (e.path == "/apply").then(|| of(v))),
+        "by channel, an event filter",
+    );
+    same_rows(
+        day(
+            Dimension::Tuple(vec![Dimension::Channel, Dimension::Source]),
+            "",
+        ),
+        truth::by_visit(&kept, |v| {
+            Some(Dimension::join_key(&[of(v), shown_source(v)]))
+        }),
+        "by channel and source",
+    );
+    same(
+        &store
+            .aggregate(&query((2, 2), "visit:channel==Organic Search"))
+            .unwrap(),
+        &truth::totals(&kept, |v| of(v) == "Organic Search", |_| true),
+        "filtered on a channel",
+    );
+
+    let sent = [
+        (None, "", "Direct"),
+        (Some("https://www.google.com/"), "", "Organic Search"),
+        (
+            Some("https://www.google.co.uk/"),
+            "?utm_medium=cpc",
+            "Paid Search",
+        ),
+        (Some("https://www.facebook.com/"), "", "Organic Social"),
+        (
+            None,
+            "?utm_source=Facebook&utm_medium=Paid_Social",
+            "Paid Social",
+        ),
+        (Some("https://m.youtube.com/"), "", "Organic Video"),
+        (None, "?utm_source=newsletter&utm_medium=email", "Email"),
+        (Some("https://mail.google.com/"), "", "Email"),
+        (
+            None,
+            "?utm_source=ads.example&utm_medium=display",
+            "Display",
+        ),
+        (Some("https://news.example.org/a"), "", "Referral"),
+        (
+            None,
+            "?utm_source=partner&utm_campaign=spring_cross-network",
+            "Cross-network",
+        ),
+        (None, "?utm_source=text&utm_medium=sms", "SMS"),
+    ];
+    let events: Vec<StoredEvent> = sent
+        .iter()
+        .enumerate()
+        .map(|(i, (referrer, tags, _))| {
+            tagged_visit(
+                i,
+                referrer.map(str::to_string),
+                &format!("https://{HOST}/start{tags}"),
+            )
+        })
+        .collect();
+    store.append(&events).unwrap();
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, _, channel) in &sent {
+        *expected.entry(channel.to_string()).or_default() += 1;
+    }
+    let tagged_day = |filters: &str| query((12, 12), filters);
+    let rows: BTreeMap<String, u64> = store
+        .breakdown(&tagged_day(""), &Dimension::Channel, 100, 0)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| (k, t.visitors))
+        .collect();
+    assert_eq!(rows, expected, "tagged visits by channel");
+    assert_eq!(
+        store
+            .aggregate(&tagged_day("visit:channel==Email|SMS"))
+            .unwrap()
+            .visitors,
+        3,
+        "filtered on two channels"
+    );
+}
+
+/// One page view at `url` from `referrer`, the `i`th visitor of its own,
+/// twelve days after the loaded traffic.
+fn tagged_visit(i: usize, referrer: Option<String>, url: &str) -> StoredEvent {
+    let at = Utc.from_utc_datetime(
+        &(first_day() + Duration::days(12))
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    );
+    let anonymiser = Anonymiser::new(Salts::ephemeral(Arc::new(ManualClock::new(at))), None);
+    let raw = glasshouse_privacy::RawEvent {
+        ip: format!("192.0.2.{}", 20 + i).parse().unwrap(),
+        user_agent: traffic::AGENTS[0].0.to_string(),
+        name: "pageview".into(),
+        url: url.to_string(),
+        referrer,
+        title: None,
+        props: vec![],
+        interactive: true,
+        revenue: None,
+        engagement: None,
+        timestamp: at + Duration::seconds(i as i64),
+    };
+    Sessionizer::default().assign(
+        anonymiser
+            .anonymise(raw, &site(), HOST)
+            .expect("anonymised"),
+    )
 }

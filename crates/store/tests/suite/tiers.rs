@@ -220,6 +220,23 @@ pub fn tiers_conformance(store: Arc<dyn Store>) {
         raw.total.pageviews + 1000,
         "an unfiltered question reads the roll-ups"
     );
+    // Times of day (v2's instants) are read from raw events, never from a
+    // day's roll-up.
+    let mut hours = q.clone();
+    hours.from = q.from + Duration::hours(6);
+    hours.until = q.until - Duration::hours(6);
+    let read = tiers::aggregate(s, &hours, day(0)).unwrap();
+    close(
+        &read,
+        &s.aggregate(&hours).unwrap(),
+        "times of day read raw events",
+    );
+    assert!(read.pageviews > 0 && read.pageviews < raw.total.pageviews);
+    same_rows(
+        &tiers::breakdown(s, &hours, &Dimension::Page, 1000, 0, day(0)).unwrap(),
+        &s.breakdown(&hours, &Dimension::Page, 1000, 0).unwrap(),
+        "times of day by page",
+    );
     let filtered = period(0, 2, "visit:device==Desktop");
     let by_raw = s.aggregate(&filtered).unwrap();
     close(
@@ -251,11 +268,20 @@ pub fn tiers_conformance(store: Arc<dyn Store>) {
         "property",
     );
     refused(tiers::raw_only(s, &q, day(2), "paths"), "period");
+    refused(tiers::aggregate(s, &hours, day(2)), "date_range");
     // From the first raw day on, everything is answered as before.
     let last = period(2, 2, "visit:device==Desktop");
     close(
         &tiers::aggregate(s, &last, day(2)).unwrap(),
         &s.aggregate(&last).unwrap(),
         "filtered, raw days only",
+    );
+    let mut morning = last.clone();
+    morning.filters.clear();
+    morning.until = morning.from + Duration::hours(12);
+    close(
+        &tiers::aggregate(s, &morning, day(2)).unwrap(),
+        &s.aggregate(&morning).unwrap(),
+        "times of day, raw days only",
     );
 }
