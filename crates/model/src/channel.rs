@@ -36,7 +36,9 @@ pub enum Field {
 }
 
 /// One test of a rule: `pattern` (a regular expression that ignores case,
-/// as both stores and Rust's `regex` read it) is found in `field`.
+/// as both stores and Rust's `regex` read it) is found in `field`. No
+/// pattern matches an empty value, so a store may skip empty values
+/// before running it (most visits carry no UTM tags).
 #[derive(Debug, Clone)]
 pub struct Test {
     /// The value tested.
@@ -356,6 +358,16 @@ mod tests {
                 want,
                 "{source:?} {medium:?} {utm_source:?} {campaign:?}"
             );
+        }
+    }
+
+    #[test]
+    fn no_test_matches_an_empty_value() {
+        for rule in rules() {
+            for t in rule.when.iter().flatten() {
+                let re = regex::Regex::new(&t.pattern).unwrap();
+                assert!(!re.is_match(""), "{}: {}", rule.channel, t.pattern);
+            }
         }
     }
 

@@ -321,8 +321,11 @@ impl<'d> Builder<'d> {
                         Field::UtmSource => "utm_source",
                         Field::UtmCampaign => "utm_campaign",
                     };
+                    // No test matches an empty value (`channel::Test`):
+                    // most visits carry no tags, and skip the pattern.
                     let p = self.bind(Param::Text(t.pattern.clone()));
-                    tests.push(self.d.regex_search(&format!("coalesce({column}, '')"), &p));
+                    let search = self.d.regex_search(column, &p);
+                    tests.push(format!("({column} <> '' AND {search})"));
                 }
                 any.push(format!("({})", tests.join(" AND ")));
             }
