@@ -1044,6 +1044,18 @@ impl Query {
         day_of(t, self.tz)
     }
 
+    /// The start of every `interval` bucket of the period, in order: the
+    /// buckets a time series lists, empty ones included.
+    pub fn buckets(&self, interval: Interval) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        let mut at = interval.bucket_start(self.from, self.tz);
+        while at < self.until {
+            out.push(at);
+            at = interval.next(at, self.tz);
+        }
+        out
+    }
+
     /// Whether the query covers whole local days (not times of day, which
     /// only raw events can answer).
     pub fn whole_days(&self) -> bool {

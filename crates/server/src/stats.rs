@@ -208,24 +208,12 @@ async fn timeseries(State(app): State<App>, caller: Caller, uri: Uri) -> Result<
     .map_err(|e| d.error(e))?;
     // Every bucket of the range is present, empty ones with zeros (so that,
     // for shared data, empty buckets get noise too).
-    let mut rows = rows.into_iter().peekable();
-    let mut buckets = Vec::new();
-    let mut bucket = interval.bucket_start(q.from, q.tz);
-    while bucket < q.until {
-        let mut totals = Totals::default();
-        while let Some((start, t)) = rows.peek() {
-            if *start < bucket {
-                rows.next();
-            } else {
-                if *start == bucket {
-                    totals = *t;
-                }
-                break;
-            }
-        }
-        buckets.push((bucket, Some(totals)));
-        bucket = interval.next(bucket, q.tz);
-    }
+    let found: std::collections::HashMap<_, _> = rows.into_iter().collect();
+    let buckets: Vec<_> = q
+        .buckets(interval)
+        .into_iter()
+        .map(|at| (at, Some(found.get(&at).copied().unwrap_or_default())))
+        .collect();
     let mut values: Vec<Option<Totals>> = buckets.iter().map(|(_, t)| *t).collect();
     d.release(&app, &mut values)?;
     let results: Vec<Value> = buckets

@@ -500,18 +500,15 @@ impl Pairing {
 /// The local starts of `q`'s buckets, in microseconds, as a time part of
 /// a row key holds them (`sql.rs`, `Dimension::Time`).
 fn starts(interval: Interval, q: &Query) -> Vec<i64> {
-    let mut out = Vec::new();
-    let mut at = interval.bucket_start(q.from, q.tz);
-    while at < q.until {
-        out.push(
+    q.buckets(interval)
+        .into_iter()
+        .map(|at| {
             at.with_timezone(&q.tz)
                 .naive_local()
                 .and_utc()
-                .timestamp_micros(),
-        );
-        at = interval.next(at, q.tz);
-    }
-    out
+                .timestamp_micros()
+        })
+        .collect()
 }
 
 /// The compared period's figures for the rows keyed `keys`: a filter on
@@ -546,14 +543,13 @@ fn buckets(
     q: &Query,
 ) -> Vec<(String, Totals)> {
     let found: std::collections::HashMap<_, _> = rows.into_iter().collect();
-    let mut out = Vec::new();
-    let mut at = interval.bucket_start(q.from, q.tz);
-    while at < q.until {
-        let totals = found.get(&at).copied().unwrap_or_default();
-        out.push((interval.label(at, q.tz), totals));
-        at = interval.next(at, q.tz);
-    }
-    out
+    q.buckets(interval)
+        .into_iter()
+        .map(|at| {
+            let totals = found.get(&at).copied().unwrap_or_default();
+            (interval.label(at, q.tz), totals)
+        })
+        .collect()
 }
 
 /// Rows for the buckets with events, each paired with the compared
@@ -725,9 +721,11 @@ fn shape(
     let mut meta = Map::new();
     if req.include.time_labels {
         if let Grouping::Time(i) = asked.grouping {
-            let labels: Vec<String> = buckets(vec![], i, &asked.question.query)
+            let q = &asked.question.query;
+            let labels: Vec<String> = q
+                .buckets(i)
                 .into_iter()
-                .map(|(l, _)| l)
+                .map(|at| i.label(at, q.tz))
                 .collect();
             meta.insert("time_labels".into(), json!(labels));
         }
