@@ -376,7 +376,8 @@ fn queries(
         site,
         range,
         vec![Metric::Visitors, Metric::Pageviews],
-        glasshouse_model::v2::filters(&[serde_json::json!(["matches", "event:page", ["credit"]])])?,
+        glasshouse_model::v2::filters(&[serde_json::json!(["matches", "event:page", ["credit"]])])?
+            .filters,
     );
     // What the dashboard's cards ask for: visitors (and page views for pages).
     let visitors = Query::for_range(site, range, vec![Metric::Visitors], vec![]);

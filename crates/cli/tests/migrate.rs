@@ -37,6 +37,7 @@ fn answers(store: &dyn Store) -> Vec<String> {
     let mut out = Vec::new();
     for site in ["www.gov.uk", "www.mygov.scot", "gov.wales"] {
         let q = Query {
+            conditions: Vec::new(),
             order: Vec::new(),
             site: site.into(),
             from: now - Duration::days(10),

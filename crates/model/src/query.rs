@@ -534,6 +534,87 @@ impl Filter {
     }
 }
 
+/// Filters joined by `and` and `or`: what Plausible's v2 filter tree can
+/// say and a list of filters cannot, such as an `or` across properties or
+/// over negative operators. Negations are already moved onto the filters'
+/// operators (De Morgan), so a condition holds for an event exactly when
+/// each of its filters, read on that event and its visit, makes it hold.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Condition {
+    /// One filter.
+    One(Filter),
+    /// Every part holds.
+    All(Vec<Condition>),
+    /// At least one part holds.
+    Any(Vec<Condition>),
+}
+
+impl Condition {
+    /// The condition holding exactly where this one does not.
+    pub fn negated(self) -> Condition {
+        match self {
+            Condition::One(f) => Condition::One(Filter {
+                op: f.op.negated(),
+                ..f
+            }),
+            Condition::All(parts) => {
+                Condition::Any(parts.into_iter().map(Condition::negated).collect())
+            }
+            Condition::Any(parts) => {
+                Condition::All(parts.into_iter().map(Condition::negated).collect())
+            }
+        }
+    }
+
+    /// Every filter in the condition, in order.
+    pub fn filters(&self) -> Vec<&Filter> {
+        match self {
+            Condition::One(f) => vec![f],
+            Condition::All(parts) | Condition::Any(parts) => {
+                parts.iter().flat_map(Condition::filters).collect()
+            }
+        }
+    }
+
+    /// Every filter in the condition, to be completed in place (goals).
+    pub fn filters_mut(&mut self) -> Vec<&mut Filter> {
+        match self {
+            Condition::One(f) => vec![f],
+            Condition::All(parts) | Condition::Any(parts) => {
+                parts.iter_mut().flat_map(Condition::filters_mut).collect()
+            }
+        }
+    }
+
+    /// Whether the condition reads only properties of the visit, so that
+    /// it keeps or drops whole visits as a visit filter does.
+    pub fn is_visit_level(&self) -> bool {
+        self.filters().iter().all(|f| !f.dimension.is_event_level())
+    }
+}
+
+/// `(visit:source==Google or event:page==/a|/b)`, as the audit log and
+/// refusals name a condition; `value` shows each value.
+pub fn describe_condition(c: &Condition, value: &dyn Fn(&str) -> String) -> String {
+    let join = |parts: &[Condition], word: &str| {
+        let said: Vec<String> = parts.iter().map(|p| describe_condition(p, value)).collect();
+        format!("({})", said.join(word))
+    };
+    match c {
+        Condition::One(f) => {
+            let values: Vec<String> = f.values.iter().map(|v| value(v)).collect();
+            format!(
+                "{}{}{}",
+                value(&f.dimension.to_string()),
+                f.op.symbol(),
+                values.join("|")
+            )
+        }
+        Condition::All(parts) => join(parts, " and "),
+        Condition::Any(parts) => join(parts, " or "),
+    }
+}
+
 fn split_alternatives(s: &str) -> Vec<String> {
     let mut out = vec![String::new()];
     let mut chars = s.chars().peekable();
@@ -970,6 +1051,9 @@ pub struct Query {
     pub metrics: Vec<Metric>,
     /// Conditions every counted event or visit must meet.
     pub filters: Vec<Filter>,
+    /// Conditions beyond the filters (an `or` across properties), each of
+    /// which must hold too; empty for every v1 question.
+    pub conditions: Vec<Condition>,
     /// How a breakdown's rows are ordered, before ties go by their key;
     /// empty: by the first metric, largest first (v1's only order).
     pub order: Vec<OrderKey>,
@@ -1020,6 +1104,7 @@ impl Query {
             tz,
             metrics,
             filters,
+            conditions: Vec::new(),
             order: Vec::new(),
         }
     }
@@ -1061,6 +1146,19 @@ impl Query {
     pub fn whole_days(&self) -> bool {
         self.from == self.day_start(self.day_of(self.from))
             && self.until == self.day_start(self.day_of(self.until))
+    }
+
+    /// Every filter the question applies: its list, then those within its
+    /// conditions.
+    pub fn every_filter(&self) -> impl Iterator<Item = &Filter> {
+        self.filters
+            .iter()
+            .chain(self.conditions.iter().flat_map(Condition::filters))
+    }
+
+    /// Whether anything filters the question's events.
+    pub fn is_filtered(&self) -> bool {
+        !self.filters.is_empty() || !self.conditions.is_empty()
     }
 
     /// The local days covered, as asked.

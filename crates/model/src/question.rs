@@ -12,7 +12,8 @@
 use crate::goal::Naming;
 use crate::journey::FunnelStep;
 use crate::query::{
-    Comparison, DateRange, Dimension, Filter, FilterOp, Interval, Metric, Query, QueryError,
+    describe_condition, Comparison, Condition, DateRange, Dimension, Filter, FilterOp, Interval,
+    Metric, Query, QueryError,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt::Write as _;
@@ -146,7 +147,9 @@ impl Question {
     /// filter takes `is` or `contains`, as in Plausible (and the patterns
     /// v2's case rules become, `v2.rs`).
     pub fn resolve_goals(&mut self, goals: &[crate::goal::Goal]) -> Result<(), QueryError> {
-        for f in &mut self.query.filters {
+        let q = &mut self.query;
+        let within = q.conditions.iter_mut().flat_map(Condition::filters_mut);
+        for f in q.filters.iter_mut().chain(within) {
             if f.dimension.is_goal() {
                 let naming = match f.op {
                     FilterOp::Is => Naming::Exact,
@@ -261,7 +264,7 @@ impl Question {
                 "scroll_depth and time_on_page are per page: break down by event:page, or ask for totals with a filter on event:page",
             ));
         }
-        if q.filters.iter().any(|f| {
+        if q.every_filter().any(|f| {
             matches!(
                 f.dimension,
                 Dimension::EventName | Dimension::EventProp(_) | Dimension::Goal(_)
@@ -341,8 +344,7 @@ impl Question {
     pub fn properties_revealed(&self) -> Vec<Dimension> {
         let mut out: Vec<Dimension> = self
             .query
-            .filters
-            .iter()
+            .every_filter()
             .map(|f| f.dimension.clone())
             .collect();
         match &self.shape {
@@ -400,6 +402,9 @@ impl Question {
                 value(&f.dimension.to_string()),
                 values.join("|")
             );
+        }
+        for c in &self.query.conditions {
+            let _ = write!(out, " filter={}", describe_condition(c, &value));
         }
         match &self.shape {
             Shape::Aggregate { .. } => {}

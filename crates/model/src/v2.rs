@@ -1,19 +1,20 @@
 //! Plausible's Stats API v2 request (`POST /api/v2/query`), parsed into the
-//! same values v1 parses into: a [`DateRange`], [`Metric`]s, flat
-//! [`Filter`]s, and a time or property dimension (several make one
+//! same values v1 parses into: a [`DateRange`], [`Metric`]s, [`Filter`]s
+//! (and [`Condition`]s where the filter tree says what a list of filters
+//! cannot), and a time or property dimension (several make one
 //! [`Dimension::Tuple`]). The gate and the store never see the v2 text, so a
 //! v2 question is checked, run and logged as its v1 equivalent is.
 //!
 //! What v2 can say and the query model cannot is refused with a reason
-//! naming the field: `visit:exit_page` beside other dimensions, an `or`
-//! across different properties, and comparisons of times of day. v2's case
+//! naming the field: `visit:exit_page` beside other dimensions, and
+//! comparisons of times of day. v2's case
 //! rules (`case_sensitive`) are said with the model's operators and
 //! patterns ([`cased`]).
 
 use crate::places::{Place, NO_PLACE};
 use crate::query::{
-    check_pattern, compile_pattern, literal_regex, stored_value, wildcard_regex, DateRange,
-    Dimension, Filter, FilterOp, Interval, Metric, QueryError, DIRECT, NONE,
+    check_pattern, compile_pattern, literal_regex, stored_value, wildcard_regex, Condition,
+    DateRange, Dimension, Filter, FilterOp, Interval, Metric, QueryError, DIRECT, NONE,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SubsecRound, Utc};
 use serde::Deserialize;
@@ -344,48 +345,108 @@ pub fn compared(
 /// Most filters a tree may hold once flattened, as v1 allows.
 const MAX_FILTERS: usize = 20;
 
-/// Flattens the filter tree into filters that all hold. `and` nests freely;
-/// `not` negates a filter; `or` joins filters on one property with one
-/// positive operator (their values become alternatives).
-pub fn filters(tree: &[Value]) -> Result<Vec<Filter>, QueryError> {
-    let mut out = Vec::new();
-    for node in tree {
-        flatten(node, false, &mut out)?;
-    }
-    if out.len() > MAX_FILTERS {
+/// What a v2 filter tree says: filters that all hold, and conditions (an
+/// `or` across properties or over negative operators) that hold too.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filtering {
+    /// Filters every counted event or visit meets.
+    pub filters: Vec<Filter>,
+    /// Conditions beyond them, for `Query::conditions`.
+    pub conditions: Vec<Condition>,
+}
+
+/// Reads the filter tree. `and`, `or` and `not` nest freely: negations
+/// move onto the filters' operators, an `or` over one property with one
+/// positive operator becomes one filter whose values are alternatives, and
+/// what the top-level `and` joins becomes a filter where it can.
+pub fn filters(tree: &[Value]) -> Result<Filtering, QueryError> {
+    let parts = tree.iter().map(condition).collect::<Result<Vec<_>, _>>()?;
+    let all = Condition::All(parts);
+    if all.filters().len() > MAX_FILTERS {
         return Err(err("filters", format!("at most {MAX_FILTERS} filters")));
     }
+    let mut out = Filtering::default();
+    split(simplified(all), &mut out);
     Ok(out)
 }
 
-fn flatten(node: &Value, negated: bool, out: &mut Vec<Filter>) -> Result<(), QueryError> {
+fn condition(node: &Value) -> Result<Condition, QueryError> {
     let items = node
         .as_array()
         .ok_or_else(|| err("filters", format!("{node} is not a filter")))?;
-    match items.first().and_then(Value::as_str) {
-        Some("and") if !negated => {
-            for child in children(items)? {
-                flatten(child, false, out)?;
+    let parts = |items: &[Value]| {
+        children(items)?
+            .iter()
+            .map(condition)
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(match items.first().and_then(Value::as_str) {
+        Some("and") => Condition::All(parts(items)?),
+        Some("or") => Condition::Any(parts(items)?),
+        Some("not") if items.len() == 2 => condition(&items[1])?.negated(),
+        _ => Condition::One(simple(node, false)?),
+    })
+}
+
+/// Nested `and`s joined into one, and `or`s likewise; an `or` of filters
+/// on one property with one positive operator is one filter.
+fn simplified(c: Condition) -> Condition {
+    let flat = |parts: Vec<Condition>, any: bool| {
+        let mut out = Vec::new();
+        for p in parts.into_iter().map(simplified) {
+            match (p, any) {
+                (Condition::Any(inner), true) | (Condition::All(inner), false) => out.extend(inner),
+                (p, _) => out.push(p),
             }
-            Ok(())
         }
-        Some("not") if items.len() == 2 => flatten(&items[1], !negated, out),
-        Some("or") if !negated => {
-            let mut parts = Vec::new();
-            for child in children(items)? {
-                parts.push(simple(child, false)?);
+        out
+    };
+    let mut parts = match c {
+        Condition::One(_) => return c,
+        Condition::All(parts) => {
+            let mut parts = flat(parts, false);
+            return if parts.len() == 1 {
+                parts.remove(0)
+            } else {
+                Condition::All(parts)
+            };
+        }
+        Condition::Any(parts) => flat(parts, true),
+    };
+    if parts.len() == 1 {
+        return parts.remove(0);
+    }
+    match merged(&parts) {
+        Some(f) => Condition::One(f),
+        None => Condition::Any(parts),
+    }
+}
+
+/// The one filter an `or` of `parts` is, where all are filters on one
+/// property with one positive operator.
+fn merged(parts: &[Condition]) -> Option<Filter> {
+    let mut out: Option<Filter> = None;
+    for p in parts {
+        let Condition::One(f) = p else { return None };
+        match &mut out {
+            _ if f.op.is_negative() => return None,
+            None => out = Some(f.clone()),
+            Some(m) if m.dimension == f.dimension && m.op == f.op => {
+                m.values.extend(f.values.iter().cloned())
             }
-            out.push(merge_or(parts)?);
-            Ok(())
+            Some(_) => return None,
         }
-        Some("and" | "or") => Err(err(
-            "filters",
-            "not over and/or is not supported; negate each filter instead",
-        )),
-        _ => {
-            out.push(simple(node, negated)?);
-            Ok(())
-        }
+    }
+    out
+}
+
+/// The top-level `and`'s filters into `out.filters`, other parts into
+/// `out.conditions`.
+fn split(c: Condition, out: &mut Filtering) {
+    match c {
+        Condition::All(parts) => parts.into_iter().for_each(|p| split(p, out)),
+        Condition::One(f) => out.filters.push(f),
+        any => out.conditions.push(any),
     }
 }
 
@@ -585,27 +646,143 @@ fn insensitive(pattern: &str) -> String {
     format!("(?i:{pattern})")
 }
 
-fn merge_or(parts: Vec<Filter>) -> Result<Filter, QueryError> {
-    let mut merged = parts[0].clone();
-    for p in &parts[1..] {
-        if p.dimension != merged.dimension || p.op != merged.op || p.op.is_negative() {
-            return Err(err(
-                "filters",
-                "or joins filters on one property with one of is, contains or matches; other combinations are not supported",
-            ));
-        }
-        merged.values.extend(p.values.iter().cloned());
-    }
-    Ok(merged)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn parse(v: Value) -> Result<Vec<Filter>, QueryError> {
-        filters(v.as_array().unwrap())
+        let said = filters(v.as_array().unwrap())?;
+        assert!(said.conditions.is_empty(), "{said:?}");
+        Ok(said.filters)
+    }
+
+    fn said(c: &Condition) -> String {
+        crate::query::describe_condition(c, &|v| v.to_string())
+    }
+
+    #[test]
+    fn or_across_properties_and_not_over_trees_become_conditions() {
+        let f = filters(
+            json!([
+                ["is", "visit:country", ["GB"]],
+                [
+                    "or",
+                    [
+                        ["is", "event:page", ["/a"]],
+                        ["is", "visit:source", ["Google"]]
+                    ]
+                ],
+                [
+                    "not",
+                    [
+                        "and",
+                        [
+                            ["is", "event:page", ["/b"]],
+                            ["contains", "visit:browser", ["Fire"]]
+                        ]
+                    ]
+                ],
+                [
+                    "not",
+                    [
+                        "or",
+                        [["is", "event:page", ["/c"]], ["is", "event:page", ["/d"]]]
+                    ]
+                ],
+                [
+                    "or",
+                    [
+                        ["is_not", "event:page", ["/e"]],
+                        ["is_not", "event:page", ["/f"]]
+                    ]
+                ],
+                [
+                    "or",
+                    [
+                        ["or", [["is", "event:page", ["/g"]]]],
+                        ["and", [["is", "event:page", ["/h"]]]]
+                    ]
+                ],
+                [
+                    "and",
+                    [[
+                        "or",
+                        [
+                            ["is", "event:name", ["A"]],
+                            [
+                                "and",
+                                [
+                                    ["is", "visit:os", ["Mac"]],
+                                    ["not", ["is", "event:name", ["B"]]]
+                                ]
+                            ]
+                        ]
+                    ]]
+                ],
+            ])
+            .as_array()
+            .unwrap(),
+        )
+        .unwrap();
+        let flat: Vec<String> = f
+            .filters
+            .iter()
+            .map(|f| said(&Condition::One(f.clone())))
+            .collect();
+        // `not` over `or` of one property is two filters; an `or` of one
+        // property, however nested, one filter of alternatives.
+        assert_eq!(
+            flat,
+            [
+                "visit:country==GB",
+                "event:page!=/c",
+                "event:page!=/d",
+                "event:page==/g|/h"
+            ]
+        );
+        let trees: Vec<String> = f.conditions.iter().map(said).collect();
+        assert_eq!(
+            trees,
+            [
+                "(event:page==/a or visit:source==Google)",
+                "(event:page!=/b or visit:browser!=~Fire)",
+                // Negative operators are never merged: this one always holds
+                // but for an event on both pages, which none is.
+                "(event:page!=/e or event:page!=/f)",
+                "(event:name==A or (visit:os==Mac and event:name!=B))",
+            ]
+        );
+        assert!(!f.conditions[0].is_visit_level());
+        let visits = filters(
+            json!([[
+                "or",
+                [
+                    ["is", "visit:source", ["Bing"]],
+                    ["is", "visit:os", ["Mac"]]
+                ]
+            ]])
+            .as_array()
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(visits.conditions[0].is_visit_level());
+        // The limit counts every filter in the tree.
+        let many: Vec<Value> = (0..=MAX_FILTERS)
+            .map(|i| {
+                json!([
+                    "is",
+                    if i % 2 == 0 {
+                        "event:page"
+                    } else {
+                        "visit:source"
+                    },
+                    [i.to_string()]
+                ])
+            })
+            .collect();
+        let e = filters(&[json!(["or", many])]).unwrap_err();
+        assert_eq!(e.field, "filters");
     }
 
     #[test]
@@ -748,14 +925,8 @@ mod tests {
     #[test]
     fn what_the_model_cannot_say_is_refused_by_field() {
         for tree in [
-            json!([[
-                "or",
-                [
-                    ["is", "event:page", ["/a"]],
-                    ["is", "visit:source", ["Google"]]
-                ]
-            ]]),
-            json!([["not", ["and", [["is", "event:page", ["/a"]]]]]]),
+            json!([["or", []]]),
+            json!([["not", "and"]]),
             json!([["matches", "event:page", ["(unclosed"]]]),
             json!([["is", "visit:shoe", ["9"]]]),
             json!([["equals", "event:page", ["/a"]]]),

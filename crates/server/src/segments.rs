@@ -63,7 +63,13 @@ pub fn parse_filters(filters: &Value) -> Result<Vec<Filter>, ApiError> {
             "filters: a segment cannot contain another segment",
         ));
     }
-    Ok(glasshouse_model::v2::filters(list)?)
+    let said = glasshouse_model::v2::filters(list)?;
+    if !said.conditions.is_empty() {
+        return Err(ApiError::bad_request(
+            "filters: a segment joins its filters with and (or within one property); an or across properties belongs in a v2 query's own filters",
+        ));
+    }
+    Ok(said.filters)
 }
 
 fn checked(body: Result<Json<Body>, JsonRejection>) -> Result<Body, ApiError> {

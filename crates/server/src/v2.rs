@@ -110,7 +110,7 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
     };
     let grouping = v2::grouping(&req.dimensions, range)?;
     let mut metrics = v2::metrics(&req.metrics)?;
-    let filters = v2::filters(&crate::segments::expand_v2(
+    let filtering = v2::filters(&crate::segments::expand_v2(
         app,
         caller,
         site,
@@ -178,7 +178,9 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
             total_rows: req.include.total_rows,
         },
     };
-    let mut query = Query::for_range_in(&site.host, range, site.timezone, metrics, filters);
+    let mut query =
+        Query::for_range_in(&site.host, range, site.timezone, metrics, filtering.filters);
+    query.conditions = filtering.conditions;
     if let Some((from, until)) = instants {
         (query.from, query.until) = (from, until);
     }

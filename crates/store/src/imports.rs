@@ -144,7 +144,7 @@ pub fn plan(
         return skip(Skip::UnsupportedQuery);
     }
     let kept = by.is_none_or(|d| rollup::kept(d).is_some_and(|k| PROPERTIES.contains(&k)));
-    if !query.filters.is_empty() || !kept || !query.metrics.iter().all(answers) {
+    if query.is_filtered() || !kept || !query.metrics.iter().all(answers) {
         return skip(Skip::UnsupportedQuery);
     }
     Ok(Plan {

@@ -25,6 +25,7 @@ pub fn site_figures(
 ) -> Result<SiteFigures, StoreError> {
     let until = day_start(today, site.timezone);
     let all = Query {
+        conditions: Vec::new(),
         order: Vec::new(),
         site: site.host.clone(),
         from: until - Duration::days(i64::from(site.aggregate_retention_days) + 1),

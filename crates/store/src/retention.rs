@@ -85,6 +85,7 @@ fn saved_funnel_rows(
         rows.push(RollupRow::zero(&site.host, day, &key, "0"));
         let query = FunnelQuery {
             query: Query {
+                conditions: Vec::new(),
                 order: Vec::new(),
                 site: site.host.clone(),
                 from: day_start(day, site.timezone),

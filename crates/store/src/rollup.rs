@@ -200,6 +200,7 @@ pub fn compute(
     day: NaiveDate,
 ) -> Result<Vec<RollupRow>, StoreError> {
     let query = Query {
+        conditions: Vec::new(),
         order: Vec::new(),
         site: site.to_string(),
         from: day_start(day, tz),
@@ -317,6 +318,7 @@ pub fn midnight_rows(
     let at = day_start(day, tz);
     let before = day_start(day - Duration::days(1), tz);
     let query = |from, until| Query {
+        conditions: Vec::new(),
         order: Vec::new(),
         site: site.to_string(),
         from,

@@ -18,11 +18,14 @@
 //! Filters on event properties (page, event name, props, hostname) pick the
 //! matching events; a visit counts when it has any. The exit page is only
 //! known once a visit is over, so its filter is a sub-query over visits.
+//! A condition (v2's `or` across properties) reads each event with its
+//! visit: one on visit properties only keeps whole visits, one that reads
+//! an event property picks events, as a filter on that property does.
 
 use chrono::{DateTime, TimeZone, Utc};
 use glasshouse_model::goal::{Goal, GoalKind};
 use glasshouse_model::query::{
-    stored_value, Dimension, Filter, FilterOp, Interval, Metric, Ordered, Query,
+    stored_value, Condition, Dimension, Filter, FilterOp, Interval, Metric, Ordered, Query,
 };
 
 /// A value bound to a placeholder.
@@ -158,7 +161,41 @@ impl<'d> Builder<'d> {
                 exit_conditions.join(" AND ")
             ));
         }
+        for c in &q.conditions {
+            out.push(self.tree(q, c, base));
+        }
         out.join(" AND ")
+    }
+
+    /// The row condition `c` is: each filter as it is alone (the exit page
+    /// a sub-query over the visits of `base`), joined by AND and OR. Visit
+    /// properties are on every event, so a condition across visit and
+    /// event properties is read on each event with its visit.
+    pub(crate) fn tree(&mut self, q: &Query, c: &Condition, base: &str) -> String {
+        let (parts, word) = match c {
+            Condition::One(f) => return self.one(q, f, base),
+            Condition::All(parts) => (parts, " AND "),
+            Condition::Any(parts) => (parts, " OR "),
+        };
+        let said: Vec<String> = parts.iter().map(|p| self.tree(q, p, base)).collect();
+        format!("({})", said.join(word))
+    }
+
+    /// The row condition one filter is, wherever it stands.
+    fn one(&mut self, q: &Query, f: &Filter, base: &str) -> String {
+        match &f.dimension {
+            Dimension::OverMidnight => format!("({})", self.over_midnight(&q.site, f)),
+            Dimension::Goal(goals) => self.goal_condition(goals),
+            Dimension::ExitPage => {
+                let col = self.column(q, &Dimension::ExitPage);
+                let holds = self.condition(&col, f);
+                format!("session_id IN (SELECT session_id FROM events WHERE {base} GROUP BY session_id HAVING {holds})")
+            }
+            dim => {
+                let col = self.column(q, dim);
+                self.condition(&col, f)
+            }
+        }
     }
 
     /// The site's offset from UTC at `ts`, in microseconds, over the
@@ -517,6 +554,14 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
                 let col = b.column(q, dim);
                 visit_conditions.push(b.condition(&col, f));
             }
+        }
+    }
+    for c in &q.conditions {
+        let holds = b.tree(q, c, &base);
+        if c.is_visit_level() {
+            visit_conditions.push(holds);
+        } else {
+            event_conditions.push(holds);
         }
     }
     let mut where_ = base.clone();

@@ -56,7 +56,7 @@ pub enum Boundary {
 
 /// Whether a question can be answered from roll-ups at all.
 pub fn rollup_answers(query: &Query, interval: Option<Interval>, by: Option<&Dimension>) -> bool {
-    query.filters.is_empty()
+    !query.is_filtered()
         && (!crate::engagement::asked(query) || by == Some(&Dimension::Page))
         && interval != Some(Interval::Hour)
         && by.is_none_or(|d| rollup::kept(d).is_some())
@@ -332,7 +332,7 @@ pub fn split(store: &dyn Store, query: &Query, raw_from: NaiveDate) -> Result<Sp
 
 /// Refuses filters over rolled-up days: roll-ups keep no visit to filter.
 pub fn refuse_filters(query: &Query, s: &Split) -> Result<(), StoreError> {
-    if s.rolled.is_some() && !query.filters.is_empty() {
+    if s.rolled.is_some() && query.is_filtered() {
         return Err(StoreError::Unanswerable(format!(
             "filters: days before {} are kept only as daily totals without visitor ids, which cannot be filtered; choose a period from {} on",
             s.cutoff, s.cutoff

@@ -315,7 +315,7 @@ fn covers(a: &Agreement, q: &Question, today: NaiveDate) -> Result<(), Refusal> 
             .iter()
             .any(|b| Dimension::parse(b).is_ok_and(|x| &x == d))
     };
-    for f in &q.query.filters {
+    for f in q.query.every_filter() {
         if !shared(&f.dimension) {
             return Err(refuse(
                 "filters",

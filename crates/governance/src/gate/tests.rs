@@ -5,7 +5,7 @@
 use super::*;
 use chrono::Duration;
 use glasshouse_model::journey::FunnelStep;
-use glasshouse_model::query::{DateRange, Filter, FilterOp, Interval, Metric, Query};
+use glasshouse_model::query::{Condition, DateRange, Filter, FilterOp, Interval, Metric, Query};
 use proptest::prelude::*;
 use std::sync::Mutex;
 
@@ -257,6 +257,7 @@ prop_compose! {
         purpose in prop_oneof![4 => 0usize..2, 1 => Just(2usize)],
         metrics in prop_oneof![Just(vec![0usize]), proptest::sample::subsequence((0..Metric::ALL.len()).collect::<Vec<_>>(), 1..=3)],
         filters in proptest::sample::subsequence(vec![0usize, 1, 2, 3, 4], 0..=2),
+        either in proptest::option::weighted(0.3, (0usize..5, 0usize..5)),
         first in 0i64..150,
         days in 1i64..60,
         shape in shape(),
@@ -269,16 +270,20 @@ prop_compose! {
             }
         }
         let range = DateRange { first: day(first), last: day(first + days - 1) };
-        let filters = filters
+        let on = |f: usize| Filter {
+            dimension: Dimension::parse(BREAKDOWNS[f]).unwrap(),
+            op: FilterOp::Is,
+            values: vec!["x".into()],
+        };
+        let filters = filters.into_iter().map(on).collect();
+        let mut query = Query::for_range(&host, range, metrics.into_iter().map(|m| Metric::ALL[m]).collect(), filters);
+        // An `or` across two properties (v2's filter tree).
+        query.conditions = either
+            .map(|(a, b)| Condition::Any(vec![Condition::One(on(a)), Condition::One(on(b))]))
             .into_iter()
-            .map(|f| Filter {
-                dimension: Dimension::parse(BREAKDOWNS[f]).unwrap(),
-                op: FilterOp::Is,
-                values: vec!["x".into()],
-            })
             .collect();
         Question {
-            query: Query::for_range(&host, range, metrics.into_iter().map(|m| Metric::ALL[m]).collect(), filters),
+            query,
             purpose: ["service-improvement", "statistics", "campaigning"][purpose].to_string(),
             sites,
             shape,
@@ -349,6 +354,16 @@ fn oracle_allows(
         .iter()
         .map(|f| f.dimension.clone())
         .collect();
+    // Each side of an `or` reveals its property as a filter does.
+    for c in &q.query.conditions {
+        if let Condition::Any(parts) = c {
+            for p in parts {
+                if let Condition::One(f) = p {
+                    props.push(f.dimension.clone());
+                }
+            }
+        }
+    }
     match &q.shape {
         // Time is no property; each other part of a tuple is one.
         Shape::Breakdown {

@@ -161,7 +161,7 @@ pub fn batch_day_query(filters: Vec<Filter>) -> Query {
     )
 }
 
-fn query(days: (u32, u32), filters: &str) -> Query {
+pub fn query(days: (u32, u32), filters: &str) -> Query {
     let first = first_day() + Duration::days(days.0 as i64);
     let last = first_day() + Duration::days(days.1 as i64);
     Query::for_range(
@@ -173,7 +173,7 @@ fn query(days: (u32, u32), filters: &str) -> Query {
 }
 
 #[track_caller]
-fn same(actual: &Totals, expected: &Expected, what: &str) {
+pub fn same(actual: &Totals, expected: &Expected, what: &str) {
     assert_eq!(
         (
             actual.visitors,
@@ -204,7 +204,7 @@ fn same(actual: &Totals, expected: &Expected, what: &str) {
 }
 
 #[track_caller]
-fn same_rows(actual: Vec<(String, Totals)>, expected: BTreeMap<String, Expected>, what: &str) {
+pub fn same_rows(actual: Vec<(String, Totals)>, expected: BTreeMap<String, Expected>, what: &str) {
     let actual: BTreeMap<String, Totals> = actual.into_iter().collect();
     assert_eq!(
         actual.keys().collect::<Vec<_>>(),
@@ -335,7 +335,9 @@ pub fn conformance(store: Arc<dyn Store>) {
         ),
     ];
     for (tree, keep) in &v2_cases {
-        let filters = glasshouse_model::v2::filters(std::slice::from_ref(tree)).unwrap();
+        let filters = glasshouse_model::v2::filters(std::slice::from_ref(tree))
+            .unwrap()
+            .filters;
         let mut q = query((0, 2), "");
         q.filters = filters;
         same(
@@ -366,7 +368,9 @@ pub fn conformance(store: Arc<dyn Store>) {
     ];
     for (tree, keep) in &v2_places {
         let mut q = query((0, 2), "");
-        q.filters = glasshouse_model::v2::filters(std::slice::from_ref(tree)).unwrap();
+        q.filters = glasshouse_model::v2::filters(std::slice::from_ref(tree))
+            .unwrap()
+            .filters;
         same(
             &store.aggregate(&q).unwrap(),
             &truth::totals(&all, keep, |_| true),
@@ -610,6 +614,7 @@ pub fn conformance(store: Arc<dyn Store>) {
         &truth::totals(&on_days(&all, (2, 2)), |_| true, |_| true),
         "kept day is intact",
     );
+    super::conditions::conditions(store.as_ref(), &all, &people);
     channels(store.as_ref(), &all);
 }
 
@@ -810,7 +815,7 @@ fn goals(store: &dyn Store, all: &[Visit]) {
 }
 
 /// A visit's source as breakdowns show it: none is `Direct / None`.
-fn shown_source(v: &Visit) -> String {
+pub fn shown_source(v: &Visit) -> String {
     match v.source() {
         "" => "Direct / None".to_string(),
         s => s.to_string(),

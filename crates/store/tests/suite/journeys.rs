@@ -89,6 +89,7 @@ fn load(store: Arc<dyn Store>) -> Vec<Hop> {
 fn two_days(host: &str) -> Query {
     let from = Utc.from_utc_datetime(&first_day().and_hms_opt(0, 0, 0).unwrap());
     Query {
+        conditions: Vec::new(),
         order: Vec::new(),
         site: host.into(),
         from,

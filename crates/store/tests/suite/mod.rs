@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod aggregates;
+pub mod conditions;
 pub mod journeys;
 pub mod local_time;
 pub mod rollup;
