@@ -7,7 +7,7 @@
 mod support;
 
 use chrono::{Duration, TimeZone, Utc};
-use glasshouse_model::query::Query;
+use glasshouse_model::query::{Condition, Query};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as Cases, TestCaseError, TestRunner};
 use serde_json::{json, Value};
@@ -190,6 +190,13 @@ fn v2() -> impl Strategy<Value = Req> {
                 ]
             ]),
             json!(["matches", "event:page", ["^/a"]]),
+            json!([
+                "or",
+                [
+                    ["is", "event:page", ["/a"]],
+                    ["is", "visit:source", ["Google"]]
+                ]
+            ]),
         ],
         0..=2,
     );
@@ -228,6 +235,22 @@ fn query_parts(q: &Query) -> Vec<String> {
     for f in &q.filters {
         let op = f.op.symbol();
         out.push(format!(" filter={}{op}{}", f.dimension, f.values.join("|")));
+    }
+    // The one condition drawn: an `or` of two filters.
+    for c in &q.conditions {
+        let Condition::Any(parts) = c else {
+            panic!("no other condition is asked: {c:?}")
+        };
+        let said: Vec<String> = parts
+            .iter()
+            .map(|p| match p {
+                Condition::One(f) => {
+                    format!("{}{}{}", f.dimension, f.op.symbol(), f.values.join("|"))
+                }
+                other => panic!("no other condition is asked: {other:?}"),
+            })
+            .collect();
+        out.push(format!(" filter=({})", said.join(" or ")));
     }
     out
 }

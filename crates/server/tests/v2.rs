@@ -9,7 +9,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use glasshouse_testkit::traffic::{self, Person, Sent};
 use glasshouse_testkit::truth::{self, Visit};
 use serde_json::{json, Value};
-use support::{TestServer, HOST, OTHER_TOKEN, TOKEN};
+use support::{TestServer, HOST, OTHER_TOKEN, PARTNER_TOKEN, TOKEN};
 
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 5, 4).unwrap()
@@ -777,7 +777,7 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
             "dimensions",
         ),
         (
-            json!({"filters": [["or", [["is", "event:page", ["/a"]], ["is", "visit:source", ["Google"]]]]]}),
+            json!({"filters": [["or", [["is", "event:page", ["/a"]], "visit:source"]]]}),
             "filters",
         ),
         (
@@ -822,4 +822,153 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
     }
     let (status, answer) = v2(&server, OTHER_TOKEN, base).await;
     assert_eq!(status, 403, "{answer}");
+}
+
+/// An `or` across properties, `not` over `and`, and a goal inside an `or`:
+/// each read on every event with its visit, as the oracle reads them; the
+/// audit line names the condition; the gate judges every property in it;
+/// a saved segment keeps to filters joined by `and`.
+#[tokio::test]
+async fn conditions_across_properties() {
+    let (server, people, sent) = loaded().await;
+    let visits = truth::visits(&sent);
+    type Picks<'a> = Box<dyn Fn(&Visit, &Sent) -> bool + 'a>;
+    let cases: Vec<(Value, Picks)> = vec![
+        (
+            json!([
+                "or",
+                [
+                    ["is", "event:page", ["/contact"]],
+                    ["is", "visit:source", ["Google"]]
+                ]
+            ]),
+            Box::new(|v, e| e.path == "/contact" || v.source() == "Google"),
+        ),
+        (
+            json!([
+                "not",
+                [
+                    "and",
+                    [
+                        ["contains", "event:page", ["credit"]],
+                        ["is", "visit:browser", ["Firefox"]]
+                    ]
+                ]
+            ]),
+            Box::new(|v, e| !(e.path.contains("credit") && v.browser(&people) == "Firefox")),
+        ),
+        (
+            json!([
+                "or",
+                [
+                    ["is", "event:goal", ["Visit /apply"]],
+                    ["is", "visit:source", ["Bing"]]
+                ]
+            ]),
+            Box::new(|v, e| (e.name == "pageview" && e.path == "/apply") || v.source() == "Bing"),
+        ),
+    ];
+    let metrics = json!(["visitors", "visits", "pageviews", "events", "bounce_rate"]);
+    for (tree, picks) in &cases {
+        let (status, got) = filtered(&server, metrics.clone(), tree.clone()).await;
+        assert_eq!(status, 200, "{tree}: {got}");
+        let e = truth::totals_where(&visits, picks);
+        assert_eq!(
+            got,
+            json!([
+                e.visitors,
+                e.visits,
+                e.pageviews,
+                e.events,
+                e.bounce_rate.round() as u64
+            ]),
+            "{tree}"
+        );
+        // By source: each visit under its source, with its picked events.
+        let (status, body) = v2(
+            &server,
+            TOKEN,
+            json!({"site_id": HOST, "metrics": ["visitors", "events"],
+            "date_range": RANGE, "dimensions": ["visit:source"], "filters": [tree]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let rows: std::collections::BTreeMap<String, Value> = body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["dimensions"][0].as_str().unwrap().to_string(),
+                    r["metrics"].clone(),
+                )
+            })
+            .collect();
+        let expected: std::collections::BTreeMap<String, Value> =
+            truth::by_visit_and_event(&visits, |v, e| {
+                picks(v, e).then(|| match v.source() {
+                    "" => "Direct / None".to_string(),
+                    s => s.to_string(),
+                })
+            })
+            .into_iter()
+            .map(|(k, t)| (k, json!([t.visitors, t.events])))
+            .collect();
+        assert_eq!(rows, expected, "{tree} by source");
+    }
+    let log = server.audit_queries();
+    assert!(
+        log.iter()
+            .any(|l| l.contains(" filter=(event:page==/contact or visit:source==Google)")),
+        "{log:?}"
+    );
+
+    // The partner's agreement shares pages only: an `or` that reads the
+    // source is refused, one over pages alone is answered.
+    let partner = |tree: Value| {
+        v2(
+            &server,
+            PARTNER_TOKEN,
+            json!({"site_id": HOST, "metrics": ["visitors"],
+            "date_range": RANGE, "purpose": "service-improvement", "filters": [tree]}),
+        )
+    };
+    let (status, body) = partner(json!([
+        "or",
+        [
+            ["is", "event:page", ["/apply"]],
+            ["is", "visit:source", ["Google"]]
+        ]
+    ]))
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("visit:source"),
+        "{body}"
+    );
+    let (status, body) = partner(json!([
+        "or",
+        [
+            ["is", "event:page", ["/apply"]],
+            ["is_not", "event:page", ["/"]]
+        ]
+    ]))
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Segments keep to `and` (and `or` within one property).
+    let r = server
+        .http
+        .post(format!("{}/api/v1/segments?site_id={HOST}", server.url))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "Either", "filters": [["or", [["is", "event:page", ["/a"]], ["is", "visit:source", ["Google"]]]]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().starts_with("filters"),
+        "{body}"
+    );
 }
