@@ -386,7 +386,14 @@ async fn run(
             Grouping::Property(by) => {
                 let rows = imports::breakdown(s, &q, by, (limit, offset), raw_from, &plan)?;
                 let before = match &cq {
-                    Some(cq) => Some(paired_rows(s, (&q, cq), by, &rows, raw_from, &cplan)?),
+                    Some(cq) => Some(paired_rows(
+                        s,
+                        (&q, cq),
+                        by,
+                        (&rows, limit),
+                        raw_from,
+                        &cplan,
+                    )?),
                     None => None,
                 };
                 rows.into_iter()
@@ -435,12 +442,14 @@ fn parts(by: &Dimension, key: &str, q: &Query) -> Vec<String> {
 }
 
 /// For each of `rows`, the compared row it is paired with (`Pairing`):
-/// its values as shown, and its figures (zero where it has none).
+/// its values as shown, and its figures (zero where it has none). The
+/// compared rows are read as a page of the question's `limit` from the
+/// first, as the audit line names it.
 fn paired_rows(
     s: &dyn glasshouse_store::Store,
     (q, cq): (&Query, &Query),
     by: &Dimension,
-    rows: &[(String, Totals)],
+    (rows, limit): (&[(String, Totals)], usize),
     raw_from: chrono::NaiveDate,
     plan: &imports::Plan,
 ) -> Result<Vec<(Vec<String>, Totals)>, glasshouse_store::StoreError> {
@@ -450,7 +459,7 @@ fn paired_rows(
     let found: std::collections::HashMap<String, Totals> = if asked.is_empty() {
         Default::default()
     } else {
-        compared_rows(s, cq, by, (&asked, rows.len()), raw_from, plan)?
+        compared_rows(s, cq, by, (&asked, limit), raw_from, plan)?
             .into_iter()
             .collect()
     };

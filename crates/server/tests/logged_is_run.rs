@@ -306,7 +306,7 @@ fn matches(line: &str, asked: &Asked, first: bool) -> Result<(), String> {
     let query = match asked {
         Asked::Breakdown(q, by, ..) if !first && line.contains(" compare=") => {
             let mut q = q.clone();
-            if q.filters.len() > logged_filters
+            if q.filters.len() + q.conditions.len() > logged_filters
                 && q.filters.last().is_some_and(|f| &f.dimension == by)
             {
                 q.filters.pop();
@@ -326,10 +326,10 @@ fn matches(line: &str, asked: &Asked, first: bool) -> Result<(), String> {
             return Err(format!("{part:?} ran but is not in the log"));
         }
     }
-    if logged_filters != query.filters.len() {
+    if logged_filters != query.filters.len() + query.conditions.len() {
         return Err(format!(
             "{} filters ran, {logged_filters} logged",
-            query.filters.len()
+            query.filters.len() + query.conditions.len()
         ));
     }
     let ran: Vec<&str> = query.metrics.iter().map(|m| m.name()).collect();
