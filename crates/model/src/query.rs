@@ -547,6 +547,11 @@ pub enum Condition {
     All(Vec<Condition>),
     /// At least one part holds.
     Any(Vec<Condition>),
+    /// The visit has an event where the condition holds (Plausible's
+    /// `has_done`): it keeps or drops whole visits.
+    Done(Box<Condition>),
+    /// The visit has no event where the condition holds (`has_not_done`).
+    NotDone(Box<Condition>),
 }
 
 impl Condition {
@@ -563,6 +568,8 @@ impl Condition {
             Condition::Any(parts) => {
                 Condition::All(parts.into_iter().map(Condition::negated).collect())
             }
+            Condition::Done(c) => Condition::NotDone(c),
+            Condition::NotDone(c) => Condition::Done(c),
         }
     }
 
@@ -573,6 +580,7 @@ impl Condition {
             Condition::All(parts) | Condition::Any(parts) => {
                 parts.iter().flat_map(Condition::filters).collect()
             }
+            Condition::Done(c) | Condition::NotDone(c) => c.filters(),
         }
     }
 
@@ -583,17 +591,25 @@ impl Condition {
             Condition::All(parts) | Condition::Any(parts) => {
                 parts.iter_mut().flat_map(Condition::filters_mut).collect()
             }
+            Condition::Done(c) | Condition::NotDone(c) => c.filters_mut(),
         }
     }
 
     /// Whether the condition reads only properties of the visit, so that
     /// it keeps or drops whole visits as a visit filter does.
     pub fn is_visit_level(&self) -> bool {
-        self.filters().iter().all(|f| !f.dimension.is_event_level())
+        match self {
+            Condition::One(f) => !f.dimension.is_event_level(),
+            Condition::All(parts) | Condition::Any(parts) => {
+                parts.iter().all(Condition::is_visit_level)
+            }
+            Condition::Done(_) | Condition::NotDone(_) => true,
+        }
     }
 }
 
-/// `(visit:source==Google or event:page==/a|/b)`, as the audit log and
+/// `(visit:source==Google or event:page==/a|/b)`, `has_done(event:name==A)`,
+/// as the audit log and
 /// refusals name a condition; `value` shows each value.
 pub fn describe_condition(c: &Condition, value: &dyn Fn(&str) -> String) -> String {
     let join = |parts: &[Condition], word: &str| {
@@ -612,6 +628,17 @@ pub fn describe_condition(c: &Condition, value: &dyn Fn(&str) -> String) -> Stri
         }
         Condition::All(parts) => join(parts, " and "),
         Condition::Any(parts) => join(parts, " or "),
+        Condition::Done(inner) | Condition::NotDone(inner) => {
+            let what = match inner.as_ref() {
+                Condition::One(_) => join(std::slice::from_ref(inner), ""),
+                _ => describe_condition(inner, value),
+            };
+            let word = match c {
+                Condition::Done(_) => "has_done",
+                _ => "has_not_done",
+            };
+            format!("{word}{what}")
+        }
     }
 }
 

@@ -384,8 +384,40 @@ fn condition(node: &Value) -> Result<Condition, QueryError> {
         Some("and") => Condition::All(parts(items)?),
         Some("or") => Condition::Any(parts(items)?),
         Some("not") if items.len() == 2 => condition(&items[1])?.negated(),
+        Some(op @ ("has_done" | "has_not_done")) if items.len() == 2 => {
+            let done = Condition::Done(Box::new(behaviour(condition(&items[1])?)?));
+            match op {
+                "has_done" => done,
+                _ => done.negated(),
+            }
+        }
         _ => Condition::One(simple(node, false)?),
     })
+}
+
+/// What `has_done` and `has_not_done` may ask of a visit's events: event
+/// properties, not nested, as in Plausible.
+fn behaviour(c: Condition) -> Result<Condition, QueryError> {
+    fn nests(c: &Condition) -> bool {
+        match c {
+            Condition::One(_) => false,
+            Condition::All(parts) | Condition::Any(parts) => parts.iter().any(nests),
+            Condition::Done(_) | Condition::NotDone(_) => true,
+        }
+    }
+    if nests(&c) {
+        return Err(err("filters", "has_done and has_not_done cannot be nested"));
+    }
+    if let Some(f) = c.filters().iter().find(|f| !f.dimension.is_event_level()) {
+        return Err(err(
+            "filters",
+            format!(
+                "has_done and has_not_done take filters on event properties, not {}",
+                f.dimension
+            ),
+        ));
+    }
+    Ok(c)
 }
 
 /// Nested `and`s joined into one, and `or`s likewise; an `or` of filters
@@ -403,6 +435,8 @@ fn simplified(c: Condition) -> Condition {
     };
     let mut parts = match c {
         Condition::One(_) => return c,
+        Condition::Done(inner) => return Condition::Done(Box::new(simplified(*inner))),
+        Condition::NotDone(inner) => return Condition::NotDone(Box::new(simplified(*inner))),
         Condition::All(parts) => {
             let mut parts = flat(parts, false);
             return if parts.len() == 1 {
@@ -767,6 +801,59 @@ mod tests {
         )
         .unwrap();
         assert!(visits.conditions[0].is_visit_level());
+        // Behaviour: whole visits with (or without) such an event.
+        let done = filters(
+            json!([
+                [
+                    "has_done",
+                    [
+                        "or",
+                        [
+                            ["is", "event:name", ["Signup"]],
+                            ["is", "event:page", ["/x"]]
+                        ]
+                    ]
+                ],
+                ["not", ["has_done", ["is", "event:goal", ["Apply"]]]],
+                [
+                    "or",
+                    [
+                        ["has_not_done", ["is", "event:page", ["/a"]]],
+                        ["is", "visit:source", ["Bing"]]
+                    ]
+                ],
+            ])
+            .as_array()
+            .unwrap(),
+        )
+        .unwrap();
+        let trees: Vec<String> = done.conditions.iter().map(said).collect();
+        assert_eq!(
+            trees,
+            [
+                "has_done(event:name==Signup or event:page==/x)",
+                "has_not_done(event:goal==Apply)",
+                "(has_not_done(event:page==/a) or visit:source==Bing)",
+            ]
+        );
+        assert!(done.conditions.iter().all(Condition::is_visit_level));
+        for bad in [
+            json!([["has_done", ["is", "visit:source", ["Bing"]]]]),
+            json!([["has_done", ["has_done", ["is", "event:page", ["/a"]]]]]),
+            json!([[
+                "has_done",
+                [
+                    "or",
+                    [
+                        ["is", "event:page", ["/a"]],
+                        ["has_not_done", ["is", "event:page", ["/b"]]]
+                    ]
+                ]
+            ]]),
+        ] {
+            let e = filters(bad.as_array().unwrap()).unwrap_err();
+            assert_eq!(e.field, "filters", "{bad}");
+        }
         // The limit counts every filter in the tree.
         let many: Vec<Value> = (0..=MAX_FILTERS)
             .map(|i| {

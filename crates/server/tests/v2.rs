@@ -781,6 +781,10 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
             "filters",
         ),
         (
+            json!({"filters": [["has_done", ["is", "visit:source", ["Bing"]]]]}),
+            "filters",
+        ),
+        (
             json!({"filters": [["matches", "event:page", ["(unclosed"]]]}),
             "filters",
         ),
@@ -824,7 +828,8 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
     assert_eq!(status, 403, "{answer}");
 }
 
-/// An `or` across properties, `not` over `and`, and a goal inside an `or`:
+/// An `or` across properties, `not` over `and`, a goal inside an `or` and
+/// inside `has_done`:
 /// each read on every event with its visit, as the oracle reads them; the
 /// audit line names the condition; the gate judges every property in it;
 /// a saved segment keeps to filters joined by `and`.
@@ -866,6 +871,14 @@ async fn conditions_across_properties() {
                 ]
             ]),
             Box::new(|v, e| (e.name == "pageview" && e.path == "/apply") || v.source() == "Bing"),
+        ),
+        (
+            json!(["has_done", ["is", "event:goal", ["Visit /apply"]]]),
+            Box::new(|v, _| {
+                v.events
+                    .iter()
+                    .any(|e| e.name == "pageview" && e.path == "/apply")
+            }),
         ),
     ];
     let metrics = json!(["visitors", "visits", "pageviews", "events", "bounce_rate"]);

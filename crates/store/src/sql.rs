@@ -168,7 +168,8 @@ impl<'d> Builder<'d> {
     }
 
     /// The row condition `c` is: each filter as it is alone (the exit page
-    /// a sub-query over the visits of `base`), joined by AND and OR. Visit
+    /// a sub-query over the visits of `base`), joined by AND and OR; what a
+    /// visit has done, a sub-query over its events in `base`. Visit
     /// properties are on every event, so a condition across visit and
     /// event properties is read on each event with its visit.
     pub(crate) fn tree(&mut self, q: &Query, c: &Condition, base: &str) -> String {
@@ -176,6 +177,17 @@ impl<'d> Builder<'d> {
             Condition::One(f) => return self.one(q, f, base),
             Condition::All(parts) => (parts, " AND "),
             Condition::Any(parts) => (parts, " OR "),
+            Condition::Done(inner) | Condition::NotDone(inner) => {
+                let holds = self.tree(q, inner, base);
+                let not = if matches!(c, Condition::NotDone(_)) {
+                    "NOT "
+                } else {
+                    ""
+                };
+                return format!(
+                    "(session_id {not}IN (SELECT session_id FROM events WHERE {base} AND {holds}))"
+                );
+            }
         };
         let said: Vec<String> = parts.iter().map(|p| self.tree(q, p, base)).collect();
         format!("({})", said.join(word))

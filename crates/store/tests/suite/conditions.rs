@@ -1,4 +1,5 @@
-//! Conditions (v2's `or` across properties, `not` over `and`/`or`): each
+//! Conditions (v2's `or` across properties, `not` over `and`/`or`,
+//! `has_done` and `has_not_done`): each
 //! read on every event with its visit, against the oracle, in totals and in
 //! breakdowns by a visit property and by an event property, which the
 //! store answers by different paths.
@@ -90,12 +91,40 @@ pub fn conditions(store: &dyn Store, all: &[Visit], people: &[Person]) {
             ]),
             Box::new(|v, _| v.entry_page() == "/" || v.exit_page() == Some("/apply")),
         ),
+        (
+            // Whole visits that have done something, or have not.
+            json!([
+                "has_done",
+                [
+                    "or",
+                    [
+                        ["is", "event:name", ["Form submitted"]],
+                        ["is", "event:page", ["/apply"]]
+                    ]
+                ]
+            ]),
+            Box::new(|v, _| {
+                v.events
+                    .iter()
+                    .any(|e| e.name == "Form submitted" || e.path == "/apply")
+            }),
+        ),
+        (
+            json!([
+                "and",
+                [
+                    ["has_not_done", ["is", "event:page", ["/contact"]]],
+                    ["is", "event:page", ["/apply"]]
+                ]
+            ]),
+            Box::new(|v, e| e.path == "/apply" && !v.events.iter().any(|x| x.path == "/contact")),
+        ),
     ];
     for (tree, picks) in &cases {
         let said = glasshouse_model::v2::filters(std::slice::from_ref(tree)).unwrap();
-        assert_eq!(said.conditions.len(), 1, "{tree} is a condition");
+        assert!(!said.conditions.is_empty(), "{tree} is a condition");
         let mut q = query((1, 2), "");
-        q.conditions = said.conditions;
+        (q.filters, q.conditions) = (said.filters, said.conditions);
         let what = tree.to_string();
         same(
             &store.aggregate(&q).unwrap(),
