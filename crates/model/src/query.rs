@@ -178,6 +178,10 @@ pub enum Dimension {
     EntryPage,
     /// Last page of the visit.
     ExitPage,
+    /// Host of the visit's first page view.
+    EntryPageHostname,
+    /// Host of the visit's last page view.
+    ExitPageHostname,
     /// Host the event happened on.
     Hostname,
     /// Where the visit came from: a named source or a referring host.
@@ -259,6 +263,8 @@ impl Dimension {
             "event:goal" => Dimension::Goal(Vec::new()),
             "visit:entry_page" => Dimension::EntryPage,
             "visit:exit_page" => Dimension::ExitPage,
+            "visit:entry_page_hostname" => Dimension::EntryPageHostname,
+            "visit:exit_page_hostname" => Dimension::ExitPageHostname,
             "visit:source" => Dimension::Source,
             "visit:referrer" => Dimension::Referrer,
             "visit:channel" => Dimension::Channel,
@@ -297,6 +303,8 @@ impl Dimension {
             Dimension::Page => "page",
             Dimension::EntryPage => "entry_page",
             Dimension::ExitPage => "exit_page",
+            Dimension::EntryPageHostname => "entry_page_hostname",
+            Dimension::ExitPageHostname => "exit_page_hostname",
             Dimension::Hostname => "hostname",
             Dimension::Source => "source",
             Dimension::Referrer => "referrer",
@@ -369,6 +377,16 @@ impl Dimension {
                     | Dimension::Time(_)
             ),
         }
+    }
+
+    /// Whether the value is known only from the visit's events together
+    /// (its last page, the hosts of its first and last pages): the store
+    /// works it out per visit, and a filter on it is one on visits.
+    pub fn is_of_whole_visit(&self) -> bool {
+        matches!(
+            self,
+            Dimension::ExitPage | Dimension::EntryPageHostname | Dimension::ExitPageHostname
+        )
     }
 
     /// Whether this is `event:goal`, resolved or not.

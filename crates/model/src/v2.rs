@@ -177,7 +177,6 @@ fn check_part(name: &str, part: &Dimension, before: &[Dimension]) -> Result<(), 
         Dimension::Time(_) if before.iter().any(|d| matches!(d, Dimension::Time(_))) => {
             "is a second time dimension"
         }
-        Dimension::ExitPage => "is known only once the visit ends: break down by it alone",
         _ => return Ok(()),
     };
     Err(err(
@@ -999,8 +998,7 @@ mod tests {
             vec![None, Some(Place::Country)]
         );
         for refused in [
-            &["visit:exit_page", "visit:source"][..],
-            &["time:day", "time:week", "event:page"],
+            &["time:day", "time:week", "event:page"][..],
             &["event:page", "visit:shoe"],
             &["event:page"; MAX_DIMENSIONS + 1],
         ] {

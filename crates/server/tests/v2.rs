@@ -365,6 +365,28 @@ async fn several_dimensions_at_once() {
     assert_eq!(rows(&body), want, "by day and country, by name");
     assert!(want.keys().any(|k| k[1] == "United Kingdom"), "{want:?}");
 
+    // The exit page beside a visit property and beside an event property;
+    // the hosts of entry and exit (one host here) beside the source.
+    let exit = |v: &Visit| v.exit_page().map(str::to_string);
+    let body = ask(json!(["visit:exit_page", "visit:source"]), json!({})).await;
+    let want = expected(&|v, _| Some(vec![exit(v)?, source(v)]));
+    assert!(want.len() > 5, "enough combinations: {}", want.len());
+    assert_eq!(rows(&body), want, "by exit page and source");
+    let body = ask(json!(["event:page", "visit:exit_page"]), json!({})).await;
+    let want = expected(&|v, e| Some(vec![e.path.clone(), exit(v)?]));
+    assert_eq!(rows(&body), want, "by page and exit page");
+    let body = ask(
+        json!([
+            "visit:entry_page_hostname",
+            "visit:source",
+            "visit:exit_page_hostname"
+        ]),
+        json!({"filters": [["is", "visit:exit_page_hostname", [HOST]]]}),
+    )
+    .await;
+    let want = expected(&|v, _| Some(vec![HOST.to_string(), source(v), HOST.to_string()]));
+    assert_eq!(rows(&body), want, "by the hosts of entry and exit");
+
     // Channels, as Plausible names them, with a filter on one.
     let channel = |v: &Visit| glasshouse_model::channel::of(v.source(), "", "", "").to_string();
     let body = ask(json!(["visit:channel", "visit:source"]), json!({})).await;
@@ -773,7 +795,7 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
     let base = json!({"site_id": HOST, "metrics": ["visitors"], "date_range": "7d"});
     for (extra, field) in [
         (
-            json!({"dimensions": ["visit:source", "visit:exit_page"]}),
+            json!({"dimensions": ["visit:source", "time:day", "time:week"]}),
             "dimensions",
         ),
         (

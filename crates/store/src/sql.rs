@@ -58,6 +58,8 @@ pub trait Dialect {
     fn any(&self, expr: &str) -> String;
     /// `value` of the row with the largest `by` among rows where `cond` holds.
     fn arg_max_if(&self, value: &str, by: &str, cond: &str) -> String;
+    /// `value` of the row with the smallest `by` among rows where `cond` holds.
+    fn arg_min_if(&self, value: &str, by: &str, cond: &str) -> String;
     /// Whole seconds from `earlier` to `later` (timestamps).
     fn seconds_between(&self, earlier: &str, later: &str) -> String;
     /// The value of the custom property whose key is bound at `key`, or NULL/''.
@@ -149,7 +151,7 @@ impl<'d> Builder<'d> {
                 continue;
             }
             let col = self.column(q, &f.dimension);
-            if f.dimension == Dimension::ExitPage {
+            if f.dimension.is_of_whole_visit() {
                 exit_conditions.push(self.condition(&col, f));
             } else {
                 out.push(self.condition(&col, f));
@@ -198,8 +200,8 @@ impl<'d> Builder<'d> {
         match &f.dimension {
             Dimension::OverMidnight => format!("({})", self.over_midnight(&q.site, f)),
             Dimension::Goal(goals) => self.goal_condition(goals),
-            Dimension::ExitPage => {
-                let col = self.column(q, &Dimension::ExitPage);
+            dim if dim.is_of_whole_visit() => {
+                let col = self.column(q, dim);
                 let holds = self.condition(&col, f);
                 format!("session_id IN (SELECT session_id FROM events WHERE {base} GROUP BY session_id HAVING {holds})")
             }
@@ -315,7 +317,9 @@ impl<'d> Builder<'d> {
         match dim {
             Dimension::Page => "pathname".into(),
             Dimension::EntryPage => "entry_page".into(),
-            Dimension::ExitPage => self.d.arg_max_if("pathname", "ts", "name = 'pageview'"),
+            Dimension::ExitPage | Dimension::EntryPageHostname | Dimension::ExitPageHostname => {
+                whole_visit(self.d, dim, "pathname", "hostname")
+            }
             Dimension::Hostname => "hostname".into(),
             Dimension::Source => "source".into(),
             Dimension::Referrer => "referrer".into(),
@@ -392,7 +396,12 @@ impl<'d> Builder<'d> {
         let mut shown = Vec::new();
         let mut unknown = Vec::new();
         for part in parts {
-            let col = format!("coalesce({}, '')", self.column(q, part));
+            // Read from the visit's row joined to each event (`grouped`).
+            let col = if part.is_of_whole_visit() {
+                format!("coalesce(va_{}, '')", part.result_key())
+            } else {
+                format!("coalesce({}, '')", self.column(q, part))
+            };
             if lists_empty(part) {
                 shown.push(self.d.without(&shown_value(part, &col), PART_SEPARATOR));
             } else {
@@ -451,6 +460,54 @@ impl<'d> Builder<'d> {
     }
 }
 
+/// A whole-visit dimension (`Dimension::is_of_whole_visit`) over a visit's
+/// rows, `page` and `host` naming each event's path and host: the host of
+/// its first page view, or the path or host of its last.
+fn whole_visit(d: &dyn Dialect, dim: &Dimension, page: &str, host: &str) -> String {
+    const VIEW: &str = "name = 'pageview'";
+    match dim {
+        Dimension::EntryPageHostname => d.arg_min_if(host, "ts", VIEW),
+        Dimension::ExitPageHostname => d.arg_max_if(host, "ts", VIEW),
+        _ => d.arg_max_if(page, "ts", VIEW),
+    }
+}
+
+/// The event column a whole-visit dimension is read from.
+fn whole_visit_source(dim: &Dimension) -> &'static str {
+    match dim {
+        Dimension::ExitPage => "pathname",
+        _ => "hostname",
+    }
+}
+
+/// The events of `base`, each with its visit's values of the whole-visit
+/// parts of `group` (`va_exit_page`…), where a tuple has such parts.
+/// Joined `USING` the visit's id: a distributed ClickHouse query loses a
+/// sub-query's alias, so an `ON` naming it fails on a cluster.
+fn events_with_visit(d: &dyn Dialect, group: &Group, base: &str) -> String {
+    let Group::By(Dimension::Tuple(parts)) = group else {
+        return "events".into();
+    };
+    let values: Vec<String> = parts
+        .iter()
+        .filter(|p| p.is_of_whole_visit())
+        .map(|p| {
+            format!(
+                "{} AS va_{}",
+                whole_visit(d, p, "pathname", "hostname"),
+                p.result_key()
+            )
+        })
+        .collect();
+    if values.is_empty() {
+        return "events".into();
+    }
+    format!(
+        "events LEFT JOIN (SELECT session_id, {} FROM events WHERE {base} GROUP BY session_id) AS va USING (session_id)",
+        values.join(", ")
+    )
+}
+
 /// Whether a breakdown lists the empty value of `dim`, under a label.
 fn lists_empty(dim: &Dimension) -> bool {
     matches!(
@@ -475,7 +532,7 @@ fn needs_sessions(q: &Query, group: &Group) -> bool {
             m,
             Metric::Visits | Metric::ViewsPerVisit | Metric::BounceRate | Metric::VisitDuration
         )
-    }) || matches!(group, Group::By(Dimension::ExitPage))
+    }) || matches!(group, Group::By(d) if d.is_of_whole_visit())
 }
 
 /// Largest page of values for which an event-level breakdown pairs only
@@ -554,8 +611,8 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
         match &f.dimension {
             Dimension::OverMidnight => visit_conditions.push(b.over_midnight(&q.site, f)),
             Dimension::Goal(goals) => event_conditions.push(b.goal_condition(goals)),
-            Dimension::ExitPage => {
-                let col = b.column(q, &Dimension::ExitPage);
+            dim if dim.is_of_whole_visit() => {
+                let col = b.column(q, dim);
                 exit_conditions.push(b.condition(&col, f));
             }
             dim if dim.is_event_level() => {
@@ -635,12 +692,17 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     let bounce = "avg(CASE WHEN inter <= 1 THEN 100.0 ELSE 0.0 END)";
 
     let e = format!(
-        "e AS (SELECT session_id, visitor_id, ts, name, pathname, interactive, {dim} AS dim, {matched} AS m FROM events WHERE {where_})",
+        "e AS (SELECT session_id, visitor_id, ts, name, pathname, interactive, {dim} AS dim, {matched} AS m FROM {from} WHERE {where_})",
         dim = match group {
-            // The exit page is a property of the whole visit, computed below.
-            Group::By(Dimension::ExitPage) | Group::Total => "NULL".to_string(),
+            // A property of the whole visit: each event's own page or
+            // host here, the visit's below.
+            Group::By(d) if d.is_of_whole_visit() => {
+                whole_visit_source(d).to_string()
+            }
+            Group::Total => "NULL".to_string(),
             _ => dim_expr.clone().unwrap_or_else(|| "NULL".into()),
         },
+        from = events_with_visit(d, group, &base),
     );
     let text = if !needs_sessions(q, group) {
         // Cheap path: only visitor and event counts are wanted, no visit
@@ -655,10 +717,9 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     } else if dim_expr.is_none() || dim_is_visit_level {
         // One row per visit, then totals over visits.
         let dim_of_visit = match group {
-            Group::By(Dimension::ExitPage) => format!(
-                ", {} AS dim",
-                d.arg_max_if("pathname", "ts", "name = 'pageview'")
-            ),
+            Group::By(by) if by.is_of_whole_visit() => {
+                format!(", {} AS dim", whole_visit(d, by, "dim", "dim"))
+            }
             Group::By(_) => format!(", {} AS dim", d.any("dim")),
             _ => String::new(),
         };

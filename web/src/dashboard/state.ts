@@ -240,6 +240,8 @@ export const PROPERTY_LABELS: Record<string, string> = {
   'event:hostname': 'Hostname',
   'visit:entry_page': 'Entry page',
   'visit:exit_page': 'Exit page',
+  'visit:entry_page_hostname': 'Entry page hostname',
+  'visit:exit_page_hostname': 'Exit page hostname',
   'visit:source': 'Source',
   'visit:referrer': 'Referrer',
   'visit:channel': 'Channel',

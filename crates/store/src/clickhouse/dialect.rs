@@ -34,6 +34,10 @@ impl Dialect for ClickHouseDialect {
         // both as "none".
         format!("argMaxIf({value}, {by}, {cond})")
     }
+    fn arg_min_if(&self, value: &str, by: &str, cond: &str) -> String {
+        // '' where no row matches, as `arg_max_if`.
+        format!("argMinIf({value}, {by}, {cond})")
+    }
     fn seconds_between(&self, earlier: &str, later: &str) -> String {
         // Whole-second boundaries crossed, as DuckDB's date_diff counts them.
         format!("(intDiv({later}, {SECOND}) - intDiv({earlier}, {SECOND}))")

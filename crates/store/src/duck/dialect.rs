@@ -20,6 +20,9 @@ impl Dialect for DuckDialect {
     fn arg_max_if(&self, value: &str, by: &str, cond: &str) -> String {
         format!("arg_max({value}, {by}) FILTER (WHERE {cond})")
     }
+    fn arg_min_if(&self, value: &str, by: &str, cond: &str) -> String {
+        format!("arg_min({value}, {by}) FILTER (WHERE {cond})")
+    }
     fn seconds_between(&self, earlier: &str, later: &str) -> String {
         format!("date_diff('second', {earlier}, {later})")
     }

@@ -11,3 +11,4 @@ pub mod journeys;
 pub mod local_time;
 pub mod rollup;
 pub mod tiers;
+pub mod whole_visit;
