@@ -56,3 +56,14 @@ ask "channels" breakdown "property=visit:channel&metrics=visitors&limit=10" \
   '"metrics":["visitors"],"dimensions":["visit:channel"],"pagination":{"limit":10}'
 ask "sources; v2 by channel" breakdown "property=visit:source&metrics=visitors&limit=10" \
   '"metrics":["visitors"],"dimensions":["visit:channel"],"pagination":{"limit":10}'
+# v2 filter trees, against the nearest v1 question: an `or` across
+# properties (read on each event with its visit) against a filter on one of
+# them, and `has_done` (whole visits, through a sub-query over their
+# events) against the filter it wraps.
+ask "pages by source filter; v2 source or page" breakdown "property=event:page&metrics=visitors&limit=10&filters=visit:source%3D%3DGoogle" \
+  '"metrics":["visitors"],"dimensions":["event:page"],"filters":[["or",[["is","visit:source",["Google"]],["contains","event:page",["universal"],{"case_sensitive":false}]]]],"pagination":{"limit":10}'
+ask "visitors on a word; v2 has_done it" aggregate "metrics=visitors,pageviews&filters=event:page~universal" \
+  '"metrics":["visitors","pageviews"],"filters":[["has_done",["contains","event:page",["universal"],{"case_sensitive":false}]]]'
+# Whole-visit properties beside others: each event joined to its visit.
+ask "exit pages; v2 by exit page and source" breakdown "property=visit:exit_page&metrics=visitors&limit=10" \
+  '"metrics":["visitors"],"dimensions":["visit:exit_page","visit:source"],"pagination":{"limit":10}'

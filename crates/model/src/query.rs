@@ -1164,6 +1164,34 @@ impl Query {
         }
     }
 
+    /// The period `c` compares this one with. Whole days are compared with
+    /// the days `c` names; times of day (v2) with the same span just
+    /// before (`previous_period`) or the same local times a year earlier,
+    /// and with the days of a custom comparison.
+    pub fn compared(&self, c: &Comparison) -> Query {
+        if self.whole_days() || matches!(c, Comparison::Custom(_)) {
+            return self.over(c.range(self.range()));
+        }
+        let (from, until) = match c {
+            Comparison::PreviousPeriod => (self.from - (self.until - self.from), self.from),
+            _ => {
+                let year_before = |t: DateTime<Utc>| {
+                    let local = t.with_timezone(&self.tz).naive_local();
+                    let then = local
+                        .checked_sub_months(chrono::Months::new(12))
+                        .unwrap_or(local);
+                    local_instant(then, self.tz)
+                };
+                (year_before(self.from), year_before(self.until))
+            }
+        };
+        Query {
+            from,
+            until,
+            ..self.clone()
+        }
+    }
+
     /// The instant local day `d` begins for this query's site.
     pub fn day_start(&self, d: NaiveDate) -> DateTime<Utc> {
         day_start(d, self.tz)
@@ -1242,6 +1270,60 @@ pub fn breakdown_offset(page: usize, limit: usize) -> Result<usize, QueryError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_of_day_are_compared_with_the_span_before_or_the_same_times_a_year_earlier() {
+        let tz = Tz::Europe__London;
+        let day = NaiveDate::from_ymd_opt(2026, 5, 4).unwrap();
+        let at = |d: NaiveDate, h: u32| local_instant(d.and_hms_opt(h, 0, 0).unwrap(), tz);
+        let mut q = Query::for_range_in(
+            "s",
+            DateRange {
+                first: day,
+                last: day,
+            },
+            tz,
+            vec![],
+            vec![],
+        );
+        (q.from, q.until) = (at(day, 9), at(day, 13));
+        let before = q.compared(&Comparison::PreviousPeriod);
+        assert_eq!((before.from, before.until), (at(day, 5), at(day, 9)));
+        let year = q.compared(&Comparison::YearOverYear);
+        let then = NaiveDate::from_ymd_opt(2025, 5, 4).unwrap();
+        assert_eq!((year.from, year.until), (at(then, 9), at(then, 13)));
+        // Over the clock change: 23:00 to 03:00 local is five hours long
+        // on the night clocks go back, and its span before is too.
+        let night = NaiveDate::from_ymd_opt(2026, 10, 24).unwrap();
+        let next = night.succ_opt().unwrap();
+        (q.from, q.until) = (at(night, 23), at(next, 3));
+        assert_eq!(q.until - q.from, Duration::hours(5));
+        let before = q.compared(&Comparison::PreviousPeriod);
+        assert_eq!(
+            (before.from, before.until),
+            (q.from - Duration::hours(5), q.from)
+        );
+        // Whole days are compared with whole days, as before.
+        let whole = Query::for_range_in(
+            "s",
+            DateRange {
+                first: day,
+                last: day,
+            },
+            tz,
+            vec![],
+            vec![],
+        );
+        let c = whole.compared(&Comparison::PreviousPeriod);
+        assert_eq!(
+            c.range(),
+            DateRange {
+                first: day.pred_opt().unwrap(),
+                last: day.pred_opt().unwrap()
+            }
+        );
+        assert!(c.whole_days());
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -299,8 +299,8 @@ impl Question {
         )
     }
 
-    /// The days the period is compared with, if it is.
-    pub fn compared_range(&self) -> Option<DateRange> {
+    /// What the period is compared with, if it is.
+    pub fn comparison(&self) -> Option<Comparison> {
         match &self.shape {
             Shape::Aggregate { compare: Some(c) }
             | Shape::Timeseries {
@@ -308,10 +308,21 @@ impl Question {
             }
             | Shape::Breakdown {
                 compare: Some(c), ..
-            } => Some(c.range(self.range())),
-            Shape::Funnel { compare: true, .. } => Some(self.range().previous()),
+            } => Some(*c),
+            Shape::Funnel { compare: true, .. } => Some(Comparison::PreviousPeriod),
             _ => None,
         }
+    }
+
+    /// The question's query over the compared period, if it is compared
+    /// (`Query::compared`).
+    pub fn compared_query(&self) -> Option<Query> {
+        self.comparison().map(|c| self.query.compared(&c))
+    }
+
+    /// The days the period is compared with, if it is.
+    pub fn compared_range(&self) -> Option<DateRange> {
+        self.compared_query().map(|q| q.range())
     }
 
     /// Every day whose events the answer reads: the period, and the one it

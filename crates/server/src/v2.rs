@@ -72,12 +72,14 @@ async fn query(
     let (mut rows, plan) = run(&app, &d, &asked).await?;
     release(&app, &d, &mut rows)?;
     let (total, total_before) = if asked.names.iter().any(|n| n == "percentage") {
-        let range = d.question.range();
-        let before = match d.question.compared_range() {
+        let before = match d.question.compared_query() {
             Some(c) => Some(total_visitors(&app, &d, c).await?),
             None => None,
         };
-        (Some(total_visitors(&app, &d, range).await?), before)
+        (
+            Some(total_visitors(&app, &d, d.question.query.clone()).await?),
+            before,
+        )
     } else {
         (None, None)
     };
@@ -118,10 +120,19 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
     )?)?;
     let compare = match &req.include.comparisons {
         None => None,
-        Some(_) if instants.is_some() => {
+        Some(c) if instants.is_some() && c.match_day_of_week => {
             return Err(ApiError::bad_request(
-                "include: comparisons are of whole days; give dates in date_range",
+                "include: match_day_of_week moves whole days; give dates in date_range",
             ))
+        }
+        // Times of day: the same span before, or the same times a year
+        // earlier (`Query::compared`); a custom comparison's days.
+        Some(c) if instants.is_some() && c.mode != "custom" => {
+            v2::compared(c, range, today)?;
+            Some(match c.mode.as_str() {
+                "previous_period" => Comparison::PreviousPeriod,
+                _ => Comparison::YearOverYear,
+            })
         }
         Some(c) => {
             let days = v2::compared(c, range, today)?;
@@ -343,7 +354,7 @@ async fn run(
     asked: &Asked,
 ) -> Result<(Vec<Row>, imports::Plan), ApiError> {
     let q = d.executed(&d.question.query);
-    let compared = d.question.compared_range();
+    let compared = d.question.comparison();
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(app));
     let grouping = asked.grouping.clone();
@@ -352,7 +363,7 @@ async fn run(
     blocking(move || {
         let s = store.as_ref();
         let plan = plan_for(s, &q, &grouping, with)?;
-        let cq = compared.map(|c| q.over(c));
+        let cq = compared.map(|c| q.compared(&c));
         let cplan = match &cq {
             Some(cq) => plan_for(s, cq, &grouping, with)?,
             None => imports::Plan::NONE,
@@ -600,12 +611,12 @@ fn release(app: &App, d: &ask::Decided, rows: &mut [Row]) -> Result<(), ApiError
     Ok(())
 }
 
-/// Visitors over `range` under the question's filters: what `percentage`
-/// is a share of.
-async fn total_visitors(app: &App, d: &ask::Decided, range: DateRange) -> Result<u64, ApiError> {
+/// Visitors to `period` (the question's query, or its compared one)
+/// under the question's filters: what `percentage` is a share of.
+async fn total_visitors(app: &App, d: &ask::Decided, period: Query) -> Result<u64, ApiError> {
     let q = Query {
         metrics: vec![Metric::Visitors],
-        ..d.question.query.over(range)
+        ..period
     };
     let store = app.store.clone();
     let raw_from = tiers::raw_from(&app.config, &q.site, d.local_today(app));
@@ -768,8 +779,8 @@ fn echo(req: &Request, asked: &Asked) -> Value {
         },
         "pagination": { "limit": asked.limit, "offset": asked.offset },
     });
-    if let Some(c) = asked.question.compared_range() {
-        let cq = asked_query.over(c);
+    if let Some(c) = asked.question.comparison() {
+        let cq = asked_query.compared(&c);
         q["comparison_date_range"] = echoed(cq.from, cq.until, cq.tz);
     }
     q

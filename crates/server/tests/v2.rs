@@ -556,12 +556,62 @@ async fn times_of_day() {
         assert_eq!(r["metrics"], json!([want.pageviews]), "{label}");
     }
 
-    // Logged with its instants; comparisons stay with whole days.
+    // Compared with the four hours just before, in totals and hour by
+    // hour (paired by position), and with the same hours a year earlier.
+    let earlier = |e: &Sent| e.ts >= from - Duration::hours(4) && e.ts < from;
+    let compared = |mode: &str, dimensions: Value| {
+        let server = &server;
+        let body = json!({"site_id": HOST, "metrics": ["visitors", "pageviews"],
+            "date_range": range, "dimensions": dimensions,
+            "include": {"comparisons": {"mode": mode}}});
+        async move { v2(server, TOKEN, body).await }
+    };
+    let (status, body) = compared("previous_period", json!([])).await;
+    assert_eq!(status, 200, "{body}");
+    let b = truth::totals(&visits, |_| true, earlier);
+    assert!(b.pageviews > 0, "events in the hours before");
+    assert_eq!(
+        body["results"][0]["comparison"]["metrics"],
+        json!([b.visitors, b.pageviews]),
+        "{body}"
+    );
+    assert_eq!(
+        body["query"]["comparison_date_range"],
+        json!(["2026-05-04T04:00:00+00:00", "2026-05-04T07:59:59+00:00"])
+    );
+    let (status, body) = compared("previous_period", json!(["time:hour"])).await;
+    assert_eq!(status, 200, "{body}");
+    for r in body["results"].as_array().unwrap() {
+        let label = r["dimensions"][0].as_str().unwrap();
+        let at = chrono::NaiveDateTime::parse_from_str(label, "%Y-%m-%d %H:%M:%S").unwrap();
+        let then = at - Duration::hours(4);
+        let hour =
+            |e: &Sent| e.ts.naive_utc() >= then && e.ts.naive_utc() < then + Duration::hours(1);
+        let want = truth::totals(&visits, |_| true, hour);
+        assert_eq!(
+            r["comparison"]["dimensions"],
+            json!([then.format("%Y-%m-%d %H:%M:%S").to_string()]),
+            "{label}"
+        );
+        assert_eq!(
+            r["comparison"]["metrics"],
+            json!([want.visitors, want.pageviews]),
+            "{label}"
+        );
+    }
+    let (status, body) = compared("year_over_year", json!([])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["comparison"]["metrics"], json!([0, 0]));
+    assert_eq!(
+        body["query"]["comparison_date_range"],
+        json!(["2025-05-04T08:00:00+00:00", "2025-05-04T11:59:59+00:00"])
+    );
+    // Whole days cannot be moved to match weekdays here.
     let (status, body) = v2(
         &server,
         TOKEN,
-        json!({"site_id": HOST, "metrics": ["visitors"],
-        "date_range": range, "include": {"comparisons": {"mode": "previous_period"}}}),
+        json!({"site_id": HOST, "metrics": ["visitors"], "date_range": range,
+        "include": {"comparisons": {"mode": "previous_period", "match_day_of_week": true}}}),
     )
     .await;
     assert_eq!(
@@ -572,6 +622,8 @@ async fn times_of_day() {
         (400, Some(true)),
         "{body}"
     );
+
+    // Logged with its instants.
     let log = server.audit_queries();
     assert!(
         log.iter()
