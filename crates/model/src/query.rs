@@ -1276,16 +1276,12 @@ mod tests {
         let tz = Tz::Europe__London;
         let day = NaiveDate::from_ymd_opt(2026, 5, 4).unwrap();
         let at = |d: NaiveDate, h: u32| local_instant(d.and_hms_opt(h, 0, 0).unwrap(), tz);
-        let mut q = Query::for_range_in(
-            "s",
-            DateRange {
-                first: day,
-                last: day,
-            },
-            tz,
-            vec![],
-            vec![],
-        );
+        let one_day = DateRange {
+            first: day,
+            last: day,
+        };
+        let whole = Query::for_range_in("s", one_day, tz, vec![], vec![]);
+        let mut q = whole.clone();
         (q.from, q.until) = (at(day, 9), at(day, 13));
         let before = q.compared(&Comparison::PreviousPeriod);
         assert_eq!((before.from, before.until), (at(day, 5), at(day, 9)));
@@ -1304,16 +1300,6 @@ mod tests {
             (q.from - Duration::hours(5), q.from)
         );
         // Whole days are compared with whole days, as before.
-        let whole = Query::for_range_in(
-            "s",
-            DateRange {
-                first: day,
-                last: day,
-            },
-            tz,
-            vec![],
-            vec![],
-        );
         let c = whole.compared(&Comparison::PreviousPeriod);
         assert_eq!(
             c.range(),

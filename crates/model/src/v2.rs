@@ -6,10 +6,10 @@
 //! v2 question is checked, run and logged as its v1 equivalent is.
 //!
 //! What v2 can say and the query model cannot is refused with a reason
-//! naming the field: `visit:exit_page` beside other dimensions, and
-//! comparisons of times of day. v2's case
-//! rules (`case_sensitive`) are said with the model's operators and
-//! patterns ([`cased`]).
+//! naming the field: two time dimensions at once, and `match_day_of_week`
+//! with times of day (the server's handler). v2's case rules
+//! (`case_sensitive`) are said with the model's operators and patterns
+//! ([`cased`]).
 
 use crate::places::{Place, NO_PLACE};
 use crate::query::{

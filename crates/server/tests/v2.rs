@@ -902,14 +902,14 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
     assert_eq!(status, 403, "{answer}");
 }
 
-/// An `or` across properties, `not` over `and`, a goal inside an `or` and
-/// inside `has_done`:
-/// each read on every event with its visit, as the oracle reads them; the
-/// audit line names the condition; the gate judges every property in it;
-/// a saved segment keeps to filters joined by `and`.
+/// An `or` across properties, and goals (which the store's own suite,
+/// `suite/conditions.rs`, cannot name) inside an `or` and inside
+/// `has_done`: each read on every event with its visit, as the oracle
+/// reads them; the audit line names the condition; the gate judges every
+/// property in it; a saved segment keeps to filters joined by `and`.
 #[tokio::test]
 async fn conditions_across_properties() {
-    let (server, people, sent) = loaded().await;
+    let (server, _, sent) = loaded().await;
     let visits = truth::visits(&sent);
     type Picks<'a> = Box<dyn Fn(&Visit, &Sent) -> bool + 'a>;
     let cases: Vec<(Value, Picks)> = vec![
@@ -922,19 +922,6 @@ async fn conditions_across_properties() {
                 ]
             ]),
             Box::new(|v, e| e.path == "/contact" || v.source() == "Google"),
-        ),
-        (
-            json!([
-                "not",
-                [
-                    "and",
-                    [
-                        ["contains", "event:page", ["credit"]],
-                        ["is", "visit:browser", ["Firefox"]]
-                    ]
-                ]
-            ]),
-            Box::new(|v, e| !(e.path.contains("credit") && v.browser(&people) == "Firefox")),
         ),
         (
             json!([

@@ -318,7 +318,7 @@ impl<'d> Builder<'d> {
             Dimension::Page => "pathname".into(),
             Dimension::EntryPage => "entry_page".into(),
             Dimension::ExitPage | Dimension::EntryPageHostname | Dimension::ExitPageHostname => {
-                whole_visit(self.d, dim, "pathname", "hostname")
+                whole_visit(self.d, dim, whole_visit_source(dim))
             }
             Dimension::Hostname => "hostname".into(),
             Dimension::Source => "source".into(),
@@ -461,14 +461,13 @@ impl<'d> Builder<'d> {
 }
 
 /// A whole-visit dimension (`Dimension::is_of_whole_visit`) over a visit's
-/// rows, `page` and `host` naming each event's path and host: the host of
-/// its first page view, or the path or host of its last.
-fn whole_visit(d: &dyn Dialect, dim: &Dimension, page: &str, host: &str) -> String {
+/// rows, `value` naming each event's own (`whole_visit_source`): that of
+/// its first page view for the entry's host, else of its last.
+fn whole_visit(d: &dyn Dialect, dim: &Dimension, value: &str) -> String {
     const VIEW: &str = "name = 'pageview'";
     match dim {
-        Dimension::EntryPageHostname => d.arg_min_if(host, "ts", VIEW),
-        Dimension::ExitPageHostname => d.arg_max_if(host, "ts", VIEW),
-        _ => d.arg_max_if(page, "ts", VIEW),
+        Dimension::EntryPageHostname => d.arg_min_if(value, "ts", VIEW),
+        _ => d.arg_max_if(value, "ts", VIEW),
     }
 }
 
@@ -494,7 +493,7 @@ fn events_with_visit(d: &dyn Dialect, group: &Group, base: &str) -> String {
         .map(|p| {
             format!(
                 "{} AS va_{}",
-                whole_visit(d, p, "pathname", "hostname"),
+                whole_visit(d, p, whole_visit_source(p)),
                 p.result_key()
             )
         })
@@ -718,7 +717,7 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
         // One row per visit, then totals over visits.
         let dim_of_visit = match group {
             Group::By(by) if by.is_of_whole_visit() => {
-                format!(", {} AS dim", whole_visit(d, by, "dim", "dim"))
+                format!(", {} AS dim", whole_visit(d, by, "dim"))
             }
             Group::By(_) => format!(", {} AS dim", d.any("dim")),
             _ => String::new(),
