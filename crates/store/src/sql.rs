@@ -462,13 +462,16 @@ impl<'d> Builder<'d> {
 
 /// A whole-visit dimension (`Dimension::is_of_whole_visit`) over a visit's
 /// rows, `value` naming each event's own (`whole_visit_source`): that of
-/// its first page view for the entry's host, else of its last.
+/// its first page view for the entry's host, else of its last; `''` for a
+/// visit without page views in every back end (DuckDB's aggregate gives
+/// NULL, which a negated filter would drop).
 fn whole_visit(d: &dyn Dialect, dim: &Dimension, value: &str) -> String {
     const VIEW: &str = "name = 'pageview'";
-    match dim {
+    let of_visit = match dim {
         Dimension::EntryPageHostname => d.arg_min_if(value, "ts", VIEW),
         _ => d.arg_max_if(value, "ts", VIEW),
-    }
+    };
+    format!("coalesce({of_visit}, '')")
 }
 
 /// The event column a whole-visit dimension is read from.

@@ -615,6 +615,7 @@ pub fn conformance(store: Arc<dyn Store>) {
         "kept day is intact",
     );
     super::conditions::conditions(store.as_ref(), &all, &people);
+    super::conditions::random_trees(store.as_ref(), &all, &people);
     super::whole_visit::whole_visit(store.as_ref());
     channels(store.as_ref(), &all);
 }
