@@ -125,21 +125,18 @@ fn understand(app: &App, caller: &Caller, req: &Request) -> Result<Asked, ApiErr
                 "include: match_day_of_week moves whole days; give dates in date_range",
             ))
         }
-        // Times of day: the same span before, or the same times a year
-        // earlier (`Query::compared`); a custom comparison's days.
-        Some(c) if instants.is_some() && c.mode != "custom" => {
-            v2::compared(c, range, today)?;
-            Some(match c.mode.as_str() {
-                "previous_period" => Comparison::PreviousPeriod,
-                _ => Comparison::YearOverYear,
-            })
-        }
         Some(c) => {
             let days = v2::compared(c, range, today)?;
-            // Named as asked where the days are the mode's own.
+            // Named as asked where the days are the mode's own; times of
+            // day take the mode itself (`Query::compared`).
+            let times = instants.is_some();
             Some(match c.mode.as_str() {
-                "previous_period" if days == range.previous() => Comparison::PreviousPeriod,
-                "year_over_year" if days == range.year_earlier() => Comparison::YearOverYear,
+                "previous_period" if times || days == range.previous() => {
+                    Comparison::PreviousPeriod
+                }
+                "year_over_year" if times || days == range.year_earlier() => {
+                    Comparison::YearOverYear
+                }
                 _ => Comparison::Custom(days),
             })
         }

@@ -140,28 +140,8 @@ impl<'d> Builder<'d> {
     /// the finished visit and becomes a sub-query over `base`.
     pub(crate) fn row_filters(&mut self, q: &Query, base: &str) -> String {
         let mut out = vec![self.d.true_literal().to_string()];
-        let mut exit_conditions = Vec::new();
         for f in &q.filters {
-            if f.dimension == Dimension::OverMidnight {
-                out.push(self.over_midnight(&q.site, f));
-                continue;
-            }
-            if let Dimension::Goal(goals) = &f.dimension {
-                out.push(self.goal_condition(goals));
-                continue;
-            }
-            let col = self.column(q, &f.dimension);
-            if f.dimension.is_of_whole_visit() {
-                exit_conditions.push(self.condition(&col, f));
-            } else {
-                out.push(self.condition(&col, f));
-            }
-        }
-        if !exit_conditions.is_empty() {
-            out.push(format!(
-                "session_id IN (SELECT session_id FROM events WHERE {base} GROUP BY session_id HAVING {})",
-                exit_conditions.join(" AND ")
-            ));
+            out.push(self.one(q, f, base));
         }
         for c in &q.conditions {
             out.push(self.tree(q, c, base));
@@ -606,25 +586,16 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     let until = b.bind(Param::Time(q.until));
     let base = format!("site = {site} AND ts >= {from} AND ts < {until} AND {COUNTED}");
 
+    // Visit conditions keep whole visits (every event of theirs is read,
+    // for bounces and durations); event conditions mark the events counted.
     let mut visit_conditions = Vec::new();
     let mut event_conditions = Vec::new();
-    let mut exit_conditions = Vec::new();
     for f in &q.filters {
-        match &f.dimension {
-            Dimension::OverMidnight => visit_conditions.push(b.over_midnight(&q.site, f)),
-            Dimension::Goal(goals) => event_conditions.push(b.goal_condition(goals)),
-            dim if dim.is_of_whole_visit() => {
-                let col = b.column(q, dim);
-                exit_conditions.push(b.condition(&col, f));
-            }
-            dim if dim.is_event_level() => {
-                let col = b.column(q, dim);
-                event_conditions.push(b.condition(&col, f));
-            }
-            dim => {
-                let col = b.column(q, dim);
-                visit_conditions.push(b.condition(&col, f));
-            }
+        let holds = b.one(q, f, &base);
+        if f.dimension.is_event_level() {
+            event_conditions.push(holds);
+        } else {
+            visit_conditions.push(holds);
         }
     }
     for c in &q.conditions {
@@ -639,12 +610,6 @@ pub fn grouped(d: &dyn Dialect, q: &Query, group: &Group, limit: usize, offset: 
     for c in &visit_conditions {
         where_.push_str(" AND ");
         where_.push_str(c);
-    }
-    if !exit_conditions.is_empty() {
-        where_.push_str(&format!(
-            " AND session_id IN (SELECT session_id FROM events WHERE {base} GROUP BY session_id HAVING {})",
-            exit_conditions.join(" AND ")
-        ));
     }
     let matched = if event_conditions.is_empty() {
         d.true_literal().to_string()
