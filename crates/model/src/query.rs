@@ -511,6 +511,11 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Whether this is "Goal is not" (`event:goal` with a negative operator).
+    pub fn is_goal_negation(&self) -> bool {
+        self.dimension.is_goal() && self.op.is_negative()
+    }
+
     /// Parses Plausible v1 filters: `event:page==/a|/b;visit:country!=GB;event:page~blog`.
     /// `==` is, `!=` is not, `~` contains, `!~` does not contain; `|` separates
     /// alternatives (write `\|` for a literal bar).
@@ -610,6 +615,24 @@ impl Condition {
                 parts.iter_mut().flat_map(Condition::filters_mut).collect()
             }
             Condition::Done(c) | Condition::NotDone(c) => c.filters_mut(),
+        }
+    }
+
+    /// A negated goal filter (`One`) as `has_not_done` of the positive one.
+    fn not_done(self) -> Condition {
+        Condition::NotDone(Box::new(self.negated()))
+    }
+
+    /// See [`Query::goals_not_done`].
+    fn goals_not_done(&mut self) {
+        match self {
+            Condition::One(f) if f.is_goal_negation() => {
+                *self = Condition::One(f.clone()).not_done();
+            }
+            Condition::All(parts) | Condition::Any(parts) => {
+                parts.iter_mut().for_each(Condition::goals_not_done)
+            }
+            Condition::One(_) | Condition::Done(_) | Condition::NotDone(_) => {}
         }
     }
 
@@ -1229,6 +1252,23 @@ impl Query {
             .chain(self.conditions.iter().flat_map(Condition::filters))
     }
 
+    /// Reads a goal filter with a negative operator as Plausible's
+    /// dashboard reads "Goal is not": the visits that did not complete
+    /// the goal (`has_not_done` of the positive filter), not the events
+    /// that are not its conversions, which would be nearly every event.
+    /// Inside `has_done` and `has_not_done` a goal filter stays as it is.
+    pub fn goals_not_done(&mut self) {
+        let (not_done, kept): (Vec<Filter>, Vec<Filter>) = std::mem::take(&mut self.filters)
+            .into_iter()
+            .partition(Filter::is_goal_negation);
+        self.filters = kept;
+        for c in &mut self.conditions {
+            c.goals_not_done();
+        }
+        self.conditions
+            .extend(not_done.into_iter().map(|f| Condition::One(f).not_done()));
+    }
+
     /// Whether anything filters the question's events.
     pub fn is_filtered(&self) -> bool {
         !self.filters.is_empty() || !self.conditions.is_empty()
@@ -1443,5 +1483,52 @@ mod tests {
         );
         assert_eq!(q.from, Utc.with_ymd_and_hms(2026, 7, 1, 23, 0, 0).unwrap());
         assert_eq!(q.range().first, d("2026-07-02"));
+    }
+
+    fn f(dim: &str, op: FilterOp, v: &str) -> Filter {
+        Filter {
+            dimension: Dimension::parse(dim).unwrap(),
+            op,
+            values: vec![v.into()],
+        }
+    }
+
+    #[test]
+    fn goal_is_not_reads_as_has_not_done() {
+        let goal = |op, v| f("event:goal", op, v);
+        let mut q = Query::for_range(
+            "a.example",
+            DateRange {
+                first: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                last: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            },
+            vec![Metric::Visitors],
+            vec![
+                goal(FilterOp::IsNot, "A"),
+                f("event:page", FilterOp::Is, "/x"),
+            ],
+        );
+        let in_or = Condition::Any(vec![
+            Condition::One(goal(FilterOp::DoesNotContain, "B")),
+            Condition::One(f("visit:source", FilterOp::Is, "G")),
+        ]);
+        let done = Condition::Done(Box::new(Condition::One(goal(FilterOp::IsNot, "C"))));
+        q.conditions = vec![in_or, done.clone()];
+        q.goals_not_done();
+        let not_done = |c| Condition::NotDone(Box::new(Condition::One(c)));
+        assert_eq!(q.filters, vec![f("event:page", FilterOp::Is, "/x")]);
+        assert_eq!(
+            q.conditions,
+            vec![
+                Condition::Any(vec![
+                    not_done(goal(FilterOp::Contains, "B")),
+                    Condition::One(f("visit:source", FilterOp::Is, "G")),
+                ]),
+                // Inside has_done a goal is an event filter: left for
+                // resolve_goals to refuse.
+                done,
+                not_done(goal(FilterOp::Is, "A")),
+            ]
+        );
     }
 }

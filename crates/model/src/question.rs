@@ -147,6 +147,7 @@ impl Question {
     /// filter takes `is` or `contains`, as in Plausible (and the patterns
     /// v2's case rules become, `v2.rs`).
     pub fn resolve_goals(&mut self, goals: &[crate::goal::Goal]) -> Result<(), QueryError> {
+        self.query.goals_not_done();
         let q = &mut self.query;
         let within = q.conditions.iter_mut().flat_map(Condition::filters_mut);
         for f in q.filters.iter_mut().chain(within) {
@@ -155,12 +156,10 @@ impl Question {
                     FilterOp::Is => Naming::Exact,
                     FilterOp::Contains => Naming::Part,
                     FilterOp::Matches => Naming::Pattern,
-                    _ => {
-                        return Err(QueryError::new(
-                            "filters",
-                            "event:goal takes is (==) or contains (~), as in Plausible",
-                        ))
-                    }
+                    _ => return Err(QueryError::new(
+                        "filters",
+                        "event:goal takes is (==) or contains (~) inside has_done and has_not_done",
+                    )),
                 };
                 f.dimension = Dimension::Goal(crate::goal::pick(goals, naming, &f.values)?);
             }

@@ -19,6 +19,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use glasshouse_governance::gate::{self, Grant, ReleaseError};
 use glasshouse_model::query::{DateRange, Filter, Metric, Query};
+use glasshouse_model::v2::Filtering;
 use glasshouse_model::{Question, Shape, Site};
 use glasshouse_store::Totals;
 use serde_json::Value;
@@ -115,9 +116,11 @@ pub fn stats_question(
     let range = range(app, site, p.get("period"), p.get("date"))?;
     let metrics = Metric::parse_list(p.get("metrics"))?;
     let filters = Filter::parse_list(p.get("filters"))?;
-    let filters = crate::segments::with_segment(app, caller, site, filters, p.get("segment"))?;
+    let said = crate::segments::with_segment(app, caller, site, filters, p.get("segment"))?;
+    let mut query = Query::for_range_in(&site.host, range, site.timezone, metrics, said.filters);
+    query.conditions = said.conditions;
     let mut question = Question {
-        query: Query::for_range_in(&site.host, range, site.timezone, metrics, filters),
+        query,
         purpose: purpose(site, p.get("purpose")),
         sites: vec![site.host.clone()],
         shape,
@@ -141,25 +144,29 @@ fn with_imported(value: Option<&str>) -> Result<bool, ApiError> {
 
 /// A journey question through `site`: the sites its journeys are linked
 /// with on every day it reads (before an agreement starts, visits were not
-/// linked and its partner's data is not shared).
+/// linked and its partner's data is not shared). Goals in its filters
+/// are the site's.
 pub fn journey_question(
     app: &App,
     site: &Site,
     range: DateRange,
-    filters: Vec<Filter>,
+    said: Filtering,
     purpose: String,
     shape: Shape,
-) -> Question {
+) -> Result<Question, ApiError> {
+    let mut query = Query::for_range_in(&site.host, range, site.timezone, vec![], said.filters);
+    query.conditions = said.conditions;
     let mut q = Question {
-        query: Query::for_range_in(&site.host, range, site.timezone, vec![], filters),
+        query,
         purpose,
         sites: vec![site.host.clone()],
         shape,
         imports: false,
     };
+    q.resolve_goals(&site.goals)?;
     let (first, last) = q.days_read();
     q.sites = app.config.journey_sites_over(&site.host, first, last);
-    q
+    Ok(q)
 }
 
 /// What the audit log records of a question: its canonical line, the
@@ -198,7 +205,12 @@ pub fn decide(app: &App, caller: &Caller, mut question: Question) -> Result<Deci
     if let Some(link) = &caller.principal.link {
         // A shared link reads under its purpose, within its segment.
         question.purpose = link.purpose.clone();
-        crate::segments::add(&mut question.query.filters, link.filters.clone())?;
+        let q = &mut question.query;
+        let segment = Filtering {
+            filters: link.filters.clone(),
+            conditions: link.conditions.clone(),
+        };
+        crate::segments::add(&mut q.filters, &mut q.conditions, segment)?;
     }
     let today = today(app);
     let canonical = canonical(&question);

@@ -86,14 +86,7 @@ fn path_question(
         .filter(|s| s.starts_with('/') && s.len() <= 2000)
         .ok_or_else(|| ApiError::bad_request("page: required, a path such as /apply"))?;
     let purpose = ask::purpose(site, p.get("purpose"));
-    Ok(ask::journey_question(
-        app,
-        site,
-        range,
-        filters,
-        purpose,
-        shape(page.to_string()),
-    ))
+    ask::journey_question(app, site, range, filters, purpose, shape(page.to_string()))
 }
 
 /// The store's question for a path shape.
@@ -511,7 +504,7 @@ async fn funnel(
         compare,
     };
     let purpose = ask::purpose(site, b.purpose.as_deref());
-    let q = ask::journey_question(&app, site, range, filters, purpose, shape);
+    let q = ask::journey_question(&app, site, range, filters, purpose, shape)?;
     check_steps(&b.steps, &q.sites)?;
     let d = ask::decide(&app, &caller, q)?;
     let make = |query| FunnelQuery {

@@ -375,8 +375,8 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Option<Result<(Caller, Link), A
             "this link needs its password: reload the page",
         )));
     }
-    let filters = match &link.segment {
-        None => Vec::new(),
+    let said = match &link.segment {
+        None => Default::default(),
         Some(s) => match crate::segments::parse_filters(&s.filters) {
             Ok(f) => f,
             Err(e) => return Some(Err(e)),
@@ -390,7 +390,8 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Option<Result<(Caller, Link), A
             link: Some(LinkScope {
                 site: link.site.clone(),
                 purpose: link.purpose.clone(),
-                filters,
+                filters: said.filters,
+                conditions: said.conditions,
             }),
         },
         csrf: None,

@@ -22,7 +22,8 @@ use axum::extract::{Path, Query as Params, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, put};
 use axum::Json;
-use glasshouse_model::query::Filter;
+use glasshouse_model::query::{Condition, Filter};
+use glasshouse_model::v2::Filtering;
 use glasshouse_model::Site;
 use glasshouse_store::segments::{Segment, MAX_NAME, MAX_PER_SITE};
 use serde::Deserialize;
@@ -52,8 +53,9 @@ fn shown(s: &Segment, caller: &Caller) -> Value {
 }
 
 /// The filters of a segment, checked: v2 filters that parse, without
-/// segments inside.
-pub fn parse_filters(filters: &Value) -> Result<Vec<Filter>, ApiError> {
+/// segments inside. What a list of filters cannot say (an `or` across
+/// properties, `has_not_done`) comes back as conditions.
+pub fn parse_filters(filters: &Value) -> Result<Filtering, ApiError> {
     let list = filters
         .as_array()
         .filter(|l| !l.is_empty())
@@ -63,13 +65,7 @@ pub fn parse_filters(filters: &Value) -> Result<Vec<Filter>, ApiError> {
             "filters: a segment cannot contain another segment",
         ));
     }
-    let said = glasshouse_model::v2::filters(list)?;
-    if !said.conditions.is_empty() {
-        return Err(ApiError::bad_request(
-            "filters: a segment joins its filters with and (or within one property); an or across properties belongs in a v2 query's own filters",
-        ));
-    }
-    Ok(said.filters)
+    Ok(glasshouse_model::v2::filters(list)?)
 }
 
 fn checked(body: Result<Json<Body>, JsonRejection>) -> Result<Body, ApiError> {
@@ -236,25 +232,44 @@ pub fn with_segment(
     app: &App,
     caller: &Caller,
     site: &Site,
-    mut filters: Vec<Filter>,
+    filters: Vec<Filter>,
     segment: Option<&str>,
-) -> Result<Vec<Filter>, ApiError> {
+) -> Result<Filtering, ApiError> {
+    let mut out = Filtering {
+        filters,
+        conditions: Vec::new(),
+    };
     let Some(id) = segment.filter(|s| !s.is_empty()) else {
-        return Ok(filters);
+        return Ok(out);
     };
     let s = find(app, caller, site, id)?;
-    add(&mut filters, parse_filters(&s.filters)?)?;
-    Ok(filters)
+    add(
+        &mut out.filters,
+        &mut out.conditions,
+        parse_filters(&s.filters)?,
+    )?;
+    Ok(out)
 }
 
-/// Adds `more` to `filters` (once each), at most [`MAX_FILTERS`] in all.
-pub fn add(filters: &mut Vec<Filter>, more: Vec<Filter>) -> Result<(), ApiError> {
-    for f in more {
+/// Adds a segment's filters and conditions to a question's (each once),
+/// at most [`MAX_FILTERS`] filters in all, those within conditions counted.
+pub fn add(
+    filters: &mut Vec<Filter>,
+    conditions: &mut Vec<Condition>,
+    more: Filtering,
+) -> Result<(), ApiError> {
+    for f in more.filters {
         if !filters.contains(&f) {
             filters.push(f);
         }
     }
-    if filters.len() > MAX_FILTERS {
+    for c in more.conditions {
+        if !conditions.contains(&c) {
+            conditions.push(c);
+        }
+    }
+    let within: usize = conditions.iter().map(|c| c.filters().len()).sum();
+    if filters.len() + within > MAX_FILTERS {
         return Err(ApiError::bad_request(format!(
             "filters: at most {MAX_FILTERS}, the segment's included"
         )));

@@ -906,7 +906,8 @@ async fn what_v2_cannot_say_here_is_refused_by_field_and_others_sites_by_the_gat
 /// `suite/conditions.rs`, cannot name) inside an `or` and inside
 /// `has_done`: each read on every event with its visit, as the oracle
 /// reads them; the audit line names the condition; the gate judges every
-/// property in it; a saved segment keeps to filters joined by `and`.
+/// property in it; "goal is not" is `has_not_done`; a saved segment
+/// holds a tree and applies it in v1, v2 and journeys.
 #[tokio::test]
 async fn conditions_across_properties() {
     let (server, _, sent) = loaded().await;
@@ -1030,19 +1031,95 @@ async fn conditions_across_properties() {
     .await;
     assert_eq!(status, 200, "{body}");
 
-    // Segments keep to `and` (and `or` within one property).
-    let r = server
-        .http
-        .post(format!("{}/api/v1/segments?site_id={HOST}", server.url))
-        .bearer_auth(TOKEN)
-        .json(&json!({"name": "Either", "filters": [["or", [["is", "event:page", ["/a"]], ["is", "visit:source", ["Google"]]]]]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
-    let body: Value = r.json().await.unwrap();
+    // "Goal is not" reads as has_not_done, as Plausible's dashboard sends it.
+    let missed = |v: &Visit, _: &Sent| {
+        !v.events
+            .iter()
+            .any(|e| e.name == "pageview" && e.path == "/apply")
+    };
+    let e = truth::totals_where(&visits, missed);
+    let expected = json!([e.visitors, e.visits, e.pageviews, e.events]);
+    let counts = json!(["visitors", "visits", "pageviews", "events"]);
+    for tree in [
+        json!(["is_not", "event:goal", ["Visit /apply"]]),
+        json!(["has_not_done", ["is", "event:goal", ["Visit /apply"]]]),
+    ] {
+        let (status, got) = filtered(&server, counts.clone(), tree.clone()).await;
+        assert_eq!((status, &got), (200, &expected), "{tree}");
+    }
+
+    // Saved segments hold trees too, and apply them in v1, v2 and journeys.
+    for (tree, picks) in [
+        (cases[0].0.clone(), &cases[0].1),
+        (
+            json!(["is_not", "event:goal", ["Visit /apply"]]),
+            &(Box::new(missed) as Picks),
+        ),
+        (
+            json!([
+                "or",
+                [
+                    ["is", "event:page", ["/"]],
+                    ["is_not", "event:page", ["/contact"]]
+                ]
+            ]),
+            &(Box::new(|_: &Visit, e: &Sent| e.path == "/" || e.path != "/contact") as Picks),
+        ),
+    ] {
+        let r = server
+            .http
+            .post(format!("{}/api/v1/segments?site_id={HOST}", server.url))
+            .bearer_auth(TOKEN)
+            .json(&json!({"name": "A tree", "filters": [tree]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{tree}");
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let e = truth::totals_where(&visits, picks);
+        let expected = json!([e.visitors, e.visits, e.pageviews, e.events]);
+        let (status, got) = filtered(&server, counts.clone(), json!(["is", "segment", [id]])).await;
+        assert_eq!((status, &got), (200, &expected), "{tree} in v2");
+        let (status, body) = server
+            .stats(&format!("/api/v1/stats/aggregate?site_id={HOST}&{V1_RANGE}&metrics=visitors,visits,pageviews,events&segment={id}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let r = &body["results"];
+        let got = json!([
+            r["visitors"]["value"],
+            r["visits"]["value"],
+            r["pageviews"]["value"],
+            r["events"]["value"]
+        ]);
+        assert_eq!(got, expected, "{tree} in v1");
+        let (status, body) = server
+            .stats(&format!(
+                "/api/v1/stats/next-pages?site_id={HOST}&{V1_RANGE}&page=/&segment={id}"
+            ))
+            .await;
+        // Journeys here reach the partner's site, whose agreement shares
+        // pages but not sources: the gate judges the segment's tree too.
+        match ["visit:source", "event:goal"]
+            .into_iter()
+            .find(|p| tree.to_string().contains(p))
+        {
+            Some(p) => {
+                assert_eq!(status, 403, "{tree} in journeys: {body}");
+                assert!(body["error"].as_str().unwrap().contains(p), "{body}");
+            }
+            None => {
+                assert_eq!(status, 200, "{tree} in journeys: {body}");
+                assert!(!body["results"].as_array().unwrap().is_empty(), "{body}");
+            }
+        }
+    }
+    let log = server.audit_queries();
     assert!(
-        body["error"].as_str().unwrap().starts_with("filters"),
-        "{body}"
+        log.iter()
+            .any(|l| l.contains("has_not_done(event:goal==Visit /apply)")),
+        "{log:?}"
     );
 }

@@ -50,6 +50,9 @@ pub struct LinkScope {
     pub purpose: String,
     /// Filters every question through the link must carry (its segment).
     pub filters: Vec<glasshouse_model::query::Filter>,
+    /// Conditions every question through the link must carry (what of
+    /// its segment a list of filters cannot say).
+    pub conditions: Vec<glasshouse_model::query::Condition>,
 }
 
 /// Refuses a question outside what a shared link may read.
@@ -73,6 +76,16 @@ fn within_link(link: &LinkScope, q: &Question) -> Result<(), Refusal> {
                 "this link shows its segment only; a filter on {} is missing",
                 f.dimension
             ),
+        ));
+    }
+    if link
+        .conditions
+        .iter()
+        .any(|c| !q.query.conditions.contains(c))
+    {
+        return Err(refuse(
+            "filters",
+            "this link shows its segment only; one of its conditions is missing",
         ));
     }
     Ok(())

@@ -257,7 +257,7 @@ prop_compose! {
         purpose in prop_oneof![4 => 0usize..2, 1 => Just(2usize)],
         metrics in prop_oneof![Just(vec![0usize]), proptest::sample::subsequence((0..Metric::ALL.len()).collect::<Vec<_>>(), 1..=3)],
         filters in proptest::sample::subsequence(vec![0usize, 1, 2, 3, 4], 0..=2),
-        either in proptest::option::weighted(0.3, (0usize..5, 0usize..5)),
+        either in proptest::option::weighted(0.3, prop_oneof![Just((0usize, 1usize)), (0usize..5, 0usize..5)]),
         first in 0i64..150,
         days in 1i64..60,
         shape in shape(),
@@ -270,18 +270,10 @@ prop_compose! {
             }
         }
         let range = DateRange { first: day(first), last: day(first + days - 1) };
-        let on = |f: usize| Filter {
-            dimension: Dimension::parse(BREAKDOWNS[f]).unwrap(),
-            op: FilterOp::Is,
-            values: vec!["x".into()],
-        };
-        let filters = filters.into_iter().map(on).collect();
+        let filters = filters.into_iter().map(is_x).collect();
         let mut query = Query::for_range(&host, range, metrics.into_iter().map(|m| Metric::ALL[m]).collect(), filters);
         // An `or` across two properties (v2's filter tree).
-        query.conditions = either
-            .map(|(a, b)| Condition::Any(vec![Condition::One(on(a)), Condition::One(on(b))]))
-            .into_iter()
-            .collect();
+        query.conditions = either.map(either_x).into_iter().collect();
         Question {
             query,
             purpose: ["service-improvement", "statistics", "campaigning"][purpose].to_string(),
@@ -292,8 +284,22 @@ prop_compose! {
     }
 }
 
+/// `BREAKDOWNS[f] is x`.
+fn is_x(f: usize) -> Filter {
+    Filter {
+        dimension: Dimension::parse(BREAKDOWNS[f]).unwrap(),
+        op: FilterOp::Is,
+        values: vec!["x".into()],
+    }
+}
+
+/// `BREAKDOWNS[a] is x or BREAKDOWNS[b] is x`.
+fn either_x((a, b): (usize, usize)) -> Condition {
+    Condition::Any(vec![Condition::One(is_x(a)), Condition::One(is_x(b))])
+}
+
 /// Whether a link (if the caller is one) may read `q` at all: its site,
-/// its purpose and every filter of its segment.
+/// its purpose and every filter and condition of its segment.
 fn link_allows(who: &Principal, q: &Question) -> bool {
     let Some(l) = &who.link else { return true };
     if q.query.site != l.site || q.purpose != l.purpose {
@@ -302,6 +308,9 @@ fn link_allows(who: &Principal, q: &Question) -> bool {
     l.filters
         .iter()
         .all(|f| q.query.filters.iter().any(|g| g == f))
+        && l.conditions
+            .iter()
+            .all(|c| q.query.conditions.iter().any(|d| d == c))
 }
 
 /// Whether agreement `a` lets `who` see `q` on `today`, checked condition
@@ -464,7 +473,7 @@ proptest! {
         org in 0usize..3,
         role in 0usize..3,
         operator in any::<bool>(),
-        link in proptest::option::weighted(0.3, (0usize..4, 0usize..2, any::<bool>())),
+        link in proptest::option::weighted(0.3, (0usize..4, 0usize..2, 0usize..3)),
         q in question(),
         today in 0i64..250,
     ) {
@@ -475,7 +484,9 @@ proptest! {
         let link = link.map(|(site, purpose, segment)| LinkScope {
             site: SITES[site].0.into(),
             purpose: PURPOSES[purpose].into(),
-            filters: if segment { vec![Filter { dimension: Dimension::parse(BREAKDOWNS[0]).unwrap(), op: FilterOp::Is, values: vec!["x".into()] }] } else { vec![] },
+            // No segment, a segment of one filter, or one of an `or` across two properties.
+            filters: if segment == 1 { vec![is_x(0)] } else { vec![] },
+            conditions: if segment == 2 { vec![either_x((0, 1))] } else { vec![] },
         });
         let who = Principal { organisation: ORGS[org].into(), role: Role::ALL[role], operator, link };
         let today = day(today);
