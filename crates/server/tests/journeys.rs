@@ -314,3 +314,52 @@ fn only_an_agreement_links_a_visitor_across_sites() {
     assert_ne!(id(HOST), id("other.example"));
     assert_ne!(id(PARTNER), id("other.example"));
 }
+
+/// A goal in a journey's filters is one of the site's goals, read on the
+/// page the journeys are asked about: "/guide" never completes "Visit
+/// /apply", and every journey through it is kept by "goal is not" (the
+/// goal is reached on the partner's site, not in the test site's visit).
+/// Before, journeys did not look the site's goals up and matched nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journeys_filtered_on_goals_read_the_sites_goals() {
+    let at = Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap();
+    let shares_goals = |c: String| {
+        c.replace(
+            r#"breakdowns = ["event:page"]"#,
+            r#"breakdowns = ["event:page", "event:goal"]"#,
+        )
+    };
+    let s = TestServer::start_on(Backend::DuckDb, at, shares_goals)
+        .await
+        .unwrap();
+    for (ip, ua) in [("198.51.100.7", CHROME), ("198.51.100.8", FIREFOX)] {
+        view(&s, ip, ua, HOST, "/guide").await;
+        view(&s, ip, ua, PARTNER, "/apply").await;
+    }
+    let next = |filter: &'static str| {
+        let s = &s;
+        async move {
+            let (status, body) = s
+                .stats(&format!("/api/v1/stats/next-pages?site_id=test.example&period=day&page=/guide&filters={filter}"))
+                .await;
+            assert_eq!(status, 200, "{filter}: {body}");
+            pages(&body)
+        }
+    };
+    assert_eq!(next("event:goal==Visit%20/apply").await, vec![]);
+    assert_eq!(
+        next("event:goal!=Visit%20/apply").await,
+        vec![(PARTNER.into(), "/apply".into(), 2, 2)]
+    );
+    let (status, body) = s
+        .stats("/api/v1/stats/next-pages?site_id=test.example&period=day&page=/guide&filters=event:goal==Nope")
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        s.audit_queries()
+            .iter()
+            .any(|l| l.contains("has_not_done(event:goal==Visit /apply)")),
+        "{:?}",
+        s.audit_queries()
+    );
+}

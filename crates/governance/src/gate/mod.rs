@@ -323,10 +323,12 @@ fn covers(a: &Agreement, q: &Question, today: NaiveDate) -> Result<(), Refusal> 
             ));
         }
     }
+    // `event:goal` is shared as a property, whichever of the site's goals
+    // a question has resolved it to.
     let shared = |d: &Dimension| {
         a.breakdowns
             .iter()
-            .any(|b| Dimension::parse(b).is_ok_and(|x| &x == d))
+            .any(|b| Dimension::parse(b).is_ok_and(|x| &x == d || (x.is_goal() && d.is_goal())))
     };
     for f in q.query.every_filter() {
         if !shared(&f.dimension) {
