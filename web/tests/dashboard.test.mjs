@@ -451,6 +451,44 @@ test('clicking a row filters the whole dashboard; the chip removes the filter', 
   await ctx.close();
 });
 
+test('"Add a filter" offers every operator; "goal is not" keeps the visits without the goal', async () => {
+  const { ctx, page, problems } = await dashboard();
+  await page.click('#filter-add summary');
+  await page.selectOption('#filter-prop', 'event:goal');
+  // The suggestions are the view's own goals.
+  const goals = (await api('breakdown', { period: '30d', property: 'event:goal', limit: '30' })).results.map((r) => r.goal);
+  await page.waitForFunction((n) => document.querySelectorAll('#filter-suggestions option').length === n, goals.length);
+  assert.deepEqual(await page.$$eval('#filter-suggestions option', (os) => os.map((o) => o.value)), goals);
+  assert.deepEqual(await axeProblems(page), []);
+  await page.selectOption('#filter-op', '!=');
+  await page.fill('#filter-value', goals[0]);
+  await page.click('#filter-form button[type=submit]');
+  await page.waitForSelector('.gh-chip');
+  await waitForFigures(page);
+  assert.equal((await page.textContent('.gh-chip .gh-chip__text')).trim(), `Goal is not ${goals[0]}`);
+  assert.equal(new URL(page.url()).searchParams.get('filters'), `event:goal!=${goals[0]}`);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'filters-heading', 'focus moves to the filters');
+  const missed = await expectTilesEqualApi(page, { period: '30d', filters: `event:goal!=${goals[0]}` }, 'goal is not');
+  // The visitors who did and did not complete the goal are the visitors, or
+  // more (one visitor may have visits of both kinds).
+  // (Imported days answer no filter: compared without them.)
+  const all = (await api('aggregate', { period: '30d', metrics: 'visits', with_imported: 'false' })).results.visits.value;
+  const done = (await api('aggregate', { period: '30d', metrics: 'visits', filters: `event:goal==${goals[0]}` })).results.visits.value;
+  assert.equal(missed.visits.value + done, all, 'visits with and without the goal make up every visit');
+  // A second filter on another property keeps the first; on the same one replaces it.
+  await page.click('#filter-add summary');
+  await page.selectOption('#filter-prop', 'event:page');
+  await page.selectOption('#filter-op', '!~');
+  await page.fill('#filter-value', '/guidance');
+  await page.click('#filter-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelectorAll('.gh-chip').length === 2);
+  await waitForFigures(page);
+  await expectTilesEqualApi(page, { period: '30d', filters: `event:goal!=${goals[0]};event:page!~/guidance` }, 'two filters');
+  await page.screenshot({ path: join(RESULTS_DIR, 'dashboard-filter-form-desktop.png'), fullPage: false });
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
 test('the sources card shows the channels visits came through, and a channel filters', async () => {
   const { ctx, page, problems } = await dashboard();
   await page.click('#sources [role=tab]:text-is("Channels")');

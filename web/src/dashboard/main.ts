@@ -12,6 +12,7 @@ import { h, hidden, replace } from './dom';
 import { countryName, formatDate, formatNumber } from './format';
 import { AnnotationsPanel } from './annotations';
 import { EventsCard } from './events';
+import { FilterForm } from './filter-form';
 import {
   OP_LABELS,
   PERIODS,
@@ -658,6 +659,7 @@ class Dashboard implements Host {
         this.importedField,
         h('div', { class: 'gh-toolbar__end' }, this.rangeText, this.downloadButton),
       ),
+      new FilterForm(this).el,
       this.filterBar,
       Object.values(this.viewEls),
     );

@@ -237,6 +237,7 @@ export function withFilter(filters: Filter[], prop: string, value: string): Filt
 export const PROPERTY_LABELS: Record<string, string> = {
   'event:page': 'Page',
   'event:name': 'Event',
+  'event:goal': 'Goal',
   'event:hostname': 'Hostname',
   'visit:entry_page': 'Entry page',
   'visit:exit_page': 'Exit page',
@@ -256,6 +257,7 @@ export const PROPERTY_LABELS: Record<string, string> = {
   'visit:os_version': 'Operating system version',
   'visit:device': 'Device',
   'visit:country': 'Country',
+  'visit:region': 'Region',
 };
 
 export function propertyLabel(prop: string): string {

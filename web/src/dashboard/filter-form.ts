@@ -1,0 +1,110 @@
+// "Add a filter": any property with any of the four operators, as
+// Plausible's filter modal offers them; the values suggested are the
+// view's own top values of that property, as filtered now.
+import { type RowsResult, stats } from './api';
+import { h, replace } from './dom';
+import { type Filter, type FilterOp, OP_LABELS, propertyLabel } from './state';
+import { type Host, baseParams } from './view';
+
+/** The properties offered, in the order people look for them. */
+const PROPERTIES = [
+  'event:page',
+  'visit:entry_page',
+  'visit:exit_page',
+  'event:goal',
+  'event:name',
+  'visit:source',
+  'visit:channel',
+  'visit:referrer',
+  'visit:utm_source',
+  'visit:utm_medium',
+  'visit:utm_campaign',
+  'visit:country',
+  'visit:region',
+  'visit:browser',
+  'visit:os',
+  'visit:device',
+  'event:hostname',
+];
+
+const OPS: FilterOp[] = ['==', '!=', '~', '!~'];
+
+/** Most values suggested for a property. */
+const SUGGESTED = 30;
+
+/** The key a v1 breakdown row gives the property's value under. */
+function rowKey(prop: string): string {
+  return prop.slice(prop.indexOf(':') + 1);
+}
+
+export class FilterForm {
+  readonly el: HTMLDetailsElement;
+  private readonly prop = h(
+    'select',
+    { class: 'govuk-select', id: 'filter-prop', name: 'property', onchange: () => void this.suggest() },
+    PROPERTIES.map((p) => h('option', { value: p }, propertyLabel(p))),
+  );
+  private readonly op = h(
+    'select',
+    { class: 'govuk-select', id: 'filter-op', name: 'operator' },
+    OPS.map((o) => h('option', { value: o }, OP_LABELS[o])),
+  );
+  private readonly value = h('input', {
+    class: 'govuk-input gh-filter-add__value',
+    id: 'filter-value',
+    name: 'value',
+    type: 'text',
+    required: true,
+    maxlength: 2000,
+    autocomplete: 'off',
+    list: 'filter-suggestions',
+  });
+  private readonly suggestions = h('datalist', { id: 'filter-suggestions' });
+  private asked: AbortController | null = null;
+
+  constructor(private readonly host: Host) {
+    this.el = h(
+      'details',
+      { class: 'govuk-details gh-filter-add', id: 'filter-add', ontoggle: () => this.el.open && void this.suggest() },
+      h('summary', { class: 'govuk-details__summary' }, h('span', { class: 'govuk-details__summary-text' }, 'Add a filter')),
+      h(
+        'form',
+        { class: 'govuk-details__text gh-custom__fields', id: 'filter-form', onsubmit: (e: Event) => this.apply(e) },
+        h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'filter-prop' }, 'Property'), this.prop),
+        h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'filter-op' }, 'Condition'), this.op),
+        h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'filter-value' }, 'Value'), this.value, this.suggestions),
+        h('button', { type: 'submit', class: 'govuk-button govuk-button--secondary gh-toolbar__button' }, 'Apply filter'),
+      ),
+    );
+  }
+
+  /** Offers the property's top values in the current view. */
+  private async suggest(): Promise<void> {
+    this.asked?.abort();
+    const asked = (this.asked = new AbortController());
+    const prop = this.prop.value;
+    const view = this.host.view();
+    try {
+      const r = await stats<RowsResult>('breakdown', { ...baseParams(view), property: prop, limit: String(SUGGESTED) }, asked.signal);
+      if (asked.signal.aborted) return;
+      const values = r.results.map((row) => String(row[rowKey(prop)] ?? '')).filter((v) => v !== '');
+      replace(this.suggestions, values.map((v) => h('option', { value: v })));
+    } catch {
+      // Suggestions are a help: without them any value can still be typed.
+      if (!asked.signal.aborted) replace(this.suggestions);
+    }
+  }
+
+  private apply(e: Event): void {
+    e.preventDefault();
+    const value = this.value.value.trim();
+    if (!value) return;
+    const f: Filter = { prop: this.prop.value, op: this.op.value as FilterOp, values: [value] };
+    const others = this.host.view().state.filters.filter((g) => g.prop !== f.prop);
+    this.value.value = '';
+    this.el.open = false;
+    this.host.go({ filters: [...others, f] });
+    this.host.announce(`Filtered by ${propertyLabel(f.prop)} ${OP_LABELS[f.op]} ${value}`);
+    document.getElementById('filters-heading')?.focus();
+  }
+}
