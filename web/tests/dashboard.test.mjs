@@ -484,6 +484,25 @@ test('"Add a filter" offers every operator; "goal is not" keeps the visits witho
   await page.waitForFunction(() => document.querySelectorAll('.gh-chip').length === 2);
   await waitForFigures(page);
   await expectTilesEqualApi(page, { period: '30d', filters: `event:goal!=${goals[0]};event:page!~/guidance` }, 'two filters');
+  // A custom property, named by the person: its values are offered once named.
+  await page.click('#filter-add summary');
+  await page.selectOption('#filter-prop', 'event:props');
+  assert.equal(await page.isVisible('#filter-key'), true);
+  await page.fill('#filter-key', 'form');
+  await page.press('#filter-key', 'Tab');
+  const forms = (await api('breakdown', { period: '30d', property: 'event:props:form', limit: '30', filters: `event:goal!=${goals[0]};event:page!~/guidance` })).results
+    .map((r) => r.form)
+    .filter((v) => v !== '(none)');
+  assert.ok(forms.length > 0, 'the demo sends forms');
+  await page.waitForFunction(() => document.querySelectorAll('#filter-suggestions option').length > 0);
+  assert.ok((await page.$$eval('#filter-suggestions option', (os) => os.map((o) => o.value))).includes(forms[0]));
+  await page.fill('#filter-value', forms[0]);
+  await page.click('#filter-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelectorAll('.gh-chip').length === 3);
+  await waitForFigures(page);
+  const chips = await page.$$eval('.gh-chip .gh-chip__text', (cs) => cs.map((c) => c.textContent.trim()));
+  assert.equal(chips[2], `Property ‘form’ is ${forms[0]}`);
+  await expectTilesEqualApi(page, { period: '30d', filters: `event:goal!=${goals[0]};event:page!~/guidance;event:props:form==${forms[0]}` }, 'a custom property');
   await page.screenshot({ path: join(RESULTS_DIR, 'dashboard-filter-form-desktop.png'), fullPage: false });
   assert.deepEqual(problems, []);
   await ctx.close();

@@ -6,6 +6,9 @@ import { h, replace } from './dom';
 import { type Filter, type FilterOp, OP_LABELS, propertyLabel } from './state';
 import { type Host, baseParams } from './view';
 
+/** A custom property: its name is typed in. */
+const CUSTOM = 'event:props';
+
 /** The properties offered, in the order people look for them. */
 const PROPERTIES = [
   'event:page',
@@ -25,6 +28,7 @@ const PROPERTIES = [
   'visit:os',
   'visit:device',
   'event:hostname',
+  CUSTOM,
 ];
 
 const OPS: FilterOp[] = ['==', '!=', '~', '!~'];
@@ -34,7 +38,7 @@ const SUGGESTED = 30;
 
 /** The key a v1 breakdown row gives the property's value under. */
 function rowKey(prop: string): string {
-  return prop.slice(prop.indexOf(':') + 1);
+  return prop.startsWith(`${CUSTOM}:`) ? prop.slice(CUSTOM.length + 1) : prop.slice(prop.indexOf(':') + 1);
 }
 
 export class FilterForm {
@@ -42,8 +46,18 @@ export class FilterForm {
   private readonly prop = h(
     'select',
     { class: 'govuk-select', id: 'filter-prop', name: 'property', onchange: () => void this.suggest() },
-    PROPERTIES.map((p) => h('option', { value: p }, propertyLabel(p))),
+    PROPERTIES.map((p) => h('option', { value: p }, p === CUSTOM ? 'Custom property' : propertyLabel(p))),
   );
+  private readonly key = h('input', {
+    class: 'govuk-input gh-filter-add__key',
+    id: 'filter-key',
+    name: 'key',
+    type: 'text',
+    maxlength: 300,
+    autocomplete: 'off',
+    onchange: () => void this.suggest(),
+  });
+  private readonly keyField = h('div', { class: 'gh-field', hidden: true }, h('label', { class: 'govuk-label', for: 'filter-key' }, 'Property name'), this.key);
   private readonly op = h(
     'select',
     { class: 'govuk-select', id: 'filter-op', name: 'operator' },
@@ -71,6 +85,7 @@ export class FilterForm {
         'form',
         { class: 'govuk-details__text gh-custom__fields', id: 'filter-form', onsubmit: (e: Event) => this.apply(e) },
         h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'filter-prop' }, 'Property'), this.prop),
+        this.keyField,
         h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'filter-op' }, 'Condition'), this.op),
         h('div', { class: 'gh-field' }, h('label', { class: 'govuk-label', for: 'filter-value' }, 'Value'), this.value, this.suggestions),
         h('button', { type: 'submit', class: 'govuk-button govuk-button--secondary gh-toolbar__button' }, 'Apply filter'),
@@ -78,11 +93,25 @@ export class FilterForm {
     );
   }
 
+  /** The property chosen, a custom one by its name; null until it is named. */
+  private chosen(): string | null {
+    const custom = this.prop.value === CUSTOM;
+    this.keyField.hidden = !custom;
+    this.key.required = custom;
+    const key = this.key.value.trim();
+    if (!custom) return this.prop.value;
+    return key ? `${CUSTOM}:${key}` : null;
+  }
+
   /** Offers the property's top values in the current view. */
   private async suggest(): Promise<void> {
     this.asked?.abort();
     const asked = (this.asked = new AbortController());
-    const prop = this.prop.value;
+    const prop = this.chosen();
+    if (!prop) {
+      replace(this.suggestions);
+      return;
+    }
     const view = this.host.view();
     try {
       const r = await stats<RowsResult>('breakdown', { ...baseParams(view), property: prop, limit: String(SUGGESTED) }, asked.signal);
@@ -98,10 +127,13 @@ export class FilterForm {
   private apply(e: Event): void {
     e.preventDefault();
     const value = this.value.value.trim();
-    if (!value) return;
-    const f: Filter = { prop: this.prop.value, op: this.op.value as FilterOp, values: [value] };
+    const prop = this.chosen();
+    if (!value || !prop) return;
+    const f: Filter = { prop, op: this.op.value as FilterOp, values: [value] };
     const others = this.host.view().state.filters.filter((g) => g.prop !== f.prop);
+    // Ready for the next filter: "is", no value.
     this.value.value = '';
+    this.op.value = '==';
     this.el.open = false;
     this.host.go({ filters: [...others, f] });
     this.host.announce(`Filtered by ${propertyLabel(f.prop)} ${OP_LABELS[f.op]} ${value}`);
