@@ -623,7 +623,7 @@ impl Condition {
         Condition::NotDone(Box::new(self.negated()))
     }
 
-    /// See [`Query::goals_not_done`].
+    /// See [`Filtering::goals_not_done`].
     fn goals_not_done(&mut self) {
         match self {
             Condition::One(f) if f.is_goal_negation() => {
@@ -646,6 +646,60 @@ impl Condition {
             }
             Condition::Done(_) | Condition::NotDone(_) => true,
         }
+    }
+}
+
+/// What a filter tree says: filters that all hold, and conditions (an `or`
+/// across properties or over negative operators, `has_done`) that hold
+/// too. A v2 query's filters and a saved segment are read into one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filtering {
+    /// Filters every counted event or visit meets.
+    pub filters: Vec<Filter>,
+    /// Conditions beyond them, for `Query::conditions`.
+    pub conditions: Vec<Condition>,
+}
+
+impl Filtering {
+    /// Reads "Goal is not" (see [`Filtering::goals_not_done`]), then fills
+    /// each `event:goal` filter with the site's goals it picks. A goal
+    /// filter takes `is`, `contains` or (from v2's case rules, `v2.rs`)
+    /// `matches`.
+    pub fn resolve_goals(&mut self, goals: &[crate::goal::Goal]) -> Result<(), QueryError> {
+        self.goals_not_done();
+        let within = self.conditions.iter_mut().flat_map(Condition::filters_mut);
+        for f in self.filters.iter_mut().chain(within) {
+            if f.dimension.is_goal() {
+                let naming = match f.op {
+                    FilterOp::Is => crate::goal::Naming::Exact,
+                    FilterOp::Contains => crate::goal::Naming::Part,
+                    FilterOp::Matches => crate::goal::Naming::Pattern,
+                    _ => return Err(QueryError::new(
+                        "filters",
+                        "event:goal takes is (==) or contains (~) inside has_done and has_not_done",
+                    )),
+                };
+                f.dimension = Dimension::Goal(crate::goal::pick(goals, naming, &f.values)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a goal filter with a negative operator as Plausible's
+    /// dashboard reads "Goal is not": the visits that did not complete
+    /// the goal (`has_not_done` of the positive filter), not the events
+    /// that are not its conversions, which would be nearly every event.
+    /// Inside `has_done` and `has_not_done` a goal filter stays as it is.
+    pub fn goals_not_done(&mut self) {
+        let (not_done, kept): (Vec<Filter>, Vec<Filter>) = std::mem::take(&mut self.filters)
+            .into_iter()
+            .partition(Filter::is_goal_negation);
+        self.filters = kept;
+        for c in &mut self.conditions {
+            c.goals_not_done();
+        }
+        self.conditions
+            .extend(not_done.into_iter().map(|f| Condition::One(f).not_done()));
     }
 }
 
@@ -1252,23 +1306,6 @@ impl Query {
             .chain(self.conditions.iter().flat_map(Condition::filters))
     }
 
-    /// Reads a goal filter with a negative operator as Plausible's
-    /// dashboard reads "Goal is not": the visits that did not complete
-    /// the goal (`has_not_done` of the positive filter), not the events
-    /// that are not its conversions, which would be nearly every event.
-    /// Inside `has_done` and `has_not_done` a goal filter stays as it is.
-    pub fn goals_not_done(&mut self) {
-        let (not_done, kept): (Vec<Filter>, Vec<Filter>) = std::mem::take(&mut self.filters)
-            .into_iter()
-            .partition(Filter::is_goal_negation);
-        self.filters = kept;
-        for c in &mut self.conditions {
-            c.goals_not_done();
-        }
-        self.conditions
-            .extend(not_done.into_iter().map(|f| Condition::One(f).not_done()));
-    }
-
     /// Whether anything filters the question's events.
     pub fn is_filtered(&self) -> bool {
         !self.filters.is_empty() || !self.conditions.is_empty()
@@ -1496,18 +1533,13 @@ mod tests {
     #[test]
     fn goal_is_not_reads_as_has_not_done() {
         let goal = |op, v| f("event:goal", op, v);
-        let mut q = Query::for_range(
-            "a.example",
-            DateRange {
-                first: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-                last: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            },
-            vec![Metric::Visitors],
-            vec![
+        let mut q = Filtering {
+            filters: vec![
                 goal(FilterOp::IsNot, "A"),
                 f("event:page", FilterOp::Is, "/x"),
             ],
-        );
+            conditions: Vec::new(),
+        };
         let in_or = Condition::Any(vec![
             Condition::One(goal(FilterOp::DoesNotContain, "B")),
             Condition::One(f("visit:source", FilterOp::Is, "G")),

@@ -9,11 +9,10 @@
 //! log records its canonical form, so what is checked is what is executed
 //! and what is logged (docs/architecture.md).
 
-use crate::goal::Naming;
 use crate::journey::FunnelStep;
 use crate::query::{
-    describe_condition, Comparison, Condition, DateRange, Dimension, Filter, FilterOp, Interval,
-    Metric, Query, QueryError,
+    describe_condition, Comparison, DateRange, Dimension, Filter, Filtering, Interval, Metric,
+    Query, QueryError,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt::Write as _;
@@ -143,27 +142,17 @@ pub struct Question {
 impl Question {
     /// Fills `event:goal` in the filters and the breakdown with the site's
     /// goals (the ones a filter picks; all of them for a breakdown), then
-    /// checks the conversion metrics have the goal they need. A goal
-    /// filter takes `is` or `contains`, as in Plausible (and the patterns
-    /// v2's case rules become, `v2.rs`).
+    /// checks the conversion metrics have the goal they need
+    /// ([`Filtering::resolve_goals`]).
     pub fn resolve_goals(&mut self, goals: &[crate::goal::Goal]) -> Result<(), QueryError> {
-        self.query.goals_not_done();
         let q = &mut self.query;
-        let within = q.conditions.iter_mut().flat_map(Condition::filters_mut);
-        for f in q.filters.iter_mut().chain(within) {
-            if f.dimension.is_goal() {
-                let naming = match f.op {
-                    FilterOp::Is => Naming::Exact,
-                    FilterOp::Contains => Naming::Part,
-                    FilterOp::Matches => Naming::Pattern,
-                    _ => return Err(QueryError::new(
-                        "filters",
-                        "event:goal takes is (==) or contains (~) inside has_done and has_not_done",
-                    )),
-                };
-                f.dimension = Dimension::Goal(crate::goal::pick(goals, naming, &f.values)?);
-            }
-        }
+        let mut said = Filtering {
+            filters: std::mem::take(&mut q.filters),
+            conditions: std::mem::take(&mut q.conditions),
+        };
+        let resolved = said.resolve_goals(goals);
+        (q.filters, q.conditions) = (said.filters, said.conditions);
+        resolved?;
         if let Shape::Breakdown { by, .. } = &mut self.shape {
             match by {
                 Dimension::Tuple(parts) => {

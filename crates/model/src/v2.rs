@@ -344,15 +344,7 @@ pub fn compared(
 /// Most filters a tree may hold once flattened, as v1 allows.
 const MAX_FILTERS: usize = 20;
 
-/// What a v2 filter tree says: filters that all hold, and conditions (an
-/// `or` across properties or over negative operators) that hold too.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Filtering {
-    /// Filters every counted event or visit meets.
-    pub filters: Vec<Filter>,
-    /// Conditions beyond them, for `Query::conditions`.
-    pub conditions: Vec<Condition>,
-}
+pub use crate::query::Filtering;
 
 /// Reads the filter tree. `and`, `or` and `not` nest freely: negations
 /// move onto the filters' operators, an `or` over one property with one

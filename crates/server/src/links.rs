@@ -375,9 +375,14 @@ pub fn caller(app: &App, headers: &HeaderMap) -> Option<Result<(Caller, Link), A
             "this link needs its password: reload the page",
         )));
     }
+    // Its goals resolved here: the segment joins each question after the
+    // question's own goals were.
+    let goals = app.config.site(&link.site).map_or(&[][..], |s| &s.goals);
     let said = match &link.segment {
         None => Default::default(),
-        Some(s) => match crate::segments::parse_filters(&s.filters) {
+        Some(s) => match crate::segments::parse_filters(&s.filters)
+            .and_then(|mut f| f.resolve_goals(goals).map(|()| f).map_err(Into::into))
+        {
             Ok(f) => f,
             Err(e) => return Some(Err(e)),
         },

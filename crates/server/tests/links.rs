@@ -229,28 +229,36 @@ async fn links_read_only_within_their_scope(backend: Backend) {
         seg_answer["results"]["visitors"]["value"], 3,
         "{seg_answer}"
     );
-    // Also a segment that a list of filters cannot say: the visits that
-    // never viewed /a.
-    let tree = json!([["has_not_done", ["is", "event:page", ["/a"]]]]);
-    let (status, made) = call(
-        &server,
-        Method::POST,
-        &format!("/api/v1/segments?site_id={HOST}"),
-        Some(json!({"name": "Not A", "filters": tree, "shared": true})),
-    )
-    .await;
-    assert_eq!(status, 201, "{made}");
-    let (status, tree_link) = call(
-        &server,
-        Method::POST,
-        "/api/v1/links",
-        Some(json!({"site_id": HOST, "segment": made["id"]})),
-    )
-    .await;
-    assert_eq!(status, 201, "{tree_link}");
-    let tree_secret = secret_of(tree_link["url"].as_str().unwrap());
-    let (_, answer) = through(&server, &tree_secret, &format!("{VISITORS}{HOST}"), None).await;
-    assert_eq!(answer["results"]["visitors"]["value"], 2, "{answer}");
+    // Also segments that a list of filters cannot say: the visits that
+    // never viewed /a, and "goal is not" (no visit here completes the test
+    // site's goal "Visit /apply", so it keeps all five).
+    for (tree, visitors) in [
+        (json!([["has_not_done", ["is", "event:page", ["/a"]]]]), 2),
+        (json!([["is_not", "event:goal", ["Visit /apply"]]]), 5),
+    ] {
+        let (status, made) = call(
+            &server,
+            Method::POST,
+            &format!("/api/v1/segments?site_id={HOST}"),
+            Some(json!({"name": "A tree", "filters": tree, "shared": true})),
+        )
+        .await;
+        assert_eq!(status, 201, "{made}");
+        let (status, tree_link) = call(
+            &server,
+            Method::POST,
+            "/api/v1/links",
+            Some(json!({"site_id": HOST, "segment": made["id"]})),
+        )
+        .await;
+        assert_eq!(status, 201, "{tree_link}");
+        let tree_secret = secret_of(tree_link["url"].as_str().unwrap());
+        let (_, answer) = through(&server, &tree_secret, &format!("{VISITORS}{HOST}"), None).await;
+        assert_eq!(
+            answer["results"]["visitors"]["value"], visitors,
+            "{tree}: {answer}"
+        );
+    }
 
     // One audit entry per link and day, written once the day is over.
     let before = server.audit_queries();
