@@ -503,6 +503,21 @@ test('"Add a filter" offers every operator; "goal is not" keeps the visits witho
   const chips = await page.$$eval('.gh-chip .gh-chip__text', (cs) => cs.map((c) => c.textContent.trim()));
   assert.equal(chips[2], `Property ‘form’ is ${forms[0]}`);
   await expectTilesEqualApi(page, { period: '30d', filters: `event:goal!=${goals[0]};event:page!~/guidance;event:props:form==${forms[0]}` }, 'a custom property');
+  // Places are offered by name and filtered by code.
+  await page.click('.gh-chip'); // one filter fewer: the goal's
+  await page.waitForFunction(() => document.querySelectorAll('.gh-chip').length === 2);
+  await page.click('#filter-add summary');
+  await page.selectOption('#filter-prop', 'visit:country');
+  await page.waitForSelector('#filter-suggestions option[label]', { state: 'attached' });
+  const [code, name] = await page.$eval('#filter-suggestions option', (o) => [o.value, o.label]);
+  assert.notEqual(name, code, 'a country is offered by its name');
+  await page.fill('#filter-value', name);
+  await page.click('#filter-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelectorAll('.gh-chip').length === 3);
+  await waitForFigures(page);
+  assert.equal(new URL(page.url()).searchParams.get('filters'), `event:page!~/guidance;event:props:form==${forms[0]};visit:country==${code}`);
+  const shown = await page.$$eval('.gh-chip .gh-chip__text', (cs) => cs.map((c) => c.textContent.trim()));
+  assert.equal(shown[2], `Country is ${name}`);
   await page.screenshot({ path: join(RESULTS_DIR, 'dashboard-filter-form-desktop.png'), fullPage: false });
   assert.deepEqual(problems, []);
   await ctx.close();

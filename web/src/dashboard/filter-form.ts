@@ -3,6 +3,7 @@
 // view's own top values of that property, as filtered now.
 import { type RowsResult, stats } from './api';
 import { h, replace } from './dom';
+import { placeName as label } from './region-names';
 import { type Filter, type FilterOp, OP_LABELS, propertyLabel } from './state';
 import { type Host, baseParams } from './view';
 
@@ -75,6 +76,8 @@ export class FilterForm {
   });
   private readonly suggestions = h('datalist', { id: 'filter-suggestions' });
   private asked: AbortController | null = null;
+  /** The values suggested, by the name they are shown with. */
+  private named = new Map<string, string>();
 
   constructor(private readonly host: Host) {
     this.el = h(
@@ -107,17 +110,18 @@ export class FilterForm {
   private async suggest(): Promise<void> {
     this.asked?.abort();
     const asked = (this.asked = new AbortController());
+    // Never another property's values while this one's load.
+    replace(this.suggestions);
+    this.named.clear();
     const prop = this.chosen();
-    if (!prop) {
-      replace(this.suggestions);
-      return;
-    }
+    if (!prop) return;
     const view = this.host.view();
     try {
       const r = await stats<RowsResult>('breakdown', { ...baseParams(view), property: prop, limit: String(SUGGESTED) }, asked.signal);
       if (asked.signal.aborted) return;
       const values = r.results.map((row) => String(row[rowKey(prop)] ?? '')).filter((v) => v !== '');
-      replace(this.suggestions, values.map((v) => h('option', { value: v })));
+      this.named = new Map(values.map((v) => [label(prop, v), v]));
+      replace(this.suggestions, values.map((v) => h('option', { value: v, label: label(prop, v) !== v ? label(prop, v) : null })));
     } catch {
       // Suggestions are a help: without them any value can still be typed.
       if (!asked.signal.aborted) replace(this.suggestions);
@@ -126,9 +130,11 @@ export class FilterForm {
 
   private apply(e: Event): void {
     e.preventDefault();
-    const value = this.value.value.trim();
+    const typed = this.value.value.trim();
     const prop = this.chosen();
-    if (!value || !prop) return;
+    if (!typed || !prop) return;
+    // "United Kingdom" typed where the suggestions offered it: its code.
+    const value = this.named.get(typed) ?? typed;
     const f: Filter = { prop, op: this.op.value as FilterOp, values: [value] };
     const others = this.host.view().state.filters.filter((g) => g.prop !== f.prop);
     // Ready for the next filter: "is", no value.
@@ -136,7 +142,7 @@ export class FilterForm {
     this.op.value = '==';
     this.el.open = false;
     this.host.go({ filters: [...others, f] });
-    this.host.announce(`Filtered by ${propertyLabel(f.prop)} ${OP_LABELS[f.op]} ${value}`);
+    this.host.announce(`Filtered by ${propertyLabel(f.prop)} ${OP_LABELS[f.op]} ${label(f.prop, value)}`);
     document.getElementById('filters-heading')?.focus();
   }
 }
