@@ -3,7 +3,7 @@
 // view's own top values of that property, as filtered now.
 import { type RowsResult, stats } from './api';
 import { h, replace } from './dom';
-import { placeName as label } from './region-names';
+import { countryName } from './format';
 import { type Filter, type FilterOp, OP_LABELS, propertyLabel } from './state';
 import { type Host, baseParams } from './view';
 
@@ -36,6 +36,14 @@ const OPS: FilterOp[] = ['==', '!=', '~', '!~'];
 
 /** Most values suggested for a property. */
 const SUGGESTED = 30;
+
+/** Names for a property's values where it has them: places (the filter
+ * keeps the code). Region names load with the map's code, when asked for. */
+async function namer(prop: string): Promise<(value: string) => string> {
+  if (prop === 'visit:country') return countryName;
+  if (prop === 'visit:region') return (await import('./region-names')).regionName;
+  return (value) => value;
+}
 
 /** The key a v1 breakdown row gives the property's value under. */
 function rowKey(prop: string): string {
@@ -76,8 +84,9 @@ export class FilterForm {
   });
   private readonly suggestions = h('datalist', { id: 'filter-suggestions' });
   private asked: AbortController | null = null;
-  /** The values suggested, by the name they are shown with. */
+  /** The values suggested, by the name they are shown with, and back. */
   private named = new Map<string, string>();
+  private names = new Map<string, string>();
 
   constructor(private readonly host: Host) {
     this.el = h(
@@ -113,15 +122,20 @@ export class FilterForm {
     // Never another property's values while this one's load.
     replace(this.suggestions);
     this.named.clear();
+    this.names.clear();
     const prop = this.chosen();
     if (!prop) return;
     const view = this.host.view();
     try {
-      const r = await stats<RowsResult>('breakdown', { ...baseParams(view), property: prop, limit: String(SUGGESTED) }, asked.signal);
+      const [r, name] = await Promise.all([
+        stats<RowsResult>('breakdown', { ...baseParams(view), property: prop, limit: String(SUGGESTED) }, asked.signal),
+        namer(prop),
+      ]);
       if (asked.signal.aborted) return;
       const values = r.results.map((row) => String(row[rowKey(prop)] ?? '')).filter((v) => v !== '');
-      this.named = new Map(values.map((v) => [label(prop, v), v]));
-      replace(this.suggestions, values.map((v) => h('option', { value: v, label: label(prop, v) !== v ? label(prop, v) : null })));
+      this.names = new Map(values.map((v) => [v, name(v)]));
+      this.named = new Map(values.map((v) => [name(v), v]));
+      replace(this.suggestions, values.map((v) => h('option', { value: v, label: name(v) !== v ? name(v) : null })));
     } catch {
       // Suggestions are a help: without them any value can still be typed.
       if (!asked.signal.aborted) replace(this.suggestions);
@@ -142,7 +156,7 @@ export class FilterForm {
     this.op.value = '==';
     this.el.open = false;
     this.host.go({ filters: [...others, f] });
-    this.host.announce(`Filtered by ${propertyLabel(f.prop)} ${OP_LABELS[f.op]} ${label(f.prop, value)}`);
+    this.host.announce(`Filtered by ${propertyLabel(f.prop)} ${OP_LABELS[f.op]} ${this.names.get(value) ?? value}`);
     document.getElementById('filters-heading')?.focus();
   }
 }

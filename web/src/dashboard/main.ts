@@ -9,8 +9,7 @@ import { BreakdownCard, message } from './cards';
 import { CountriesCard } from './countries';
 import { type Cell, downloadCsv, slug } from './csv';
 import { h, hidden, replace } from './dom';
-import { formatDate, formatNumber } from './format';
-import { placeName } from './region-names';
+import { countryName, formatDate, formatNumber } from './format';
 import { AnnotationsPanel } from './annotations';
 import { EventsCard } from './events';
 import { FilterForm } from './filter-form';
@@ -56,7 +55,7 @@ function readContext(): Context | null {
 }
 
 function filterText(f: Filter): string {
-  const values = f.values.map((v) => placeName(f.prop, v));
+  const values = f.prop === 'visit:country' ? f.values.map(countryName) : f.values;
   return `${propertyLabel(f.prop)} ${OP_LABELS[f.op]} ${values.join(' or ')}`;
 }
 
@@ -460,7 +459,7 @@ class Dashboard implements Host {
                 'data-filter': filtersToApi([f]),
                 onclick: () => this.removeFilter(i),
               },
-              h('span', { class: 'gh-chip__text' }, `${propertyLabel(f.prop)} ${OP_LABELS[f.op]} `, h('strong', null, f.values.map((v) => placeName(f.prop, v)).join(' or '))),
+              h('span', { class: 'gh-chip__text' }, `${propertyLabel(f.prop)} ${OP_LABELS[f.op]} `, h('strong', null, f.prop === 'visit:country' ? f.values.map(countryName).join(' or ') : f.values.join(' or '))),
               h('span', { class: 'gh-chip__remove', 'aria-hidden': 'true' }, '×'),
               hidden(' – remove this filter'),
             ),

@@ -17,10 +17,3 @@ export function regionName(code: string): string {
   const country = countryName(code.split('-')[0]);
   return name ? `${name}, ${country}` : code;
 }
-
-/** A filter's value as people read it: countries and regions by name (the filter keeps the code). */
-export function placeName(prop: string, value: string): string {
-  if (prop === 'visit:country') return countryName(value);
-  if (prop === 'visit:region') return regionName(value);
-  return value;
-}
